@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what pg_tally needs to build and test, skipping anything already present.
+# Safe to rerun: every step checks first.
+set -euo pipefail
+
+PGRX_VERSION="0.18.1"
+APT_PACKAGES=(build-essential clang libclang-dev postgresql-15 postgresql-server-dev-15 sudo)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing apt packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  log "apt packages present"
+fi
+
+if cargo pgrx --version 2>/dev/null | grep -qx "cargo-pgrx ${PGRX_VERSION}"; then
+  log "cargo-pgrx ${PGRX_VERSION} present"
+else
+  log "installing cargo-pgrx ${PGRX_VERSION} (takes a few minutes once)"
+  cargo install cargo-pgrx --version "=${PGRX_VERSION}" --locked
+fi
+
+# cargo-pgrx reads only $PGRX_HOME/config.toml; the project's pgrx-config.toml is the source of truth.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
+mkdir -p "$PGRX_HOME"
+if ! cmp -s "$root/pgrx-config.toml" "$PGRX_HOME/config.toml"; then
+  cp "$root/pgrx-config.toml" "$PGRX_HOME/config.toml"
+  log "wrote $PGRX_HOME/config.toml"
+fi

@@ -1,0 +1,108 @@
+-- pg_tally catalog. Created once by CREATE EXTENSION; every object lives in schema tally.
+--
+-- Storage design (see docs/how-it-works.md):
+--   _metric  one row per metric definition
+--   _state   folded counters, one row per (metric, bucket, group); written only by the
+--            compactor, refresh and TRUNCATE handling, all under one advisory lock
+--   _delta   append-only changes written by the statement triggers; writers only ever
+--            INSERT here, so concurrent writers never wait on each other's row locks
+-- A figure is always sum(_state) + sum(_delta) for its key, read in one snapshot.
+
+CREATE TABLE tally._metric (
+    id            int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name          text NOT NULL UNIQUE,
+    source        regclass NOT NULL,
+    aggregate     text NOT NULL CHECK (aggregate IN ('count', 'sum', 'avg')),
+    column_name   text,
+    filter        text,
+    group_by      text,
+    bucket        text CHECK (bucket IN ('hour', 'day', 'week', 'month')),
+    bucket_column text,
+    time_zone     text NOT NULL DEFAULT 'UTC',
+    depends_on    text[] NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK ((bucket IS NULL) = (bucket_column IS NULL))
+);
+CREATE INDEX _metric_source ON tally._metric (source);
+
+CREATE TABLE tally._state (
+    metric_id    int NOT NULL REFERENCES tally._metric (id) ON DELETE CASCADE,
+    bucket_start timestamptz,
+    group_key    text,
+    n_rows       bigint NOT NULL,
+    n_values     bigint NOT NULL,
+    total        numeric NOT NULL,
+    CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, group_key)
+);
+-- Lets the compactor find groups that became empty without scanning all state.
+CREATE INDEX _state_empty ON tally._state (metric_id) WHERE n_rows = 0;
+
+-- No foreign key on purpose: an FK check would take a KEY SHARE lock on the _metric
+-- row for every write statement.
+CREATE TABLE tally._delta (
+    metric_id    int NOT NULL,
+    bucket_start timestamptz,
+    group_key    text,
+    n_rows       bigint NOT NULL,
+    n_values     bigint NOT NULL,
+    total        numeric NOT NULL
+);
+CREATE INDEX _delta_metric ON tally._delta (metric_id, bucket_start);
+
+CREATE TABLE tally._dashboard (
+    name       text PRIMARY KEY,
+    metrics    text[] NOT NULL,
+    view_name  text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Trigger generation numbers: every change to the metrics of a table recreates its
+-- triggers with a new number, which is how every backend learns its cached plans are stale.
+CREATE SEQUENCE tally._generation;
+
+CREATE VIEW tally.metrics AS
+SELECT m.name,
+       m.source,
+       m.aggregate,
+       m.column_name,
+       m.filter,
+       m.group_by,
+       m.bucket,
+       m.bucket_column,
+       m.time_zone,
+       m.created_at
+  FROM tally._metric m;
+
+CREATE VIEW tally.dashboards AS
+SELECT d.name, d.metrics, d.view_name, d.created_at FROM tally._dashboard d;
+
+COMMENT ON VIEW tally.metrics IS 'Every pg_tally metric and its definition.';
+COMMENT ON VIEW tally.dashboards IS 'Every pg_tally dashboard, its metrics and its typed view.';
+
+-- Keep definitions and folded figures in pg_dump output (pending deltas are data too).
+SELECT pg_catalog.pg_extension_config_dump('tally._metric', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._delta', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');
+
+GRANT USAGE ON SCHEMA tally TO PUBLIC;
+GRANT SELECT ON tally.metrics, tally.dashboards TO PUBLIC;
+
+-- A metric's figure from summed counters: count -> 0 and sum -> 0 when there are no rows,
+-- avg -> NULL. Plain SQL so the planner inlines it.
+CREATE FUNCTION tally._figure(aggregate text, n_values numeric, total numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE aggregate
+             WHEN 'count' THEN pg_catalog.coalesce(n_values, 0)
+             WHEN 'sum'   THEN pg_catalog.coalesce(total, 0)
+             ELSE total / pg_catalog.nullif(n_values, 0)
+           END
+$$;
+
+-- The bucket holding now() for a metric, or NULL for an unbucketed metric.
+CREATE FUNCTION tally._current_bucket(bucket text, time_zone text)
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN bucket IS NULL THEN NULL
+                ELSE pg_catalog.date_trunc(bucket, pg_catalog.now(), time_zone) END
+$$;

@@ -1,0 +1,67 @@
+//! Folding pending deltas into `_state` keeps reads O(groups) however many writes happened.
+//! Two drivers: `tally.compact()` for DBA jobs and pg_cron, and writers themselves once they
+//! have produced `tally.compact_threshold` delta rows (`tally.auto_compact`). Both take the
+//! fold lock with try-lock semantics, so no writer ever waits for a fold.
+
+use pgrx::prelude::*;
+use std::cell::Cell;
+use std::time::Instant;
+
+use crate::error::{Result, SqlResult, TallyError};
+use crate::{ffi, gucs, storage};
+
+thread_local! {
+    static WRITTEN_SINCE_FOLD: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Folds all committed deltas if no other session is folding. Returns the delta rows folded.
+#[pg_extern(volatile, parallel_unsafe)]
+fn compact() -> SqlResult<i64> {
+    if !ffi::is_read_committed() {
+        return Err(TallyError::NeedsReadCommitted("tally.compact").into());
+    }
+    let started = Instant::now();
+    let folded = Spi::connect_mut(|client| -> Result<Option<storage::Folded>> {
+        if !storage::try_lock_folding(client)? {
+            return Ok(None);
+        }
+        storage::fold_all(client).map(Some)
+    })?;
+    match folded {
+        Some(folded) => {
+            WRITTEN_SINCE_FOLD.with(|w| w.set(0));
+            pgrx::debug1!(
+                "tally.compact: folded {} deltas into {} groups in {:.1} ms",
+                folded.deltas,
+                folded.groups,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            Ok(folded.deltas)
+        }
+        None => {
+            notice!("tally.compact: another session is folding; nothing done");
+            Ok(0)
+        }
+    }
+}
+
+/// Called by the trigger after each write statement: counts delta rows and, past the
+/// threshold, folds opportunistically (never waiting, only at READ COMMITTED, where a fold
+/// cannot hit a serialization failure).
+pub fn after_write(written: u64) -> Result<()> {
+    let total = WRITTEN_SINCE_FOLD.with(|w| {
+        let total = w.get().saturating_add(written);
+        w.set(total);
+        total
+    });
+    if total < gucs::compact_threshold() || !gucs::auto_compact() || !ffi::is_read_committed() {
+        return Ok(());
+    }
+    WRITTEN_SINCE_FOLD.with(|w| w.set(0));
+    Spi::connect_mut(|client| {
+        if storage::try_lock_folding(client)? {
+            storage::fold_all(client)?;
+        }
+        Ok(())
+    })
+}

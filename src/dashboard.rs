@@ -1,0 +1,173 @@
+//! Dashboards: a named list of metrics read together in one row by `tally.snapshot`, and
+//! optionally a one-row view with a typed column per metric (for an unmanaged Django model).
+
+use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, quote_literal, SpiClient};
+use pgrx::JsonB;
+
+use crate::error::{Result, SqlResult, TallyError};
+use crate::ffi;
+use crate::read::{metric_exists, read_plan};
+
+const SNAPSHOT_SQL: &str = "\
+WITH d AS (SELECT metrics FROM tally._dashboard WHERE name = $1), \
+     m AS (SELECT u.ord, mt.id, mt.name, mt.aggregate, mt.group_by IS NOT NULL AS grouped, \
+                  tally._current_bucket(mt.bucket, mt.time_zone) AS cur \
+             FROM d CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) WITH ORDINALITY AS u(name, ord) \
+             JOIN tally._metric mt ON mt.name = u.name), \
+     r AS (SELECT s.metric_id, s.group_key, s.n_rows, s.n_values, s.total \
+             FROM m JOIN tally._state s ON s.metric_id = m.id AND (m.cur IS NULL OR s.bucket_start = m.cur) \
+           UNION ALL \
+           SELECT x.metric_id, x.group_key, x.n_rows, x.n_values, x.total \
+             FROM m JOIN tally._delta x ON x.metric_id = m.id AND (m.cur IS NULL OR x.bucket_start = m.cur)), \
+     g AS (SELECT metric_id, group_key, pg_catalog.sum(n_rows) AS n_rows, \
+                  pg_catalog.sum(n_values) AS n_values, pg_catalog.sum(total) AS total \
+             FROM r GROUP BY metric_id, group_key), \
+     f AS (SELECT m.name, \
+                  CASE WHEN m.grouped THEN \
+                         pg_catalog.coalesce((SELECT pg_catalog.jsonb_object_agg(pg_catalog.coalesce(g.group_key, 'null'), \
+                                                     tally._figure(m.aggregate, g.n_values, g.total)) \
+                                                FROM g WHERE g.metric_id = m.id AND g.n_rows <> 0), '{}'::pg_catalog.jsonb) \
+                       ELSE pg_catalog.to_jsonb(tally._figure(m.aggregate, \
+                              (SELECT pg_catalog.sum(g.n_values) FROM g WHERE g.metric_id = m.id), \
+                              (SELECT pg_catalog.sum(g.total) FROM g WHERE g.metric_id = m.id))) \
+                  END AS figure \
+             FROM m) \
+SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now()) \
+       || pg_catalog.coalesce((SELECT pg_catalog.jsonb_object_agg(f.name, pg_catalog.coalesce(f.figure, 'null'::pg_catalog.jsonb)) FROM f), '{}') \
+  FROM d";
+
+/// The one-row read: every metric of the dashboard, current and exact, with `as_of`.
+#[pg_extern(stable, parallel_safe)]
+fn snapshot(dashboard: &str) -> SqlResult<JsonB> {
+    let found = Spi::connect(|client| -> Result<Option<JsonB>> {
+        let plan = read_plan(client, SNAPSHOT_SQL, &[pg_sys::TEXTOID])?;
+        let row = client.select(&*plan, Some(1), &[dashboard.into()])?;
+        if row.is_empty() {
+            return Ok(None);
+        }
+        Ok(row.first().get_one::<JsonB>()?)
+    })?;
+    found.ok_or_else(|| TallyError::UnknownDashboard(dashboard.to_string()).into())
+}
+
+#[pg_extern(volatile, parallel_unsafe)]
+fn create_dashboard(
+    name: &str,
+    metrics: Vec<Option<String>>,
+    view_name: default!(Option<&str>, "NULL"),
+) -> SqlResult<()> {
+    let name = name.trim();
+    Spi::connect_mut(|client| -> Result<()> {
+        if name.is_empty() {
+            return Err(TallyError::EmptyName("dashboard name"));
+        }
+        let metrics = check_metrics(client, metrics)?;
+        if dashboard_exists(client, name)? {
+            return Err(TallyError::DuplicateDashboard(name.to_string()));
+        }
+        let view = view_name.map(str::trim).filter(|v| !v.is_empty());
+        let quoted_view = view.map(quote_view_name).transpose()?;
+        client.update(
+            "INSERT INTO tally._dashboard (name, metrics, view_name) VALUES ($1, $2, $3)",
+            None,
+            &[name.into(), metrics.clone().into(), quoted_view.clone().into()],
+        )?;
+        if let Some(view) = quoted_view {
+            create_view(client, name, &metrics, &view)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+#[pg_extern(volatile, parallel_unsafe)]
+fn drop_dashboard(name: &str) -> SqlResult<()> {
+    Spi::connect_mut(|client| -> Result<()> {
+        let row = client
+            .update("DELETE FROM tally._dashboard WHERE name = $1 RETURNING view_name", Some(1), &[name.into()])?;
+        if row.is_empty() {
+            return Err(TallyError::UnknownDashboard(name.to_string()));
+        }
+        if let Some(view) = row.first().get_one::<String>()? {
+            client.update(&format!("DROP VIEW IF EXISTS {view}"), None, &[])?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn check_metrics(client: &SpiClient<'_>, metrics: Vec<Option<String>>) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::with_capacity(metrics.len());
+    for metric in metrics {
+        let metric = metric.unwrap_or_default();
+        if !metric_exists(client, &metric)? {
+            return Err(TallyError::UnknownMetric(metric));
+        }
+        if names.contains(&metric) {
+            return Err(TallyError::RepeatedDashboardMetric(metric));
+        }
+        names.push(metric);
+    }
+    if names.is_empty() {
+        return Err(TallyError::EmptyDashboard);
+    }
+    Ok(names)
+}
+
+fn dashboard_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {
+    Ok(client.select("SELECT 1 FROM tally._dashboard WHERE name = $1", Some(1), &[name.into()])?.len() > 0)
+}
+
+/// `name` or `schema.name`, as Postgres parses identifiers, returned quoted.
+fn quote_view_name(view: &str) -> Result<String> {
+    let owned = view.to_string();
+    let parsed = ffi::probe_and_roll_back(move || {
+        Spi::connect(|c| -> Result<Option<Vec<String>>> {
+            Ok(c.select("SELECT pg_catalog.parse_ident($1)", Some(1), &[owned.as_str().into()])?
+                .first()
+                .get_one::<Vec<String>>()?)
+        })
+    });
+    match parsed {
+        Ok(Ok(Some(parts))) if (1..=2).contains(&parts.len()) => {
+            Ok(parts.iter().map(quote_identifier).collect::<Vec<_>>().join("."))
+        }
+        _ => Err(TallyError::BadViewName(view.to_string())),
+    }
+}
+
+/// The typed view: `id` (always 1, a primary key for ORMs), `as_of`, then one column per
+/// metric: numeric for an ungrouped metric, jsonb {group: value} for a grouped one.
+fn create_view(client: &mut SpiClient<'_>, dashboard: &str, metrics: &[String], view: &str) -> Result<()> {
+    let grouped = client
+        .select(
+            "SELECT pg_catalog.array_agg(name ORDER BY name) FROM tally._metric \
+              WHERE name = ANY ($1) AND group_by IS NOT NULL",
+            Some(1),
+            &[metrics.to_vec().into()],
+        )?
+        .first()
+        .get_one::<Vec<String>>()?
+        .unwrap_or_default();
+    let columns: Vec<String> = metrics
+        .iter()
+        .map(|metric| {
+            let key = quote_literal(metric);
+            let column = quote_identifier(metric);
+            if grouped.contains(metric) {
+                format!("s -> {key} AS {column}")
+            } else {
+                format!("(s ->> {key})::pg_catalog.numeric AS {column}")
+            }
+        })
+        .collect();
+    let sql = format!(
+        "CREATE VIEW {view} AS SELECT 1 AS id, (s ->> 'as_of')::pg_catalog.timestamptz AS as_of, {} \
+           FROM tally.snapshot({}) AS s",
+        columns.join(", "),
+        quote_literal(dashboard)
+    );
+    client.update(&sql, None, &[])?;
+    Ok(())
+}

@@ -1,0 +1,388 @@
+//! `tally.create_metric` and `tally.drop_metric`. Everything a user passes is validated
+//! before anything is written, and the whole definition (catalog row, backfill, triggers)
+//! happens in the caller's transaction: an error leaves nothing behind.
+
+use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, SpiClient};
+use pgrx::{JsonB, PgRelation};
+
+use crate::error::{Result, SqlResult, TallyError};
+use crate::ffi::{self, CaughtPgError};
+use crate::model::{Aggregate, Bucket, Metric};
+use crate::read::metric_exists;
+use crate::{storage, trigger};
+
+const INT2: u32 = 21;
+const INT4: u32 = 23;
+const INT8: u32 = 20;
+const NUMERIC: u32 = 1700;
+const DATE: u32 = 1082;
+const TIMESTAMP: u32 = 1114;
+const TIMESTAMPTZ: u32 = 1184;
+
+/// A source table as the definition needs it.
+struct Source {
+    oid: pg_sys::Oid,
+    /// `schema.table`, quoted.
+    quoted: String,
+}
+
+/// One column of the source table.
+struct Column {
+    name: String,
+    type_oid: u32,
+    type_name: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn create_metric(
+    name: Option<&str>,
+    source: Option<PgRelation>,
+    aggregate: default!(Option<&str>, "'count'"),
+    column_name: default!(Option<&str>, "NULL"),
+    filter: default!(Option<&str>, "NULL"),
+    group_by: default!(Option<&str>, "NULL"),
+    bucket: default!(Option<&str>, "NULL"),
+    bucket_column: default!(Option<&str>, "NULL"),
+    time_zone: default!(Option<&str>, "'UTC'"),
+) -> SqlResult<JsonB> {
+    let request = Request {
+        name: name.unwrap_or_default().trim(),
+        source: source.map(|r| r.oid()),
+        aggregate: aggregate.unwrap_or("count"),
+        column_name: non_empty(column_name),
+        filter: non_empty(filter),
+        group_by: non_empty(group_by),
+        bucket: non_empty(bucket),
+        bucket_column: non_empty(bucket_column),
+        time_zone: non_empty(time_zone).unwrap_or("UTC"),
+    };
+    let metric = Spi::connect_mut(|client| define(client, &request))?;
+    let json = serde_json::to_value(&metric).map_err(|e| TallyError::Internal(e.to_string()))?;
+    Ok(JsonB(json))
+}
+
+#[pg_extern(volatile, parallel_unsafe)]
+fn drop_metric(name: &str) -> SqlResult<()> {
+    Spi::connect_mut(|client| -> Result<()> {
+        let metric = Metric::load(client, name)?;
+        if let Some(dashboard) = dashboard_using(client, name)? {
+            return Err(TallyError::MetricInUse { metric: name.to_string(), dashboard });
+        }
+        lock_source(client, &metric.source)?;
+        storage::lock_folding(client)?;
+        client.update("DELETE FROM tally._delta WHERE metric_id = $1", None, &[metric.id.into()])?;
+        client.update("DELETE FROM tally._metric WHERE id = $1", None, &[metric.id.into()])?;
+        trigger::install(client, metric.source_oid, &metric.source)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+struct Request<'a> {
+    name: &'a str,
+    source: Option<pg_sys::Oid>,
+    aggregate: &'a str,
+    column_name: Option<&'a str>,
+    filter: Option<&'a str>,
+    group_by: Option<&'a str>,
+    bucket: Option<&'a str>,
+    bucket_column: Option<&'a str>,
+    time_zone: &'a str,
+}
+
+/// What validation produced: the canonical values to store.
+struct Validated {
+    source: Source,
+    aggregate: Aggregate,
+    bucket: Option<Bucket>,
+    time_zone: String,
+    filter: Option<String>,
+    depends_on: Vec<String>,
+}
+
+fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
+    if !ffi::is_read_committed() {
+        // The backfill must see every row committed before the table lock was granted.
+        return Err(TallyError::NeedsReadCommitted("tally.create_metric"));
+    }
+    let valid = validate(client, request)?;
+    lock_source(client, &valid.source.quoted)?;
+    let id = insert_definition(client, request, &valid)?;
+    let metric = Metric::load(client, request.name)?;
+    debug_assert_eq!(metric.id, id);
+    backfill(client, &metric)?;
+    trigger::install(client, valid.source.oid, &valid.source.quoted)?;
+    Ok(metric)
+}
+
+fn validate(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Validated> {
+    if request.name.is_empty() {
+        return Err(TallyError::EmptyName("metric name"));
+    }
+    if metric_exists(client, request.name)? {
+        return Err(TallyError::DuplicateMetric(request.name.to_string()));
+    }
+    let source = check_source(client, request.source)?;
+    let aggregate = Aggregate::parse(request.aggregate)?;
+    let mut depends_on = Vec::new();
+
+    match (request.column_name, aggregate.sums_values()) {
+        (None, true) => return Err(TallyError::MissingColumn(aggregate.as_str().into())),
+        (None, false) => {}
+        (Some(name), sums) => {
+            let column = find_column(client, &source, name, "column_name")?;
+            if sums && ![INT2, INT4, INT8, NUMERIC].contains(&column.type_oid) {
+                return Err(TallyError::WrongColumnType {
+                    aggregate: aggregate.as_str().into(),
+                    column: column.name,
+                    type_name: column.type_name,
+                });
+            }
+            depends_on.push(column.name);
+        }
+    }
+
+    if let Some(name) = request.group_by {
+        let column = find_column(client, &source, name, "group_by")?;
+        check_group_text_form(&source, &column)?;
+        depends_on.push(column.name);
+    }
+
+    let bucket = match (request.bucket, request.bucket_column) {
+        (None, None) => None,
+        (Some(bucket), Some(name)) => {
+            let bucket = Bucket::parse(bucket)?;
+            let column = find_column(client, &source, name, "bucket_column")?;
+            if ![DATE, TIMESTAMP, TIMESTAMPTZ].contains(&column.type_oid) {
+                return Err(TallyError::WrongBucketType { column: column.name, type_name: column.type_name });
+            }
+            depends_on.push(column.name);
+            Some(bucket)
+        }
+        _ => return Err(TallyError::BucketPairing),
+    };
+    let time_zone = canonical_time_zone(client, request.time_zone)?;
+
+    let filter = match request.filter {
+        None => None,
+        Some(text) => {
+            let checked = check_filter(&source, text)?;
+            depends_on.extend(checked.columns);
+            Some(checked.canonical)
+        }
+    };
+    depends_on.sort();
+    depends_on.dedup();
+    Ok(Validated { source, aggregate, bucket, time_zone, filter, depends_on })
+}
+
+fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Source> {
+    let oid = oid.ok_or(TallyError::EmptyName("source"))?;
+    let row = client
+        .select(
+            "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relkind::pg_catalog.text, \
+                    pg_catalog.pg_has_role(c.relowner, 'USAGE') \
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE c.oid = $1::pg_catalog.oid",
+            Some(1),
+            &[oid.into()],
+        )?
+        .first();
+    let quoted = row.get::<String>(1)?.ok_or_else(|| TallyError::Internal("source vanished".into()))?;
+    let kind = row.get::<String>(2)?.unwrap_or_default();
+    let owns = row.get::<bool>(3)?.unwrap_or(false);
+    if kind != "r" && kind != "p" {
+        let kind = match kind.as_str() {
+            "v" => "view",
+            "m" => "materialized view",
+            "f" => "foreign table",
+            "S" => "sequence",
+            "i" | "I" => "index",
+            _ => "relation of another kind",
+        };
+        return Err(TallyError::NotATable { relation: quoted, kind: kind.into() });
+    }
+    if !owns {
+        return Err(TallyError::NotOwner(quoted));
+    }
+    Ok(Source { oid, quoted })
+}
+
+fn find_column(client: &SpiClient<'_>, source: &Source, name: &str, role: &'static str) -> Result<Column> {
+    let rows = client.select(
+        "SELECT a.attname::pg_catalog.text, a.atttypid::pg_catalog.int8, pg_catalog.format_type(a.atttypid, a.atttypmod) \
+           FROM pg_catalog.pg_attribute a \
+          WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+        Some(1),
+        &[source.oid.into(), name.into()],
+    )?;
+    let Some(row) = rows.into_iter().next() else {
+        return Err(TallyError::UnknownColumn { table: source.quoted.clone(), column: name.to_string(), role });
+    };
+    Ok(Column {
+        name: row.get::<String>(1)?.unwrap_or_default(),
+        type_oid: row.get::<i64>(2)?.unwrap_or_default() as u32,
+        type_name: row.get::<String>(3)?.unwrap_or_default(),
+    })
+}
+
+fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
+    let found = client
+        .select(
+            "SELECT name FROM pg_catalog.pg_timezone_names WHERE pg_catalog.lower(name) = pg_catalog.lower($1) \
+              ORDER BY name = $1 DESC LIMIT 1",
+            Some(1),
+            &[zone.into()],
+        )?
+        .into_iter()
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    found.ok_or_else(|| TallyError::BadTimeZone(zone.to_string()))
+}
+
+/// A group key is the column's text form; it must not depend on session settings (a
+/// timestamptz prints in the session's TimeZone), or two sessions would count one row in
+/// two groups. Postgres judges that: the cast must be usable in an index expression.
+fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
+    let expression = format!("{}::pg_catalog.text", quote_identifier(&column.name));
+    probe_expression(source, &expression, |_| Ok(()))
+        .map_err(|_| TallyError::WrongGroupType { column: column.name.clone(), type_name: column.type_name.clone() })?
+}
+
+struct CheckedFilter {
+    /// Postgres' own deparse of the expression: no comments, operators and functions
+    /// qualified where they are not in pg_catalog.
+    canonical: String,
+    /// Source columns the expression reads.
+    columns: Vec<String>,
+}
+
+/// A filter must be one boolean expression, immutable, over the row's own columns. The
+/// raw grammar proves "one expression"; Postgres' rules for index expressions prove the
+/// rest (no subqueries, aggregates, window or set-returning functions, nothing volatile or
+/// stable), checked on an empty temporary copy of the table that is rolled back at once.
+fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
+    ffi::check_single_expression(text)?;
+    let inspected = probe_expression(source, text, |client| {
+        let row = client
+            .select(
+                "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                        pg_catalog.pg_get_indexdef(a.attrelid, 1, true), \
+                        ARRAY(SELECT pa.attname::pg_catalog.text FROM pg_catalog.pg_depend d \
+                                JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.refobjid AND pa.attnum = d.refobjsubid \
+                               WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1) \
+                   FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = 'pg_temp._tally_probe_idx'::pg_catalog.regclass AND a.attnum = 1",
+                Some(1),
+                &[],
+            )?
+            .first();
+        Ok((
+            row.get::<String>(1)?.unwrap_or_default(),
+            row.get::<String>(2)?.unwrap_or_default(),
+            row.get::<Vec<String>>(3)?.unwrap_or_default(),
+        ))
+    });
+    let (type_name, canonical, columns) = match inspected {
+        Ok(result) => result?,
+        Err(caught) => return Err(filter_rejected(caught)),
+    };
+    if type_name != "boolean" {
+        return Err(TallyError::FilterNotBoolean(type_name));
+    }
+    Ok(CheckedFilter { canonical, columns })
+}
+
+/// Postgres' messages speak of "index expressions"; the user wrote a filter.
+fn filter_rejected(caught: CaughtPgError) -> TallyError {
+    let message = caught.message.replace("index expressions", "filters").replace("index expression", "filter");
+    TallyError::FilterNotAllowed(message)
+}
+
+/// Builds an empty temporary copy of the source with an index on `expression`, runs
+/// `inspect` on it, and rolls everything back. Deparsing happens with search_path set to
+/// pg_catalog only, so anything outside pg_catalog comes out schema-qualified.
+fn probe_expression<T>(
+    source: &Source,
+    expression: &str,
+    inspect: impl FnOnce(&SpiClient<'_>) -> Result<T> + std::panic::UnwindSafe,
+) -> std::result::Result<Result<T>, CaughtPgError> {
+    let create_table = format!("CREATE TEMPORARY TABLE _tally_probe (LIKE {})", source.quoted);
+    // The newlines end any trailing "--" comment inside the expression.
+    let create_index = format!("CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))");
+    ffi::probe_and_roll_back(move || {
+        Spi::connect_mut(|client| -> Result<T> {
+            client.update(&create_table, None, &[])?;
+            client.update(&create_index, None, &[])?;
+            client.update("SET LOCAL search_path = pg_catalog, pg_temp", None, &[])?;
+            inspect(client)
+        })
+    })
+}
+
+fn lock_source(client: &mut SpiClient<'_>, quoted: &str) -> Result<()> {
+    // Blocks writers of this table until commit, so the backfill and the new triggers see
+    // the same rows: nothing written in between is missed or counted twice.
+    client.update(&format!("LOCK TABLE {quoted} IN SHARE ROW EXCLUSIVE MODE"), None, &[])?;
+    Ok(())
+}
+
+fn insert_definition(client: &mut SpiClient<'_>, request: &Request<'_>, valid: &Validated) -> Result<i32> {
+    let id = client
+        .update(
+            "INSERT INTO tally._metric (name, source, aggregate, column_name, filter, group_by, bucket, \
+                                        bucket_column, time_zone, depends_on) \
+             VALUES ($1, $2::pg_catalog.oid, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            Some(1),
+            &[
+                request.name.into(),
+                valid.source.oid.into(),
+                valid.aggregate.as_str().into(),
+                request.column_name.into(),
+                valid.filter.clone().into(),
+                request.group_by.into(),
+                valid.bucket.map(Bucket::as_str).into(),
+                request.bucket_column.into(),
+                valid.time_zone.clone().into(),
+                valid.depends_on.clone().into(),
+            ],
+        )?
+        .first()
+        .get_one::<i32>()?;
+    id.ok_or_else(|| TallyError::Internal("INSERT ... RETURNING id returned nothing".into()))
+}
+
+/// Counts the rows already in the table, straight into `_state`.
+fn backfill(client: &mut SpiClient<'_>, metric: &Metric) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO tally._state ({}) {}",
+        crate::sqlgen::COUNTER_COLUMNS,
+        metric.aggregate_sql(&metric.source, 1)
+    );
+    client.update(&sql, None, &[])?;
+    Ok(())
+}
+
+fn dashboard_using(client: &SpiClient<'_>, metric: &str) -> Result<Option<String>> {
+    let row = client
+        .select(
+            "SELECT name FROM tally._dashboard WHERE $1 = ANY (metrics) ORDER BY name LIMIT 1",
+            Some(1),
+            &[metric.into()],
+        )?
+        .into_iter()
+        .next();
+    Ok(match row {
+        Some(row) => row.get::<String>(1)?,
+        None => None,
+    })
+}

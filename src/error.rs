@@ -1,0 +1,208 @@
+//! The one error type of pg_tally. Every variant maps to a real SQLSTATE, a message and a
+//! hint, so a user never sees a Rust panic or an "internal error" for bad input.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode as Code;
+
+pub type Result<T> = std::result::Result<T, TallyError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TallyError {
+    #[error("metric \"{0}\" does not exist")]
+    UnknownMetric(String),
+
+    #[error("dashboard \"{0}\" does not exist")]
+    UnknownDashboard(String),
+
+    #[error("metric \"{0}\" already exists")]
+    DuplicateMetric(String),
+
+    #[error("dashboard \"{0}\" already exists")]
+    DuplicateDashboard(String),
+
+    #[error("{0} must not be empty")]
+    EmptyName(&'static str),
+
+    #[error("\"{relation}\" is not a table")]
+    NotATable { relation: String, kind: String },
+
+    #[error("must be owner of table {0} to define a metric on it")]
+    NotOwner(String),
+
+    #[error("column \"{column}\" of table {table} does not exist")]
+    UnknownColumn { table: String, column: String, role: &'static str },
+
+    #[error("unknown aggregate \"{0}\"")]
+    UnknownAggregate(String),
+
+    #[error("aggregate \"{0}\" needs column_name")]
+    MissingColumn(String),
+
+    #[error("cannot {aggregate} column \"{column}\" of type {type_name}")]
+    WrongColumnType { aggregate: String, column: String, type_name: String },
+
+    #[error("unknown bucket \"{0}\"")]
+    UnknownBucket(String),
+
+    #[error("bucket and bucket_column must be given together")]
+    BucketPairing,
+
+    #[error("bucket column \"{column}\" has type {type_name}")]
+    WrongBucketType { column: String, type_name: String },
+
+    #[error("group_by column \"{column}\" of type {type_name} has no stable text form")]
+    WrongGroupType { column: String, type_name: String },
+
+    #[error("time zone \"{0}\" is not recognized")]
+    BadTimeZone(String),
+
+    #[error("filter is not a single SQL expression")]
+    FilterNotExpression { detail: String },
+
+    #[error("filter must be a boolean expression, not {0}")]
+    FilterNotBoolean(String),
+
+    #[error("filter is not allowed: {0}")]
+    FilterNotAllowed(String),
+
+    #[error("metric \"{metric}\" is used by dashboard \"{dashboard}\"")]
+    MetricInUse { metric: String, dashboard: String },
+
+    #[error("a dashboard needs at least one metric")]
+    EmptyDashboard,
+
+    #[error("metric \"{0}\" appears twice in the dashboard")]
+    RepeatedDashboardMetric(String),
+
+    #[error("invalid view name \"{0}\"")]
+    BadViewName(String),
+
+    #[error("{0} must run at READ COMMITTED isolation")]
+    NeedsReadCommitted(&'static str),
+
+    #[error("since must be earlier than until")]
+    BadRange,
+
+    #[error("internal SPI error: {0}")]
+    Spi(#[from] pgrx::spi::Error),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl TallyError {
+    fn sqlstate(&self) -> Code {
+        use TallyError::*;
+        match self {
+            UnknownMetric(_) | UnknownDashboard(_) => Code::ERRCODE_UNDEFINED_OBJECT,
+            DuplicateMetric(_) | DuplicateDashboard(_) => Code::ERRCODE_DUPLICATE_OBJECT,
+            NotATable { .. } => Code::ERRCODE_WRONG_OBJECT_TYPE,
+            NotOwner(_) => Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
+            WrongColumnType { .. } | WrongBucketType { .. } | WrongGroupType { .. } => {
+                Code::ERRCODE_DATATYPE_MISMATCH
+            }
+            FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
+            FilterNotExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
+            FilterNotAllowed(_) => Code::ERRCODE_INVALID_OBJECT_DEFINITION,
+            EmptyName(_)
+            | UnknownAggregate(_)
+            | MissingColumn(_)
+            | UnknownBucket(_)
+            | BucketPairing
+            | BadTimeZone(_)
+            | EmptyDashboard
+            | RepeatedDashboardMetric(_)
+            | BadRange => Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            BadViewName(_) => Code::ERRCODE_INVALID_NAME,
+            MetricInUse { .. } => Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        use TallyError::*;
+        match self {
+            NotATable { kind, .. } => Some(format!("It is a {kind}.")),
+            FilterNotExpression { detail } => Some(detail.clone()),
+            WrongBucketType { .. } => {
+                Some("Buckets are computed from timestamptz, timestamp or date columns.".into())
+            }
+            _ => None,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        use TallyError::*;
+        let hint = match self {
+            UnknownMetric(_) => "SELECT name FROM tally.metrics lists the defined metrics.",
+            UnknownDashboard(_) => "SELECT name FROM tally.dashboards lists the dashboards.",
+            DuplicateMetric(_) => "Pick another name, or drop the old one with tally.drop_metric(name).",
+            DuplicateDashboard(_) => "Pick another name, or drop the old one with tally.drop_dashboard(name).",
+            EmptyName(_) => "Give a non-empty name.",
+            NotATable { .. } => "Metrics are defined on ordinary or partitioned tables.",
+            NotOwner(_) => "Ask the table's owner (or a superuser) to define the metric.",
+            UnknownColumn { role, .. } => {
+                return Some(format!(
+                    "{role} names one column of the source table, spelled as in \\d (case-sensitive, unquoted)."
+                ))
+            }
+            UnknownAggregate(_) => "Use one of: count, sum, avg.",
+            MissingColumn(_) => "Pass column_name => 'the_column' for sum and avg.",
+            WrongColumnType { .. } => {
+                "sum and avg need an integer or numeric column; float sums are not exact under incremental maintenance, cast the column to numeric."
+            }
+            UnknownBucket(_) => "Use one of: hour, day, week, month.",
+            BucketPairing => "Pass both bucket => 'day' and bucket_column => 'created_at', or neither.",
+            WrongBucketType { .. } => "Choose a timestamptz, timestamp or date column.",
+            WrongGroupType { .. } => {
+                "Its text form depends on session settings; group by a text, integer, boolean, date or enum column instead."
+            }
+            BadTimeZone(_) => "Use a name from pg_timezone_names, such as 'UTC' or 'Europe/Paris'.",
+            FilterNotExpression { .. } => {
+                "Pass one boolean expression over the table's columns, such as status = 'PAID'; no statements, semicolons, FROM or subqueries."
+            }
+            FilterNotBoolean(_) => "The filter must yield boolean, such as status = 'PAID' or is_active.",
+            FilterNotAllowed(_) => {
+                "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns: no subqueries, aggregates, volatile or time-dependent functions such as now()."
+            }
+            MetricInUse { .. } => "Drop the dashboard first with tally.drop_dashboard(name).",
+            EmptyDashboard => "Pass an array of metric names, such as ARRAY['total_users'].",
+            RepeatedDashboardMetric(_) => "List each metric once.",
+            BadViewName(_) => "Use a plain name or schema.name, such as dashboard_view or public.dashboard_view.",
+            NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
+            BadRange => "Pass since < until.",
+            Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",
+        };
+        Some(hint.to_string())
+    }
+
+    /// The report Postgres shows the user.
+    pub fn to_report(&self) -> ErrorReport {
+        let mut report = ErrorReport::new(self.sqlstate(), self.to_string(), "pg_tally");
+        if let Some(detail) = self.detail() {
+            report = report.set_detail(detail);
+        }
+        if let Some(hint) = self.hint() {
+            report = report.set_hint(hint);
+        }
+        report
+    }
+
+    /// Raise this error as a Postgres ERROR. Used where a Result cannot be returned (triggers).
+    pub fn raise(&self) -> ! {
+        self.to_report().report(PgLogLevel::ERROR);
+        unreachable!("an ERROR report does not return")
+    }
+}
+
+impl From<TallyError> for ErrorReport {
+    fn from(error: TallyError) -> Self {
+        error.to_report()
+    }
+}
+
+/// Public entry points return this, so pgrx raises the report with its SQLSTATE.
+pub type SqlResult<T> = std::result::Result<T, ErrorReport>;

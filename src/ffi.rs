@@ -1,0 +1,187 @@
+//! Every `unsafe` block of pg_tally lives here, each with the reason it is sound.
+//!
+//! Four things need Postgres internals that pgrx does not wrap:
+//! - registering a trigger's transition tables with SPI (pgrx's `Spi` does not),
+//! - reading which columns an UPDATE statement assigned (`tg_updatedcols`),
+//! - parsing a filter with the raw grammar to prove it is exactly one expression,
+//! - running a probe inside a subtransaction that is always rolled back, so a Postgres
+//!   ERROR raised while validating user input becomes a typed pg_tally error.
+
+use pgrx::pg_sys;
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+use pgrx::PgList;
+use std::ffi::CString;
+
+use crate::error::{Result, TallyError};
+
+/// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
+/// run on the current SPI connection. Must be called right after `SPI_connect`.
+pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
+    // SAFETY: trigger_data() is the TriggerData Postgres passed to this trigger call; it is
+    // valid for the whole call, and SPI_register_trigger_data only reads it to register
+    // the tuplestores as ephemeral named relations of the current SPI connection.
+    let status = unsafe {
+        pg_sys::SPI_register_trigger_data(
+            trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData,
+        )
+    };
+    if status == pg_sys::SPI_OK_TD_REGISTER as i32 {
+        Ok(())
+    } else {
+        Err(TallyError::Internal(format!("SPI_register_trigger_data returned {status}")))
+    }
+}
+
+/// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
+/// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table may change any column
+/// without it appearing in the statement's SET list.
+pub fn updated_columns(trigger: &PgTrigger<'_>) -> Option<Vec<i16>> {
+    let data = trigger.trigger_data();
+    // SAFETY: tg_relation is the open, locked relation the trigger fired on; its trigdesc
+    // is either null or a valid TriggerDesc for the duration of the call.
+    let has_before_row = unsafe {
+        let trigdesc = (*data.tg_relation).trigdesc;
+        !trigdesc.is_null() && (*trigdesc).trig_update_before_row
+    };
+    if has_before_row || data.tg_updatedcols.is_null() {
+        return None;
+    }
+    let mut columns = Vec::new();
+    let mut member = -1;
+    loop {
+        // SAFETY: tg_updatedcols is a valid Bitmapset owned by the executor for this call.
+        member = unsafe { pg_sys::bms_next_member(data.tg_updatedcols, member) };
+        if member < 0 {
+            break;
+        }
+        let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+        if attnum > 0 {
+            columns.push(attnum as i16);
+        }
+    }
+    Some(columns)
+}
+
+/// A Postgres ERROR caught while validating user input.
+#[derive(Debug, Clone)]
+pub struct CaughtPgError {
+    pub message: String,
+}
+
+impl std::fmt::Display for CaughtPgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Runs `probe` inside an internal subtransaction that is always rolled back, returning its
+/// result or the Postgres ERROR it raised. Nothing `probe` writes survives, which is the
+/// point: probes create throw-away objects (a temp table and index) to let Postgres itself
+/// judge an expression.
+pub fn probe_and_roll_back<T>(probe: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::result::Result<T, CaughtPgError> {
+    // SAFETY: this is the PL/pgSQL exception-block protocol: remember the caller's memory
+    // context and resource owner, start a subtransaction, switch back to the caller's memory
+    // context so results outlive the subtransaction, and on every path roll the
+    // subtransaction back and restore both. PgTryBuilder turns an ERROR's longjmp into a Rust
+    // unwind and has already copied and flushed the error state when the catch runs.
+    unsafe {
+        let caller_context = pg_sys::CurrentMemoryContext;
+        let caller_owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(caller_context);
+
+        let outcome = PgTryBuilder::new(move || Ok(probe()))
+            .catch_others(|caught| Err(caught_message(caught)))
+            .execute();
+
+        pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        pg_sys::MemoryContextSwitchTo(caller_context);
+        pg_sys::CurrentResourceOwner = caller_owner;
+        outcome
+    }
+}
+
+fn caught_message(caught: CaughtError) -> CaughtPgError {
+    let message = match &caught {
+        CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+            report.message().to_string()
+        }
+        CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+    };
+    CaughtPgError { message }
+}
+
+/// Proves that `text` is exactly one SQL expression: `SELECT <text>` must parse to a single
+/// SELECT with one unnamed target and no FROM, WHERE, GROUP BY, set operation, locking or
+/// any other clause. This rejects "a; DROP TABLE t", "x) OR (true", "1 FROM t" and the like
+/// before the text is ever embedded in another statement.
+pub fn check_single_expression(text: &str) -> Result<()> {
+    let sql = CString::new(format!("SELECT {text}\n")).map_err(|_| TallyError::FilterNotExpression {
+        detail: "The filter contains a NUL byte.".into(),
+    })?;
+    let verdict = probe_and_roll_back(move || {
+        // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
+        // RawStmt allocated in CurrentMemoryContext (the caller's, see probe_and_roll_back).
+        // Every pointer read below is a node the grammar just built, checked for null
+        // before it is dereferenced.
+        unsafe {
+            let list = pg_sys::raw_parser(sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT);
+            let statements = PgList::<pg_sys::RawStmt>::from_pg(list);
+            if statements.len() != 1 {
+                return Err(format!("It holds {} statements.", statements.len()));
+            }
+            let raw = statements.get_ptr(0).ok_or("It holds no statement.")?;
+            let node = (*raw).stmt;
+            if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_SelectStmt {
+                return Err("It is not an expression.".to_string());
+            }
+            let select = node as *mut pg_sys::SelectStmt;
+            let s = &*select;
+            let only_target = s.distinctClause.is_null()
+                && s.intoClause.is_null()
+                && s.fromClause.is_null()
+                && s.whereClause.is_null()
+                && s.groupClause.is_null()
+                && s.havingClause.is_null()
+                && s.windowClause.is_null()
+                && s.valuesLists.is_null()
+                && s.sortClause.is_null()
+                && s.limitOffset.is_null()
+                && s.limitCount.is_null()
+                && s.lockingClause.is_null()
+                && s.withClause.is_null()
+                && s.op == pg_sys::SetOperation::SETOP_NONE;
+            if !only_target {
+                return Err("It carries clauses beyond one expression (FROM, WHERE, UNION, ...).".to_string());
+            }
+            let targets = PgList::<pg_sys::ResTarget>::from_pg(s.targetList);
+            if targets.len() != 1 {
+                return Err(format!("It holds {} comma-separated expressions.", targets.len()));
+            }
+            let target = targets.get_ptr(0).ok_or("It holds no expression.")?;
+            if !(*target).name.is_null() || !(*target).indirection.is_null() {
+                return Err("It names its result with AS.".to_string());
+            }
+            Ok(())
+        }
+    });
+    match verdict {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(detail)) => Err(TallyError::FilterNotExpression { detail }),
+        Err(caught) => Err(TallyError::FilterNotExpression { detail: caught.message }),
+    }
+}
+
+/// Claims the `tally.` GUC prefix so a misspelled `tally.*` setting is reported.
+pub fn reserve_guc_prefix() {
+    // SAFETY: called once from _PG_init with a static NUL-terminated string.
+    unsafe { pg_sys::MarkGUCPrefixReserved(c"tally".as_ptr()) }
+}
+
+/// Whether the current transaction runs at READ COMMITTED, where every statement sees
+/// everything committed before it started.
+pub fn is_read_committed() -> bool {
+    // SAFETY: XactIsoLevel is a plain int global of the backend, read on the backend's thread.
+    unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_READ_COMMITTED as i32 }
+}

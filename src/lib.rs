@@ -1,0 +1,45 @@
+//! pg_tally: exact, always-current dashboard aggregates maintained inside PostgreSQL.
+//!
+//! Pipeline: `define` validates and stores a metric → `trigger` turns every write statement
+//! into delta rows → `compact` folds deltas into state → `read`/`dashboard` answer from
+//! state plus pending deltas → `refresh`/`verify` recompute from the source for DBA jobs.
+
+use pgrx::prelude::*;
+
+mod compact;
+mod dashboard;
+mod define;
+mod error;
+mod ffi;
+mod gucs;
+mod model;
+mod read;
+mod refresh;
+mod sqlgen;
+mod storage;
+mod trigger;
+mod verify;
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::register();
+}
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,164 @@
+//! A metric definition as stored in `tally._metric`, loaded once and turned into SQL by
+//! `sqlgen`. Enums here are the closed vocabularies of the public API.
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use serde::Serialize;
+
+use crate::error::{Result, TallyError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    Count,
+    Sum,
+    Avg,
+}
+
+impl Aggregate {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "count" => Ok(Self::Count),
+            "sum" => Ok(Self::Sum),
+            "avg" => Ok(Self::Avg),
+            _ => Err(TallyError::UnknownAggregate(text.to_string())),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Sum => "sum",
+            Self::Avg => "avg",
+        }
+    }
+
+    /// sum and avg fold a column's values; count only counts.
+    pub fn sums_values(self) -> bool {
+        matches!(self, Self::Sum | Self::Avg)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+impl Bucket {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "hour" => Ok(Self::Hour),
+            "day" => Ok(Self::Day),
+            "week" => Ok(Self::Week),
+            "month" => Ok(Self::Month),
+            _ => Err(TallyError::UnknownBucket(text.to_string())),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+}
+
+/// One stored metric. Serialized as the definition `create_metric` returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    #[serde(skip)]
+    pub id: i32,
+    pub name: String,
+    /// The source as `schema.table`, quoted where needed.
+    pub source: String,
+    #[serde(skip)]
+    pub source_oid: pg_sys::Oid,
+    pub aggregate: Aggregate,
+    pub column_name: Option<String>,
+    pub filter: Option<String>,
+    pub group_by: Option<String>,
+    pub bucket: Option<Bucket>,
+    pub bucket_column: Option<String>,
+    pub time_zone: String,
+    /// Columns of the source the metric reads; an UPDATE touching none of them is skipped.
+    #[serde(skip)]
+    pub depends_on: Vec<String>,
+    /// Whether the bucket column is timestamptz (else timestamp or date, read as local time).
+    #[serde(skip)]
+    pub bucket_column_is_tz: bool,
+}
+
+/// Columns selected by every metric-loading query, in `Metric::from_row` order.
+const METRIC_COLUMNS: &str = "m.id, m.name, \
+    pg_catalog.format('%I.%I', n.nspname, c.relname), c.oid, m.aggregate, m.column_name, \
+    m.filter, m.group_by, m.bucket, m.bucket_column, m.time_zone, m.depends_on, \
+    coalesce((SELECT a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype \
+                FROM pg_catalog.pg_attribute a \
+               WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false)";
+
+const METRIC_FROM: &str = "tally._metric m \
+    JOIN pg_catalog.pg_class c ON c.oid = m.source \
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
+
+impl Metric {
+    fn from_row(row: &pgrx::spi::SpiHeapTupleData<'_>) -> Result<Self> {
+        let text = |i: usize| -> Result<Option<String>> { Ok(row.get::<String>(i)?) };
+        let required = |i: usize, what: &str| -> Result<String> {
+            text(i)?.ok_or_else(|| TallyError::Internal(format!("catalog column {what} is null")))
+        };
+        let aggregate = Aggregate::parse(&required(5, "aggregate")?)?;
+        let bucket = text(9)?.map(|b| Bucket::parse(&b)).transpose()?;
+        Ok(Metric {
+            id: row.get::<i32>(1)?.unwrap_or_default(),
+            name: required(2, "name")?,
+            source: required(3, "source")?,
+            source_oid: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+            aggregate,
+            column_name: text(6)?,
+            filter: text(7)?,
+            group_by: text(8)?,
+            bucket,
+            bucket_column: text(10)?,
+            time_zone: required(11, "time_zone")?,
+            depends_on: row.get::<Vec<String>>(12)?.unwrap_or_default(),
+            bucket_column_is_tz: row.get::<bool>(13)?.unwrap_or(false),
+        })
+    }
+
+    /// Loads one metric by name.
+    pub fn load(client: &SpiClient<'_>, name: &str) -> Result<Self> {
+        let sql = format!("SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} WHERE m.name = $1");
+        let rows = client.select(&sql, Some(1), &[name.into()])?;
+        match rows.into_iter().next() {
+            Some(row) => Metric::from_row(&row),
+            None => Err(TallyError::UnknownMetric(name.to_string())),
+        }
+    }
+
+    /// Loads every metric, or just `name` when given, in creation order.
+    pub fn load_all(client: &SpiClient<'_>, name: Option<&str>) -> Result<Vec<Self>> {
+        match name {
+            Some(name) => Ok(vec![Metric::load(client, name)?]),
+            None => {
+                let sql = format!("SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} ORDER BY m.id");
+                let rows = client.select(&sql, None, &[])?;
+                rows.into_iter().map(|row| Metric::from_row(&row)).collect()
+            }
+        }
+    }
+
+    /// Loads every metric defined on one source table, in creation order.
+    pub fn load_for_source(client: &SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<Self>> {
+        let sql = format!(
+            "SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} WHERE m.source = $1::pg_catalog.oid ORDER BY m.id"
+        );
+        let rows = client.select(&sql, None, &[source.into()])?;
+        rows.into_iter().map(|row| Metric::from_row(&row)).collect()
+    }
+}

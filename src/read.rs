@@ -1,0 +1,138 @@
+//! The read path: `value`, `groups`, `series`. Each is one read-only query over folded
+//! state plus pending deltas, so it is exact at the statement's snapshot and works on a
+//! hot standby. Plans are prepared once per session.
+
+use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use pgrx::PgOid;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::error::{Result, SqlResult, TallyError};
+
+thread_local! {
+    static READ_PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+}
+
+/// A read-only plan for `sql`, prepared on first use in this session.
+pub fn read_plan(client: &SpiClient<'_>, sql: &'static str, arg_types: &[pg_sys::Oid]) -> Result<Rc<OwnedPreparedStatement>> {
+    if let Some(plan) = READ_PLANS.with(|p| p.borrow().get(sql).cloned()) {
+        return Ok(plan);
+    }
+    let types: Vec<PgOid> = arg_types.iter().map(|&oid| PgOid::from(oid)).collect();
+    let plan = Rc::new(client.prepare(sql, &types)?.keep());
+    READ_PLANS.with(|p| p.borrow_mut().insert(sql, plan.clone()));
+    Ok(plan)
+}
+
+/// Counters of one metric (by name) in its current bucket, per group. The first row is
+/// always present and carries the metric's aggregate, so a missing metric is detectable.
+const CURRENT_GROUPS_SQL: &str = "\
+WITH m AS (SELECT id, aggregate, tally._current_bucket(bucket, time_zone) AS cur \
+             FROM tally._metric WHERE name = $1), \
+     r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
+             FROM m JOIN tally._state s ON s.metric_id = m.id AND (m.cur IS NULL OR s.bucket_start = m.cur) \
+           UNION ALL \
+           SELECT d.group_key, d.n_rows, d.n_values, d.total \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND (m.cur IS NULL OR d.bucket_start = m.cur)), \
+     g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
+                  pg_catalog.sum(total) AS total FROM r GROUP BY group_key) \
+SELECT m.aggregate, NULL::pg_catalog.text, NULL::pg_catalog.numeric, \
+       tally._figure(m.aggregate, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g)) \
+  FROM m \
+UNION ALL \
+SELECT NULL, g.group_key, g.n_rows::pg_catalog.numeric, tally._figure(m.aggregate, g.n_values, g.total) \
+  FROM m, g WHERE g.n_rows <> 0";
+
+struct CurrentFigures {
+    total: Option<AnyNumeric>,
+    groups: Vec<(Option<String>, Option<AnyNumeric>)>,
+}
+
+fn current_figures(metric: &str) -> Result<CurrentFigures> {
+    Spi::connect(|client| {
+        let plan = read_plan(client, CURRENT_GROUPS_SQL, &[pg_sys::TEXTOID])?;
+        let rows = client.select(&*plan, None, &[metric.into()])?;
+        let mut found = false;
+        let mut figures = CurrentFigures { total: None, groups: Vec::new() };
+        for row in rows {
+            if row.get::<String>(1)?.is_some() {
+                found = true;
+                figures.total = row.get::<AnyNumeric>(4)?;
+            } else {
+                figures.groups.push((row.get::<String>(2)?, row.get::<AnyNumeric>(4)?));
+            }
+        }
+        if !found {
+            return Err(TallyError::UnknownMetric(metric.to_string()));
+        }
+        figures.groups.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(figures)
+    })
+}
+
+/// The metric's figure over all groups: for a bucketed metric, the bucket holding now().
+#[pg_extern(stable, parallel_safe)]
+fn value(metric: &str) -> SqlResult<Option<AnyNumeric>> {
+    Ok(current_figures(metric)?.total)
+}
+
+/// The metric's figure per group (the NULL group included): for a bucketed metric, in the
+/// bucket holding now().
+#[pg_extern(stable, parallel_safe)]
+fn groups(
+    metric: &str,
+) -> SqlResult<TableIterator<'static, (name!(group_key, Option<String>), name!(value, Option<AnyNumeric>))>> {
+    Ok(TableIterator::new(current_figures(metric)?.groups))
+}
+
+const SERIES_SQL: &str = "\
+WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name = $1), \
+     lo AS (SELECT CASE WHEN m.bucket IS NULL THEN NULL \
+                        ELSE pg_catalog.date_trunc(m.bucket, $2, m.time_zone) END AS since FROM m), \
+     r AS (SELECT s.bucket_start, s.group_key, s.n_rows, s.n_values, s.total FROM m, lo, tally._state s \
+            WHERE s.metric_id = m.id AND (m.bucket IS NULL OR (s.bucket_start >= lo.since AND s.bucket_start < $3)) \
+           UNION ALL \
+           SELECT d.bucket_start, d.group_key, d.n_rows, d.n_values, d.total FROM m, lo, tally._delta d \
+            WHERE d.metric_id = m.id AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))) \
+SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
+       tally._figure((SELECT aggregate FROM m), pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)) \
+  FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
+ ORDER BY r.bucket_start, r.group_key NULLS FIRST";
+
+type SeriesRow = (
+    name!(bucket_start, Option<TimestampWithTimeZone>),
+    name!(group_key, Option<String>),
+    name!(value, Option<AnyNumeric>),
+);
+
+/// Figures per bucket (and group) for buckets overlapping [since, until): buckets with no
+/// rows are absent. An unbucketed metric returns its totals with a NULL bucket_start.
+#[pg_extern(stable, parallel_safe)]
+fn series(
+    metric: &str,
+    since: TimestampWithTimeZone,
+    until: default!(TimestampWithTimeZone, "now()"),
+) -> SqlResult<TableIterator<'static, SeriesRow>> {
+    if since >= until {
+        return Err(TallyError::BadRange.into());
+    }
+    let rows = Spi::connect(|client| -> Result<Vec<_>> {
+        if !metric_exists(client, metric)? {
+            return Err(TallyError::UnknownMetric(metric.to_string()));
+        }
+        let plan = read_plan(client, SERIES_SQL, &[pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPTZOID])?;
+        let mut out = Vec::new();
+        for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
+            out.push((row.get::<TimestampWithTimeZone>(2)?, row.get::<String>(3)?, row.get::<AnyNumeric>(4)?));
+        }
+        Ok(out)
+    })?;
+    Ok(TableIterator::new(rows))
+}
+
+pub fn metric_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {
+    Ok(client.select("SELECT 1 FROM tally._metric WHERE name = $1", Some(1), &[name.into()])?.len() > 0)
+}

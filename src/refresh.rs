@@ -1,0 +1,68 @@
+//! `tally.refresh`: recompute metrics from their source tables (a DBA job). Writers keep
+//! writing meanwhile: the recompute and the removal of pending deltas happen in one
+//! statement, so a write is either in both (counted by the scan, its delta removed) or in
+//! neither (not seen by the scan, its delta kept).
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use std::time::Instant;
+
+use crate::error::{Result, SqlResult};
+use crate::model::Metric;
+use crate::sqlgen::COUNTER_COLUMNS;
+use crate::storage;
+
+type RefreshRow = (name!(metric, String), name!(groups, i64), name!(elapsed_ms, f64));
+
+#[pg_extern(volatile, parallel_unsafe)]
+fn refresh(metric: default!(Option<&str>, "NULL")) -> SqlResult<TableIterator<'static, RefreshRow>> {
+    let rows = Spi::connect_mut(|client| -> Result<Vec<RefreshRow>> {
+        let metrics = Metric::load_all(client, metric)?;
+        let count = metrics.len();
+        let mut out = Vec::with_capacity(count);
+        for (i, metric) in metrics.iter().enumerate() {
+            notice!(
+                "tally.refresh: [{}/{}] {} on {} (~{} rows)",
+                i + 1,
+                count,
+                metric.name,
+                metric.source,
+                estimated_rows(client, metric)?
+            );
+            let started = Instant::now();
+            let groups = recompute(client, metric)?;
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+            notice!("tally.refresh: [{}/{}] {} done: {} groups in {:.1} ms", i + 1, count, metric.name, groups, elapsed_ms);
+            out.push((metric.name.clone(), groups, elapsed_ms));
+        }
+        Ok(out)
+    })?;
+    Ok(TableIterator::new(rows))
+}
+
+fn estimated_rows(client: &SpiClient<'_>, metric: &Metric) -> Result<i64> {
+    Ok(client
+        .select(
+            "SELECT pg_catalog.greatest(reltuples, 0)::pg_catalog.int8 FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
+            Some(1),
+            &[metric.source_oid.into()],
+        )?
+        .first()
+        .get_one::<i64>()?
+        .unwrap_or(0))
+}
+
+fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
+    // Source lock before fold lock: TRUNCATE takes them in the other order's reverse
+    // (table, then fold lock), so this order cannot deadlock with it.
+    client.update(&format!("LOCK TABLE {} IN ACCESS SHARE MODE", metric.source), None, &[])?;
+    storage::lock_folding(client)?;
+    client.update("DELETE FROM tally._state WHERE metric_id = $1", None, &[metric.id.into()])?;
+    let sql = format!(
+        "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id}) \
+         INSERT INTO tally._state ({COUNTER_COLUMNS}) {scan}",
+        id = metric.id,
+        scan = metric.aggregate_sql(&metric.source, 1)
+    );
+    Ok(client.update(&sql, None, &[])?.len() as i64)
+}

@@ -1,0 +1,114 @@
+//! SQL text generated from metric definitions. Identifiers are always quoted; the filter is
+//! the canonical text Postgres deparsed when the metric was created (never the user's raw
+//! text), and every function and type is schema-qualified so a caller's search_path cannot
+//! change what the generated SQL means.
+
+use pgrx::spi::{quote_identifier, quote_literal};
+
+use crate::model::Metric;
+
+/// The counters stored per (metric, bucket, group).
+pub const COUNTER_COLUMNS: &str = "metric_id, bucket_start, group_key, n_rows, n_values, total";
+
+impl Metric {
+    /// The bucket a source row falls in: the start of its local hour/day/week/month in the
+    /// metric's time zone, as timestamptz. `date_trunc(unit, timestamptz, zone)` is DST-correct;
+    /// timestamp and date columns are local times in that zone already.
+    pub fn bucket_sql(&self) -> String {
+        match (&self.bucket, &self.bucket_column) {
+            (Some(bucket), Some(column)) => {
+                let unit = quote_literal(bucket.as_str());
+                let zone = quote_literal(&self.time_zone);
+                let column = quote_identifier(column);
+                if self.bucket_column_is_tz {
+                    format!("pg_catalog.date_trunc({unit}, {column}, {zone})")
+                } else {
+                    format!(
+                        "pg_catalog.timezone({zone}, pg_catalog.date_trunc({unit}, {column}::pg_catalog.timestamp))"
+                    )
+                }
+            }
+            _ => "NULL::pg_catalog.timestamptz".to_string(),
+        }
+    }
+
+    pub fn group_sql(&self) -> String {
+        match &self.group_by {
+            Some(column) => format!("{}::pg_catalog.text", quote_identifier(column)),
+            None => "NULL::pg_catalog.text".to_string(),
+        }
+    }
+
+    fn where_sql(&self) -> String {
+        match &self.filter {
+            Some(filter) => format!(" WHERE ({filter})"),
+            None => String::new(),
+        }
+    }
+
+    fn value_column(&self) -> Option<String> {
+        self.column_name.as_deref().map(quote_identifier)
+    }
+
+    /// Counters of the rows of `relation` (a table or a transition table), multiplied by
+    /// `sign`: one row per (bucket, group) present.
+    pub fn aggregate_sql(&self, relation: &str, sign: i32) -> String {
+        let counted = self.value_column().unwrap_or_else(|| "*".to_string());
+        let total = match (self.aggregate.sums_values(), self.value_column()) {
+            (true, Some(column)) => format!("pg_catalog.coalesce(pg_catalog.sum({column}), 0)::pg_catalog.numeric"),
+            _ => "0::pg_catalog.numeric".to_string(),
+        };
+        format!(
+            "SELECT {id}, {bucket}, {group}, {sign} * pg_catalog.count(*), {sign} * pg_catalog.count({counted}), {sign} * {total} \
+             FROM {relation}{filter} GROUP BY 2, 3",
+            id = self.id,
+            bucket = self.bucket_sql(),
+            group = self.group_sql(),
+            filter = self.where_sql(),
+        )
+    }
+
+    /// Net counters of an UPDATE: new rows in, old rows out, keeping only keys that changed,
+    /// so an UPDATE that moves nothing between groups or buckets writes nothing.
+    pub fn update_sql(&self, new_rows: &str, old_rows: &str) -> String {
+        let (counted, total) = match self.value_column() {
+            Some(column) => (
+                format!("CASE WHEN {column} IS NULL THEN 0 ELSE 1 END"),
+                if self.aggregate.sums_values() {
+                    format!("pg_catalog.coalesce({column}, 0)::pg_catalog.numeric")
+                } else {
+                    "0::pg_catalog.numeric".to_string()
+                },
+            ),
+            None => ("1".to_string(), "0::pg_catalog.numeric".to_string()),
+        };
+        let side = |relation: &str, sign: &str| {
+            format!(
+                "SELECT {bucket} AS b, {group} AS g, {sign}1 AS r, {sign}({counted}) AS v, {sign}({total}) AS t FROM {relation}{filter}",
+                bucket = self.bucket_sql(),
+                group = self.group_sql(),
+                filter = self.where_sql(),
+            )
+        };
+        format!(
+            "SELECT {id}, d.b, d.g, pg_catalog.sum(d.r), pg_catalog.sum(d.v), pg_catalog.sum(d.t) \
+             FROM ({new} UNION ALL {old}) AS d GROUP BY d.b, d.g \
+             HAVING pg_catalog.sum(d.r) <> 0 OR pg_catalog.sum(d.v) <> 0 OR pg_catalog.sum(d.t) <> 0",
+            id = self.id,
+            new = side(new_rows, ""),
+            old = side(old_rows, "-"),
+        )
+    }
+}
+
+/// One INSERT writing the deltas of all `metrics` for one statement, or None if no metric
+/// is concerned.
+pub fn delta_insert_sql(parts: Vec<String>) -> Option<String> {
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "INSERT INTO tally._delta ({COUNTER_COLUMNS}) {}",
+        parts.join(" UNION ALL ")
+    ))
+}

@@ -1,0 +1,236 @@
+//! The write path: one statement-level AFTER trigger per event on each source table. Every
+//! INSERT/UPDATE/DELETE statement (COPY included) runs one cached INSERT into `_delta` that
+//! carries the deltas of all the table's metrics; TRUNCATE clears the table's counters.
+//!
+//! Triggers carry a generation number as their argument. Whenever the metrics of a table
+//! change, its triggers are recreated with a new number, so every backend sees a new key
+//! and rebuilds its plans; no catalog lookup is needed on the hot path.
+
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::error::{Result as TallyResult, TallyError};
+use crate::model::Metric;
+use crate::{compact, ffi, sqlgen, storage};
+
+const NEW_ROWS: &str = "tally_new";
+const OLD_ROWS: &str = "tally_old";
+
+/// (event keyword, trigger name, REFERENCING clause)
+const TRIGGERS: [(&str, &str, &str); 4] = [
+    ("INSERT", "tally_insert", "REFERENCING NEW TABLE AS tally_new"),
+    ("UPDATE", "tally_update", "REFERENCING OLD TABLE AS tally_old NEW TABLE AS tally_new"),
+    ("DELETE", "tally_delete", "REFERENCING OLD TABLE AS tally_old"),
+    ("TRUNCATE", "tally_truncate", ""),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Event {
+    Insert,
+    Update,
+    Delete,
+}
+
+/// The metrics of one source table at one generation, with the attribute numbers each reads.
+struct SourceMetrics {
+    metrics: Vec<Metric>,
+    /// None: always concerned by an UPDATE (a column could not be resolved).
+    attnums: Vec<Option<Vec<i16>>>,
+}
+
+/// Which metrics a statement concerns, as a bit set over `SourceMetrics::metrics`.
+type MetricMask = u128;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PlanKey {
+    relid: pg_sys::Oid,
+    generation: i64,
+    event: Event,
+    mask: MetricMask,
+}
+
+thread_local! {
+    static SOURCES: RefCell<HashMap<(pg_sys::Oid, i64), Rc<SourceMetrics>>> = RefCell::new(HashMap::new());
+    static PLANS: RefCell<HashMap<PlanKey, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+}
+
+#[pg_trigger]
+fn _on_write<'a>(
+    trigger: &'a pgrx::PgTrigger<'a>,
+) -> std::result::Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, TallyError> {
+    if let Err(error) = on_write(trigger) {
+        error.raise();
+    }
+    Ok(None)
+}
+
+fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
+    let relid = trigger.relid().map_err(trigger_error)?;
+    let op = trigger.op().map_err(trigger_error)?;
+    let event = match op {
+        PgTriggerOperation::Insert => Event::Insert,
+        PgTriggerOperation::Update => Event::Update,
+        PgTriggerOperation::Delete => Event::Delete,
+        PgTriggerOperation::Truncate => return on_truncate(relid),
+    };
+    let generation = trigger
+        .extra_args()
+        .map_err(trigger_error)?
+        .first()
+        .and_then(|arg| arg.parse::<i64>().ok())
+        .ok_or_else(|| TallyError::Internal("pg_tally trigger without a generation argument".into()))?;
+
+    let written = Spi::connect_mut(|client| -> TallyResult<u64> {
+        ffi::register_transition_tables(trigger)?;
+        let source = source_metrics(client, relid, generation)?;
+        let mask = match event {
+            Event::Update => update_mask(&source, ffi::updated_columns(trigger)),
+            _ => full_mask(source.metrics.len()),
+        };
+        if mask == 0 {
+            return Ok(0);
+        }
+        let key = PlanKey { relid, generation, event, mask };
+        let plan = plan_for(client, &source, key)?;
+        Ok(client.update(&*plan, None, &[])?.len() as u64)
+    })?;
+    compact::after_write(written)
+}
+
+fn trigger_error(error: pgrx::PgTriggerError) -> TallyError {
+    TallyError::Internal(format!("trigger context: {error}"))
+}
+
+/// TRUNCATE removes every row at once: the table's counters become empty. Waits for the
+/// fold lock so a concurrent compaction cannot re-add what it had read before.
+fn on_truncate(relid: pg_sys::Oid) -> TallyResult<()> {
+    Spi::connect_mut(|client| {
+        storage::lock_folding(client)?;
+        storage::clear_source(client, relid)
+    })
+}
+
+fn full_mask(count: usize) -> MetricMask {
+    if count >= MetricMask::BITS as usize {
+        MetricMask::MAX
+    } else {
+        (1 << count) - 1
+    }
+}
+
+/// Metrics an UPDATE can change: those reading a column the statement assigned. Without
+/// trustworthy column information every metric is concerned.
+fn update_mask(source: &SourceMetrics, updated: Option<Vec<i16>>) -> MetricMask {
+    let all = full_mask(source.metrics.len());
+    let Some(updated) = updated else { return all };
+    if source.metrics.len() >= MetricMask::BITS as usize {
+        return all;
+    }
+    source.attnums.iter().enumerate().fold(0, |mask, (i, attnums)| {
+        let concerned = match attnums {
+            None => true,
+            Some(attnums) => attnums.iter().any(|a| updated.contains(a)),
+        };
+        if concerned {
+            mask | (1 << i)
+        } else {
+            mask
+        }
+    })
+}
+
+fn source_metrics(client: &SpiClient<'_>, relid: pg_sys::Oid, generation: i64) -> TallyResult<Rc<SourceMetrics>> {
+    if let Some(found) = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
+        return Ok(found);
+    }
+    let metrics = Metric::load_for_source(client, relid)?;
+    let mut attnums = Vec::with_capacity(metrics.len());
+    for metric in &metrics {
+        attnums.push(resolve_attnums(client, relid, &metric.depends_on)?);
+    }
+    let loaded = Rc::new(SourceMetrics { metrics, attnums });
+    SOURCES.with(|s| {
+        let mut sources = s.borrow_mut();
+        sources.retain(|(r, _), _| *r != relid);
+        sources.insert((relid, generation), loaded.clone());
+    });
+    PLANS.with(|p| p.borrow_mut().retain(|key, _| key.relid != relid || key.generation == generation));
+    Ok(loaded)
+}
+
+fn resolve_attnums(client: &SpiClient<'_>, relid: pg_sys::Oid, columns: &[String]) -> TallyResult<Option<Vec<i16>>> {
+    let rows = client.select(
+        "SELECT attnum FROM pg_catalog.pg_attribute \
+          WHERE attrelid = $1::pg_catalog.oid AND attname = ANY($2) AND attnum > 0 AND NOT attisdropped",
+        None,
+        &[relid.into(), columns.to_vec().into()],
+    )?;
+    let mut attnums = Vec::new();
+    for row in rows {
+        if let Some(attnum) = row.get::<i16>(1)? {
+            attnums.push(attnum);
+        }
+    }
+    Ok((attnums.len() == columns.len()).then_some(attnums))
+}
+
+fn plan_for(client: &SpiClient<'_>, source: &SourceMetrics, key: PlanKey) -> TallyResult<Rc<OwnedPreparedStatement>> {
+    if let Some(plan) = PLANS.with(|p| p.borrow().get(&key).cloned()) {
+        return Ok(plan);
+    }
+    let parts = source
+        .metrics
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i >= MetricMask::BITS as usize || key.mask & (1 << i) != 0)
+        .map(|(_, metric)| match key.event {
+            Event::Insert => metric.aggregate_sql(NEW_ROWS, 1),
+            Event::Delete => metric.aggregate_sql(OLD_ROWS, -1),
+            Event::Update => metric.update_sql(NEW_ROWS, OLD_ROWS),
+        })
+        .collect();
+    let sql = sqlgen::delta_insert_sql(parts)
+        .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
+    let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());
+    PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));
+    Ok(plan)
+}
+
+/// Recreates the triggers of `source` after its metrics changed, with a new generation, or
+/// removes them when no metric is left. Caller holds SHARE ROW EXCLUSIVE on the table.
+pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid, quoted_source: &str) -> TallyResult<()> {
+    for (_, name, _) in TRIGGERS {
+        client.update(&format!("DROP TRIGGER IF EXISTS {name} ON {quoted_source}"), None, &[])?;
+    }
+    let remaining = client
+        .select(
+            "SELECT pg_catalog.count(*) FROM tally._metric WHERE source = $1::pg_catalog.oid",
+            Some(1),
+            &[source.into()],
+        )?
+        .first()
+        .get_one::<i64>()?
+        .unwrap_or(0);
+    if remaining == 0 {
+        return Ok(());
+    }
+    let generation = client
+        .update("SELECT pg_catalog.nextval('tally._generation')", Some(1), &[])?
+        .first()
+        .get_one::<i64>()?
+        .unwrap_or(0);
+    for (event, name, referencing) in TRIGGERS {
+        client.update(
+            &format!(
+                "CREATE TRIGGER {name} AFTER {event} ON {quoted_source} {referencing} \
+                 FOR EACH STATEMENT EXECUTE FUNCTION tally._on_write('{generation}')"
+            ),
+            None,
+            &[],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! `tally.verify`: compares every stored figure with a fresh aggregate over the source, in
+//! one snapshot per metric. No rows means exact.
+
+use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::spi::{quote_literal, SpiClient};
+
+use crate::error::{Result, SqlResult};
+use crate::model::Metric;
+use crate::storage::stored_rows_sql;
+
+type DriftRow = (
+    name!(metric, String),
+    name!(bucket_start, Option<TimestampWithTimeZone>),
+    name!(group_key, Option<String>),
+    name!(stored, Option<AnyNumeric>),
+    name!(actual, Option<AnyNumeric>),
+);
+
+#[pg_extern(stable, parallel_unsafe)]
+fn verify(metric: default!(Option<&str>, "NULL")) -> SqlResult<TableIterator<'static, DriftRow>> {
+    let rows = Spi::connect(|client| -> Result<Vec<DriftRow>> {
+        let metrics = Metric::load_all(client, metric)?;
+        let mut out = Vec::new();
+        for (i, metric) in metrics.iter().enumerate() {
+            let before = out.len();
+            drift(client, metric, &mut out)?;
+            let found = out.len() - before;
+            if metrics.len() > 1 || found > 0 {
+                notice!("tally.verify: [{}/{}] {}: {}", i + 1, metrics.len(), metric.name,
+                    if found == 0 { "exact".to_string() } else { format!("{found} groups differ") });
+            }
+        }
+        Ok(out)
+    })?;
+    Ok(TableIterator::new(rows))
+}
+
+fn drift(client: &SpiClient<'_>, metric: &Metric, out: &mut Vec<DriftRow>) -> Result<()> {
+    let sql = format!(
+        "WITH stored AS ( \
+            SELECT bucket_start AS b, group_key AS g, pg_catalog.sum(n_rows) AS r, \
+                   pg_catalog.sum(n_values) AS v, pg_catalog.sum(total) AS t \
+              FROM ({stored}) AS x GROUP BY 1, 2 \
+            HAVING pg_catalog.sum(n_rows) <> 0 OR pg_catalog.sum(n_values) <> 0 OR pg_catalog.sum(total) <> 0), \
+         live AS (SELECT b, g, r::pg_catalog.numeric AS r, v::pg_catalog.numeric AS v, t FROM ({live}) AS y(id, b, g, r, v, t)) \
+         SELECT pg_catalog.coalesce(s.b, l.b), pg_catalog.coalesce(s.g, l.g), \
+                tally._figure({agg}, s.v, s.t), tally._figure({agg}, l.v, l.t) \
+           FROM stored s FULL JOIN live l \
+             ON pg_catalog.coalesce(s.b, '-infinity') = pg_catalog.coalesce(l.b, '-infinity') AND (s.b IS NULL) = (l.b IS NULL) \
+            AND pg_catalog.coalesce(s.g, '') = pg_catalog.coalesce(l.g, '') AND (s.g IS NULL) = (l.g IS NULL) \
+          WHERE s.r IS DISTINCT FROM l.r OR s.v IS DISTINCT FROM l.v OR s.t IS DISTINCT FROM l.t \
+          ORDER BY 1, 2",
+        stored = stored_rows_sql(&format!("metric_id = {}", metric.id)),
+        live = metric.aggregate_sql(&metric.source, 1),
+        agg = quote_literal(metric.aggregate.as_str()),
+    );
+    for row in client.select(&sql, None, &[])? {
+        out.push((
+            metric.name.clone(),
+            row.get::<TimestampWithTimeZone>(1)?,
+            row.get::<String>(2)?,
+            row.get::<AnyNumeric>(3)?,
+            row.get::<AnyNumeric>(4)?,
+        ));
+    }
+    Ok(())
+}
