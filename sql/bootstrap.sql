@@ -94,9 +94,9 @@ GRANT SELECT ON tally.metrics, tally.dashboards TO PUBLIC;
 CREATE FUNCTION tally._figure(aggregate text, n_values numeric, total numeric)
 RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE aggregate
-             WHEN 'count' THEN pg_catalog.coalesce(n_values, 0)
-             WHEN 'sum'   THEN pg_catalog.coalesce(total, 0)
-             ELSE total / pg_catalog.nullif(n_values, 0)
+             WHEN 'count' THEN coalesce(n_values, 0)
+             WHEN 'sum'   THEN coalesce(total, 0)
+             ELSE total / nullif(n_values, 0)
            END
 $$;
 

@@ -1,55 +1,13 @@
-//! Dashboards: a named list of metrics read together in one row by `tally.snapshot`, and
+//! Dashboards: a named list of metrics read together in one row by `tally.snapshot` (in
+//! sql/read.sql: the jsonb is built and returned by Postgres so numerics stay exact), and
 //! optionally a one-row view with a typed column per metric (for an unmanaged Django model).
 
 use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, quote_literal, SpiClient};
-use pgrx::JsonB;
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
-use crate::read::{metric_exists, read_plan};
-
-const SNAPSHOT_SQL: &str = "\
-WITH d AS (SELECT metrics FROM tally._dashboard WHERE name = $1), \
-     m AS (SELECT u.ord, mt.id, mt.name, mt.aggregate, mt.group_by IS NOT NULL AS grouped, \
-                  tally._current_bucket(mt.bucket, mt.time_zone) AS cur \
-             FROM d CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) WITH ORDINALITY AS u(name, ord) \
-             JOIN tally._metric mt ON mt.name = u.name), \
-     r AS (SELECT s.metric_id, s.group_key, s.n_rows, s.n_values, s.total \
-             FROM m JOIN tally._state s ON s.metric_id = m.id AND (m.cur IS NULL OR s.bucket_start = m.cur) \
-           UNION ALL \
-           SELECT x.metric_id, x.group_key, x.n_rows, x.n_values, x.total \
-             FROM m JOIN tally._delta x ON x.metric_id = m.id AND (m.cur IS NULL OR x.bucket_start = m.cur)), \
-     g AS (SELECT metric_id, group_key, pg_catalog.sum(n_rows) AS n_rows, \
-                  pg_catalog.sum(n_values) AS n_values, pg_catalog.sum(total) AS total \
-             FROM r GROUP BY metric_id, group_key), \
-     f AS (SELECT m.name, \
-                  CASE WHEN m.grouped THEN \
-                         pg_catalog.coalesce((SELECT pg_catalog.jsonb_object_agg(pg_catalog.coalesce(g.group_key, 'null'), \
-                                                     tally._figure(m.aggregate, g.n_values, g.total)) \
-                                                FROM g WHERE g.metric_id = m.id AND g.n_rows <> 0), '{}'::pg_catalog.jsonb) \
-                       ELSE pg_catalog.to_jsonb(tally._figure(m.aggregate, \
-                              (SELECT pg_catalog.sum(g.n_values) FROM g WHERE g.metric_id = m.id), \
-                              (SELECT pg_catalog.sum(g.total) FROM g WHERE g.metric_id = m.id))) \
-                  END AS figure \
-             FROM m) \
-SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now()) \
-       || pg_catalog.coalesce((SELECT pg_catalog.jsonb_object_agg(f.name, pg_catalog.coalesce(f.figure, 'null'::pg_catalog.jsonb)) FROM f), '{}') \
-  FROM d";
-
-/// The one-row read: every metric of the dashboard, current and exact, with `as_of`.
-#[pg_extern(stable, parallel_safe)]
-fn snapshot(dashboard: &str) -> SqlResult<JsonB> {
-    let found = Spi::connect(|client| -> Result<Option<JsonB>> {
-        let plan = read_plan(client, SNAPSHOT_SQL, &[pg_sys::TEXTOID])?;
-        let row = client.select(&*plan, Some(1), &[dashboard.into()])?;
-        if row.is_empty() {
-            return Ok(None);
-        }
-        Ok(row.first().get_one::<JsonB>()?)
-    })?;
-    found.ok_or_else(|| TallyError::UnknownDashboard(dashboard.to_string()).into())
-}
+use crate::read::metric_exists;
 
 #[pg_extern(volatile, parallel_unsafe)]
 fn create_dashboard(

@@ -305,7 +305,7 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
 /// Postgres' messages speak of "index expressions"; the user wrote a filter.
 fn filter_rejected(caught: CaughtPgError) -> TallyError {
     let message = caught.message.replace("index expressions", "filters").replace("index expression", "filter");
-    TallyError::FilterNotAllowed(message)
+    TallyError::FilterNotAllowed { code: caught.code, message }
 }
 
 /// Builds an empty temporary copy of the source with an index on `expression`, runs

@@ -63,8 +63,8 @@ pub enum TallyError {
     #[error("filter must be a boolean expression, not {0}")]
     FilterNotBoolean(String),
 
-    #[error("filter is not allowed: {0}")]
-    FilterNotAllowed(String),
+    #[error("filter is not allowed: {message}")]
+    FilterNotAllowed { code: Code, message: String },
 
     #[error("metric \"{metric}\" is used by dashboard \"{dashboard}\"")]
     MetricInUse { metric: String, dashboard: String },
@@ -105,7 +105,7 @@ impl TallyError {
             }
             FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
             FilterNotExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
-            FilterNotAllowed(_) => Code::ERRCODE_INVALID_OBJECT_DEFINITION,
+            FilterNotAllowed { code, .. } => *code,
             EmptyName(_)
             | UnknownAggregate(_)
             | MissingColumn(_)
@@ -165,7 +165,7 @@ impl TallyError {
                 "Pass one boolean expression over the table's columns, such as status = 'PAID'; no statements, semicolons, FROM or subqueries."
             }
             FilterNotBoolean(_) => "The filter must yield boolean, such as status = 'PAID' or is_active.",
-            FilterNotAllowed(_) => {
+            FilterNotAllowed { .. } => {
                 "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns: no subqueries, aggregates, volatile or time-dependent functions such as now()."
             }
             MetricInUse { .. } => "Drop the dashboard first with tally.drop_dashboard(name).",

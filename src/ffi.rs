@@ -10,7 +10,7 @@
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
-use pgrx::PgList;
+use pgrx::{PgList, PgSqlErrorCode};
 use std::ffi::CString;
 
 use crate::error::{Result, TallyError};
@@ -66,6 +66,7 @@ pub fn updated_columns(trigger: &PgTrigger<'_>) -> Option<Vec<i16>> {
 /// A Postgres ERROR caught while validating user input.
 #[derive(Debug, Clone)]
 pub struct CaughtPgError {
+    pub code: PgSqlErrorCode,
     pub message: String,
 }
 
@@ -103,13 +104,11 @@ pub fn probe_and_roll_back<T>(probe: impl FnOnce() -> T + std::panic::UnwindSafe
 }
 
 fn caught_message(caught: CaughtError) -> CaughtPgError {
-    let message = match &caught {
-        CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
-            report.message().to_string()
-        }
-        CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+    let report = match &caught {
+        CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => report,
+        CaughtError::RustPanic { ereport, .. } => ereport,
     };
-    CaughtPgError { message }
+    CaughtPgError { code: report.sql_error_code(), message: report.message().to_string() }
 }
 
 /// Proves that `text` is exactly one SQL expression: `SELECT <text>` must parse to a single

@@ -3,6 +3,7 @@
 //! hot standby. Plans are prepared once per session.
 
 use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use pgrx::PgOid;
@@ -84,7 +85,7 @@ fn value(metric: &str) -> SqlResult<Option<AnyNumeric>> {
 #[pg_extern(stable, parallel_safe)]
 fn groups(
     metric: &str,
-) -> SqlResult<TableIterator<'static, (name!(group_key, Option<String>), name!(value, Option<AnyNumeric>))>> {
+) -> std::result::Result<TableIterator<'static, (name!(group_key, Option<String>), name!(value, Option<AnyNumeric>))>, ErrorReport> {
     Ok(TableIterator::new(current_figures(metric)?.groups))
 }
 
@@ -102,11 +103,7 @@ SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
   FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
  ORDER BY r.bucket_start, r.group_key NULLS FIRST";
 
-type SeriesRow = (
-    name!(bucket_start, Option<TimestampWithTimeZone>),
-    name!(group_key, Option<String>),
-    name!(value, Option<AnyNumeric>),
-);
+
 
 /// Figures per bucket (and group) for buckets overlapping [since, until): buckets with no
 /// rows are absent. An unbucketed metric returns its totals with a NULL bucket_start.
@@ -115,7 +112,7 @@ fn series(
     metric: &str,
     since: TimestampWithTimeZone,
     until: default!(TimestampWithTimeZone, "now()"),
-) -> SqlResult<TableIterator<'static, SeriesRow>> {
+) -> std::result::Result<TableIterator<'static, (name!(bucket_start, Option<TimestampWithTimeZone>), name!(group_key, Option<String>), name!(value, Option<AnyNumeric>))>, ErrorReport> {
     if since >= until {
         return Err(TallyError::BadRange.into());
     }

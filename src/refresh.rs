@@ -3,11 +3,12 @@
 //! statement, so a write is either in both (counted by the scan, its delta removed) or in
 //! neither (not seen by the scan, its delta kept).
 
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::time::Instant;
 
-use crate::error::{Result, SqlResult};
+use crate::error::Result;
 use crate::model::Metric;
 use crate::sqlgen::COUNTER_COLUMNS;
 use crate::storage;
@@ -15,7 +16,7 @@ use crate::storage;
 type RefreshRow = (name!(metric, String), name!(groups, i64), name!(elapsed_ms, f64));
 
 #[pg_extern(volatile, parallel_unsafe)]
-fn refresh(metric: default!(Option<&str>, "NULL")) -> SqlResult<TableIterator<'static, RefreshRow>> {
+fn refresh(metric: default!(Option<&str>, "NULL")) -> std::result::Result<TableIterator<'static, (name!(metric, String), name!(groups, i64), name!(elapsed_ms, f64))>, ErrorReport> {
     let rows = Spi::connect_mut(|client| -> Result<Vec<RefreshRow>> {
         let metrics = Metric::load_all(client, metric)?;
         let count = metrics.len();
@@ -43,7 +44,7 @@ fn refresh(metric: default!(Option<&str>, "NULL")) -> SqlResult<TableIterator<'s
 fn estimated_rows(client: &SpiClient<'_>, metric: &Metric) -> Result<i64> {
     Ok(client
         .select(
-            "SELECT pg_catalog.greatest(reltuples, 0)::pg_catalog.int8 FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
+            "SELECT greatest(reltuples, 0)::pg_catalog.int8 FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
             Some(1),
             &[metric.source_oid.into()],
         )?

@@ -202,8 +202,18 @@ fn plan_for(client: &SpiClient<'_>, source: &SourceMetrics, key: PlanKey) -> Tal
 /// Recreates the triggers of `source` after its metrics changed, with a new generation, or
 /// removes them when no metric is left. Caller holds SHARE ROW EXCLUSIVE on the table.
 pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid, quoted_source: &str) -> TallyResult<()> {
-    for (_, name, _) in TRIGGERS {
-        client.update(&format!("DROP TRIGGER IF EXISTS {name} ON {quoted_source}"), None, &[])?;
+    let existing = client.select(
+        "SELECT tgname::pg_catalog.text FROM pg_catalog.pg_trigger \
+          WHERE tgrelid = $1::pg_catalog.oid AND tgname LIKE 'tally\\_%'",
+        None,
+        &[source.into()],
+    )?;
+    let mut names = Vec::new();
+    for row in existing {
+        names.extend(row.get::<String>(1)?);
+    }
+    for name in names.iter().filter(|n| TRIGGERS.iter().any(|(_, t, _)| t == n)) {
+        client.update(&format!("DROP TRIGGER {name} ON {quoted_source}"), None, &[])?;
     }
     let remaining = client
         .select(

@@ -2,10 +2,11 @@
 //! one snapshot per metric. No rows means exact.
 
 use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::{quote_literal, SpiClient};
 
-use crate::error::{Result, SqlResult};
+use crate::error::Result;
 use crate::model::Metric;
 use crate::storage::stored_rows_sql;
 
@@ -18,7 +19,7 @@ type DriftRow = (
 );
 
 #[pg_extern(stable, parallel_unsafe)]
-fn verify(metric: default!(Option<&str>, "NULL")) -> SqlResult<TableIterator<'static, DriftRow>> {
+fn verify(metric: default!(Option<&str>, "NULL")) -> std::result::Result<TableIterator<'static, (name!(metric, String), name!(bucket_start, Option<TimestampWithTimeZone>), name!(group_key, Option<String>), name!(stored, Option<AnyNumeric>), name!(actual, Option<AnyNumeric>))>, ErrorReport> {
     let rows = Spi::connect(|client| -> Result<Vec<DriftRow>> {
         let metrics = Metric::load_all(client, metric)?;
         let mut out = Vec::new();
@@ -44,11 +45,11 @@ fn drift(client: &SpiClient<'_>, metric: &Metric, out: &mut Vec<DriftRow>) -> Re
               FROM ({stored}) AS x GROUP BY 1, 2 \
             HAVING pg_catalog.sum(n_rows) <> 0 OR pg_catalog.sum(n_values) <> 0 OR pg_catalog.sum(total) <> 0), \
          live AS (SELECT b, g, r::pg_catalog.numeric AS r, v::pg_catalog.numeric AS v, t FROM ({live}) AS y(id, b, g, r, v, t)) \
-         SELECT pg_catalog.coalesce(s.b, l.b), pg_catalog.coalesce(s.g, l.g), \
+         SELECT coalesce(s.b, l.b), coalesce(s.g, l.g), \
                 tally._figure({agg}, s.v, s.t), tally._figure({agg}, l.v, l.t) \
            FROM stored s FULL JOIN live l \
-             ON pg_catalog.coalesce(s.b, '-infinity') = pg_catalog.coalesce(l.b, '-infinity') AND (s.b IS NULL) = (l.b IS NULL) \
-            AND pg_catalog.coalesce(s.g, '') = pg_catalog.coalesce(l.g, '') AND (s.g IS NULL) = (l.g IS NULL) \
+             ON coalesce(s.b, '-infinity') = coalesce(l.b, '-infinity') AND (s.b IS NULL) = (l.b IS NULL) \
+            AND coalesce(s.g, '') = coalesce(l.g, '') AND (s.g IS NULL) = (l.g IS NULL) \
           WHERE s.r IS DISTINCT FROM l.r OR s.v IS DISTINCT FROM l.v OR s.t IS DISTINCT FROM l.t \
           ORDER BY 1, 2",
         stored = stored_rows_sql(&format!("metric_id = {}", metric.id)),

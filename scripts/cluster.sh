@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Local PostgreSQL 15 cluster for pg_tally's demo, tests and benchmark.
+#   scripts/cluster.sh start|stop|restart|status|psql [args]
+# Runs as the `postgres` OS user (initdb/postgres refuse root), listens on 127.0.0.1 only,
+# keeps its data in .pgdata/ inside the project (git-ignored). PGTALLY_PORT picks the port.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bindir="$(/usr/lib/postgresql/15/bin/pg_config --bindir)"
+port="${PGTALLY_PORT:-5499}"
+data="${PGTALLY_DATA:-$root/.pgdata}"
+log="$data.log"
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+start() {
+  if [ ! -s "$data/PG_VERSION" ]; then
+    echo "[cluster] initdb in $data"
+    install -d -o postgres -g postgres "$data"
+    as_postgres "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if as_postgres "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    echo "[cluster] already running on 127.0.0.1:$port"
+    return
+  fi
+  touch "$log" && chown postgres "$log"
+  # A server must not inherit RUST_BACKTRACE: pgrx would append Rust backtraces to the
+  # DETAIL of every error users see.
+  env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c max_connections=100 -c shared_buffers=256MB" >/dev/null
+  echo "[cluster] running on 127.0.0.1:$port (data $data, log $log)"
+}
+
+stop() {
+  if [ -s "$data/PG_VERSION" ] && as_postgres "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    as_postgres "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    echo "[cluster] stopped"
+  else
+    echo "[cluster] not running"
+  fi
+}
+
+case "${1:-status}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) as_postgres "$bindir/pg_ctl" -D "$data" status || true ;;
+  psql) shift; exec psql -h 127.0.0.1 -p "$port" -U postgres "$@" ;;
+  *) echo "usage: $0 start|stop|restart|status|psql [args]" >&2; exit 2 ;;
+esac
