@@ -106,3 +106,6 @@ RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN bucket IS NULL THEN NULL
                 ELSE pg_catalog.date_trunc(bucket, pg_catalog.now(), time_zone) END
 $$;
+-- Definitions are not secret (tally.metrics is public); counters are only readable through
+-- the tally functions.
+GRANT SELECT ON tally._metric, tally._dashboard TO PUBLIC;

@@ -7,7 +7,7 @@ use pgrx::spi::{quote_identifier, quote_literal, SpiClient};
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
-use crate::read::metric_exists;
+use crate::read::{metric_exists, named_row_exists};
 
 #[pg_extern(volatile, parallel_unsafe)]
 fn create_dashboard(
@@ -29,7 +29,11 @@ fn create_dashboard(
         client.update(
             "INSERT INTO tally._dashboard (name, metrics, view_name) VALUES ($1, $2, $3)",
             None,
-            &[name.into(), metrics.clone().into(), quoted_view.clone().into()],
+            &[
+                name.into(),
+                metrics.clone().into(),
+                quoted_view.clone().into(),
+            ],
         )?;
         if let Some(view) = quoted_view {
             create_view(client, name, &metrics, &view)?;
@@ -42,8 +46,11 @@ fn create_dashboard(
 #[pg_extern(volatile, parallel_unsafe)]
 fn drop_dashboard(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
-        let row = client
-            .update("DELETE FROM tally._dashboard WHERE name = $1 RETURNING view_name", Some(1), &[name.into()])?;
+        let row = client.update(
+            "DELETE FROM tally._dashboard WHERE name = $1 RETURNING view_name",
+            Some(1),
+            &[name.into()],
+        )?;
         if row.is_empty() {
             return Err(TallyError::UnknownDashboard(name.to_string()));
         }
@@ -74,7 +81,11 @@ fn check_metrics(client: &SpiClient<'_>, metrics: Vec<Option<String>>) -> Result
 }
 
 fn dashboard_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {
-    Ok(client.select("SELECT 1 FROM tally._dashboard WHERE name = $1", Some(1), &[name.into()])?.len() > 0)
+    named_row_exists(
+        client,
+        "SELECT 1 FROM tally._dashboard WHERE name = $1",
+        name,
+    )
 }
 
 /// `name` or `schema.name`, as Postgres parses identifiers, returned quoted.
@@ -82,22 +93,33 @@ fn quote_view_name(view: &str) -> Result<String> {
     let owned = view.to_string();
     let parsed = ffi::probe_and_roll_back(move || {
         Spi::connect(|c| -> Result<Option<Vec<String>>> {
-            Ok(c.select("SELECT pg_catalog.parse_ident($1)", Some(1), &[owned.as_str().into()])?
-                .first()
-                .get_one::<Vec<String>>()?)
+            Ok(c.select(
+                "SELECT pg_catalog.parse_ident($1)",
+                Some(1),
+                &[owned.as_str().into()],
+            )?
+            .first()
+            .get_one::<Vec<String>>()?)
         })
     });
     match parsed {
-        Ok(Ok(Some(parts))) if (1..=2).contains(&parts.len()) => {
-            Ok(parts.iter().map(quote_identifier).collect::<Vec<_>>().join("."))
-        }
+        Ok(Ok(Some(parts))) if (1..=2).contains(&parts.len()) => Ok(parts
+            .iter()
+            .map(quote_identifier)
+            .collect::<Vec<_>>()
+            .join(".")),
         _ => Err(TallyError::BadViewName(view.to_string())),
     }
 }
 
 /// The typed view: `id` (always 1, a primary key for ORMs), `as_of`, then one column per
 /// metric: numeric for an ungrouped metric, jsonb {group: value} for a grouped one.
-fn create_view(client: &mut SpiClient<'_>, dashboard: &str, metrics: &[String], view: &str) -> Result<()> {
+fn create_view(
+    client: &mut SpiClient<'_>,
+    dashboard: &str,
+    metrics: &[String],
+    view: &str,
+) -> Result<()> {
     let grouped = client
         .select(
             "SELECT pg_catalog.array_agg(name ORDER BY name) FROM tally._metric \

@@ -68,12 +68,23 @@ fn drop_metric(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
         let metric = Metric::load(client, name)?;
         if let Some(dashboard) = dashboard_using(client, name)? {
-            return Err(TallyError::MetricInUse { metric: name.to_string(), dashboard });
+            return Err(TallyError::MetricInUse {
+                metric: name.to_string(),
+                dashboard,
+            });
         }
         lock_source(client, &metric.source)?;
         storage::lock_folding(client)?;
-        client.update("DELETE FROM tally._delta WHERE metric_id = $1", None, &[metric.id.into()])?;
-        client.update("DELETE FROM tally._metric WHERE id = $1", None, &[metric.id.into()])?;
+        client.update(
+            "DELETE FROM tally._delta WHERE metric_id = $1",
+            None,
+            &[metric.id.into()],
+        )?;
+        client.update(
+            "DELETE FROM tally._metric WHERE id = $1",
+            None,
+            &[metric.id.into()],
+        )?;
         trigger::install(client, metric.source_oid, &metric.source)?;
         Ok(())
     })?;
@@ -160,7 +171,10 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Validat
             let bucket = Bucket::parse(bucket)?;
             let column = find_column(client, &source, name, "bucket_column")?;
             if ![DATE, TIMESTAMP, TIMESTAMPTZ].contains(&column.type_oid) {
-                return Err(TallyError::WrongBucketType { column: column.name, type_name: column.type_name });
+                return Err(TallyError::WrongBucketType {
+                    column: column.name,
+                    type_name: column.type_name,
+                });
             }
             depends_on.push(column.name);
             Some(bucket)
@@ -179,7 +193,14 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Validat
     };
     depends_on.sort();
     depends_on.dedup();
-    Ok(Validated { source, aggregate, bucket, time_zone, filter, depends_on })
+    Ok(Validated {
+        source,
+        aggregate,
+        bucket,
+        time_zone,
+        filter,
+        depends_on,
+    })
 }
 
 fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Source> {
@@ -194,7 +215,9 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
             &[oid.into()],
         )?
         .first();
-    let quoted = row.get::<String>(1)?.ok_or_else(|| TallyError::Internal("source vanished".into()))?;
+    let quoted = row
+        .get::<String>(1)?
+        .ok_or_else(|| TallyError::Internal("source vanished".into()))?;
     let kind = row.get::<String>(2)?.unwrap_or_default();
     let owns = row.get::<bool>(3)?.unwrap_or(false);
     if kind != "r" && kind != "p" {
@@ -206,7 +229,10 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
             "i" | "I" => "index",
             _ => "relation of another kind",
         };
-        return Err(TallyError::NotATable { relation: quoted, kind: kind.into() });
+        return Err(TallyError::NotATable {
+            relation: quoted,
+            kind: kind.into(),
+        });
     }
     if !owns {
         return Err(TallyError::NotOwner(quoted));
@@ -214,7 +240,12 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     Ok(Source { oid, quoted })
 }
 
-fn find_column(client: &SpiClient<'_>, source: &Source, name: &str, role: &'static str) -> Result<Column> {
+fn find_column(
+    client: &SpiClient<'_>,
+    source: &Source,
+    name: &str,
+    role: &'static str,
+) -> Result<Column> {
     let rows = client.select(
         "SELECT a.attname::pg_catalog.text, a.atttypid::pg_catalog.int8, pg_catalog.format_type(a.atttypid, a.atttypmod) \
            FROM pg_catalog.pg_attribute a \
@@ -223,7 +254,11 @@ fn find_column(client: &SpiClient<'_>, source: &Source, name: &str, role: &'stat
         &[source.oid.into(), name.into()],
     )?;
     let Some(row) = rows.into_iter().next() else {
-        return Err(TallyError::UnknownColumn { table: source.quoted.clone(), column: name.to_string(), role });
+        return Err(TallyError::UnknownColumn {
+            table: source.quoted.clone(),
+            column: name.to_string(),
+            role,
+        });
     };
     Ok(Column {
         name: row.get::<String>(1)?.unwrap_or_default(),
@@ -240,7 +275,6 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
             Some(1),
             &[zone.into()],
         )?
-        .into_iter()
         .next()
         .map(|row| row.get::<String>(1))
         .transpose()?
@@ -253,8 +287,10 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
 /// two groups. Postgres judges that: the cast must be usable in an index expression.
 fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
     let expression = format!("{}::pg_catalog.text", quote_identifier(&column.name));
-    probe_expression(source, &expression, |_| Ok(()))
-        .map_err(|_| TallyError::WrongGroupType { column: column.name.clone(), type_name: column.type_name.clone() })?
+    probe_expression(source, &expression, |_| Ok(())).map_err(|_| TallyError::WrongGroupType {
+        column: column.name.clone(),
+        type_name: column.type_name.clone(),
+    })?
 }
 
 struct CheckedFilter {
@@ -304,8 +340,14 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
 
 /// Postgres' messages speak of "index expressions"; the user wrote a filter.
 fn filter_rejected(caught: CaughtPgError) -> TallyError {
-    let message = caught.message.replace("index expressions", "filters").replace("index expression", "filter");
-    TallyError::FilterNotAllowed { code: caught.code, message }
+    let message = caught
+        .message
+        .replace("index expressions", "filters")
+        .replace("index expression", "filter");
+    TallyError::FilterNotAllowed {
+        code: caught.code,
+        message,
+    }
 }
 
 /// Builds an empty temporary copy of the source with an index on `expression`, runs
@@ -316,9 +358,13 @@ fn probe_expression<T>(
     expression: &str,
     inspect: impl FnOnce(&SpiClient<'_>) -> Result<T> + std::panic::UnwindSafe,
 ) -> std::result::Result<Result<T>, CaughtPgError> {
-    let create_table = format!("CREATE TEMPORARY TABLE _tally_probe (LIKE {})", source.quoted);
+    let create_table = format!(
+        "CREATE TEMPORARY TABLE _tally_probe (LIKE {})",
+        source.quoted
+    );
     // The newlines end any trailing "--" comment inside the expression.
-    let create_index = format!("CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))");
+    let create_index =
+        format!("CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))");
     ffi::probe_and_roll_back(move || {
         Spi::connect_mut(|client| -> Result<T> {
             client.update(&create_table, None, &[])?;
@@ -332,11 +378,19 @@ fn probe_expression<T>(
 fn lock_source(client: &mut SpiClient<'_>, quoted: &str) -> Result<()> {
     // Blocks writers of this table until commit, so the backfill and the new triggers see
     // the same rows: nothing written in between is missed or counted twice.
-    client.update(&format!("LOCK TABLE {quoted} IN SHARE ROW EXCLUSIVE MODE"), None, &[])?;
+    client.update(
+        &format!("LOCK TABLE {quoted} IN SHARE ROW EXCLUSIVE MODE"),
+        None,
+        &[],
+    )?;
     Ok(())
 }
 
-fn insert_definition(client: &mut SpiClient<'_>, request: &Request<'_>, valid: &Validated) -> Result<i32> {
+fn insert_definition(
+    client: &mut SpiClient<'_>,
+    request: &Request<'_>,
+    valid: &Validated,
+) -> Result<i32> {
     let id = client
         .update(
             "INSERT INTO tally._metric (name, source, aggregate, column_name, filter, group_by, bucket, \
@@ -379,7 +433,6 @@ fn dashboard_using(client: &SpiClient<'_>, metric: &str) -> Result<Option<String
             Some(1),
             &[metric.into()],
         )?
-        .into_iter()
         .next();
     Ok(match row {
         Some(row) => row.get::<String>(1)?,

@@ -31,7 +31,11 @@ pub enum TallyError {
     NotOwner(String),
 
     #[error("column \"{column}\" of table {table} does not exist")]
-    UnknownColumn { table: String, column: String, role: &'static str },
+    UnknownColumn {
+        table: String,
+        column: String,
+        role: &'static str,
+    },
 
     #[error("unknown aggregate \"{0}\"")]
     UnknownAggregate(String),
@@ -40,7 +44,11 @@ pub enum TallyError {
     MissingColumn(String),
 
     #[error("cannot {aggregate} column \"{column}\" of type {type_name}")]
-    WrongColumnType { aggregate: String, column: String, type_name: String },
+    WrongColumnType {
+        aggregate: String,
+        column: String,
+        type_name: String,
+    },
 
     #[error("unknown bucket \"{0}\"")]
     UnknownBucket(String),

@@ -23,13 +23,15 @@ pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
     // the tuplestores as ephemeral named relations of the current SPI connection.
     let status = unsafe {
         pg_sys::SPI_register_trigger_data(
-            trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData,
+            trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData
         )
     };
     if status == pg_sys::SPI_OK_TD_REGISTER as i32 {
         Ok(())
     } else {
-        Err(TallyError::Internal(format!("SPI_register_trigger_data returned {status}")))
+        Err(TallyError::Internal(format!(
+            "SPI_register_trigger_data returned {status}"
+        )))
     }
 }
 
@@ -80,7 +82,9 @@ impl std::fmt::Display for CaughtPgError {
 /// result or the Postgres ERROR it raised. Nothing `probe` writes survives, which is the
 /// point: probes create throw-away objects (a temp table and index) to let Postgres itself
 /// judge an expression.
-pub fn probe_and_roll_back<T>(probe: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::result::Result<T, CaughtPgError> {
+pub fn probe_and_roll_back<T>(
+    probe: impl FnOnce() -> T + std::panic::UnwindSafe,
+) -> std::result::Result<T, CaughtPgError> {
     // SAFETY: this is the PL/pgSQL exception-block protocol: remember the caller's memory
     // context and resource owner, start a subtransaction, switch back to the caller's memory
     // context so results outlive the subtransaction, and on every path roll the
@@ -108,7 +112,10 @@ fn caught_message(caught: CaughtError) -> CaughtPgError {
         CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => report,
         CaughtError::RustPanic { ereport, .. } => ereport,
     };
-    CaughtPgError { code: report.sql_error_code(), message: report.message().to_string() }
+    CaughtPgError {
+        code: report.sql_error_code(),
+        message: report.message().to_string(),
+    }
 }
 
 /// Proves that `text` is exactly one SQL expression: `SELECT <text>` must parse to a single
@@ -116,9 +123,10 @@ fn caught_message(caught: CaughtError) -> CaughtPgError {
 /// any other clause. This rejects "a; DROP TABLE t", "x) OR (true", "1 FROM t" and the like
 /// before the text is ever embedded in another statement.
 pub fn check_single_expression(text: &str) -> Result<()> {
-    let sql = CString::new(format!("SELECT {text}\n")).map_err(|_| TallyError::FilterNotExpression {
-        detail: "The filter contains a NUL byte.".into(),
-    })?;
+    let sql =
+        CString::new(format!("SELECT {text}\n")).map_err(|_| TallyError::FilterNotExpression {
+            detail: "The filter contains a NUL byte.".into(),
+        })?;
     let verdict = probe_and_roll_back(move || {
         // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
         // RawStmt allocated in CurrentMemoryContext (the caller's, see probe_and_roll_back).
@@ -152,11 +160,17 @@ pub fn check_single_expression(text: &str) -> Result<()> {
                 && s.withClause.is_null()
                 && s.op == pg_sys::SetOperation::SETOP_NONE;
             if !only_target {
-                return Err("It carries clauses beyond one expression (FROM, WHERE, UNION, ...).".to_string());
+                return Err(
+                    "It carries clauses beyond one expression (FROM, WHERE, UNION, ...)."
+                        .to_string(),
+                );
             }
             let targets = PgList::<pg_sys::ResTarget>::from_pg(s.targetList);
             if targets.len() != 1 {
-                return Err(format!("It holds {} comma-separated expressions.", targets.len()));
+                return Err(format!(
+                    "It holds {} comma-separated expressions.",
+                    targets.len()
+                ));
             }
             let target = targets.get_ptr(0).ok_or("It holds no expression.")?;
             if !(*target).name.is_null() || !(*target).indirection.is_null() {
@@ -168,7 +182,9 @@ pub fn check_single_expression(text: &str) -> Result<()> {
     match verdict {
         Ok(Ok(())) => Ok(()),
         Ok(Err(detail)) => Err(TallyError::FilterNotExpression { detail }),
-        Err(caught) => Err(TallyError::FilterNotExpression { detail: caught.message }),
+        Err(caught) => Err(TallyError::FilterNotExpression {
+            detail: caught.message,
+        }),
     }
 }
 

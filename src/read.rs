@@ -18,7 +18,11 @@ thread_local! {
 }
 
 /// A read-only plan for `sql`, prepared on first use in this session.
-pub fn read_plan(client: &SpiClient<'_>, sql: &'static str, arg_types: &[pg_sys::Oid]) -> Result<Rc<OwnedPreparedStatement>> {
+pub fn read_plan(
+    client: &SpiClient<'_>,
+    sql: &'static str,
+    arg_types: &[pg_sys::Oid],
+) -> Result<Rc<OwnedPreparedStatement>> {
     if let Some(plan) = READ_PLANS.with(|p| p.borrow().get(sql).cloned()) {
         return Ok(plan);
     }
@@ -57,13 +61,18 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
         let plan = read_plan(client, CURRENT_GROUPS_SQL, &[pg_sys::TEXTOID])?;
         let rows = client.select(&*plan, None, &[metric.into()])?;
         let mut found = false;
-        let mut figures = CurrentFigures { total: None, groups: Vec::new() };
+        let mut figures = CurrentFigures {
+            total: None,
+            groups: Vec::new(),
+        };
         for row in rows {
             if row.get::<String>(1)?.is_some() {
                 found = true;
                 figures.total = row.get::<AnyNumeric>(4)?;
             } else {
-                figures.groups.push((row.get::<String>(2)?, row.get::<AnyNumeric>(4)?));
+                figures
+                    .groups
+                    .push((row.get::<String>(2)?, row.get::<AnyNumeric>(4)?));
             }
         }
         if !found {
@@ -82,10 +91,21 @@ fn value(metric: &str) -> SqlResult<Option<AnyNumeric>> {
 
 /// The metric's figure per group (the NULL group included): for a bucketed metric, in the
 /// bucket holding now().
+// pgrx needs the row tuple spelled out in the signature.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn groups(
     metric: &str,
-) -> std::result::Result<TableIterator<'static, (name!(group_key, Option<String>), name!(value, Option<AnyNumeric>))>, ErrorReport> {
+) -> std::result::Result<
+    TableIterator<
+        'static,
+        (
+            name!(group_key, Option<String>),
+            name!(value, Option<AnyNumeric>),
+        ),
+    >,
+    ErrorReport,
+> {
     Ok(TableIterator::new(current_figures(metric)?.groups))
 }
 
@@ -103,16 +123,25 @@ SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
   FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
  ORDER BY r.bucket_start, r.group_key NULLS FIRST";
 
-
-
 /// Figures per bucket (and group) for buckets overlapping [since, until): buckets with no
 /// rows are absent. An unbucketed metric returns its totals with a NULL bucket_start.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn series(
     metric: &str,
     since: TimestampWithTimeZone,
     until: default!(TimestampWithTimeZone, "now()"),
-) -> std::result::Result<TableIterator<'static, (name!(bucket_start, Option<TimestampWithTimeZone>), name!(group_key, Option<String>), name!(value, Option<AnyNumeric>))>, ErrorReport> {
+) -> std::result::Result<
+    TableIterator<
+        'static,
+        (
+            name!(bucket_start, Option<TimestampWithTimeZone>),
+            name!(group_key, Option<String>),
+            name!(value, Option<AnyNumeric>),
+        ),
+    >,
+    ErrorReport,
+> {
     if since >= until {
         return Err(TallyError::BadRange.into());
     }
@@ -120,10 +149,22 @@ fn series(
         if !metric_exists(client, metric)? {
             return Err(TallyError::UnknownMetric(metric.to_string()));
         }
-        let plan = read_plan(client, SERIES_SQL, &[pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPTZOID])?;
+        let plan = read_plan(
+            client,
+            SERIES_SQL,
+            &[
+                pg_sys::TEXTOID,
+                pg_sys::TIMESTAMPTZOID,
+                pg_sys::TIMESTAMPTZOID,
+            ],
+        )?;
         let mut out = Vec::new();
         for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
-            out.push((row.get::<TimestampWithTimeZone>(2)?, row.get::<String>(3)?, row.get::<AnyNumeric>(4)?));
+            out.push((
+                row.get::<TimestampWithTimeZone>(2)?,
+                row.get::<String>(3)?,
+                row.get::<AnyNumeric>(4)?,
+            ));
         }
         Ok(out)
     })?;
@@ -131,5 +172,10 @@ fn series(
 }
 
 pub fn metric_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {
-    Ok(client.select("SELECT 1 FROM tally._metric WHERE name = $1", Some(1), &[name.into()])?.len() > 0)
+    named_row_exists(client, "SELECT 1 FROM tally._metric WHERE name = $1", name)
+}
+
+/// Whether `sql` (a SELECT with one `$1` name parameter) finds a row.
+pub fn named_row_exists(client: &SpiClient<'_>, sql: &str, name: &str) -> Result<bool> {
+    Ok(!client.select(sql, Some(1), &[name.into()])?.is_empty())
 }

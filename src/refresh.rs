@@ -13,10 +13,26 @@ use crate::model::Metric;
 use crate::sqlgen::COUNTER_COLUMNS;
 use crate::storage;
 
-type RefreshRow = (name!(metric, String), name!(groups, i64), name!(elapsed_ms, f64));
+type RefreshRow = (
+    name!(metric, String),
+    name!(groups, i64),
+    name!(elapsed_ms, f64),
+);
 
 #[pg_extern(volatile, parallel_unsafe)]
-fn refresh(metric: default!(Option<&str>, "NULL")) -> std::result::Result<TableIterator<'static, (name!(metric, String), name!(groups, i64), name!(elapsed_ms, f64))>, ErrorReport> {
+fn refresh(
+    metric: default!(Option<&str>, "NULL"),
+) -> std::result::Result<
+    TableIterator<
+        'static,
+        (
+            name!(metric, String),
+            name!(groups, i64),
+            name!(elapsed_ms, f64),
+        ),
+    >,
+    ErrorReport,
+> {
     let rows = Spi::connect_mut(|client| -> Result<Vec<RefreshRow>> {
         let metrics = Metric::load_all(client, metric)?;
         let count = metrics.len();
@@ -33,7 +49,14 @@ fn refresh(metric: default!(Option<&str>, "NULL")) -> std::result::Result<TableI
             let started = Instant::now();
             let groups = recompute(client, metric)?;
             let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-            notice!("tally.refresh: [{}/{}] {} done: {} groups in {:.1} ms", i + 1, count, metric.name, groups, elapsed_ms);
+            notice!(
+                "tally.refresh: [{}/{}] {} done: {} groups in {:.1} ms",
+                i + 1,
+                count,
+                metric.name,
+                groups,
+                elapsed_ms
+            );
             out.push((metric.name.clone(), groups, elapsed_ms));
         }
         Ok(out)
@@ -56,9 +79,17 @@ fn estimated_rows(client: &SpiClient<'_>, metric: &Metric) -> Result<i64> {
 fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
     // Source lock before fold lock: TRUNCATE takes them in the other order's reverse
     // (table, then fold lock), so this order cannot deadlock with it.
-    client.update(&format!("LOCK TABLE {} IN ACCESS SHARE MODE", metric.source), None, &[])?;
+    client.update(
+        &format!("LOCK TABLE {} IN ACCESS SHARE MODE", metric.source),
+        None,
+        &[],
+    )?;
     storage::lock_folding(client)?;
-    client.update("DELETE FROM tally._state WHERE metric_id = $1", None, &[metric.id.into()])?;
+    client.update(
+        "DELETE FROM tally._state WHERE metric_id = $1",
+        None,
+        &[metric.id.into()],
+    )?;
     let sql = format!(
         "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id}) \
          INSERT INTO tally._state ({COUNTER_COLUMNS}) {scan}",

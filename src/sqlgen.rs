@@ -55,7 +55,9 @@ impl Metric {
     pub fn aggregate_sql(&self, relation: &str, sign: i32) -> String {
         let counted = self.value_column().unwrap_or_else(|| "*".to_string());
         let total = match (self.aggregate.sums_values(), self.value_column()) {
-            (true, Some(column)) => format!("coalesce(pg_catalog.sum({column}), 0)::pg_catalog.numeric"),
+            (true, Some(column)) => {
+                format!("coalesce(pg_catalog.sum({column}), 0)::pg_catalog.numeric")
+            }
             _ => "0::pg_catalog.numeric".to_string(),
         };
         format!(

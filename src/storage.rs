@@ -19,7 +19,10 @@ pub fn lock_folding(client: &mut SpiClient<'_>) -> Result<()> {
 
 /// Takes the fold lock if nobody holds it; never waits.
 pub fn try_lock_folding(client: &mut SpiClient<'_>) -> Result<bool> {
-    let got = client.update(TRY_LOCK_SQL, Some(1), &[])?.first().get_one::<bool>()?;
+    let got = client
+        .update(TRY_LOCK_SQL, Some(1), &[])?
+        .first()
+        .get_one::<bool>()?;
     Ok(got.unwrap_or(false))
 }
 
@@ -61,7 +64,11 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let groups = row.get::<i64>(2)?.unwrap_or(0);
     if groups > 0 {
         // Groups whose rows all went away: keep _state as small as the live data.
-        client.update("DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0", None, &[])?;
+        client.update(
+            "DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0",
+            None,
+            &[],
+        )?;
     }
     Ok(Folded { deltas, groups })
 }

@@ -21,9 +21,21 @@ const OLD_ROWS: &str = "tally_old";
 
 /// (event keyword, trigger name, REFERENCING clause)
 const TRIGGERS: [(&str, &str, &str); 4] = [
-    ("INSERT", "tally_insert", "REFERENCING NEW TABLE AS tally_new"),
-    ("UPDATE", "tally_update", "REFERENCING OLD TABLE AS tally_old NEW TABLE AS tally_new"),
-    ("DELETE", "tally_delete", "REFERENCING OLD TABLE AS tally_old"),
+    (
+        "INSERT",
+        "tally_insert",
+        "REFERENCING NEW TABLE AS tally_new",
+    ),
+    (
+        "UPDATE",
+        "tally_update",
+        "REFERENCING OLD TABLE AS tally_old NEW TABLE AS tally_new",
+    ),
+    (
+        "DELETE",
+        "tally_delete",
+        "REFERENCING OLD TABLE AS tally_old",
+    ),
     ("TRUNCATE", "tally_truncate", ""),
 ];
 
@@ -81,7 +93,9 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         .map_err(trigger_error)?
         .first()
         .and_then(|arg| arg.parse::<i64>().ok())
-        .ok_or_else(|| TallyError::Internal("pg_tally trigger without a generation argument".into()))?;
+        .ok_or_else(|| {
+            TallyError::Internal("pg_tally trigger without a generation argument".into())
+        })?;
 
     let written = Spi::connect_mut(|client| -> TallyResult<u64> {
         ffi::register_transition_tables(trigger)?;
@@ -93,7 +107,12 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         if mask == 0 {
             return Ok(0);
         }
-        let key = PlanKey { relid, generation, event, mask };
+        let key = PlanKey {
+            relid,
+            generation,
+            event,
+            mask,
+        };
         let plan = plan_for(client, &source, key)?;
         Ok(client.update(&*plan, None, &[])?.len() as u64)
     })?;
@@ -129,20 +148,28 @@ fn update_mask(source: &SourceMetrics, updated: Option<Vec<i16>>) -> MetricMask 
     if source.metrics.len() >= MetricMask::BITS as usize {
         return all;
     }
-    source.attnums.iter().enumerate().fold(0, |mask, (i, attnums)| {
-        let concerned = match attnums {
-            None => true,
-            Some(attnums) => attnums.iter().any(|a| updated.contains(a)),
-        };
-        if concerned {
-            mask | (1 << i)
-        } else {
-            mask
-        }
-    })
+    source
+        .attnums
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, attnums)| {
+            let concerned = match attnums {
+                None => true,
+                Some(attnums) => attnums.iter().any(|a| updated.contains(a)),
+            };
+            if concerned {
+                mask | (1 << i)
+            } else {
+                mask
+            }
+        })
 }
 
-fn source_metrics(client: &SpiClient<'_>, relid: pg_sys::Oid, generation: i64) -> TallyResult<Rc<SourceMetrics>> {
+fn source_metrics(
+    client: &SpiClient<'_>,
+    relid: pg_sys::Oid,
+    generation: i64,
+) -> TallyResult<Rc<SourceMetrics>> {
     if let Some(found) = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
         return Ok(found);
     }
@@ -157,11 +184,18 @@ fn source_metrics(client: &SpiClient<'_>, relid: pg_sys::Oid, generation: i64) -
         sources.retain(|(r, _), _| *r != relid);
         sources.insert((relid, generation), loaded.clone());
     });
-    PLANS.with(|p| p.borrow_mut().retain(|key, _| key.relid != relid || key.generation == generation));
+    PLANS.with(|p| {
+        p.borrow_mut()
+            .retain(|key, _| key.relid != relid || key.generation == generation)
+    });
     Ok(loaded)
 }
 
-fn resolve_attnums(client: &SpiClient<'_>, relid: pg_sys::Oid, columns: &[String]) -> TallyResult<Option<Vec<i16>>> {
+fn resolve_attnums(
+    client: &SpiClient<'_>,
+    relid: pg_sys::Oid,
+    columns: &[String],
+) -> TallyResult<Option<Vec<i16>>> {
     let rows = client.select(
         "SELECT attnum FROM pg_catalog.pg_attribute \
           WHERE attrelid = $1::pg_catalog.oid AND attname = ANY($2) AND attnum > 0 AND NOT attisdropped",
@@ -177,7 +211,11 @@ fn resolve_attnums(client: &SpiClient<'_>, relid: pg_sys::Oid, columns: &[String
     Ok((attnums.len() == columns.len()).then_some(attnums))
 }
 
-fn plan_for(client: &SpiClient<'_>, source: &SourceMetrics, key: PlanKey) -> TallyResult<Rc<OwnedPreparedStatement>> {
+fn plan_for(
+    client: &SpiClient<'_>,
+    source: &SourceMetrics,
+    key: PlanKey,
+) -> TallyResult<Rc<OwnedPreparedStatement>> {
     if let Some(plan) = PLANS.with(|p| p.borrow().get(&key).cloned()) {
         return Ok(plan);
     }
@@ -201,7 +239,11 @@ fn plan_for(client: &SpiClient<'_>, source: &SourceMetrics, key: PlanKey) -> Tal
 
 /// Recreates the triggers of `source` after its metrics changed, with a new generation, or
 /// removes them when no metric is left. Caller holds SHARE ROW EXCLUSIVE on the table.
-pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid, quoted_source: &str) -> TallyResult<()> {
+pub fn install(
+    client: &mut SpiClient<'_>,
+    source: pg_sys::Oid,
+    quoted_source: &str,
+) -> TallyResult<()> {
     let existing = client.select(
         "SELECT tgname::pg_catalog.text FROM pg_catalog.pg_trigger \
           WHERE tgrelid = $1::pg_catalog.oid AND tgname LIKE 'tally\\_%'",
@@ -212,8 +254,15 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid, quoted_source: &
     for row in existing {
         names.extend(row.get::<String>(1)?);
     }
-    for name in names.iter().filter(|n| TRIGGERS.iter().any(|(_, t, _)| t == n)) {
-        client.update(&format!("DROP TRIGGER {name} ON {quoted_source}"), None, &[])?;
+    for name in names
+        .iter()
+        .filter(|n| TRIGGERS.iter().any(|(_, t, _)| t == n))
+    {
+        client.update(
+            &format!("DROP TRIGGER {name} ON {quoted_source}"),
+            None,
+            &[],
+        )?;
     }
     let remaining = client
         .select(
@@ -228,7 +277,11 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid, quoted_source: &
         return Ok(());
     }
     let generation = client
-        .update("SELECT pg_catalog.nextval('tally._generation')", Some(1), &[])?
+        .update(
+            "SELECT pg_catalog.nextval('tally._generation')",
+            Some(1),
+            &[],
+        )?
         .first()
         .get_one::<i64>()?
         .unwrap_or(0);

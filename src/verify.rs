@@ -18,8 +18,24 @@ type DriftRow = (
     name!(actual, Option<AnyNumeric>),
 );
 
+// pgrx needs the row tuple spelled out in the signature.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_unsafe)]
-fn verify(metric: default!(Option<&str>, "NULL")) -> std::result::Result<TableIterator<'static, (name!(metric, String), name!(bucket_start, Option<TimestampWithTimeZone>), name!(group_key, Option<String>), name!(stored, Option<AnyNumeric>), name!(actual, Option<AnyNumeric>))>, ErrorReport> {
+fn verify(
+    metric: default!(Option<&str>, "NULL"),
+) -> std::result::Result<
+    TableIterator<
+        'static,
+        (
+            name!(metric, String),
+            name!(bucket_start, Option<TimestampWithTimeZone>),
+            name!(group_key, Option<String>),
+            name!(stored, Option<AnyNumeric>),
+            name!(actual, Option<AnyNumeric>),
+        ),
+    >,
+    ErrorReport,
+> {
     let rows = Spi::connect(|client| -> Result<Vec<DriftRow>> {
         let metrics = Metric::load_all(client, metric)?;
         let mut out = Vec::new();
@@ -28,8 +44,17 @@ fn verify(metric: default!(Option<&str>, "NULL")) -> std::result::Result<TableIt
             drift(client, metric, &mut out)?;
             let found = out.len() - before;
             if metrics.len() > 1 || found > 0 {
-                notice!("tally.verify: [{}/{}] {}: {}", i + 1, metrics.len(), metric.name,
-                    if found == 0 { "exact".to_string() } else { format!("{found} groups differ") });
+                notice!(
+                    "tally.verify: [{}/{}] {}: {}",
+                    i + 1,
+                    metrics.len(),
+                    metric.name,
+                    if found == 0 {
+                        "exact".to_string()
+                    } else {
+                        format!("{found} groups differ")
+                    }
+                );
             }
         }
         Ok(out)

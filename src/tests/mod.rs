@@ -1,1 +1,132 @@
+//! `#[pg_test]` unit tests: internals that need a live backend (the raw parser, the probe
+//! subtransaction, trigger plan regeneration). The SQL API is covered by tests/pg_regress
+//! and the randomized differential test in tests/differential.rs.
 
+#[pgrx::pg_schema]
+mod tests {
+    use crate::ffi::check_single_expression;
+    use pgrx::prelude::*;
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql)
+            .expect("query runs")
+            .expect("a count")
+    }
+
+    #[pg_test]
+    fn single_expressions_are_accepted() {
+        for ok in [
+            "status = 'PAID'",
+            "amount > 10 AND (qty IS NULL OR qty < 3)",
+            "is_active",
+            "x -- trailing comment",
+        ] {
+            assert!(
+                check_single_expression(ok).is_ok(),
+                "{ok} should be accepted"
+            );
+        }
+    }
+
+    #[pg_test]
+    fn anything_beyond_one_expression_is_rejected() {
+        for bad in [
+            "true; DROP TABLE t",
+            "1 FROM pg_class",
+            "a, b",
+            "x AS y",
+            "true UNION SELECT true",
+            "status = 'PAID') OR (true",
+            "(",
+            "",
+            "true FOR UPDATE",
+        ] {
+            assert!(
+                check_single_expression(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[pg_test]
+    fn a_rejected_filter_leaves_no_probe_and_no_metric() {
+        Spi::run("CREATE TABLE t (id int, status text)").unwrap();
+        let failed = PgTryBuilder::new(|| {
+            Spi::run("SELECT tally.create_metric('m', 't', filter => 'random() > 0.5')").is_ok()
+        })
+        .catch_others(|_| false)
+        .execute();
+        assert!(!failed);
+        assert_eq!(
+            count("SELECT count(*) FROM pg_class WHERE relname LIKE '\\_tally\\_probe%'"),
+            0
+        );
+    }
+
+    #[pg_test]
+    fn triggers_follow_metric_changes() {
+        Spi::run("CREATE TABLE s (id int, g text)").unwrap();
+        Spi::run("INSERT INTO s SELECT i, (i % 3)::text FROM generate_series(1, 30) i").unwrap();
+        Spi::run("SELECT tally.create_metric('s_count', 's')").unwrap();
+        Spi::run("INSERT INTO s VALUES (31, '1')").unwrap();
+        assert_eq!(
+            Spi::get_one::<pgrx::AnyNumeric>("SELECT tally.value('s_count')")
+                .unwrap()
+                .unwrap(),
+            31.into()
+        );
+        // A second metric regenerates the triggers; cached plans of the old generation go.
+        Spi::run("SELECT tally.create_metric('s_by_g', 's', group_by => 'g')").unwrap();
+        Spi::run("DELETE FROM s WHERE g = '0'").unwrap();
+        assert_eq!(
+            Spi::get_one::<pgrx::AnyNumeric>("SELECT tally.value('s_count')")
+                .unwrap()
+                .unwrap(),
+            21.into()
+        );
+        assert_eq!(count("SELECT count(*) FROM tally.groups('s_by_g')"), 2);
+        Spi::run("SELECT tally.drop_metric('s_by_g')").unwrap();
+        Spi::run("SELECT tally.drop_metric('s_count')").unwrap();
+        assert_eq!(
+            count("SELECT count(*) FROM pg_trigger WHERE tgrelid = 's'::regclass"),
+            0
+        );
+        assert_eq!(count("SELECT count(*) FROM tally._state"), 0);
+    }
+
+    #[pg_test]
+    fn update_of_unrelated_columns_writes_no_delta() {
+        Spi::run("CREATE TABLE u (id int, status text, note text)").unwrap();
+        Spi::run("SELECT tally.create_metric('u_by_status', 'u', group_by => 'status')").unwrap();
+        Spi::run("INSERT INTO u SELECT i, 'A', 'x' FROM generate_series(1, 10) i").unwrap();
+        let before = count("SELECT count(*) FROM tally._delta");
+        Spi::run("UPDATE u SET note = 'y'").unwrap();
+        assert_eq!(count("SELECT count(*) FROM tally._delta"), before);
+        Spi::run("UPDATE u SET status = 'B' WHERE id <= 3").unwrap();
+        assert_eq!(count("SELECT count(*) FROM tally._delta"), before + 2);
+    }
+
+    #[pg_test]
+    fn figures_of_empty_metrics() {
+        Spi::run("CREATE TABLE e (v int)").unwrap();
+        Spi::run("SELECT tally.create_metric('e_count', 'e')").unwrap();
+        Spi::run("SELECT tally.create_metric('e_sum', 'e', 'sum', 'v')").unwrap();
+        Spi::run("SELECT tally.create_metric('e_avg', 'e', 'avg', 'v')").unwrap();
+        assert_eq!(
+            Spi::get_one::<pgrx::AnyNumeric>("SELECT tally.value('e_count')")
+                .unwrap()
+                .unwrap(),
+            0.into()
+        );
+        assert_eq!(
+            Spi::get_one::<pgrx::AnyNumeric>("SELECT tally.value('e_sum')")
+                .unwrap()
+                .unwrap(),
+            0.into()
+        );
+        assert_eq!(
+            Spi::get_one::<pgrx::AnyNumeric>("SELECT tally.value('e_avg')").unwrap(),
+            None
+        );
+    }
+}

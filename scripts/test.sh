@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every pg_tally test against a real PostgreSQL 15. This is the README's test command
+# and what CI runs (.ci/run). Installs what is missing first; reruns skip finished installs.
+#
+#   1. cargo fmt --check, cargo clippy -D warnings
+#   2. build + install the extension into the system PostgreSQL 15
+#   3. pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
+#   4. integration tests over a real connection (randomized differential test, ...)
+#   5. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
+#
+# PGTALLY_STATEMENTS (default 3000) sizes the differential test.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/install-deps.sh
+export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+# The server must not print Rust backtraces into user-visible errors.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --all-targets --features pg_test -- -D warnings
+
+step "install extension"
+cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
+
+step "test cluster"
+export PGTALLY_PORT="${PGTALLY_TEST_PORT:-5498}"
+export PGTALLY_DATA="$root/.pgdata-test"
+bash scripts/cluster.sh restart
+export PGTALLY_TEST_URL="host=127.0.0.1 port=$PGTALLY_PORT user=postgres"
+
+step "pg_regress"
+bash scripts/regress.sh
+
+step "integration tests"
+cargo test --test '*' -- --nocapture --test-threads 1
+
+step "#[pg_test] unit tests"
+install -d -o postgres -g postgres "$root/.pgrx-test-data"
+CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
+
+bash scripts/cluster.sh stop
+step "all tests passed"

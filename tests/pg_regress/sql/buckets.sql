@@ -1,0 +1,40 @@
+-- Buckets are local periods in the metric's time zone, DST-correct; weeks start on Monday.
+-- Europe/Paris moved to summer time at 2026-03-29 01:00 UTC: that day is 23 hours long.
+SET timezone = 'UTC';
+CREATE TABLE events (id serial, at timestamptz, local_at timestamp, on_day date);
+INSERT INTO events (at) VALUES
+  ('2026-03-28 22:59:59+00'),  -- Mar 28, 23:59:59 in Paris (CET)
+  ('2026-03-28 23:00:00+00'),  -- Mar 29, 00:00 in Paris
+  ('2026-03-29 21:59:59+00'),  -- Mar 29, 23:59:59 in Paris (CEST)
+  ('2026-03-29 22:00:00+00'),  -- Mar 30, 00:00 in Paris
+  ('2026-03-30 10:00:00+00'),
+  (NULL);
+UPDATE events SET local_at = at AT TIME ZONE 'Europe/Paris', on_day = (at AT TIME ZONE 'Europe/Paris')::date;
+
+SELECT tally.create_metric('per_day', 'events', bucket => 'day', bucket_column => 'at', time_zone => 'Europe/Paris') IS NOT NULL;
+SELECT tally.create_metric('per_hour', 'events', bucket => 'hour', bucket_column => 'at', time_zone => 'Europe/Paris') IS NOT NULL;
+SELECT tally.create_metric('per_week', 'events', bucket => 'week', bucket_column => 'local_at', time_zone => 'Europe/Paris') IS NOT NULL;
+SELECT tally.create_metric('per_month', 'events', bucket => 'month', bucket_column => 'on_day', time_zone => 'Europe/Paris') IS NOT NULL;
+
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value FROM tally.series('per_day', '2026-03-01', '2026-04-01');
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value FROM tally.series('per_hour', '2026-03-28', '2026-04-01');
+SELECT bucket_start, extract(isodow FROM bucket_start AT TIME ZONE 'Europe/Paris') AS isodow, value
+  FROM tally.series('per_week', '2026-03-01', '2026-04-01');
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value FROM tally.series('per_month', '2026-01-01', '2026-06-01');
+
+-- Moving an event across a bucket boundary is old-out/new-in.
+UPDATE events SET at = at + interval '1 hour', local_at = local_at + interval '1 hour' WHERE id = 1;
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value FROM tally.series('per_day', '2026-03-01', '2026-04-01');
+SELECT * FROM tally.verify();
+
+-- The current bucket: tally.value reads the bucket holding now().
+INSERT INTO events (at) VALUES (now()), (now() - interval '1 minute');
+SELECT tally.value('per_month') AS this_month_by_on_day, tally.value('per_day') = (
+  SELECT count(*) FROM events WHERE date_trunc('day', at, 'Europe/Paris') = date_trunc('day', now(), 'Europe/Paris')) AS today_ok;
+
+-- The range must be ordered.
+SELECT * FROM tally.series('per_day', '2026-04-01', '2026-03-01');
+
+SELECT tally.drop_metric(m) FROM unnest(ARRAY['per_day','per_hour','per_week','per_month']) m;
+DROP TABLE events;
+RESET timezone;

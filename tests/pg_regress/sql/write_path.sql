@@ -1,0 +1,72 @@
+-- The write path: multi-row statements, COPY, NULLs, moves across groups, savepoints,
+-- rollbacks and TRUNCATE, each checked against the live aggregate.
+CREATE TABLE items (id int, grp text, v int);
+SELECT tally.create_metric('items_n', 'items', group_by => 'grp') IS NOT NULL AS created;
+SELECT tally.create_metric('items_sum', 'items', 'sum', 'v', group_by => 'grp') IS NOT NULL AS created;
+SELECT tally.create_metric('items_count_v', 'items', 'count', 'v') IS NOT NULL AS created;
+CREATE VIEW check_items AS
+SELECT (SELECT count(*) FROM (
+          (SELECT grp, count(*)::numeric FROM items GROUP BY grp
+           EXCEPT ALL SELECT * FROM tally.groups('items_n'))
+          UNION ALL
+          (SELECT * FROM tally.groups('items_n')
+           EXCEPT ALL SELECT grp, count(*)::numeric FROM items GROUP BY grp)) x) = 0
+   AND (SELECT count(*) FROM (
+          (SELECT grp, coalesce(sum(v), 0) FROM items GROUP BY grp
+           EXCEPT ALL SELECT * FROM tally.groups('items_sum'))
+          UNION ALL
+          (SELECT * FROM tally.groups('items_sum')
+           EXCEPT ALL SELECT grp, coalesce(sum(v), 0) FROM items GROUP BY grp)) y) = 0
+   AND tally.value('items_count_v') = (SELECT count(v) FROM items) AS exact;
+
+INSERT INTO items SELECT i, (ARRAY['a','b',NULL])[1 + i % 3], CASE WHEN i % 4 = 0 THEN NULL ELSE i END
+  FROM generate_series(1, 300) i;
+SELECT * FROM check_items;
+SELECT * FROM tally.groups('items_n') ORDER BY group_key NULLS FIRST;
+
+COPY items FROM stdin;
+1001	a	5
+1002	\N	\N
+1003	c	7
+\.
+SELECT * FROM check_items;
+
+-- Moving rows across groups is old-out/new-in; a no-op update writes no delta.
+UPDATE items SET grp = 'b' WHERE grp = 'a';
+SELECT * FROM check_items;
+SELECT count(*) AS deltas_before FROM tally._delta \gset
+UPDATE items SET v = v WHERE true;
+SELECT count(*) = :deltas_before AS noop_update_wrote_nothing FROM tally._delta;
+UPDATE items SET v = NULL WHERE id % 5 = 0;
+SELECT * FROM check_items;
+
+-- Savepoints and rollbacks.
+BEGIN;
+INSERT INTO items VALUES (2000, 'z', 1);
+SAVEPOINT s1;
+DELETE FROM items WHERE grp = 'b';
+SELECT tally.value('items_n') = (SELECT count(*) FROM items) AS inside_savepoint;
+ROLLBACK TO SAVEPOINT s1;
+SELECT * FROM check_items;
+ROLLBACK;
+SELECT * FROM check_items;
+SELECT count(*) FROM tally.groups('items_n') WHERE group_key = 'z';
+
+-- An error raised inside the trigger (this filter divides by v) fails the statement, and
+-- the deltas of the other metrics go with it.
+SELECT tally.create_metric('items_ratio', 'items', filter => '100 / v > 1') IS NOT NULL AS created;
+INSERT INTO items VALUES (3000, 'a', 1), (3001, 'a', 0);
+SELECT * FROM check_items;
+SELECT count(*) AS inserted FROM items WHERE id >= 3000;
+SELECT * FROM tally.verify('items_ratio');
+SELECT tally.drop_metric('items_ratio');
+
+TRUNCATE items;
+SELECT * FROM check_items;
+SELECT tally.value('items_n'), tally.value('items_sum'), count(*) AS rows FROM tally.groups('items_n');
+INSERT INTO items VALUES (1, 'a', 1);
+SELECT * FROM check_items;
+
+DROP VIEW check_items;
+SELECT tally.drop_metric('items_n'), tally.drop_metric('items_sum'), tally.drop_metric('items_count_v');
+DROP TABLE items;
