@@ -3,7 +3,7 @@
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 static AUTO_COMPACT: GucSetting<bool> = GucSetting::<bool>::new(true);
-static COMPACT_THRESHOLD: GucSetting<i32> = GucSetting::<i32>::new(1000);
+static COMPACT_THRESHOLD: GucSetting<i32> = GucSetting::<i32>::new(100);
 
 pub fn register() {
     GucRegistry::define_bool_guc(

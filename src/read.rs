@@ -38,10 +38,16 @@ const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, tally._current_bucket(bucket, time_zone) AS cur \
              FROM tally._metric WHERE name = $1), \
      r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
-             FROM m JOIN tally._state s ON s.metric_id = m.id AND (m.cur IS NULL OR s.bucket_start = m.cur) \
+             FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur \
+           UNION ALL \
+           SELECT s.group_key, s.n_rows, s.n_values, s.total \
+             FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start IS NULL WHERE m.cur IS NULL \
            UNION ALL \
            SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND (m.cur IS NULL OR d.bucket_start = m.cur)), \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start = m.cur \
+           UNION ALL \
+           SELECT d.group_key, d.n_rows, d.n_values, d.total \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start IS NULL WHERE m.cur IS NULL), \
      g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
                   pg_catalog.sum(total) AS total FROM r GROUP BY group_key) \
 SELECT m.aggregate, NULL::pg_catalog.text, NULL::pg_catalog.numeric, \
