@@ -2,39 +2,46 @@
 -- built by Postgres and returned as is, so numeric figures stay exact (a round trip through
 -- a JSON library would turn them into floats), and PL/pgSQL caches the plan per session.
 -- Read-only: works on a hot standby.
+--
+-- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
+-- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
+-- lookups on (metric_id, bucket_start), whatever the size of the source tables.
 CREATE FUNCTION tally.snapshot(dashboard text) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     result jsonb;
 BEGIN
-    WITH d AS (SELECT metrics FROM tally._dashboard WHERE name = dashboard),
-         m AS (SELECT u.ord, mt.id, mt.name, mt.aggregate, mt.group_by IS NOT NULL AS grouped,
-                      tally._current_bucket(mt.bucket, mt.time_zone) AS cur
-                 FROM d CROSS JOIN LATERAL unnest(d.metrics) WITH ORDINALITY AS u(name, ord)
-                 JOIN tally._metric mt ON mt.name = u.name),
-         r AS (SELECT s.metric_id, s.group_key, s.n_rows, s.n_values, s.total
-                 FROM m JOIN tally._state s ON s.metric_id = m.id AND (m.cur IS NULL OR s.bucket_start = m.cur)
-               UNION ALL
-               SELECT x.metric_id, x.group_key, x.n_rows, x.n_values, x.total
-                 FROM m JOIN tally._delta x ON x.metric_id = m.id AND (m.cur IS NULL OR x.bucket_start = m.cur)),
-         g AS (SELECT metric_id, group_key, sum(n_rows) AS n_rows, sum(n_values) AS n_values, sum(total) AS total
-                 FROM r GROUP BY metric_id, group_key),
-         f AS (SELECT m.name,
-                      CASE WHEN m.grouped THEN
-                             coalesce((SELECT jsonb_object_agg(coalesce(g.group_key, 'null'),
-                                                               tally._figure(m.aggregate, g.n_values, g.total))
-                                         FROM g WHERE g.metric_id = m.id AND g.n_rows <> 0), '{}'::jsonb)
-                           ELSE to_jsonb(tally._figure(m.aggregate,
-                                  (SELECT sum(g.n_values) FROM g WHERE g.metric_id = m.id),
-                                  (SELECT sum(g.total) FROM g WHERE g.metric_id = m.id)))
-                      END AS figure
-                 FROM m)
-    SELECT jsonb_build_object('as_of', now())
-           || coalesce((SELECT jsonb_object_agg(f.name, coalesce(f.figure, 'null'::jsonb)) FROM f), '{}')
+    SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure)
       INTO result
-      FROM d;
+      FROM tally._dashboard d
+     CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
+      JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
+     CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
+     CROSS JOIN LATERAL (
+            SELECT CASE WHEN mt.group_by IS NULL
+                        THEN coalesce(pg_catalog.to_jsonb(tally._figure(mt.aggregate, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                                      'null'::pg_catalog.jsonb)
+                        ELSE coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure(mt.aggregate, g.v, g.t))
+                                        FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb)
+                   END AS figure
+              FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
+                           pg_catalog.sum(x.total) AS t
+                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur
+                            UNION ALL
+                            SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start OPERATOR(pg_catalog.=) c.cur
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start IS NULL AND c.cur IS NULL) x
+                     GROUP BY x.group_key) g) f
+     WHERE d.name OPERATOR(pg_catalog.=) dashboard
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
     IF result IS NULL THEN
         RAISE EXCEPTION 'dashboard "%" does not exist', dashboard
               USING ERRCODE = 'undefined_object',

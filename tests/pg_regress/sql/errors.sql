@@ -1,6 +1,7 @@
 -- Every class of bad input: a real SQLSTATE (echoed after each error), a message and a
 -- hint, and nothing half-created.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 CREATE TABLE t (id int, status text, amount numeric, price float8, at timestamptz, note jsonb);
 CREATE VIEW v AS SELECT * FROM t;
 CREATE ROLE tally_stranger;
