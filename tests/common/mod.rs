@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod workload;
+
 use postgres::{Client, NoTls};
 
 /// Connection string of the cluster the test command started.
