@@ -91,6 +91,38 @@ fn drop_metric(name: &str) -> SqlResult<()> {
     Ok(())
 }
 
+/// Called after ALTER TABLE on a source table (sql/ddl.sql): every metric of the table must
+/// still validate against its stored definition, else the ALTER is rejected. When they all
+/// do, the triggers are reinstalled so every session rebuilds its plans for the new shape.
+#[pg_extern(volatile, parallel_unsafe)]
+fn _revalidate_source(source: PgRelation) -> SqlResult<()> {
+    Spi::connect_mut(|client| -> Result<()> {
+        let metrics = Metric::load_for_source(client, source.oid())?;
+        for metric in &metrics {
+            let request = Request {
+                name: &metric.name,
+                source: Some(metric.source_oid),
+                aggregate: metric.aggregate.as_str(),
+                column_name: metric.column_name.as_deref(),
+                filter: metric.filter.as_deref(),
+                group_by: metric.group_by.as_deref(),
+                bucket: metric.bucket.map(Bucket::as_str),
+                bucket_column: metric.bucket_column.as_deref(),
+                time_zone: &metric.time_zone,
+            };
+            validate(client, &request, false).map_err(|cause| TallyError::SourceChangeBreaks {
+                metric: metric.name.clone(),
+                cause: cause.to_string(),
+            })?;
+        }
+        if let Some(metric) = metrics.first() {
+            trigger::install(client, metric.source_oid, &metric.source)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
@@ -122,7 +154,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         // The backfill must see every row committed before the table lock was granted.
         return Err(TallyError::NeedsReadCommitted("tally.create_metric"));
     }
-    let valid = validate(client, request)?;
+    let valid = validate(client, request, true)?;
     lock_source(client, &valid.source.quoted)?;
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
@@ -132,11 +164,11 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
     Ok(metric)
 }
 
-fn validate(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Validated> {
+fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> Result<Validated> {
     if request.name.is_empty() {
         return Err(TallyError::EmptyName("metric name"));
     }
-    if metric_exists(client, request.name)? {
+    if is_new && metric_exists(client, request.name)? {
         return Err(TallyError::DuplicateMetric(request.name.to_string()));
     }
     let source = check_source(client, request.source)?;

@@ -77,6 +77,9 @@ pub enum TallyError {
     #[error("metric \"{metric}\" is used by dashboard \"{dashboard}\"")]
     MetricInUse { metric: String, dashboard: String },
 
+    #[error("this change to the table would break metric \"{metric}\": {cause}")]
+    SourceChangeBreaks { metric: String, cause: String },
+
     #[error("a dashboard needs at least one metric")]
     EmptyDashboard,
 
@@ -124,7 +127,9 @@ impl TallyError {
             | RepeatedDashboardMetric(_)
             | BadRange => Code::ERRCODE_INVALID_PARAMETER_VALUE,
             BadViewName(_) => Code::ERRCODE_INVALID_NAME,
-            MetricInUse { .. } => Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            MetricInUse { .. } | SourceChangeBreaks { .. } => {
+                Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
+            }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
         }
@@ -177,6 +182,9 @@ impl TallyError {
                 "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns: no subqueries, aggregates, volatile or time-dependent functions such as now()."
             }
             MetricInUse { .. } => "Drop the dashboard first with tally.drop_dashboard(name).",
+            SourceChangeBreaks { .. } => {
+                "Undo the change, or drop the metric first with tally.drop_metric(name) and define it again afterwards."
+            }
             EmptyDashboard => "Pass an array of metric names, such as ARRAY['total_users'].",
             RepeatedDashboardMetric(_) => "List each metric once.",
             BadViewName(_) => "Use a plain name or schema.name, such as dashboard_view or public.dashboard_view.",

@@ -31,6 +31,11 @@ mod tests;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!("../sql/read.sql", name = "read", requires = ["bootstrap"]);
+extension_sql_file!(
+    "../sql/ddl.sql",
+    name = "ddl",
+    requires = ["bootstrap", define::_revalidate_source]
+);
 extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

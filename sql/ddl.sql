@@ -1,0 +1,48 @@
+-- DDL on source tables never leaves a metric silently out of step with its table:
+--   DROP TABLE / DROP COLUMN of something a metric uses  -> refused, with the metrics named
+--   any other ALTER TABLE of a source                     -> every metric is re-validated
+--                                                            (refused if one would break),
+--                                                            then its triggers are rebuilt
+--   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
+--   TRUNCATE                                              -> counters emptied by the trigger
+--   DROP EXTENSION pg_tally                               -> refused while tables have its
+--                                                            triggers, unless CASCADE
+CREATE FUNCTION tally._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    dropped record;
+    users text;
+BEGIN
+    FOR dropped IN SELECT * FROM pg_event_trigger_dropped_objects()
+                    WHERE object_type IN ('table', 'table column') LOOP
+        SELECT string_agg(m.name, ', ' ORDER BY m.name) INTO users
+          FROM tally._metric m
+         WHERE m.source::oid = dropped.objid
+           AND (dropped.object_type = 'table'
+                OR dropped.address_names[array_upper(dropped.address_names, 1)] = ANY (m.depends_on));
+        IF users IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot drop % %: pg_tally metrics depend on it', dropped.object_type, dropped.object_identity
+                  USING ERRCODE = 'dependent_objects_still_exist',
+                        DETAIL = format('Metrics using it: %s.', users),
+                        HINT = 'Drop those metrics first with tally.drop_metric(name), then repeat the command.';
+        END IF;
+    END LOOP;
+END
+$fn$;
+
+CREATE FUNCTION tally._on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    altered oid;
+BEGIN
+    FOR altered IN SELECT DISTINCT c.objid FROM pg_event_trigger_ddl_commands() c
+                    WHERE c.classid = 'pg_class'::regclass
+                      AND EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = c.objid) LOOP
+        PERFORM tally._revalidate_source(altered::regclass);
+    END LOOP;
+END
+$fn$;
+
+CREATE EVENT TRIGGER tally_sql_drop ON sql_drop EXECUTE FUNCTION tally._on_sql_drop();
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION tally._on_alter_table();

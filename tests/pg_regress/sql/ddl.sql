@@ -1,0 +1,42 @@
+-- DDL on a source table: every change has a defined outcome, never a metric that silently
+-- stops matching its table.
+\set SHOW_CONTEXT never
+CREATE TABLE src (id int, status text, amount numeric, note text, at timestamptz);
+INSERT INTO src VALUES (1, 'A', 10, 'x', '2026-01-01'), (2, 'B', 20, 'y', '2026-01-02');
+SELECT tally.create_metric('src_by_status', 'src', group_by => 'status') IS NOT NULL AS created;
+SELECT tally.create_metric('src_big_sum', 'src', 'sum', 'amount', filter => 'amount > 5') IS NOT NULL AS created;
+SELECT tgargs AS generation_before FROM pg_trigger WHERE tgname = 'tally_insert' AND tgrelid = 'src'::regclass \gset
+
+-- Dropping the table or a column a metric uses is refused, naming the metrics.
+DROP TABLE src;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE src DROP COLUMN status;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE src DROP COLUMN amount CASCADE;
+\echo :LAST_ERROR_SQLSTATE
+-- Renaming a column a metric uses, or giving it a type sum cannot keep exact, is refused.
+ALTER TABLE src RENAME COLUMN status TO state;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE src ALTER COLUMN amount TYPE float8;
+\echo :LAST_ERROR_SQLSTATE
+-- Changes that keep every metric valid go through; the triggers are rebuilt for the new shape.
+ALTER TABLE src DROP COLUMN note;
+ALTER TABLE src ALTER COLUMN amount TYPE bigint;
+ALTER TABLE src ADD COLUMN extra int DEFAULT 7;
+SELECT tgargs <> :'generation_before' AS triggers_rebuilt FROM pg_trigger WHERE tgname = 'tally_insert' AND tgrelid = 'src'::regclass;
+INSERT INTO src (id, status, amount) VALUES (3, 'A', 30);
+UPDATE src SET amount = amount + 1;
+SELECT * FROM tally.groups('src_by_status') ORDER BY group_key;
+SELECT tally.value('src_big_sum');
+SELECT * FROM tally.verify();
+-- Renaming the table needs nothing: metrics hold the table itself, not its name.
+ALTER TABLE src RENAME TO source_renamed;
+INSERT INTO source_renamed (id, status, amount) VALUES (4, 'B', 40);
+SELECT name, source FROM tally.metrics ORDER BY name;
+SELECT * FROM tally.verify();
+-- DROP EXTENSION is refused while tables carry its triggers (CASCADE would remove them).
+DROP EXTENSION pg_tally;
+\echo :LAST_ERROR_SQLSTATE
+-- After the metrics are dropped, the table can go.
+SELECT tally.drop_metric('src_by_status'), tally.drop_metric('src_big_sum');
+DROP TABLE source_renamed;
