@@ -53,6 +53,7 @@ CREATE TABLE tally._dashboard (
     name       text PRIMARY KEY,
     metrics    text[] NOT NULL,
     view_name  text,
+    owner      regrole NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -74,7 +75,7 @@ SELECT m.name,
   FROM tally._metric m;
 
 CREATE VIEW tally.dashboards AS
-SELECT d.name, d.metrics, d.view_name, d.created_at FROM tally._dashboard d;
+SELECT d.name, d.metrics, d.view_name, d.owner, d.created_at FROM tally._dashboard d;
 
 COMMENT ON VIEW tally.metrics IS 'Every pg_tally metric and its definition.';
 COMMENT ON VIEW tally.dashboards IS 'Every pg_tally dashboard, its metrics and its typed view.';
@@ -90,13 +91,14 @@ GRANT USAGE ON SCHEMA tally TO PUBLIC;
 GRANT SELECT ON tally.metrics, tally.dashboards TO PUBLIC;
 
 -- A metric's figure from summed counters: count -> 0 and sum -> 0 when there are no rows,
--- avg -> NULL. Plain SQL so the planner inlines it.
+-- avg -> NULL. Plain SQL so the planner inlines it; operators are spelled out so a caller's
+-- search_path cannot redirect them inside SECURITY DEFINER reads.
 CREATE FUNCTION tally._figure(aggregate text, n_values numeric, total numeric)
 RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE aggregate
-             WHEN 'count' THEN coalesce(n_values, 0)
-             WHEN 'sum'   THEN coalesce(total, 0)
-             ELSE total / nullif(n_values, 0)
+    SELECT CASE WHEN aggregate OPERATOR(pg_catalog.=) 'count' THEN coalesce(n_values, 0)
+                WHEN aggregate OPERATOR(pg_catalog.=) 'sum' THEN coalesce(total, 0)
+                WHEN n_values OPERATOR(pg_catalog.=) 0 THEN NULL
+                ELSE total OPERATOR(pg_catalog./) n_values
            END
 $$;
 

@@ -1,8 +1,33 @@
 -- Runs after pgrx has created every function.
 
--- Writers whose role may only INSERT into the source still keep counters exact: the
--- trigger writes tally's tables with the extension owner's rights, on a fixed search_path.
+-- Permission model. Counters live in tables nobody but the extension owner can touch; the
+-- functions act on them with the extension owner's rights (SECURITY DEFINER, fixed
+-- search_path) after checking the rights of the calling role:
+--   define / drop a metric, refresh it       caller owns the source table
+--   create a dashboard                       caller may read every metric; owns the view
+--   drop a dashboard                         caller is (a member of) its owner
+--   read (value, groups, series, verify)     caller may SELECT the source table
+--   snapshot                                 same, or caller may SELECT the typed view
+--   write the source table                   the trigger keeps counters exact for any
+--                                            writer, even one with INSERT rights only
+-- Filters may only use built-in functions and operators, so no user code ever runs with
+-- the extension owner's rights.
 ALTER FUNCTION tally._on_write() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.drop_metric(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.create_dashboard(text, text[], text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.drop_dashboard(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.value(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.groups(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.series(text, timestamptz, timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.verify(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.refresh(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.compact() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.snapshot(text) SECURITY DEFINER;
+ALTER FUNCTION tally._revalidate_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER;
+ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER;
+REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) IS
 'Defines a metric on a table (count, sum or avg; optional filter, group_by, bucket) and backfills it. Returns the stored definition.';

@@ -1,7 +1,8 @@
 -- tally.snapshot: the one-row dashboard read. Written in PL/pgSQL on purpose: the jsonb is
 -- built by Postgres and returned as is, so numeric figures stay exact (a round trip through
 -- a JSON library would turn them into floats), and PL/pgSQL caches the plan per session.
--- Read-only: works on a hot standby.
+-- Read-only: works on a hot standby. SECURITY DEFINER (see finalize.sql) without a
+-- per-call SET search_path: every function and operator in it is schema-qualified.
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
 -- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
@@ -11,10 +12,15 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
 DECLARE
     result jsonb;
+    allowed boolean;
+    me oid := tally._invoker();
 BEGIN
+    -- Readable by whoever may SELECT every source table, or the dashboard's typed view.
     SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
-           OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure)
-      INTO result
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
+           pg_catalog.bool_and(pg_catalog.has_table_privilege(me, mt.source, 'SELECT'))
+           OR pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(me, pg_catalog.to_regclass(d.view_name), 'SELECT'), false))
+      INTO result, allowed
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
@@ -46,6 +52,11 @@ BEGIN
         RAISE EXCEPTION 'dashboard "%" does not exist', dashboard
               USING ERRCODE = 'undefined_object',
                     HINT = 'SELECT name FROM tally.dashboards lists the dashboards.';
+    END IF;
+    IF NOT allowed THEN
+        RAISE EXCEPTION 'permission denied to read dashboard "%"', dashboard
+              USING ERRCODE = 'insufficient_privilege',
+                    HINT = 'Figures are readable by roles that may SELECT the source tables, or the dashboard''s typed view: GRANT SELECT ON the_view TO the_role.';
     END IF;
     RETURN result;
 END

@@ -7,7 +7,7 @@ use pgrx::spi::{quote_identifier, quote_literal, SpiClient};
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
-use crate::read::{metric_exists, named_row_exists};
+use crate::read::{metric_exists, named_row_exists, require_read};
 
 #[pg_extern(volatile, parallel_unsafe)]
 fn create_dashboard(
@@ -21,18 +21,21 @@ fn create_dashboard(
             return Err(TallyError::EmptyName("dashboard name"));
         }
         let metrics = check_metrics(client, metrics)?;
+        require_sources_readable(client, &metrics)?;
         if dashboard_exists(client, name)? {
             return Err(TallyError::DuplicateDashboard(name.to_string()));
         }
         let view = view_name.map(str::trim).filter(|v| !v.is_empty());
         let quoted_view = view.map(quote_view_name).transpose()?;
         client.update(
-            "INSERT INTO tally._dashboard (name, metrics, view_name) VALUES ($1, $2, $3)",
+            "INSERT INTO tally._dashboard (name, metrics, view_name, owner) \
+             VALUES ($1, $2, $3, $4::pg_catalog.oid::pg_catalog.regrole)",
             None,
             &[
                 name.into(),
                 metrics.clone().into(),
                 quoted_view.clone().into(),
+                ffi::outer_user().into(),
             ],
         )?;
         if let Some(view) = quoted_view {
@@ -47,14 +50,19 @@ fn create_dashboard(
 fn drop_dashboard(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
         let row = client.update(
-            "DELETE FROM tally._dashboard WHERE name = $1 RETURNING view_name",
+            "DELETE FROM tally._dashboard WHERE name = $1 \
+             RETURNING view_name, pg_catalog.pg_has_role($2::pg_catalog.oid, owner, 'USAGE')",
             Some(1),
-            &[name.into()],
+            &[name.into(), ffi::outer_user().into()],
         )?;
         if row.is_empty() {
             return Err(TallyError::UnknownDashboard(name.to_string()));
         }
-        if let Some(view) = row.first().get_one::<String>()? {
+        let row = row.first();
+        if row.get::<bool>(2)? != Some(true) {
+            return Err(TallyError::NotOwnerOfDashboard(name.to_string()));
+        }
+        if let Some(view) = row.get::<String>(1)? {
             client.update(&format!("DROP VIEW IF EXISTS {view}"), None, &[])?;
         }
         Ok(())
@@ -149,5 +157,25 @@ fn create_view(
         quote_literal(dashboard)
     );
     client.update(&sql, None, &[])?;
+    // Created with the extension owner's rights; owned, and grantable, by the caller.
+    let owner = client
+        .select(
+            "SELECT pg_catalog.quote_ident($1::pg_catalog.oid::pg_catalog.regrole::pg_catalog.text)",
+            Some(1),
+            &[ffi::outer_user().into()],
+        )?
+        .first()
+        .get_one::<String>()?
+        .ok_or_else(|| TallyError::Internal("caller role has no name".into()))?;
+    client.update(&format!("ALTER VIEW {view} OWNER TO {owner}"), None, &[])?;
+    Ok(())
+}
+
+/// A dashboard shows its metrics' figures to whoever may read it, so its creator must be
+/// allowed to read every one of them.
+fn require_sources_readable(client: &SpiClient<'_>, metrics: &[String]) -> Result<()> {
+    for metric in metrics {
+        require_read(client, metric)?;
+    }
     Ok(())
 }

@@ -67,6 +67,7 @@ fn create_metric(
 fn drop_metric(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
         let metric = Metric::load(client, name)?;
+        require_owner(client, metric.source_oid)?;
         if let Some(dashboard) = dashboard_using(client, name)? {
             return Err(TallyError::MetricInUse {
                 metric: name.to_string(),
@@ -235,16 +236,21 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     })
 }
 
+/// The caller must own the table (be a member of its owner role, or a superuser).
+pub fn require_owner(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<()> {
+    check_source(client, Some(table)).map(|_| ())
+}
+
 fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Source> {
     let oid = oid.ok_or(TallyError::EmptyName("source"))?;
     let row = client
         .select(
             "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relkind::pg_catalog.text, \
-                    pg_catalog.pg_has_role(c.relowner, 'USAGE') \
+                    pg_catalog.pg_has_role($2::pg_catalog.oid, c.relowner, 'USAGE') \
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
-            &[oid.into()],
+            &[oid.into(), ffi::outer_user().into()],
         )?
         .first();
     let quoted = row
@@ -333,7 +339,9 @@ struct CheckedFilter {
     columns: Vec<String>,
 }
 
-/// A filter must be one boolean expression, immutable, over the row's own columns. The
+/// A filter must be one boolean expression, immutable, over the row's own columns, using
+/// only built-in functions and operators (the trigger evaluates it with the extension
+/// owner's rights, so a user-defined "immutable" function must never run there). The
 /// raw grammar proves "one expression"; Postgres' rules for index expressions prove the
 /// rest (no subqueries, aggregates, window or set-returning functions, nothing volatile or
 /// stable), checked on an empty temporary copy of the table that is rolled back at once.
@@ -347,7 +355,16 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
                         ARRAY(SELECT pa.attname::pg_catalog.text FROM pg_catalog.pg_depend d \
                                 JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.refobjid AND pa.attnum = d.refobjsubid \
                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1) \
+                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1), \
+                        (SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) FROM pg_catalog.pg_depend d \
+                          WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = a.attrelid \
+                            AND ((d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND \
+                                  (SELECT pronamespace FROM pg_catalog.pg_proc WHERE oid = d.refobjid) \
+                                  <> 'pg_catalog'::pg_catalog.regnamespace) \
+                              OR (d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND \
+                                  (SELECT oprnamespace FROM pg_catalog.pg_operator WHERE oid = d.refobjid) \
+                                  <> 'pg_catalog'::pg_catalog.regnamespace)) \
+                          LIMIT 1) \
                    FROM pg_catalog.pg_attribute a \
                   WHERE a.attrelid = 'pg_temp._tally_probe_idx'::pg_catalog.regclass AND a.attnum = 1",
                 Some(1),
@@ -358,14 +375,21 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
             row.get::<String>(1)?.unwrap_or_default(),
             row.get::<String>(2)?.unwrap_or_default(),
             row.get::<Vec<String>>(3)?.unwrap_or_default(),
+            row.get::<String>(4)?,
         ))
     });
-    let (type_name, canonical, columns) = match inspected {
+    let (type_name, canonical, columns, non_builtin) = match inspected {
         Ok(result) => result?,
         Err(caught) => return Err(filter_rejected(caught)),
     };
     if type_name != "boolean" {
         return Err(TallyError::FilterNotBoolean(type_name));
+    }
+    if let Some(routine) = non_builtin {
+        return Err(TallyError::FilterNotAllowed {
+            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            message: format!("{routine} is not built in"),
+        });
     }
     Ok(CheckedFilter { canonical, columns })
 }

@@ -27,7 +27,7 @@ pub enum TallyError {
     #[error("\"{relation}\" is not a table")]
     NotATable { relation: String, kind: String },
 
-    #[error("must be owner of table {0} to define a metric on it")]
+    #[error("must be owner of table {0}")]
     NotOwner(String),
 
     #[error("column \"{column}\" of table {table} does not exist")]
@@ -74,6 +74,12 @@ pub enum TallyError {
     #[error("filter is not allowed: {message}")]
     FilterNotAllowed { code: Code, message: String },
 
+    #[error("must be owner of dashboard \"{0}\"")]
+    NotOwnerOfDashboard(String),
+
+    #[error("permission denied to read {what}")]
+    NotAllowedToRead { what: String },
+
     #[error("metric \"{metric}\" is used by dashboard \"{dashboard}\"")]
     MetricInUse { metric: String, dashboard: String },
 
@@ -109,7 +115,9 @@ impl TallyError {
             UnknownMetric(_) | UnknownDashboard(_) => Code::ERRCODE_UNDEFINED_OBJECT,
             DuplicateMetric(_) | DuplicateDashboard(_) => Code::ERRCODE_DUPLICATE_OBJECT,
             NotATable { .. } => Code::ERRCODE_WRONG_OBJECT_TYPE,
-            NotOwner(_) => Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            NotOwner(_) | NotOwnerOfDashboard(_) | NotAllowedToRead { .. } => {
+                Code::ERRCODE_INSUFFICIENT_PRIVILEGE
+            }
             UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
             WrongColumnType { .. } | WrongBucketType { .. } | WrongGroupType { .. } => {
                 Code::ERRCODE_DATATYPE_MISMATCH
@@ -156,7 +164,11 @@ impl TallyError {
             DuplicateDashboard(_) => "Pick another name, or drop the old one with tally.drop_dashboard(name).",
             EmptyName(_) => "Give a non-empty name.",
             NotATable { .. } => "Metrics are defined on ordinary or partitioned tables.",
-            NotOwner(_) => "Ask the table's owner (or a superuser) to define the metric.",
+            NotOwner(_) => "Only the table's owner (or a superuser) may define, drop or refresh its metrics.",
+            NotOwnerOfDashboard(_) => "Ask the role that created the dashboard (see tally.dashboards) or a superuser.",
+            NotAllowedToRead { .. } => {
+                "Figures are readable by roles that may SELECT the source table, or (for a dashboard) its typed view: GRANT SELECT ON the_view TO the_role."
+            }
             UnknownColumn { role, .. } => {
                 return Some(format!(
                     "{role} names one column of the source table, spelled as in \\d (case-sensitive, unquoted)."
@@ -179,7 +191,7 @@ impl TallyError {
             }
             FilterNotBoolean(_) => "The filter must yield boolean, such as status = 'PAID' or is_active.",
             FilterNotAllowed { .. } => {
-                "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns: no subqueries, aggregates, volatile or time-dependent functions such as now()."
+                "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns and built-in functions: no subqueries, aggregates, user-defined, volatile or time-dependent functions such as now()."
             }
             MetricInUse { .. } => "Drop the dashboard first with tally.drop_dashboard(name).",
             SourceChangeBreaks { .. } => {

@@ -200,3 +200,10 @@ pub fn is_read_committed() -> bool {
     // SAFETY: XactIsoLevel is a plain int global of the backend, read on the backend's thread.
     unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_READ_COMMITTED as i32 }
 }
+
+/// The role the session acts as (after SET ROLE), even inside a SECURITY DEFINER function:
+/// the user whose rights pg_tally checks before it acts with the extension owner's rights.
+pub fn outer_user() -> pg_sys::Oid {
+    // SAFETY: GetOuterUserId only reads a backend global.
+    unsafe { pg_sys::GetOuterUserId() }
+}

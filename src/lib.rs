@@ -30,7 +30,11 @@ mod tests;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
-extension_sql_file!("../sql/read.sql", name = "read", requires = ["bootstrap"]);
+extension_sql_file!(
+    "../sql/read.sql",
+    name = "read",
+    requires = ["bootstrap", read::_invoker]
+);
 extension_sql_file!(
     "../sql/ddl.sql",
     name = "ddl",

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Result, SqlResult, TallyError};
+use crate::ffi;
 
 thread_local! {
     static READ_PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
@@ -35,7 +36,8 @@ pub fn read_plan(
 /// Counters of one metric (by name) in its current bucket, per group. The first row is
 /// always present and carries the metric's aggregate, so a missing metric is detectable.
 const CURRENT_GROUPS_SQL: &str = "\
-WITH m AS (SELECT id, aggregate, tally._current_bucket(bucket, time_zone) AS cur \
+WITH m AS (SELECT id, aggregate, tally._current_bucket(bucket, time_zone) AS cur, \
+                  pg_catalog.has_table_privilege($2::pg_catalog.oid, source, 'SELECT') AS allowed \
              FROM tally._metric WHERE name = $1), \
      r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur \
@@ -50,12 +52,12 @@ WITH m AS (SELECT id, aggregate, tally._current_bucket(bucket, time_zone) AS cur
              FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start IS NULL WHERE m.cur IS NULL), \
      g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
                   pg_catalog.sum(total) AS total FROM r GROUP BY group_key) \
-SELECT m.aggregate, NULL::pg_catalog.text, NULL::pg_catalog.numeric, \
+SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
        tally._figure(m.aggregate, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g)) \
   FROM m \
 UNION ALL \
-SELECT NULL, g.group_key, g.n_rows::pg_catalog.numeric, tally._figure(m.aggregate, g.n_values, g.total) \
-  FROM m, g WHERE g.n_rows <> 0";
+SELECT NULL, g.group_key, NULL, tally._figure(m.aggregate, g.n_values, g.total) \
+  FROM m, g WHERE m.allowed AND g.n_rows <> 0";
 
 struct CurrentFigures {
     total: Option<AnyNumeric>,
@@ -64,8 +66,12 @@ struct CurrentFigures {
 
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
     Spi::connect(|client| {
-        let plan = read_plan(client, CURRENT_GROUPS_SQL, &[pg_sys::TEXTOID])?;
-        let rows = client.select(&*plan, None, &[metric.into()])?;
+        let plan = read_plan(
+            client,
+            CURRENT_GROUPS_SQL,
+            &[pg_sys::TEXTOID, pg_sys::OIDOID],
+        )?;
+        let rows = client.select(&*plan, None, &[metric.into(), ffi::outer_user().into()])?;
         let mut found = false;
         let mut figures = CurrentFigures {
             total: None,
@@ -74,6 +80,11 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
         for row in rows {
             if row.get::<String>(1)?.is_some() {
                 found = true;
+                if row.get::<bool>(3)? != Some(true) {
+                    return Err(TallyError::NotAllowedToRead {
+                        what: format!("metric \"{metric}\""),
+                    });
+                }
                 figures.total = row.get::<AnyNumeric>(4)?;
             } else {
                 figures
@@ -152,9 +163,7 @@ fn series(
         return Err(TallyError::BadRange.into());
     }
     let rows = Spi::connect(|client| -> Result<Vec<_>> {
-        if !metric_exists(client, metric)? {
-            return Err(TallyError::UnknownMetric(metric.to_string()));
-        }
+        require_read(client, metric)?;
         let plan = read_plan(
             client,
             SERIES_SQL,
@@ -175,6 +184,31 @@ fn series(
         Ok(out)
     })?;
     Ok(TableIterator::new(rows))
+}
+
+/// The caller may read a metric's figures if it may SELECT its source table.
+pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
+    let row = client
+        .select(
+            "SELECT pg_catalog.has_table_privilege($2::pg_catalog.oid, source, 'SELECT') FROM tally._metric WHERE name = $1",
+            Some(1),
+            &[metric.into(), ffi::outer_user().into()],
+        )?
+        .next();
+    match row.map(|r| r.get::<bool>(1)).transpose()?.flatten() {
+        None => Err(TallyError::UnknownMetric(metric.to_string())),
+        Some(false) => Err(TallyError::NotAllowedToRead {
+            what: format!("metric \"{metric}\""),
+        }),
+        Some(true) => Ok(()),
+    }
+}
+
+/// The role whose rights reads are checked against (see `ffi::outer_user`); used by
+/// `tally.snapshot`.
+#[pg_extern(stable, parallel_safe)]
+fn _invoker() -> pg_sys::Oid {
+    ffi::outer_user()
 }
 
 pub fn metric_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::time::Instant;
 
+use crate::define::require_owner;
 use crate::error::Result;
 use crate::model::Metric;
 use crate::sqlgen::COUNTER_COLUMNS;
@@ -35,6 +36,9 @@ fn refresh(
 > {
     let rows = Spi::connect_mut(|client| -> Result<Vec<RefreshRow>> {
         let metrics = Metric::load_all(client, metric)?;
+        for metric in &metrics {
+            require_owner(client, metric.source_oid)?;
+        }
         let count = metrics.len();
         let mut out = Vec::with_capacity(count);
         for (i, metric) in metrics.iter().enumerate() {

@@ -8,6 +8,7 @@ use pgrx::spi::{quote_literal, SpiClient};
 
 use crate::error::Result;
 use crate::model::Metric;
+use crate::read::require_read;
 use crate::storage::stored_rows_sql;
 
 type DriftRow = (
@@ -39,6 +40,9 @@ fn verify(
     let rows = Spi::connect(|client| -> Result<Vec<DriftRow>> {
         let metrics = Metric::load_all(client, metric)?;
         let mut out = Vec::new();
+        for metric in &metrics {
+            require_read(client, &metric.name)?;
+        }
         for (i, metric) in metrics.iter().enumerate() {
             let before = out.len();
             drift(client, metric, &mut out)?;
