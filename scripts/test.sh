@@ -5,10 +5,12 @@
 #   1. cargo fmt --check, cargo clippy -D warnings
 #   2. build + install the extension into the system PostgreSQL 15
 #   3. pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
-#   4. integration tests over a real connection (randomized differential test, ...)
-#   5. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
+#   4. integration tests over a real connection (randomized differential, concurrency)
+#   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh)
+#   6. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
 #
-# PGTALLY_STATEMENTS (default 3000) sizes the differential test.
+# PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
+# (default 8) each isolation level of the concurrency test.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +42,9 @@ bash scripts/regress.sh
 
 step "integration tests"
 cargo test --test '*' -- --nocapture --test-threads 1
+
+step "fault tests: pg_dump/restore, kill -9 crash, hot standby"
+bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
 
 step "#[pg_test] unit tests"
 install -d -o postgres -g postgres "$root/.pgrx-test-data"

@@ -8,8 +8,10 @@
 --            INSERT here, so concurrent writers never wait on each other's row locks
 -- A figure is always sum(_state) + sum(_delta) for its key, read in one snapshot.
 
+-- A plain sequence (not an identity column) so pg_dump keeps its position.
+CREATE SEQUENCE tally._metric_ids AS int;
 CREATE TABLE tally._metric (
-    id            int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id            int PRIMARY KEY DEFAULT nextval('tally._metric_ids'),
     name          text NOT NULL UNIQUE,
     source        regclass NOT NULL,
     aggregate     text NOT NULL CHECK (aggregate IN ('count', 'sum', 'avg')),
@@ -86,6 +88,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._delta', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._metric_ids', '');
 
 GRANT USAGE ON SCHEMA tally TO PUBLIC;
 GRANT SELECT ON tally.metrics, tally.dashboards TO PUBLIC;

@@ -117,7 +117,7 @@ fn _revalidate_source(source: PgRelation) -> SqlResult<()> {
             })?;
         }
         if let Some(metric) = metrics.first() {
-            trigger::install(client, metric.source_oid, &metric.source)?;
+            trigger::reinstall_if_present(client, metric.source_oid, &metric.source)?;
         }
         Ok(())
     })?;

@@ -237,13 +237,22 @@ fn plan_for(
     Ok(plan)
 }
 
-/// Recreates the triggers of `source` after its metrics changed, with a new generation, or
-/// removes them when no metric is left. Caller holds SHARE ROW EXCLUSIVE on the table.
-pub fn install(
+/// After ALTER TABLE: rebuilds the table's triggers with a new generation (every session
+/// then re-plans for the new row shape), but only if they are there. During pg_restore the
+/// metrics are loaded before the table's constraints (whose ALTER TABLE lands here) and
+/// before the dumped triggers, which must be the ones that get created.
+pub fn reinstall_if_present(
     client: &mut SpiClient<'_>,
     source: pg_sys::Oid,
     quoted_source: &str,
 ) -> TallyResult<()> {
+    if installed_triggers(client, source)?.is_empty() {
+        return Ok(());
+    }
+    install(client, source, quoted_source)
+}
+
+fn installed_triggers(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<Vec<String>> {
     let existing = client.select(
         "SELECT tgname::pg_catalog.text FROM pg_catalog.pg_trigger \
           WHERE tgrelid = $1::pg_catalog.oid AND tgname LIKE 'tally\\_%'",
@@ -254,10 +263,18 @@ pub fn install(
     for row in existing {
         names.extend(row.get::<String>(1)?);
     }
-    for name in names
-        .iter()
-        .filter(|n| TRIGGERS.iter().any(|(_, t, _)| t == n))
-    {
+    names.retain(|n| TRIGGERS.iter().any(|(_, t, _)| t == n));
+    Ok(names)
+}
+
+/// Recreates the triggers of `source` after its metrics changed, with a new generation, or
+/// removes them when no metric is left. Caller holds SHARE ROW EXCLUSIVE on the table.
+pub fn install(
+    client: &mut SpiClient<'_>,
+    source: pg_sys::Oid,
+    quoted_source: &str,
+) -> TallyResult<()> {
+    for name in installed_triggers(client, source)? {
         client.update(
             &format!("DROP TRIGGER {name} ON {quoted_source}"),
             None,
