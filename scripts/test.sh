@@ -46,6 +46,9 @@ cargo test --test '*' -- --nocapture --test-threads 1
 step "fault tests: pg_dump/restore, kill -9 crash, hot standby"
 bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
 
+step "limits: 100k groups, 10 metrics on a table, 3 years of hour buckets"
+bash tests/limits.sh
+
 step "#[pg_test] unit tests"
 install -d -o postgres -g postgres "$root/.pgrx-test-data"
 CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
