@@ -1,0 +1,21 @@
+"""A minimal Django project whose admin dashboard reads pg_tally's one-row snapshot."""
+import os
+
+SECRET_KEY = "example-only"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "dashboard_site.urls"
+INSTALLED_APPS = ["shop"]
+MIDDLEWARE = []
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("PGTALLY_DJANGO_DB", "tally_django"),
+        "USER": os.environ.get("PGUSER", "postgres"),
+        "HOST": "127.0.0.1",
+        "PORT": os.environ.get("PGTALLY_PORT", "5499"),
+    }
+}
