@@ -15,6 +15,12 @@ as_postgres() {
   if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
 
+# PGTALLY_CRON_DB=name preloads pg_cron and makes it schedule jobs in that database.
+extra=""
+if [ -n "${PGTALLY_CRON_DB:-}" ]; then
+  extra="-c shared_preload_libraries=pg_cron -c cron.database_name=$PGTALLY_CRON_DB -c cron.host=127.0.0.1"
+fi
+
 start() {
   if [ ! -s "$data/PG_VERSION" ]; then
     echo "[cluster] initdb in $data"
@@ -29,7 +35,7 @@ start() {
   # A server must not inherit RUST_BACKTRACE: pgrx would append Rust backtraces to the
   # DETAIL of every error users see.
   env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c max_connections=100 -c shared_buffers=256MB" >/dev/null
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c max_connections=100 -c shared_buffers=256MB $extra" >/dev/null
   echo "[cluster] running on 127.0.0.1:$port (data $data, log $log)"
 }
 

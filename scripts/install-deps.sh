@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PGRX_VERSION="0.18.1"
-APT_PACKAGES=(build-essential clang libclang-dev postgresql-15 postgresql-server-dev-15 sudo)
+APT_PACKAGES=(build-essential clang libclang-dev postgresql-15 postgresql-server-dev-15 postgresql-15-cron sudo)
 
 log() { printf '[setup] %s\n' "$*"; }
 

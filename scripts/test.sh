@@ -7,7 +7,8 @@
 #   3. pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
 #   4. integration tests over a real connection (randomized differential, concurrency)
 #   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh)
-#   6. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
+#   6. limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django example
+#   7. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
 #
 # PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
 # (default 8) each isolation level of the concurrency test.
@@ -34,6 +35,7 @@ cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
 step "test cluster"
 export PGTALLY_PORT="${PGTALLY_TEST_PORT:-5498}"
 export PGTALLY_DATA="$root/.pgdata-test"
+export PGTALLY_CRON_DB=tally_cron   # preload pg_cron for the DBA-jobs example
 bash scripts/cluster.sh restart
 export PGTALLY_TEST_URL="host=127.0.0.1 port=$PGTALLY_PORT user=postgres"
 
@@ -48,6 +50,12 @@ bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
 
 step "limits: 100k groups, 10 metrics on a table, 3 years of hour buckets"
 bash tests/limits.sh
+
+step "pg_cron DBA jobs example"
+bash tests/cron.sh
+
+step "Django example (Django's test runner, real extension)"
+bash scripts/django-test.sh
 
 step "#[pg_test] unit tests"
 install -d -o postgres -g postgres "$root/.pgrx-test-data"

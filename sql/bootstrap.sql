@@ -59,6 +59,13 @@ CREATE TABLE tally._dashboard (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Partitions of partitioned sources and their root, kept by the trigger installer: a
+-- dropped partition can no longer be asked for its parent, but its rows left the root.
+CREATE TABLE tally._partition (
+    relid oid PRIMARY KEY,
+    root  oid NOT NULL
+);
+
 -- Trigger generation numbers: every change to the metrics of a table recreates its
 -- triggers with a new number, which is how every backend learns its cached plans are stale.
 CREATE SEQUENCE tally._generation;
@@ -87,6 +94,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._metric', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._delta', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._metric_ids', '');
 

@@ -4,6 +4,9 @@
 --                                                            (refused if one would break),
 --                                                            then its triggers are rebuilt
 --   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
+--   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
+--                                                         -> triggers on every partition
+--                                                            rebuilt, metrics recomputed
 --   TRUNCATE                                              -> counters emptied by the trigger
 --   DROP EXTENSION pg_tally                               -> refused while tables have its
 --                                                            triggers, unless CASCADE
@@ -12,7 +15,15 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     dropped record;
     users text;
+    root oid;
 BEGIN
+    -- A dropped partition took its rows out of its root's figures: recompute them.
+    FOR root IN SELECT DISTINCT p.root FROM pg_event_trigger_dropped_objects() d
+                  JOIN tally._partition p ON p.relid = d.objid
+                 WHERE d.object_type = 'table' LOOP
+        DELETE FROM tally._partition p USING pg_event_trigger_dropped_objects() d WHERE p.relid = d.objid;
+        PERFORM tally._revalidate_source(root::regclass);
+    END LOOP;
     FOR dropped IN SELECT * FROM pg_event_trigger_dropped_objects()
                     WHERE object_type IN ('table', 'table column') LOOP
         SELECT string_agg(m.name, ', ' ORDER BY m.name) INTO users
@@ -33,16 +44,24 @@ $fn$;
 CREATE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    altered oid;
+    root oid;
 BEGIN
-    FOR altered IN SELECT DISTINCT c.objid FROM pg_event_trigger_ddl_commands() c
-                    WHERE c.classid = 'pg_class'::regclass
-                      AND EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = c.objid) LOOP
-        PERFORM tally._revalidate_source(altered::regclass);
+    -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
+    -- triggers itself; rebuilding them halfway through would collide with the dump's.
+    IF current_setting('check_function_bodies') = 'off' THEN
+        RETURN;
+    END IF;
+    -- A partition (created, attached, detached) counts for the root of its tree.
+    FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
+                    FROM pg_event_trigger_ddl_commands() c
+                   WHERE c.classid = 'pg_class'::regclass LOOP
+        IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+            PERFORM tally._revalidate_source(root::regclass);
+        END IF;
     END LOOP;
 END
 $fn$;
 
 CREATE EVENT TRIGGER tally_sql_drop ON sql_drop EXECUTE FUNCTION tally._on_sql_drop();
-CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
     EXECUTE FUNCTION tally._on_alter_table();

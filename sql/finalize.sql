@@ -15,7 +15,7 @@
 ALTER FUNCTION tally._on_write() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.drop_metric(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally.create_dashboard(text, text[], text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._create_dashboard(text, text[], text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.drop_dashboard(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.value(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.groups(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

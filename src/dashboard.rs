@@ -9,11 +9,15 @@ use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
 use crate::read::{metric_exists, named_row_exists, require_read};
 
+/// Behind `tally.create_dashboard` (sql/dashboard.sql), which passes the caller's
+/// current schema: this function runs with a fixed search_path and would otherwise put an
+/// unqualified view name in pg_catalog.
 #[pg_extern(volatile, parallel_unsafe)]
-fn create_dashboard(
+fn _create_dashboard(
     name: &str,
     metrics: Vec<Option<String>>,
-    view_name: default!(Option<&str>, "NULL"),
+    view_name: Option<&str>,
+    caller_schema: Option<&str>,
 ) -> SqlResult<()> {
     let name = name.trim();
     Spi::connect_mut(|client| -> Result<()> {
@@ -26,7 +30,9 @@ fn create_dashboard(
             return Err(TallyError::DuplicateDashboard(name.to_string()));
         }
         let view = view_name.map(str::trim).filter(|v| !v.is_empty());
-        let quoted_view = view.map(quote_view_name).transpose()?;
+        let quoted_view = view
+            .map(|v| view_in_schema(client, v, caller_schema))
+            .transpose()?;
         client.update(
             "INSERT INTO tally._dashboard (name, metrics, view_name, owner) \
              VALUES ($1, $2, $3, $4::pg_catalog.oid::pg_catalog.regrole)",
@@ -97,7 +103,41 @@ fn dashboard_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {
 }
 
 /// `name` or `schema.name`, as Postgres parses identifiers, returned quoted.
-fn quote_view_name(view: &str) -> Result<String> {
+/// `name` or `schema.name` as Postgres parses identifiers, qualified with the caller's schema
+/// when unqualified, and quoted; the caller must be allowed to create objects there.
+fn view_in_schema(
+    client: &SpiClient<'_>,
+    view: &str,
+    caller_schema: Option<&str>,
+) -> Result<String> {
+    let mut parts = parse_view_name(view)?;
+    if parts.len() == 1 {
+        let schema = caller_schema.ok_or_else(|| TallyError::BadViewName(view.to_string()))?;
+        parts.insert(0, schema.to_string());
+    }
+    let may_create = client
+        .select(
+            "SELECT pg_catalog.has_schema_privilege($1::pg_catalog.oid, n.oid, 'CREATE') \
+               FROM pg_catalog.pg_namespace n WHERE n.nspname = $2",
+            Some(1),
+            &[ffi::outer_user().into(), parts[0].as_str().into()],
+        )?
+        .next()
+        .map(|row| row.get::<bool>(1))
+        .transpose()?
+        .flatten();
+    match may_create {
+        None => Err(TallyError::UnknownSchema(parts[0].clone())),
+        Some(false) => Err(TallyError::NoCreateInSchema(parts[0].clone())),
+        Some(true) => Ok(parts
+            .iter()
+            .map(quote_identifier)
+            .collect::<Vec<_>>()
+            .join(".")),
+    }
+}
+
+fn parse_view_name(view: &str) -> Result<Vec<String>> {
     let owned = view.to_string();
     let parsed = ffi::probe_and_roll_back(move || {
         Spi::connect(|c| -> Result<Option<Vec<String>>> {
@@ -111,11 +151,7 @@ fn quote_view_name(view: &str) -> Result<String> {
         })
     });
     match parsed {
-        Ok(Ok(Some(parts))) if (1..=2).contains(&parts.len()) => Ok(parts
-            .iter()
-            .map(quote_identifier)
-            .collect::<Vec<_>>()
-            .join(".")),
+        Ok(Ok(Some(parts))) if (1..=2).contains(&parts.len()) => Ok(parts),
         _ => Err(TallyError::BadViewName(view.to_string())),
     }
 }

@@ -86,7 +86,7 @@ fn drop_metric(name: &str) -> SqlResult<()> {
             None,
             &[metric.id.into()],
         )?;
-        trigger::install(client, metric.source_oid, &metric.source)?;
+        trigger::install(client, metric.source_oid)?;
         Ok(())
     })?;
     Ok(())
@@ -117,11 +117,27 @@ fn _revalidate_source(source: PgRelation) -> SqlResult<()> {
             })?;
         }
         if let Some(metric) = metrics.first() {
-            trigger::reinstall_if_present(client, metric.source_oid, &metric.source)?;
+            trigger::reinstall_if_present(client, metric.source_oid)?;
+            if is_partitioned(client, metric.source_oid)? {
+                // ATTACH / DETACH PARTITION add or remove rows without any DML.
+                crate::refresh::recompute_source(client, metric.source_oid)?;
+            }
         }
         Ok(())
     })?;
     Ok(())
+}
+
+fn is_partitioned(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<bool> {
+    Ok(client
+        .select(
+            "SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
+            Some(1),
+            &[table.into()],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false))
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -161,7 +177,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
     let metric = Metric::load(client, request.name)?;
     debug_assert_eq!(metric.id, id);
     backfill(client, &metric)?;
-    trigger::install(client, valid.source.oid, &valid.source.quoted)?;
+    trigger::install(client, valid.source.oid)?;
     Ok(metric)
 }
 

@@ -92,6 +92,12 @@ pub enum TallyError {
     #[error("metric \"{0}\" appears twice in the dashboard")]
     RepeatedDashboardMetric(String),
 
+    #[error("schema \"{0}\" does not exist")]
+    UnknownSchema(String),
+
+    #[error("permission denied to create the dashboard view in schema \"{0}\"")]
+    NoCreateInSchema(String),
+
     #[error("invalid view name \"{0}\"")]
     BadViewName(String),
 
@@ -135,6 +141,8 @@ impl TallyError {
             | RepeatedDashboardMetric(_)
             | BadRange => Code::ERRCODE_INVALID_PARAMETER_VALUE,
             BadViewName(_) => Code::ERRCODE_INVALID_NAME,
+            UnknownSchema(_) => Code::ERRCODE_INVALID_SCHEMA_NAME,
+            NoCreateInSchema(_) => Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             MetricInUse { .. } | SourceChangeBreaks { .. } => {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
@@ -200,6 +208,8 @@ impl TallyError {
             EmptyDashboard => "Pass an array of metric names, such as ARRAY['total_users'].",
             RepeatedDashboardMetric(_) => "List each metric once.",
             BadViewName(_) => "Use a plain name or schema.name, such as dashboard_view or public.dashboard_view.",
+            UnknownSchema(_) => "Create the schema first, or name an existing one.",
+            NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",
             NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
             BadRange => "Pass since < until.",
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",

@@ -40,6 +40,11 @@ extension_sql_file!(
     name = "ddl",
     requires = ["bootstrap", define::_revalidate_source]
 );
+extension_sql_file!(
+    "../sql/dashboard.sql",
+    name = "dashboard",
+    requires = [dashboard::_create_dashboard]
+);
 extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

@@ -80,9 +80,17 @@ fn estimated_rows(client: &SpiClient<'_>, metric: &Metric) -> Result<i64> {
         .unwrap_or(0))
 }
 
+/// Recomputes every metric of `source` (TRUNCATE of one partition, ATTACH/DETACH PARTITION).
+pub fn recompute_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
+    for metric in Metric::load_for_source(client, source)? {
+        recompute(client, &metric)?;
+    }
+    Ok(())
+}
+
 fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
-    // Source lock before fold lock: TRUNCATE takes them in the other order's reverse
-    // (table, then fold lock), so this order cannot deadlock with it.
+    // Source lock first, then the fold lock: the order TRUNCATE takes them in (the table,
+    // then the fold lock in its trigger), so the two cannot deadlock.
     client.update(
         &format!("LOCK TABLE {} IN ACCESS SHARE MODE", metric.source),
         None,

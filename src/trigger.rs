@@ -81,28 +81,25 @@ fn _on_write<'a>(
 
 fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
     let relid = trigger.relid().map_err(trigger_error)?;
-    let op = trigger.op().map_err(trigger_error)?;
-    let event = match op {
+    let args = TriggerArgs::parse(&trigger.extra_args().map_err(trigger_error)?)?;
+    // Metrics are defined on the root of a partition tree; a partition's triggers name it.
+    let source = args.root.unwrap_or(relid);
+    let event = match trigger.op().map_err(trigger_error)? {
         PgTriggerOperation::Insert => Event::Insert,
         PgTriggerOperation::Update => Event::Update,
         PgTriggerOperation::Delete => Event::Delete,
+        PgTriggerOperation::Truncate if args.root.is_some() => {
+            return on_partition_truncate(source)
+        }
         PgTriggerOperation::Truncate => return on_truncate(relid),
     };
-    let generation = trigger
-        .extra_args()
-        .map_err(trigger_error)?
-        .first()
-        .and_then(|arg| arg.parse::<i64>().ok())
-        .ok_or_else(|| {
-            TallyError::Internal("pg_tally trigger without a generation argument".into())
-        })?;
-
+    let generation = args.generation;
     let written = Spi::connect_mut(|client| -> TallyResult<u64> {
         ffi::register_transition_tables(trigger)?;
-        let source = source_metrics(client, relid, generation)?;
+        let metrics = source_metrics(client, relid, source, generation)?;
         let mask = match event {
-            Event::Update => update_mask(&source, ffi::updated_columns(trigger)),
-            _ => full_mask(source.metrics.len()),
+            Event::Update => update_mask(&metrics, ffi::updated_columns(trigger)),
+            _ => full_mask(metrics.metrics.len()),
         };
         if mask == 0 {
             return Ok(0);
@@ -113,10 +110,37 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
             event,
             mask,
         };
-        let plan = plan_for(client, &source, key)?;
+        let plan = plan_for(client, &metrics, key)?;
         Ok(client.update(&*plan, None, &[])?.len() as u64)
     })?;
     compact::after_write(written)
+}
+
+/// A pg_tally trigger's arguments: the generation, and for a partition the root table.
+struct TriggerArgs {
+    generation: i64,
+    root: Option<pg_sys::Oid>,
+}
+
+impl TriggerArgs {
+    fn parse(args: &[String]) -> TallyResult<Self> {
+        let bad =
+            || TallyError::Internal(format!("unexpected pg_tally trigger arguments {args:?}"));
+        let generation = args
+            .first()
+            .and_then(|a| a.parse::<i64>().ok())
+            .ok_or_else(bad)?;
+        let root = match args.get(1) {
+            None => None,
+            Some(root) => Some(pg_sys::Oid::from(root.parse::<u32>().map_err(|_| bad())?)),
+        };
+        Ok(TriggerArgs { generation, root })
+    }
+}
+
+/// TRUNCATE of one partition removes only its rows: the root's metrics are recomputed.
+fn on_partition_truncate(root: pg_sys::Oid) -> TallyResult<()> {
+    Spi::connect_mut(|client| crate::refresh::recompute_source(client, root))
 }
 
 fn trigger_error(error: pgrx::PgTriggerError) -> TallyError {
@@ -168,14 +192,16 @@ fn update_mask(source: &SourceMetrics, updated: Option<Vec<i16>>) -> MetricMask 
 fn source_metrics(
     client: &SpiClient<'_>,
     relid: pg_sys::Oid,
+    source: pg_sys::Oid,
     generation: i64,
 ) -> TallyResult<Rc<SourceMetrics>> {
     if let Some(found) = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
         return Ok(found);
     }
-    let metrics = Metric::load_for_source(client, relid)?;
+    let metrics = Metric::load_for_source(client, source)?;
     let mut attnums = Vec::with_capacity(metrics.len());
     for metric in &metrics {
+        // A partition may number its columns differently from the root: resolve by name.
         attnums.push(resolve_attnums(client, relid, &metric.depends_on)?);
     }
     let loaded = Rc::new(SourceMetrics { metrics, attnums });
@@ -241,45 +267,90 @@ fn plan_for(
 /// then re-plans for the new row shape), but only if they are there. During pg_restore the
 /// metrics are loaded before the table's constraints (whose ALTER TABLE lands here) and
 /// before the dumped triggers, which must be the ones that get created.
-pub fn reinstall_if_present(
-    client: &mut SpiClient<'_>,
-    source: pg_sys::Oid,
-    quoted_source: &str,
-) -> TallyResult<()> {
+pub fn reinstall_if_present(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<()> {
     if installed_triggers(client, source)?.is_empty() {
         return Ok(());
     }
-    install(client, source, quoted_source)
+    install(client, source)
 }
 
-fn installed_triggers(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<Vec<String>> {
-    let existing = client.select(
-        "SELECT tgname::pg_catalog.text FROM pg_catalog.pg_trigger \
-          WHERE tgrelid = $1::pg_catalog.oid AND tgname LIKE 'tally\\_%'",
+/// Every pg_tally trigger belonging to `source`: on the table itself, on its partitions, and
+/// on tables detached from it since (their triggers still name it as root).
+fn installed_triggers(
+    client: &SpiClient<'_>,
+    source: pg_sys::Oid,
+) -> TallyResult<Vec<(String, String)>> {
+    let rows = client.select(
+        "SELECT t.tgname::pg_catalog.text, pg_catalog.format('%I.%I', n.nspname, c.relname) \
+           FROM pg_catalog.pg_trigger t \
+           JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+          WHERE t.tgfoid = 'tally._on_write()'::pg_catalog.regprocedure \
+            AND (t.tgrelid = $1::pg_catalog.oid \
+                 OR pg_catalog.split_part(pg_catalog.encode(t.tgargs, 'escape'), '\\000', 2) = $1::pg_catalog.oid::pg_catalog.text)",
         None,
         &[source.into()],
     )?;
-    let mut names = Vec::new();
-    for row in existing {
-        names.extend(row.get::<String>(1)?);
+    let mut found = Vec::new();
+    for row in rows {
+        if let (Some(name), Some(table)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
+            found.push((name, table));
+        }
     }
-    names.retain(|n| TRIGGERS.iter().any(|(_, t, _)| t == n));
-    Ok(names)
+    Ok(found)
 }
 
-/// Recreates the triggers of `source` after its metrics changed, with a new generation, or
-/// removes them when no metric is left. Caller holds SHARE ROW EXCLUSIVE on the table.
-pub fn install(
-    client: &mut SpiClient<'_>,
+/// Records the partitions of `source` (see tally._partition).
+fn remember_partitions(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<()> {
+    client.update(
+        "DELETE FROM tally._partition WHERE root = $1::pg_catalog.oid",
+        None,
+        &[source.into()],
+    )?;
+    client.update(
+        "INSERT INTO tally._partition (relid, root) \
+         SELECT relid, $1::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) \
+          WHERE relid <> $1::pg_catalog.oid",
+        None,
+        &[source.into()],
+    )?;
+    Ok(())
+}
+
+/// `source` and every partition below it, quoted, with the partitions' root argument.
+/// (pg_partition_tree returns nothing for an ordinary table, hence the explicit first row.)
+fn trigger_targets(
+    client: &SpiClient<'_>,
     source: pg_sys::Oid,
-    quoted_source: &str,
-) -> TallyResult<()> {
-    for name in installed_triggers(client, source)? {
-        client.update(
-            &format!("DROP TRIGGER {name} ON {quoted_source}"),
-            None,
-            &[],
-        )?;
+) -> TallyResult<Vec<(String, String)>> {
+    let rows = client.select(
+        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), \
+                CASE WHEN t.relid = $1::pg_catalog.oid THEN '' ELSE ', ' || pg_catalog.quote_literal($1::pg_catalog.oid::pg_catalog.text) END \
+           FROM (SELECT $1::pg_catalog.oid AS relid, 0 AS level \
+                 UNION \
+                 SELECT relid, level FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) t \
+           JOIN pg_catalog.pg_class c ON c.oid = t.relid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+          ORDER BY t.level, 1",
+        None,
+        &[source.into()],
+    )?;
+    let mut targets = Vec::new();
+    for row in rows {
+        if let (Some(table), Some(root_arg)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
+            targets.push((table, root_arg));
+        }
+    }
+    Ok(targets)
+}
+
+/// Recreates the triggers of `source` (and of each of its partitions: direct writes to a
+/// partition do not fire the parent's statement triggers) after its metrics or its
+/// partitions changed, with a new generation, or removes them when no metric is left.
+/// Caller holds SHARE ROW EXCLUSIVE on the table.
+pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<()> {
+    for (name, table) in installed_triggers(client, source)? {
+        client.update(&format!("DROP TRIGGER {name} ON {table}"), None, &[])?;
     }
     let remaining = client
         .select(
@@ -291,6 +362,11 @@ pub fn install(
         .get_one::<i64>()?
         .unwrap_or(0);
     if remaining == 0 {
+        client.update(
+            "DELETE FROM tally._partition WHERE root = $1::pg_catalog.oid",
+            None,
+            &[source.into()],
+        )?;
         return Ok(());
     }
     let generation = client
@@ -302,15 +378,18 @@ pub fn install(
         .first()
         .get_one::<i64>()?
         .unwrap_or(0);
-    for (event, name, referencing) in TRIGGERS {
-        client.update(
-            &format!(
-                "CREATE TRIGGER {name} AFTER {event} ON {quoted_source} {referencing} \
-                 FOR EACH STATEMENT EXECUTE FUNCTION tally._on_write('{generation}')"
-            ),
-            None,
-            &[],
-        )?;
+    remember_partitions(client, source)?;
+    for (table, root_arg) in trigger_targets(client, source)? {
+        for (event, name, referencing) in TRIGGERS {
+            client.update(
+                &format!(
+                    "CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} \
+                     FOR EACH STATEMENT EXECUTE FUNCTION tally._on_write('{generation}'{root_arg})"
+                ),
+                None,
+                &[],
+            )?;
+        }
     }
     Ok(())
 }

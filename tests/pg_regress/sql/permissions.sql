@@ -15,6 +15,15 @@ SELECT tally.create_metric('shop_n', 'app.shop', group_by => 'status') IS NOT NU
 SELECT tally.create_metric('shop_sum', 'app.shop', 'sum', 'amount') IS NOT NULL AS defined;
 SELECT tally.create_dashboard('shop_dash', ARRAY['shop_n', 'shop_sum'], 'app.shop_dashboard');
 SELECT viewowner FROM pg_views WHERE viewname = 'shop_dashboard';
+-- An unqualified view name goes to the caller's current schema; a schema the caller may
+-- not create in is refused (the view would otherwise be created with the extension owner's rights).
+SET search_path = app, public;
+SELECT tally.create_dashboard('shop_dash2', ARRAY['shop_n'], 'shop_dashboard2');
+SELECT schemaname, viewowner FROM pg_views WHERE viewname = 'shop_dashboard2';
+SELECT tally.drop_dashboard('shop_dash2');
+RESET search_path;
+SELECT tally.create_dashboard('shop_dash3', ARRAY['shop_n'], 'pg_catalog.sneaky');
+SELECT tally.create_dashboard('shop_dash3', ARRAY['shop_n'], 'tally.sneaky');
 GRANT INSERT ON app.shop TO tally_writer;
 GRANT USAGE ON SEQUENCE app.shop_id_seq TO tally_writer;
 GRANT SELECT ON app.shop_dashboard TO tally_reader;

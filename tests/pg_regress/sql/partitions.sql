@@ -1,0 +1,49 @@
+-- Partitioned source tables (orders by month): writes through the parent or straight into a
+-- partition, rows moving between partitions, TRUNCATE of one partition, new, attached,
+-- detached and dropped partitions: the metrics on the parent stay exact.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE TABLE porders (id int, status text, amount numeric(12,2), created_at date NOT NULL)
+    PARTITION BY RANGE (created_at);
+CREATE TABLE porders_2026_01 PARTITION OF porders FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE porders_2026_02 PARTITION OF porders FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+INSERT INTO porders SELECT i, (ARRAY['PAID','PENDING'])[1 + i % 2], i, date '2026-01-01' + (i % 59) FROM generate_series(1, 200) i;
+SELECT tally.create_metric('p_by_status', 'porders', group_by => 'status') IS NOT NULL AS created;
+SELECT tally.create_metric('p_revenue', 'porders', 'sum', 'amount', bucket => 'month', bucket_column => 'created_at') IS NOT NULL AS created;
+CREATE VIEW p_check AS
+SELECT (SELECT count(*) FROM tally.verify()) = 0
+   AND (SELECT coalesce(sum(value), 0) FROM tally.groups('p_by_status')) = (SELECT count(*) FROM porders)
+   AND (SELECT coalesce(sum(value), 0) FROM tally.series('p_revenue', '2025-01-01', '2027-01-01')) = (SELECT coalesce(sum(amount), 0) FROM porders) AS exact;
+SELECT * FROM p_check;
+-- Through the parent, and straight into a partition.
+INSERT INTO porders VALUES (1001, 'PAID', 10, '2026-02-10');
+INSERT INTO porders_2026_01 VALUES (1002, 'PAID', 20, '2026-01-10');
+UPDATE porders_2026_02 SET status = 'SHIPPED' WHERE id % 3 = 0;
+DELETE FROM porders_2026_01 WHERE id % 5 = 0;
+SELECT * FROM p_check;
+-- A row moving to another partition.
+UPDATE porders SET created_at = '2026-01-15' WHERE id = 1001;
+SELECT * FROM p_check;
+-- TRUNCATE of one partition.
+TRUNCATE porders_2026_02;
+SELECT * FROM p_check;
+-- A new partition, then direct writes to it.
+CREATE TABLE porders_2026_03 PARTITION OF porders FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+INSERT INTO porders_2026_03 VALUES (3001, 'PAID', 30, '2026-03-03');
+SELECT * FROM p_check;
+-- Attaching a table that already has rows, detaching one, dropping one.
+CREATE TABLE porders_2026_04 (LIKE porders);
+INSERT INTO porders_2026_04 VALUES (4001, 'PAID', 40, '2026-04-04'), (4002, 'PENDING', 41, '2026-04-05');
+ALTER TABLE porders ATTACH PARTITION porders_2026_04 FOR VALUES FROM ('2026-04-01') TO ('2026-05-01');
+SELECT * FROM p_check;
+ALTER TABLE porders DETACH PARTITION porders_2026_01;
+SELECT * FROM p_check;
+INSERT INTO porders_2026_01 VALUES (9999, 'PAID', 99, '2026-01-20');   -- detached: not counted
+SELECT * FROM p_check;
+DROP TABLE porders_2026_03;
+SELECT * FROM p_check;
+SELECT * FROM tally.groups('p_by_status') ORDER BY group_key;
+DROP VIEW p_check;
+SELECT tally.drop_metric('p_by_status'), tally.drop_metric('p_revenue');
+SELECT count(*) AS leftover_triggers FROM pg_trigger WHERE tgname LIKE 'tally\_%';
+DROP TABLE porders, porders_2026_01;
