@@ -29,15 +29,16 @@ psql_db() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d
 if ! psql -X -tA -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
   psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE $db"
 fi
-psql_db -c "CREATE EXTENSION IF NOT EXISTS pg_tally" -f examples/demo/schema.sql
+# The extension is recreated on every run (its metrics are backfilled from the kept data in
+# seconds), so a rerun after updating pg_tally never meets a catalog from an older build.
+psql_db -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS pg_tally CASCADE" \
+        -c "CREATE EXTENSION pg_tally" -f examples/demo/schema.sql
 
 have_users=$(psql_db -tA -c "SELECT count(*) FROM users")
 have_orders=$(psql_db -tA -c "SELECT count(*) FROM orders")
 if [ "$have_users" != "$users" ] || [ "$have_orders" != "$orders" ]; then
   log "loading $users users and $orders orders"
-  psql_db -c "SELECT tally.drop_dashboard(name) FROM tally.dashboards" \
-          -c "SELECT tally.drop_metric(name) FROM tally.metrics" \
-          -c "TRUNCATE orders, users RESTART IDENTITY" >/dev/null
+  psql_db -c "TRUNCATE orders, users RESTART IDENTITY" >/dev/null
   psql_db -c "INSERT INTO users (email, is_active, created_at)
               SELECT 'user' || i || '@example.com', random() < 0.7, now() - random() * interval '730 days'
                 FROM generate_series(1, $users) i"

@@ -1,4 +1,5 @@
 -- The reference workload: a Django admin dashboard over users and orders.
+SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS users (
     id         bigserial PRIMARY KEY,
     email      text NOT NULL,
