@@ -207,3 +207,52 @@ pub fn outer_user() -> pg_sys::Oid {
     // SAFETY: GetOuterUserId only reads a backend global.
     unsafe { pg_sys::GetOuterUserId() }
 }
+
+/// Runs `sql` (with an optional oid as `$1`) on the current SPI connection under the latest
+/// snapshot instead of the transaction's. Used where a REPEATABLE READ / SERIALIZABLE
+/// transaction's older snapshot would miss rows it must act on: TRUNCATE has removed every
+/// row of the table, including rows whose deltas were committed after that snapshot was
+/// taken. Postgres' own foreign-key triggers use the same call for the same reason.
+pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Result<u64> {
+    let query =
+        CString::new(sql).map_err(|_| TallyError::Internal("query contains a NUL byte".into()))?;
+    let mut arg_types = [pg_sys::OIDOID];
+    let (nargs, types_ptr) = match param {
+        Some(_) => (1, arg_types.as_mut_ptr()),
+        None => (0, std::ptr::null_mut()),
+    };
+    let mut values = [param
+        .map(pg_sys::Datum::from)
+        .unwrap_or(pg_sys::Datum::from(0))];
+    let nulls = [b' ' as std::ffi::c_char];
+    // SAFETY: the caller is inside an SPI connection (Spi::connect_mut). SPI_prepare copies
+    // the query text; the plan is freed before returning. GetLatestSnapshot returns a
+    // static snapshot which SPI_execute_snapshot copies when it pushes it as the active
+    // snapshot. `values` and `nulls` outlive the call and match the plan's argument count.
+    unsafe {
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), nargs, types_ptr);
+        if plan.is_null() {
+            return Err(TallyError::Internal(format!(
+                "SPI_prepare failed for {sql}"
+            )));
+        }
+        let status = pg_sys::SPI_execute_snapshot(
+            plan,
+            values.as_mut_ptr(),
+            nulls.as_ptr(),
+            pg_sys::GetLatestSnapshot(),
+            std::ptr::null_mut(),
+            false,
+            true,
+            0,
+        );
+        let processed = pg_sys::SPI_processed;
+        pg_sys::SPI_freeplan(plan);
+        if status < 0 {
+            return Err(TallyError::Internal(format!(
+                "SPI_execute_snapshot returned {status}"
+            )));
+        }
+        Ok(processed)
+    }
+}

@@ -12,7 +12,7 @@ use crate::define::require_owner;
 use crate::error::Result;
 use crate::model::Metric;
 use crate::sqlgen::COUNTER_COLUMNS;
-use crate::storage;
+use crate::{ffi, storage};
 
 type RefreshRow = (
     name!(metric, String),
@@ -97,10 +97,12 @@ fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
         &[],
     )?;
     storage::lock_folding(client)?;
-    client.update(
-        "DELETE FROM tally._state WHERE metric_id = $1",
+    // Both statements see everything committed before the fold lock was granted (the latest
+    // snapshot), whatever the isolation level: under REPEATABLE READ the transaction's own
+    // snapshot could miss state a compaction folded after it was taken.
+    ffi::execute_with_latest_snapshot(
+        &format!("DELETE FROM tally._state WHERE metric_id = {}", metric.id),
         None,
-        &[metric.id.into()],
     )?;
     let sql = format!(
         "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id}) \
@@ -108,5 +110,5 @@ fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
         id = metric.id,
         scan = metric.aggregate_sql(&metric.source, 1)
     );
-    Ok(client.update(&sql, None, &[])?.len() as i64)
+    Ok(ffi::execute_with_latest_snapshot(&sql, None)? as i64)
 }

@@ -73,15 +73,16 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     Ok(Folded { deltas, groups })
 }
 
-/// Forgets every stored counter of the metrics defined on `source` (TRUNCATE, refresh).
-/// Caller holds the fold lock.
-pub fn clear_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
+/// Forgets every stored counter of the metrics defined on `source` (TRUNCATE). Caller
+/// holds the fold lock. Runs under the latest snapshot: the table is empty whatever the
+/// transaction's snapshot was, so every delta committed before the TRUNCATE must go.
+pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
     for table in ["tally._state", "tally._delta"] {
         let sql = format!(
             "DELETE FROM {table} WHERE metric_id IN \
              (SELECT id FROM tally._metric WHERE source = $1::pg_catalog.oid)"
         );
-        client.update(&sql, None, &[source.into()])?;
+        crate::ffi::execute_with_latest_snapshot(&sql, Some(source))?;
     }
     Ok(())
 }

@@ -291,13 +291,18 @@ fn installed_triggers(
         None,
         &[source.into()],
     )?;
-    let mut found = Vec::new();
+    text_pairs(rows)
+}
+
+/// The two text columns of every row of a query result.
+fn text_pairs(rows: pgrx::spi::SpiTupleTable<'_>) -> TallyResult<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
     for row in rows {
-        if let (Some(name), Some(table)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
-            found.push((name, table));
+        if let (Some(first), Some(second)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
+            pairs.push((first, second));
         }
     }
-    Ok(found)
+    Ok(pairs)
 }
 
 /// Records the partitions of `source` (see tally._partition).
@@ -335,13 +340,7 @@ fn trigger_targets(
         None,
         &[source.into()],
     )?;
-    let mut targets = Vec::new();
-    for row in rows {
-        if let (Some(table), Some(root_arg)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
-            targets.push((table, root_arg));
-        }
-    }
-    Ok(targets)
+    text_pairs(rows)
 }
 
 /// Recreates the triggers of `source` (and of each of its partitions: direct writes to a

@@ -20,8 +20,8 @@ q -c "SET tally.auto_compact = off" \
   -c "INSERT INTO orders (user_id, status, amount) SELECT 1 + i % 50, 'PAID', 2.50 FROM generate_series(1, 40) i"
 pending=$(q -c "SELECT count(*) FROM tally._delta")
 [ "$pending" -gt 0 ] || fail "no pending deltas to fold"
-echo "[cron] waiting for the every-minute fold (up to 75 s)"
-for _ in $(seq 1 75); do
+echo "[cron] waiting for the every-minute fold (up to two minute boundaries)"
+for _ in $(seq 1 130); do
   [ "$(q -c "SELECT count(*) FROM tally._delta")" = "0" ] && break
   sleep 1
 done

@@ -94,7 +94,7 @@ standby="$data-standby"
 sport=$((port + 10))
 rm -rf "$standby" && install -d -o postgres -g postgres -m 700 "$standby"
 # (the primary keeps its socket in its data directory: pg_basebackup skips it, with a warning)
-runuser -u postgres -- "$bindir/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$standby" -R -X stream 2>&1 \
+runuser -u postgres -- "$bindir/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$standby" -R -X stream --checkpoint=fast 2>&1 \
   | grep -v 'skipping special file' || true
 touch "$standby.log" && chown postgres "$standby.log"
 env -u RUST_BACKTRACE runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -l "$standby.log" -w -t 60 start \
