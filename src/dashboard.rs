@@ -7,7 +7,7 @@ use pgrx::spi::{quote_identifier, quote_literal, SpiClient};
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
-use crate::read::{metric_exists, named_row_exists, require_read};
+use crate::read::{named_row_exists, require_read};
 
 /// Behind `tally.create_dashboard` (sql/dashboard.sql), which passes the caller's
 /// current schema: this function runs with a fixed search_path and would otherwise put an
@@ -25,7 +25,6 @@ fn _create_dashboard(
             return Err(TallyError::EmptyName("dashboard name"));
         }
         let metrics = check_metrics(client, metrics)?;
-        require_sources_readable(client, &metrics)?;
         if dashboard_exists(client, name)? {
             return Err(TallyError::DuplicateDashboard(name.to_string()));
         }
@@ -80,9 +79,9 @@ fn check_metrics(client: &SpiClient<'_>, metrics: Vec<Option<String>>) -> Result
     let mut names: Vec<String> = Vec::with_capacity(metrics.len());
     for metric in metrics {
         let metric = metric.unwrap_or_default();
-        if !metric_exists(client, &metric)? {
-            return Err(TallyError::UnknownMetric(metric));
-        }
+        // Unknown metric, or one the caller may not read: a dashboard shows its figures to
+        // whoever may read the dashboard, so its creator must be allowed to read each one.
+        require_read(client, &metric)?;
         if names.contains(&metric) {
             return Err(TallyError::RepeatedDashboardMetric(metric));
         }
@@ -204,14 +203,5 @@ fn create_view(
         .get_one::<String>()?
         .ok_or_else(|| TallyError::Internal("caller role has no name".into()))?;
     client.update(&format!("ALTER VIEW {view} OWNER TO {owner}"), None, &[])?;
-    Ok(())
-}
-
-/// A dashboard shows its metrics' figures to whoever may read it, so its creator must be
-/// allowed to read every one of them.
-fn require_sources_readable(client: &SpiClient<'_>, metrics: &[String]) -> Result<()> {
-    for metric in metrics {
-        require_read(client, metric)?;
-    }
     Ok(())
 }
