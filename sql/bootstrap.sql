@@ -2,7 +2,8 @@
 --
 -- Storage design (see docs/how-it-works.md):
 --   _metric  one row per metric definition
---   _state   folded counters, one row per (metric, bucket, group); written only by the
+--   _state   folded counters, one row per (metric, bucket, group), plus one per distinct
+--            value for min/max/count_distinct (sql/values.sql); written only by the
 --            compactor, refresh and TRUNCATE handling, all under one advisory lock
 --   _delta   append-only changes written by the statement triggers; writers only ever
 --            INSERT here, so concurrent writers never wait on each other's row locks
@@ -14,7 +15,7 @@ CREATE TABLE tally._metric (
     id            int PRIMARY KEY DEFAULT nextval('tally._metric_ids'),
     name          text NOT NULL UNIQUE,
     source        regclass NOT NULL,
-    aggregate     text NOT NULL CHECK (aggregate IN ('count', 'sum', 'avg')),
+    aggregate     text NOT NULL,
     column_name   text,
     filter        text,
     group_by      text,
@@ -23,7 +24,9 @@ CREATE TABLE tally._metric (
     time_zone     text NOT NULL DEFAULT 'UTC',
     depends_on    text[] NOT NULL DEFAULT '{}',
     created_at    timestamptz NOT NULL DEFAULT now(),
-    CHECK ((bucket IS NULL) = (bucket_column IS NULL))
+    CHECK ((bucket IS NULL) = (bucket_column IS NULL)),
+    CONSTRAINT _metric_aggregate_check
+        CHECK (aggregate IN ('count', 'sum', 'avg', 'min', 'max', 'count_distinct'))
 );
 CREATE INDEX _metric_source ON tally._metric (source);
 
@@ -34,10 +37,18 @@ CREATE TABLE tally._state (
     n_rows       bigint NOT NULL,
     n_values     bigint NOT NULL,
     total        numeric NOT NULL,
-    CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, group_key)
+    -- NULL on a group's summary row; else one value of a value-tracking metric's column.
+    -- Last because 0.2.0 added it: upgraded and fresh catalogs have the same shape.
+    value        numeric,
+    CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, group_key, value)
 );
 -- Lets the compactor find groups that became empty without scanning all state.
 CREATE INDEX _state_empty ON tally._state (metric_id) WHERE n_rows = 0;
+-- Values of one group in order, NULL bucket and group included (coalesce makes them
+-- comparable with =; readers recheck with IS NOT DISTINCT FROM): min/max walk it.
+CREATE INDEX _state_values ON tally._state
+    (metric_id, coalesce(bucket_start, '-infinity'), coalesce(group_key, ''), value)
+    WHERE value IS NOT NULL;
 
 -- No foreign key on purpose: an FK check would take a KEY SHARE lock on the _metric
 -- row for every write statement.
@@ -47,7 +58,8 @@ CREATE TABLE tally._delta (
     group_key    text,
     n_rows       bigint NOT NULL,
     n_values     bigint NOT NULL,
-    total        numeric NOT NULL
+    total        numeric NOT NULL,
+    value        numeric
 );
 CREATE INDEX _delta_metric ON tally._delta (metric_id, bucket_start);
 

@@ -27,24 +27,24 @@ BEGIN
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
             SELECT CASE WHEN mt.group_by IS NULL
-                        THEN coalesce(pg_catalog.to_jsonb(tally._figure(mt.aggregate, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                        THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
                                       'null'::pg_catalog.jsonb)
-                        ELSE coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure(mt.aggregate, g.v, g.t))
+                        ELSE coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
                                         FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb)
                    END AS figure
               FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
                            pg_catalog.sum(x.total) AS t
                       FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
-                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
                             UNION ALL
                             SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
-                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL AND s.value IS NULL
                             UNION ALL
                             SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
-                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start OPERATOR(pg_catalog.=) c.cur
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
                             UNION ALL
                             SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
-                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start IS NULL AND c.cur IS NULL) x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
                      GROUP BY x.group_key) g) f
      WHERE d.name OPERATOR(pg_catalog.=) dashboard
     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;

@@ -58,7 +58,10 @@ fn create_metric(
         bucket_column: non_empty(bucket_column),
         time_zone: non_empty(time_zone).unwrap_or("UTC"),
     };
-    let metric = Spi::connect_mut(|client| define(client, &request))?;
+    let metric = Spi::connect_mut(|client| {
+        storage::require_current_catalog(client)?;
+        define(client, &request)
+    })?;
     let json = serde_json::to_value(&metric).map_err(|e| TallyError::Internal(e.to_string()))?;
     Ok(JsonB(json))
 }
@@ -192,12 +195,12 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
 
-    match (request.column_name, aggregate.sums_values()) {
+    match (request.column_name, aggregate.needs_column()) {
         (None, true) => return Err(TallyError::MissingColumn(aggregate.as_str().into())),
         (None, false) => {}
-        (Some(name), sums) => {
+        (Some(name), needs) => {
             let column = find_column(client, &source, name, "column_name")?;
-            if sums && ![INT2, INT4, INT8, NUMERIC].contains(&column.type_oid) {
+            if needs && ![INT2, INT4, INT8, NUMERIC].contains(&column.type_oid) {
                 return Err(TallyError::WrongColumnType {
                     aggregate: aggregate.as_str().into(),
                     column: column.name,
@@ -492,7 +495,7 @@ fn backfill(client: &mut SpiClient<'_>, metric: &Metric) -> Result<()> {
     let sql = format!(
         "INSERT INTO tally._state ({}) {}",
         crate::sqlgen::COUNTER_COLUMNS,
-        metric.aggregate_sql(&metric.source, 1)
+        metric.aggregate_sql(&metric.source, 1, true)
     );
     client.update(&sql, None, &[])?;
     Ok(())

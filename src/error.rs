@@ -37,13 +37,16 @@ pub enum TallyError {
         role: &'static str,
     },
 
+    #[error("the pg_tally catalog in this database is older than the installed library")]
+    CatalogOutdated,
+
     #[error("unknown aggregate \"{0}\"")]
     UnknownAggregate(String),
 
     #[error("aggregate \"{0}\" needs column_name")]
     MissingColumn(String),
 
-    #[error("cannot {aggregate} column \"{column}\" of type {type_name}")]
+    #[error("cannot compute {aggregate} over column \"{column}\" of type {type_name}")]
     WrongColumnType {
         aggregate: String,
         column: String,
@@ -147,6 +150,7 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            CatalogOutdated => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -182,10 +186,11 @@ impl TallyError {
                     "{role} names one column of the source table, spelled as in \\d (case-sensitive, unquoted)."
                 ))
             }
-            UnknownAggregate(_) => "Use one of: count, sum, avg.",
-            MissingColumn(_) => "Pass column_name => 'the_column' for sum and avg.",
+            CatalogOutdated => "Run ALTER EXTENSION pg_tally UPDATE in this database (writes keep being counted meanwhile).",
+            UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
+            MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer or numeric column; float sums are not exact under incremental maintenance, cast the column to numeric."
+                "sum, avg, min, max and count_distinct need an integer or numeric column (floats are not exact under incremental maintenance); count works on any column."
             }
             UnknownBucket(_) => "Use one of: hour, day, week, month.",
             BucketPairing => "Pass both bucket => 'day' and bucket_column => 'created_at', or neither.",

@@ -31,9 +31,14 @@ mod tests;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!(
+    "../sql/values.sql",
+    name = "values",
+    requires = ["bootstrap"]
+);
+extension_sql_file!(
     "../sql/read.sql",
     name = "read",
-    requires = ["bootstrap", read::_invoker]
+    requires = ["bootstrap", "values", read::_invoker]
 );
 extension_sql_file!(
     "../sql/ddl.sql",

@@ -8,11 +8,14 @@ use serde::Serialize;
 use crate::error::{Result, TallyError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Aggregate {
     Count,
     Sum,
     Avg,
+    Min,
+    Max,
+    CountDistinct,
 }
 
 impl Aggregate {
@@ -21,6 +24,9 @@ impl Aggregate {
             "count" => Ok(Self::Count),
             "sum" => Ok(Self::Sum),
             "avg" => Ok(Self::Avg),
+            "min" => Ok(Self::Min),
+            "max" => Ok(Self::Max),
+            "count_distinct" => Ok(Self::CountDistinct),
             _ => Err(TallyError::UnknownAggregate(text.to_string())),
         }
     }
@@ -30,12 +36,26 @@ impl Aggregate {
             Self::Count => "count",
             Self::Sum => "sum",
             Self::Avg => "avg",
+            Self::Min => "min",
+            Self::Max => "max",
+            Self::CountDistinct => "count_distinct",
         }
     }
 
     /// sum and avg fold a column's values; count only counts.
     pub fn sums_values(self) -> bool {
         matches!(self, Self::Sum | Self::Avg)
+    }
+
+    /// min, max and count_distinct keep a count per distinct value of the column (a
+    /// multiset), which is what keeps them exact when the current extreme is deleted.
+    pub fn tracks_values(self) -> bool {
+        matches!(self, Self::Min | Self::Max | Self::CountDistinct)
+    }
+
+    /// Every aggregate but count needs a column.
+    pub fn needs_column(self) -> bool {
+        self != Self::Count
     }
 }
 

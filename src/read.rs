@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Result, SqlResult, TallyError};
-use crate::ffi;
+use crate::{ffi, storage};
 
 thread_local! {
     static READ_PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
@@ -36,28 +36,35 @@ pub fn read_plan(
 /// Counters of one metric (by name) in its current bucket, per group. The first row is
 /// always present and carries the metric's aggregate, so a missing metric is detectable.
 const CURRENT_GROUPS_SQL: &str = "\
-WITH m AS (SELECT id, aggregate, tally._current_bucket(bucket, time_zone) AS cur, \
+WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
                   pg_catalog.has_table_privilege($2::pg_catalog.oid, source, 'SELECT') AS allowed \
              FROM tally._metric WHERE name = $1), \
      r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
-             FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur \
+             FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur AND s.value IS NULL \
            UNION ALL \
            SELECT s.group_key, s.n_rows, s.n_values, s.total \
-             FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start IS NULL WHERE m.cur IS NULL \
+             FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start IS NULL AND s.value IS NULL WHERE m.cur IS NULL \
            UNION ALL \
            SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start = m.cur \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start = m.cur AND d.value IS NULL \
            UNION ALL \
            SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start IS NULL WHERE m.cur IS NULL), \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start IS NULL AND d.value IS NULL WHERE m.cur IS NULL), \
      g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
-                  pg_catalog.sum(total) AS total FROM r GROUP BY group_key) \
+                  pg_catalog.sum(total) AS total FROM r GROUP BY group_key), \
+     f AS (SELECT g.group_key, tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total) AS figure \
+             FROM m, g WHERE m.allowed AND g.n_rows <> 0) \
 SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
-       tally._figure(m.aggregate, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g)) \
+       CASE WHEN NOT m.allowed THEN NULL \
+            WHEN m.aggregate = 'min' THEN (SELECT pg_catalog.min(figure) FROM f) \
+            WHEN m.aggregate = 'max' THEN (SELECT pg_catalog.max(figure) FROM f) \
+            WHEN m.aggregate = 'count_distinct' AND m.grouped THEN tally._distinct_across(m.id, m.cur) \
+            WHEN m.aggregate = 'count_distinct' THEN coalesce((SELECT pg_catalog.sum(figure) FROM f), 0) \
+            ELSE tally._figure(m.aggregate, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g)) \
+       END \
   FROM m \
 UNION ALL \
-SELECT NULL, g.group_key, NULL, tally._figure(m.aggregate, g.n_values, g.total) \
-  FROM m, g WHERE m.allowed AND g.n_rows <> 0";
+SELECT NULL, f.group_key, NULL, f.figure FROM f";
 
 struct CurrentFigures {
     total: Option<AnyNumeric>,
@@ -66,6 +73,7 @@ struct CurrentFigures {
 
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
     Spi::connect(|client| {
+        storage::require_current_catalog(client)?;
         let plan = read_plan(
             client,
             CURRENT_GROUPS_SQL,
@@ -131,12 +139,15 @@ WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name
      lo AS (SELECT CASE WHEN m.bucket IS NULL THEN NULL \
                         ELSE pg_catalog.date_trunc(m.bucket, $2, m.time_zone) END AS since FROM m), \
      r AS (SELECT s.bucket_start, s.group_key, s.n_rows, s.n_values, s.total FROM m, lo, tally._state s \
-            WHERE s.metric_id = m.id AND (m.bucket IS NULL OR (s.bucket_start >= lo.since AND s.bucket_start < $3)) \
+            WHERE s.metric_id = m.id AND s.value IS NULL \
+              AND (m.bucket IS NULL OR (s.bucket_start >= lo.since AND s.bucket_start < $3)) \
            UNION ALL \
            SELECT d.bucket_start, d.group_key, d.n_rows, d.n_values, d.total FROM m, lo, tally._delta d \
-            WHERE d.metric_id = m.id AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))) \
+            WHERE d.metric_id = m.id AND d.value IS NULL \
+              AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))) \
 SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
-       tally._figure((SELECT aggregate FROM m), pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)) \
+       tally._figure_of((SELECT id FROM m), (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
+                        pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)) \
   FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
  ORDER BY r.bucket_start, r.group_key NULLS FIRST";
 
@@ -163,6 +174,7 @@ fn series(
         return Err(TallyError::BadRange.into());
     }
     let rows = Spi::connect(|client| -> Result<Vec<_>> {
+        storage::require_current_catalog(client)?;
         require_read(client, metric)?;
         let plan = read_plan(
             client,

@@ -89,6 +89,7 @@ pub fn recompute_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -
 }
 
 fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
+    storage::require_current_catalog(client)?;
     // Source lock first, then the fold lock: the order TRUNCATE takes them in (the table,
     // then the fold lock in its trigger), so the two cannot deadlock.
     client.update(
@@ -108,7 +109,7 @@ fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
         "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id}) \
          INSERT INTO tally._state ({COUNTER_COLUMNS}) {scan}",
         id = metric.id,
-        scan = metric.aggregate_sql(&metric.source, 1)
+        scan = metric.aggregate_sql(&metric.source, 1, true)
     );
     Ok(ffi::execute_with_latest_snapshot(&sql, None)? as i64)
 }

@@ -7,8 +7,14 @@ use pgrx::spi::{quote_identifier, quote_literal};
 
 use crate::model::Metric;
 
-/// The counters stored per (metric, bucket, group).
-pub const COUNTER_COLUMNS: &str = "metric_id, bucket_start, group_key, n_rows, n_values, total";
+/// The counters stored per (metric, bucket, group, value). `value` is NULL on the summary
+/// row of a group; min/max/count_distinct metrics also keep one row per distinct value.
+pub const COUNTER_COLUMNS: &str =
+    "metric_id, bucket_start, group_key, value, n_rows, n_values, total";
+
+/// The same counters without `value`: the 0.1.0 catalog, used by a library already
+/// upgraded before `ALTER EXTENSION pg_tally UPDATE` has run (see `storage::catalog_is_current`).
+const LEGACY_COUNTER_COLUMNS: &str = "metric_id, bucket_start, group_key, n_rows, n_values, total";
 
 impl Metric {
     /// The bucket a source row falls in: the start of its local hour/day/week/month in the
@@ -51,8 +57,14 @@ impl Metric {
     }
 
     /// Counters of the rows of `relation` (a table or a transition table), multiplied by
-    /// `sign`: one row per (bucket, group) present.
-    pub fn aggregate_sql(&self, relation: &str, sign: i32) -> String {
+    /// `sign`: one row per (bucket, group) present, plus one per distinct value for the
+    /// aggregates that track values. `live` (backfill, refresh, verify) also stores the
+    /// distinct count of a count_distinct group, which triggers cannot know.
+    pub fn aggregate_sql(&self, relation: &str, sign: i32, live: bool) -> String {
+        if self.aggregate.tracks_values() {
+            let sign = if sign < 0 { "-" } else { "" };
+            return self.values_sql(&[(relation, sign)], live);
+        }
         let counted = self.value_column().unwrap_or_else(|| "*".to_string());
         let total = match (self.aggregate.sums_values(), self.value_column()) {
             (true, Some(column)) => {
@@ -61,7 +73,7 @@ impl Metric {
             _ => "0::pg_catalog.numeric".to_string(),
         };
         format!(
-            "SELECT {id}, {bucket}, {group}, {sign} * pg_catalog.count(*), {sign} * pg_catalog.count({counted}), {sign} * {total} \
+            "SELECT {id}, {bucket}, {group}, NULL::pg_catalog.numeric, {sign} * pg_catalog.count(*), {sign} * pg_catalog.count({counted}), {sign} * {total} \
              FROM {relation}{filter} GROUP BY 2, 3",
             id = self.id,
             bucket = self.bucket_sql(),
@@ -73,6 +85,9 @@ impl Metric {
     /// Net counters of an UPDATE: new rows in, old rows out, keeping only keys that changed,
     /// so an UPDATE that moves nothing between groups or buckets writes nothing.
     pub fn update_sql(&self, new_rows: &str, old_rows: &str) -> String {
+        if self.aggregate.tracks_values() {
+            return self.values_sql(&[(new_rows, ""), (old_rows, "-")], false);
+        }
         let (counted, total) = match self.value_column() {
             Some(column) => (
                 format!("CASE WHEN {column} IS NULL THEN 0 ELSE 1 END"),
@@ -93,7 +108,7 @@ impl Metric {
             )
         };
         format!(
-            "SELECT {id}, d.b, d.g, pg_catalog.sum(d.r), pg_catalog.sum(d.v), pg_catalog.sum(d.t) \
+            "SELECT {id}, d.b, d.g, NULL::pg_catalog.numeric, pg_catalog.sum(d.r), pg_catalog.sum(d.v), pg_catalog.sum(d.t) \
              FROM ({new} UNION ALL {old}) AS d GROUP BY d.b, d.g \
              HAVING pg_catalog.sum(d.r) <> 0 OR pg_catalog.sum(d.v) <> 0 OR pg_catalog.sum(d.t) <> 0",
             id = self.id,
@@ -101,16 +116,52 @@ impl Metric {
             old = side(old_rows, "-"),
         )
     }
+
+    /// Counters of a value-tracking metric over signed row sets: a summary row per (bucket,
+    /// group) and a row per distinct non-NULL value in it, net of the signs; keys that net
+    /// to nothing are left out.
+    fn values_sql(&self, sides: &[(&str, &str)], live: bool) -> String {
+        let column = self.value_column().unwrap_or_else(|| "NULL".to_string());
+        let rows = sides
+            .iter()
+            .map(|(relation, sign)| {
+                format!(
+                    "SELECT {bucket} AS b, {group} AS g, {column}::pg_catalog.numeric AS v, {sign}1 AS r FROM {relation}{filter}",
+                    bucket = self.bucket_sql(),
+                    group = self.group_sql(),
+                    filter = self.where_sql(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let valued = "pg_catalog.sum(d.r) FILTER (WHERE d.v IS NOT NULL)";
+        let total = if live && self.aggregate == crate::model::Aggregate::CountDistinct {
+            "CASE WHEN GROUPING(d.v) = 1 THEN pg_catalog.count(DISTINCT d.v) ELSE 0 END"
+        } else {
+            "0"
+        };
+        format!(
+            "SELECT {id}, d.b, d.g, d.v, pg_catalog.sum(d.r)::pg_catalog.int8, coalesce({valued}, 0)::pg_catalog.int8, {total}::pg_catalog.numeric \
+             FROM ({rows}) AS d GROUP BY GROUPING SETS ((d.b, d.g), (d.b, d.g, d.v)) \
+             HAVING (GROUPING(d.v) = 1 OR d.v IS NOT NULL) AND (pg_catalog.sum(d.r) <> 0 OR coalesce({valued}, 0) <> 0)",
+            id = self.id,
+        )
+    }
 }
 
 /// One INSERT writing the deltas of all `metrics` for one statement, or None if no metric
-/// is concerned.
-pub fn delta_insert_sql(parts: Vec<String>) -> Option<String> {
+/// is concerned. `legacy`: the catalog has no `value` column yet.
+pub fn delta_insert_sql(parts: Vec<String>, legacy: bool) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
-    Some(format!(
-        "INSERT INTO tally._delta ({COUNTER_COLUMNS}) {}",
-        parts.join(" UNION ALL ")
-    ))
+    let rows = parts.join(" UNION ALL ");
+    Some(if legacy {
+        format!(
+            "INSERT INTO tally._delta ({LEGACY_COUNTER_COLUMNS}) \
+             SELECT d.m, d.b, d.g, d.r, d.v, d.t FROM ({rows}) AS d(m, b, g, x, r, v, t)"
+        )
+    } else {
+        format!("INSERT INTO tally._delta ({COUNTER_COLUMNS}) {rows}")
+    })
 }

@@ -42,16 +42,38 @@ pub struct Folded {
     pub groups: i64,
 }
 
+/// Rows of `_state` with the same (metric, bucket, group, value) as the row `f`: NULL-safe,
+/// through the `_state_values` expression index.
+const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
+    AND coalesce(s.bucket_start, '-infinity') = coalesce(f.bucket_start, '-infinity') \
+    AND coalesce(s.group_key, '') = coalesce(f.group_key, '') \
+    AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
+
 /// Folds every committed delta into `_state` in one statement (one snapshot): the deltas it
 /// deletes are exactly the ones it adds. Deltas of in-progress transactions are invisible
-/// here and stay for a later fold. Caller holds the fold lock.
+/// here and stay for a later fold. A count_distinct group's summary row also gains the
+/// values that appear (a count going from 0 to positive) minus those that disappear,
+/// judged against the state this statement replaces. Caller holds the fold lock.
 pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let sql = format!(
         "WITH moved AS (DELETE FROM tally._delta RETURNING {COUNTER_COLUMNS}), \
-         folded AS (SELECT d.metric_id, d.bucket_start, d.group_key, pg_catalog.sum(d.n_rows) AS n_rows, \
+         summed AS (SELECT d.metric_id, d.bucket_start, d.group_key, d.value, pg_catalog.sum(d.n_rows) AS n_rows, \
                            pg_catalog.sum(d.n_values) AS n_values, pg_catalog.sum(d.total) AS total \
                       FROM moved d JOIN tally._metric m ON m.id = d.metric_id \
-                     GROUP BY 1, 2, 3), \
+                     GROUP BY 1, 2, 3, 4), \
+         distinct_change AS (SELECT f.metric_id, f.bucket_start, f.group_key, NULL::pg_catalog.numeric AS value, \
+                                    0::pg_catalog.numeric AS n_rows, 0::pg_catalog.numeric AS n_values, \
+                                    pg_catalog.sum((coalesce(s.n_rows, 0) + f.n_rows > 0)::pg_catalog.int4 \
+                                                   - (coalesce(s.n_rows, 0) > 0)::pg_catalog.int4)::pg_catalog.numeric AS total \
+                               FROM summed f \
+                               JOIN tally._metric m ON m.id = f.metric_id AND m.aggregate = 'count_distinct' \
+                               LEFT JOIN tally._state s ON {SAME_VALUE_KEY} \
+                              WHERE f.value IS NOT NULL \
+                              GROUP BY 1, 2, 3), \
+         folded AS (SELECT u.metric_id, u.bucket_start, u.group_key, u.value, pg_catalog.sum(u.n_rows), \
+                           pg_catalog.sum(u.n_values), pg_catalog.sum(u.total) \
+                      FROM (SELECT * FROM summed UNION ALL SELECT * FROM distinct_change) u \
+                     GROUP BY 1, 2, 3, 4), \
          upserted AS (INSERT INTO tally._state AS s ({COUNTER_COLUMNS}) SELECT * FROM folded \
                       ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
                       SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
@@ -63,7 +85,7 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let deltas = row.get::<i64>(1)?.unwrap_or(0);
     let groups = row.get::<i64>(2)?.unwrap_or(0);
     if groups > 0 {
-        // Groups whose rows all went away: keep _state as small as the live data.
+        // Groups and values whose rows all went away: keep _state as small as the live data.
         client.update(
             "DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0",
             None,
@@ -71,6 +93,42 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
         )?;
     }
     Ok(Folded { deltas, groups })
+}
+
+thread_local! {
+    /// Once the catalog is seen current it stays so for the life of the backend.
+    static CATALOG_CURRENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this database's pg_tally catalog matches the library (0.2.0: counters have a
+/// `value` column). False between installing a new library and `ALTER EXTENSION pg_tally
+/// UPDATE`: writes then keep recording deltas in the old shape, and everything else asks
+/// for the update.
+pub fn catalog_is_current(client: &SpiClient<'_>) -> Result<bool> {
+    if CATALOG_CURRENT.with(|c| c.get()) {
+        return Ok(true);
+    }
+    let current = client
+        .select(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
+              WHERE attrelid = 'tally._delta'::pg_catalog.regclass AND attname = 'value' AND NOT attisdropped)",
+            Some(1),
+            &[],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false);
+    CATALOG_CURRENT.with(|c| c.set(current));
+    Ok(current)
+}
+
+/// Fails with a hint to run `ALTER EXTENSION pg_tally UPDATE` on an old catalog.
+pub fn require_current_catalog(client: &SpiClient<'_>) -> Result<()> {
+    if catalog_is_current(client)? {
+        Ok(())
+    } else {
+        Err(crate::error::TallyError::CatalogOutdated)
+    }
 }
 
 /// Forgets every stored counter of the metrics defined on `source` (TRUNCATE). Caller

@@ -251,12 +251,13 @@ fn plan_for(
         .enumerate()
         .filter(|(i, _)| *i >= MetricMask::BITS as usize || key.mask & (1 << i) != 0)
         .map(|(_, metric)| match key.event {
-            Event::Insert => metric.aggregate_sql(NEW_ROWS, 1),
-            Event::Delete => metric.aggregate_sql(OLD_ROWS, -1),
+            Event::Insert => metric.aggregate_sql(NEW_ROWS, 1, false),
+            Event::Delete => metric.aggregate_sql(OLD_ROWS, -1, false),
             Event::Update => metric.update_sql(NEW_ROWS, OLD_ROWS),
         })
         .collect();
-    let sql = sqlgen::delta_insert_sql(parts)
+    let legacy = !storage::catalog_is_current(client)?;
+    let sql = sqlgen::delta_insert_sql(parts, legacy)
         .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
     let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());
     PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));

@@ -100,6 +100,57 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT count(*)::numeric FROM orders WHERE amount > 500 OR status IN ('PAID', 'SHIPPED')",
         tally: "SELECT tally.value('big_paid_count')",
     },
+    Check {
+        name: "min_amount",
+        define: "'min_amount', 'orders', 'min', 'amount'",
+        oracle: "SELECT min(amount) FROM orders",
+        tally: "SELECT tally.value('min_amount')",
+    },
+    Check {
+        name: "max_qty_by_status",
+        define: "'max_qty_by_status', 'orders', 'max', 'qty', group_by => 'status'",
+        oracle: "SELECT status, max(qty)::numeric FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('max_qty_by_status')",
+    },
+    Check {
+        name: "max_qty_overall",
+        define: "",
+        oracle: "SELECT max(qty)::numeric FROM orders",
+        tally: "SELECT tally.value('max_qty_by_status')",
+    },
+    Check {
+        name: "weekly_min_amount_by_active",
+        define: "'weekly_min_amount_by_active', 'orders', 'min', 'amount', group_by => 'is_active', bucket => 'week', bucket_column => 'day'",
+        oracle: "SELECT date_trunc('week', day::timestamp) AT TIME ZONE 'UTC', is_active::text, min(amount) FROM orders \
+                 WHERE date_trunc('week', day::timestamp) >= '2025-12-22' AND date_trunc('week', day::timestamp) < '2027-01-01' GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('weekly_min_amount_by_active', '2025-12-25', '2027-01-01')",
+    },
+    Check {
+        name: "paid_buyers_daily_paris",
+        define: "'paid_buyers_daily_paris', 'orders', 'count_distinct', 'user_id', filter => $$status = 'PAID'$$, bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
+        oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), NULL::text, count(DISTINCT user_id)::numeric FROM orders \
+                 WHERE status = 'PAID' AND created_at >= '2026-01-01' AND created_at < '2027-01-01' GROUP BY 1",
+        tally: "SELECT * FROM tally.series('paid_buyers_daily_paris', '2026-01-01', '2027-01-01')",
+    },
+    Check {
+        name: "paid_buyers_today_paris",
+        define: "",
+        oracle: "SELECT count(DISTINCT user_id)::numeric FROM orders \
+                 WHERE status = 'PAID' AND date_trunc('day', created_at, 'Europe/Paris') = date_trunc('day', now(), 'Europe/Paris')",
+        tally: "SELECT tally.value('paid_buyers_daily_paris')",
+    },
+    Check {
+        name: "users_by_status",
+        define: "'users_by_status', 'orders', 'count_distinct', 'user_id', group_by => 'status'",
+        oracle: "SELECT status, count(DISTINCT user_id)::numeric FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('users_by_status')",
+    },
+    Check {
+        name: "users_overall",
+        define: "",
+        oracle: "SELECT count(DISTINCT user_id)::numeric FROM orders",
+        tally: "SELECT tally.value('users_by_status')",
+    },
 ];
 
 /// Defines every metric of CHECKS on the orders table.

@@ -30,6 +30,13 @@ SELECT tally.create_metric('m', 't', 'sum', 'status');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('m', 't', 'avg', 'price');
 \echo :LAST_ERROR_SQLSTATE
+-- min, max and count_distinct need an exact (integer or numeric) column too
+SELECT tally.create_metric('m', 't', 'min');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('m', 't', 'max', 'price');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('m', 't', 'count_distinct', 'note');
+\echo :LAST_ERROR_SQLSTATE
 -- group by a column whose text form depends on the session
 SELECT tally.create_metric('m', 't', group_by => 'at');
 \echo :LAST_ERROR_SQLSTATE

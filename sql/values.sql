@@ -1,0 +1,105 @@
+-- Figures of the value-tracking aggregates (0.2.0): min, max and count_distinct.
+--
+-- Such a metric stores, besides the summary row of each (bucket, group) (value IS NULL), one
+-- row per distinct value of its column holding how many source rows have that value. The
+-- figure is read from the values whose net count (folded state plus pending deltas) is
+-- positive, so deleting the current minimum needs no rescan of anything: the next value is
+-- the next index entry. The fold keeps a count_distinct summary's total equal to the number
+-- of values it holds; reads add what pending deltas change.
+--
+-- These run with the rights of the SECURITY DEFINER read functions that call them; the
+-- fixed search_path keeps a caller's objects out of them.
+
+-- The smallest (min) or largest (max) value of a group with a positive net count. Walks the
+-- folded values in order through the _state_values index and stops at the first that
+-- pending deltas have not taken to zero; values only in pending deltas are candidates too.
+CREATE FUNCTION tally._extreme(m_id int, m_aggregate text, m_bucket timestamptz, m_group text)
+RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    descending boolean := m_aggregate = 'max';
+BEGIN
+    RETURN (
+        WITH pending AS (
+            SELECT d.value, sum(d.n_rows) AS n FROM tally._delta d
+             WHERE d.metric_id = m_id AND d.value IS NOT NULL
+               AND d.bucket_start IS NOT DISTINCT FROM m_bucket AND d.group_key IS NOT DISTINCT FROM m_group
+             GROUP BY d.value),
+        folded AS NOT MATERIALIZED (
+            SELECT s.value, s.n_rows FROM tally._state s
+             WHERE s.metric_id = m_id AND s.value IS NOT NULL
+               AND coalesce(s.bucket_start, '-infinity') = coalesce(m_bucket, '-infinity')
+               AND coalesce(s.group_key, '') = coalesce(m_group, '')
+               AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group),
+        candidates AS (
+            (SELECT f.value FROM folded f
+              WHERE NOT descending AND f.n_rows + coalesce((SELECT p.n FROM pending p WHERE p.value = f.value), 0) > 0
+              ORDER BY f.value LIMIT 1)
+            UNION ALL
+            (SELECT f.value FROM folded f
+              WHERE descending AND f.n_rows + coalesce((SELECT p.n FROM pending p WHERE p.value = f.value), 0) > 0
+              ORDER BY f.value DESC LIMIT 1)
+            UNION ALL
+            SELECT p.value FROM pending p
+             WHERE p.n + coalesce((SELECT f.n_rows FROM folded f WHERE f.value = p.value), 0) > 0)
+        SELECT CASE WHEN descending THEN max(c.value) ELSE min(c.value) END FROM candidates c);
+END
+$fn$;
+
+-- How pending deltas change the number of distinct values of a group: +1 for a value whose
+-- net count becomes positive, -1 for one that drops to zero.
+CREATE FUNCTION tally._distinct_pending(m_id int, m_bucket timestamptz, m_group text)
+RETURNS bigint LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RETURN (
+        SELECT coalesce(sum((coalesce(f.n_rows, 0) + p.n > 0)::int - (coalesce(f.n_rows, 0) > 0)::int), 0)
+          FROM (SELECT d.value, sum(d.n_rows) AS n FROM tally._delta d
+                 WHERE d.metric_id = m_id AND d.value IS NOT NULL
+                   AND d.bucket_start IS NOT DISTINCT FROM m_bucket AND d.group_key IS NOT DISTINCT FROM m_group
+                 GROUP BY d.value) p
+          LEFT JOIN LATERAL (
+                SELECT s.n_rows FROM tally._state s
+                 WHERE s.metric_id = m_id AND s.value = p.value
+                   AND coalesce(s.bucket_start, '-infinity') = coalesce(m_bucket, '-infinity')
+                   AND coalesce(s.group_key, '') = coalesce(m_group, '')
+                   AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group) f
+            ON true);
+END
+$fn$;
+
+-- Distinct values of a count_distinct metric across all its groups in one bucket (a value
+-- present in two groups counts once): the total of a grouped count_distinct metric.
+-- Reads every value of the bucket, so it costs O(distinct values), unlike the per-group read.
+CREATE FUNCTION tally._distinct_across(m_id int, m_bucket timestamptz)
+RETURNS bigint LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RETURN (
+        SELECT count(*) FROM (
+            SELECT x.value FROM (
+                SELECT s.value, s.n_rows FROM tally._state s
+                 WHERE s.metric_id = m_id AND s.value IS NOT NULL AND s.bucket_start IS NOT DISTINCT FROM m_bucket
+                UNION ALL
+                SELECT d.value, d.n_rows FROM tally._delta d
+                 WHERE d.metric_id = m_id AND d.value IS NOT NULL AND d.bucket_start IS NOT DISTINCT FROM m_bucket) x
+             GROUP BY x.value HAVING sum(x.n_rows) > 0) v);
+END
+$fn$;
+
+-- A group's figure from its summary counters (n_values, total: folded plus pending), for
+-- every aggregate. Plain SQL so the planner inlines it; CASE calls the value readers only
+-- for the aggregates that need them.
+CREATE FUNCTION tally._figure_of(m_id int, aggregate text, bucket timestamptz, group_key text,
+                                 n_values numeric, total numeric)
+RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN aggregate OPERATOR(pg_catalog.=) ANY ('{min,max}'::pg_catalog.text[])
+                THEN tally._extreme(m_id, aggregate, bucket, group_key)
+                WHEN aggregate OPERATOR(pg_catalog.=) 'count_distinct'
+                THEN coalesce(total, 0) OPERATOR(pg_catalog.+) tally._distinct_pending(m_id, bucket, group_key)
+                ELSE tally._figure(aggregate, n_values, total)
+           END
+$$;
