@@ -6,7 +6,8 @@
 #   2. build + install the extension into the system PostgreSQL 15
 #   3. pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
 #   4. integration tests over a real connection (randomized differential, concurrency)
-#   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh)
+#   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh);
+#      the upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh)
 #   6. limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django example
 #   7. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
 #
@@ -47,6 +48,9 @@ cargo test --test '*' -- --nocapture --test-threads 1
 
 step "fault tests: pg_dump/restore, kill -9 crash, hot standby"
 bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
+
+step "upgrade: released 0.1.0 -> this build, ALTER EXTENSION pg_tally UPDATE"
+bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
 
 step "limits: 100k groups, 10 metrics on a table, 3 years of hour buckets"
 bash tests/limits.sh

@@ -30,7 +30,7 @@ ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER;
 REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) IS
-'Defines a metric on a table (count, sum or avg; optional filter, group_by, bucket) and backfills it. Returns the stored definition.';
+'Defines a metric on a table (count, sum, avg, min, max or count_distinct; optional filter, group_by, bucket) and backfills it. Returns the stored definition.';
 COMMENT ON FUNCTION tally.drop_metric(text) IS 'Drops a metric, its counters and (if it was the last on its table) the triggers.';
 COMMENT ON FUNCTION tally.value(text) IS 'The current figure of a metric over all groups; for a bucketed metric, the bucket holding now().';
 COMMENT ON FUNCTION tally.groups(text) IS 'The current figure of a metric per group; for a bucketed metric, the bucket holding now().';

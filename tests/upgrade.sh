@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Upgrade test: a database created with the released 0.1.0 (sql/released/pg_tally--0.1.0.sql)
+# keeps live metrics exact through `ALTER EXTENSION pg_tally UPDATE`, including the window in
+# which the new library already runs against the old catalog, and ends with exactly the
+# catalog a fresh 0.2.0 install creates. Needs the test cluster running (PGTALLY_PORT) and
+# the current build installed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+port="${PGTALLY_PORT:?}"
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+q() { psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"; }
+fail() { echo "upgrade: FAILED: $*" >&2; exit 1; }
+
+# The released 0.1.0, library included, built from its tag: the databases it creates are
+# what users have. (Needs the repository's history; a shallow clone cannot run this test.)
+install_release() {
+  local src="$root/target/release-v0.1.0"
+  git -C "$root" rev-parse -q --verify 'v0.1.0^{commit}' >/dev/null \
+    || fail "tag v0.1.0 is missing: clone with history (git fetch --tags)"
+  rm -rf "$src" && mkdir -p "$src"
+  git -C "$root" archive v0.1.0 | tar -x -C "$src"
+  cmp -s "$src/src/lib.rs" "$root/src/lib.rs" && fail "v0.1.0 sources look like the working tree"
+  (cd "$src" && CARGO_TARGET_DIR="$root/target/release-v0.1.0-build" \
+     cargo pgrx install --pg-config "$PG_CONFIG" >"$root/target/release-v0.1.0.log" 2>&1) \
+    || { tail -30 "$root/target/release-v0.1.0.log"; fail "could not build v0.1.0"; }
+  cmp -s "$root/sql/released/pg_tally--0.1.0.sql" "$($PG_CONFIG --sharedir)/extension/pg_tally--0.1.0.sql" \
+    || fail "sql/released/pg_tally--0.1.0.sql differs from what v0.1.0 generates"
+}
+install_current() { (cd "$root" && cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null 2>&1); }
+restart() { PGTALLY_PORT="$port" bash "$root/scripts/cluster.sh" restart >/dev/null; }
+
+echo "upgrade: installing the released 0.1.0 (library and script)"
+install_release
+restart
+
+for db in tally_upgrade tally_fresh; do
+  q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+done
+
+# Every figure of the dashboard equals the live aggregate: prints t or f.
+EXACT="SELECT s->'orders' = to_jsonb((SELECT count(*) FROM orders))
+          AND s->'revenue_today' = to_jsonb((SELECT coalesce(sum(amount), 0) FROM orders
+                                  WHERE date_trunc('day', created_at, 'UTC') = date_trunc('day', now(), 'UTC')))
+          AND s->'avg_amount' = coalesce(to_jsonb((SELECT avg(amount) FROM orders)), 'null')
+          AND s->'by_status' = coalesce((SELECT jsonb_object_agg(coalesce(status, 'null'), n)
+                                 FROM (SELECT status, count(*) AS n FROM orders GROUP BY status) g), '{}')
+         FROM tally.snapshot('board') s"
+
+echo "upgrade: 0.1.0 with live metrics"
+q -d tally_upgrade >/dev/null <<'SQL'
+CREATE EXTENSION pg_tally VERSION '0.1.0';
+CREATE TABLE orders (id serial PRIMARY KEY, customer int, status text, amount numeric(12,2),
+                     created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO orders (customer, status, amount, created_at)
+SELECT i % 300, (ARRAY['PAID', 'PENDING', NULL])[1 + i % 3], (i % 500) / 4.0, now() - (i % 5) * interval '1 day'
+  FROM generate_series(1, 5000) i;
+SET client_min_messages = warning;
+SELECT tally.create_metric('orders', 'orders');
+SELECT tally.create_metric('by_status', 'orders', group_by => 'status');
+SELECT tally.create_metric('revenue_today', 'orders', 'sum', 'amount', bucket => 'day', bucket_column => 'created_at');
+SELECT tally.create_metric('avg_amount', 'orders', 'avg', 'amount');
+SELECT tally.create_dashboard('board', ARRAY['orders', 'by_status', 'revenue_today', 'avg_amount'], 'board_view');
+SQL
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = 0.1.0 ] || fail "not at 0.1.0"
+
+echo "upgrade: installing this build (0.2.0) over it"
+install_current
+restart
+echo "upgrade: new library, old catalog: writes keep counting, reads ask for the update"
+q -d tally_upgrade <<'SQL'
+INSERT INTO orders (customer, status, amount) SELECT i, 'PAID', i FROM generate_series(1, 200) i;
+UPDATE orders SET status = 'PENDING' WHERE id % 7 = 0;
+DELETE FROM orders WHERE id % 11 = 0;
+COPY orders (customer, status, amount) FROM stdin;
+5	PAID	12.50
+6	\N	\N
+\.
+SQL
+[ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted before the update"
+[ "$(q -d tally_upgrade -c "SELECT count(*) > 0 FROM tally._delta")" = t ] || fail "writes left no pending deltas"
+err="$(q -d tally_upgrade -c "SELECT tally.value('orders')" 2>&1 || true)"
+case "$err" in *"older than the installed library"*) ;; *) fail "value() on the old catalog said: $err" ;; esac
+sqlstate="$(q -d tally_upgrade -c '\set VERBOSITY sqlstate' -c "SELECT tally.value('orders')" 2>&1 || true)"
+case "$sqlstate" in *55000*) ;; *) fail "expected SQLSTATE 55000, got: $sqlstate" ;; esac
+
+echo "upgrade: ALTER EXTENSION pg_tally UPDATE"
+q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE"
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = 0.2.0 ] || fail "not at 0.2.0"
+[ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally.verify()" 2>/dev/null)" = 0 ] || fail "verify found drift after the update"
+
+echo "upgrade: after the update: more writes, a fold, the new aggregates"
+q -d tally_upgrade >/dev/null <<'SQL'
+SET client_min_messages = warning;
+INSERT INTO orders (customer, status, amount) SELECT i, 'PENDING', i / 3.0 FROM generate_series(1, 300) i;
+DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
+SELECT tally.compact();
+SELECT tally.create_metric('cheapest', 'orders', 'min', 'amount');
+SELECT tally.create_metric('customers', 'orders', 'count_distinct', 'customer');
+DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
+UPDATE orders SET customer = 100000 WHERE id = 3;
+SQL
+[ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted after new writes"
+[ "$(q -d tally_upgrade -c "SELECT tally.value('cheapest') = min(amount) AND tally.value('customers') = count(DISTINCT customer) FROM orders")" = t ] \
+  || fail "new aggregates wrong on an upgraded database"
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally.verify()" 2>/dev/null)" = 0 ] || fail "verify found drift"
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM board_view")" = 1 ] || fail "typed view lost"
+
+echo "upgrade: the upgraded catalog equals a fresh 0.2.0 install"
+q -d tally_fresh -c "CREATE EXTENSION pg_tally"
+# Everything the extension owns, described by name (oids differ between databases).
+DESCRIBE="
+SELECT 'column ' || c.relname || '.' || a.attname || ' ' || a.attnum || ' ' || format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+ WHERE c.relnamespace = 'tally'::regnamespace
+UNION ALL
+SELECT 'relation ' || relname || ' ' || relkind::text || ' acl ' || coalesce(relacl::text, '-')
+  FROM pg_class WHERE relnamespace = 'tally'::regnamespace
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'tally'::regnamespace
+UNION ALL
+SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text LIKE 'tally.%'
+UNION ALL
+SELECT 'view ' || oid::regclass || ' ' || pg_get_viewdef(oid) FROM pg_class WHERE relnamespace = 'tally'::regnamespace AND relkind = 'v'
+UNION ALL
+SELECT 'function ' || p.oid::regprocedure || ' acl ' || coalesce(p.proacl::text, '-') || E'\n' || pg_get_functiondef(p.oid)
+  FROM pg_proc p WHERE p.pronamespace = 'tally'::regnamespace
+UNION ALL
+SELECT 'comment function ' || objoid::regprocedure || ' ' || description
+  FROM pg_description WHERE classoid = 'pg_proc'::regclass AND objoid IN (SELECT oid FROM pg_proc WHERE pronamespace = 'tally'::regnamespace)
+UNION ALL
+SELECT 'comment relation ' || objoid::regclass || ' ' || description
+  FROM pg_description WHERE classoid = 'pg_class'::regclass AND objoid IN (SELECT oid FROM pg_class WHERE relnamespace = 'tally'::regnamespace)
+UNION ALL
+SELECT 'event trigger ' || evtname || ' ' || evtevent || ' ' || evtfoid::regproc || ' ' || coalesce(evttags::text, '-')
+  FROM pg_event_trigger
+UNION ALL
+SELECT 'dumped ' || unnest(extconfig)::regclass FROM pg_extension WHERE extname = 'pg_tally'
+ORDER BY 1"
+q -d tally_upgrade -c "$DESCRIBE" > "$root/target/upgrade-upgraded.txt"
+q -d tally_fresh -c "$DESCRIBE" > "$root/target/upgrade-fresh.txt"
+if ! diff -u "$root/target/upgrade-fresh.txt" "$root/target/upgrade-upgraded.txt"; then
+  fail "the upgraded catalog differs from a fresh install (diff above: - fresh, + upgraded)"
+fi
+echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"
