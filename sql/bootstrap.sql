@@ -40,7 +40,9 @@ CREATE TABLE tally._state (
     -- NULL on a group's summary row; else one value of a value-tracking metric's column.
     -- Last because 0.2.0 added it: upgraded and fresh catalogs have the same shape.
     value        numeric,
-    CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, group_key, value)
+    -- value before group_key: a group's summary rows (value IS NULL) are one index range,
+    -- however many values the metric tracks.
+    CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, value, group_key)
 );
 -- Lets the compactor find groups that became empty without scanning all state.
 CREATE INDEX _state_empty ON tally._state (metric_id) WHERE n_rows = 0;

@@ -14,7 +14,7 @@ ALTER TABLE tally._metric
 ALTER TABLE tally._state ADD COLUMN value numeric;
 ALTER TABLE tally._state
     DROP CONSTRAINT _state_key,
-    ADD CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, group_key, value);
+    ADD CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, value, group_key);
 CREATE INDEX _state_values ON tally._state
     (metric_id, coalesce(bucket_start, '-infinity'), coalesce(group_key, ''), value)
     WHERE value IS NOT NULL;
