@@ -27,6 +27,10 @@ fresh_db() {
              SELECT 1 + i % 2000, (ARRAY['PENDING','PAID','SHIPPED','CANCELLED','REFUNDED'])[1 + i % 5],
                     (i % 500) + 0.99, now() - (i % 30) * interval '1 day' FROM generate_series(1, 20000) i"
   q "$1" -f "$root/examples/demo/metrics.sql" >/dev/null
+  # The value-tracking aggregates too: their per-value counters must survive every fault.
+  q "$1" -c "SELECT tally.create_metric('buyers_daily', 'orders', 'count_distinct', 'user_id',
+                                        bucket => 'day', bucket_column => 'created_at')" \
+         -c "SELECT tally.create_metric('largest_by_status', 'orders', 'max', 'amount', group_by => 'status')" >/dev/null
 }
 snapshot() { q "$1" -c "SELECT tally.snapshot('admin') - 'as_of'"; }
 
