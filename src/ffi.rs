@@ -35,6 +35,22 @@ pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
     }
 }
 
+/// Whether the statement that fired `trigger` changed exactly one row: its transition
+/// tables hold one tuple each. Single-row statements get a plan without aggregation.
+pub fn changed_one_row(trigger: &PgTrigger<'_>) -> bool {
+    let data = trigger.trigger_data();
+    let count = |table: *mut pg_sys::Tuplestorestate| {
+        // SAFETY: a non-null transition table of the TriggerData of this call is a valid
+        // tuplestore until the trigger returns; counting does not move its read pointers.
+        (!table.is_null()).then(|| unsafe { pg_sys::tuplestore_tuple_count(table) })
+    };
+    match (count(data.tg_newtable), count(data.tg_oldtable)) {
+        (Some(new), Some(old)) => new == 1 && old == 1,
+        (Some(only), None) | (None, Some(only)) => only == 1,
+        (None, None) => false,
+    }
+}
+
 /// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
 /// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table may change any column
 /// without it appearing in the statement's SET list.
@@ -255,4 +271,35 @@ pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Re
         }
         Ok(processed)
     }
+}
+
+/// Runs `body` with `enable_seqscan` and `enable_bitmapscan` off, restored afterwards exactly as a function's
+/// `SET` clause does (a new GUC nest level, popped on return; on error the aborting
+/// transaction pops it). Used by the fold so its plan walks the `_delta_metric` index
+/// rather than every dead heap tuple of a queue-like table (see `storage::fold_sql`).
+pub fn without_seqscan<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    // SAFETY: NewGUCNestLevel/AtEOXact_GUC are paired on the success path; on a Rust error
+    // we still pop the level before returning it. set_config_option gets NUL-terminated
+    // static strings and only changes a user-settable planner option at this nest level.
+    let nest = unsafe {
+        let nest = pg_sys::NewGUCNestLevel();
+        // Bitmap scans never mark dead index entries, so they would keep the index bloated.
+        for name in [c"enable_seqscan", c"enable_bitmapscan"] {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                c"off".as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+        nest
+    };
+    let result = body();
+    // SAFETY: pops exactly the nest level opened above, restoring the previous value.
+    unsafe { pg_sys::AtEOXact_GUC(true, nest) };
+    result
 }

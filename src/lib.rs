@@ -17,6 +17,7 @@ mod error;
 mod ffi;
 mod gucs;
 mod model;
+mod plans;
 mod read;
 mod refresh;
 mod sqlgen;

@@ -6,17 +6,10 @@ use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
-use pgrx::PgOid;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Result, SqlResult, TallyError};
-use crate::{ffi, storage};
-
-thread_local! {
-    static READ_PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
-}
+use crate::{ffi, plans, storage};
 
 /// A read-only plan for `sql`, prepared on first use in this session.
 pub fn read_plan(
@@ -24,13 +17,7 @@ pub fn read_plan(
     sql: &'static str,
     arg_types: &[pg_sys::Oid],
 ) -> Result<Rc<OwnedPreparedStatement>> {
-    if let Some(plan) = READ_PLANS.with(|p| p.borrow().get(sql).cloned()) {
-        return Ok(plan);
-    }
-    let types: Vec<PgOid> = arg_types.iter().map(|&oid| PgOid::from(oid)).collect();
-    let plan = Rc::new(client.prepare(sql, &types)?.keep());
-    READ_PLANS.with(|p| p.borrow_mut().insert(sql, plan.clone()));
-    Ok(plan)
+    plans::cached(client, sql, arg_types, plans::Access::Read)
 }
 
 /// Counters of one metric (by name) in its current bucket, per group. The first row is

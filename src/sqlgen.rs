@@ -82,6 +82,46 @@ impl Metric {
         )
     }
 
+    /// The counters of a statement that changed one row of `relation`: the same rows as
+    /// `aggregate_sql` would produce, without aggregation, whose executor setup dominates
+    /// the cost of a single-row statement.
+    pub fn single_row_sql(&self, relation: &str, sign: i32) -> String {
+        let column = self.value_column();
+        let counted = match &column {
+            Some(column) => format!("CASE WHEN {column} IS NULL THEN 0 ELSE {sign} END"),
+            None => sign.to_string(),
+        };
+        let total = match (&column, self.aggregate.sums_values()) {
+            (Some(column), true) => {
+                format!("{sign} * coalesce({column}, 0)::pg_catalog.numeric")
+            }
+            _ => "0::pg_catalog.numeric".to_string(),
+        };
+        let head = format!(
+            "SELECT {id}, {bucket}, {group}",
+            id = self.id,
+            bucket = self.bucket_sql(),
+            group = self.group_sql()
+        );
+        let summary = format!(
+            "{head}, NULL::pg_catalog.numeric, {sign}::pg_catalog.int8, ({counted})::pg_catalog.int8, {total} FROM {relation}{filter}",
+            filter = self.where_sql()
+        );
+        match (&column, self.aggregate.tracks_values()) {
+            (Some(column), true) => format!(
+                "{summary} UNION ALL \
+                 {head}, {column}::pg_catalog.numeric, {sign}::pg_catalog.int8, {sign}::pg_catalog.int8, 0::pg_catalog.numeric \
+                 FROM {relation} WHERE {column} IS NOT NULL{and_filter}",
+                and_filter = self
+                    .filter
+                    .as_ref()
+                    .map(|f| format!(" AND ({f})"))
+                    .unwrap_or_default()
+            ),
+            _ => summary,
+        }
+    }
+
     /// Net counters of an UPDATE: new rows in, old rows out, keeping only keys that changed,
     /// so an UPDATE that moves nothing between groups or buckets writes nothing.
     pub fn update_sql(&self, new_rows: &str, old_rows: &str) -> String {

@@ -4,7 +4,10 @@
 
 use pgrx::spi::SpiClient;
 
+use std::sync::OnceLock;
+
 use crate::error::Result;
+use crate::plans::{self, Access};
 use crate::sqlgen::COUNTER_COLUMNS;
 
 /// Advisory lock key (two int4 halves): "tally" in ASCII, then 1 for "fold".
@@ -19,12 +22,17 @@ pub fn lock_folding(client: &mut SpiClient<'_>) -> Result<()> {
 
 /// Takes the fold lock if nobody holds it; never waits.
 pub fn try_lock_folding(client: &mut SpiClient<'_>) -> Result<bool> {
+    let plan = plans::cached(client, TRY_LOCK_SQL, &[], Access::Write)?;
     let got = client
-        .update(TRY_LOCK_SQL, Some(1), &[])?
+        .update(&*plan, Some(1), &[])?
         .first()
         .get_one::<bool>()?;
     Ok(got.unwrap_or(false))
 }
+
+/// Counter rows whose source rows all went away (found through the _state_empty index).
+const EMPTY_ROWS_SQL: &str =
+    "DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0";
 
 /// Counter rows of the metrics selected by `condition` (a predicate over metric_id and
 /// bucket_start), folded and pending alike: the exact current state when read in one
@@ -49,14 +57,15 @@ const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
     AND coalesce(s.group_key, '') = coalesce(f.group_key, '') \
     AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
 
-/// Folds every committed delta into `_state` in one statement (one snapshot): the deltas it
-/// deletes are exactly the ones it adds. Deltas of in-progress transactions are invisible
-/// here and stay for a later fold. A count_distinct group's summary row also gains the
-/// values that appear (a count going from 0 to positive) minus those that disappear,
-/// judged against the state this statement replaces. Caller holds the fold lock.
-pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
-    let sql = format!(
-        "WITH moved AS (DELETE FROM tally._delta RETURNING {COUNTER_COLUMNS}), \
+/// The fold statement, built once (see `fold_all`). `metric_id >= 0` holds for every row: it
+/// is there so the planner can walk the `_delta_metric` index, whose entries for deltas
+/// already folded are marked dead and skipped, instead of reading every heap page: between
+/// two vacuums the heap of `_delta` fills with folded rows (a busy table folds thousands of
+/// deltas a second), and a sequential scan would read them all on every fold.
+fn fold_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| format!(
+        "WITH moved AS (DELETE FROM tally._delta WHERE metric_id >= 0 RETURNING {COUNTER_COLUMNS}), \
          summed AS (SELECT d.metric_id, d.bucket_start, d.group_key, d.value, pg_catalog.sum(d.n_rows) AS n_rows, \
                            pg_catalog.sum(d.n_values) AS n_values, pg_catalog.sum(d.total) AS total \
                       FROM moved d JOIN tally._metric m ON m.id = d.metric_id \
@@ -80,17 +89,28 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
                           total = s.total + EXCLUDED.total \
                       RETURNING 1) \
          SELECT (SELECT pg_catalog.count(*) FROM moved), (SELECT pg_catalog.count(*) FROM upserted)"
-    );
-    let row = client.update(&sql, Some(1), &[])?.first();
-    let deltas = row.get::<i64>(1)?.unwrap_or(0);
-    let groups = row.get::<i64>(2)?.unwrap_or(0);
+    ))
+}
+
+/// Folds every committed delta into `_state` in one statement (one snapshot): the deltas it
+/// deletes are exactly the ones it adds. Deltas of in-progress transactions are invisible
+/// here and stay for a later fold. A count_distinct group's summary row also gains the
+/// values that appear (a count going from 0 to positive) minus those that disappear,
+/// judged against the state this statement replaces. Caller holds the fold lock.
+/// Its plan is prepared once per session.
+pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
+    let fold = plans::cached(client, fold_sql(), &[], Access::Write)?;
+    let (deltas, groups) = crate::ffi::without_seqscan(|| {
+        let row = client.update(&*fold, Some(1), &[])?.first();
+        Ok((
+            row.get::<i64>(1)?.unwrap_or(0),
+            row.get::<i64>(2)?.unwrap_or(0),
+        ))
+    })?;
     if groups > 0 {
         // Groups and values whose rows all went away: keep _state as small as the live data.
-        client.update(
-            "DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0",
-            None,
-            &[],
-        )?;
+        let cleanup = plans::cached(client, EMPTY_ROWS_SQL, &[], Access::Write)?;
+        client.update(&*cleanup, None, &[])?;
     }
     Ok(Folded { deltas, groups })
 }

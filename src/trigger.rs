@@ -62,6 +62,8 @@ struct PlanKey {
     generation: i64,
     event: Event,
     mask: MetricMask,
+    /// The statement changed one row (INSERT/DELETE): no aggregation needed.
+    single_row: bool,
 }
 
 thread_local! {
@@ -109,6 +111,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
             generation,
             event,
             mask,
+            single_row: event != Event::Update && ffi::changed_one_row(trigger),
         };
         let plan = plan_for(client, &metrics, key)?;
         Ok(client.update(&*plan, None, &[])?.len() as u64)
@@ -250,10 +253,12 @@ fn plan_for(
         .iter()
         .enumerate()
         .filter(|(i, _)| *i >= MetricMask::BITS as usize || key.mask & (1 << i) != 0)
-        .map(|(_, metric)| match key.event {
-            Event::Insert => metric.aggregate_sql(NEW_ROWS, 1, false),
-            Event::Delete => metric.aggregate_sql(OLD_ROWS, -1, false),
-            Event::Update => metric.update_sql(NEW_ROWS, OLD_ROWS),
+        .map(|(_, metric)| match (key.event, key.single_row) {
+            (Event::Insert, true) => metric.single_row_sql(NEW_ROWS, 1),
+            (Event::Delete, true) => metric.single_row_sql(OLD_ROWS, -1),
+            (Event::Insert, false) => metric.aggregate_sql(NEW_ROWS, 1, false),
+            (Event::Delete, false) => metric.aggregate_sql(OLD_ROWS, -1, false),
+            (Event::Update, _) => metric.update_sql(NEW_ROWS, OLD_ROWS),
         })
         .collect();
     let legacy = !storage::catalog_is_current(client)?;
