@@ -8,17 +8,25 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PGTALLY_PORT:?}"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+RELEASE_COMMIT=616a955797ae9440f4679fa8b55c844ad1cb223e  # v0.1.0
 q() { psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 fail() { echo "upgrade: FAILED: $*" >&2; exit 1; }
 
 # The released 0.1.0, library included, built from its tag: the databases it creates are
 # what users have. (Needs the repository's history; a shallow clone cannot run this test.)
 install_release() {
-  local src="$root/target/release-v0.1.0"
-  git -C "$root" rev-parse -q --verify 'v0.1.0^{commit}' >/dev/null \
-    || fail "tag v0.1.0 is missing: clone with history (git fetch --tags)"
+  local src="$root/target/release-v0.1.0" rev
+  # The tag, else the release commit itself; a shallow clone first fetches its history.
+  for attempt in 1 2; do
+    for rev in v0.1.0 "$RELEASE_COMMIT"; do
+      git -C "$root" rev-parse -q --verify "$rev^{commit}" >/dev/null && break 2
+    done
+    [ "$attempt" = 1 ] && git -C "$root" fetch -q --tags --unshallow origin 2>/dev/null || true
+    rev=""
+  done
+  [ -n "$rev" ] || fail "neither tag v0.1.0 nor commit $RELEASE_COMMIT is in this clone: clone with history"
   rm -rf "$src" && mkdir -p "$src"
-  git -C "$root" archive v0.1.0 | tar -x -C "$src"
+  git -C "$root" archive "$rev" | tar -x -C "$src"
   cmp -s "$src/src/lib.rs" "$root/src/lib.rs" && fail "v0.1.0 sources look like the working tree"
   (cd "$src" && CARGO_TARGET_DIR="$root/target/release-v0.1.0-build" \
      cargo pgrx install --pg-config "$PG_CONFIG" >"$root/target/release-v0.1.0.log" 2>&1) \
