@@ -10,10 +10,15 @@ CREATE TABLE porders_2026_02 PARTITION OF porders FOR VALUES FROM ('2026-02-01')
 INSERT INTO porders SELECT i, (ARRAY['PAID','PENDING'])[1 + i % 2], i, date '2026-01-01' + (i % 59) FROM generate_series(1, 200) i;
 SELECT tally.create_metric('p_by_status', 'porders', group_by => 'status') IS NOT NULL AS created;
 SELECT tally.create_metric('p_revenue', 'porders', 'sum', 'amount', bucket => 'month', bucket_column => 'created_at') IS NOT NULL AS created;
+-- The value-tracking aggregates keep per-value counters per partition change too.
+SELECT tally.create_metric('p_max_amount', 'porders', 'max', 'amount', group_by => 'status') IS NOT NULL AS created;
+SELECT tally.create_metric('p_amounts', 'porders', 'count_distinct', 'amount') IS NOT NULL AS created;
 CREATE VIEW p_check AS
 SELECT (SELECT count(*) FROM tally.verify()) = 0
    AND (SELECT coalesce(sum(value), 0) FROM tally.groups('p_by_status')) = (SELECT count(*) FROM porders)
-   AND (SELECT coalesce(sum(value), 0) FROM tally.series('p_revenue', '2025-01-01', '2027-01-01')) = (SELECT coalesce(sum(amount), 0) FROM porders) AS exact;
+   AND (SELECT coalesce(sum(value), 0) FROM tally.series('p_revenue', '2025-01-01', '2027-01-01')) = (SELECT coalesce(sum(amount), 0) FROM porders)
+   AND tally.value('p_max_amount') IS NOT DISTINCT FROM (SELECT max(amount) FROM porders)
+   AND tally.value('p_amounts') = (SELECT count(DISTINCT amount) FROM porders) AS exact;
 SELECT * FROM p_check;
 -- Through the parent, and straight into a partition.
 INSERT INTO porders VALUES (1001, 'PAID', 10, '2026-02-10');
@@ -43,7 +48,9 @@ SELECT * FROM p_check;
 DROP TABLE porders_2026_03;
 SELECT * FROM p_check;
 SELECT * FROM tally.groups('p_by_status') ORDER BY group_key;
+SELECT * FROM tally.groups('p_max_amount') ORDER BY group_key;
 DROP VIEW p_check;
 SELECT tally.drop_metric('p_by_status'), tally.drop_metric('p_revenue');
+SELECT tally.drop_metric('p_max_amount'), tally.drop_metric('p_amounts');
 SELECT count(*) AS leftover_triggers FROM pg_trigger WHERE tgname LIKE 'tally\_%';
 DROP TABLE porders, porders_2026_01;
