@@ -16,10 +16,18 @@ as_postgres() {
 }
 
 # PGTALLY_CRON_DB=name preloads pg_cron and makes it schedule jobs in that database.
+# PGTALLY_COMPACTOR_DBS=a,b preloads pg_tally: its background compactor folds in those databases.
 extra=""
+preload=""
 if [ -n "${PGTALLY_CRON_DB:-}" ]; then
-  extra="-c shared_preload_libraries=pg_cron -c cron.database_name=$PGTALLY_CRON_DB -c cron.host=127.0.0.1"
+  preload="pg_cron"
+  extra="-c cron.database_name=$PGTALLY_CRON_DB -c cron.host=127.0.0.1"
 fi
+if [ -n "${PGTALLY_COMPACTOR_DBS:-}" ]; then
+  preload="${preload:+$preload,}pg_tally"
+  extra="$extra -c tally.compactor_databases=$PGTALLY_COMPACTOR_DBS -c tally.compactor_naptime=100"
+fi
+[ -z "$preload" ] || extra="-c shared_preload_libraries=$preload $extra"
 
 start() {
   if [ ! -s "$data/PG_VERSION" ]; then

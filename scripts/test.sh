@@ -7,7 +7,8 @@
 #   3. pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
 #   4. integration tests over a real connection (randomized differential, concurrency)
 #   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh);
-#      the upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh)
+#      the upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh);
+#      the background compactor on a cluster that preloads pg_tally (tests/compactor.sh)
 #   6. limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django example
 #   7. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
 #
@@ -51,6 +52,9 @@ bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
 
 step "upgrade: released 0.1.0 -> this build, ALTER EXTENSION pg_tally UPDATE"
 bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
+
+step "background compactor (pg_tally preloaded, its own cluster)"
+bash tests/compactor.sh 2>&1 | grep -v 'FATAL\|exited with exit code'
 
 step "limits: 100k groups, 12 metrics on a table (one count_distinct over 100k values), 3 years of hour buckets"
 bash tests/limits.sh

@@ -55,7 +55,13 @@ pub fn after_write(written: u64) -> Result<()> {
         w.set(total);
         total
     });
-    if total < gucs::compact_threshold() || !gucs::auto_compact() || !ffi::is_read_committed() {
+    // With a background compactor serving this database, writers fold only as a backstop.
+    let threshold = if crate::compactor::serves_this_database() {
+        gucs::compact_threshold().saturating_mul(10)
+    } else {
+        gucs::compact_threshold()
+    };
+    if total < threshold || !gucs::auto_compact() || !ffi::is_read_committed() {
         return Ok(());
     }
     WRITTEN_SINCE_FOLD.with(|w| w.set(0));

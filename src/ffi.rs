@@ -303,3 +303,50 @@ pub fn without_seqscan<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     unsafe { pg_sys::AtEOXact_GUC(true, nest) };
     result
 }
+
+/// The name of the database this backend is connected to, looked up once.
+pub fn current_database_name() -> Option<String> {
+    thread_local! {
+        static NAME: std::cell::OnceCell<Option<String>> = const { std::cell::OnceCell::new() };
+    }
+    NAME.with(|name| {
+        name.get_or_init(|| {
+            // SAFETY: MyDatabaseId is set once the backend is connected; get_database_name
+            // returns a palloc'd copy (or NULL) that we only read here.
+            unsafe {
+                if pg_sys::MyDatabaseId == pg_sys::InvalidOid {
+                    return None;
+                }
+                let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+                (!name.is_null()).then(|| {
+                    std::ffi::CStr::from_ptr(name)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+            }
+        })
+        .clone()
+    })
+}
+
+/// Re-reads postgresql.conf after SIGHUP (background worker).
+pub fn reload_configuration() {
+    // SAFETY: called from the worker's main loop, outside any transaction, as Postgres'
+    // own background processes do on SIGHUP.
+    unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+}
+
+/// Whether this library is being loaded through shared_preload_libraries (in the postmaster).
+pub fn preloading() -> bool {
+    // SAFETY: a plain global flag of the postmaster, read during _PG_init.
+    unsafe { pg_sys::process_shared_preload_libraries_in_progress }
+}
+
+/// Ends a background worker so that the postmaster starts it again after its restart time
+/// (exit code 0 would unregister it): a compactor stopped by pg_terminate_backend or
+/// DROP DATABASE ... WITH (FORCE) comes back; at shutdown nothing is restarted anyway.
+pub fn exit_to_be_restarted() -> ! {
+    // SAFETY: proc_exit runs the backend's exit callbacks and never returns; called at the
+    // end of the worker's main loop, outside any transaction.
+    unsafe { pg_sys::proc_exit(1) }
+}

@@ -1,9 +1,12 @@
 //! `tally.*` settings, registered in one place and read through small getters.
 
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
 
 static AUTO_COMPACT: GucSetting<bool> = GucSetting::<bool>::new(true);
 static COMPACT_THRESHOLD: GucSetting<i32> = GucSetting::<i32>::new(100);
+static COMPACTOR_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static COMPACTOR_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(200);
 
 pub fn register() {
     GucRegistry::define_bool_guc(
@@ -26,6 +29,26 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_string_guc(
+        c"tally.compactor_databases",
+        c"Databases a background worker folds pending deltas in (comma-separated).",
+        c"Only read when pg_tally is in shared_preload_libraries: one worker per database then \
+          folds every tally.compactor_naptime milliseconds, and writers there fold themselves only \
+          as a backstop (after ten times tally.compact_threshold delta rows).",
+        &COMPACTOR_DATABASES,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"tally.compactor_naptime",
+        c"Milliseconds between two folds of the background compactor.",
+        c"Lower keeps fewer deltas pending for reads; higher folds bigger batches.",
+        &COMPACTOR_NAPTIME,
+        10,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
     crate::ffi::reserve_guc_prefix();
 }
 
@@ -35,4 +58,22 @@ pub fn auto_compact() -> bool {
 
 pub fn compact_threshold() -> u64 {
     COMPACT_THRESHOLD.get().max(1) as u64
+}
+
+/// The databases named by `tally.compactor_databases`.
+pub fn compactor_databases() -> Vec<String> {
+    COMPACTOR_DATABASES
+        .get()
+        .map(|list| {
+            list.to_string_lossy()
+                .split(',')
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn compactor_naptime() -> std::time::Duration {
+    std::time::Duration::from_millis(COMPACTOR_NAPTIME.get().max(10) as u64)
 }

@@ -11,6 +11,7 @@
 use pgrx::prelude::*;
 
 mod compact;
+mod compactor;
 mod dashboard;
 mod define;
 mod error;
@@ -56,6 +57,9 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::register();
+    if ffi::preloading() {
+        compactor::register_workers();
+    }
 }
 
 /// Required by `cargo pgrx test`.
