@@ -25,7 +25,7 @@ if [ -n "${PGTALLY_CRON_DB:-}" ]; then
 fi
 if [ -n "${PGTALLY_COMPACTOR_DBS:-}" ]; then
   preload="${preload:+$preload,}pg_tally"
-  extra="$extra -c tally.compactor_databases=$PGTALLY_COMPACTOR_DBS -c tally.compactor_naptime=100"
+  extra="$extra -c tally.compactor_databases=$PGTALLY_COMPACTOR_DBS"
 fi
 [ -z "$preload" ] || extra="-c shared_preload_libraries=$preload $extra"
 

@@ -42,16 +42,23 @@ SELECT tally.create_metric('revenue_by_status', 'orders', 'sum', 'amount', group
 SELECT tally.create_metric('customers_today', 'orders', 'count_distinct', 'customer', bucket => 'day', bucket_column => 'created_at');
 SELECT tally.create_metric('largest', 'orders', 'max', 'amount');
 SQL
-# 60 single-row statements: 240 deltas, more than tally.compact_threshold (100) but under the
-# writers' backstop with a compactor (1000), so only the worker folds them.
+# Park the worker (an hour between folds), then 60 single-row statements: 360 delta rows (a
+# summary row per metric, plus a value row for the max and the count_distinct), past
+# tally.compact_threshold (100) but under the writers' backstop with a compactor (1000), so
+# they must all still be pending: writers here leave folding to the worker.
+q -d $DB -c "ALTER SYSTEM SET tally.compactor_naptime = '1h'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
 for i in $(seq 1 60); do
   echo "INSERT INTO orders (customer, status, amount) VALUES ($((i % 7)), 'S$((i % 3))', $i.5);"
 done | q -d $DB >/dev/null
+[ "$(q -d $DB -c "SELECT count(*) FROM tally._delta")" = 360 ] || fail "writers folded although a compactor serves the database"
+# Back to 100 ms: the reload wakes the worker, which folds everything.
+q -d $DB -c "ALTER SYSTEM RESET tally.compactor_naptime" -c "SELECT pg_reload_conf()" >/dev/null
 wait_for 10 "the worker folded every delta" "SELECT NOT EXISTS (SELECT FROM tally._delta) AND EXISTS (SELECT FROM tally._state)"
 [ "$(q -d $DB -c "SET client_min_messages = warning; SELECT count(*) FROM tally.verify()")" = 0 ] || fail "drift after the worker's folds"
 [ "$(q -d $DB -c "SELECT tally.value('orders') = 60 AND tally.value('largest') = 60.5 AND tally.value('customers_today') = 7")" = t ] \
   || fail "figures after the worker's folds"
-echo "compactor: 240 deltas folded by the worker alone; figures exact"
+echo "compactor: writers left 360 deltas pending; the worker, woken by a reload, folded them; exact"
 
 q -d $DB -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_tally compactor' AND datname = current_database()" >/dev/null
 q -d $DB -c "UPDATE orders SET status = 'S9' WHERE id % 2 = 0; DELETE FROM orders WHERE amount = (SELECT max(amount) FROM orders)" >/dev/null
