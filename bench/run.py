@@ -5,7 +5,7 @@
 
 Methods: BASE (no maintenance; its dashboard read is the live 2-query FILTER dashboard),
 MATVIEW (native materialized view, stale until REFRESH), PLPGSQL (hand-written row-level
-counter triggers), PG_TALLY. Phases (pgbench, medians of --reps runs): R (dashboard read, 1
+counter triggers), PG_TALLY, PG_TALLY_BGW (pg_tally with its background compactor). Phases (pgbench, medians of --reps runs): R (dashboard read, 1
 client), R8W (the same while 8 inserters run), W1/W8 (single-row INSERT, 1 and 8 clients),
 U1/U8 (random status UPDATE), W1c/U1c (same with synchronous_commit=off: CPU-bound), B
 (100k-row INSERT ... SELECT). After every phase every pg_tally figure is compared with the live
@@ -23,9 +23,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL = os.path.join(ROOT, "bench", "sql")
-METHODS = ["BASE", "MATVIEW", "PLPGSQL", "PG_TALLY"]
+METHODS = ["BASE", "MATVIEW", "PLPGSQL", "PG_TALLY", "PG_TALLY_BGW"]
 READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
-               "PLPGSQL": "read_plpgsql.sql", "PG_TALLY": "read_tally.sql"}
+               "PLPGSQL": "read_plpgsql.sql", "PG_TALLY": "read_tally.sql", "PG_TALLY_BGW": "read_tally.sql"}
+# PG_TALLY_BGW: pg_tally with its background compactor (the cluster preloads pg_tally and
+# names this method's database in tally.compactor_databases); writers there do not fold.
+BGW_DB = "bench_pg_tally_bgw"
 
 
 class Bench:
@@ -103,7 +106,7 @@ class Bench:
             self.psql_file(db, os.path.join(SQL, "matview.sql"))
         elif method == "PLPGSQL":
             self.psql_file(db, os.path.join(SQL, "plpgsql_counters.sql"))
-        elif method == "PG_TALLY":
+        elif method.startswith("PG_TALLY"):
             self.psql(db, "CREATE EXTENSION pg_tally")
             self.psql_file(db, os.path.join(ROOT, "examples", "demo", "metrics.sql"))
         self.psql(db, "VACUUM ANALYZE")
@@ -152,7 +155,7 @@ class Bench:
         print(f"[bench] {method}", flush=True)
         db = self.fresh(method, template)
         v = {"users": users, "orders": orders}
-        tally = method == "PG_TALLY"
+        tally = method.startswith("PG_TALLY")
         row = {"failed": 0}
         dead0 = self.deadlocks(db)
 
@@ -238,7 +241,9 @@ def main():
     ap.add_argument("--no-install", action="store_true", help="skip building/installing the extension")
     args = ap.parse_args()
 
-    env = dict(os.environ, PGTALLY_PORT=str(args.port), PGTALLY_DATA=os.path.join(ROOT, ".pgdata-bench"))
+    env = dict(os.environ, PGTALLY_PORT=str(args.port), PGTALLY_DATA=os.path.join(ROOT, ".pgdata-bench"),
+               PGTALLY_COMPACTOR_DBS=BGW_DB)
+    env.pop("PGTALLY_CRON_DB", None)
     env.pop("RUST_BACKTRACE", None)
     if not args.no_install:
         subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-deps.sh")], check=True)
