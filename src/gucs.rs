@@ -29,16 +29,11 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
-    GucRegistry::define_string_guc(
-        c"tally.compactor_databases",
-        c"Databases a background worker folds pending deltas in (comma-separated).",
-        c"Only read when pg_tally is in shared_preload_libraries: one worker per database then \
-          folds every tally.compactor_naptime milliseconds, and writers there fold themselves only \
-          as a backstop (after ten times tally.compact_threshold delta rows).",
-        &COMPACTOR_DATABASES,
-        GucContext::Postmaster,
-        GucFlags::default(),
-    );
+    // A server-start setting can only be defined while shared_preload_libraries is being
+    // loaded (Postgres refuses it later, FATALly); without preloading it has no use anyway.
+    if crate::ffi::preloading() {
+        define_compactor_databases();
+    }
     GucRegistry::define_int_guc(
         c"tally.compactor_naptime",
         c"Milliseconds between two folds of the background compactor.",
@@ -50,6 +45,19 @@ pub fn register() {
         GucFlags::UNIT_MS,
     );
     crate::ffi::reserve_guc_prefix();
+}
+
+fn define_compactor_databases() {
+    GucRegistry::define_string_guc(
+        c"tally.compactor_databases",
+        c"Databases a background worker folds pending deltas in (comma-separated).",
+        c"Only read when pg_tally is in shared_preload_libraries: one worker per database then \
+          folds every tally.compactor_naptime milliseconds, and writers there fold themselves only \
+          as a backstop (after ten times tally.compact_threshold delta rows).",
+        &COMPACTOR_DATABASES,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
 }
 
 pub fn auto_compact() -> bool {
