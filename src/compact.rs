@@ -23,10 +23,7 @@ fn compact() -> SqlResult<i64> {
     let started = Instant::now();
     let folded = Spi::connect_mut(|client| -> Result<Option<storage::Folded>> {
         storage::require_current_catalog(client)?;
-        if !storage::try_lock_folding(client)? {
-            return Ok(None);
-        }
-        storage::fold_all(client).map(Some)
+        storage::fold_if_free(client)
     })?;
     match folded {
         Some(folded) => {
@@ -67,8 +64,8 @@ pub fn after_write(written: u64) -> Result<()> {
     WRITTEN_SINCE_FOLD.with(|w| w.set(0));
     Spi::connect_mut(|client| {
         // On an old catalog deltas simply wait for ALTER EXTENSION pg_tally UPDATE.
-        if storage::catalog_is_current(client)? && storage::try_lock_folding(client)? {
-            storage::fold_all(client)?;
+        if storage::catalog_is_current(client)? {
+            storage::fold_if_free(client)?;
         }
         Ok(())
     })

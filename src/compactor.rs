@@ -90,9 +90,6 @@ fn fold_once() -> Result<Option<storage::Folded>> {
         if !installed || !storage::catalog_is_current(client)? {
             return Ok(None);
         }
-        if !storage::try_lock_folding(client)? {
-            return Ok(None);
-        }
-        storage::fold_all(client).map(Some)
+        storage::fold_if_free(client)
     })
 }

@@ -35,20 +35,19 @@ pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
     }
 }
 
-/// Whether the statement that fired `trigger` changed exactly one row: its transition
-/// tables hold one tuple each. Single-row statements get a plan without aggregation.
+/// Whether the INSERT or DELETE that fired `trigger` changed exactly one row: its one
+/// transition table (new rows or old rows) holds one tuple. Such statements get a plan
+/// without aggregation.
 pub fn changed_one_row(trigger: &PgTrigger<'_>) -> bool {
     let data = trigger.trigger_data();
-    let count = |table: *mut pg_sys::Tuplestorestate| {
-        // SAFETY: a non-null transition table of the TriggerData of this call is a valid
-        // tuplestore until the trigger returns; counting does not move its read pointers.
-        (!table.is_null()).then(|| unsafe { pg_sys::tuplestore_tuple_count(table) })
+    let table = if data.tg_newtable.is_null() {
+        data.tg_oldtable
+    } else {
+        data.tg_newtable
     };
-    match (count(data.tg_newtable), count(data.tg_oldtable)) {
-        (Some(new), Some(old)) => new == 1 && old == 1,
-        (Some(only), None) | (None, Some(only)) => only == 1,
-        (None, None) => false,
-    }
+    // SAFETY: a non-null transition table of the TriggerData of this call is a valid
+    // tuplestore until the trigger returns; counting does not move its read pointers.
+    !table.is_null() && unsafe { pg_sys::tuplestore_tuple_count(table) } == 1
 }
 
 /// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
@@ -304,29 +303,21 @@ pub fn without_seqscan<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     result
 }
 
-/// The name of the database this backend is connected to, looked up once.
+/// The name of the database this backend is connected to.
 pub fn current_database_name() -> Option<String> {
-    thread_local! {
-        static NAME: std::cell::OnceCell<Option<String>> = const { std::cell::OnceCell::new() };
-    }
-    NAME.with(|name| {
-        name.get_or_init(|| {
-            // SAFETY: MyDatabaseId is set once the backend is connected; get_database_name
-            // returns a palloc'd copy (or NULL) that we only read here.
-            unsafe {
-                if pg_sys::MyDatabaseId == pg_sys::InvalidOid {
-                    return None;
-                }
-                let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
-                (!name.is_null()).then(|| {
-                    std::ffi::CStr::from_ptr(name)
-                        .to_string_lossy()
-                        .into_owned()
-                })
-            }
+    // SAFETY: MyDatabaseId is set once the backend is connected; get_database_name returns
+    // a palloc'd copy (or NULL) that we only read here.
+    unsafe {
+        if pg_sys::MyDatabaseId == pg_sys::InvalidOid {
+            return None;
+        }
+        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        (!name.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
         })
-        .clone()
-    })
+    }
 }
 
 /// Re-reads postgresql.conf after SIGHUP (background worker).

@@ -21,13 +21,22 @@ pub fn lock_folding(client: &mut SpiClient<'_>) -> Result<()> {
 }
 
 /// Takes the fold lock if nobody holds it; never waits.
-pub fn try_lock_folding(client: &mut SpiClient<'_>) -> Result<bool> {
+fn try_lock_folding(client: &mut SpiClient<'_>) -> Result<bool> {
     let plan = plans::cached(client, TRY_LOCK_SQL, &[], Access::Write)?;
     let got = client
         .update(&*plan, Some(1), &[])?
         .first()
         .get_one::<bool>()?;
     Ok(got.unwrap_or(false))
+}
+
+/// Folds every committed delta if no other session holds the fold lock (never waits):
+/// None when someone else is folding.
+pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
+    if !try_lock_folding(client)? {
+        return Ok(None);
+    }
+    fold_all(client).map(Some)
 }
 
 /// Counter rows whose source rows all went away (found through the _state_empty index).
@@ -98,7 +107,7 @@ fn fold_sql() -> &'static str {
 /// values that appear (a count going from 0 to positive) minus those that disappear,
 /// judged against the state this statement replaces. Caller holds the fold lock.
 /// Its plan is prepared once per session.
-pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
+fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let fold = plans::cached(client, fold_sql(), &[], Access::Write)?;
     let (deltas, groups) = crate::ffi::without_seqscan(|| {
         let row = client.update(&*fold, Some(1), &[])?.first();
