@@ -1,9 +1,11 @@
 //! Every `unsafe` block of pg_tally lives here, each with the reason it is sound.
 //!
-//! Four things need Postgres internals that pgrx does not wrap:
+//! Five things need Postgres internals that pgrx does not wrap:
 //! - registering a trigger's transition tables with SPI (pgrx's `Spi` does not),
 //! - reading which columns an UPDATE statement assigned (`tg_updatedcols`),
 //! - parsing a filter with the raw grammar to prove it is exactly one expression,
+//! - the executor-free single-row write path (`direct`: compiled row expressions, direct
+//!   inserts into `tally._delta`),
 //! - running a probe inside a subtransaction that is always rolled back, so a Postgres
 //!   ERROR raised while validating user input becomes a typed pg_tally error.
 
@@ -14,6 +16,9 @@ use pgrx::{PgList, PgSqlErrorCode};
 use std::ffi::CString;
 
 use crate::error::{Result, TallyError};
+
+mod direct;
+pub use direct::{DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 
 /// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
 /// run on the current SPI connection. Must be called right after `SPI_connect`.
@@ -35,19 +40,17 @@ pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
     }
 }
 
-/// Whether the INSERT or DELETE that fired `trigger` changed exactly one row: its one
-/// transition table (new rows or old rows) holds one tuple. Such statements get a plan
-/// without aggregation.
+/// Whether the statement that fired `trigger` changed exactly one row: each of its
+/// transition tables (new rows, old rows, both for an UPDATE) holds one tuple. Such
+/// statements take the single-row paths.
 pub fn changed_one_row(trigger: &PgTrigger<'_>) -> bool {
     let data = trigger.trigger_data();
-    let table = if data.tg_newtable.is_null() {
-        data.tg_oldtable
-    } else {
-        data.tg_newtable
-    };
+    let tables = [data.tg_newtable, data.tg_oldtable];
+    let mut present = tables.iter().filter(|t| !t.is_null());
     // SAFETY: a non-null transition table of the TriggerData of this call is a valid
     // tuplestore until the trigger returns; counting does not move its read pointers.
-    !table.is_null() && unsafe { pg_sys::tuplestore_tuple_count(table) } == 1
+    present.clone().count() > 0
+        && present.all(|&table| unsafe { pg_sys::tuplestore_tuple_count(table) } == 1)
 }
 
 /// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
@@ -272,21 +275,33 @@ pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Re
     }
 }
 
-/// Runs `body` with `enable_seqscan` and `enable_bitmapscan` off, restored afterwards exactly as a function's
-/// `SET` clause does (a new GUC nest level, popped on return; on error the aborting
-/// transaction pops it). Used by the fold so its plan walks the `_delta_metric` index
-/// rather than every dead heap tuple of a queue-like table (see `storage::fold_sql`).
+/// Runs `body` with `enable_seqscan` and `enable_bitmapscan` off. Used by the fold so its
+/// plan walks the `_delta_metric` index rather than every dead heap tuple of a queue-like
+/// table (see `storage::fold_sql`). Bitmap scans never mark dead index entries, so they
+/// would keep the index bloated.
 pub fn without_seqscan<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    with_settings(
+        &[(c"enable_seqscan", c"off"), (c"enable_bitmapscan", c"off")],
+        body,
+    )
+}
+
+/// Runs `body` with the user-settable `settings` changed, restored afterwards exactly as a
+/// function's `SET` clause does (a new GUC nest level, popped on return; on error the
+/// aborting transaction pops it).
+pub fn with_settings<T>(
+    settings: &[(&std::ffi::CStr, &std::ffi::CStr)],
+    body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     // SAFETY: NewGUCNestLevel/AtEOXact_GUC are paired on the success path; on a Rust error
     // we still pop the level before returning it. set_config_option gets NUL-terminated
-    // static strings and only changes a user-settable planner option at this nest level.
+    // strings and only changes user-settable options at this nest level.
     let nest = unsafe {
         let nest = pg_sys::NewGUCNestLevel();
-        // Bitmap scans never mark dead index entries, so they would keep the index bloated.
-        for name in [c"enable_seqscan", c"enable_bitmapscan"] {
+        for (name, value) in settings {
             pg_sys::set_config_option(
                 name.as_ptr(),
-                c"off".as_ptr(),
+                value.as_ptr(),
                 pg_sys::GucContext::PGC_USERSET,
                 pg_sys::GucSource::PGC_S_SESSION,
                 pg_sys::GucAction::GUC_ACTION_SAVE,
@@ -298,7 +313,7 @@ pub fn without_seqscan<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
         nest
     };
     let result = body();
-    // SAFETY: pops exactly the nest level opened above, restoring the previous value.
+    // SAFETY: pops exactly the nest level opened above, restoring the previous values.
     unsafe { pg_sys::AtEOXact_GUC(true, nest) };
     result
 }

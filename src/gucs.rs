@@ -7,6 +7,7 @@ static AUTO_COMPACT: GucSetting<bool> = GucSetting::<bool>::new(true);
 static COMPACT_THRESHOLD: GucSetting<i32> = GucSetting::<i32>::new(100);
 static COMPACTOR_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static COMPACTOR_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(50);
+static DIRECT_WRITES: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn register() {
     GucRegistry::define_bool_guc(
@@ -26,6 +27,17 @@ pub fn register() {
         &COMPACT_THRESHOLD,
         1,
         100_000_000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"tally.direct_writes",
+        c"Write the deltas of single-row statements without the SQL executor.",
+        c"When on, a statement that inserts, updates or deletes one row evaluates the metrics' \
+          compiled expressions over that row and inserts its delta rows directly into \
+          tally._delta. When off, every statement runs the prepared delta INSERT. Both write \
+          the same rows.",
+        &DIRECT_WRITES,
         GucContext::Userset,
         GucFlags::default(),
     );
@@ -62,6 +74,10 @@ fn define_compactor_databases() {
 
 pub fn auto_compact() -> bool {
     AUTO_COMPACT.get()
+}
+
+pub fn direct_writes() -> bool {
+    DIRECT_WRITES.get()
 }
 
 pub fn compact_threshold() -> u64 {

@@ -15,6 +15,7 @@ mod compactor;
 mod dashboard;
 mod define;
 mod error;
+mod fastpath;
 mod ffi;
 mod gucs;
 mod model;

@@ -151,6 +151,12 @@ pub fn catalog_is_current(client: &SpiClient<'_>) -> Result<bool> {
     Ok(current)
 }
 
+/// Whether this session has already seen the catalog current, without asking the database
+/// (the single-row write path needs no SPI connection when it has).
+pub fn catalog_known_current() -> bool {
+    CATALOG_CURRENT.with(|c| c.get())
+}
+
 /// Fails with a hint to run `ALTER EXTENSION pg_tally UPDATE` on an old catalog.
 pub fn require_current_catalog(client: &SpiClient<'_>) -> Result<()> {
     if catalog_is_current(client)? {

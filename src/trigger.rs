@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Result as TallyResult, TallyError};
+use crate::fastpath::FastPath;
+use crate::ffi::Side;
 use crate::model::Metric;
-use crate::{compact, ffi, sqlgen, storage};
+use crate::{compact, ffi, gucs, sqlgen, storage};
 
 const NEW_ROWS: &str = "tally_new";
 const OLD_ROWS: &str = "tally_old";
@@ -51,6 +53,8 @@ struct SourceMetrics {
     metrics: Vec<Metric>,
     /// None: always concerned by an UPDATE (a column could not be resolved).
     attnums: Vec<Option<Vec<i16>>>,
+    /// The metrics' expressions compiled for single-row statements, on first use.
+    fast: RefCell<Option<FastPath>>,
 }
 
 /// Which metrics a statement concerns, as a bit set over `SourceMetrics::metrics`.
@@ -96,13 +100,16 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         PgTriggerOperation::Truncate => return on_truncate(relid),
     };
     let generation = args.generation;
+    let single_row = ffi::changed_one_row(trigger);
+    if single_row {
+        if let Some(written) = write_directly(trigger, relid, source, generation, event)? {
+            return compact::after_write(written);
+        }
+    }
     let written = Spi::connect_mut(|client| -> TallyResult<u64> {
         ffi::register_transition_tables(trigger)?;
         let metrics = source_metrics(client, relid, source, generation)?;
-        let mask = match event {
-            Event::Update => update_mask(&metrics, ffi::updated_columns(trigger)),
-            _ => full_mask(metrics.metrics.len()),
-        };
+        let mask = statement_mask(trigger, &metrics, event);
         if mask == 0 {
             return Ok(0);
         }
@@ -111,12 +118,59 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
             generation,
             event,
             mask,
-            single_row: event != Event::Update && ffi::changed_one_row(trigger),
+            single_row: event != Event::Update && single_row,
         };
         let plan = plan_for(client, &metrics, key)?;
         Ok(client.update(&*plan, None, &[])?.len() as u64)
     })?;
     compact::after_write(written)
+}
+
+/// The metrics a statement concerns: all of them, but for an UPDATE only those reading an
+/// assigned column.
+fn statement_mask(trigger: &PgTrigger<'_>, metrics: &SourceMetrics, event: Event) -> MetricMask {
+    match event {
+        Event::Update => update_mask(metrics, ffi::updated_columns(trigger)),
+        _ => full_mask(metrics.metrics.len()),
+    }
+}
+
+fn concerns(mask: MetricMask, index: usize) -> bool {
+    index >= MetricMask::BITS as usize || mask & (1 << index) != 0
+}
+
+/// The single-row path without the SQL executor (see `fastpath`). None when it cannot be
+/// taken: the catalog is not yet known to be current in this session, or `_delta` has a
+/// shape it does not write; the SQL path then handles the statement.
+fn write_directly(
+    trigger: &PgTrigger<'_>,
+    relid: pg_sys::Oid,
+    source: pg_sys::Oid,
+    generation: i64,
+    event: Event,
+) -> TallyResult<Option<u64>> {
+    if !gucs::direct_writes() || !storage::catalog_known_current() {
+        return Ok(None);
+    }
+    let metrics = match SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
+        Some(found) => found,
+        None => Spi::connect(|client| source_metrics(client, relid, source, generation))?,
+    };
+    let mask = statement_mask(trigger, &metrics, event);
+    if mask == 0 {
+        return Ok(Some(0));
+    }
+    let sides: &[Side] = match event {
+        Event::Insert => &[Side::New],
+        Event::Delete => &[Side::Old],
+        Event::Update => &[Side::Old, Side::New],
+    };
+    let mut fast = metrics.fast.borrow_mut();
+    let compiled = match fast.as_mut() {
+        Some(compiled) => compiled,
+        None => fast.insert(FastPath::compile(relid, &metrics.metrics)?),
+    };
+    compiled.write(trigger, sides, |i| concerns(mask, i))
 }
 
 /// A pg_tally trigger's arguments: the generation, and for a partition the root table.
@@ -207,7 +261,11 @@ fn source_metrics(
         // A partition may number its columns differently from the root: resolve by name.
         attnums.push(resolve_attnums(client, relid, &metric.depends_on)?);
     }
-    let loaded = Rc::new(SourceMetrics { metrics, attnums });
+    let loaded = Rc::new(SourceMetrics {
+        metrics,
+        attnums,
+        fast: RefCell::new(None),
+    });
     SOURCES.with(|s| {
         let mut sources = s.borrow_mut();
         sources.retain(|(r, _), _| *r != relid);
@@ -252,7 +310,7 @@ fn plan_for(
         .metrics
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i >= MetricMask::BITS as usize || key.mask & (1 << i) != 0)
+        .filter(|(i, _)| concerns(key.mask, *i))
         .map(|(_, metric)| match (key.event, key.single_row) {
             (Event::Insert, true) => metric.single_row_sql(NEW_ROWS, 1),
             (Event::Delete, true) => metric.single_row_sql(OLD_ROWS, -1),

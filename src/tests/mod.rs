@@ -129,4 +129,96 @@ mod tests {
             None
         );
     }
+
+    /// Defines the same metrics (every aggregate, filter, group, bucket in a DST zone) on
+    /// `table`, named `<table>_<metric>`.
+    fn define_twin_metrics(table: &str) {
+        for (name, args) in [
+            ("all", "'count'"),
+            ("by_status", "'count', group_by => 'status'"),
+            ("qty_count", "'count', 'qty'"),
+            ("paid_sum", "'sum', 'amount', filter => $$status = 'A' AND qty > 0$$"),
+            ("hourly_avg", "'avg', 'amount', bucket => 'hour', bucket_column => 'at', time_zone => 'Europe/Paris'"),
+            ("min_by_status", "'min', 'amount', group_by => 'status'"),
+            ("daily_qtys", "'count_distinct', 'qty', bucket => 'day', bucket_column => 'at', time_zone => 'Europe/Paris'"),
+        ] {
+            Spi::run(&format!(
+                "SELECT tally.create_metric('{table}_{name}', '{table}', {args})"
+            ))
+            .unwrap();
+        }
+    }
+
+    /// The delta rows written for `table`'s metrics, keyed by metric name without the table.
+    fn deltas_of(table: &str) -> String {
+        format!(
+            "SELECT substr(m.name, {skip}), d.bucket_start, d.group_key, d.value, d.n_rows, d.n_values, d.total \
+               FROM tally._delta d JOIN tally._metric m ON m.id = d.metric_id WHERE m.source = '{table}'::regclass",
+            skip = table.len() + 2
+        )
+    }
+
+    #[pg_test]
+    fn single_row_statements_write_directly_the_rows_sql_writes() {
+        Spi::run("SET LOCAL tally.auto_compact = off").unwrap();
+        for table in ["direct", "planned"] {
+            Spi::run(&format!(
+                "CREATE TABLE {table} (id int PRIMARY KEY, status text, amount numeric(12,2), qty int, at timestamptz)"
+            ))
+            .unwrap();
+            Spi::run(&format!(
+                "INSERT INTO {table} SELECT i, (ARRAY['A', 'B', NULL])[1 + i % 3], i * 1.25, \
+                        CASE WHEN i % 4 = 0 THEN NULL ELSE i % 5 END, \
+                        '2026-03-29 00:30+00'::timestamptz + i * interval '1 hour' \
+                   FROM generate_series(1, 20) i"
+            ))
+            .unwrap();
+            define_twin_metrics(table);
+        }
+        let statements = [
+            "INSERT INTO {t} VALUES (21, 'A', 7.25, 3, '2026-03-29 01:59+00')",
+            "INSERT INTO {t} VALUES (22, NULL, NULL, NULL, NULL)",
+            "UPDATE {t} SET status = 'B', amount = amount + 1 WHERE id = 3",
+            "UPDATE {t} SET amount = amount WHERE id = 4",
+            "UPDATE {t} SET qty = NULL, at = at + interval '1 day' WHERE id = 6",
+            "UPDATE {t} SET status = 'A', qty = 2 WHERE id = 22",
+            "DELETE FROM {t} WHERE id = 5",
+            "DELETE FROM {t} WHERE id = 22",
+        ];
+        let before = crate::fastpath::direct_statements();
+        for statement in statements {
+            Spi::run(&statement.replace("{t}", "direct")).unwrap();
+        }
+        assert_eq!(
+            crate::fastpath::direct_statements() - before,
+            statements.len() as u64,
+            "every single-row statement took the direct path"
+        );
+        Spi::run("SET LOCAL tally.direct_writes = off").unwrap();
+        for statement in statements {
+            Spi::run(&statement.replace("{t}", "planned")).unwrap();
+        }
+        assert_eq!(
+            crate::fastpath::direct_statements() - before,
+            statements.len() as u64,
+            "tally.direct_writes = off takes the SQL path"
+        );
+        let (direct, planned) = (deltas_of("direct"), deltas_of("planned"));
+        assert!(count(&format!("SELECT count(*) FROM ({direct}) d")) > 0);
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM (({direct}) EXCEPT ALL ({planned})) x"
+            )),
+            0,
+            "the direct path wrote a row the SQL path did not"
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM (({planned}) EXCEPT ALL ({direct})) x"
+            )),
+            0,
+            "the SQL path wrote a row the direct path did not"
+        );
+        assert_eq!(count("SELECT count(*) FROM tally.verify()"), 0);
+    }
 }

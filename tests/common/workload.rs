@@ -211,6 +211,31 @@ pub fn insert_sql(rng: &mut Rng) -> String {
     insert_values(rows)
 }
 
+/// An INSERT of exactly one row: the single-row paths.
+pub fn single_insert_sql(rng: &mut Rng) -> String {
+    insert_values(vec![value_tuple(rng)])
+}
+
+/// The same changes as `update_sql`, on at most one row.
+pub fn single_update_sql(rng: &mut Rng) -> String {
+    let many = update_sql(rng);
+    let set = many.split(" WHERE ").next().unwrap_or(&many).to_string();
+    format!("{set} WHERE id = {}", one_row_id(rng))
+}
+
+/// A DELETE of at most one row.
+pub fn single_delete_sql(rng: &mut Rng) -> String {
+    format!("DELETE FROM orders WHERE id = {}", one_row_id(rng))
+}
+
+/// The id of some row of orders, if there is one, picked in SQL.
+fn one_row_id(rng: &mut Rng) -> String {
+    format!(
+        "(SELECT id FROM orders ORDER BY id OFFSET {} LIMIT 1)",
+        rng.below(60)
+    )
+}
+
 /// A small INSERT of 1-3 rows.
 pub fn small_insert_sql(rng: &mut Rng) -> String {
     let rows: Vec<String> = (0..1 + rng.below(3)).map(|_| value_tuple(rng)).collect();

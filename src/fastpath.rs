@@ -1,0 +1,263 @@
+//! Single-row statements — the common OLTP case — without the SQL executor.
+//!
+//! The SQL path runs one prepared `INSERT INTO tally._delta SELECT ... FROM <transition
+//! table>` per statement; for a one-row statement most of its cost is the executor setting
+//! that plan up. Here every expression a table's metrics need (filter, bucket, group,
+//! column) is compiled once per trigger generation, evaluated over the one old and/or new
+//! row, and the resulting delta rows go straight into `tally._delta`. The rows written are
+//! exactly those of the SQL path (`sqlgen::single_row_sql` / `update_sql` /
+//! `values_sql`), so folding, reads and verification cannot tell the two apart; the
+//! differential test runs both.
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::spi::quote_identifier;
+use std::cell::Cell;
+
+use crate::error::Result;
+use crate::ffi::{DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
+use crate::model::Metric;
+
+thread_local! {
+    static DIRECT_STATEMENTS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Statements this session has written through the direct path (for tests).
+pub fn direct_statements() -> u64 {
+    DIRECT_STATEMENTS.with(|d| d.get())
+}
+
+/// Where each part of one metric sits in the compiled expression list.
+struct MetricExprs {
+    id: i32,
+    filter: Option<usize>,
+    bucket: Option<usize>,
+    group: Option<usize>,
+    column: Option<usize>,
+    sums_values: bool,
+    tracks_values: bool,
+}
+
+/// The compiled expressions of every metric of one table (at one generation).
+pub struct FastPath {
+    exprs: RowExprs,
+    metrics: Vec<MetricExprs>,
+}
+
+impl FastPath {
+    /// Compiles the expressions of `metrics` against the row type of `relid` (the table the
+    /// trigger fires on: a partition's columns may be numbered differently from its root's).
+    pub fn compile(relid: pg_sys::Oid, metrics: &[Metric]) -> Result<FastPath> {
+        let mut sql: Vec<String> = Vec::new();
+        let mut add = |text: String| {
+            sql.push(text);
+            Some(sql.len() - 1)
+        };
+        let mut compiled = Vec::with_capacity(metrics.len());
+        for metric in metrics {
+            let column = metric.column_name.as_deref().map(quote_identifier);
+            compiled.push(MetricExprs {
+                id: metric.id,
+                filter: metric.filter.as_ref().and_then(|f| add(format!("({f})"))),
+                bucket: metric.bucket.and_then(|_| add(metric.bucket_sql())),
+                group: metric
+                    .group_by
+                    .as_ref()
+                    .and_then(|_| add(metric.group_sql())),
+                // count only asks whether the column is NULL, whatever its type; the
+                // others fold its values as numeric, as the SQL path does.
+                column: column.and_then(|c| {
+                    if metric.aggregate.sums_values() || metric.aggregate.tracks_values() {
+                        add(format!("{c}::pg_catalog.numeric"))
+                    } else {
+                        add(c)
+                    }
+                }),
+                sums_values: metric.aggregate.sums_values(),
+                tracks_values: metric.aggregate.tracks_values(),
+            });
+        }
+        Ok(FastPath {
+            exprs: RowExprs::compile(relid, &sql)?,
+            metrics: compiled,
+        })
+    }
+
+    /// Writes the deltas of a statement that changed one row (`sides`: New for an INSERT,
+    /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects. Returns
+    /// the delta rows written, or None when `_delta` cannot be written directly (the
+    /// caller then takes the SQL path).
+    pub fn write(
+        &mut self,
+        trigger: &PgTrigger<'_>,
+        sides: &[Side],
+        concerned: impl Fn(usize) -> bool,
+    ) -> Result<Option<u64>> {
+        let Some(mut writer) = DeltaWriter::open() else {
+            return Ok(None);
+        };
+        self.exprs.reset();
+        for &side in sides {
+            if !self.exprs.load(trigger, side) {
+                writer.close();
+                return Ok(None);
+            }
+        }
+        let exprs = &self.exprs;
+        let mut rows = Vec::new();
+        for (_, metric) in self
+            .metrics
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| concerned(*i))
+        {
+            let old = sides
+                .contains(&Side::Old)
+                .then(|| metric.parts(exprs, Side::Old));
+            let new = sides
+                .contains(&Side::New)
+                .then(|| metric.parts(exprs, Side::New));
+            let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+            net(exprs, metric.id, old, new, &mut rows);
+        }
+        for row in &rows {
+            writer.insert(row);
+        }
+        writer.close();
+        DIRECT_STATEMENTS.with(|d| d.set(d.get() + 1));
+        Ok(Some(rows.len() as u64))
+    }
+}
+
+/// What one row contributes to one counter row of a metric, before its sign: the group's
+/// summary row (`value` None) or, for min/max/count_distinct, the row of its value.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    bucket: Option<RowValue<'a>>,
+    group: Option<RowValue<'a>>,
+    value: Option<RowValue<'a>>,
+    /// 1 if the row counts as a value (no column, or a non-NULL one), else 0.
+    n_values: i64,
+    /// The column's value when the metric sums it.
+    amount: Option<RowValue<'a>>,
+}
+
+impl MetricExprs {
+    /// The parts the row of `side` contributes: none when the filter rejects it (NULL
+    /// rejects, as in WHERE), the summary part, and a value part for value-tracking
+    /// metrics when the column is not NULL.
+    fn parts<'a>(&self, exprs: &'a RowExprs, side: Side) -> Vec<Part<'a>> {
+        if self.filter.is_some_and(|f| !exprs.test(f, side)) {
+            return Vec::new();
+        }
+        let eval = |index: Option<usize>| index.and_then(|i| exprs.eval(i, side));
+        let (bucket, group, column) = (eval(self.bucket), eval(self.group), eval(self.column));
+        let summary = Part {
+            bucket,
+            group,
+            value: None,
+            n_values: i64::from(self.column.is_none() || column.is_some()),
+            amount: if self.sums_values { column } else { None },
+        };
+        let mut parts = vec![summary];
+        if let (true, Some(value)) = (self.tracks_values, column) {
+            parts.push(Part {
+                value: Some(value),
+                n_values: 1,
+                amount: None,
+                ..summary
+            });
+        }
+        parts
+    }
+}
+
+/// Appends the delta rows of one metric: old parts subtracted, new parts added, and an
+/// old/new pair with the same key netted into one row, dropped when nothing changed (an
+/// UPDATE that moves nothing between groups or buckets writes nothing, as in SQL).
+fn net<'a>(
+    exprs: &'a RowExprs,
+    metric_id: i32,
+    old: Vec<Part<'a>>,
+    new: Vec<Part<'a>>,
+    rows: &mut Vec<DeltaRow<'a>>,
+) {
+    let mut unmatched_new: Vec<Option<Part<'a>>> = new.into_iter().map(Some).collect();
+    for o in old {
+        let pair = unmatched_new
+            .iter_mut()
+            .find(|n| n.is_some_and(|n| same_key(&o, &n)))
+            .and_then(Option::take);
+        match pair {
+            Some(n) => rows.extend(netted(exprs, metric_id, o, n)),
+            None => rows.push(signed(exprs, metric_id, o, -1)),
+        }
+    }
+    rows.extend(
+        unmatched_new
+            .into_iter()
+            .flatten()
+            .map(|n| signed(exprs, metric_id, n, 1)),
+    );
+}
+
+fn signed<'a>(exprs: &'a RowExprs, metric_id: i32, part: Part<'a>, sign: i64) -> DeltaRow<'a> {
+    DeltaRow {
+        metric_id,
+        bucket: part.bucket,
+        group: part.group,
+        value: part.value,
+        n_rows: sign,
+        n_values: sign * part.n_values,
+        total: part.amount.map(|amount| {
+            if sign < 0 {
+                exprs.negate(amount)
+            } else {
+                amount
+            }
+        }),
+    }
+}
+
+/// `new - old` for two parts with the same key, or None if that is zero.
+fn netted<'a>(
+    exprs: &'a RowExprs,
+    metric_id: i32,
+    old: Part<'a>,
+    new: Part<'a>,
+) -> Option<DeltaRow<'a>> {
+    let (total, total_changed) = match (new.amount, old.amount) {
+        (None, None) => (None, false),
+        (Some(a), None) => (Some(a), true),
+        (None, Some(b)) => (Some(exprs.negate(b)), true),
+        (Some(a), Some(b)) if a.same_bytes(b) => (None, false),
+        (Some(a), Some(b)) => (Some(exprs.subtract(a, b)), true),
+    };
+    let n_values = new.n_values - old.n_values;
+    (n_values != 0 || total_changed).then_some(DeltaRow {
+        metric_id,
+        bucket: new.bucket,
+        group: new.group,
+        value: new.value,
+        n_rows: 0,
+        n_values,
+        total,
+    })
+}
+
+fn same_key(a: &Part<'_>, b: &Part<'_>) -> bool {
+    fn same<'a, 'b>(
+        a: Option<RowValue<'a>>,
+        b: Option<RowValue<'b>>,
+        equal: impl Fn(RowValue<'a>, RowValue<'b>) -> bool,
+    ) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => equal(a, b),
+            _ => false,
+        }
+    }
+    same(a.bucket, b.bucket, RowValue::same_scalar)
+        && same(a.group, b.group, RowValue::same_bytes)
+        && same(a.value, b.value, RowValue::same_bytes)
+}
