@@ -5,7 +5,9 @@
 
 Methods: BASE (no maintenance; its dashboard read is the live 2-query FILTER dashboard),
 MATVIEW (native materialized view, stale until REFRESH), PLPGSQL (hand-written row-level
-counter triggers), PG_TALLY, PG_TALLY_BGW (pg_tally with its background compactor). Phases (pgbench, medians of --reps runs): R (dashboard read, 1
+counter triggers), PG_TALLY, PG_TALLY_SQL (pg_tally with tally.direct_writes off: every
+statement through the prepared delta INSERT), PG_TALLY_BGW (pg_tally with its background
+compactor). Phases (pgbench, medians of --reps runs): R (dashboard read, 1
 client), R8W (the same while 8 inserters run), W1/W8 (single-row INSERT, 1 and 8 clients),
 U1/U8 (random status UPDATE), W1c/U1c (same with synchronous_commit=off: CPU-bound), B
 (100k-row INSERT ... SELECT). After every phase every pg_tally figure is compared with the live
@@ -23,11 +25,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL = os.path.join(ROOT, "bench", "sql")
-METHODS = ["BASE", "MATVIEW", "PLPGSQL", "PG_TALLY", "PG_TALLY_BGW"]
+METHODS = ["BASE", "MATVIEW", "PLPGSQL", "PG_TALLY", "PG_TALLY_SQL", "PG_TALLY_BGW"]
 READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
-               "PLPGSQL": "read_plpgsql.sql", "PG_TALLY": "read_tally.sql", "PG_TALLY_BGW": "read_tally.sql"}
+               "PLPGSQL": "read_plpgsql.sql", "PG_TALLY": "read_tally.sql", "PG_TALLY_SQL": "read_tally.sql",
+               "PG_TALLY_BGW": "read_tally.sql"}
 # PG_TALLY_BGW: pg_tally with its background compactor (the cluster preloads pg_tally and
 # names this method's database in tally.compactor_databases); writers there do not fold.
+# PG_TALLY_SQL: pg_tally with tally.direct_writes off, so single-row statements also run the
+# prepared delta INSERT (the 0.2.0 write path), for comparison in the same run.
 BGW_DB = "bench_pg_tally_bgw"
 
 
@@ -109,6 +114,8 @@ class Bench:
         elif method.startswith("PG_TALLY"):
             self.psql(db, "CREATE EXTENSION pg_tally")
             self.psql_file(db, os.path.join(ROOT, "examples", "demo", "metrics.sql"))
+            if method == "PG_TALLY_SQL":
+                self.psql(db, f"ALTER DATABASE {db} SET tally.direct_writes = off")
         self.psql(db, "VACUUM ANALYZE")
         self.psql(db, "CHECKPOINT")
         return db
