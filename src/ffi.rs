@@ -18,7 +18,7 @@ use std::ffi::CString;
 use crate::error::{Result, TallyError};
 
 mod direct;
-pub use direct::{DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
+pub use direct::{delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 
 /// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
 /// run on the current SPI connection. Must be called right after `SPI_connect`.

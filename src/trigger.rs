@@ -60,10 +60,21 @@ struct SourceMetrics {
 /// Which metrics a statement concerns, as a bit set over `SourceMetrics::metrics`.
 type MetricMask = u128;
 
+/// One version of a table's metrics: the generation number its triggers carry, within one
+/// instance of the pg_tally catalog. DROP EXTENSION + CREATE EXTENSION restarts the
+/// generation sequence, so a long-lived (pooled) session could otherwise meet a number it
+/// has cached for the previous instance's metrics; `catalog`, the oid of `tally._delta`,
+/// changes with every instance.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct Generation {
+    number: i64,
+    catalog: pg_sys::Oid,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct PlanKey {
     relid: pg_sys::Oid,
-    generation: i64,
+    generation: Generation,
     event: Event,
     mask: MetricMask,
     /// The statement changed one row (INSERT/DELETE): no aggregation needed.
@@ -71,7 +82,7 @@ struct PlanKey {
 }
 
 thread_local! {
-    static SOURCES: RefCell<HashMap<(pg_sys::Oid, i64), Rc<SourceMetrics>>> = RefCell::new(HashMap::new());
+    static SOURCES: RefCell<HashMap<(pg_sys::Oid, Generation), Rc<SourceMetrics>>> = RefCell::new(HashMap::new());
     static PLANS: RefCell<HashMap<PlanKey, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
 }
 
@@ -99,7 +110,10 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         }
         PgTriggerOperation::Truncate => return on_truncate(relid),
     };
-    let generation = args.generation;
+    let generation = Generation {
+        number: args.generation,
+        catalog: ffi::delta_relid().unwrap_or(pg_sys::InvalidOid),
+    };
     let single_row = ffi::changed_one_row(trigger);
     if single_row {
         if let Some(written) = write_directly(trigger, relid, source, generation, event)? {
@@ -146,7 +160,7 @@ fn write_directly(
     trigger: &PgTrigger<'_>,
     relid: pg_sys::Oid,
     source: pg_sys::Oid,
-    generation: i64,
+    generation: Generation,
     event: Event,
 ) -> TallyResult<Option<u64>> {
     if !gucs::direct_writes() || !storage::catalog_known_current() {
@@ -250,7 +264,7 @@ fn source_metrics(
     client: &SpiClient<'_>,
     relid: pg_sys::Oid,
     source: pg_sys::Oid,
-    generation: i64,
+    generation: Generation,
 ) -> TallyResult<Rc<SourceMetrics>> {
     if let Some(found) = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
         return Ok(found);

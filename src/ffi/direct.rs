@@ -316,14 +316,7 @@ impl DeltaWriter {
         // InitResultRelInfo expects, and ExecOpenIndices fills its index arrays (opened
         // with ROW EXCLUSIVE). Every early return closes what was opened.
         unsafe {
-            let schema = pg_sys::get_namespace_oid(c"tally".as_ptr(), true);
-            if schema == pg_sys::InvalidOid {
-                return None;
-            }
-            let relid = pg_sys::get_relname_relid(c"_delta".as_ptr(), schema);
-            if relid == pg_sys::InvalidOid {
-                return None;
-            }
+            let relid = delta_relid()?;
             let relation = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as i32);
             if !has_delta_shape((*relation).rd_att) {
                 pg_sys::table_close(relation, pg_sys::NoLock as i32);
@@ -440,6 +433,20 @@ impl DeltaWriter {
             pg_sys::ExecCloseIndices(self.indexes);
             pg_sys::table_close(self.relation, pg_sys::NoLock as i32);
         }
+    }
+}
+
+/// The oid of `tally._delta`, None if the extension is not installed. It identifies the
+/// instance of the pg_tally catalog: DROP/CREATE EXTENSION gives a new one.
+pub fn delta_relid() -> Option<pg_sys::Oid> {
+    // SAFETY: syscache lookups by NUL-terminated name; InvalidOid when absent, checked.
+    unsafe {
+        let schema = pg_sys::get_namespace_oid(c"tally".as_ptr(), true);
+        if schema == pg_sys::InvalidOid {
+            return None;
+        }
+        let relid = pg_sys::get_relname_relid(c"_delta".as_ptr(), schema);
+        (relid != pg_sys::InvalidOid).then_some(relid)
     }
 }
 
