@@ -185,22 +185,23 @@ mod tests {
             "DELETE FROM {t} WHERE id = 5",
             "DELETE FROM {t} WHERE id = 22",
         ];
-        let before = crate::fastpath::direct_statements();
-        for statement in statements {
-            Spi::run(&statement.replace("{t}", "direct")).unwrap();
-        }
+        // Runs every statement on `table`; returns how many took the direct path.
+        let run_all = |table: &str| {
+            let before = crate::fastpath::direct_statements();
+            for statement in statements {
+                Spi::run(&statement.replace("{t}", table)).unwrap();
+            }
+            crate::fastpath::direct_statements() - before
+        };
         assert_eq!(
-            crate::fastpath::direct_statements() - before,
+            run_all("direct"),
             statements.len() as u64,
             "every single-row statement took the direct path"
         );
         Spi::run("SET LOCAL tally.direct_writes = off").unwrap();
-        for statement in statements {
-            Spi::run(&statement.replace("{t}", "planned")).unwrap();
-        }
         assert_eq!(
-            crate::fastpath::direct_statements() - before,
-            statements.len() as u64,
+            run_all("planned"),
+            0,
             "tally.direct_writes = off takes the SQL path"
         );
         let (direct, planned) = (deltas_of("direct"), deltas_of("planned"));
