@@ -84,16 +84,17 @@ impl FastPath {
     }
 
     /// Writes the deltas of a statement that changed one row (`sides`: New for an INSERT,
-    /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects. Returns
-    /// the delta rows written, or None when `_delta` cannot be written directly (the
-    /// caller then takes the SQL path).
+    /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects into
+    /// `tally._delta` (`delta`, its oid). Returns the delta rows written, or None when
+    /// `_delta` cannot be written directly (the caller then takes the SQL path).
     pub fn write(
         &mut self,
         trigger: &PgTrigger<'_>,
+        delta: pg_sys::Oid,
         sides: &[Side],
         concerned: impl Fn(usize) -> bool,
     ) -> Result<Option<u64>> {
-        let Some(mut writer) = DeltaWriter::open() else {
+        let Some(mut writer) = DeltaWriter::open(delta) else {
             return Ok(None);
         };
         self.exprs.reset();

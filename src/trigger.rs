@@ -163,7 +163,11 @@ fn write_directly(
     generation: Generation,
     event: Event,
 ) -> TallyResult<Option<u64>> {
-    if !gucs::direct_writes() || !storage::catalog_known_current() {
+    // `generation.catalog` is the oid of tally._delta, looked up once for this statement.
+    if !gucs::direct_writes()
+        || !storage::catalog_known_current()
+        || generation.catalog == pg_sys::InvalidOid
+    {
         return Ok(None);
     }
     let metrics = match SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
@@ -184,7 +188,7 @@ fn write_directly(
         Some(compiled) => compiled,
         None => fast.insert(FastPath::compile(relid, &metrics.metrics)?),
     };
-    compiled.write(trigger, sides, |i| concerns(mask, i))
+    compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
 }
 
 /// A pg_tally trigger's arguments: the generation, and for a partition the root table.

@@ -307,16 +307,16 @@ pub struct DeltaWriter {
 }
 
 impl DeltaWriter {
-    /// Opens `tally._delta` with ROW EXCLUSIVE, as an INSERT would. None when its shape is
-    /// not exactly the one this library writes, or an index needs the executor (expression,
-    /// partial or exclusion index): the caller then uses the SQL path.
-    pub fn open() -> Option<DeltaWriter> {
-        // SAFETY: lookups by name return InvalidOid when absent (checked). table_open locks
-        // and pins the relation; the ResultRelInfo is zeroed, tagged and initialized as
+    /// Opens `tally._delta` (`relid`, from `delta_relid`) with ROW EXCLUSIVE, as an INSERT
+    /// would. None when its shape is not exactly the one this library writes, or an index
+    /// needs the executor (expression, partial or exclusion index): the caller then uses the
+    /// SQL path.
+    pub fn open(relid: pg_sys::Oid) -> Option<DeltaWriter> {
+        // SAFETY: `relid` names an existing relation (checked by the caller's lookup in this
+        // statement); table_open locks and pins it; the ResultRelInfo is zeroed, tagged and initialized as
         // InitResultRelInfo expects, and ExecOpenIndices fills its index arrays (opened
         // with ROW EXCLUSIVE). Every early return closes what was opened.
         unsafe {
-            let relid = delta_relid()?;
             let relation = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as i32);
             if !has_delta_shape((*relation).rd_att) {
                 pg_sys::table_close(relation, pg_sys::NoLock as i32);
