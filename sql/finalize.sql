@@ -8,6 +8,7 @@
 --   drop a dashboard                         caller is (a member of) its owner
 --   read (value, groups, series, verify)     caller may SELECT the source table
 --   snapshot                                 same, or caller may SELECT the typed view
+--                                            (its index lookups check this themselves)
 --   write the source table                   the trigger keeps counters exact for any
 --                                            writer, even one with INSERT rights only
 -- Filters may only use built-in functions and operators, so no user code ever runs with
@@ -23,7 +24,7 @@ ALTER FUNCTION tally.series(text, timestamptz, timestamptz) SECURITY DEFINER SET
 ALTER FUNCTION tally.verify(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.refresh(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.compact() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally.snapshot(text) SECURITY DEFINER;
+ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER;
 ALTER FUNCTION tally._revalidate_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER;

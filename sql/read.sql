@@ -1,13 +1,13 @@
--- tally.snapshot: the one-row dashboard read. Written in PL/pgSQL on purpose: the jsonb is
--- built by Postgres and returned as is, so numeric figures stay exact (a round trip through
--- a JSON library would turn them into floats), and PL/pgSQL caches the plan per session.
--- Read-only: works on a hot standby. SECURITY DEFINER (see finalize.sql) without a
--- per-call SET search_path: every function and operator in it is schema-qualified.
+-- tally._snapshot_sql: the same read as one query (0.1.0-0.2.0's tally.snapshot). Written in
+-- PL/pgSQL on purpose: the jsonb is built by Postgres and returned as is, so numeric figures
+-- stay exact (a round trip through a JSON library would turn them into floats), and PL/pgSQL
+-- caches the plan per session. SECURITY DEFINER (see finalize.sql) without a per-call SET
+-- search_path: every function and operator in it is schema-qualified.
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
 -- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
 -- lookups on (metric_id, bucket_start), whatever the size of the source tables.
-CREATE FUNCTION tally.snapshot(dashboard text) RETURNS jsonb
+CREATE FUNCTION tally._snapshot_sql(dashboard text) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
 DECLARE
@@ -60,4 +60,19 @@ BEGIN
     END IF;
     RETURN result;
 END
+$fn$;
+
+-- tally.snapshot: the one-row dashboard read. A SQL function the planner inlines into the
+-- caller's query: the figures come from tally._snapshot_counters (src/snapshot.rs: index
+-- lookups without the executor) as JSON text whose numbers are Postgres' own numeric output,
+-- so the cast keeps them exact. That function returns NULL for a dashboard with a min, max
+-- or count_distinct metric, which tally._snapshot_sql below reads instead.
+-- Read-only: works on a hot standby. Neither part needs SECURITY DEFINER for the fast path
+-- (direct index access checks the reader's rights itself); operators are schema-qualified.
+CREATE FUNCTION tally.snapshot(dashboard text) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+    SELECT coalesce(pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
+                    OPERATOR(pg_catalog.||) tally._snapshot_counters(dashboard)::pg_catalog.jsonb,
+                    tally._snapshot_sql(dashboard))
 $fn$;

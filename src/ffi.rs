@@ -1,11 +1,12 @@
 //! Every `unsafe` block of pg_tally lives here, each with the reason it is sound.
 //!
-//! Five things need Postgres internals that pgrx does not wrap:
+//! Six things need Postgres internals that pgrx does not wrap:
 //! - registering a trigger's transition tables with SPI (pgrx's `Spi` does not),
 //! - reading which columns an UPDATE statement assigned (`tg_updatedcols`),
 //! - parsing a filter with the raw grammar to prove it is exactly one expression,
 //! - the executor-free single-row write path (`direct`: compiled row expressions, direct
 //!   inserts into `tally._delta`),
+//! - the executor-free dashboard read (`scan`: index lookups on pg_tally's own tables),
 //! - running a probe inside a subtransaction that is always rolled back, so a Postgres
 //!   ERROR raised while validating user input becomes a typed pg_tally error.
 
@@ -18,6 +19,7 @@ use std::ffi::CString;
 use crate::error::{Result, TallyError};
 
 mod direct;
+pub mod scan;
 pub use direct::{delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 
 /// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries

@@ -22,6 +22,7 @@ mod model;
 mod plans;
 mod read;
 mod refresh;
+mod snapshot;
 mod sqlgen;
 mod storage;
 mod trigger;
@@ -41,7 +42,12 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/read.sql",
     name = "read",
-    requires = ["bootstrap", "values", read::_invoker]
+    requires = [
+        "bootstrap",
+        "values",
+        read::_invoker,
+        snapshot::_snapshot_counters
+    ]
 );
 extension_sql_file!(
     "../sql/ddl.sql",

@@ -2,13 +2,15 @@
 # Upgrade test: a database created with the released 0.1.0 (sql/released/pg_tally--0.1.0.sql)
 # keeps live metrics exact through `ALTER EXTENSION pg_tally UPDATE`, including the window in
 # which the new library already runs against the old catalog, and ends with exactly the
-# catalog a fresh 0.2.0 install creates. Needs the test cluster running (PGTALLY_PORT) and
+# catalog a fresh install of this build creates (0.1.0 -> 0.2.0 -> 0.3.0 ...: Postgres chains
+# the scripts). Needs the test cluster running (PGTALLY_PORT) and
 # the current build installed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PGTALLY_PORT:?}"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 RELEASE_COMMIT=616a955797ae9440f4679fa8b55c844ad1cb223e  # v0.1.0
+CURRENT="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 q() { psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 fail() { echo "upgrade: FAILED: $*" >&2; exit 1; }
 
@@ -71,7 +73,7 @@ SELECT tally.create_dashboard('board', ARRAY['orders', 'by_status', 'revenue_tod
 SQL
 [ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = 0.1.0 ] || fail "not at 0.1.0"
 
-echo "upgrade: installing this build (0.2.0) over it"
+echo "upgrade: installing this build ($CURRENT) over it"
 install_current
 restart
 echo "upgrade: new library, old catalog: writes keep counting, reads ask for the update"
@@ -93,8 +95,10 @@ case "$sqlstate" in *55000*) ;; *) fail "expected SQLSTATE 55000, got: $sqlstate
 
 echo "upgrade: ALTER EXTENSION pg_tally UPDATE"
 q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE"
-[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = 0.2.0 ] || fail "not at 0.2.0"
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] || fail "not at $CURRENT"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
+[ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \
+  || fail "the updated snapshot does not read through the index lookups"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally.verify()" 2>/dev/null)" = 0 ] || fail "verify found drift after the update"
 
 echo "upgrade: after the update: more writes, a fold, the new aggregates"
@@ -114,7 +118,7 @@ SQL
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally.verify()" 2>/dev/null)" = 0 ] || fail "verify found drift"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM board_view")" = 1 ] || fail "typed view lost"
 
-echo "upgrade: the upgraded catalog equals a fresh 0.2.0 install"
+echo "upgrade: the upgraded catalog equals a fresh $CURRENT install"
 q -d tally_fresh -c "CREATE EXTENSION pg_tally"
 # Everything the extension owns, described by name (oids differ between databases).
 DESCRIBE="

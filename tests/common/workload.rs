@@ -159,6 +159,67 @@ pub fn define_metrics(db: &mut Client) {
         db.batch_execute(&format!("SELECT tally.create_metric({})", check.define))
             .unwrap();
     }
+    let summed = SUMMED_DASHBOARD
+        .iter()
+        .map(|m| format!("'{m}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    db.batch_execute(&format!(
+        "SELECT tally.create_dashboard('summed', ARRAY[{summed}]); \
+         SELECT tally.create_dashboard('everything', ARRAY[{summed}, 'min_amount', 'users_by_status'])"
+    ))
+    .unwrap();
+}
+
+/// Every count/sum/avg metric of `CHECKS`: a dashboard `tally.snapshot` reads with index
+/// lookups (`tally._snapshot_counters`). The dashboard `everything` adds value-tracking
+/// metrics, which send the whole read to the query (`tally._snapshot_sql`).
+const SUMMED_DASHBOARD: &[&str] = &[
+    "all_orders",
+    "amount_count",
+    "amount_sum",
+    "qty_avg",
+    "by_status",
+    "paid_revenue_by_user",
+    "daily_revenue_paris",
+    "hourly_new_york",
+    "weekly_avg_local",
+    "monthly_by_active",
+    "big_paid_count",
+];
+
+/// `tally.snapshot` of both dashboards equals what `tally.value` / `tally.groups` (each
+/// checked against the live aggregate by `assert_exact`) say for every metric, and the
+/// summed dashboard was read by the index lookups, not by the query.
+fn assert_snapshots(db: &mut Client, when: &str) {
+    for dashboard in ["summed", "everything"] {
+        let sql = format!(
+            "WITH d AS (SELECT unnest(metrics) AS name FROM tally.dashboards WHERE name = '{dashboard}'), \
+                  expected AS ( \
+                    SELECT jsonb_object_agg(d.name, CASE WHEN m.group_by IS NULL \
+                             THEN coalesce(to_jsonb(tally.value(d.name)), 'null') \
+                             ELSE (SELECT coalesce(jsonb_object_agg(coalesce(g.group_key, 'null'), g.value), '{{}}') \
+                                     FROM tally.groups(d.name) g) END) AS e \
+                      FROM d JOIN tally.metrics m ON m.name = d.name) \
+             SELECT tally.snapshot('{dashboard}') - 'as_of' = e, (tally.snapshot('{dashboard}') - 'as_of')::text, e::text, \
+                    tally._snapshot_counters('{dashboard}') IS NOT NULL \
+               FROM expected"
+        );
+        let row = db
+            .query_one(&sql, &[])
+            .unwrap_or_else(|e| panic!("{when}: snapshot of {dashboard}: {e:?}"));
+        let (same, read, expected): (bool, String, String) = (row.get(0), row.get(1), row.get(2));
+        assert!(
+            same,
+            "{when}: snapshot of {dashboard} differs from value()/groups():\n read     {read}\n expected {expected}"
+        );
+        let native: bool = row.get(3);
+        assert_eq!(
+            native,
+            dashboard == "summed",
+            "{when}: dashboard {dashboard} took the wrong read path"
+        );
+    }
 }
 
 /// A timestamp near now (so current-bucket reads see rows) or around the 2026 DST changes.
@@ -369,4 +430,5 @@ pub fn assert_exact(db: &mut Client, when: &str) {
         .unwrap()
         .get(0);
     assert_eq!(drift, 0, "{when}: tally.verify() reported drift");
+    assert_snapshots(db, when);
 }

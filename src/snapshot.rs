@@ -1,0 +1,284 @@
+//! The one-row dashboard read, `tally.snapshot(dashboard)`, without the executor.
+//!
+//! `tally.snapshot` (sql/read.sql) is a SQL function the planner inlines into the caller's
+//! query: `jsonb_build_object('as_of', now()) || tally._snapshot_counters(dashboard)::jsonb`,
+//! falling back to the query-based `tally._snapshot_sql` when this function returns NULL.
+//! This function does the work with index lookups (`ffi::scan`): the dashboard row, each
+//! metric's definition, then each metric's counters in its current bucket from folded state
+//! and pending deltas — the same rows, in the same snapshot, as the query reads.
+//!
+//! It returns the figures as JSON text whose numbers are Postgres' own `numeric` output, so
+//! the cast to jsonb keeps them exact (and equal to what the query builds). It returns NULL,
+//! handing over to the query, for dashboards with a value-tracking metric (min, max,
+//! count_distinct), whose figures need more than summed counters.
+
+use pgrx::datum::AnyNumeric;
+use pgrx::prelude::*;
+use std::collections::BTreeMap;
+
+use crate::error::{Result, SqlResult, TallyError};
+use crate::ffi::{
+    self,
+    scan::{self, Key, Reader},
+};
+
+/// A metric's definition, as far as its current figure needs it.
+struct Metric {
+    id: i32,
+    name: String,
+    source: pg_sys::Oid,
+    aggregate: Aggregate,
+    grouped: bool,
+    bucket: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Aggregate {
+    Count,
+    Sum,
+    Avg,
+}
+
+impl Aggregate {
+    /// None for the value-tracking aggregates, which this reader leaves to the query.
+    fn parse(name: &str) -> Option<Aggregate> {
+        match name {
+            "count" => Some(Aggregate::Count),
+            "sum" => Some(Aggregate::Sum),
+            "avg" => Some(Aggregate::Avg),
+            _ => None,
+        }
+    }
+}
+
+/// Summed counters of one group: rows, non-NULL values, total of the values.
+#[derive(Default)]
+struct Counters {
+    n_rows: i128,
+    n_values: i128,
+    total: Option<AnyNumeric>,
+}
+
+impl Counters {
+    fn add(&mut self, n_rows: i64, n_values: i64, total: Option<AnyNumeric>) {
+        self.merge(Counters {
+            n_rows: i128::from(n_rows),
+            n_values: i128::from(n_values),
+            total,
+        });
+    }
+
+    fn merge(&mut self, other: Counters) {
+        self.n_rows += other.n_rows;
+        self.n_values += other.n_values;
+        self.total = match (self.total.take(), other.total) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// The figure as a JSON value, computed as `tally._figure` does: count -> number of
+    /// values, sum -> total (0 without rows), avg -> total / values (null without values).
+    /// None if Postgres prints the numeric as something JSON has no number for (NaN,
+    /// Infinity): the query-based read reports those its own way.
+    fn figure(&self, aggregate: Aggregate) -> Option<String> {
+        let figure = match aggregate {
+            Aggregate::Count => self.n_values.to_string(),
+            Aggregate::Sum => self
+                .total
+                .as_ref()
+                .map_or_else(|| "0".to_string(), ToString::to_string),
+            Aggregate::Avg => match (&self.total, self.n_values) {
+                (_, 0) | (None, _) => "null".to_string(),
+                (Some(total), n) => (total.clone() / AnyNumeric::from(n)).to_string(),
+            },
+        };
+        let not_a_number = figure.starts_with(['N', 'I']) || figure.starts_with("-I");
+        (!not_a_number).then_some(figure)
+    }
+}
+
+/// The figures of a dashboard's metrics as a JSON object (text), or NULL when the dashboard
+/// needs the query-based read. Called only through `tally.snapshot`.
+#[pg_extern(stable, parallel_safe)]
+fn _snapshot_counters(dashboard: &str) -> SqlResult<Option<String>> {
+    Ok(read_dashboard(dashboard)?)
+}
+
+/// The tables a dashboard read looks up, each through the index named with it.
+const TABLES: [(&str, &str); 4] = [
+    ("_dashboard", "_dashboard_pkey"),
+    ("_metric", "_metric_name_key"),
+    ("_state", "_state_key"),
+    ("_delta", "_delta_metric"),
+];
+
+fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
+    let reader = Reader::open(&TABLES)?;
+    let (names, view) = dashboard_definition(&reader, dashboard)?;
+    let mut metrics = Vec::with_capacity(names.len());
+    for name in &names {
+        match metric_definition(&reader, name)? {
+            Lookup::Found(metric) => metrics.push(metric),
+            Lookup::Missing => {}
+            Lookup::NotSummed => return Ok(None),
+        }
+    }
+    if metrics.is_empty() {
+        return Err(TallyError::UnknownDashboard(dashboard.to_string()));
+    }
+    require_read(dashboard, &metrics, view.as_deref())?;
+    let mut figures = BTreeMap::new();
+    for metric in &metrics {
+        let figure = match current_figure(&reader, metric)? {
+            Some(figure) => figure,
+            None => return Ok(None),
+        };
+        figures.insert(metric.name.as_str(), figure);
+    }
+    let members: Vec<String> = figures
+        .into_iter()
+        .map(|(name, figure)| format!("{}: {figure}", json_string(name)))
+        .collect();
+    Ok(Some(format!("{{{}}}", members.join(", "))))
+}
+
+/// The dashboard's metric names and typed view name.
+fn dashboard_definition(reader: &Reader, dashboard: &str) -> Result<(Vec<String>, Option<String>)> {
+    let mut found = None;
+    reader.lookup(
+        "_dashboard",
+        &[Key::Text("name", dashboard)],
+        &["metrics", "view_name"],
+        |row| {
+            let names: Vec<Option<String>> = row.get(0).unwrap_or_default();
+            found = Some((names.into_iter().flatten().collect(), row.get::<String>(1)));
+            Ok(())
+        },
+    )?;
+    found.ok_or_else(|| TallyError::UnknownDashboard(dashboard.to_string()))
+}
+
+enum Lookup {
+    Found(Metric),
+    /// Dropped since the dashboard was made; the query skips it too.
+    Missing,
+    /// A value-tracking aggregate: the whole dashboard goes to the query.
+    NotSummed,
+}
+
+fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
+    let mut found = Lookup::Missing;
+    reader.lookup(
+        "_metric",
+        &[Key::Text("name", name)],
+        &[
+            "id",
+            "source",
+            "aggregate",
+            "group_by",
+            "bucket",
+            "time_zone",
+        ],
+        |row| {
+            let aggregate = row.get::<String>(2).unwrap_or_default();
+            found = match (Aggregate::parse(&aggregate), row.get::<i32>(0)) {
+                (Some(aggregate), Some(id)) => Lookup::Found(Metric {
+                    id,
+                    name: name.to_string(),
+                    source: row.get::<pg_sys::Oid>(1).unwrap_or(pg_sys::InvalidOid),
+                    aggregate,
+                    grouped: row.get::<String>(3).is_some(),
+                    bucket: row
+                        .get::<String>(4)
+                        .map(|b| (b, row.get::<String>(5).unwrap_or_else(|| "UTC".into()))),
+                }),
+                _ => Lookup::NotSummed,
+            };
+            Ok(())
+        },
+    )?;
+    Ok(found)
+}
+
+/// Readable by whoever may SELECT every source table, or the dashboard's typed view.
+fn require_read(dashboard: &str, metrics: &[Metric], view: Option<&str>) -> Result<()> {
+    let me = ffi::outer_user();
+    if metrics.iter().all(|m| scan::may_select(m.source, me)) {
+        return Ok(());
+    }
+    let view_allowed = match view {
+        Some(view) => Spi::get_one_with_args::<bool>(
+            "SELECT coalesce(pg_catalog.has_table_privilege($1::pg_catalog.oid, pg_catalog.to_regclass($2), 'SELECT'), false)",
+            &[me.into(), view.into()],
+        )?
+        .unwrap_or(false),
+        None => false,
+    };
+    if view_allowed {
+        Ok(())
+    } else {
+        Err(TallyError::NotAllowedToRead {
+            what: format!("dashboard \"{dashboard}\""),
+        })
+    }
+}
+
+/// The metric's figure in its current bucket as JSON, or None if a figure cannot be
+/// written as a JSON number.
+fn current_figure(reader: &Reader, metric: &Metric) -> Result<Option<String>> {
+    let bucket = metric
+        .bucket
+        .as_ref()
+        .map(|(unit, zone)| scan::current_bucket(unit, zone));
+    let mut groups: BTreeMap<Option<String>, Counters> = BTreeMap::new();
+    let bucket_key = |column| match bucket {
+        Some(Some(start)) => Key::Timestamptz(column, start),
+        _ => Key::IsNull(column),
+    };
+    let keys_state = [
+        Key::Int4("metric_id", metric.id),
+        bucket_key("bucket_start"),
+        Key::IsNull("value"),
+    ];
+    let keys_delta = [
+        Key::Int4("metric_id", metric.id),
+        bucket_key("bucket_start"),
+    ];
+    let columns = ["group_key", "n_rows", "n_values", "total", "value"];
+    for (table, keys) in [("_state", &keys_state[..]), ("_delta", &keys_delta[..])] {
+        reader.lookup(table, keys, &columns, |row| {
+            // A value row of a value-tracking metric; summary rows have value NULL.
+            if row.numeric(4).is_none() {
+                groups.entry(row.get::<String>(0)).or_default().add(
+                    row.get::<i64>(1).unwrap_or(0),
+                    row.get::<i64>(2).unwrap_or(0),
+                    row.numeric(3),
+                );
+            }
+            Ok(())
+        })?;
+    }
+    if metric.grouped {
+        let mut members = Vec::new();
+        for (key, counters) in groups.iter().filter(|(_, c)| c.n_rows != 0) {
+            let key = json_string(key.as_deref().unwrap_or("null"));
+            match counters.figure(metric.aggregate) {
+                Some(figure) => members.push(format!("{key}: {figure}")),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(format!("{{{}}}", members.join(", "))))
+    } else {
+        let mut all = Counters::default();
+        for counters in groups.into_values() {
+            all.merge(counters);
+        }
+        Ok(all.figure(metric.aggregate))
+    }
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
