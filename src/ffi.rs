@@ -22,6 +22,20 @@ mod direct;
 pub mod scan;
 pub use direct::{delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 
+/// The oid of schema `tally`, None if the extension is not installed.
+pub fn tally_schema() -> Option<pg_sys::Oid> {
+    // SAFETY: syscache lookup by NUL-terminated name; InvalidOid when absent, checked.
+    let schema = unsafe { pg_sys::get_namespace_oid(c"tally".as_ptr(), true) };
+    (schema != pg_sys::InvalidOid).then_some(schema)
+}
+
+/// The oid of relation `name` in `schema`, None if there is none.
+pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys::Oid> {
+    // SAFETY: syscache lookup by NUL-terminated name; InvalidOid when absent, checked.
+    let relid = unsafe { pg_sys::get_relname_relid(name.as_ptr(), schema) };
+    (relid != pg_sys::InvalidOid).then_some(relid)
+}
+
 /// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
 /// run on the current SPI connection. Must be called right after `SPI_connect`.
 pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {

@@ -249,11 +249,11 @@ fn current_figure(reader: &Reader, metric: &Metric) -> Result<Option<String>> {
     for (table, keys) in [("_state", &keys_state[..]), ("_delta", &keys_delta[..])] {
         reader.lookup(table, keys, &columns, |row| {
             // A value row of a value-tracking metric; summary rows have value NULL.
-            if row.numeric(4).is_none() {
+            if row.get::<AnyNumeric>(4).is_none() {
                 groups.entry(row.get::<String>(0)).or_default().add(
                     row.get::<i64>(1).unwrap_or(0),
                     row.get::<i64>(2).unwrap_or(0),
-                    row.numeric(3),
+                    row.get::<AnyNumeric>(3),
                 );
             }
             Ok(())

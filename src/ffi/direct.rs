@@ -439,15 +439,7 @@ impl DeltaWriter {
 /// The oid of `tally._delta`, None if the extension is not installed. It identifies the
 /// instance of the pg_tally catalog: DROP/CREATE EXTENSION gives a new one.
 pub fn delta_relid() -> Option<pg_sys::Oid> {
-    // SAFETY: syscache lookups by NUL-terminated name; InvalidOid when absent, checked.
-    unsafe {
-        let schema = pg_sys::get_namespace_oid(c"tally".as_ptr(), true);
-        if schema == pg_sys::InvalidOid {
-            return None;
-        }
-        let relid = pg_sys::get_relname_relid(c"_delta".as_ptr(), schema);
-        (relid != pg_sys::InvalidOid).then_some(relid)
-    }
+    super::relation_in(super::tally_schema()?, c"_delta")
 }
 
 /// Whether `desc` is exactly the 7 columns of `DELTA_COLUMNS`, none dropped.

@@ -10,7 +10,6 @@
 //! Direct access bypasses table privileges, like SECURITY DEFINER did for the query: the
 //! caller checks the reader's rights (`may_select`) before returning any figure.
 
-use pgrx::datum::AnyNumeric;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
 use std::ffi::{CStr, CString};
@@ -57,10 +56,6 @@ impl Row<'_> {
         // (text, numeric, arrays) out of the buffer before the scan moves on.
         self.datum(i)
             .and_then(|d| unsafe { T::from_datum(d, false) })
-    }
-
-    pub fn numeric(&self, i: usize) -> Option<AnyNumeric> {
-        self.get::<AnyNumeric>(i)
     }
 }
 
@@ -317,27 +312,15 @@ unsafe fn snapshot() -> pg_sys::Snapshot {
 }
 
 fn tally_schema() -> Result<pg_sys::Oid> {
-    // SAFETY: syscache lookup by NUL-terminated name; InvalidOid when absent, checked.
-    let schema = unsafe { pg_sys::get_namespace_oid(c"tally".as_ptr(), true) };
-    if schema == pg_sys::InvalidOid {
-        return Err(TallyError::Internal(
-            "schema tally is missing: reinstall pg_tally".into(),
-        ));
-    }
-    Ok(schema)
+    super::tally_schema()
+        .ok_or_else(|| TallyError::Internal("schema tally is missing: reinstall pg_tally".into()))
 }
 
 fn relid_in(schema: pg_sys::Oid, name: &str) -> Result<pg_sys::Oid> {
     let cname =
         CString::new(name).map_err(|_| TallyError::Internal("name contains a NUL byte".into()))?;
-    // SAFETY: syscache lookup by NUL-terminated name; InvalidOid when absent, checked.
-    let relid = unsafe { pg_sys::get_relname_relid(cname.as_ptr(), schema) };
-    if relid == pg_sys::InvalidOid {
-        return Err(TallyError::Internal(format!(
-            "tally.{name} is missing: reinstall pg_tally"
-        )));
-    }
-    Ok(relid)
+    super::relation_in(schema, &cname)
+        .ok_or_else(|| TallyError::Internal(format!("tally.{name} is missing: reinstall pg_tally")))
 }
 
 /// Whether `role` may SELECT from the table `relid` (what `has_table_privilege` checks).
