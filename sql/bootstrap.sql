@@ -61,9 +61,25 @@ CREATE TABLE tally._delta (
     n_rows       bigint NOT NULL,
     n_values     bigint NOT NULL,
     total        numeric NOT NULL,
-    value        numeric
+    value        numeric,
+    -- The writing transaction (top level). Last because 0.4.0 added it. The default fills
+    -- it for writers that do not name it (the prepared delta INSERT).
+    xact_id      xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
 );
-CREATE INDEX _delta_metric ON tally._delta (metric_id, bucket_start);
+-- Deltas of one metric in transaction order: every delta not yet folded was written by a
+-- transaction at or after the fold horizon (tally._fold), so reads and folds start their
+-- index scan there and never walk the entries of folded deltas that wait for VACUUM.
+CREATE INDEX _delta_metric ON tally._delta (metric_id, xact_id);
+
+-- The fold horizon: the xmin of the snapshot the last fold deleted deltas under. A delta
+-- that fold did not see was written by a transaction still running then or started later,
+-- whose id is at least that xmin; every delta it saw, it deleted. One row, updated by each
+-- fold (a HOT update: the column is not indexed).
+CREATE TABLE tally._fold (
+    id      int PRIMARY KEY CHECK (id = 1),
+    horizon xid8 NOT NULL
+);
+INSERT INTO tally._fold VALUES (1, '0');
 
 CREATE TABLE tally._dashboard (
     name       text PRIMARY KEY,

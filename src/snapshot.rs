@@ -106,15 +106,22 @@ fn _snapshot_counters(dashboard: &str) -> SqlResult<Option<String>> {
 }
 
 /// The tables a dashboard read looks up, each through the index named with it.
-const TABLES: [(&str, &str); 4] = [
+const TABLES: [(&str, &str); 5] = [
     ("_dashboard", "_dashboard_pkey"),
     ("_metric", "_metric_name_key"),
     ("_state", "_state_key"),
     ("_delta", "_delta_metric"),
+    ("_fold", "_fold_pkey"),
 ];
 
 fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
+    // A 0.3.0 catalog (before ALTER EXTENSION pg_tally UPDATE) has no fold horizon: the
+    // query-based read serves it.
+    if !scan::exists("_fold")? {
+        return Ok(None);
+    }
     let reader = Reader::open(&TABLES)?;
+    let horizon = fold_horizon(&reader)?;
     let (names, view) = dashboard_definition(&reader, dashboard)?;
     let mut metrics = Vec::with_capacity(names.len());
     for name in &names {
@@ -130,7 +137,7 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     require_read(dashboard, &metrics, view.as_deref())?;
     let mut figures = BTreeMap::new();
     for metric in &metrics {
-        let figure = match current_figure(&reader, metric)? {
+        let figure = match current_figure(&reader, metric, horizon)? {
             Some(figure) => figure,
             None => return Ok(None),
         };
@@ -141,6 +148,18 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
         .map(|(name, figure)| format!("{}: {figure}", json_string(name)))
         .collect();
     Ok(Some(format!("{{{}}}", members.join(", "))))
+}
+
+/// The fold horizon (`tally._fold`): no pending delta was written before it. 0 if the row
+/// is missing, which only makes the delta lookups start at the beginning.
+fn fold_horizon(reader: &Reader) -> Result<u64> {
+    let mut horizon = 0;
+    reader.lookup("_fold", &[Key::Int4("id", 1)], &["horizon"], |row| {
+        // xid8 is a 64-bit value passed by value, as int8 is.
+        horizon = row.get::<i64>(0).map_or(0, |h| h as u64);
+        Ok(())
+    })?;
+    Ok(horizon)
 }
 
 /// The dashboard's metric names and typed view name.
@@ -225,8 +244,8 @@ fn require_read(dashboard: &str, metrics: &[Metric], view: Option<&str>) -> Resu
 }
 
 /// The metric's figure in its current bucket as JSON, or None if a figure cannot be
-/// written as a JSON number.
-fn current_figure(reader: &Reader, metric: &Metric) -> Result<Option<String>> {
+/// written as a JSON number. Pending deltas are looked up from the fold horizon on.
+fn current_figure(reader: &Reader, metric: &Metric, horizon: u64) -> Result<Option<String>> {
     let bucket = metric
         .bucket
         .as_ref()
@@ -241,15 +260,28 @@ fn current_figure(reader: &Reader, metric: &Metric) -> Result<Option<String>> {
         bucket_key("bucket_start"),
         Key::IsNull("value"),
     ];
+    // The delta index orders a metric's deltas by transaction, not bucket: the bucket is
+    // checked on each row (pending deltas are few).
     let keys_delta = [
         Key::Int4("metric_id", metric.id),
-        bucket_key("bucket_start"),
+        Key::Xid8AtLeast("xact_id", horizon),
     ];
-    let columns = ["group_key", "n_rows", "n_values", "total", "value"];
+    let in_bucket = |row: &scan::Row<'_>| match bucket {
+        Some(Some(start)) => row.get::<i64>(5) == Some(start),
+        _ => row.get::<i64>(5).is_none(),
+    };
+    let columns = [
+        "group_key",
+        "n_rows",
+        "n_values",
+        "total",
+        "value",
+        "bucket_start",
+    ];
     for (table, keys) in [("_state", &keys_state[..]), ("_delta", &keys_delta[..])] {
         reader.lookup(table, keys, &columns, |row| {
             // A value row of a value-tracking metric; summary rows have value NULL.
-            if row.get::<AnyNumeric>(4).is_none() {
+            if row.get::<AnyNumeric>(4).is_none() && in_bucket(row) {
                 groups.entry(row.get::<String>(0)).or_default().add(
                     row.get::<i64>(1).unwrap_or(0),
                     row.get::<i64>(2).unwrap_or(0),

@@ -43,13 +43,19 @@ pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
 const EMPTY_ROWS_SQL: &str =
     "DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0";
 
+/// The fold horizon (see `tally._fold`) as a scalar subquery: no pending delta was written
+/// by a transaction before it.
+pub const HORIZON_SQL: &str =
+    "coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id = 1), '0'::pg_catalog.xid8)";
+
 /// Counter rows of the metrics selected by `condition` (a predicate over metric_id and
 /// bucket_start), folded and pending alike: the exact current state when read in one
-/// snapshot.
+/// snapshot. Pending deltas are looked up from the fold horizon on.
 pub fn stored_rows_sql(condition: &str) -> String {
     format!(
         "SELECT {COUNTER_COLUMNS} FROM tally._state WHERE {condition} \
-         UNION ALL SELECT {COUNTER_COLUMNS} FROM tally._delta WHERE {condition}"
+         UNION ALL SELECT {COUNTER_COLUMNS} FROM tally._delta \
+          WHERE ({condition}) AND xact_id >= {HORIZON_SQL}"
     )
 }
 
@@ -66,19 +72,25 @@ const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
     AND coalesce(s.group_key, '') = coalesce(f.group_key, '') \
     AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
 
-/// The fold statement, built once (see `fold_all`). `metric_id >= 0` holds for every row: it
-/// is there so the planner can walk the `_delta_metric` index, whose entries for deltas
-/// already folded are marked dead and skipped, instead of reading every heap page: between
-/// two vacuums the heap of `_delta` fills with folded rows (a busy table folds thousands of
-/// deltas a second), and a sequential scan would read them all on every fold.
+/// The fold statement, built once (see `fold_all`). It deletes the deltas of every metric
+/// from the fold horizon on (`metric_id = ANY` is one index range per metric, starting at
+/// the horizon), and moves the horizon to its own snapshot's xmin: every delta it could not
+/// see belongs to a transaction running then or started later, whose id is at least that
+/// xmin (only when it deleted something: a fold with nothing to do writes nothing).
+/// Between two vacuums the `_delta_metric` index fills with the entries of folded deltas (a
+/// busy table folds thousands a second), all of them before the horizon, so the fold never
+/// walks them.
 fn fold_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| format!(
-        "WITH moved AS (DELETE FROM tally._delta WHERE metric_id >= 0 RETURNING {COUNTER_COLUMNS}), \
+        "WITH moved AS (DELETE FROM tally._delta \
+                         WHERE metric_id = ANY (ARRAY(SELECT id FROM tally._metric)) AND xact_id >= {HORIZON_SQL} \
+                         RETURNING {COUNTER_COLUMNS}), \
+         advanced AS (UPDATE tally._fold SET horizon = pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) \
+                       WHERE id = 1 AND EXISTS (SELECT FROM moved) RETURNING 1), \
          summed AS (SELECT d.metric_id, d.bucket_start, d.group_key, d.value, pg_catalog.sum(d.n_rows) AS n_rows, \
                            pg_catalog.sum(d.n_values) AS n_values, pg_catalog.sum(d.total) AS total \
-                      FROM moved d JOIN tally._metric m ON m.id = d.metric_id \
-                     GROUP BY 1, 2, 3, 4), \
+                      FROM moved d GROUP BY 1, 2, 3, 4), \
          distinct_change AS (SELECT f.metric_id, f.bucket_start, f.group_key, NULL::pg_catalog.numeric AS value, \
                                     0::pg_catalog.numeric AS n_rows, 0::pg_catalog.numeric AS n_values, \
                                     pg_catalog.sum((coalesce(s.n_rows, 0) + f.n_rows > 0)::pg_catalog.int4 \
@@ -129,26 +141,41 @@ thread_local! {
     static CATALOG_CURRENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether this database's pg_tally catalog matches the library (0.2.0: counters have a
-/// `value` column). False between installing a new library and `ALTER EXTENSION pg_tally
-/// UPDATE`: writes then keep recording deltas in the old shape, and everything else asks
-/// for the update.
+/// Whether `tally._delta` has the named column (the shape of this database's catalog).
+fn delta_has_column(client: &SpiClient<'_>, column: &str) -> Result<bool> {
+    Ok(client
+        .select(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
+              WHERE attrelid = 'tally._delta'::pg_catalog.regclass AND attname = $1 AND NOT attisdropped)",
+            Some(1),
+            &[column.into()],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false))
+}
+
+/// Whether this database's pg_tally catalog matches the library (0.4.0: deltas record
+/// their transaction, `tally._fold` holds the fold horizon). False between installing a
+/// new library and `ALTER EXTENSION pg_tally UPDATE`: writes then keep recording deltas in
+/// the old shape, nothing folds, and everything else asks for the update.
 pub fn catalog_is_current(client: &SpiClient<'_>) -> Result<bool> {
     if CATALOG_CURRENT.with(|c| c.get()) {
         return Ok(true);
     }
-    let current = client
-        .select(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
-              WHERE attrelid = 'tally._delta'::pg_catalog.regclass AND attname = 'value' AND NOT attisdropped)",
-            Some(1),
-            &[],
-        )?
-        .first()
-        .get_one::<bool>()?
-        .unwrap_or(false);
+    let current = delta_has_column(client, "xact_id")?;
     CATALOG_CURRENT.with(|c| c.set(current));
     Ok(current)
+}
+
+/// Whether deltas have a `value` column (catalog 0.2.0 and later): the prepared delta
+/// INSERT names it, or on a 0.1.0 catalog leaves it out. `xact_id` is never named: its
+/// default fills it.
+pub fn catalog_has_values(client: &SpiClient<'_>) -> Result<bool> {
+    if catalog_is_current(client)? {
+        return Ok(true);
+    }
+    delta_has_column(client, "value")
 }
 
 /// Whether this session has already seen the catalog current, without asking the database

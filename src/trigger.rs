@@ -337,7 +337,7 @@ fn plan_for(
             (Event::Update, _) => metric.update_sql(NEW_ROWS, OLD_ROWS),
         })
         .collect();
-    let legacy = !storage::catalog_is_current(client)?;
+    let legacy = !storage::catalog_has_values(client)?;
     let sql = sqlgen::delta_insert_sql(parts, legacy)
         .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
     let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());

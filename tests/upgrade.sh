@@ -93,6 +93,19 @@ case "$err" in *"older than the installed library"*) ;; *) fail "value() on the 
 sqlstate="$(q -d tally_upgrade -c '\set VERBOSITY sqlstate' -c "SELECT tally.value('orders')" 2>&1 || true)"
 case "$sqlstate" in *55000*) ;; *) fail "expected SQLSTATE 55000, got: $sqlstate" ;; esac
 
+echo "upgrade: ALTER EXTENSION pg_tally UPDATE TO '0.3.0' (this library, a 0.3.0 catalog)"
+q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE TO '0.3.0'"
+q -d tally_upgrade >/dev/null <<'SQL'
+INSERT INTO orders (customer, status, amount) VALUES (7, 'PAID', 3.25);
+INSERT INTO orders (customer, status, amount) SELECT i, 'PENDING', i FROM generate_series(1, 20) i;
+UPDATE orders SET status = 'PAID' WHERE id = 5;
+SQL
+[ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted on the 0.3.0 catalog"
+[ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NULL")" = t ] \
+  || fail "the 0.3.0 catalog (no fold horizon) must be read by the query"
+sqlstate="$(q -d tally_upgrade -c '\set VERBOSITY sqlstate' -c "SELECT tally.value('orders')" 2>&1 || true)"
+case "$sqlstate" in *55000*) ;; *) fail "value() on the 0.3.0 catalog: expected SQLSTATE 55000, got: $sqlstate" ;; esac
+
 echo "upgrade: ALTER EXTENSION pg_tally UPDATE"
 q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE"
 [ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] || fail "not at $CURRENT"

@@ -286,8 +286,8 @@ pub struct DeltaRow<'a> {
 }
 
 /// The columns of `tally._delta` this writer fills, in order (bootstrap.sql; the 0.1.0 ->
-/// 0.2.0 upgrade appends `value` last, giving the same shape).
-const DELTA_COLUMNS: [(&CStr, pg_sys::Oid); 7] = [
+/// 0.2.0 upgrade appends `value` last and 0.3.0 -> 0.4.0 `xact_id`, giving the same shape).
+const DELTA_COLUMNS: [(&CStr, pg_sys::Oid); 8] = [
     (c"metric_id", pg_sys::INT4OID),
     (c"bucket_start", pg_sys::TIMESTAMPTZOID),
     (c"group_key", pg_sys::TEXTOID),
@@ -295,6 +295,7 @@ const DELTA_COLUMNS: [(&CStr, pg_sys::Oid); 7] = [
     (c"n_values", pg_sys::INT8OID),
     (c"total", pg_sys::NUMERICOID),
     (c"value", pg_sys::NUMERICOID),
+    (c"xact_id", pg_sys::XID8OID),
 ];
 
 /// `tally._delta` opened for direct inserts for one statement. Closed explicitly; on an
@@ -304,6 +305,9 @@ pub struct DeltaWriter {
     indexes: *mut pg_sys::ResultRelInfo,
     slot: *mut pg_sys::TupleTableSlot,
     zero: Datum,
+    /// The top-level transaction's id, as `pg_current_xact_id()` gives it (xid8 is passed
+    /// by value).
+    xact_id: Datum,
 }
 
 impl DeltaWriter {
@@ -316,6 +320,8 @@ impl DeltaWriter {
         // statement); table_open locks and pins it; the ResultRelInfo is zeroed, tagged and initialized as
         // InitResultRelInfo expects, and ExecOpenIndices fills its index arrays (opened
         // with ROW EXCLUSIVE). Every early return closes what was opened.
+        // GetTopFullTransactionId assigns the transaction its id if it has none yet, as the
+        // first insert would.
         unsafe {
             let relation = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as i32);
             if !has_delta_shape((*relation).rd_att) {
@@ -335,6 +341,7 @@ impl DeltaWriter {
                     &pg_sys::TTSOpsHeapTuple,
                 ),
                 zero: Datum::from(pg_sys::int64_to_numeric(0)),
+                xact_id: Datum::from(pg_sys::GetTopFullTransactionId().value),
             };
             if writer.index_infos().any(|(_, info)| {
                 !(*info).ii_Expressions.is_null()
@@ -375,10 +382,11 @@ impl DeltaWriter {
             row.total
                 .map_or((self.zero, false), |total| (total.datum, false)),
             optional(row.value),
+            (self.xact_id, false),
         ];
         let mut values = columns.map(|(datum, _)| datum);
         let mut nulls = columns.map(|(_, null)| null);
-        // SAFETY: values/nulls match the 7-column descriptor checked in `open`, with
+        // SAFETY: values/nulls match the 8-column descriptor checked in `open`, with
         // datums of the checked types. simple_heap_insert stamps the tuple with the current
         // command id and WAL-logs it (toasting or detoasting values as needed); the slot
         // only lends the tuple to FormIndexDatum, which needs no EState for plain-column
@@ -442,7 +450,7 @@ pub fn delta_relid() -> Option<pg_sys::Oid> {
     super::relation_in(super::tally_schema()?, c"_delta")
 }
 
-/// Whether `desc` is exactly the 7 columns of `DELTA_COLUMNS`, none dropped.
+/// Whether `desc` is exactly the columns of `DELTA_COLUMNS`, none dropped.
 fn has_delta_shape(desc: pg_sys::TupleDesc) -> bool {
     // SAFETY: a relation's descriptor has `natts` attributes.
     unsafe {

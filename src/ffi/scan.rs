@@ -24,6 +24,8 @@ pub enum Key<'a> {
     Int4(&'a str, i32),
     /// `column = value` for a timestamptz column.
     Timestamptz(&'a str, pg_sys::TimestampTz),
+    /// `column >= value` for an xid8 column.
+    Xid8AtLeast(&'a str, u64),
     /// `column IS NULL`.
     IsNull(&'a str),
 }
@@ -31,7 +33,11 @@ pub enum Key<'a> {
 impl Key<'_> {
     fn column(&self) -> &str {
         match self {
-            Key::Text(c, _) | Key::Int4(c, _) | Key::Timestamptz(c, _) | Key::IsNull(c) => c,
+            Key::Text(c, _)
+            | Key::Int4(c, _)
+            | Key::Timestamptz(c, _)
+            | Key::Xid8AtLeast(c, _)
+            | Key::IsNull(c) => c,
         }
     }
 }
@@ -268,15 +274,23 @@ impl Opened {
     }
 }
 
-/// An initialised btree scan key: equality with the column type's `=` procedure, or IS NULL.
+/// An initialised btree scan key: equality (or `>=`) with the column type's procedure, or
+/// IS NULL.
 fn scan_key(key: &Key<'_>, attno: pg_sys::AttrNumber, text: Option<Datum>) -> pg_sys::ScanKeyData {
+    let equal = pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber;
     // SAFETY: ScanKeyData is plain data; both initialisers fill every field.
     unsafe {
         let mut sk = std::mem::zeroed::<pg_sys::ScanKeyData>();
-        let (proc, value) = match key {
-            Key::Text(..) => (pg_sys::F_TEXTEQ, text.unwrap_or(Datum::from(0))),
-            Key::Int4(_, v) => (pg_sys::F_INT4EQ, Datum::from(*v)),
-            Key::Timestamptz(_, v) => (pg_sys::F_TIMESTAMPTZ_EQ, Datum::from(*v)),
+        let (strategy, proc, value) = match key {
+            Key::Text(..) => (equal, pg_sys::F_TEXTEQ, text.unwrap_or(Datum::from(0))),
+            Key::Int4(_, v) => (equal, pg_sys::F_INT4EQ, Datum::from(*v)),
+            Key::Timestamptz(_, v) => (equal, pg_sys::F_TIMESTAMPTZ_EQ, Datum::from(*v)),
+            // xid8 is passed by value.
+            Key::Xid8AtLeast(_, v) => (
+                pg_sys::BTGreaterEqualStrategyNumber as pg_sys::StrategyNumber,
+                pg_sys::F_XID8GE,
+                Datum::from(*v),
+            ),
             Key::IsNull(_) => {
                 pg_sys::ScanKeyEntryInitialize(
                     &mut sk,
@@ -291,13 +305,7 @@ fn scan_key(key: &Key<'_>, attno: pg_sys::AttrNumber, text: Option<Datum>) -> pg
                 return sk;
             }
         };
-        pg_sys::ScanKeyInit(
-            &mut sk,
-            attno,
-            pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
-            pg_sys::Oid::from(proc),
-            value,
-        );
+        pg_sys::ScanKeyInit(&mut sk, attno, strategy, pg_sys::Oid::from(proc), value);
         sk
     }
 }
@@ -321,6 +329,13 @@ fn relid_in(schema: pg_sys::Oid, name: &str) -> Result<pg_sys::Oid> {
         CString::new(name).map_err(|_| TallyError::Internal("name contains a NUL byte".into()))?;
     super::relation_in(schema, &cname)
         .ok_or_else(|| TallyError::Internal(format!("tally.{name} is missing: reinstall pg_tally")))
+}
+
+/// Whether `tally.<name>` exists (the catalog of an older version may lack it).
+pub fn exists(name: &str) -> Result<bool> {
+    let cname =
+        CString::new(name).map_err(|_| TallyError::Internal("name contains a NUL byte".into()))?;
+    Ok(super::relation_in(tally_schema()?, &cname).is_some())
 }
 
 /// Whether `role` may SELECT from the table `relid` (what `has_table_privilege` checks).

@@ -430,5 +430,17 @@ pub fn assert_exact(db: &mut Client, when: &str) {
         .unwrap()
         .get(0);
     assert_eq!(drift, 0, "{when}: tally.verify() reported drift");
+    // Reads and folds look up pending deltas from the fold horizon on (tally._fold).
+    let behind: i64 = db
+        .query_one(
+            "SELECT count(*) FROM tally._delta WHERE xact_id < (SELECT horizon FROM tally._fold)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        behind, 0,
+        "{when}: pending deltas lie before the fold horizon"
+    );
     assert_snapshots(db, when);
 }
