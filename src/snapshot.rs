@@ -282,10 +282,14 @@ fn current_figure(reader: &Reader, metric: &Metric, horizon: u64) -> Result<Opti
         reader.lookup(table, keys, &columns, |row| {
             // A value row of a value-tracking metric; summary rows have value NULL.
             if row.get::<AnyNumeric>(4).is_none() && in_bucket(row) {
+                // A count needs no total (always 0 for it): no numeric copied or added.
+                let total = (metric.aggregate != Aggregate::Count)
+                    .then(|| row.get::<AnyNumeric>(3))
+                    .flatten();
                 groups.entry(row.get::<String>(0)).or_default().add(
                     row.get::<i64>(1).unwrap_or(0),
                     row.get::<i64>(2).unwrap_or(0),
-                    row.get::<AnyNumeric>(3),
+                    total,
                 );
             }
             Ok(())
