@@ -98,6 +98,21 @@ fn write(other: &mut Client, round: i32) {
         .unwrap();
 }
 
+/// `writer` runs `begin`, the other session writes and folds three times, then `writer`
+/// runs `finish` (which commits): every figure must still be exact.
+fn held_open_across_folds(
+    writer: &mut Client,
+    other: &mut Client,
+    begin: &str,
+    finish: &str,
+    when: &str,
+) {
+    writer.batch_execute(begin).unwrap();
+    write_and_fold(other, &format!("{when} is open"));
+    writer.batch_execute(finish).unwrap();
+    assert_exact(other, &format!("{when} committed after the folds"));
+}
+
 #[test]
 fn writers_open_across_folds_are_never_skipped() {
     let mut other = setup();
@@ -136,27 +151,23 @@ fn writers_open_across_folds_are_never_skipped() {
     assert_exact(&mut other, "the early writer's deltas folded");
 
     // Began (and read) before the folds, but writes, and so gets its id, only after them.
-    writer
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t")
-        .unwrap();
-    write_and_fold(&mut other, "a reading transaction is open");
-    writer
-        .batch_execute("INSERT INTO t (grp, v) VALUES ('late', 4); DELETE FROM t WHERE grp = 'early' AND v = 1; COMMIT")
-        .unwrap();
-    assert_exact(&mut other, "a transaction took its id after the folds");
+    held_open_across_folds(
+        &mut writer,
+        &mut other,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t",
+        "INSERT INTO t (grp, v) VALUES ('late', 4); DELETE FROM t WHERE grp = 'early' AND v = 1; COMMIT",
+        "a transaction that takes its id after the folds",
+    );
 
     // Writes inside subtransactions, one rolled back, across folds.
-    writer
-        .batch_execute(
-            "BEGIN; SAVEPOINT a; INSERT INTO t (grp, v) VALUES ('sub', 5); RELEASE a; \
-             SAVEPOINT b; INSERT INTO t (grp, v) VALUES ('gone', 6); ROLLBACK TO b",
-        )
-        .unwrap();
-    write_and_fold(&mut other, "a transaction with subtransactions is open");
-    writer
-        .batch_execute("SAVEPOINT c; INSERT INTO t (grp, v) SELECT 'sub', i FROM generate_series(1, 3) i; RELEASE c; COMMIT")
-        .unwrap();
-    assert_exact(&mut other, "subtransactions committed after the folds");
+    held_open_across_folds(
+        &mut writer,
+        &mut other,
+        "BEGIN; SAVEPOINT a; INSERT INTO t (grp, v) VALUES ('sub', 5); RELEASE a; \
+         SAVEPOINT b; INSERT INTO t (grp, v) VALUES ('gone', 6); ROLLBACK TO b",
+        "SAVEPOINT c; INSERT INTO t (grp, v) SELECT 'sub', i FROM generate_series(1, 3) i; RELEASE c; COMMIT",
+        "a transaction with subtransactions",
+    );
 
     // A writer that folds inside its own open transaction (its own deltas included), then
     // writes more. It holds the fold lock until it commits: the other session cannot fold.
