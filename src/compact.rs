@@ -62,11 +62,14 @@ pub fn after_write(written: u64) -> Result<()> {
         return Ok(());
     }
     WRITTEN_SINCE_FOLD.with(|w| w.set(0));
-    Spi::connect_mut(|client| {
-        // On an old catalog deltas simply wait for ALTER EXTENSION pg_tally UPDATE.
-        if storage::catalog_is_current(client)? {
-            storage::fold_if_free(client)?;
-        }
-        Ok(())
+    // Called from the write trigger, which leaves search_path alone on its single-row path.
+    ffi::with_catalog_search_path(|| {
+        Spi::connect_mut(|client| {
+            // On an old catalog deltas simply wait for ALTER EXTENSION pg_tally UPDATE.
+            if storage::catalog_is_current(client)? {
+                storage::fold_if_free(client)?;
+            }
+            Ok(())
+        })
     })
 }

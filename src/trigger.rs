@@ -106,9 +106,11 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         PgTriggerOperation::Update => Event::Update,
         PgTriggerOperation::Delete => Event::Delete,
         PgTriggerOperation::Truncate if args.root.is_some() => {
-            return on_partition_truncate(source)
+            return ffi::with_catalog_search_path(|| on_partition_truncate(source))
         }
-        PgTriggerOperation::Truncate => return on_truncate(relid),
+        PgTriggerOperation::Truncate => {
+            return ffi::with_catalog_search_path(|| on_truncate(relid))
+        }
     };
     let generation = Generation {
         number: args.generation,
@@ -120,7 +122,25 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
             return compact::after_write(written);
         }
     }
-    let written = Spi::connect_mut(|client| -> TallyResult<u64> {
+    // SECURITY DEFINER without a SET clause (see `ffi::with_catalog_search_path`): every
+    // statement this path parses or plans must not see the writer's search_path.
+    let written = ffi::with_catalog_search_path(|| {
+        write_through_sql(trigger, relid, source, generation, event, single_row)
+    })?;
+    compact::after_write(written)
+}
+
+/// Any statement the single-row path does not take: the prepared, cached delta INSERT over
+/// the transition tables. Returns the delta rows written.
+fn write_through_sql(
+    trigger: &PgTrigger<'_>,
+    relid: pg_sys::Oid,
+    source: pg_sys::Oid,
+    generation: Generation,
+    event: Event,
+    single_row: bool,
+) -> TallyResult<u64> {
+    Spi::connect_mut(|client| -> TallyResult<u64> {
         ffi::register_transition_tables(trigger)?;
         let metrics = source_metrics(client, relid, source, generation)?;
         let mask = statement_mask(trigger, &metrics, event);
@@ -136,8 +156,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         };
         let plan = plan_for(client, &metrics, key)?;
         Ok(client.update(&*plan, None, &[])?.len() as u64)
-    })?;
-    compact::after_write(written)
+    })
 }
 
 /// The metrics a statement concerns: all of them, but for an UPDATE only those reading an
@@ -172,7 +191,9 @@ fn write_directly(
     }
     let metrics = match SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
         Some(found) => found,
-        None => Spi::connect(|client| source_metrics(client, relid, source, generation))?,
+        None => ffi::with_catalog_search_path(|| {
+            Spi::connect(|client| source_metrics(client, relid, source, generation))
+        })?,
     };
     let mask = statement_mask(trigger, &metrics, event);
     if mask == 0 {

@@ -36,6 +36,35 @@ SELECT count(*) FROM app.shop;
 RESET ROLE;
 SELECT * FROM tally.verify();
 
+-- The write trigger acts with the extension owner's rights and, to save setting search_path
+-- on every statement, has no SET clause: it fixes search_path itself wherever it parses,
+-- plans or runs SQL. A writer's hostile "=" for text must never run there (in the filter of
+-- the delta INSERT, in the fold, in the compiled single-row filter).
+CREATE SCHEMA hostile AUTHORIZATION tally_writer;
+SET ROLE tally_app;
+SELECT tally.create_metric('shop_a', 'app.shop', filter => $$status = 'A'$$) IS NOT NULL AS defined;
+SELECT tally.create_metric('shop_kinds', 'app.shop', 'count_distinct', 'amount', group_by => 'status') IS NOT NULL AS defined;
+RESET ROLE;
+SET ROLE tally_writer;
+CREATE FUNCTION hostile.texteq(text, text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+    AS $$BEGIN RAISE EXCEPTION 'hijacked: running as %', current_user; END$$;
+CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.texteq);
+SET search_path = hostile, pg_catalog, public;
+SET tally.compact_threshold = 1;
+SELECT 'A'::text = 'A'::text AS hostile_operator_in_effect;
+INSERT INTO app.shop (status, amount) VALUES ('A', 3), ('B', 4);
+INSERT INTO app.shop (status, amount) VALUES ('A', 5);
+INSERT INTO app.shop (status, amount) VALUES ('C', 6);
+RESET tally.compact_threshold;
+RESET search_path;
+RESET ROLE;
+SELECT count(*) AS pending_deltas FROM tally._delta;
+SELECT tally.value('shop_a') AS shop_a, (SELECT count(*) FROM app.shop WHERE status = 'A') AS live_a,
+       tally.value('shop_kinds') AS shop_kinds, (SELECT count(DISTINCT amount) FROM app.shop) AS live_kinds;
+SELECT * FROM tally.verify();
+SELECT tally.drop_metric('shop_a'), tally.drop_metric('shop_kinds');
+DROP SCHEMA hostile CASCADE;
+
 -- A reader granted the dashboard's view reads it, and the snapshot, without table access.
 SET ROLE tally_reader;
 SELECT id, shop_n, shop_sum FROM app.shop_dashboard;
