@@ -78,7 +78,7 @@ fn drop_metric(name: &str) -> SqlResult<()> {
             });
         }
         lock_source(client, &metric.source)?;
-        storage::lock_folding(client)?;
+        storage::lock_folding();
         client.update(
             "DELETE FROM tally._delta WHERE metric_id = $1",
             None,

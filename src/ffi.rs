@@ -302,6 +302,25 @@ pub fn without_seqscan<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     )
 }
 
+/// Takes the transaction-level advisory lock (key1, key2), as `pg_advisory_xact_lock` or,
+/// without `wait`, `pg_try_advisory_xact_lock` (false when another session holds it), called
+/// directly rather than through the SQL executor: writers try the fold lock on every fold.
+pub fn advisory_xact_lock(key1: i32, key2: i32, wait: bool) -> bool {
+    let args = [key1.into_datum(), key2.into_datum()];
+    // SAFETY: both are strict built-ins taking two int4 Datums; they only touch the lock
+    // manager for this transaction (the waiting one may raise an ERROR, e.g. on cancel or
+    // deadlock, which propagates like any other). The try variant returns a bool Datum.
+    unsafe {
+        if wait {
+            pgrx::direct_function_call_as_datum(pg_sys::pg_advisory_xact_lock_int4, &args);
+            true
+        } else {
+            pgrx::direct_function_call::<bool>(pg_sys::pg_try_advisory_xact_lock_int4, &args)
+                .unwrap_or(false)
+        }
+    }
+}
+
 /// Runs `body` with `search_path = pg_catalog, pg_temp`, as a function's `SET search_path`
 /// clause would. The write trigger runs SECURITY DEFINER without that clause (setting and
 /// restoring search_path cost a single-row INSERT ~7% of its time, measured under 8

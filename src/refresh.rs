@@ -97,7 +97,7 @@ fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
         None,
         &[],
     )?;
-    storage::lock_folding(client)?;
+    storage::lock_folding();
     // Both statements see everything committed before the fold lock was granted (the latest
     // snapshot), whatever the isolation level: under REPEATABLE READ the transaction's own
     // snapshot could miss state a compaction folded after it was taken.

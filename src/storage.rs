@@ -11,29 +11,17 @@ use crate::plans::{self, Access};
 use crate::sqlgen::COUNTER_COLUMNS;
 
 /// Advisory lock key (two int4 halves): "tally" in ASCII, then 1 for "fold".
-const LOCK_SQL: &str = "SELECT pg_catalog.pg_advisory_xact_lock(1952541801, 1)";
-const TRY_LOCK_SQL: &str = "SELECT pg_catalog.pg_try_advisory_xact_lock(1952541801, 1)";
+const FOLD_LOCK: (i32, i32) = (1952541801, 1);
 
 /// Waits for the fold lock, held until the transaction ends.
-pub fn lock_folding(client: &mut SpiClient<'_>) -> Result<()> {
-    client.update(LOCK_SQL, None, &[])?;
-    Ok(())
-}
-
-/// Takes the fold lock if nobody holds it; never waits.
-fn try_lock_folding(client: &mut SpiClient<'_>) -> Result<bool> {
-    let plan = plans::cached(client, TRY_LOCK_SQL, &[], Access::Write)?;
-    let got = client
-        .update(&*plan, Some(1), &[])?
-        .first()
-        .get_one::<bool>()?;
-    Ok(got.unwrap_or(false))
+pub fn lock_folding() {
+    crate::ffi::advisory_xact_lock(FOLD_LOCK.0, FOLD_LOCK.1, true);
 }
 
 /// Folds every committed delta if no other session holds the fold lock (never waits):
 /// None when someone else is folding.
 pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
-    if !try_lock_folding(client)? {
+    if !crate::ffi::advisory_xact_lock(FOLD_LOCK.0, FOLD_LOCK.1, false) {
         return Ok(None);
     }
     fold_all(client).map(Some)
@@ -108,8 +96,9 @@ fn fold_sql() -> &'static str {
                       ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
                       SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
                           total = s.total + EXCLUDED.total \
-                      RETURNING 1) \
-         SELECT (SELECT pg_catalog.count(*) FROM moved), (SELECT pg_catalog.count(*) FROM upserted)"
+                      RETURNING s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
+         SELECT (SELECT pg_catalog.count(*) FROM moved), (SELECT pg_catalog.count(*) FROM upserted), \
+                (SELECT pg_catalog.count(*) FROM upserted WHERE emptied)"
     ))
 }
 
@@ -121,15 +110,17 @@ fn fold_sql() -> &'static str {
 /// Its plan is prepared once per session.
 fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let fold = plans::cached(client, fold_sql(), &[], Access::Write)?;
-    let (deltas, groups) = crate::ffi::without_seqscan(|| {
+    let (deltas, groups, emptied) = crate::ffi::without_seqscan(|| {
         let row = client.update(&*fold, Some(1), &[])?.first();
         Ok((
             row.get::<i64>(1)?.unwrap_or(0),
             row.get::<i64>(2)?.unwrap_or(0),
+            row.get::<i64>(3)?.unwrap_or(0),
         ))
     })?;
-    if groups > 0 {
+    if emptied > 0 {
         // Groups and values whose rows all went away: keep _state as small as the live data.
+        // Only after a fold that emptied some (most folds empty none: one statement saved).
         let cleanup = plans::cached(client, EMPTY_ROWS_SQL, &[], Access::Write)?;
         client.update(&*cleanup, None, &[])?;
     }

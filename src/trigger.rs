@@ -247,7 +247,7 @@ fn trigger_error(error: pgrx::PgTriggerError) -> TallyError {
 /// fold lock so a concurrent compaction cannot re-add what it had read before.
 fn on_truncate(relid: pg_sys::Oid) -> TallyResult<()> {
     Spi::connect_mut(|client| {
-        storage::lock_folding(client)?;
+        storage::lock_folding();
         storage::clear_source(client, relid)
     })
 }

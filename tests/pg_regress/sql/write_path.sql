@@ -61,6 +61,17 @@ SELECT count(*) AS inserted FROM items WHERE id >= 3000;
 SELECT * FROM tally.verify('items_ratio');
 SELECT tally.drop_metric('items_ratio');
 
+-- A group whose rows all go away leaves no counter row behind once folded (the fold
+-- removes the rows it emptied), also when the fold that empties it folds nothing else.
+INSERT INTO items VALUES (4000, 'short-lived', 5), (4001, 'short-lived', 6);
+SELECT tally.compact() > 0 AS folded;
+SELECT count(*) AS state_rows FROM tally._state WHERE group_key = 'short-lived';
+DELETE FROM items WHERE grp = 'short-lived';
+SELECT tally.compact() > 0 AS folded;
+SELECT count(*) AS state_rows FROM tally._state WHERE group_key = 'short-lived';
+SELECT count(*) AS empty_state_rows FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0;
+SELECT * FROM check_items;
+
 TRUNCATE items;
 SELECT * FROM check_items;
 SELECT tally.value('items_n'), tally.value('items_sum'), count(*) AS rows FROM tally.groups('items_n');
