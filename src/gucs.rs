@@ -6,7 +6,7 @@ use std::ffi::CString;
 static AUTO_COMPACT: GucSetting<bool> = GucSetting::<bool>::new(true);
 static COMPACT_THRESHOLD: GucSetting<i32> = GucSetting::<i32>::new(100);
 static COMPACTOR_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static COMPACTOR_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(50);
+static COMPACTOR_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(20);
 static DIRECT_WRITES: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn register() {
