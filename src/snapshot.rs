@@ -115,12 +115,11 @@ const TABLES: [(&str, &str); 5] = [
 ];
 
 fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
-    // A 0.3.0 catalog (before ALTER EXTENSION pg_tally UPDATE) has no fold horizon: the
-    // query-based read serves it.
-    if !scan::exists("_fold")? {
+    // A 0.3.0 catalog (before ALTER EXTENSION pg_tally UPDATE) has no fold horizon
+    // (`tally._fold`): the query-based read serves it.
+    let Some(reader) = Reader::open(&TABLES)? else {
         return Ok(None);
-    }
-    let reader = Reader::open(&TABLES)?;
+    };
     let horizon = fold_horizon(&reader)?;
     let (names, view) = dashboard_definition(&reader, dashboard)?;
     let mut metrics = Vec::with_capacity(names.len());

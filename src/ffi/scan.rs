@@ -102,14 +102,18 @@ impl Drop for Reader {
 
 impl Reader {
     /// Opens `tally.<table>` for each (table, index) pair; lookups go through the index.
-    pub fn open(tables: &[(&'static str, &'static str)]) -> Result<Reader> {
+    /// None when the catalog lacks one of them: an older version's, before `ALTER EXTENSION
+    /// pg_tally UPDATE` (the caller then reads another way).
+    pub fn open(tables: &[(&'static str, &'static str)]) -> Result<Option<Reader>> {
         let schema = tally_schema()?;
         let mut reader = Reader {
             tables: Vec::with_capacity(tables.len()),
         };
         for (name, index) in tables {
-            let relid = relid_in(schema, name)?;
-            let index = relid_in(schema, index)?;
+            let (Some(relid), Some(index)) = (relid_in(schema, name)?, relid_in(schema, index)?)
+            else {
+                return Ok(None);
+            };
             // SAFETY: both oids were just resolved in this transaction; `Drop` closes both
             // relations and drops the slot.
             let opened = unsafe {
@@ -127,7 +131,7 @@ impl Reader {
             };
             reader.tables.push(opened);
         }
-        Ok(reader)
+        Ok(Some(reader))
     }
 
     /// Calls `each` with the `columns` of every row of `table` (opened by `open`) matching
@@ -324,18 +328,11 @@ fn tally_schema() -> Result<pg_sys::Oid> {
         .ok_or_else(|| TallyError::Internal("schema tally is missing: reinstall pg_tally".into()))
 }
 
-fn relid_in(schema: pg_sys::Oid, name: &str) -> Result<pg_sys::Oid> {
+/// The oid of relation `name` in `schema`, None if it does not exist.
+fn relid_in(schema: pg_sys::Oid, name: &str) -> Result<Option<pg_sys::Oid>> {
     let cname =
         CString::new(name).map_err(|_| TallyError::Internal("name contains a NUL byte".into()))?;
-    super::relation_in(schema, &cname)
-        .ok_or_else(|| TallyError::Internal(format!("tally.{name} is missing: reinstall pg_tally")))
-}
-
-/// Whether `tally.<name>` exists (the catalog of an older version may lack it).
-pub fn exists(name: &str) -> Result<bool> {
-    let cname =
-        CString::new(name).map_err(|_| TallyError::Internal("name contains a NUL byte".into()))?;
-    Ok(super::relation_in(tally_schema()?, &cname).is_some())
+    Ok(super::relation_in(schema, &cname))
 }
 
 /// Whether `role` may SELECT from the table `relid` (what `has_table_privilege` checks).
