@@ -6,7 +6,8 @@
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
 -- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
--- lookups on (metric_id, bucket_start), whatever the size of the source tables.
+-- lookups on (metric_id, bucket_start) in _state and on (metric_id, xact_id from the fold
+-- horizon) in _delta, whatever the size of the source tables.
 CREATE FUNCTION tally._snapshot_sql(dashboard text) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
@@ -41,10 +42,12 @@ BEGIN
                              WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL AND s.value IS NULL
                             UNION ALL
                             SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
-                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
                             UNION ALL
                             SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
-                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
                      GROUP BY x.group_key) g) f
      WHERE d.name OPERATOR(pg_catalog.=) dashboard
     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;

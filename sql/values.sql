@@ -10,6 +10,16 @@
 -- These run with the rights of the SECURITY DEFINER read functions that call them; the
 -- fixed search_path keeps a caller's objects out of them.
 
+-- The fold horizon (tally._fold, 0.4.0): no pending delta was written by a transaction
+-- before it, so every lookup of pending deltas starts there (metric_id, xact_id >= horizon
+-- is one range of the _delta_metric index) and never walks the entries of folded deltas
+-- that wait for VACUUM. STABLE: it reads tally._fold in the calling query's snapshot, the
+-- one that query reads its deltas in, once per index scan (it is the scan's lower bound).
+CREATE FUNCTION tally._fold_horizon() RETURNS xid8
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id OPERATOR(pg_catalog.=) 1), '0'::pg_catalog.xid8)
+$$;
+
 -- The smallest (min) or largest (max) value of a group with a positive net count. Walks the
 -- folded values in order through the _state_values index and stops at the first that
 -- pending deltas have not taken to zero; values only in pending deltas are candidates too.
@@ -23,7 +33,7 @@ BEGIN
     RETURN (
         WITH pending AS (
             SELECT d.value, sum(d.n_rows) AS n FROM tally._delta d
-             WHERE d.metric_id = m_id AND d.value IS NOT NULL
+             WHERE d.metric_id = m_id AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
                AND d.bucket_start IS NOT DISTINCT FROM m_bucket AND d.group_key IS NOT DISTINCT FROM m_group
              GROUP BY d.value),
         folded AS NOT MATERIALIZED (
@@ -57,7 +67,7 @@ BEGIN
     RETURN (
         SELECT coalesce(sum((coalesce(f.n_rows, 0) + p.n > 0)::int - (coalesce(f.n_rows, 0) > 0)::int), 0)
           FROM (SELECT d.value, sum(d.n_rows) AS n FROM tally._delta d
-                 WHERE d.metric_id = m_id AND d.value IS NOT NULL
+                 WHERE d.metric_id = m_id AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
                    AND d.bucket_start IS NOT DISTINCT FROM m_bucket AND d.group_key IS NOT DISTINCT FROM m_group
                  GROUP BY d.value) p
           LEFT JOIN LATERAL (
@@ -85,7 +95,8 @@ BEGIN
                  WHERE s.metric_id = m_id AND s.value IS NOT NULL AND s.bucket_start IS NOT DISTINCT FROM m_bucket
                 UNION ALL
                 SELECT d.value, d.n_rows FROM tally._delta d
-                 WHERE d.metric_id = m_id AND d.value IS NOT NULL AND d.bucket_start IS NOT DISTINCT FROM m_bucket) x
+                 WHERE d.metric_id = m_id AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
+                   AND d.bucket_start IS NOT DISTINCT FROM m_bucket) x
              GROUP BY x.value HAVING sum(x.n_rows) > 0) v);
 END
 $fn$;

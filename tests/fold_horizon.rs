@@ -29,8 +29,8 @@ fn setup() -> Client {
     db
 }
 
-/// Every figure equals the live aggregate (through the dashboard read and the SQL reads),
-/// and no delta visible now was written before the horizon.
+/// Every figure equals the live aggregate (through the dashboard read, its query-based
+/// fallback and the SQL reads), and no delta visible now was written before the horizon.
 fn assert_exact(db: &mut Client, when: &str) {
     let row = db
         .query_one(
@@ -42,12 +42,26 @@ fn assert_exact(db: &mut Client, when: &str) {
                     tally._snapshot_counters('board') IS NOT NULL, \
                     tally.value('values') = (SELECT count(DISTINCT v) FROM t), \
                     (SELECT count(*) FROM tally.verify()), \
-                    (SELECT count(*) FROM tally._delta WHERE xact_id < (SELECT horizon FROM tally._fold))",
+                    (SELECT count(*) FROM tally._delta WHERE xact_id < (SELECT horizon FROM tally._fold)), \
+                    tally._snapshot_sql('board') - 'as_of' = tally.snapshot('board') - 'as_of'",
             &[],
         )
         .unwrap_or_else(|e| panic!("{when}: {e:?}"));
-    let (snapshot_exact, native, distinct_exact, drift, behind): (bool, bool, bool, i64, i64) =
-        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    let (snapshot_exact, native, distinct_exact, drift, behind, query_read_same): (
+        bool,
+        bool,
+        bool,
+        i64,
+        i64,
+        bool,
+    ) = (
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+    );
     assert!(
         native,
         "{when}: the dashboard was not read by index lookups"
@@ -55,6 +69,10 @@ fn assert_exact(db: &mut Client, when: &str) {
     assert!(
         snapshot_exact,
         "{when}: tally.snapshot differs from the live figures"
+    );
+    assert!(
+        query_read_same,
+        "{when}: the query-based read (tally._snapshot_sql) differs from tally.snapshot"
     );
     assert!(
         distinct_exact,
