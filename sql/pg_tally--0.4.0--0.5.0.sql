@@ -9,7 +9,9 @@
 -- The value readers (min, max, count_distinct: sql/values.sql) and the query-based snapshot
 -- (tally._snapshot_sql, sql/read.sql) look up pending deltas from the fold horizon on, as
 -- the library's reads have since 0.4.0: they are redefined here exactly as a fresh install
--- creates them. CREATE OR REPLACE resets a function's SECURITY DEFINER, so it is set again.
+-- creates them. tally._distinct_pending also looks each pending value up in _state on its
+-- own (it could scan every value of the group per pending value). CREATE OR REPLACE resets
+-- a function's SECURITY DEFINER, so it is set again.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.5.0'" to load this file. \quit
 
 ALTER FUNCTION tally._on_write() RESET search_path;
@@ -69,7 +71,8 @@ BEGIN
                  WHERE s.metric_id = m_id AND s.value = p.value
                    AND coalesce(s.bucket_start, '-infinity') = coalesce(m_bucket, '-infinity')
                    AND coalesce(s.group_key, '') = coalesce(m_group, '')
-                   AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group) f
+                   AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group
+                OFFSET 0) f
             ON true);
 END
 $fn$;

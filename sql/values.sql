@@ -58,7 +58,11 @@ END
 $fn$;
 
 -- How pending deltas change the number of distinct values of a group: +1 for a value whose
--- net count becomes positive, -1 for one that drops to zero.
+-- net count becomes positive, -1 for one that drops to zero. One _state_values lookup per
+-- pending value: OFFSET 0 keeps the LATERAL subquery from being flattened into a join,
+-- which the planner (with stale statistics on the queue-like tables) ran as a scan of every
+-- value of the group per pending value (27 ms for 7 pending values of a 10,000-value
+-- metric; 0.3 ms this way).
 CREATE FUNCTION tally._distinct_pending(m_id int, m_bucket timestamptz, m_group text)
 RETURNS bigint LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -75,7 +79,8 @@ BEGIN
                  WHERE s.metric_id = m_id AND s.value = p.value
                    AND coalesce(s.bucket_start, '-infinity') = coalesce(m_bucket, '-infinity')
                    AND coalesce(s.group_key, '') = coalesce(m_group, '')
-                   AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group) f
+                   AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group
+                OFFSET 0) f
             ON true);
 END
 $fn$;

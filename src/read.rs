@@ -7,9 +7,19 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use std::rc::Rc;
+use std::sync::OnceLock;
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::{ffi, plans, storage};
+
+/// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
+/// `tally._fold`): pending deltas are looked up from there, one range of the `_delta_metric`
+/// index per metric, never walking the entries of folded deltas that wait for VACUUM (nor
+/// tempting the planner into a sequential scan of a queue-like table). Built once per
+/// template for the life of the backend.
+fn with_horizon(template: &'static str, built: &'static OnceLock<String>) -> &'static str {
+    built.get_or_init(|| template.replace("{horizon}", storage::HORIZON_SQL))
+}
 
 /// A read-only plan for `sql`, prepared on first use in this session.
 pub fn read_plan(
@@ -22,6 +32,7 @@ pub fn read_plan(
 
 /// Counters of one metric (by name) in its current bucket, per group. The first row is
 /// always present and carries the metric's aggregate, so a missing metric is detectable.
+/// `{horizon}` stands for the fold horizon (see `with_horizon`).
 const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
                   pg_catalog.has_table_privilege($2::pg_catalog.oid, source, 'SELECT') AS allowed \
@@ -33,10 +44,11 @@ WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start IS NULL AND s.value IS NULL WHERE m.cur IS NULL \
            UNION ALL \
            SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start = m.cur AND d.value IS NULL \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.xact_id >= {horizon} AND d.bucket_start = m.cur AND d.value IS NULL \
            UNION ALL \
            SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.bucket_start IS NULL AND d.value IS NULL WHERE m.cur IS NULL), \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.xact_id >= {horizon} AND d.bucket_start IS NULL AND d.value IS NULL \
+            WHERE m.cur IS NULL), \
      g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
                   pg_catalog.sum(total) AS total FROM r GROUP BY group_key), \
      f AS (SELECT g.group_key, tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total) AS figure \
@@ -61,9 +73,10 @@ struct CurrentFigures {
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
     Spi::connect(|client| {
         storage::require_current_catalog(client)?;
+        static SQL: OnceLock<String> = OnceLock::new();
         let plan = read_plan(
             client,
-            CURRENT_GROUPS_SQL,
+            with_horizon(CURRENT_GROUPS_SQL, &SQL),
             &[pg_sys::TEXTOID, pg_sys::OIDOID],
         )?;
         let rows = client.select(&*plan, None, &[metric.into(), ffi::outer_user().into()])?;
@@ -121,6 +134,7 @@ fn groups(
     Ok(TableIterator::new(current_figures(metric)?.groups))
 }
 
+/// Figures per bucket and group of one metric; `{horizon}` as in `CURRENT_GROUPS_SQL`.
 const SERIES_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name = $1), \
      lo AS (SELECT CASE WHEN m.bucket IS NULL THEN NULL \
@@ -130,7 +144,7 @@ WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name
               AND (m.bucket IS NULL OR (s.bucket_start >= lo.since AND s.bucket_start < $3)) \
            UNION ALL \
            SELECT d.bucket_start, d.group_key, d.n_rows, d.n_values, d.total FROM m, lo, tally._delta d \
-            WHERE d.metric_id = m.id AND d.value IS NULL \
+            WHERE d.metric_id = m.id AND d.xact_id >= {horizon} AND d.value IS NULL \
               AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))) \
 SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
        tally._figure_of((SELECT id FROM m), (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
@@ -163,9 +177,10 @@ fn series(
     let rows = Spi::connect(|client| -> Result<Vec<_>> {
         storage::require_current_catalog(client)?;
         require_read(client, metric)?;
+        static SQL: OnceLock<String> = OnceLock::new();
         let plan = read_plan(
             client,
-            SERIES_SQL,
+            with_horizon(SERIES_SQL, &SQL),
             &[
                 pg_sys::TEXTOID,
                 pg_sys::TIMESTAMPTZOID,
