@@ -12,6 +12,8 @@
 -- creates them. tally._distinct_pending also looks each pending value up in _state on its
 -- own (it could scan every value of the group per pending value). CREATE OR REPLACE resets
 -- a function's SECURITY DEFINER, so it is set again.
+--
+-- tally._state loses its partial index on n_rows = 0 (at the end of this file).
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.5.0'" to load this file. \quit
 
 ALTER FUNCTION tally._on_write() RESET search_path;
@@ -153,3 +155,10 @@ END
 $fn$;
 
 ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER;
+
+-- The fold's updates of the counters become HOT (heap-only): no index covers n_rows any
+-- more, and pages keep room for new versions. The fold finds the rows it emptied by their
+-- row ids instead of through this partial index. Dropping it takes a brief ACCESS EXCLUSIVE
+-- lock on tally._state; the fillfactor applies to pages written from now on.
+DROP INDEX tally._state_empty;
+ALTER TABLE tally._state SET (fillfactor = 90);

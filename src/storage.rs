@@ -2,6 +2,7 @@
 //! that serializes everything that rewrites `_state` (compaction, refresh, TRUNCATE, drop).
 //! Writers never take that lock: they only INSERT into `_delta`.
 
+use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
 use std::sync::OnceLock;
@@ -27,9 +28,12 @@ pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
     fold_all(client).map(Some)
 }
 
-/// Counter rows whose source rows all went away (found through the _state_empty index).
-const EMPTY_ROWS_SQL: &str =
-    "DELETE FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0";
+/// Counter rows whose source rows all went away, by the row ids the fold returned for them
+/// (a TID scan). No index covers the counters: that keeps the fold's `_state` updates HOT
+/// (heap-only, no new index entries), where a partial index on `n_rows = 0` (0.1.0-0.4.0)
+/// made every one of them insert new entries into every index of `_state`.
+const EMPTY_ROWS_SQL: &str = "DELETE FROM tally._state \
+      WHERE ctid = ANY ($1::pg_catalog.text[]::pg_catalog.tid[]) AND n_rows = 0 AND n_values = 0 AND total = 0";
 
 /// The fold horizon (see `tally._fold`) as a scalar subquery: no pending delta was written
 /// by a transaction before it.
@@ -96,9 +100,9 @@ fn fold_sql() -> &'static str {
                       ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
                       SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
                           total = s.total + EXCLUDED.total \
-                      RETURNING s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
+                      RETURNING s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
          SELECT (SELECT pg_catalog.count(*) FROM moved), (SELECT pg_catalog.count(*) FROM upserted), \
-                (SELECT pg_catalog.count(*) FROM upserted WHERE emptied)"
+                (SELECT pg_catalog.array_agg(u.ctid::pg_catalog.text) FROM upserted u WHERE u.emptied)"
     ))
 }
 
@@ -115,14 +119,20 @@ fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
         Ok((
             row.get::<i64>(1)?.unwrap_or(0),
             row.get::<i64>(2)?.unwrap_or(0),
-            row.get::<i64>(3)?.unwrap_or(0),
+            row.get::<Vec<String>>(3)?.unwrap_or_default(),
         ))
     })?;
-    if emptied > 0 {
+    if !emptied.is_empty() {
         // Groups and values whose rows all went away: keep _state as small as the live data.
-        // Only after a fold that emptied some (most folds empty none: one statement saved).
-        let cleanup = plans::cached(client, EMPTY_ROWS_SQL, &[], Access::Write)?;
-        client.update(&*cleanup, None, &[])?;
+        // Only after a fold that emptied some (most folds empty none). The row ids are
+        // stable until then: everything that rewrites _state holds the fold lock, as we do.
+        let cleanup = plans::cached(
+            client,
+            EMPTY_ROWS_SQL,
+            &[pg_sys::TEXTARRAYOID],
+            Access::Write,
+        )?;
+        client.update(&*cleanup, None, &[emptied.into()])?;
     }
     Ok(Folded { deltas, groups })
 }
