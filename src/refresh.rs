@@ -105,10 +105,13 @@ fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
         &format!("DELETE FROM tally._state WHERE metric_id = {}", metric.id),
         None,
     )?;
+    // Pending deltas from the fold horizon on (read in this statement's snapshot): those
+    // before it are already deleted, and the queue table may hold many of them until VACUUM.
     let sql = format!(
-        "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id}) \
+        "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id} AND xact_id >= {horizon}) \
          INSERT INTO tally._state ({COUNTER_COLUMNS}) {scan}",
         id = metric.id,
+        horizon = storage::HORIZON_SQL,
         scan = metric.aggregate_sql(&metric.source, 1, true)
     );
     Ok(ffi::execute_with_latest_snapshot(&sql, None)? as i64)

@@ -211,6 +211,20 @@ fn writers_open_across_folds_are_never_skipped() {
     assert!(compact(&mut other) > 0);
     assert_exact(&mut other, "all folded");
     assert_ne!(horizon(&mut other), "0");
+
+    // A refresh removes a metric's pending deltas from the horizon on: those of a writer
+    // held open across folds (its id is the horizon) must go too, or they count twice.
+    held_open_across_folds(
+        &mut writer,
+        &mut other,
+        "BEGIN; INSERT INTO t (grp, v) VALUES ('refreshed', 9)",
+        "COMMIT",
+        "a writer open across folds, before a refresh",
+    );
+    other
+        .batch_execute("SELECT count(*) FROM tally.refresh()")
+        .unwrap();
+    assert_exact(&mut other, "refreshed after that writer committed");
 }
 
 /// A fold that finds nothing writes nothing: an idle database gets no WAL from a scheduled
