@@ -5,8 +5,9 @@
 --   _state   folded counters, one row per (metric, bucket, group), plus one per distinct
 --            value for min/max/count_distinct (sql/values.sql); written only by the
 --            compactor, refresh and TRUNCATE handling, all under one advisory lock
---   _delta   append-only changes written by the statement triggers; writers only ever
---            INSERT here, so concurrent writers never wait on each other's row locks
+--   _change  append-only changes written by the statement triggers, one row per statement
+--            (read one change per row through the view _delta); writers only ever INSERT
+--            here, so concurrent writers never wait on each other's row locks
 -- A figure is always sum(_state) + sum(_delta) for its key, read in one snapshot.
 
 -- A plain sequence (not an identity column) so pg_dump keeps its position.
@@ -56,22 +57,38 @@ CREATE INDEX _state_values ON tally._state
 
 -- No foreign key on purpose: an FK check would take a KEY SHARE lock on the _metric
 -- row for every write statement.
-CREATE TABLE tally._delta (
-    metric_id    int NOT NULL,
-    bucket_start timestamptz,
-    group_key    text,
-    n_rows       bigint NOT NULL,
-    n_values     bigint NOT NULL,
-    total        numeric NOT NULL,
-    value        numeric,
-    -- The writing transaction (top level). Last because 0.4.0 added it. The default fills
-    -- it for writers that do not name it (the prepared delta INSERT).
-    xact_id      xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
+-- One row per write statement (0.6.0): the changes of every metric the statement touched,
+-- as parallel arrays (element i of each array is one counter change). One heap tuple and
+-- one index entry per statement, however many metrics the table has: a single-row INSERT
+-- into a table with four metrics wrote four rows and four index entries before 0.6.0, and
+-- the fold deleted four. Read through the view tally._delta, one row per change.
+CREATE TABLE tally._change (
+    -- The writing transaction (top level). The default fills it for writers that do not
+    -- name it (the prepared delta INSERT).
+    xact_id      xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    metric_id    int[] NOT NULL,
+    bucket_start timestamptz[] NOT NULL,
+    group_key    text[] NOT NULL,
+    n_rows       bigint[] NOT NULL,
+    n_values     bigint[] NOT NULL,
+    total        numeric[] NOT NULL,
+    value        numeric[] NOT NULL
 );
--- Deltas of one metric in transaction order: every delta not yet folded was written by a
--- transaction at or after the fold horizon (tally._fold), so reads and folds start their
--- index scan there and never walk the entries of folded deltas that wait for VACUUM.
-CREATE INDEX _delta_metric ON tally._delta (metric_id, xact_id);
+-- Changes in transaction order: every change not yet folded was written by a transaction
+-- at or after the fold horizon (tally._fold), so reads and folds start their index scan
+-- there and never walk the entries of folded changes that wait for VACUUM.
+CREATE INDEX _change_xact ON tally._change (xact_id);
+
+-- Pending changes one per row, in the shape of tally._state (the 0.1.0-0.5.0 table
+-- tally._delta had exactly these columns). Readers filter on xact_id >= the fold horizon,
+-- which reaches the index of tally._change.
+CREATE VIEW tally._delta AS
+SELECT d.metric_id, d.bucket_start, d.group_key, d.n_rows, d.n_values, d.total, d.value, c.xact_id
+  FROM tally._change c,
+       ROWS FROM (pg_catalog.unnest(c.metric_id), pg_catalog.unnest(c.bucket_start),
+                  pg_catalog.unnest(c.group_key), pg_catalog.unnest(c.n_rows),
+                  pg_catalog.unnest(c.n_values), pg_catalog.unnest(c.total), pg_catalog.unnest(c.value))
+         AS d(metric_id, bucket_start, group_key, n_rows, n_values, total, value);
 
 -- The fold horizon: the xmin of the snapshot the last fold deleted deltas under. A delta
 -- that fold did not see was written by a transaction still running then or started later,
@@ -124,7 +141,7 @@ COMMENT ON VIEW tally.dashboards IS 'Every pg_tally dashboard, its metrics and i
 -- Keep definitions and folded figures in pg_dump output (pending deltas are data too).
 SELECT pg_catalog.pg_extension_config_dump('tally._metric', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
-SELECT pg_catalog.pg_extension_config_dump('tally._delta', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._change', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');

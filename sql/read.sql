@@ -2,12 +2,13 @@
 -- PL/pgSQL on purpose: the jsonb is built by Postgres and returned as is, so numeric figures
 -- stay exact (a round trip through a JSON library would turn them into floats), and PL/pgSQL
 -- caches the plan per session. SECURITY DEFINER (see finalize.sql) without a per-call SET
--- search_path: every function and operator in it is schema-qualified.
+-- search_path: every function and operator in it is schema-qualified. It sets jit = off
+-- (finalize.sql): a bloated queue table makes the planner price it past jit_above_cost.
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
 -- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
--- lookups on (metric_id, bucket_start) in _state and on (metric_id, xact_id from the fold
--- horizon) in _delta, whatever the size of the source tables.
+-- lookups on (metric_id, bucket_start) in _state and on xact_id from the fold horizon in
+-- _change (through the view _delta), whatever the size of the source tables.
 CREATE FUNCTION tally._snapshot_sql(dashboard text) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$

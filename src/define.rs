@@ -80,7 +80,10 @@ fn drop_metric(name: &str) -> SqlResult<()> {
         lock_source(client, &metric.source)?;
         storage::lock_folding();
         client.update(
-            "DELETE FROM tally._delta WHERE metric_id = $1",
+            &format!(
+                "WITH {} SELECT",
+                storage::remove_pending_ctes("ARRAY[$1::pg_catalog.int4]")
+            ),
             None,
             &[metric.id.into()],
         )?;

@@ -1,10 +1,10 @@
 //! Single-row statements — the common OLTP case — without the SQL executor.
 //!
-//! The SQL path runs one prepared `INSERT INTO tally._delta SELECT ... FROM <transition
+//! The SQL path runs one prepared `INSERT INTO tally._change SELECT ... FROM <transition
 //! table>` per statement; for a one-row statement most of its cost is the executor setting
 //! that plan up. Here every expression a table's metrics need (filter, bucket, group,
 //! column) is compiled once per trigger generation, evaluated over the one old and/or new
-//! row, and the resulting delta rows go straight into `tally._delta`. The rows written are
+//! row, and the resulting changes go straight into one `tally._change` row. The changes are
 //! exactly those of the SQL path (`sqlgen::single_row_sql` / `update_sql` /
 //! `values_sql`), so folding, reads and verification cannot tell the two apart; the
 //! differential test runs both.
@@ -86,8 +86,9 @@ impl FastPath {
 
     /// Writes the deltas of a statement that changed one row (`sides`: New for an INSERT,
     /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects into
-    /// `tally._delta` (`delta`, its oid). Returns the delta rows written, or None when
-    /// `_delta` cannot be written directly (the caller then takes the SQL path).
+    /// one `tally._change` row (`delta`, its oid). Returns the rows written (1, or 0 when
+    /// nothing changed), or None when `_change` cannot be written directly (the caller then
+    /// takes the SQL path).
     pub fn write(
         &mut self,
         trigger: &PgTrigger<'_>,
@@ -122,12 +123,12 @@ impl FastPath {
             let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
             net(exprs, metric.id, old, new, &mut rows);
         }
-        for row in &rows {
-            writer.insert(row);
+        if !rows.is_empty() {
+            writer.insert(&rows);
         }
         writer.close();
         DIRECT_STATEMENTS.with(|d| d.set(d.get() + 1));
-        Ok(Some(rows.len() as u64))
+        Ok(Some(u64::from(!rows.is_empty())))
     }
 }
 

@@ -14,7 +14,8 @@ pub fn register() {
         c"tally.auto_compact",
         c"Fold pending deltas from write statements, without a scheduler.",
         c"When on, a write statement that has produced tally.compact_threshold delta rows in its \
-          session since the last fold tries to fold all pending deltas. It never waits: if another \
+          session since the last fold tries to fold all pending deltas (a write statement \
+          writes one row holding all of its changes). It never waits: if another \
           session is folding, it skips. Runs only at READ COMMITTED.",
         &AUTO_COMPACT,
         GucContext::Userset,
@@ -22,7 +23,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"tally.compact_threshold",
-        c"Delta rows a session writes before it tries to fold pending deltas.",
+        c"Delta rows (one per write statement) a session writes before it tries to fold pending deltas.",
         c"Lower keeps reads cheaper under sustained writes; higher moves fold work off writers.",
         &COMPACT_THRESHOLD,
         1,
@@ -34,8 +35,8 @@ pub fn register() {
         c"tally.direct_writes",
         c"Write the deltas of single-row statements without the SQL executor.",
         c"When on, a statement that inserts, updates or deletes one row evaluates the metrics' \
-          compiled expressions over that row and inserts its delta rows directly into \
-          tally._delta. When off, every statement runs the prepared delta INSERT. Both write \
+          compiled expressions over that row and inserts its delta row directly into \
+          tally._change. When off, every statement runs the prepared delta INSERT. Both write \
           the same rows.",
         &DIRECT_WRITES,
         GucContext::Userset,

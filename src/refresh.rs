@@ -1,7 +1,7 @@
 //! `tally.refresh`: recompute metrics from their source tables (a DBA job). Writers keep
-//! writing meanwhile: the recompute and the removal of pending deltas happen in one
-//! statement, so a write is either in both (counted by the scan, its delta removed) or in
-//! neither (not seen by the scan, its delta kept).
+//! writing meanwhile: the recompute and the removal of pending changes happen in one
+//! statement, so a write is either in both (counted by the scan, its change removed) or in
+//! neither (not seen by the scan, its change kept).
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -105,13 +105,11 @@ fn recompute(client: &mut SpiClient<'_>, metric: &Metric) -> Result<i64> {
         &format!("DELETE FROM tally._state WHERE metric_id = {}", metric.id),
         None,
     )?;
-    // Pending deltas from the fold horizon on (read in this statement's snapshot): those
-    // before it are already deleted, and the queue table may hold many of them until VACUUM.
+    // Pending changes from the fold horizon on (read in this statement's snapshot): those
+    // before it are already folded, and the queue table may hold many of them until VACUUM.
     let sql = format!(
-        "WITH gone AS (DELETE FROM tally._delta WHERE metric_id = {id} AND xact_id >= {horizon}) \
-         INSERT INTO tally._state ({COUNTER_COLUMNS}) {scan}",
-        id = metric.id,
-        horizon = storage::HORIZON_SQL,
+        "WITH {gone} INSERT INTO tally._state ({COUNTER_COLUMNS}) {scan}",
+        gone = storage::remove_pending_ctes(&format!("ARRAY[{}]", metric.id)),
         scan = metric.aggregate_sql(&metric.source, 1, true)
     );
     Ok(ffi::execute_with_latest_snapshot(&sql, None)? as i64)

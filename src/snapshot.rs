@@ -14,7 +14,7 @@
 
 use pgrx::datum::AnyNumeric;
 use pgrx::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi::{
@@ -110,13 +110,14 @@ const TABLES: [(&str, &str); 5] = [
     ("_dashboard", "_dashboard_pkey"),
     ("_metric", "_metric_name_key"),
     ("_state", "_state_key"),
-    ("_delta", "_delta_metric"),
+    ("_change", "_change_xact"),
     ("_fold", "_fold_pkey"),
 ];
 
 fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
-    // A 0.3.0 catalog (before ALTER EXTENSION pg_tally UPDATE) has no fold horizon
-    // (`tally._fold`): the query-based read serves it.
+    // A catalog older than 0.6.0 (before ALTER EXTENSION pg_tally UPDATE) keeps pending
+    // changes one per row, and a 0.3.0 one has no fold horizon: the query-based read
+    // serves them.
     let Some(reader) = Reader::open(&TABLES)? else {
         return Ok(None);
     };
@@ -134,9 +135,11 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
         return Err(TallyError::UnknownDashboard(dashboard.to_string()));
     }
     require_read(dashboard, &metrics, view.as_deref())?;
+    let mut pending = pending_changes(&reader, &metrics, horizon)?;
     let mut figures = BTreeMap::new();
     for metric in &metrics {
-        let figure = match current_figure(&reader, metric, horizon)? {
+        let changes = pending.remove(&metric.id).unwrap_or_default();
+        let figure = match current_figure(&reader, metric, changes)? {
             Some(figure) => figure,
             None => return Ok(None),
         };
@@ -242,57 +245,124 @@ fn require_read(dashboard: &str, metrics: &[Metric], view: Option<&str>) -> Resu
     }
 }
 
-/// The metric's figure in its current bucket as JSON, or None if a figure cannot be
-/// written as a JSON number. Pending deltas are looked up from the fold horizon on.
-fn current_figure(reader: &Reader, metric: &Metric, horizon: u64) -> Result<Option<String>> {
-    let bucket = metric
-        .bucket
-        .as_ref()
-        .map(|(unit, zone)| scan::current_bucket(unit, zone));
-    let mut groups: BTreeMap<Option<String>, Counters> = BTreeMap::new();
-    let bucket_key = |column| match bucket {
-        Some(Some(start)) => Key::Timestamptz(column, start),
-        _ => Key::IsNull(column),
-    };
-    let keys_state = [
-        Key::Int4("metric_id", metric.id),
-        bucket_key("bucket_start"),
-        Key::IsNull("value"),
-    ];
-    // The delta index orders a metric's deltas by transaction, not bucket: the bucket is
-    // checked on each row (pending deltas are few).
-    let keys_delta = [
-        Key::Int4("metric_id", metric.id),
-        Key::Xid8AtLeast("xact_id", horizon),
-    ];
-    let in_bucket = |row: &scan::Row<'_>| match bucket {
-        Some(Some(start)) => row.get::<i64>(5) == Some(start),
-        _ => row.get::<i64>(5).is_none(),
-    };
+/// One pending change of a summed metric (its summary row: such metrics track no values).
+struct Change {
+    bucket_start: Option<pg_sys::TimestampTz>,
+    group_key: Option<String>,
+    n_rows: i64,
+    n_values: i64,
+    total: Option<AnyNumeric>,
+}
+
+/// The pending changes of `metrics`, by metric id: one scan of `tally._change` from the
+/// fold horizon on, for the whole dashboard (each row holds one write statement's changes,
+/// of every metric of its table). Arrays are only taken apart for rows that hold a change
+/// of one of `metrics`, and totals only when one of them sums.
+fn pending_changes(
+    reader: &Reader,
+    metrics: &[Metric],
+    horizon: u64,
+) -> Result<HashMap<i32, Vec<Change>>> {
+    let wanted: HashMap<i32, Aggregate> = metrics.iter().map(|m| (m.id, m.aggregate)).collect();
+    let mut pending: HashMap<i32, Vec<Change>> = HashMap::new();
     let columns = [
+        "metric_id",
+        "bucket_start",
         "group_key",
         "n_rows",
         "n_values",
         "total",
-        "value",
-        "bucket_start",
     ];
-    for (table, keys) in [("_state", &keys_state[..]), ("_delta", &keys_delta[..])] {
-        reader.lookup(table, keys, &columns, |row| {
-            // A value row of a value-tracking metric; summary rows have value NULL.
-            if row.get::<AnyNumeric>(4).is_none() && in_bucket(row) {
-                // A count needs no total (always 0 for it): no numeric copied or added.
-                let total = (metric.aggregate != Aggregate::Count)
-                    .then(|| row.get::<AnyNumeric>(3))
-                    .flatten();
-                groups.entry(row.get::<String>(0)).or_default().add(
-                    row.get::<i64>(1).unwrap_or(0),
-                    row.get::<i64>(2).unwrap_or(0),
+    reader.lookup(
+        "_change",
+        &[Key::Xid8AtLeast("xact_id", horizon)],
+        &columns,
+        |row| {
+            let ids: Vec<Option<i32>> = row.get(0).unwrap_or_default();
+            let concerned = |id: &Option<i32>| id.and_then(|id| wanted.get(&id).copied());
+            if !ids.iter().any(|id| concerned(id).is_some()) {
+                return Ok(());
+            }
+            let sums = ids
+                .iter()
+                .any(|id| concerned(id).is_some_and(|a| a != Aggregate::Count));
+            let buckets: Vec<Option<i64>> = row.get(1).unwrap_or_default();
+            let mut groups: Vec<Option<String>> = row.get(2).unwrap_or_default();
+            let n_rows: Vec<Option<i64>> = row.get(3).unwrap_or_default();
+            let n_values: Vec<Option<i64>> = row.get(4).unwrap_or_default();
+            let mut totals: Vec<Option<AnyNumeric>> = if sums {
+                row.get(5).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            for (i, id) in ids.iter().enumerate() {
+                let (Some(id), Some(aggregate)) = (*id, concerned(id)) else {
+                    continue;
+                };
+                // A count needs no total (always 0 for it): no numeric added.
+                let total = match aggregate {
+                    Aggregate::Count => None,
+                    _ => totals.get_mut(i).and_then(Option::take),
+                };
+                pending.entry(id).or_default().push(Change {
+                    bucket_start: buckets.get(i).copied().flatten(),
+                    group_key: groups.get_mut(i).and_then(Option::take),
+                    n_rows: n_rows.get(i).copied().flatten().unwrap_or(0),
+                    n_values: n_values.get(i).copied().flatten().unwrap_or(0),
                     total,
-                );
+                });
             }
             Ok(())
-        })?;
+        },
+    )?;
+    Ok(pending)
+}
+
+/// The metric's figure in its current bucket as JSON, or None if a figure cannot be
+/// written as a JSON number: folded counters plus `pending`, the metric's pending changes.
+fn current_figure(
+    reader: &Reader,
+    metric: &Metric,
+    pending: Vec<Change>,
+) -> Result<Option<String>> {
+    let bucket = metric
+        .bucket
+        .as_ref()
+        .map(|(unit, zone)| scan::current_bucket(unit, zone));
+    let current = match bucket {
+        Some(Some(start)) => Some(start),
+        _ => None,
+    };
+    let mut groups: BTreeMap<Option<String>, Counters> = BTreeMap::new();
+    let keys_state = [
+        Key::Int4("metric_id", metric.id),
+        match current {
+            Some(start) => Key::Timestamptz("bucket_start", start),
+            None => Key::IsNull("bucket_start"),
+        },
+        Key::IsNull("value"),
+    ];
+    let columns = ["group_key", "n_rows", "n_values", "total"];
+    reader.lookup("_state", &keys_state, &columns, |row| {
+        // A count needs no total (always 0 for it): no numeric copied or added.
+        let total = (metric.aggregate != Aggregate::Count)
+            .then(|| row.get::<AnyNumeric>(3))
+            .flatten();
+        groups.entry(row.get::<String>(0)).or_default().add(
+            row.get::<i64>(1).unwrap_or(0),
+            row.get::<i64>(2).unwrap_or(0),
+            total,
+        );
+        Ok(())
+    })?;
+    // The change index orders changes by transaction, not bucket: the bucket is checked on
+    // each change (pending changes are few).
+    for change in pending.into_iter().filter(|c| c.bucket_start == current) {
+        groups.entry(change.group_key).or_default().add(
+            change.n_rows,
+            change.n_values,
+            change.total,
+        );
     }
     if metric.grouped {
         let mut members = Vec::new();

@@ -189,19 +189,37 @@ impl Metric {
     }
 }
 
-/// One INSERT writing the deltas of all `metrics` for one statement, or None if no metric
-/// is concerned. `legacy`: the catalog has no `value` column yet.
-pub fn delta_insert_sql(parts: Vec<String>, legacy: bool) -> Option<String> {
+/// How this database's catalog stores pending changes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DeltaShape {
+    /// 0.6.0: one `tally._change` row per statement, the changes as parallel arrays.
+    Packed,
+    /// 0.2.0-0.5.0: one `tally._delta` row per change.
+    Rows,
+    /// 0.1.0: `tally._delta` rows without the `value` column.
+    Legacy,
+}
+
+/// One INSERT writing the changes of all `metrics` for one statement, or None if no metric
+/// is concerned. Packed, a statement that changes nothing (an UPDATE moving no row between
+/// groups) writes no row.
+pub fn delta_insert_sql(parts: Vec<String>, shape: DeltaShape) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
     let rows = parts.join(" UNION ALL ");
-    Some(if legacy {
-        format!(
+    Some(match shape {
+        DeltaShape::Packed => format!(
+            "INSERT INTO tally._change (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
+             SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
+                    pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \
+                    pg_catalog.array_agg(d.t) \
+               FROM ({rows}) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0"
+        ),
+        DeltaShape::Rows => format!("INSERT INTO tally._delta ({COUNTER_COLUMNS}) {rows}"),
+        DeltaShape::Legacy => format!(
             "INSERT INTO tally._delta ({LEGACY_COUNTER_COLUMNS}) \
              SELECT d.m, d.b, d.g, d.r, d.v, d.t FROM ({rows}) AS d(m, b, g, x, r, v, t)"
-        )
-    } else {
-        format!("INSERT INTO tally._delta ({COUNTER_COLUMNS}) {rows}")
+        ),
     })
 }

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use crate::error::Result;
 use crate::plans::{self, Access};
-use crate::sqlgen::COUNTER_COLUMNS;
+use crate::sqlgen::{DeltaShape, COUNTER_COLUMNS};
 
 /// Advisory lock key (two int4 halves): "tally" in ASCII, then 1 for "fold".
 const FOLD_LOCK: (i32, i32) = (1952541801, 1);
@@ -64,25 +64,59 @@ const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
     AND coalesce(s.group_key, '') = coalesce(f.group_key, '') \
     AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
 
-/// The fold statement, built once (see `fold_all`). It deletes the deltas of every metric
-/// from the fold horizon on (`metric_id = ANY` is one index range per metric, starting at
-/// the horizon), and moves the horizon to its own snapshot's xmin: every delta it could not
-/// see belongs to a transaction running then or started later, whose id is at least that
-/// xmin (only when it deleted something: a fold with nothing to do writes nothing).
-/// Between two vacuums the `_delta_metric` index fills with the entries of folded deltas (a
+/// The columns of one change, in the order `tally._change` and the view `tally._delta`
+/// hold them (each an array in `_change`).
+const CHANGE_COLUMNS: &str = "metric_id, bucket_start, group_key, n_rows, n_values, total, value";
+
+/// The changes of the `_change` row `row` (a range variable with that table's columns),
+/// one per row as `d`, with the columns of `CHANGE_COLUMNS`.
+fn unnested(row: &str) -> String {
+    format!(
+        "ROWS FROM (pg_catalog.unnest({row}.metric_id), pg_catalog.unnest({row}.bucket_start), \
+                    pg_catalog.unnest({row}.group_key), pg_catalog.unnest({row}.n_rows), \
+                    pg_catalog.unnest({row}.n_values), pg_catalog.unnest({row}.total), \
+                    pg_catalog.unnest({row}.value)) AS d({CHANGE_COLUMNS})"
+    )
+}
+
+/// Data-modifying CTEs (`gone`, `kept`) that remove the pending changes of the metrics in
+/// `ids` (an int[] expression): every `_change` row from the fold horizon on holding one
+/// of them is deleted and rewritten without them, with its transaction id (a row left with
+/// no change is not rewritten). Caller holds the fold lock, as everything that deletes
+/// changes does, so no fold can take a row between the two.
+pub fn remove_pending_ctes(ids: &str) -> String {
+    format!(
+        "gone AS (DELETE FROM tally._change c WHERE c.xact_id >= {HORIZON_SQL} AND c.metric_id OPERATOR(pg_catalog.&&) {ids} \
+                  RETURNING c.*), \
+         kept AS (INSERT INTO tally._change (xact_id, {CHANGE_COLUMNS}) \
+                  SELECT g.xact_id, k.* FROM gone g, LATERAL ( \
+                         SELECT pg_catalog.array_agg(d.metric_id), pg_catalog.array_agg(d.bucket_start), \
+                                pg_catalog.array_agg(d.group_key), pg_catalog.array_agg(d.n_rows), \
+                                pg_catalog.array_agg(d.n_values), pg_catalog.array_agg(d.total), pg_catalog.array_agg(d.value) \
+                           FROM {changes} WHERE d.metric_id OPERATOR(pg_catalog.<>) ALL ({ids})) k(m) \
+                   WHERE k.m IS NOT NULL RETURNING 1)",
+        changes = unnested("g")
+    )
+}
+
+/// The fold statement, built once (see `fold_all`). It deletes every `_change` row from the
+/// fold horizon on (one index range, starting at the horizon) and moves the horizon to its
+/// own snapshot's xmin: every change it could not see belongs to a transaction running then
+/// or started later, whose id is at least that xmin (only when it deleted something: a fold
+/// with nothing to do writes nothing). Changes of a metric dropped since are discarded.
+/// Between two vacuums the `_change_xact` index fills with the entries of folded rows (a
 /// busy table folds thousands a second), all of them before the horizon, so the fold never
 /// walks them.
 fn fold_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| format!(
-        "WITH moved AS (DELETE FROM tally._delta \
-                         WHERE metric_id = ANY (ARRAY(SELECT id FROM tally._metric)) AND xact_id >= {HORIZON_SQL} \
-                         RETURNING {COUNTER_COLUMNS}), \
+        "WITH moved AS (DELETE FROM tally._change WHERE xact_id >= {HORIZON_SQL} RETURNING *), \
          advanced AS (UPDATE tally._fold SET horizon = pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) \
                        WHERE id = 1 AND EXISTS (SELECT FROM moved) RETURNING 1), \
+         changes AS (SELECT d.* FROM moved c, {changes} WHERE d.metric_id IN (SELECT id FROM tally._metric)), \
          summed AS (SELECT d.metric_id, d.bucket_start, d.group_key, d.value, pg_catalog.sum(d.n_rows) AS n_rows, \
                            pg_catalog.sum(d.n_values) AS n_values, pg_catalog.sum(d.total) AS total \
-                      FROM moved d GROUP BY 1, 2, 3, 4), \
+                      FROM changes d GROUP BY 1, 2, 3, 4), \
          distinct_change AS (SELECT f.metric_id, f.bucket_start, f.group_key, NULL::pg_catalog.numeric AS value, \
                                     0::pg_catalog.numeric AS n_rows, 0::pg_catalog.numeric AS n_values, \
                                     pg_catalog.sum((coalesce(s.n_rows, 0) + f.n_rows > 0)::pg_catalog.int4 \
@@ -101,8 +135,9 @@ fn fold_sql() -> &'static str {
                       SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
                           total = s.total + EXCLUDED.total \
                       RETURNING s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
-         SELECT (SELECT pg_catalog.count(*) FROM moved), (SELECT pg_catalog.count(*) FROM upserted), \
-                (SELECT pg_catalog.array_agg(u.ctid::pg_catalog.text) FROM upserted u WHERE u.emptied)"
+         SELECT (SELECT pg_catalog.count(*) FROM changes), (SELECT pg_catalog.count(*) FROM upserted), \
+                (SELECT pg_catalog.array_agg(u.ctid::pg_catalog.text) FROM upserted u WHERE u.emptied)",
+        changes = unnested("c")
     ))
 }
 
@@ -114,7 +149,7 @@ fn fold_sql() -> &'static str {
 /// Its plan is prepared once per session.
 fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let fold = plans::cached(client, fold_sql(), &[], Access::Write)?;
-    let (deltas, groups, emptied) = crate::ffi::without_seqscan(|| {
+    let (deltas, groups, emptied) = crate::ffi::with_queue_plan_settings(|| {
         let row = client.update(&*fold, Some(1), &[])?.first();
         Ok((
             row.get::<i64>(1)?.unwrap_or(0),
@@ -156,27 +191,30 @@ fn delta_has_column(client: &SpiClient<'_>, column: &str) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// Whether this database's pg_tally catalog matches the library (0.4.0: deltas record
-/// their transaction, `tally._fold` holds the fold horizon). False between installing a
-/// new library and `ALTER EXTENSION pg_tally UPDATE`: writes then keep recording deltas in
-/// the old shape, nothing folds, and everything else asks for the update.
-pub fn catalog_is_current(client: &SpiClient<'_>) -> Result<bool> {
+/// Whether this database's pg_tally catalog matches the library (0.6.0: one `tally._change`
+/// row per write statement). False between installing a new library and `ALTER EXTENSION
+/// pg_tally UPDATE`: writes then keep recording deltas in the old shape (`tally._delta`
+/// rows), nothing folds, and everything else asks for the update.
+pub fn catalog_is_current(_client: &SpiClient<'_>) -> Result<bool> {
     if CATALOG_CURRENT.with(|c| c.get()) {
         return Ok(true);
     }
-    let current = delta_has_column(client, "xact_id")?;
+    let current = crate::ffi::change_relid().is_some();
     CATALOG_CURRENT.with(|c| c.set(current));
     Ok(current)
 }
 
-/// Whether deltas have a `value` column (catalog 0.2.0 and later): the prepared delta
-/// INSERT names it, or on a 0.1.0 catalog leaves it out. `xact_id` is never named: its
-/// default fills it.
-pub fn catalog_has_values(client: &SpiClient<'_>) -> Result<bool> {
-    if catalog_is_current(client)? {
-        return Ok(true);
-    }
-    delta_has_column(client, "value")
+/// How this database's catalog stores pending changes: packed on a current catalog; in
+/// `tally._delta` rows, with or without `value` (0.1.0), on an old one. `xact_id` is never
+/// named: its default fills it.
+pub fn delta_shape(client: &SpiClient<'_>) -> Result<DeltaShape> {
+    Ok(if catalog_is_current(client)? {
+        DeltaShape::Packed
+    } else if delta_has_column(client, "value")? {
+        DeltaShape::Rows
+    } else {
+        DeltaShape::Legacy
+    })
 }
 
 /// Whether this session has already seen the catalog current, without asking the database
@@ -196,14 +234,23 @@ pub fn require_current_catalog(client: &SpiClient<'_>) -> Result<()> {
 
 /// Forgets every stored counter of the metrics defined on `source` (TRUNCATE). Caller
 /// holds the fold lock. Runs under the latest snapshot: the table is empty whatever the
-/// transaction's snapshot was, so every delta committed before the TRUNCATE must go.
-pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
-    for table in ["tally._state", "tally._delta"] {
-        let sql = format!(
-            "DELETE FROM {table} WHERE metric_id IN \
-             (SELECT id FROM tally._metric WHERE source = $1::pg_catalog.oid)"
-        );
-        crate::ffi::execute_with_latest_snapshot(&sql, Some(source))?;
-    }
+/// transaction's snapshot was, so every change committed before the TRUNCATE must go.
+/// A TRUNCATE between installing this library and `ALTER EXTENSION pg_tally UPDATE` meets
+/// the old catalog (a `tally._delta` table, maybe no fold horizon) and is served there.
+pub fn clear_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
+    let metrics = "(SELECT id FROM tally._metric WHERE source = $1::pg_catalog.oid)";
+    crate::ffi::execute_with_latest_snapshot(
+        &format!("DELETE FROM tally._state WHERE metric_id IN {metrics}"),
+        Some(source),
+    )?;
+    let changes = if catalog_is_current(client)? {
+        format!(
+            "WITH {} SELECT",
+            remove_pending_ctes(&format!("ARRAY{metrics}"))
+        )
+    } else {
+        format!("DELETE FROM tally._delta WHERE metric_id IN {metrics}")
+    };
+    crate::ffi::execute_with_latest_snapshot(&changes, Some(source))?;
     Ok(())
 }

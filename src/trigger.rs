@@ -131,7 +131,8 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
 }
 
 /// Any statement the single-row path does not take: the prepared, cached delta INSERT over
-/// the transition tables. Returns the delta rows written.
+/// the transition tables. Returns the rows written (one `tally._change` row, or one
+/// `tally._delta` row per change on a catalog older than 0.6.0).
 fn write_through_sql(
     trigger: &PgTrigger<'_>,
     relid: pg_sys::Oid,
@@ -358,8 +359,7 @@ fn plan_for(
             (Event::Update, _) => metric.update_sql(NEW_ROWS, OLD_ROWS),
         })
         .collect();
-    let legacy = !storage::catalog_has_values(client)?;
-    let sql = sqlgen::delta_insert_sql(parts, legacy)
+    let sql = sqlgen::delta_insert_sql(parts, storage::delta_shape(client)?)
         .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
     let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());
     PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));

@@ -107,7 +107,12 @@ sqlstate="$(q -d tally_upgrade -c '\set VERBOSITY sqlstate' -c "SELECT tally.val
 case "$sqlstate" in *55000*) ;; *) fail "value() on the 0.3.0 catalog: expected SQLSTATE 55000, got: $sqlstate" ;; esac
 
 echo "upgrade: ALTER EXTENSION pg_tally UPDATE"
+pending="$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")"
+[ "$pending" -gt 0 ] || fail "no pending deltas to carry across the update"
 q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE"
+# 0.6.0 packs pending changes one row per statement: every one must have been carried over.
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")" = "$pending" ] \
+  || fail "the update did not carry all $pending pending deltas into tally._change"
 [ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] || fail "not at $CURRENT"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
 [ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \

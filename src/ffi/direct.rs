@@ -1,6 +1,7 @@
 //! The executor-free single-row write path (see `crate::fastpath`): SQL expressions compiled
 //! once against a table's row shape and evaluated over the one row of a transition table,
-//! and delta rows stored into `tally._delta` with `heap_insert` and index inserts.
+//! and the statement's changes stored as one `tally._change` row with `heap_insert` and
+//! index inserts.
 //!
 //! Why: profiling a single-row INSERT showed the SPI execution of the delta INSERT — most of
 //! it `ExecutorStart` building the plan's nodes, slots and expressions on every statement —
@@ -274,7 +275,8 @@ fn qualified_name(relid: pg_sys::Oid) -> Result<String> {
     }
 }
 
-/// One row of `tally._delta`. `total: None` is 0.
+/// One change: element i of each array of a `tally._change` row (one row of the view
+/// `tally._delta`). `total: None` is 0.
 pub struct DeltaRow<'a> {
     pub metric_id: i32,
     pub bucket: Option<RowValue<'a>>,
@@ -285,20 +287,84 @@ pub struct DeltaRow<'a> {
     pub total: Option<RowValue<'a>>,
 }
 
-/// The columns of `tally._delta` this writer fills, in order (bootstrap.sql; the 0.1.0 ->
-/// 0.2.0 upgrade appends `value` last and 0.3.0 -> 0.4.0 `xact_id`, giving the same shape).
-const DELTA_COLUMNS: [(&CStr, pg_sys::Oid); 8] = [
-    (c"metric_id", pg_sys::INT4OID),
-    (c"bucket_start", pg_sys::TIMESTAMPTZOID),
-    (c"group_key", pg_sys::TEXTOID),
-    (c"n_rows", pg_sys::INT8OID),
-    (c"n_values", pg_sys::INT8OID),
-    (c"total", pg_sys::NUMERICOID),
-    (c"value", pg_sys::NUMERICOID),
+/// The columns of `tally._change` this writer fills, in order (bootstrap.sql).
+const CHANGE_COLUMNS: [(&CStr, pg_sys::Oid); 8] = [
     (c"xact_id", pg_sys::XID8OID),
+    (c"metric_id", pg_sys::INT4ARRAYOID),
+    (c"bucket_start", pg_sys::TIMESTAMPTZARRAYOID),
+    (c"group_key", pg_sys::TEXTARRAYOID),
+    (c"n_rows", pg_sys::INT8ARRAYOID),
+    (c"n_values", pg_sys::INT8ARRAYOID),
+    (c"total", pg_sys::NUMERICARRAYOID),
+    (c"value", pg_sys::NUMERICARRAYOID),
 ];
 
-/// `tally._delta` opened for direct inserts for one statement. Closed explicitly; on an
+/// How the elements of one array column are stored (`pg_type`'s typlen, typbyval,
+/// typalign of the element type).
+struct ElementType {
+    oid: pg_sys::Oid,
+    len: i32,
+    by_value: bool,
+    align: u8,
+}
+
+const INT4_ELEMENT: ElementType = ElementType {
+    oid: pg_sys::INT4OID,
+    len: 4,
+    by_value: true,
+    align: b'i',
+};
+const INT8_ELEMENT: ElementType = ElementType {
+    oid: pg_sys::INT8OID,
+    len: 8,
+    by_value: true,
+    align: b'd',
+};
+const TIMESTAMPTZ_ELEMENT: ElementType = ElementType {
+    oid: pg_sys::TIMESTAMPTZOID,
+    len: 8,
+    by_value: true,
+    align: b'd',
+};
+const TEXT_ELEMENT: ElementType = ElementType {
+    oid: pg_sys::TEXTOID,
+    len: -1,
+    by_value: false,
+    align: b'i',
+};
+const NUMERIC_ELEMENT: ElementType = ElementType {
+    oid: pg_sys::NUMERICOID,
+    len: -1,
+    by_value: false,
+    align: b'i',
+};
+
+/// A one-dimensional array of `elements` (None is an SQL NULL element).
+fn array_of(element: &ElementType, elements: impl Iterator<Item = Option<Datum>>) -> Datum {
+    let (mut values, mut nulls): (Vec<Datum>, Vec<bool>) = elements
+        .map(|e| (e.unwrap_or(Datum::from(0)), e.is_none()))
+        .unzip();
+    let mut dims = [values.len() as i32];
+    let mut lower_bounds = [1];
+    // SAFETY: `values` and `nulls` have dims[0] entries; every non-NULL element is a datum
+    // of `element`'s type (by value, or a pointer to a varlena that construct_md_array
+    // detoasts and copies). The array is palloc'd in the current memory context.
+    unsafe {
+        Datum::from(pg_sys::construct_md_array(
+            values.as_mut_ptr(),
+            nulls.as_mut_ptr(),
+            1,
+            dims.as_mut_ptr(),
+            lower_bounds.as_mut_ptr(),
+            element.oid,
+            element.len,
+            element.by_value,
+            element.align as std::ffi::c_char,
+        ))
+    }
+}
+
+/// `tally._change` opened for direct inserts for one statement. Closed explicitly; on an
 /// ERROR the aborting transaction releases the relation, its indexes and the slot.
 pub struct DeltaWriter {
     relation: pg_sys::Relation,
@@ -311,7 +377,7 @@ pub struct DeltaWriter {
 }
 
 impl DeltaWriter {
-    /// Opens `tally._delta` (`relid`, from `delta_relid`) with ROW EXCLUSIVE, as an INSERT
+    /// Opens `tally._change` (`relid`, from `delta_relid`) with ROW EXCLUSIVE, as an INSERT
     /// would. None when its shape is not exactly the one this library writes, or an index
     /// needs the executor (expression, partial or exclusion index): the caller then uses the
     /// SQL path.
@@ -324,7 +390,7 @@ impl DeltaWriter {
         // first insert would.
         unsafe {
             let relation = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as i32);
-            if !has_delta_shape((*relation).rd_att) {
+            if !has_change_shape((*relation).rd_att) {
                 pg_sys::table_close(relation, pg_sys::NoLock as i32);
                 return None;
             }
@@ -367,28 +433,38 @@ impl DeltaWriter {
         })
     }
 
-    /// Inserts one delta row and its index entries, as part of the current command.
-    pub fn insert(&mut self, row: &DeltaRow<'_>) {
-        let optional = |value: Option<RowValue<'_>>| match value {
-            Some(value) => (value.datum, false),
-            None => (Datum::from(0), true),
-        };
+    /// Inserts one `tally._change` row holding `rows` (at least one) and its index entries,
+    /// as part of the current command.
+    pub fn insert(&mut self, rows: &[DeltaRow<'_>]) {
+        let datum = |value: Option<RowValue<'_>>| value.map(|v| v.datum);
         let columns = [
-            (Datum::from(row.metric_id), false),
-            optional(row.bucket),
-            optional(row.group),
-            (Datum::from(row.n_rows), false),
-            (Datum::from(row.n_values), false),
-            row.total
-                .map_or((self.zero, false), |total| (total.datum, false)),
-            optional(row.value),
-            (self.xact_id, false),
+            self.xact_id,
+            array_of(
+                &INT4_ELEMENT,
+                rows.iter().map(|r| Some(Datum::from(r.metric_id))),
+            ),
+            array_of(&TIMESTAMPTZ_ELEMENT, rows.iter().map(|r| datum(r.bucket))),
+            array_of(&TEXT_ELEMENT, rows.iter().map(|r| datum(r.group))),
+            array_of(
+                &INT8_ELEMENT,
+                rows.iter().map(|r| Some(Datum::from(r.n_rows))),
+            ),
+            array_of(
+                &INT8_ELEMENT,
+                rows.iter().map(|r| Some(Datum::from(r.n_values))),
+            ),
+            array_of(
+                &NUMERIC_ELEMENT,
+                rows.iter()
+                    .map(|r| Some(datum(r.total).unwrap_or(self.zero))),
+            ),
+            array_of(&NUMERIC_ELEMENT, rows.iter().map(|r| datum(r.value))),
         ];
-        let mut values = columns.map(|(datum, _)| datum);
-        let mut nulls = columns.map(|(_, null)| null);
+        let mut values = columns;
+        let mut nulls = [false; CHANGE_COLUMNS.len()];
         // SAFETY: values/nulls match the 8-column descriptor checked in `open`, with
         // datums of the checked types. simple_heap_insert stamps the tuple with the current
-        // command id and WAL-logs it (toasting or detoasting values as needed); the slot
+        // command id and WAL-logs it (toasting values as needed); the slot
         // only lends the tuple to FormIndexDatum, which needs no EState for plain-column
         // indexes (checked in `open`). Index entries point at the tuple's new ctid.
         unsafe {
@@ -444,23 +520,29 @@ impl DeltaWriter {
     }
 }
 
-/// The oid of `tally._delta`, None if the extension is not installed. It identifies the
+/// The oid of the relation pending changes go to: `tally._change`, or `tally._delta` on a
+/// catalog older than 0.6.0. None if the extension is not installed. It identifies the
 /// instance of the pg_tally catalog: DROP/CREATE EXTENSION gives a new one.
 pub fn delta_relid() -> Option<pg_sys::Oid> {
-    super::relation_in(super::tally_schema()?, c"_delta")
+    change_relid().or_else(|| super::relation_in(super::tally_schema()?, c"_delta"))
 }
 
-/// Whether `desc` is exactly the columns of `DELTA_COLUMNS`, none dropped.
-fn has_delta_shape(desc: pg_sys::TupleDesc) -> bool {
+/// The oid of `tally._change`, None on a catalog older than 0.6.0.
+pub fn change_relid() -> Option<pg_sys::Oid> {
+    super::relation_in(super::tally_schema()?, c"_change")
+}
+
+/// Whether `desc` is exactly the columns of `CHANGE_COLUMNS`, none dropped.
+fn has_change_shape(desc: pg_sys::TupleDesc) -> bool {
     // SAFETY: a relation's descriptor has `natts` attributes.
     unsafe {
-        if (*desc).natts as usize != DELTA_COLUMNS.len() {
+        if (*desc).natts as usize != CHANGE_COLUMNS.len() {
             return false;
         }
-        let attrs = (*desc).attrs.as_slice(DELTA_COLUMNS.len());
+        let attrs = (*desc).attrs.as_slice(CHANGE_COLUMNS.len());
         attrs
             .iter()
-            .zip(DELTA_COLUMNS)
+            .zip(CHANGE_COLUMNS)
             .all(|(attr, (name, type_oid))| {
                 !attr.attisdropped
                     && attr.atttypid == type_oid

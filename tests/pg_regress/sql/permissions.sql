@@ -83,7 +83,9 @@ SELECT tally.drop_metric('shop_n');
 SELECT * FROM tally.refresh('shop_n');
 SELECT tally.drop_dashboard('shop_dash');
 SELECT count(*) FROM tally._state;
-INSERT INTO tally._delta VALUES (1, NULL, NULL, 1000, 1000, 1000);
+INSERT INTO tally._change (metric_id, bucket_start, group_key, n_rows, n_values, total, value)
+     VALUES ('{1}', '{NULL}', '{NULL}', '{1000}', '{1000}', '{1000}', '{NULL}');
+SELECT count(*) FROM tally._delta;
 SELECT tally._revalidate_source('app.shop');
 SELECT name FROM tally.metrics ORDER BY name;   -- definitions are public
 RESET ROLE;
