@@ -72,6 +72,40 @@ SELECT count(*) AS state_rows FROM tally._state WHERE group_key = 'short-lived';
 SELECT count(*) AS empty_state_rows FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0;
 SELECT * FROM check_items;
 
+-- One write statement is one tally._change row holding the changes of every metric it
+-- touched (0.6.0). Refreshing or dropping one metric takes only its changes out of those
+-- rows, keeps each row's transaction, and removes a row left with no change.
+SELECT tally.compact() >= 0 AS folded;
+SET tally.auto_compact = off;
+SELECT tally.create_metric('items_spare', 'items', 'sum', 'id') IS NOT NULL AS created;
+SELECT id AS spare_id FROM tally._metric WHERE name = 'items_spare' \gset
+INSERT INTO items VALUES (5000, 'p', 1);
+INSERT INTO items VALUES (5001, 'q', 2), (5002, 'p', 3);
+UPDATE items SET id = 5004 WHERE id = 5002;  -- only items_spare reads id
+SELECT count(*) AS change_rows, sum(cardinality(metric_id)) AS changes FROM tally._change;
+SELECT array_agg(xact_id ORDER BY xact_id) AS kept_xacts FROM tally._change
+ WHERE metric_id <> ARRAY[:spare_id] \gset
+SET client_min_messages = warning;  -- refresh reports its timing
+SELECT metric FROM tally.refresh('items_spare');
+RESET client_min_messages;
+SELECT count(*) AS change_rows, sum(cardinality(metric_id)) AS changes,
+       bool_and(:spare_id <> ALL (metric_id)) AS spare_changes_gone,
+       array_agg(xact_id ORDER BY xact_id) = :'kept_xacts' AS same_transactions
+  FROM tally._change;
+SELECT * FROM check_items;
+SELECT tally.value('items_spare') = (SELECT sum(id) FROM items) AS spare_exact;
+INSERT INTO items VALUES (5003, 'q', 4);
+SELECT tally.drop_metric('items_spare');
+SELECT count(*) AS change_rows, sum(cardinality(metric_id)) AS changes,
+       bool_and(:spare_id <> ALL (metric_id)) AS spare_changes_gone
+  FROM tally._change;
+SELECT * FROM check_items;
+SELECT count(*) AS drift FROM tally.verify();
+RESET tally.auto_compact;
+SELECT tally.compact() AS folded;
+SELECT count(*) AS change_rows FROM tally._change;
+SELECT * FROM check_items;
+
 TRUNCATE items;
 SELECT * FROM check_items;
 SELECT tally.value('items_n'), tally.value('items_sum'), count(*) AS rows FROM tally.groups('items_n');
