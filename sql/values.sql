@@ -11,9 +11,9 @@
 -- fixed search_path keeps a caller's objects out of them.
 
 -- The fold horizon (tally._fold, 0.4.0): no pending delta was written by a transaction
--- before it, so every lookup of pending deltas starts there (metric_id, xact_id >= horizon
--- is one range of the _delta_metric index) and never walks the entries of folded deltas
--- that wait for VACUUM. STABLE: it reads tally._fold in the calling query's snapshot, the
+-- before it, so every lookup of pending deltas starts there (xact_id >= horizon is one
+-- range of the _change_xact index, read through the view tally._delta) and never walks the
+-- entries of folded deltas that wait for VACUUM. STABLE: it reads tally._fold in the calling query's snapshot, the
 -- one that query reads its deltas in, once per index scan (it is the scan's lower bound).
 CREATE FUNCTION tally._fold_horizon() RETURNS xid8
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
