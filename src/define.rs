@@ -69,6 +69,8 @@ fn create_metric(
 #[pg_extern(volatile, parallel_unsafe)]
 fn drop_metric(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
+        // Pending changes are taken out of the 0.6.0 `tally._change` rows.
+        storage::require_current_catalog(client)?;
         let metric = Metric::load(client, name)?;
         require_owner(client, metric.source_oid)?;
         if let Some(dashboard) = dashboard_using(client, name)? {

@@ -18,6 +18,7 @@ use std::ffi::CString;
 
 use crate::error::{Result, TallyError};
 
+pub mod array;
 mod direct;
 pub mod scan;
 pub use direct::{change_relid, delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};

@@ -14,11 +14,11 @@
 
 use pgrx::datum::AnyNumeric;
 use pgrx::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi::{
-    self,
+    self, array,
     scan::{self, Key, Reader},
 };
 
@@ -98,6 +98,44 @@ impl Counters {
     }
 }
 
+/// A metric's counters per group (NULL is a group of its own). Looked up by `&str`, so
+/// adding a pending change to an existing group copies nothing.
+#[derive(Default)]
+struct Groups {
+    named: BTreeMap<String, Counters>,
+    null: Option<Counters>,
+}
+
+impl Groups {
+    fn entry(&mut self, key: Option<&str>) -> &mut Counters {
+        match key {
+            None => self.null.get_or_insert_with(Counters::default),
+            Some(key) => {
+                if !self.named.contains_key(key) {
+                    self.named.insert(key.to_string(), Counters::default());
+                }
+                self.named.get_mut(key).expect("inserted above")
+            }
+        }
+    }
+
+    /// Every group, NULL first (as it sorts in `BTreeMap<Option<String>, _>`).
+    fn into_iter(self) -> impl Iterator<Item = (Option<String>, Counters)> {
+        self.null
+            .map(|c| (None, c))
+            .into_iter()
+            .chain(self.named.into_iter().map(|(k, c)| (Some(k), c)))
+    }
+}
+
+/// One metric being read: its definition, the bucket holding now() (None for an
+/// unbucketed metric), and its counters as they are gathered.
+struct Reading<'m> {
+    metric: &'m Metric,
+    bucket: Option<pg_sys::TimestampTz>,
+    groups: Groups,
+}
+
 /// The figures of a dashboard's metrics as a JSON object (text), or NULL when the dashboard
 /// needs the query-based read. Called only through `tally.snapshot`.
 #[pg_extern(stable, parallel_safe)]
@@ -135,15 +173,26 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
         return Err(TallyError::UnknownDashboard(dashboard.to_string()));
     }
     require_read(dashboard, &metrics, view.as_deref())?;
-    let mut pending = pending_changes(&reader, &metrics, horizon)?;
+    let mut readings: Vec<Reading<'_>> = metrics
+        .iter()
+        .map(|metric| Reading {
+            metric,
+            bucket: metric
+                .bucket
+                .as_ref()
+                .and_then(|(unit, zone)| scan::current_bucket(unit, zone)),
+            groups: Groups::default(),
+        })
+        .collect();
+    add_pending(&reader, &mut readings, horizon)?;
     let mut figures = BTreeMap::new();
-    for metric in &metrics {
-        let changes = pending.remove(&metric.id).unwrap_or_default();
-        let figure = match current_figure(&reader, metric, changes)? {
+    for reading in readings {
+        let name = reading.metric.name.as_str();
+        let figure = match current_figure(&reader, reading)? {
             Some(figure) => figure,
             None => return Ok(None),
         };
-        figures.insert(metric.name.as_str(), figure);
+        figures.insert(name, figure);
     }
     let members: Vec<String> = figures
         .into_iter()
@@ -245,26 +294,24 @@ fn require_read(dashboard: &str, metrics: &[Metric], view: Option<&str>) -> Resu
     }
 }
 
-/// One pending change of a summed metric (its summary row: such metrics track no values).
-struct Change {
-    bucket_start: Option<pg_sys::TimestampTz>,
-    group_key: Option<String>,
-    n_rows: i64,
-    n_values: i64,
-    total: Option<AnyNumeric>,
-}
-
-/// The pending changes of `metrics`, by metric id: one scan of `tally._change` from the
-/// fold horizon on, for the whole dashboard (each row holds one write statement's changes,
-/// of every metric of its table). Arrays are only taken apart for rows that hold a change
-/// of one of `metrics`, and totals only when one of them sums.
-fn pending_changes(
-    reader: &Reader,
-    metrics: &[Metric],
-    horizon: u64,
-) -> Result<HashMap<i32, Vec<Change>>> {
-    let wanted: HashMap<i32, Aggregate> = metrics.iter().map(|m| (m.id, m.aggregate)).collect();
-    let mut pending: HashMap<i32, Vec<Change>> = HashMap::new();
+/// Adds the pending changes of the metrics read to their groups: one scan of
+/// `tally._change` from the fold horizon on, for the whole dashboard (each row holds one
+/// write statement's changes, of every metric of its table). Arrays are taken apart in place
+/// and only for rows that hold a change of one of the metrics; totals only when one of
+/// them sums. The change index orders changes by transaction, not bucket: the bucket is
+/// checked on each change (pending changes are few).
+fn add_pending(reader: &Reader, readings: &mut [Reading<'_>], horizon: u64) -> Result<()> {
+    // A dashboard has a handful of metrics: a linear search beats hashing every element.
+    let ids: Vec<i32> = readings.iter().map(|r| r.metric.id).collect();
+    let positions_of = |elements: &array::InPlace<'_>| -> Vec<Option<usize>> {
+        (0..elements.len())
+            .map(|i| {
+                elements
+                    .int4(i)
+                    .and_then(|id| ids.iter().position(|&wanted| wanted == id))
+            })
+            .collect()
+    };
     let columns = [
         "metric_id",
         "bucket_start",
@@ -278,65 +325,53 @@ fn pending_changes(
         &[Key::Xid8AtLeast("xact_id", horizon)],
         &columns,
         |row| {
-            let ids: Vec<Option<i32>> = row.get(0).unwrap_or_default();
-            let concerned = |id: &Option<i32>| id.and_then(|id| wanted.get(&id).copied());
-            if !ids.iter().any(|id| concerned(id).is_some()) {
+            let positions = positions_of(&row.array(0, &array::INT4)?);
+            if positions.iter().all(Option::is_none) {
                 return Ok(());
             }
-            let sums = ids
+            let buckets = row.array(1, &array::TIMESTAMPTZ)?;
+            let groups = row.array(2, &array::TEXT)?;
+            let n_rows = row.array(3, &array::INT8)?;
+            let n_values = row.array(4, &array::INT8)?;
+            let sums = positions
                 .iter()
-                .any(|id| concerned(id).is_some_and(|a| a != Aggregate::Count));
-            let buckets: Vec<Option<i64>> = row.get(1).unwrap_or_default();
-            let mut groups: Vec<Option<String>> = row.get(2).unwrap_or_default();
-            let n_rows: Vec<Option<i64>> = row.get(3).unwrap_or_default();
-            let n_values: Vec<Option<i64>> = row.get(4).unwrap_or_default();
-            let mut totals: Vec<Option<AnyNumeric>> = if sums {
-                row.get(5).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            for (i, id) in ids.iter().enumerate() {
-                let (Some(id), Some(aggregate)) = (*id, concerned(id)) else {
+                .flatten()
+                .any(|&p| readings[p].metric.aggregate != Aggregate::Count);
+            // Numerics are copied out of a deconstructed array (only for sum and avg).
+            let totals = sums.then(|| row.elements(5, &array::NUMERIC)).flatten();
+            for (i, &p) in positions.iter().enumerate() {
+                let Some(p) = p else { continue };
+                let reading = &mut readings[p];
+                if buckets.int8(i) != reading.bucket {
                     continue;
-                };
-                // A count needs no total (always 0 for it): no numeric added.
-                let total = match aggregate {
+                }
+                // A count needs no total (always 0 for it): no numeric copied or added.
+                let total = match reading.metric.aggregate {
                     Aggregate::Count => None,
-                    _ => totals.get_mut(i).and_then(Option::take),
+                    _ => totals.as_ref().and_then(|t| t.get::<AnyNumeric>(i)),
                 };
-                pending.entry(id).or_default().push(Change {
-                    bucket_start: buckets.get(i).copied().flatten(),
-                    group_key: groups.get_mut(i).and_then(Option::take),
-                    n_rows: n_rows.get(i).copied().flatten().unwrap_or(0),
-                    n_values: n_values.get(i).copied().flatten().unwrap_or(0),
+                reading.groups.entry(groups.text(i).as_deref()).add(
+                    n_rows.int8(i).unwrap_or(0),
+                    n_values.int8(i).unwrap_or(0),
                     total,
-                });
+                );
             }
             Ok(())
         },
-    )?;
-    Ok(pending)
+    )
 }
 
 /// The metric's figure in its current bucket as JSON, or None if a figure cannot be
-/// written as a JSON number: folded counters plus `pending`, the metric's pending changes.
-fn current_figure(
-    reader: &Reader,
-    metric: &Metric,
-    pending: Vec<Change>,
-) -> Result<Option<String>> {
-    let bucket = metric
-        .bucket
-        .as_ref()
-        .map(|(unit, zone)| scan::current_bucket(unit, zone));
-    let current = match bucket {
-        Some(Some(start)) => Some(start),
-        _ => None,
-    };
-    let mut groups: BTreeMap<Option<String>, Counters> = BTreeMap::new();
+/// written as a JSON number: folded counters plus the pending changes already gathered.
+fn current_figure(reader: &Reader, reading: Reading<'_>) -> Result<Option<String>> {
+    let Reading {
+        metric,
+        bucket,
+        mut groups,
+    } = reading;
     let keys_state = [
         Key::Int4("metric_id", metric.id),
-        match current {
+        match bucket {
             Some(start) => Key::Timestamptz("bucket_start", start),
             None => Key::IsNull("bucket_start"),
         },
@@ -348,25 +383,16 @@ fn current_figure(
         let total = (metric.aggregate != Aggregate::Count)
             .then(|| row.get::<AnyNumeric>(3))
             .flatten();
-        groups.entry(row.get::<String>(0)).or_default().add(
+        groups.entry(row.get::<String>(0).as_deref()).add(
             row.get::<i64>(1).unwrap_or(0),
             row.get::<i64>(2).unwrap_or(0),
             total,
         );
         Ok(())
     })?;
-    // The change index orders changes by transaction, not bucket: the bucket is checked on
-    // each change (pending changes are few).
-    for change in pending.into_iter().filter(|c| c.bucket_start == current) {
-        groups.entry(change.group_key).or_default().add(
-            change.n_rows,
-            change.n_values,
-            change.total,
-        );
-    }
     if metric.grouped {
         let mut members = Vec::new();
-        for (key, counters) in groups.iter().filter(|(_, c)| c.n_rows != 0) {
+        for (key, counters) in groups.into_iter().filter(|(_, c)| c.n_rows != 0) {
             let key = json_string(key.as_deref().unwrap_or("null"));
             match counters.figure(metric.aggregate) {
                 Some(figure) => members.push(format!("{key}: {figure}")),
@@ -376,7 +402,7 @@ fn current_figure(
         Ok(Some(format!("{{{}}}", members.join(", "))))
     } else {
         let mut all = Counters::default();
-        for counters in groups.into_values() {
+        for (_, counters) in groups.into_iter() {
             all.merge(counters);
         }
         Ok(all.figure(metric.aggregate))

@@ -15,6 +15,7 @@ use pgrx::PgList;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
 
+use super::array::{array_of, INT4, INT8, NUMERIC, TEXT, TIMESTAMPTZ};
 use crate::error::{Result, TallyError};
 
 /// A value computed for the current statement's row: valid until the next
@@ -299,71 +300,6 @@ const CHANGE_COLUMNS: [(&CStr, pg_sys::Oid); 8] = [
     (c"value", pg_sys::NUMERICARRAYOID),
 ];
 
-/// How the elements of one array column are stored (`pg_type`'s typlen, typbyval,
-/// typalign of the element type).
-struct ElementType {
-    oid: pg_sys::Oid,
-    len: i32,
-    by_value: bool,
-    align: u8,
-}
-
-const INT4_ELEMENT: ElementType = ElementType {
-    oid: pg_sys::INT4OID,
-    len: 4,
-    by_value: true,
-    align: b'i',
-};
-const INT8_ELEMENT: ElementType = ElementType {
-    oid: pg_sys::INT8OID,
-    len: 8,
-    by_value: true,
-    align: b'd',
-};
-const TIMESTAMPTZ_ELEMENT: ElementType = ElementType {
-    oid: pg_sys::TIMESTAMPTZOID,
-    len: 8,
-    by_value: true,
-    align: b'd',
-};
-const TEXT_ELEMENT: ElementType = ElementType {
-    oid: pg_sys::TEXTOID,
-    len: -1,
-    by_value: false,
-    align: b'i',
-};
-const NUMERIC_ELEMENT: ElementType = ElementType {
-    oid: pg_sys::NUMERICOID,
-    len: -1,
-    by_value: false,
-    align: b'i',
-};
-
-/// A one-dimensional array of `elements` (None is an SQL NULL element).
-fn array_of(element: &ElementType, elements: impl Iterator<Item = Option<Datum>>) -> Datum {
-    let (mut values, mut nulls): (Vec<Datum>, Vec<bool>) = elements
-        .map(|e| (e.unwrap_or(Datum::from(0)), e.is_none()))
-        .unzip();
-    let mut dims = [values.len() as i32];
-    let mut lower_bounds = [1];
-    // SAFETY: `values` and `nulls` have dims[0] entries; every non-NULL element is a datum
-    // of `element`'s type (by value, or a pointer to a varlena that construct_md_array
-    // detoasts and copies). The array is palloc'd in the current memory context.
-    unsafe {
-        Datum::from(pg_sys::construct_md_array(
-            values.as_mut_ptr(),
-            nulls.as_mut_ptr(),
-            1,
-            dims.as_mut_ptr(),
-            lower_bounds.as_mut_ptr(),
-            element.oid,
-            element.len,
-            element.by_value,
-            element.align as std::ffi::c_char,
-        ))
-    }
-}
-
 /// `tally._change` opened for direct inserts for one statement. Closed explicitly; on an
 /// ERROR the aborting transaction releases the relation, its indexes and the slot.
 pub struct DeltaWriter {
@@ -439,26 +375,17 @@ impl DeltaWriter {
         let datum = |value: Option<RowValue<'_>>| value.map(|v| v.datum);
         let columns = [
             self.xact_id,
+            array_of(&INT4, rows.iter().map(|r| Some(Datum::from(r.metric_id)))),
+            array_of(&TIMESTAMPTZ, rows.iter().map(|r| datum(r.bucket))),
+            array_of(&TEXT, rows.iter().map(|r| datum(r.group))),
+            array_of(&INT8, rows.iter().map(|r| Some(Datum::from(r.n_rows)))),
+            array_of(&INT8, rows.iter().map(|r| Some(Datum::from(r.n_values)))),
             array_of(
-                &INT4_ELEMENT,
-                rows.iter().map(|r| Some(Datum::from(r.metric_id))),
-            ),
-            array_of(&TIMESTAMPTZ_ELEMENT, rows.iter().map(|r| datum(r.bucket))),
-            array_of(&TEXT_ELEMENT, rows.iter().map(|r| datum(r.group))),
-            array_of(
-                &INT8_ELEMENT,
-                rows.iter().map(|r| Some(Datum::from(r.n_rows))),
-            ),
-            array_of(
-                &INT8_ELEMENT,
-                rows.iter().map(|r| Some(Datum::from(r.n_values))),
-            ),
-            array_of(
-                &NUMERIC_ELEMENT,
+                &NUMERIC,
                 rows.iter()
                     .map(|r| Some(datum(r.total).unwrap_or(self.zero))),
             ),
-            array_of(&NUMERIC_ELEMENT, rows.iter().map(|r| datum(r.value))),
+            array_of(&NUMERIC, rows.iter().map(|r| datum(r.value))),
         ];
         let mut values = columns;
         let mut nulls = [false; CHANGE_COLUMNS.len()];

@@ -55,6 +55,39 @@ impl Row<'_> {
         (!self.nulls[at]).then(|| self.values[at])
     }
 
+    /// Column `i` of the request, an array of `element`s, taken apart in place; None if
+    /// NULL.
+    pub fn elements(
+        &self,
+        i: usize,
+        element: &super::array::ElementType,
+    ) -> Option<super::array::Elements<'_>> {
+        // SAFETY: the datum comes from a deformed heap tuple of the column's own type (the
+        // caller names the column and its element type together); the slot keeps the tuple
+        // (and its buffer) until the callback returns, which the borrow of `self` spans.
+        self.datum(i)
+            .map(|d| unsafe { super::array::Elements::of(d, element) })
+    }
+
+    /// Column `i` of the request, a non-NULL one-dimensional array of `element`s (int4,
+    /// int8, timestamptz or text), read in place.
+    pub fn array(
+        &self,
+        i: usize,
+        element: &super::array::ElementType,
+    ) -> Result<super::array::InPlace<'_>> {
+        // SAFETY: the datum comes from a deformed heap tuple of the column's own type; the
+        // slot keeps the tuple (and its buffer pinned) until the callback returns, which
+        // the borrow of `self` spans.
+        self.datum(i)
+            .and_then(|d| unsafe { super::array::InPlace::of(d, element) })
+            .ok_or_else(|| {
+                TallyError::Internal(format!(
+                    "column {i} is not a one-dimensional array of the expected type"
+                ))
+            })
+    }
+
     /// Column `i` of the request, which must be of a type `T` converts from.
     pub fn get<T: FromDatum>(&self, i: usize) -> Option<T> {
         // SAFETY: the datum comes from a deformed heap tuple of the column's own type (the

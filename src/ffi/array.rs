@@ -1,0 +1,318 @@
+//! One-dimensional arrays of the `tally._change` columns: built for the direct write path
+//! (`direct`) and taken apart in place for the dashboard read (`scan`), with the element
+//! layouts spelled out (no catalog lookup per array, which pgrx's `Array` does).
+
+use pgrx::pg_sys::{self, Datum};
+use pgrx::prelude::*;
+use std::marker::PhantomData;
+
+/// How the elements of one array are stored (`pg_type`'s typlen, typbyval, typalign of
+/// the element type).
+pub struct ElementType {
+    oid: pg_sys::Oid,
+    len: i16,
+    by_value: bool,
+    align: u8,
+}
+
+pub const INT4: ElementType = ElementType {
+    oid: pg_sys::INT4OID,
+    len: 4,
+    by_value: true,
+    align: b'i',
+};
+pub const INT8: ElementType = ElementType {
+    oid: pg_sys::INT8OID,
+    len: 8,
+    by_value: true,
+    align: b'd',
+};
+pub const TIMESTAMPTZ: ElementType = ElementType {
+    oid: pg_sys::TIMESTAMPTZOID,
+    len: 8,
+    by_value: true,
+    align: b'd',
+};
+pub const TEXT: ElementType = ElementType {
+    oid: pg_sys::TEXTOID,
+    len: -1,
+    by_value: false,
+    align: b'i',
+};
+pub const NUMERIC: ElementType = ElementType {
+    oid: pg_sys::NUMERICOID,
+    len: -1,
+    by_value: false,
+    align: b'i',
+};
+
+/// A one-dimensional array of `elements` (None is an SQL NULL element), palloc'd in the
+/// current memory context.
+pub fn array_of(element: &ElementType, elements: impl Iterator<Item = Option<Datum>>) -> Datum {
+    let (mut values, mut nulls): (Vec<Datum>, Vec<bool>) = elements
+        .map(|e| (e.unwrap_or(Datum::from(0)), e.is_none()))
+        .unzip();
+    let mut dims = [values.len() as i32];
+    let mut lower_bounds = [1];
+    // SAFETY: `values` and `nulls` have dims[0] entries; every non-NULL element is a datum
+    // of `element`'s type (by value, or a pointer to a varlena that construct_md_array
+    // detoasts and copies).
+    unsafe {
+        Datum::from(pg_sys::construct_md_array(
+            values.as_mut_ptr(),
+            nulls.as_mut_ptr(),
+            1,
+            dims.as_mut_ptr(),
+            lower_bounds.as_mut_ptr(),
+            element.oid,
+            element.len.into(),
+            element.by_value,
+            element.align as std::ffi::c_char,
+        ))
+    }
+}
+
+/// The elements of an array datum, taken apart in place: by-reference elements point into
+/// the array (or its detoasted copy), valid while `'a` (the row it came from) lives.
+pub struct Elements<'a> {
+    /// The detoasted copy of the array, when detoasting had to copy it (a short header).
+    copy: Option<*mut pg_sys::ArrayType>,
+    datums: *mut Datum,
+    nulls: *mut bool,
+    len: usize,
+    _row: PhantomData<&'a ()>,
+}
+
+impl Elements<'_> {
+    /// Takes apart `array`, an array of `element`s (the caller names the column's type).
+    ///
+    /// # Safety
+    /// `array` must be a non-NULL array datum of element type `element`, valid for `'a`.
+    pub unsafe fn of<'a>(array: Datum, element: &ElementType) -> Elements<'a> {
+        let original = array.cast_mut_ptr::<pg_sys::varlena>();
+        let array = pg_sys::pg_detoast_datum(original) as *mut pg_sys::ArrayType;
+        let mut datums = std::ptr::null_mut();
+        let mut nulls = std::ptr::null_mut();
+        let mut len = 0;
+        pg_sys::deconstruct_array(
+            array,
+            element.oid,
+            element.len.into(),
+            element.by_value,
+            element.align as std::ffi::c_char,
+            &mut datums,
+            &mut nulls,
+            &mut len,
+        );
+        Elements {
+            copy: (array.cast() != original).then_some(array),
+            datums,
+            nulls,
+            len: len.max(0) as usize,
+            _row: PhantomData,
+        }
+    }
+
+    /// Element `i` (from 0); None if NULL or past the end.
+    pub fn datum(&self, i: usize) -> Option<Datum> {
+        // SAFETY: deconstruct_array filled `len` datums and null flags.
+        (i < self.len && unsafe { !*self.nulls.add(i) }).then(|| unsafe { *self.datums.add(i) })
+    }
+
+    /// Element `i` converted (copied for by-reference types) to `T`, which must match the
+    /// element type.
+    pub fn get<T: FromDatum>(&self, i: usize) -> Option<T> {
+        // SAFETY: the datum is an element of the type the caller named in `of`.
+        self.datum(i)
+            .and_then(|d| unsafe { T::from_datum(d, false) })
+    }
+}
+
+impl Drop for Elements<'_> {
+    fn drop(&mut self) {
+        // SAFETY: both arrays were palloc'd by deconstruct_array (a zero-length array
+        // leaves them unset), the copy by pg_detoast_datum; nothing points into them once
+        // the elements are dropped (`get` copies by-reference values).
+        unsafe {
+            if let Some(copy) = self.copy {
+                pg_sys::pfree(copy.cast());
+            }
+            if !self.datums.is_null() {
+                pg_sys::pfree(self.datums.cast());
+            }
+            if !self.nulls.is_null() {
+                pg_sys::pfree(self.nulls.cast());
+            }
+        }
+    }
+}
+
+/// A one-dimensional array of a fixed-size or text element type, read in place from the
+/// tuple it came from: no copy, no call into Postgres (the dashboard read takes apart every
+/// pending `tally._change` row, several arrays each). Only an array whose varlena is
+/// compressed or stored out of line (a statement with thousands of changes) is detoasted
+/// first, into a copy freed on drop.
+///
+/// Layout (`utils/array.h`), as offsets from the start of a 4-byte-header varlena: int32
+/// ndim at 4, int32 dataoffset at 8 (0: no NULL bitmap), element oid at 12, dims at 16,
+/// lower bounds at 16 + 4·ndim, then the NULL bitmap, then the elements, each aligned to
+/// the element type's alignment. A short (1-byte) header shifts everything 3 bytes closer.
+pub struct InPlace<'a> {
+    /// The bytes after the varlena header.
+    body: &'a [u8],
+    /// Per element: the offset in `body` of its data, None for NULL.
+    offsets: Vec<Option<usize>>,
+    copy: Option<*mut pg_sys::varlena>,
+}
+
+/// Rounds `offset` up to a multiple of `align` (a power of two).
+fn aligned(offset: usize, align: usize) -> usize {
+    (offset + align - 1) & !(align - 1)
+}
+
+fn alignment(element: &ElementType) -> usize {
+    match element.align {
+        b'c' => 1,
+        b's' => 2,
+        b'i' => 4,
+        _ => 8,
+    }
+}
+
+impl<'a> InPlace<'a> {
+    /// Reads `array`, an array of `element`s (the caller names the column's type); None if
+    /// it is not a one-dimensional array of that type.
+    ///
+    /// # Safety
+    /// `array` must be a non-NULL array datum, valid for `'a`.
+    pub unsafe fn of(array: Datum, element: &ElementType) -> Option<InPlace<'a>> {
+        let raw = array.cast_mut_ptr::<u8>();
+        let first = *raw;
+        // Little-endian varlena headers (Postgres' `varatt.h`): low bit 1 and not 0x01 is a
+        // short header whose length is the upper 7 bits; low two bits 00 is a plain 4-byte
+        // header whose length is the upper 30 bits; anything else is compressed or external.
+        let plain = (first & 0x01 == 0x01 && first != 0x01) || first & 0x03 == 0x00;
+        let (start, copy) = if plain {
+            (raw, None)
+        } else {
+            let copy = pg_sys::pg_detoast_datum(raw.cast());
+            (copy.cast::<u8>(), Some(copy))
+        };
+        let header = *start;
+        let (header_len, total) = if header & 0x01 == 0x01 {
+            (1, usize::from(header >> 1))
+        } else {
+            (
+                4,
+                (std::ptr::read_unaligned(start.cast::<u32>()) >> 2) as usize,
+            )
+        };
+        let body =
+            std::slice::from_raw_parts(start.add(header_len), total.saturating_sub(header_len));
+        let mut view = InPlace {
+            body,
+            offsets: Vec::new(),
+            copy,
+        };
+        view.offsets = view.element_offsets(element)?;
+        Some(view)
+    }
+
+    /// Where each element's data starts in `body`, walking the array as Postgres'
+    /// `deconstruct_array` does: from the data offset, each element's length (its varlena
+    /// header for text), then the element type's alignment.
+    fn element_offsets(&self, element: &ElementType) -> Option<Vec<Option<usize>>> {
+        // `at` is an offset in the 4-byte-header form; `body` starts at its offset 4.
+        let bytes =
+            |at: usize, len: usize| self.body.get(at.checked_sub(4)?..at.checked_sub(4)? + len);
+        let int32 = |at: usize| bytes(at, 4)?.try_into().ok().map(i32::from_le_bytes);
+        let ndim = int32(4)?;
+        if ndim == 0 {
+            return Some(Vec::new());
+        }
+        if ndim != 1 || int32(12)? != element.oid.to_u32() as i32 {
+            return None;
+        }
+        let data_offset = usize::try_from(int32(8)?).ok()?;
+        let count = usize::try_from(int32(16)?).ok()?;
+        // With NULLs the bitmap follows the lower bound (at 24) and dataoffset says where the
+        // data starts; without, the data starts at MAXALIGN(16 + 8).
+        let bitmap = (data_offset != 0).then_some(24usize);
+        let mut at = if data_offset != 0 { data_offset } else { 24 };
+        let align = alignment(element);
+        let mut offsets = Vec::with_capacity(count);
+        for i in 0..count {
+            if let Some(bitmap) = bitmap {
+                if bytes(bitmap + i / 8, 1)?[0] & (1 << (i % 8)) == 0 {
+                    offsets.push(None);
+                    continue;
+                }
+            }
+            let length = match usize::try_from(element.len) {
+                Ok(fixed) => fixed,
+                // A varlena element: its length is in its own (1- or 4-byte) header.
+                Err(_) => {
+                    let first = bytes(at, 1)?[0];
+                    if first & 0x01 == 0x01 {
+                        usize::from(first >> 1)
+                    } else {
+                        (u32::from_le_bytes(bytes(at, 4)?.try_into().ok()?) >> 2) as usize
+                    }
+                }
+            };
+            bytes(at, length)?;
+            offsets.push(Some(at - 4));
+            at = aligned(at + length, align);
+        }
+        Some(offsets)
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    fn element(&self, i: usize, length: usize) -> Option<&[u8]> {
+        let at = (*self.offsets.get(i)?)?;
+        self.body.get(at..at + length)
+    }
+
+    /// Element `i` of an int4 array; None if NULL or past the end.
+    pub fn int4(&self, i: usize) -> Option<i32> {
+        self.element(i, 4)
+            .and_then(|b| b.try_into().ok())
+            .map(i32::from_le_bytes)
+    }
+
+    /// Element `i` of an int8 or timestamptz array; None if NULL or past the end.
+    pub fn int8(&self, i: usize) -> Option<i64> {
+        self.element(i, 8)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_le_bytes)
+    }
+
+    /// Element `i` of a text array (bytes that are not UTF-8 are replaced, in a copy);
+    /// None if NULL or past the end.
+    pub fn text(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        let at = (*self.offsets.get(i)?)?;
+        let first = *self.body.get(at)?;
+        let (header, length) = if first & 0x01 == 0x01 {
+            (1, usize::from(first >> 1))
+        } else {
+            let bytes: [u8; 4] = self.body.get(at..at + 4)?.try_into().ok()?;
+            (4, (u32::from_le_bytes(bytes) >> 2) as usize)
+        };
+        self.body
+            .get(at + header..at + length)
+            .map(String::from_utf8_lossy)
+    }
+}
+
+impl Drop for InPlace<'_> {
+    fn drop(&mut self) {
+        if let Some(copy) = self.copy {
+            // SAFETY: palloc'd by pg_detoast_datum in `of`; `body` (borrowing it) goes with
+            // `self`.
+            unsafe { pg_sys::pfree(copy.cast()) }
+        }
+    }
+}
