@@ -14,6 +14,19 @@
 -- The SQL reads (value, groups, series, the query-based snapshot) get jit = off.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.6.0'" to load this file. \quit
 
+-- Deltas committed while this waits for the lock are carried over only if the statements
+-- below see them: each statement of an update script takes a new snapshot at READ
+-- COMMITTED, but under REPEATABLE READ or SERIALIZABLE all would read the snapshot taken
+-- before the lock, and the table they miss is dropped.
+DO $$
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+        RAISE EXCEPTION 'pg_tally 0.6.0 must be installed at READ COMMITTED'
+              USING ERRCODE = 'invalid_transaction_state',
+                    HINT = 'Run ALTER EXTENSION pg_tally UPDATE outside an explicit REPEATABLE READ or SERIALIZABLE transaction.';
+    END IF;
+END
+$$;
 LOCK TABLE tally._delta IN EXCLUSIVE MODE;
 
 CREATE TABLE tally._change (

@@ -109,6 +109,12 @@ case "$sqlstate" in *55000*) ;; *) fail "value() on the 0.3.0 catalog: expected 
 echo "upgrade: ALTER EXTENSION pg_tally UPDATE"
 pending="$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")"
 [ "$pending" -gt 0 ] || fail "no pending deltas to carry across the update"
+# Under REPEATABLE READ the 0.6.0 step could miss deltas committed while it waits for its
+# lock: it refuses, and the whole update rolls back.
+err="$(q -d tally_upgrade -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "ALTER EXTENSION pg_tally UPDATE" 2>&1 || true)"
+case "$err" in *"must be installed at READ COMMITTED"*) ;; *) fail "update under REPEATABLE READ said: $err" ;; esac
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "0.3.0" ] \
+  || fail "a refused update left the catalog changed"
 q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE"
 # 0.6.0 packs pending changes one row per statement: every one must have been carried over.
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")" = "$pending" ] \
