@@ -13,8 +13,9 @@ use crate::error::{Result, SqlResult, TallyError};
 use crate::{ffi, plans, storage};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
-/// `tally._fold`): pending deltas are looked up from there, one range of the `_delta_metric`
-/// index per metric, never walking the entries of folded deltas that wait for VACUUM (nor
+/// `tally._fold`): pending deltas are looked up from there (through the view `tally._delta`,
+/// one range of the `_change_xact` index), never walking the entries of folded deltas that
+/// wait for VACUUM (nor
 /// tempting the planner into a sequential scan of a queue-like table). Built once per
 /// template for the life of the backend.
 fn with_horizon(template: &'static str, built: &'static OnceLock<String>) -> &'static str {
