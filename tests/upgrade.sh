@@ -106,19 +106,45 @@ SQL
 sqlstate="$(q -d tally_upgrade -c '\set VERBOSITY sqlstate' -c "SELECT tally.value('orders')" 2>&1 || true)"
 case "$sqlstate" in *55000*) ;; *) fail "value() on the 0.3.0 catalog: expected SQLSTATE 55000, got: $sqlstate" ;; esac
 
-echo "upgrade: ALTER EXTENSION pg_tally UPDATE"
-pending="$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")"
-[ "$pending" -gt 0 ] || fail "no pending deltas to carry across the update"
+echo "upgrade: ALTER EXTENSION pg_tally UPDATE TO '0.5.0', then UPDATE with writers around it"
+q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE TO '0.5.0'"
 # Under REPEATABLE READ the 0.6.0 step could miss deltas committed while it waits for its
 # lock: it refuses, and the whole update rolls back.
 err="$(q -d tally_upgrade -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "ALTER EXTENSION pg_tally UPDATE" 2>&1 || true)"
 case "$err" in *"must be installed at READ COMMITTED"*) ;; *) fail "update under REPEATABLE READ said: $err" ;; esac
-[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "0.3.0" ] \
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "0.5.0" ] \
   || fail "a refused update left the catalog changed"
-q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE"
-# 0.6.0 packs pending changes one row per statement: every one must have been carried over.
-[ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")" = "$pending" ] \
-  || fail "the update did not carry all $pending pending deltas into tally._change"
+pending="$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")"
+[ "$pending" -gt 0 ] || fail "no pending deltas to carry across the update"
+# The 0.6.0 step moves pending deltas into tally._change under a lock on the old table.
+# Writer A is in flight when it starts: the update waits for A, and A's deltas are carried
+# over. Writer B starts while the update waits: B waits too, then fails (its table is
+# gone) rather than write deltas nobody reads.
+waiting() { q -d tally_upgrade -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '$1%'"; }
+until_waiting() { for _ in $(seq 100); do [ "$(waiting "$1")" -ge 1 ] && return 0; sleep 0.1; done; fail "nobody waits on '$1'"; }
+out="$(mktemp -d)"
+q -d tally_upgrade -c "BEGIN" -c "INSERT INTO orders (customer, status, amount) VALUES (900001, 'PAID', 4.75)" \
+  -c "SELECT pg_sleep(2)" -c "COMMIT" >"$out/a" 2>&1 &
+writer_a=$!
+sleep 0.5
+q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE" >"$out/update" 2>&1 &
+update=$!
+until_waiting "ALTER EXTENSION"
+q -d tally_upgrade -c "INSERT INTO orders (customer, status, amount) VALUES (900002, 'PAID', 1.00)" >"$out/b" 2>&1 &
+writer_b=$!
+until_waiting "INSERT INTO orders"
+wait "$writer_a" || fail "writer A failed: $(cat "$out/a")"
+wait "$update" || fail "the update failed: $(cat "$out/update")"
+if wait "$writer_b"; then fail "writer B, queued behind the update, succeeded: $(cat "$out/b")"; fi
+grep -q ERROR "$out/b" || fail "writer B did not fail with an error: $(cat "$out/b")"
+echo "upgrade:   writer queued behind the update: $(grep ERROR "$out/b")"
+rm -rf "$out"
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM orders WHERE customer IN (900001, 900002)")" = 1 ] \
+  || fail "writer A's row should be there and writer B's not"
+# 0.6.0 packs pending changes one row per statement: every one must have been carried over,
+# writer A's too.
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")" -gt "$pending" ] \
+  || fail "the update did not carry all pending deltas (and writer A's) into tally._change"
 [ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] || fail "not at $CURRENT"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
 [ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \
