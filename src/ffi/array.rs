@@ -165,6 +165,23 @@ pub struct InPlace<'a> {
     copy: Option<*mut pg_sys::varlena>,
 }
 
+/// The header length and the total length (header included) of the varlena that `bytes`
+/// starts with, from its little-endian header (Postgres' `varatt.h`): low bit 1 is a 1-byte
+/// header with the length in its upper 7 bits, low bits 00 a plain 4-byte header with the
+/// length in its upper 30 bits. None for a compressed or out-of-line varlena (0x01 is the
+/// header of a TOAST pointer), or too few bytes.
+fn varlena_size(bytes: &[u8]) -> Option<(usize, usize)> {
+    let first = *bytes.first()?;
+    if first & 0x01 == 0x01 {
+        (first != 0x01).then(|| (1, usize::from(first >> 1)))
+    } else if first & 0x03 == 0x00 {
+        let header: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+        Some((4, (u32::from_le_bytes(header) >> 2) as usize))
+    } else {
+        None
+    }
+}
+
 /// Rounds `offset` up to a multiple of `align` (a power of two).
 fn aligned(offset: usize, align: usize) -> usize {
     (offset + align - 1) & !(align - 1)
@@ -187,25 +204,21 @@ impl<'a> InPlace<'a> {
     /// `array` must be a non-NULL array datum, valid for `'a`.
     pub unsafe fn of(array: Datum, element: &ElementType) -> Option<InPlace<'a>> {
         let raw = array.cast_mut_ptr::<u8>();
-        let first = *raw;
-        // Little-endian varlena headers (Postgres' `varatt.h`): low bit 1 and not 0x01 is a
-        // short header whose length is the upper 7 bits; low two bits 00 is a plain 4-byte
-        // header whose length is the upper 30 bits; anything else is compressed or external.
-        let plain = (first & 0x01 == 0x01 && first != 0x01) || first & 0x03 == 0x00;
-        let (start, copy) = if plain {
-            (raw, None)
-        } else {
-            let copy = pg_sys::pg_detoast_datum(raw.cast());
-            (copy.cast::<u8>(), Some(copy))
+        // A 1-byte header says so in its low bit; anything else has 4 header bytes (every
+        // array varlena is longer than that).
+        let header_of = |start: *const u8| {
+            varlena_size(std::slice::from_raw_parts(
+                start,
+                if *start & 0x01 == 0x01 { 1 } else { 4 },
+            ))
         };
-        let header = *start;
-        let (header_len, total) = if header & 0x01 == 0x01 {
-            (1, usize::from(header >> 1))
-        } else {
-            (
-                4,
-                (std::ptr::read_unaligned(start.cast::<u32>()) >> 2) as usize,
-            )
+        let (start, copy, (header_len, total)) = match header_of(raw) {
+            Some(size) => (raw, None, size),
+            None => {
+                // Compressed or stored out of line: a plain 4-byte-header copy.
+                let copy = pg_sys::pg_detoast_datum(raw.cast());
+                (copy.cast::<u8>(), Some(copy), header_of(copy.cast())?)
+            }
         };
         let body =
             std::slice::from_raw_parts(start.add(header_len), total.saturating_sub(header_len));
@@ -251,14 +264,7 @@ impl<'a> InPlace<'a> {
             let length = match usize::try_from(element.len) {
                 Ok(fixed) => fixed,
                 // A varlena element: its length is in its own (1- or 4-byte) header.
-                Err(_) => {
-                    let first = bytes(at, 1)?[0];
-                    if first & 0x01 == 0x01 {
-                        usize::from(first >> 1)
-                    } else {
-                        (u32::from_le_bytes(bytes(at, 4)?.try_into().ok()?) >> 2) as usize
-                    }
-                }
+                Err(_) => varlena_size(self.body.get(at.checked_sub(4)?..)?)?.1,
             };
             bytes(at, length)?;
             offsets.push(Some(at - 4));
@@ -294,13 +300,7 @@ impl<'a> InPlace<'a> {
     /// None if NULL or past the end.
     pub fn text(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
         let at = (*self.offsets.get(i)?)?;
-        let first = *self.body.get(at)?;
-        let (header, length) = if first & 0x01 == 0x01 {
-            (1, usize::from(first >> 1))
-        } else {
-            let bytes: [u8; 4] = self.body.get(at..at + 4)?.try_into().ok()?;
-            (4, (u32::from_le_bytes(bytes) >> 2) as usize)
-        };
+        let (header, length) = varlena_size(self.body.get(at..)?)?;
         self.body
             .get(at + header..at + length)
             .map(String::from_utf8_lossy)
