@@ -22,7 +22,7 @@ fn compact() -> SqlResult<i64> {
     }
     let started = Instant::now();
     let folded = Spi::connect_mut(|client| -> Result<Option<storage::Folded>> {
-        storage::require_current_catalog(client)?;
+        storage::require_current_catalog()?;
         storage::fold_if_free(client)
     })?;
     match folded {
@@ -66,7 +66,7 @@ pub fn after_write(written: u64) -> Result<()> {
     ffi::with_catalog_search_path(|| {
         Spi::connect_mut(|client| {
             // On an old catalog deltas simply wait for ALTER EXTENSION pg_tally UPDATE.
-            if storage::catalog_is_current(client)? {
+            if storage::catalog_is_current() {
                 storage::fold_if_free(client)?;
             }
             Ok(())

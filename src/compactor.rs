@@ -87,7 +87,7 @@ fn fold_once() -> Result<Option<storage::Folded>> {
                 &[],
             )?
             .is_empty();
-        if !installed || !storage::catalog_is_current(client)? {
+        if !installed || !storage::catalog_is_current() {
             return Ok(None);
         }
         storage::fold_if_free(client)

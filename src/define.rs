@@ -59,7 +59,7 @@ fn create_metric(
         time_zone: non_empty(time_zone).unwrap_or("UTC"),
     };
     let metric = Spi::connect_mut(|client| {
-        storage::require_current_catalog(client)?;
+        storage::require_current_catalog()?;
         define(client, &request)
     })?;
     let json = serde_json::to_value(&metric).map_err(|e| TallyError::Internal(e.to_string()))?;
@@ -70,7 +70,7 @@ fn create_metric(
 fn drop_metric(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
         // Pending changes are taken out of the 0.6.0 `tally._change` rows.
-        storage::require_current_catalog(client)?;
+        storage::require_current_catalog()?;
         let metric = Metric::load(client, name)?;
         require_owner(client, metric.source_oid)?;
         if let Some(dashboard) = dashboard_using(client, name)? {

@@ -73,7 +73,7 @@ struct CurrentFigures {
 
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
     Spi::connect(|client| {
-        storage::require_current_catalog(client)?;
+        storage::require_current_catalog()?;
         static SQL: OnceLock<String> = OnceLock::new();
         let plan = read_plan(
             client,
@@ -176,7 +176,7 @@ fn series(
         return Err(TallyError::BadRange.into());
     }
     let rows = Spi::connect(|client| -> Result<Vec<_>> {
-        storage::require_current_catalog(client)?;
+        storage::require_current_catalog()?;
         require_read(client, metric)?;
         static SQL: OnceLock<String> = OnceLock::new();
         let plan = read_plan(

@@ -195,20 +195,20 @@ fn delta_has_column(client: &SpiClient<'_>, column: &str) -> Result<bool> {
 /// row per write statement). False between installing a new library and `ALTER EXTENSION
 /// pg_tally UPDATE`: writes then keep recording deltas in the old shape (`tally._delta`
 /// rows), nothing folds, and everything else asks for the update.
-pub fn catalog_is_current(_client: &SpiClient<'_>) -> Result<bool> {
+pub fn catalog_is_current() -> bool {
     if CATALOG_CURRENT.with(|c| c.get()) {
-        return Ok(true);
+        return true;
     }
     let current = crate::ffi::change_relid().is_some();
     CATALOG_CURRENT.with(|c| c.set(current));
-    Ok(current)
+    current
 }
 
 /// How this database's catalog stores pending changes: packed on a current catalog; in
 /// `tally._delta` rows, with or without `value` (0.1.0), on an old one. `xact_id` is never
 /// named: its default fills it.
 pub fn delta_shape(client: &SpiClient<'_>) -> Result<DeltaShape> {
-    Ok(if catalog_is_current(client)? {
+    Ok(if catalog_is_current() {
         DeltaShape::Packed
     } else if delta_has_column(client, "value")? {
         DeltaShape::Rows
@@ -224,8 +224,8 @@ pub fn catalog_known_current() -> bool {
 }
 
 /// Fails with a hint to run `ALTER EXTENSION pg_tally UPDATE` on an old catalog.
-pub fn require_current_catalog(client: &SpiClient<'_>) -> Result<()> {
-    if catalog_is_current(client)? {
+pub fn require_current_catalog() -> Result<()> {
+    if catalog_is_current() {
         Ok(())
     } else {
         Err(crate::error::TallyError::CatalogOutdated)
@@ -237,13 +237,13 @@ pub fn require_current_catalog(client: &SpiClient<'_>) -> Result<()> {
 /// transaction's snapshot was, so every change committed before the TRUNCATE must go.
 /// A TRUNCATE between installing this library and `ALTER EXTENSION pg_tally UPDATE` meets
 /// the old catalog (a `tally._delta` table, maybe no fold horizon) and is served there.
-pub fn clear_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
+pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
     let metrics = "(SELECT id FROM tally._metric WHERE source = $1::pg_catalog.oid)";
     crate::ffi::execute_with_latest_snapshot(
         &format!("DELETE FROM tally._state WHERE metric_id IN {metrics}"),
         Some(source),
     )?;
-    let changes = if catalog_is_current(client)? {
+    let changes = if catalog_is_current() {
         format!(
             "WITH {} SELECT",
             remove_pending_ctes(&format!("ARRAY{metrics}"))

@@ -38,7 +38,7 @@ fn verify(
     ErrorReport,
 > {
     let rows = Spi::connect(|client| -> Result<Vec<DriftRow>> {
-        crate::storage::require_current_catalog(client)?;
+        crate::storage::require_current_catalog()?;
         let metrics = Metric::load_all(client, metric)?;
         let mut out = Vec::new();
         for metric in &metrics {
