@@ -299,7 +299,7 @@ pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Re
 /// planner sees a large `_change` and prices the plan past `jit_above_cost`: JIT then
 /// compiled the fold's ~100 expressions on every execution, 2.4 s each under 8 writers,
 /// while the plan itself runs in well under a millisecond. Used by the fold
-/// (`storage::fold_sql`); the SQL reads of pending changes get `jit = off` from their
+/// (`fold::fold_all`); the SQL reads of pending changes get `jit = off` from their
 /// function's SET clause (finalize.sql).
 pub fn with_queue_plan_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     with_settings(

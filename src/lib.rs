@@ -17,6 +17,7 @@ mod define;
 mod error;
 mod fastpath;
 mod ffi;
+mod fold;
 mod gucs;
 mod model;
 mod plans;

@@ -316,3 +316,65 @@ impl Drop for InPlace<'_> {
         }
     }
 }
+
+/// Column `ordinal` (from 1) of the current row of an SPI result, a non-NULL
+/// one-dimensional array of `element`s (int4, int8, timestamptz or text), read in place.
+/// The caller names the column's type; the fold reads the rows it deleted this way.
+pub fn spi_array<'t>(
+    table: &'t pgrx::spi::SpiTupleTable<'_>,
+    ordinal: usize,
+    element: &ElementType,
+) -> crate::error::Result<InPlace<'t>> {
+    let datum = table.get_datum_by_ordinal(ordinal)?;
+    // SAFETY: the datum belongs to a tuple of the SPI result, which stays allocated while
+    // `table` (borrowed for 't) lives; its type is the one the caller names.
+    datum
+        .and_then(|d| unsafe { InPlace::of(d, element) })
+        .ok_or_else(|| {
+            crate::error::TallyError::Internal(format!(
+                "column {ordinal} is not a one-dimensional array of the expected type"
+            ))
+        })
+}
+
+/// Column `ordinal` (from 1) of the current row of an SPI result, a non-NULL array of
+/// `element`s (numeric), taken apart with `deconstruct_array`.
+pub fn spi_elements<'t>(
+    table: &'t pgrx::spi::SpiTupleTable<'_>,
+    ordinal: usize,
+    element: &ElementType,
+) -> crate::error::Result<Elements<'t>> {
+    let datum = table
+        .get_datum_by_ordinal(ordinal)?
+        .ok_or_else(|| crate::error::TallyError::Internal(format!("column {ordinal} is NULL")))?;
+    // SAFETY: as in `spi_array`.
+    Ok(unsafe { Elements::of(datum, element) })
+}
+
+/// A one-dimensional array of `elements` (None is an SQL NULL element) as an SPI argument
+/// of the array type of `element` (`array_oid`).
+pub fn array_argument(
+    element: &ElementType,
+    array_oid: pg_sys::Oid,
+    elements: impl Iterator<Item = Option<Datum>>,
+) -> pgrx::datum::DatumWithOid<'static> {
+    let array = array_of(element, elements);
+    // SAFETY: `array` is an array datum of `array_oid` (the array type of `element`),
+    // palloc'd in the current memory context, which outlives the SPI call it is passed to.
+    unsafe { pgrx::datum::DatumWithOid::new(array, array_oid) }
+}
+
+/// A text datum holding `s`, palloc'd in the current memory context.
+pub fn text_datum(s: &str) -> Datum {
+    // SAFETY: cstring_to_text_with_len copies `s.len()` bytes from `s`.
+    Datum::from(unsafe { pg_sys::cstring_to_text_with_len(s.as_ptr().cast(), s.len() as i32) })
+}
+
+/// Frees the rows of the last SPI result (the fold reads its deletions in batches, and
+/// pgrx leaves every result in the SPI context until the connection ends).
+/// Takes the result by value, so no borrow of its rows survives.
+pub fn free_spi_result(_table: pgrx::spi::SpiTupleTable<'_>) {
+    // SAFETY: SPI_tuptable is the result of the latest SPI call (or NULL, which
+    // SPI_freetuptable ignores), which the caller hands over: nothing reads it after this.
+    unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) }
+}

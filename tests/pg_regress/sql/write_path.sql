@@ -115,3 +115,44 @@ SELECT * FROM check_items;
 DROP VIEW check_items;
 SELECT tally.drop_metric('items_n'), tally.drop_metric('items_sum'), tally.drop_metric('items_count_v');
 DROP TABLE items;
+
+-- The fold takes pending changes in batches of 5,000 rows and sums them in Rust before
+-- one upsert: a backlog of 12,001 statements folds completely in one call, and values that
+-- are equal as numbers but written differently (1.0, 1.00) fold into one counter.
+CREATE TABLE ledger (id int PRIMARY KEY, account text, amount numeric);
+SELECT tally.create_metric('ledger_n', 'ledger', 'count', group_by => 'account') IS NOT NULL AS created;
+SELECT tally.create_metric('ledger_sum', 'ledger', 'sum', 'amount', group_by => 'account') IS NOT NULL AS created;
+SELECT tally.create_metric('ledger_amounts', 'ledger', 'count_distinct', 'amount') IS NOT NULL AS created;
+SELECT tally.create_metric('ledger_min', 'ledger', 'min', 'amount') IS NOT NULL AS created;
+SELECT tally.create_metric('ledger_gone', 'ledger', 'count') IS NOT NULL AS created;
+CREATE VIEW check_ledger AS
+SELECT tally.value('ledger_n') = (SELECT count(*) FROM ledger) AS n_exact,
+       (SELECT jsonb_object_agg(group_key, value) FROM tally.groups('ledger_sum'))
+         IS NOT DISTINCT FROM (SELECT jsonb_object_agg(account, s) FROM (SELECT account, sum(amount) AS s FROM ledger GROUP BY account) g) AS sum_exact,
+       tally.value('ledger_amounts') = (SELECT count(DISTINCT amount) FROM ledger) AS distinct_exact,
+       tally.value('ledger_min') IS NOT DISTINCT FROM (SELECT min(amount) FROM ledger) AS min_exact;
+SET tally.auto_compact = off;
+INSERT INTO ledger VALUES (1, 'a', 1.0);
+INSERT INTO ledger VALUES (2, 'a', 1.00);
+INSERT INTO ledger VALUES (3, 'b', 1);
+DO $$ BEGIN FOR i IN 4..12001 LOOP
+  INSERT INTO ledger VALUES (i, CASE WHEN i % 3 = 0 THEN 'a' ELSE 'b' END, (i % 7) * 0.5);
+END LOOP; END $$;
+UPDATE ledger SET amount = amount + 1 WHERE id % 10 = 0;
+DELETE FROM ledger WHERE id % 13 = 0;
+SELECT tally.drop_metric('ledger_gone');
+SELECT count(*) AS change_rows FROM tally._change;
+SELECT horizon AS horizon_before FROM tally._fold \gset
+SELECT * FROM check_ledger;
+SELECT tally.compact() AS folded;  -- every change but the dropped metric's
+SELECT count(*) AS change_rows FROM tally._change;
+SELECT horizon > :'horizon_before' AS horizon_moved FROM tally._fold;
+SELECT * FROM check_ledger;
+SELECT count(*) AS amount_rows FROM tally._state s JOIN tally._metric m ON m.id = s.metric_id
+ WHERE m.name = 'ledger_amounts' AND s.value IS NOT NULL;
+SELECT count(DISTINCT amount) AS live_amounts FROM ledger;
+SELECT count(*) AS drift FROM tally.verify();
+RESET tally.auto_compact;
+DROP VIEW check_ledger;
+SELECT tally.drop_metric(name) FROM unnest(ARRAY['ledger_n', 'ledger_sum', 'ledger_amounts', 'ledger_min']) name;
+DROP TABLE ledger;
