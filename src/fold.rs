@@ -262,6 +262,10 @@ impl Sums {
 /// lock (so nothing else deletes `_change` rows or rewrites `_state` meanwhile). Its plans
 /// are prepared once per session.
 pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
+    crate::ffi::with_queue_plan_settings(|| fold_with(client))
+}
+
+fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
     let take = plans::cached(
         client,
         take_sql(),
@@ -271,15 +275,12 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     let mut sums = Sums::default();
     let mut took_any = false;
     loop {
-        let taken = crate::ffi::with_queue_plan_settings(|| {
-            let mut rows = client.update(&*take, None, &[BATCH.into(), took_any.into()])?;
-            let taken = rows.len();
-            while rows.next().is_some() {
-                sums.add_row(&rows)?;
-            }
-            array::free_spi_result(rows);
-            Ok(taken)
-        })?;
+        let mut rows = client.update(&*take, None, &[BATCH.into(), took_any.into()])?;
+        let taken = rows.len();
+        while rows.next().is_some() {
+            sums.add_row(&rows)?;
+        }
+        array::free_spi_result(rows);
         took_any |= taken > 0;
         if (taken as i64) < BATCH {
             break;
