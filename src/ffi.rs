@@ -301,7 +301,8 @@ pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Re
 /// while the plan itself runs in well under a millisecond. `plan_cache_mode` forces the
 /// generic plan: with parameters (the batch size, the summed arrays) the plan cache would
 /// otherwise keep planning the fold's statements anew on every call, which took longer
-/// than running them (~1.8 of 2.3 ms for a fold of 100 statements). Used by the fold
+/// than running them (`tally.compact()` of 100 statements: 2.3 ms with replanning, 1.2 ms
+/// without, through psql; the two statements run in 0.45 ms). Used by the fold
 /// (`fold::fold_all`); the SQL reads of pending changes get `jit = off` from their
 /// function's SET clause (finalize.sql).
 pub fn with_queue_plan_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
