@@ -328,13 +328,24 @@ pub fn spi_array<'t>(
     let datum = table.get_datum_by_ordinal(ordinal)?;
     // SAFETY: the datum belongs to a tuple of the SPI result, which stays allocated while
     // `table` (borrowed for 't) lives; its type is the one the caller names.
-    datum
-        .and_then(|d| unsafe { InPlace::of(d, element) })
-        .ok_or_else(|| {
-            crate::error::TallyError::Internal(format!(
-                "column {ordinal} is not a one-dimensional array of the expected type"
-            ))
-        })
+    unsafe { column_in_place(datum, element, ordinal) }
+}
+
+/// Column `column` of a row (`datum`, None if NULL), a non-NULL one-dimensional array of
+/// `element`s read in place; an internal error if it is NULL or shaped otherwise.
+///
+/// # Safety
+/// `datum`, if any, must be an array datum valid for `'a`.
+pub unsafe fn column_in_place<'a>(
+    datum: Option<Datum>,
+    element: &ElementType,
+    column: usize,
+) -> crate::error::Result<InPlace<'a>> {
+    datum.and_then(|d| InPlace::of(d, element)).ok_or_else(|| {
+        crate::error::TallyError::Internal(format!(
+            "column {column} is not a one-dimensional array of the expected type"
+        ))
+    })
 }
 
 /// Column `ordinal` (from 1) of the current row of an SPI result, a non-NULL array of

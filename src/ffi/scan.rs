@@ -79,13 +79,7 @@ impl Row<'_> {
         // SAFETY: the datum comes from a deformed heap tuple of the column's own type; the
         // slot keeps the tuple (and its buffer pinned) until the callback returns, which
         // the borrow of `self` spans.
-        self.datum(i)
-            .and_then(|d| unsafe { super::array::InPlace::of(d, element) })
-            .ok_or_else(|| {
-                TallyError::Internal(format!(
-                    "column {i} is not a one-dimensional array of the expected type"
-                ))
-            })
+        unsafe { super::array::column_in_place(self.datum(i), element, i) }
     }
 
     /// Column `i` of the request, which must be of a type `T` converts from.
