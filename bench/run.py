@@ -7,7 +7,9 @@ Methods: BASE (no maintenance; its dashboard read is the live 2-query FILTER das
 MATVIEW (native materialized view, stale until REFRESH), PLPGSQL (hand-written row-level
 counter triggers), PG_TALLY, PG_TALLY_SQL (pg_tally with tally.direct_writes off: every
 statement through the prepared delta INSERT), PG_TALLY_BGW (pg_tally with its background
-compactor). Phases (pgbench, medians of --reps runs): R (dashboard read, 1
+compactor), TRIGGER_FLOOR (no figure at all: a plpgsql statement trigger that inserts one
+constant row into an indexed log table per write statement, the least any trigger that
+records each statement durably pays; its read column is `SELECT 1`). Phases (pgbench, medians of --reps runs): R (dashboard read, 1
 client), R8W (the same while 8 inserters run), W1/W8 (single-row INSERT, 1 and 8 clients),
 U1/U8 (random status UPDATE), W1c/U1c (same with synchronous_commit=off: CPU-bound), B
 (100k-row INSERT ... SELECT). After every phase every pg_tally figure is compared with the live
@@ -25,10 +27,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL = os.path.join(ROOT, "bench", "sql")
-METHODS = ["BASE", "MATVIEW", "PLPGSQL", "PG_TALLY", "PG_TALLY_SQL", "PG_TALLY_BGW"]
+METHODS = ["BASE", "MATVIEW", "PLPGSQL", "TRIGGER_FLOOR", "PG_TALLY", "PG_TALLY_SQL", "PG_TALLY_BGW"]
 READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
                "PLPGSQL": "read_plpgsql.sql", "PG_TALLY": "read_tally.sql", "PG_TALLY_SQL": "read_tally.sql",
-               "PG_TALLY_BGW": "read_tally.sql"}
+               "PG_TALLY_BGW": "read_tally.sql", "TRIGGER_FLOOR": "read_floor.sql"}
 # PG_TALLY_BGW: pg_tally with its background compactor (the cluster preloads pg_tally and
 # names this method's database in tally.compactor_databases); writers there do not fold.
 # PG_TALLY_SQL: pg_tally with tally.direct_writes off, so single-row statements also run the
@@ -111,6 +113,8 @@ class Bench:
             self.psql_file(db, os.path.join(SQL, "matview.sql"))
         elif method == "PLPGSQL":
             self.psql_file(db, os.path.join(SQL, "plpgsql_counters.sql"))
+        elif method == "TRIGGER_FLOOR":
+            self.psql_file(db, os.path.join(SQL, "trigger_floor.sql"))
         elif method.startswith("PG_TALLY"):
             self.psql(db, "CREATE EXTENSION pg_tally")
             self.psql_file(db, os.path.join(ROOT, "examples", "demo", "metrics.sql"))
@@ -167,7 +171,8 @@ class Bench:
         dead0 = self.deadlocks(db)
 
         row["R"] = self.median_run(db, READ_SCRIPT[method], 1)
-        row["R8W"] = self.read_under_writers(db, method, v)
+        # TRIGGER_FLOOR has no dashboard to read: its read column is the round-trip floor.
+        row["R8W"] = None if method == "TRIGGER_FLOOR" else self.read_under_writers(db, method, v)
         tally and self.check(db, "R8W")
         for name, script, clients, sync in [("W1", "insert.sql", 1, True), ("W8", "insert.sql", 8, True),
                                             ("U1", "update.sql", 1, True), ("U8", "update.sql", 8, True),
@@ -223,10 +228,10 @@ def table(results, floor):
             b = r["B"]
             bulk = (f">{b['timeout']}s timeout" if b["lat"] is None else
                     f"{b['lat']:,.0f} ({b['lat'] / base['B']['lat']:.2f}×)")
-            stale = " (stale)" if method == "MATVIEW" else ""
+            stale = {"MATVIEW": " (stale)", "TRIGGER_FLOOR": " (SELECT 1)"}.get(method, "")
             lines.append("| " + " | ".join([
-                scale, method + (" (live 2-query read)" if method == "BASE" else ""),
-                f"{r['R']['lat']:.3f}{stale}", f"{r['R']['tps']:,.0f}", f"{r['R8W']['lat']:.3f}",
+                scale, method + {"BASE": " (live 2-query read)", "TRIGGER_FLOOR": " (no figures)"}.get(method, ""),
+                f"{r['R']['lat']:.3f}{stale}", f"{r['R']['tps']:,.0f}", f"{r['R8W']['lat']:.3f}" if r["R8W"] else "—",
                 *[fmt_ratio(r[p]["tps"], base[p]["tps"]) for p in ["W1", "W8", "U1", "U8", "W1c", "U1c"]],
                 bulk, str(r["failed"]), str(r["deadlocks"])]) + " |")
     extra = []
