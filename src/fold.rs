@@ -107,6 +107,19 @@ fn apply_sql() -> &'static str {
     })
 }
 
+/// The element types of `apply_sql`'s array parameters `$1`..`$8`: its parameter types
+/// and the arrays `Sums::into_arguments` builds come from this one list.
+const APPLY_ELEMENTS: [&ElementType; 8] = [
+    &array::INT4,
+    &array::TIMESTAMPTZ,
+    &array::TEXT,
+    &array::NUMERIC,
+    &array::INT8,
+    &array::INT8,
+    &array::NUMERIC,
+    &array::INT8,
+];
+
 /// One counter a fold changes: (metric, bucket start, group, value as text).
 #[derive(Hash, PartialEq, Eq)]
 struct Key {
@@ -198,56 +211,48 @@ impl Sums {
             .map(|(_, s)| counter(s.n_values))
             .collect::<Result<Vec<_>>>()?;
         let numeric = |n: Option<&AnyNumeric>| n.and_then(|n| n.clone().into_datum());
-        let argument = |element: &ElementType, oid, items: Vec<Option<Datum>>| {
-            array::array_argument(element, oid, items.into_iter())
+        let argument = |element: &ElementType, items: Vec<Option<Datum>>| {
+            array::array_argument(element, items.into_iter())
         };
         Ok([
             argument(
-                &array::INT4,
-                pg_sys::INT4ARRAYOID,
+                APPLY_ELEMENTS[0],
                 sums.iter()
                     .map(|(k, _)| Some(Datum::from(k.metric_id)))
                     .collect(),
             ),
             argument(
-                &array::TIMESTAMPTZ,
-                pg_sys::TIMESTAMPTZARRAYOID,
+                APPLY_ELEMENTS[1],
                 sums.iter()
                     .map(|(k, _)| k.bucket.map(Datum::from))
                     .collect(),
             ),
             argument(
-                &array::TEXT,
-                pg_sys::TEXTARRAYOID,
+                APPLY_ELEMENTS[2],
                 sums.iter()
                     .map(|(k, _)| k.group.as_deref().map(array::text_datum))
                     .collect(),
             ),
             argument(
-                &array::NUMERIC,
-                pg_sys::NUMERICARRAYOID,
+                APPLY_ELEMENTS[3],
                 sums.iter()
                     .map(|(_, s)| numeric(s.value.as_ref()))
                     .collect(),
             ),
             argument(
-                &array::INT8,
-                pg_sys::INT8ARRAYOID,
+                APPLY_ELEMENTS[4],
                 n_rows.into_iter().map(|n| Some(Datum::from(n))).collect(),
             ),
             argument(
-                &array::INT8,
-                pg_sys::INT8ARRAYOID,
+                APPLY_ELEMENTS[5],
                 n_values.into_iter().map(|n| Some(Datum::from(n))).collect(),
             ),
             argument(
-                &array::NUMERIC,
-                pg_sys::NUMERICARRAYOID,
+                APPLY_ELEMENTS[6],
                 sums.iter().map(|(_, s)| numeric(Some(&s.total))).collect(),
             ),
             argument(
-                &array::INT8,
-                pg_sys::INT8ARRAYOID,
+                APPLY_ELEMENTS[7],
                 sums.iter()
                     .map(|(_, s)| Some(Datum::from(s.changes)))
                     .collect(),
@@ -295,16 +300,7 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
     let apply = plans::cached(
         client,
         apply_sql(),
-        &[
-            pg_sys::INT4ARRAYOID,
-            pg_sys::TIMESTAMPTZARRAYOID,
-            pg_sys::TEXTARRAYOID,
-            pg_sys::NUMERICARRAYOID,
-            pg_sys::INT8ARRAYOID,
-            pg_sys::INT8ARRAYOID,
-            pg_sys::NUMERICARRAYOID,
-            pg_sys::INT8ARRAYOID,
-        ],
+        &APPLY_ELEMENTS.map(ElementType::array_type),
         Access::Write,
     )?;
     let arguments = sums.into_arguments()?;

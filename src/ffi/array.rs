@@ -10,37 +10,51 @@ use std::marker::PhantomData;
 /// the element type).
 pub struct ElementType {
     oid: pg_sys::Oid,
+    /// The type of an array of these elements.
+    array_oid: pg_sys::Oid,
     len: i16,
     by_value: bool,
     align: u8,
 }
 
+impl ElementType {
+    /// The type of an array of these elements (an SPI argument's type).
+    pub fn array_type(&self) -> pg_sys::Oid {
+        self.array_oid
+    }
+}
+
 pub const INT4: ElementType = ElementType {
     oid: pg_sys::INT4OID,
+    array_oid: pg_sys::INT4ARRAYOID,
     len: 4,
     by_value: true,
     align: b'i',
 };
 pub const INT8: ElementType = ElementType {
     oid: pg_sys::INT8OID,
+    array_oid: pg_sys::INT8ARRAYOID,
     len: 8,
     by_value: true,
     align: b'd',
 };
 pub const TIMESTAMPTZ: ElementType = ElementType {
     oid: pg_sys::TIMESTAMPTZOID,
+    array_oid: pg_sys::TIMESTAMPTZARRAYOID,
     len: 8,
     by_value: true,
     align: b'd',
 };
 pub const TEXT: ElementType = ElementType {
     oid: pg_sys::TEXTOID,
+    array_oid: pg_sys::TEXTARRAYOID,
     len: -1,
     by_value: false,
     align: b'i',
 };
 pub const NUMERIC: ElementType = ElementType {
     oid: pg_sys::NUMERICOID,
+    array_oid: pg_sys::NUMERICARRAYOID,
     len: -1,
     by_value: false,
     align: b'i',
@@ -366,13 +380,12 @@ pub fn spi_elements<'t>(
 /// of the array type of `element` (`array_oid`).
 pub fn array_argument(
     element: &ElementType,
-    array_oid: pg_sys::Oid,
     elements: impl Iterator<Item = Option<Datum>>,
 ) -> pgrx::datum::DatumWithOid<'static> {
     let array = array_of(element, elements);
-    // SAFETY: `array` is an array datum of `array_oid` (the array type of `element`),
-    // palloc'd in the current memory context, which outlives the SPI call it is passed to.
-    unsafe { pgrx::datum::DatumWithOid::new(array, array_oid) }
+    // SAFETY: `array` is an array datum of `element.array_oid`, palloc'd in the current
+    // memory context, which outlives the SPI call it is passed to.
+    unsafe { pgrx::datum::DatumWithOid::new(array, element.array_oid) }
 }
 
 /// A text datum holding `s`, palloc'd in the current memory context.
