@@ -66,9 +66,12 @@ impl FastPath {
                     .as_ref()
                     .and_then(|_| add(metric.group_sql())),
                 // count only asks whether the column is NULL, whatever its type; the
-                // others fold its values as numeric, as the SQL path does.
+                // others fold its values as numeric, as the SQL path does (sum and avg
+                // with non-finite values counted apart: `sqlgen::summand_sql`).
                 column: column.and_then(|c| {
-                    if metric.aggregate.sums_values() || metric.aggregate.tracks_values() {
+                    if metric.aggregate.sums_values() {
+                        add(crate::sqlgen::summand_sql(&c))
+                    } else if metric.aggregate.tracks_values() {
                         add(format!("{c}::pg_catalog.numeric"))
                     } else {
                         add(c)

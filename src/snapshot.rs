@@ -80,8 +80,12 @@ impl Counters {
     /// The figure as a JSON value, computed as `tally._figure` does: count -> number of
     /// values, sum -> total (0 without rows), avg -> total / values (null without values).
     /// None if Postgres prints the numeric as something JSON has no number for (NaN,
-    /// Infinity): the query-based read reports those its own way.
+    /// Infinity), or the total counts such values: the query-based read reports those
+    /// its own way.
     fn figure(&self, aggregate: Aggregate) -> Option<String> {
+        if self.total.as_ref().is_some_and(counts_non_finite) {
+            return None;
+        }
         let figure = match aggregate {
             Aggregate::Count => self.n_values.to_string(),
             Aggregate::Sum => self
@@ -96,6 +100,14 @@ impl Counters {
         let not_a_number = figure.starts_with(['N', 'I']) || figure.starts_with("-I");
         (!not_a_number).then_some(figure)
     }
+}
+
+/// Whether a summed total may count NaN or infinite values (`sqlgen::summand_sql`: one
+/// counts 1e1000 or more; finite sums stay below 5e999): `tally._figure` decodes those.
+fn counts_non_finite(total: &AnyNumeric) -> bool {
+    let text = total.to_string();
+    let digits = text.trim_start_matches('-').split('.').next().unwrap_or("");
+    digits.len() > 1000 || text.starts_with(['N', 'I']) || text.starts_with("-I")
 }
 
 /// A metric's counters per group (NULL is a group of its own). Looked up by `&str`, so

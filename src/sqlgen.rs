@@ -68,7 +68,10 @@ impl Metric {
         let counted = self.value_column().unwrap_or_else(|| "*".to_string());
         let total = match (self.aggregate.sums_values(), self.value_column()) {
             (true, Some(column)) => {
-                format!("coalesce(pg_catalog.sum({column}), 0)::pg_catalog.numeric")
+                format!(
+                    "coalesce(pg_catalog.sum({}), 0)::pg_catalog.numeric",
+                    summand_sql(&column)
+                )
             }
             _ => "0::pg_catalog.numeric".to_string(),
         };
@@ -93,7 +96,7 @@ impl Metric {
         };
         let total = match (&column, self.aggregate.sums_values()) {
             (Some(column), true) => {
-                format!("{sign} * coalesce({column}, 0)::pg_catalog.numeric")
+                format!("{sign} * coalesce({}, 0)", summand_sql(column))
             }
             _ => "0::pg_catalog.numeric".to_string(),
         };
@@ -132,7 +135,7 @@ impl Metric {
             Some(column) => (
                 format!("CASE WHEN {column} IS NULL THEN 0 ELSE 1 END"),
                 if self.aggregate.sums_values() {
-                    format!("coalesce({column}, 0)::pg_catalog.numeric")
+                    format!("coalesce({}, 0)", summand_sql(&column))
                 } else {
                     "0::pg_catalog.numeric".to_string()
                 },
@@ -188,6 +191,27 @@ impl Metric {
         )
     }
 }
+
+/// What a value of a summed column (sum, avg) adds to its counter's `total`: the value
+/// itself when finite; for NaN, Infinity and -Infinity a count at a fixed power of ten
+/// (`NON_FINITE_WEIGHTS`), which `tally._figure` decodes. Postgres' `sum` of a set holding
+/// one of them depends only on how many there are, and a total that absorbed a NaN could
+/// never lose it again when that row is deleted (NaN - NaN is NaN): counted apart, the
+/// total stays exact through deletes and updates. Exact while the finite part of a sum stays
+/// below 5e999 in magnitude. The single-row write path compiles this same expression.
+pub fn summand_sql(column: &str) -> String {
+    let [nan, infinity, minus_infinity] = NON_FINITE_WEIGHTS;
+    format!(
+        "CASE {column}::pg_catalog.numeric WHEN 'NaN' THEN '{nan}'::pg_catalog.numeric \
+         WHEN 'Infinity' THEN '{infinity}'::pg_catalog.numeric \
+         WHEN '-Infinity' THEN '{minus_infinity}'::pg_catalog.numeric \
+         ELSE {column}::pg_catalog.numeric END"
+    )
+}
+
+/// The weight of one NaN, Infinity and -Infinity in a summed total (see `summand_sql`);
+/// `tally._figure` (sql/bootstrap.sql) decodes with the same three.
+pub const NON_FINITE_WEIGHTS: [&str; 3] = ["1e1000", "1e2000", "1e3000"];
 
 /// How this database's catalog stores pending changes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

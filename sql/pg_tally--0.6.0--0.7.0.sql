@@ -1,0 +1,51 @@
+-- pg_tally 0.6.0 -> 0.7.0: sums and averages stay exact through NaN and infinite values.
+--
+-- Until 0.6.0 a NaN (or an infinity) in a summed numeric column was added to the counter's
+-- total, which kept it forever: deleting the row subtracted NaN from NaN. From 0.7.0 the
+-- write trigger adds each non-finite value as a count at a fixed power of ten (1e1000 NaN,
+-- 1e2000 Infinity, 1e3000 -Infinity) and tally._figure decodes it, so deleting or updating
+-- the row takes it out again. Only the figure functions change; no stored counter is
+-- rewritten. A total that already absorbed a NaN still reads NaN: tally.verify() lists it
+-- and tally.refresh('metric') recomputes it. Between installing the 0.7.0 library and this
+-- update, a NaN or infinity written meanwhile reads as its count (1e1000 ...) in the figure.
+\echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.7.0'" to load this file. \quit
+
+-- The figure of a sum or avg whose total counts NaN, Infinity or -Infinity values (0.7.0):
+-- a summed value adds itself when finite, else one count at 1e1000 (NaN), 1e2000 (Infinity)
+-- or 1e3000 (-Infinity) (src/sqlgen.rs, summand_sql), so deleting the row takes it out again,
+-- which a NaN added to the total itself never allowed. Decoded as Postgres' sum and avg
+-- treat them: any NaN, or both infinities, give NaN; else the infinity present. A NaN total
+-- comes from a release before 0.7.0 (tally.refresh recomputes it). OPERATOR() forms all
+-- share one precedence: products are parenthesized.
+CREATE FUNCTION tally._non_finite_figure(total numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN total OPERATOR(pg_catalog.=) 'NaN' THEN 'NaN'::pg_catalog.numeric
+                WHEN c.nan OPERATOR(pg_catalog.>) 0
+                     OR (c.infinity OPERATOR(pg_catalog.>) 0 AND c.minus_infinity OPERATOR(pg_catalog.>) 0)
+                     THEN 'NaN'::pg_catalog.numeric
+                WHEN c.infinity OPERATOR(pg_catalog.>) 0 THEN 'Infinity'::pg_catalog.numeric
+                WHEN c.minus_infinity OPERATOR(pg_catalog.>) 0 THEN '-Infinity'::pg_catalog.numeric
+                ELSE total
+           END
+      FROM (SELECT m.minus_infinity, i.infinity,
+                   pg_catalog.round((i.rest OPERATOR(pg_catalog.-) (i.infinity OPERATOR(pg_catalog.*) '1e2000'::pg_catalog.numeric))
+                                    OPERATOR(pg_catalog./) '1e1000'::pg_catalog.numeric) AS nan
+              FROM (SELECT pg_catalog.round(total OPERATOR(pg_catalog./) '1e3000'::pg_catalog.numeric) AS minus_infinity) m,
+                   LATERAL (SELECT r.rest, pg_catalog.round(r.rest OPERATOR(pg_catalog./) '1e2000'::pg_catalog.numeric) AS infinity
+                              FROM (SELECT total OPERATOR(pg_catalog.-) (m.minus_infinity OPERATOR(pg_catalog.*) '1e3000'::pg_catalog.numeric)
+                                           AS rest) r) i) c
+$$;
+
+-- A metric's figure from summed counters: count -> 0 and sum -> 0 when there are no rows,
+-- avg -> NULL. Plain SQL so the planner inlines it; operators are spelled out so a caller's
+-- search_path cannot redirect them inside SECURITY DEFINER reads. A total of 5e999 or more
+-- counts non-finite values (tally._non_finite_figure).
+CREATE OR REPLACE FUNCTION tally._figure(aggregate text, n_values numeric, total numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN aggregate OPERATOR(pg_catalog.=) 'count' THEN coalesce(n_values, 0)
+                WHEN total OPERATOR(pg_catalog.>=) '5e999'::pg_catalog.numeric THEN tally._non_finite_figure(total)
+                WHEN aggregate OPERATOR(pg_catalog.=) 'sum' THEN coalesce(total, 0)
+                WHEN n_values OPERATOR(pg_catalog.=) 0 THEN NULL
+                ELSE total OPERATOR(pg_catalog./) n_values
+           END
+$$;
