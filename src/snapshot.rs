@@ -79,35 +79,35 @@ impl Counters {
 
     /// The figure as a JSON value, computed as `tally._figure` does: count -> number of
     /// values, sum -> total (0 without rows), avg -> total / values (null without values).
-    /// None if Postgres prints the numeric as something JSON has no number for (NaN,
-    /// Infinity), or the total counts such values: the query-based read reports those
-    /// its own way.
+    /// None if the total is, or counts, something JSON has no number for (NaN, Infinity):
+    /// the query-based read reports those its own way. A count has no total; an avg of a
+    /// finite total is finite.
     fn figure(&self, aggregate: Aggregate) -> Option<String> {
-        if self.total.as_ref().is_some_and(counts_non_finite) {
+        let total = self.total.as_ref().map(ToString::to_string);
+        if total.as_deref().is_some_and(not_a_json_number) {
             return None;
         }
-        let figure = match aggregate {
+        Some(match aggregate {
             Aggregate::Count => self.n_values.to_string(),
-            Aggregate::Sum => self
-                .total
-                .as_ref()
-                .map_or_else(|| "0".to_string(), ToString::to_string),
+            Aggregate::Sum => total.unwrap_or_else(|| "0".to_string()),
             Aggregate::Avg => match (&self.total, self.n_values) {
                 (_, 0) | (None, _) => "null".to_string(),
                 (Some(total), n) => (total.clone() / AnyNumeric::from(n)).to_string(),
             },
-        };
-        let not_a_number = figure.starts_with(['N', 'I']) || figure.starts_with("-I");
-        (!not_a_number).then_some(figure)
+        })
     }
 }
 
-/// Whether a summed total may count NaN or infinite values (`sqlgen::summand_sql`: one
-/// counts 1e1000 or more; finite sums stay below 5e999): `tally._figure` decodes those.
-fn counts_non_finite(total: &AnyNumeric) -> bool {
-    let text = total.to_string();
-    let digits = text.trim_start_matches('-').split('.').next().unwrap_or("");
-    digits.len() > 1000 || text.starts_with(['N', 'I']) || text.starts_with("-I")
+/// Whether a total printed by Postgres is NaN or infinite, or counts such values
+/// (`sqlgen::summand_sql`: one counts 1e1000 or more; finite sums stay below 5e999), which
+/// only `tally._figure` decodes.
+fn not_a_json_number(total: &str) -> bool {
+    let digits = total
+        .trim_start_matches('-')
+        .split('.')
+        .next()
+        .unwrap_or("");
+    digits.len() > 1000 || total.starts_with(['N', 'I']) || total.starts_with("-I")
 }
 
 /// A metric's counters per group (NULL is a group of its own). Looked up by `&str`, so

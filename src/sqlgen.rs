@@ -211,7 +211,7 @@ pub fn summand_sql(column: &str) -> String {
 
 /// The weight of one NaN, Infinity and -Infinity in a summed total (see `summand_sql`);
 /// `tally._figure` (sql/bootstrap.sql) decodes with the same three.
-pub const NON_FINITE_WEIGHTS: [&str; 3] = ["1e1000", "1e2000", "1e3000"];
+const NON_FINITE_WEIGHTS: [&str; 3] = ["1e1000", "1e2000", "1e3000"];
 
 /// How this database's catalog stores pending changes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
