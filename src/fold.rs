@@ -1,9 +1,10 @@
 //! Folding: committed changes leave `tally._change` and are added to the counters of
 //! `tally._state`, so reads stay O(groups) however many writes happened.
 //!
-//! Two statements per fold. The first (`take_sql`) deletes the pending `_change` rows and
-//! returns them; Rust sums their changes per (metric, bucket, group, value), reading the
-//! arrays in place. The second (`apply_sql`) adds those sums to `_state` in one upsert.
+//! A fold takes the pending `_change` rows (`ffi::scan::take_changes`: an index scan from
+//! the fold horizon that deletes each row it reads, without the executor) and sums their
+//! changes per (metric, bucket, group, value) in Rust, reading the arrays in place. One
+//! SQL upsert (`apply_sql`) then adds those sums to `_state`, and the horizon moves on.
 //!
 //! Why not one SQL statement (0.6.0): unnesting each row's seven arrays with `ROWS FROM`
 //! runs seven function scans, each materialized, per `_change` row. That was two thirds of
@@ -11,21 +12,19 @@
 //! fold (`tally.auto_compact`).
 
 use pgrx::datum::AnyNumeric;
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
-use pgrx::spi::{SpiClient, SpiTupleTable};
+use pgrx::spi::SpiClient;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::error::{Result, TallyError};
 use crate::ffi::array::{self, ElementType};
+use crate::ffi::scan::{self, Reader, Row};
 use crate::plans::{self, Access};
 use crate::sqlgen::COUNTER_COLUMNS;
-use crate::storage::{Folded, HORIZON_SQL, SAME_VALUE_KEY};
-
-/// `_change` rows taken per statement: bounds the memory a fold of a long backlog holds
-/// (its rows are read and freed batch by batch; only the sums stay).
-const BATCH: i64 = 5000;
+use crate::storage::{self, Folded, SAME_VALUE_KEY};
 
 /// Counter rows whose source rows all went away, by the row ids the fold returned for them
 /// (a TID scan). No index covers the counters: that keeps the fold's `_state` updates HOT
@@ -34,31 +33,24 @@ const BATCH: i64 = 5000;
 const EMPTY_ROWS_SQL: &str = "DELETE FROM tally._state \
       WHERE ctid = ANY ($1::pg_catalog.text[]::pg_catalog.tid[]) AND n_rows = 0 AND n_values = 0 AND total = 0";
 
-/// Deletes up to `$1` pending `_change` rows, oldest transaction first (one range of the
-/// `_change_xact` index, starting at the fold horizon), and returns their changes. The
-/// statement that finds fewer than `$1` rows has taken every change its snapshot sees: it
-/// moves the horizon to that snapshot's xmin. Every change it could not see belongs to a
-/// transaction running then or started later, whose id is at least that xmin. It does so
-/// only when this fold took something (`$2`: an earlier batch did), so a fold with nothing
-/// to do writes nothing. Between two vacuums the index fills with the entries of folded
-/// rows (a busy table folds thousands a second), all before the horizon, so the fold never
-/// walks them.
-fn take_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "WITH moved AS (DELETE FROM tally._change c \
-                             WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY( \
-                                   SELECT t.ctid FROM tally._change t WHERE t.xact_id >= {HORIZON_SQL} \
-                                    ORDER BY t.xact_id LIMIT $1)) \
-                         RETURNING c.metric_id, c.bucket_start, c.group_key, c.n_rows, c.n_values, c.total, c.value), \
-                  advanced AS (UPDATE tally._fold SET horizon = pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) \
-                                WHERE id = 1 AND (SELECT pg_catalog.count(*) FROM moved) < $1 \
-                                  AND ($2 OR EXISTS (SELECT FROM moved)) RETURNING 1) \
-             SELECT metric_id, bucket_start, group_key, n_rows, n_values, total, value FROM moved"
-        )
-    })
-}
+/// Moves the fold horizon to `$1`, the xmin of the snapshot a fold took its changes under:
+/// every change it did not see belongs to a transaction running then or started later,
+/// whose id is at least that xmin. Only a fold that took something moves it, so a fold
+/// with nothing to do writes nothing. Between two vacuums the `_change_xact` index fills
+/// with the entries of folded rows (a busy table folds thousands a second), all before the
+/// horizon, so neither folds nor reads walk them.
+const ADVANCE_SQL: &str = "UPDATE tally._fold SET horizon = $1 WHERE id = 1";
+
+/// The columns of `tally._change` a fold reads, in the order `Sums::add_change_row` reads them.
+const TAKEN_COLUMNS: [&str; 7] = [
+    "metric_id",
+    "bucket_start",
+    "group_key",
+    "n_rows",
+    "n_values",
+    "total",
+    "value",
+];
 
 /// Adds the summed changes (parallel arrays `$1`..`$8`: metric, bucket, group, value, rows,
 /// values, total, number of changes) to `_state`, skipping metrics dropped since. Sums in
@@ -133,7 +125,8 @@ struct Key {
 struct Sum {
     n_rows: i128,
     n_values: i128,
-    total: AnyNumeric,
+    /// None while every change added was zero (every change of a count).
+    total: Option<AnyNumeric>,
     value: Option<AnyNumeric>,
     changes: i64,
 }
@@ -145,34 +138,42 @@ struct Sums {
 }
 
 impl Sums {
-    /// Adds the changes of the current row of `take_sql`'s result.
-    fn add_row(&mut self, rows: &SpiTupleTable<'_>) -> Result<()> {
-        let metric_ids = array::spi_array(rows, 1, &array::INT4)?;
-        let buckets = array::spi_array(rows, 2, &array::TIMESTAMPTZ)?;
-        let groups = array::spi_array(rows, 3, &array::TEXT)?;
-        let n_rows = array::spi_array(rows, 4, &array::INT8)?;
-        let n_values = array::spi_array(rows, 5, &array::INT8)?;
-        let totals = array::spi_elements(rows, 6, &array::NUMERIC)?;
-        let values = array::spi_elements(rows, 7, &array::NUMERIC)?;
+    /// Adds the changes of one taken `_change` row (its `TAKEN_COLUMNS`).
+    fn add_change_row(&mut self, row: &Row<'_>) -> Result<()> {
+        let metric_ids = row.array(0, &array::INT4)?;
+        let buckets = row.array(1, &array::TIMESTAMPTZ)?;
+        let groups = row.array(2, &array::TEXT)?;
+        let n_rows = row.array(3, &array::INT8)?;
+        let n_values = row.array(4, &array::INT8)?;
+        let totals = row.array(5, &array::NUMERIC)?;
+        let values = row.array(6, &array::NUMERIC)?;
         for i in 0..metric_ids.len() {
             let Some(metric_id) = metric_ids.int4(i) else {
                 continue;
             };
-            let value = values.get::<AnyNumeric>(i);
+            let value = values.numeric(i);
             let key = Key {
                 metric_id,
                 bucket: buckets.int8(i),
                 group: groups.text(i).map(|g| g.into_owned()),
                 value: value.as_ref().map(ToString::to_string),
             };
-            let total = totals.get::<AnyNumeric>(i).unwrap_or_default();
+            // Zeros (every count's) are not copied or added.
+            let total = (!totals.numeric_is_zero(i))
+                .then(|| totals.numeric(i))
+                .flatten();
             let (rows_delta, values_delta) =
                 (n_rows.int8(i).unwrap_or(0), n_values.int8(i).unwrap_or(0));
             match self.sums.get_mut(&key) {
                 Some(sum) => {
                     sum.n_rows += i128::from(rows_delta);
                     sum.n_values += i128::from(values_delta);
-                    sum.total = std::mem::take(&mut sum.total) + total;
+                    if let Some(total) = total {
+                        sum.total = Some(match sum.total.take() {
+                            Some(sum) => sum + total,
+                            None => total,
+                        });
+                    }
                     sum.changes += 1;
                 }
                 None => {
@@ -249,7 +250,9 @@ impl Sums {
             ),
             argument(
                 APPLY_ELEMENTS[6],
-                sums.iter().map(|(_, s)| numeric(Some(&s.total))).collect(),
+                sums.iter()
+                    .map(|(_, s)| s.total.clone().unwrap_or_default().into_datum())
+                    .collect(),
             ),
             argument(
                 APPLY_ELEMENTS[7],
@@ -271,25 +274,18 @@ pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
 }
 
 fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
-    let take = plans::cached(
-        client,
-        take_sql(),
-        &[pg_sys::INT8OID, pg_sys::BOOLOID],
-        Access::Write,
-    )?;
+    let horizon = {
+        let reader =
+            Reader::open(&[("_fold", "_fold_pkey")])?.ok_or(TallyError::CatalogOutdated)?;
+        storage::fold_horizon(&reader)?
+    };
     let mut sums = Sums::default();
-    let mut took_any = false;
-    loop {
-        let mut rows = client.update(&*take, None, &[BATCH.into(), took_any.into()])?;
-        let taken = rows.len();
-        while rows.next().is_some() {
-            sums.add_row(&rows)?;
-        }
-        array::free_spi_result(rows);
-        took_any |= taken > 0;
-        if (taken as i64) < BATCH {
-            break;
-        }
+    let taken = scan::take_changes(horizon, &TAKEN_COLUMNS, |row| sums.add_change_row(row))?;
+    if taken.rows > 0 {
+        let advance = plans::cached(client, ADVANCE_SQL, &[pg_sys::XID8OID], Access::Write)?;
+        // SAFETY: xid8 is a 64-bit value passed by value.
+        let xmin = unsafe { DatumWithOid::new(Datum::from(taken.xmin), pg_sys::XID8OID) };
+        client.update(&*advance, None, &[xmin])?;
     }
     if sums.sums.is_empty() {
         return Ok(Folded {

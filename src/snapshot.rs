@@ -21,6 +21,7 @@ use crate::ffi::{
     self, array,
     scan::{self, Key, Reader},
 };
+use crate::storage;
 
 /// A metric's definition, as far as its current figure needs it.
 struct Metric {
@@ -171,7 +172,7 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     let Some(reader) = Reader::open(&TABLES)? else {
         return Ok(None);
     };
-    let horizon = fold_horizon(&reader)?;
+    let horizon = storage::fold_horizon(&reader)?;
     let (names, view) = dashboard_definition(&reader, dashboard)?;
     let mut metrics = Vec::with_capacity(names.len());
     for name in &names {
@@ -211,18 +212,6 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
         .map(|(name, figure)| format!("{}: {figure}", json_string(name)))
         .collect();
     Ok(Some(format!("{{{}}}", members.join(", "))))
-}
-
-/// The fold horizon (`tally._fold`): no pending delta was written before it. 0 if the row
-/// is missing, which only makes the delta lookups start at the beginning.
-fn fold_horizon(reader: &Reader) -> Result<u64> {
-    let mut horizon = 0;
-    reader.lookup("_fold", &[Key::Int4("id", 1)], &["horizon"], |row| {
-        // xid8 is a 64-bit value passed by value, as int8 is.
-        horizon = row.get::<i64>(0).map_or(0, |h| h as u64);
-        Ok(())
-    })?;
-    Ok(horizon)
 }
 
 /// The dashboard's metric names and typed view name.

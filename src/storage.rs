@@ -29,6 +29,23 @@ pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
 pub const HORIZON_SQL: &str =
     "coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id = 1), '0'::pg_catalog.xid8)";
 
+/// The fold horizon (`tally._fold`): no pending delta was written before it. 0 if the row
+/// is missing, which only makes the delta lookups start at the beginning.
+pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
+    let mut horizon = 0;
+    reader.lookup(
+        "_fold",
+        &[crate::ffi::scan::Key::Int4("id", 1)],
+        &["horizon"],
+        |row| {
+            // xid8 is a 64-bit value passed by value, as int8 is.
+            horizon = row.get::<i64>(0).map_or(0, |h| h as u64);
+            Ok(())
+        },
+    )?;
+    Ok(horizon)
+}
+
 /// Counter rows of the metrics selected by `condition` (a predicate over metric_id and
 /// bucket_start), folded and pending alike: the exact current state when read in one
 /// snapshot. Pending deltas are looked up from the fold horizon on.

@@ -2,6 +2,7 @@
 //! (`direct`) and taken apart in place for the dashboard read (`scan`), with the element
 //! layouts spelled out (no catalog lookup per array, which pgrx's `Array` does).
 
+use pgrx::datum::AnyNumeric;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
 use std::marker::PhantomData;
@@ -319,6 +320,50 @@ impl<'a> InPlace<'a> {
             .get(at + header..at + length)
             .map(String::from_utf8_lossy)
     }
+    /// The bytes of element `i` of an array of a varlena type (numeric), its header
+    /// included; None if NULL or past the end.
+    fn varlena_element(&self, i: usize) -> Option<&[u8]> {
+        let at = (*self.offsets.get(i)?)?;
+        let (_, length) = varlena_size(self.body.get(at..)?)?;
+        self.body.get(at..at + length)
+    }
+
+    /// Whether element `i` of a numeric array is zero, judged from its header alone
+    /// (`utils/adt/numeric.c`): no digits, and not NaN or an infinity (the special values
+    /// have no digits either). False for NULL, and for a zero stored in a form it does not
+    /// recognize: callers use it to skip adding zeros, never to decide a value.
+    pub fn numeric_is_zero(&self, i: usize) -> bool {
+        let Some(bytes) = self.varlena_element(i) else {
+            return false;
+        };
+        let Some((header, _)) = varlena_size(bytes) else {
+            return false;
+        };
+        let data = &bytes[header..];
+        let Some(flags) = data
+            .get(..2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) & 0xC000)
+        else {
+            return false;
+        };
+        match data.len() {
+            // The short form's one header word and no digits (0xC000 marks a special).
+            2 => flags == 0x8000,
+            // The long form's two header words and no digits (0x8000 would be the short
+            // form with one digit).
+            4 => flags & 0x8000 == 0,
+            _ => false,
+        }
+    }
+
+    /// Element `i` of a numeric array, copied; None if NULL or past the end.
+    pub fn numeric(&self, i: usize) -> Option<AnyNumeric> {
+        let bytes = self.varlena_element(i)?;
+        // SAFETY: `of` checked that the array's elements are numerics, so `bytes` is one
+        // whole numeric varlena (with a 1- or 4-byte header); from_datum detoasts it into
+        // a copy it owns before this borrow ends.
+        unsafe { AnyNumeric::from_datum(Datum::from(bytes.as_ptr()), false) }
+    }
 }
 
 impl Drop for InPlace<'_> {
@@ -329,20 +374,6 @@ impl Drop for InPlace<'_> {
             unsafe { pg_sys::pfree(copy.cast()) }
         }
     }
-}
-
-/// Column `ordinal` (from 1) of the current row of an SPI result, a non-NULL
-/// one-dimensional array of `element`s (int4, int8, timestamptz or text), read in place.
-/// The caller names the column's type; the fold reads the rows it deleted this way.
-pub fn spi_array<'t>(
-    table: &'t pgrx::spi::SpiTupleTable<'_>,
-    ordinal: usize,
-    element: &ElementType,
-) -> crate::error::Result<InPlace<'t>> {
-    let datum = table.get_datum_by_ordinal(ordinal)?;
-    // SAFETY: the datum belongs to a tuple of the SPI result, which stays allocated while
-    // `table` (borrowed for 't) lives; its type is the one the caller names.
-    unsafe { column_in_place(datum, element, ordinal) }
 }
 
 /// Column `column` of a row (`datum`, None if NULL), a non-NULL one-dimensional array of
@@ -362,20 +393,6 @@ pub unsafe fn column_in_place<'a>(
     })
 }
 
-/// Column `ordinal` (from 1) of the current row of an SPI result, a non-NULL array of
-/// `element`s (numeric), taken apart with `deconstruct_array`.
-pub fn spi_elements<'t>(
-    table: &'t pgrx::spi::SpiTupleTable<'_>,
-    ordinal: usize,
-    element: &ElementType,
-) -> crate::error::Result<Elements<'t>> {
-    let datum = table
-        .get_datum_by_ordinal(ordinal)?
-        .ok_or_else(|| crate::error::TallyError::Internal(format!("column {ordinal} is NULL")))?;
-    // SAFETY: as in `spi_array`.
-    Ok(unsafe { Elements::of(datum, element) })
-}
-
 /// A one-dimensional array of `elements` (None is an SQL NULL element) as an SPI argument
 /// of the array type of `element` (`array_oid`).
 pub fn array_argument(
@@ -392,13 +409,4 @@ pub fn array_argument(
 pub fn text_datum(s: &str) -> Datum {
     // SAFETY: cstring_to_text_with_len copies `s.len()` bytes from `s`.
     Datum::from(unsafe { pg_sys::cstring_to_text_with_len(s.as_ptr().cast(), s.len() as i32) })
-}
-
-/// Frees the rows of the last SPI result (the fold reads its deletions in batches, and
-/// pgrx leaves every result in the SPI context until the connection ends).
-/// Takes the result by value, so no borrow of its rows survives.
-pub fn free_spi_result(_table: pgrx::spi::SpiTupleTable<'_>) {
-    // SAFETY: SPI_tuptable is the result of the latest SPI call (or NULL, which
-    // SPI_freetuptable ignores), which the caller hands over: nothing reads it after this.
-    unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) }
 }

@@ -100,6 +100,9 @@ pub struct Reader {
 
 struct Opened {
     name: &'static str,
+    /// The lock released on the table when it is closed: the one it was opened with, or
+    /// NoLock to keep that until the transaction ends, as a writer must.
+    release: pg_sys::LOCKMODE,
     rel: pg_sys::Relation,
     index: pg_sys::Relation,
     slot: *mut pg_sys::TupleTableSlot,
@@ -110,20 +113,7 @@ struct Opened {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        for table in &self.tables {
-            // SAFETY: opened by `Reader::open` with this lock mode and not closed since; the
-            // scan (if begun) belongs to these relations and is ended before they close; the
-            // slot was made for this relation.
-            unsafe {
-                let (scan, _) = table.scan.get();
-                if !scan.is_null() {
-                    pg_sys::index_endscan(scan);
-                }
-                pg_sys::ExecDropSingleTupleTableSlot(table.slot);
-                pg_sys::index_close(table.index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-                pg_sys::table_close(table.rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-            }
-        }
+        self.tables.drain(..).for_each(Opened::close);
     }
 }
 
@@ -141,21 +131,8 @@ impl Reader {
             else {
                 return Ok(None);
             };
-            // SAFETY: both oids were just resolved in this transaction; `Drop` closes both
-            // relations and drops the slot.
-            let opened = unsafe {
-                let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
-                let rel = pg_sys::table_open(relid, lock);
-                let index = pg_sys::index_open(index, lock);
-                let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
-                Opened {
-                    name,
-                    rel,
-                    index,
-                    slot,
-                    scan: std::cell::Cell::new((std::ptr::null_mut(), 0)),
-                }
-            };
+            let share = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+            let opened = Opened::open(name, relid, index, share, share);
             reader.tables.push(opened);
         }
         Ok(Some(reader))
@@ -176,17 +153,148 @@ impl Reader {
             .iter()
             .find(|t| t.name == table)
             .ok_or_else(|| TallyError::Internal(format!("tally.{table} was not opened")))?;
+        // SAFETY: the statement's snapshot stays set for the whole lookup.
+        opened.scan(unsafe { snapshot() }, keys, columns, |row, _| each(row))
+    }
+}
+
+/// What `take_changes` did: the rows it deleted, and the xmin of the snapshot it saw them
+/// under (as an xid8), which becomes the fold horizon.
+pub struct Taken {
+    pub rows: u64,
+    pub xmin: u64,
+}
+
+/// Deletes every row of `tally._change` from the fold horizon `horizon` on that a new
+/// snapshot sees, handing each (its `columns`) to `each` first: the take of a fold, without
+/// the executor. The SQL it replaces (`DELETE ... RETURNING` over the `_change_xact` range)
+/// spent about half of a fold's time building, copying and reading the rows it returned.
+///
+/// The caller holds the fold lock, taken before the snapshot here: every fold, TRUNCATE
+/// and metric drop that deleted `_change` rows before it has committed, and none can start,
+/// so no row seen here is being deleted by anyone else (`simple_heap_delete` would raise
+/// an ERROR on that). Runs at READ COMMITTED, as every fold does: the snapshot is new, and
+/// it follows a command-counter increment, so the changes of this transaction's own
+/// statements are taken too (as an SPI statement would see them).
+pub fn take_changes(
+    horizon: u64,
+    columns: &[&str],
+    mut each: impl FnMut(&Row<'_>) -> Result<()>,
+) -> Result<Taken> {
+    let schema = tally_schema()?;
+    let (Some(relid), Some(index)) = (
+        relid_in(schema, "_change")?,
+        relid_in(schema, "_change_xact")?,
+    ) else {
+        return Err(TallyError::CatalogOutdated);
+    };
+    let opened = Opened::open(
+        "_change",
+        relid,
+        index,
+        pg_sys::RowExclusiveLock as pg_sys::LOCKMODE,
+        pg_sys::NoLock as pg_sys::LOCKMODE,
+    );
+    let mut rows = 0;
+    // SAFETY: the snapshot pushed here is popped below on every path that returns (an
+    // ERROR pops it with the aborting (sub)transaction), so the scan's snapshot outlives
+    // the scan, which `close` ends first. Each row is handed to `each` while the slot
+    // holds its buffer pinned, then deleted by its id as part of the current command;
+    // only this session deletes `_change` rows now (see above).
+    unsafe {
+        pg_sys::CommandCounterIncrement();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+        let snapshot = pg_sys::GetActiveSnapshot();
+        let outcome = opened.scan(
+            snapshot,
+            &[Key::Xid8AtLeast("xact_id", horizon)],
+            columns,
+            |row, tid| {
+                each(row)?;
+                pg_sys::simple_heap_delete(opened.rel, tid);
+                rows += 1;
+                Ok(())
+            },
+        );
+        let xmin = full_xid((*snapshot).xmin);
+        opened.close();
+        pg_sys::PopActiveSnapshot();
+        outcome.map(|()| Taken { rows, xmin })
+    }
+}
+
+/// A transaction id of a current snapshot widened to the 64-bit form of xid8, as
+/// `pg_snapshot_xmin(pg_current_snapshot())` gives it: in the epoch of the next
+/// transaction id, or the one before when the id has wrapped around since.
+fn full_xid(xid: pg_sys::TransactionId) -> u64 {
+    // SAFETY: reads the next full transaction id under its own lock.
+    let next = unsafe { pg_sys::ReadNextFullTransactionId() }.value;
+    let epoch = (next >> 32) - u64::from(xid.into_inner() > next as u32);
+    (epoch << 32) | u64::from(xid.into_inner())
+}
+
+impl Opened {
+    /// Opens table `relid` (`name` in schema tally) with `lock` and its index `index` with
+    /// AccessShareLock (what any scan of it takes), for scans through that index.
+    fn open(
+        name: &'static str,
+        relid: pg_sys::Oid,
+        index: pg_sys::Oid,
+        lock: pg_sys::LOCKMODE,
+        release: pg_sys::LOCKMODE,
+    ) -> Opened {
+        // SAFETY: both oids were just resolved in this transaction; `close` closes both
+        // relations and drops the slot.
+        unsafe {
+            let rel = pg_sys::table_open(relid, lock);
+            let index = pg_sys::index_open(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+            let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
+            Opened {
+                name,
+                release,
+                rel,
+                index,
+                slot,
+                scan: std::cell::Cell::new((std::ptr::null_mut(), 0)),
+            }
+        }
+    }
+
+    fn close(self) {
+        // SAFETY: opened by `open` and not closed since; the scan (if begun) belongs to
+        // these relations and is ended before they close; the slot was made for this
+        // relation. The table keeps `lock` unless `release` gives it back.
+        unsafe {
+            let (scan, _) = self.scan.get();
+            if !scan.is_null() {
+                pg_sys::index_endscan(scan);
+            }
+            pg_sys::ExecDropSingleTupleTableSlot(self.slot);
+            pg_sys::index_close(self.index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+            pg_sys::table_close(self.rel, self.release);
+        }
+    }
+
+    /// Calls `each` with the `columns` of every row matching all `keys` that `snapshot`
+    /// sees, found through the index, and the row's id. `keys` must name a prefix of the
+    /// index's columns; every scan of one `Opened` must use the same snapshot.
+    fn scan(
+        &self,
+        snapshot: pg_sys::Snapshot,
+        keys: &[Key<'_>],
+        columns: &[&str],
+        mut each: impl FnMut(&Row<'_>, *mut pg_sys::ItemPointerData) -> Result<()>,
+    ) -> Result<()> {
         let index_columns = keys
             .iter()
             .map(|k| {
-                opened
-                    .attnum(k.column())
-                    .and_then(|n| opened.index_column(n, k.column()))
+                self.attnum(k.column())
+                    .and_then(|n| self.index_column(n, k.column()))
             })
             .collect::<Result<Vec<_>>>()?;
         let wanted = columns
             .iter()
-            .map(|c| opened.attnum(c).map(|n| n as usize - 1))
+            .map(|c| self.attnum(c).map(|n| n as usize - 1))
             .collect::<Result<Vec<_>>>()?;
         let last = wanted.iter().max().map_or(0, |n| n + 1);
         // Text key values as Postgres text, alive until the scan ends.
@@ -207,9 +315,10 @@ impl Reader {
         // keys use index column numbers and point at palloc'd text (`texts`) that lives as
         // long as the function call's memory, and a scan is only read after the rescan that
         // set its keys; the slot's values are read (and copied by FromDatum) before the next
-        // tuple is fetched. `Drop` ends the scan (an ERROR ends it through the resource owner).
+        // tuple is fetched, and the slot keeps its buffer pinned meanwhile. `close` ends the
+        // scan (an ERROR ends it through the resource owner).
         unsafe {
-            let scan = opened.scan_with(scan_keys.len() as i32);
+            let scan = self.scan_with(snapshot, scan_keys.len() as i32);
             pg_sys::index_rescan(
                 scan,
                 scan_keys.as_mut_ptr(),
@@ -217,7 +326,7 @@ impl Reader {
                 std::ptr::null_mut(),
                 0,
             );
-            let slot = opened.slot;
+            let slot = self.slot;
             let mut outcome = Ok(());
             while pg_sys::index_getnext_slot(
                 scan,
@@ -230,7 +339,7 @@ impl Reader {
                     nulls: std::slice::from_raw_parts((*slot).tts_isnull, last),
                     positions: &wanted,
                 };
-                outcome = each(&row);
+                outcome = each(&row, &mut (*slot).tts_tid);
                 if outcome.is_err() {
                     break;
                 }
@@ -239,14 +348,12 @@ impl Reader {
             outcome
         }
     }
-}
 
-impl Opened {
-    /// The index scan for lookups with `nkeys` keys, begun now if needed.
+    /// The index scan for lookups with `nkeys` keys under `snapshot`, begun now if needed.
     ///
     /// # Safety
-    /// The relations must be open.
-    unsafe fn scan_with(&self, nkeys: i32) -> pg_sys::IndexScanDesc {
+    /// The relations must be open; `snapshot` must stay valid until the scan ends.
+    unsafe fn scan_with(&self, snapshot: pg_sys::Snapshot, nkeys: i32) -> pg_sys::IndexScanDesc {
         let (scan, keys) = self.scan.get();
         if !scan.is_null() && keys == nkeys {
             return scan;
@@ -254,7 +361,7 @@ impl Opened {
         if !scan.is_null() {
             pg_sys::index_endscan(scan);
         }
-        let scan = pg_sys::index_beginscan(self.rel, self.index, snapshot(), nkeys, 0);
+        let scan = pg_sys::index_beginscan(self.rel, self.index, snapshot, nkeys, 0);
         self.scan.set((scan, nkeys));
         scan
     }
