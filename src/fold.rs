@@ -99,6 +99,36 @@ fn apply_sql() -> &'static str {
     })
 }
 
+/// `apply_sql` for a fold whose sums are all summary rows (no metric tracking values among
+/// them: the usual case): the same parameters and result, without the count_distinct and
+/// value-merging steps. Each summary row's key (metric, bucket, group) is already unique
+/// in the sums, so the upsert needs no GROUP BY either. Half the executor setup of the
+/// full statement, which is most of a small fold's cost (~0.2 of its ~0.45 ms for 100
+/// single-row INSERTs of the demo).
+fn summary_apply_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "WITH upserted AS (INSERT INTO tally._state AS s ({COUNTER_COLUMNS}) \
+                               SELECT f.metric_id, f.bucket_start, f.group_key, NULL, f.n_rows, f.n_values, f.total \
+                                 FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($2::pg_catalog.timestamptz[]), \
+                                                 pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.int8[]), \
+                                                 pg_catalog.unnest($6::pg_catalog.int8[]), pg_catalog.unnest($7::pg_catalog.numeric[])) \
+                                      AS f(metric_id, bucket_start, group_key, n_rows, n_values, total) \
+                                WHERE f.metric_id IN (SELECT id FROM tally._metric) \
+                               ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
+                               SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
+                                   total = s.total + EXCLUDED.total \
+                               RETURNING s.metric_id, s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
+             SELECT (SELECT pg_catalog.sum(c.changes)::pg_catalog.int8 \
+                       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($8::pg_catalog.int8[])) AS c(metric_id, changes) \
+                      WHERE c.metric_id IN (SELECT u.metric_id FROM upserted u)), \
+                    (SELECT pg_catalog.count(*) FROM upserted), \
+                    (SELECT pg_catalog.array_agg(u.ctid::pg_catalog.text) FROM upserted u WHERE u.emptied)"
+        )
+    })
+}
+
 /// The element types of `apply_sql`'s array parameters `$1`..`$8`: its parameter types
 /// and the arrays `Sums::into_arguments` builds come from this one list.
 const APPLY_ELEMENTS: [&ElementType; 8] = [
@@ -191,6 +221,11 @@ impl Sums {
             }
         }
         Ok(())
+    }
+
+    /// Whether every sum is a group's summary row (no value of a min/max/count_distinct).
+    fn all_summary_rows(&self) -> bool {
+        self.sums.keys().all(|key| key.value.is_none())
     }
 
     /// The sums as the eight array arguments of `apply_sql`.
@@ -293,9 +328,14 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
             groups: 0,
         });
     }
+    let sql = if sums.all_summary_rows() {
+        summary_apply_sql()
+    } else {
+        apply_sql()
+    };
     let apply = plans::cached(
         client,
-        apply_sql(),
+        sql,
         &APPLY_ELEMENTS.map(ElementType::array_type),
         Access::Write,
     )?;

@@ -116,7 +116,7 @@ DROP VIEW check_items;
 SELECT tally.drop_metric('items_n'), tally.drop_metric('items_sum'), tally.drop_metric('items_count_v');
 DROP TABLE items;
 
--- The fold takes pending changes in batches of 5,000 rows and sums them in Rust before
+-- The fold takes every pending change in one index scan and sums them in Rust before
 -- one upsert: a backlog of 12,001 statements folds completely in one call, and values that
 -- are equal as numbers but written differently (1.0, 1.00) fold into one counter.
 CREATE TABLE ledger (id int PRIMARY KEY, account text, amount numeric);
