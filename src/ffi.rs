@@ -6,7 +6,8 @@
 //! - parsing a filter with the raw grammar to prove it is exactly one expression,
 //! - the executor-free single-row write path (`direct`: compiled row expressions, direct
 //!   inserts into `tally._delta`),
-//! - the executor-free dashboard read (`scan`: index lookups on pg_tally's own tables),
+//! - the executor-free dashboard read and fold (`scan`: index lookups on pg_tally's own
+//!   tables, and the fold's scan that deletes the pending changes it reads),
 //! - running a probe inside a subtransaction that is always rolled back, so a Postgres
 //!   ERROR raised while validating user input becomes a typed pg_tally error.
 

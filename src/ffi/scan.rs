@@ -1,5 +1,6 @@
 //! Executor-free index lookups on pg_tally's own tables, for the dashboard read
-//! (`crate::snapshot`).
+//! (`crate::snapshot`), and the fold's take of pending changes (`take_changes`, for
+//! `crate::fold`).
 //!
 //! Why: `tally.snapshot` as one PL/pgSQL-cached query spent most of its ~90 µs setting up
 //! and tearing down executor nodes (`ExecutorStart` alone 18% in `perf`) for what is a
