@@ -72,6 +72,28 @@ SELECT count(*) AS state_rows FROM tally._state WHERE group_key = 'short-lived';
 SELECT count(*) AS empty_state_rows FROM tally._state WHERE n_rows = 0 AND n_values = 0 AND total = 0;
 SELECT * FROM check_items;
 
+-- A fold inside a writing transaction takes that transaction's own pending changes too;
+-- rolling back to a savepoint before the fold undoes the fold with the writes after it.
+SET tally.auto_compact = off;
+SELECT tally.compact() >= 0 AS folded;
+BEGIN;
+INSERT INTO items VALUES (6000, 'fold-in-tx', 1);
+SAVEPOINT before_fold;
+INSERT INTO items VALUES (6001, 'fold-in-tx', 2);
+SELECT count(*) AS pending_before FROM tally._change;
+SELECT tally.compact() AS folded_own_changes;
+SELECT count(*) AS pending_after FROM tally._change;
+SELECT * FROM check_items;
+ROLLBACK TO SAVEPOINT before_fold;
+SELECT count(*) AS pending_again FROM tally._change;
+SELECT * FROM check_items;
+COMMIT;
+SELECT * FROM check_items;
+SELECT tally.compact() AS folded;
+SELECT * FROM check_items;
+DELETE FROM items WHERE grp = 'fold-in-tx';
+RESET tally.auto_compact;
+
 -- One write statement is one tally._change row holding the changes of every metric it
 -- touched (0.6.0). Refreshing or dropping one metric takes only its changes out of those
 -- rows, keeps each row's transaction, and removes a row left with no change.
