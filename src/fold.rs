@@ -41,17 +41,6 @@ const EMPTY_ROWS_SQL: &str = "DELETE FROM tally._state \
 /// horizon, so neither folds nor reads walk them.
 const ADVANCE_SQL: &str = "UPDATE tally._fold SET horizon = $1 WHERE id = 1";
 
-/// The columns of `tally._change` a fold reads, in the order `Sums::add_change_row` reads them.
-const TAKEN_COLUMNS: [&str; 7] = [
-    "metric_id",
-    "bucket_start",
-    "group_key",
-    "n_rows",
-    "n_values",
-    "total",
-    "value",
-];
-
 /// Adds the summed changes (parallel arrays `$1`..`$8`: metric, bucket, group, value, rows,
 /// values, total, number of changes) to `_state`, skipping metrics dropped since. Sums in
 /// Rust are keyed by a value's text; the GROUP BY here merges numerically equal values
@@ -168,7 +157,7 @@ struct Sums {
 }
 
 impl Sums {
-    /// Adds the changes of one taken `_change` row (its `TAKEN_COLUMNS`).
+    /// Adds the changes of one taken `_change` row (its `storage::CHANGE_ARRAYS`).
     fn add_change_row(&mut self, row: &Row<'_>) -> Result<()> {
         let metric_ids = row.array(0, &array::INT4)?;
         let buckets = row.array(1, &array::TIMESTAMPTZ)?;
@@ -315,7 +304,9 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
         storage::fold_horizon(&reader)?
     };
     let mut sums = Sums::default();
-    let taken = scan::take_changes(horizon, &TAKEN_COLUMNS, |row| sums.add_change_row(row))?;
+    let taken = scan::take_changes(horizon, &storage::CHANGE_ARRAYS, |row| {
+        sums.add_change_row(row)
+    })?;
     if taken.rows > 0 {
         let advance = plans::cached(client, ADVANCE_SQL, &[pg_sys::XID8OID], Access::Write)?;
         // SAFETY: xid8 is a 64-bit value passed by value.

@@ -313,18 +313,12 @@ fn add_pending(reader: &Reader, readings: &mut [Reading<'_>], horizon: u64) -> R
             })
             .collect()
     };
-    let columns = [
-        "metric_id",
-        "bucket_start",
-        "group_key",
-        "n_rows",
-        "n_values",
-        "total",
-    ];
+    // Every array but `value`: a dashboard with a value-tracking metric goes to the query.
+    let columns = &storage::CHANGE_ARRAYS[..6];
     reader.lookup(
         "_change",
         &[Key::Xid8AtLeast("xact_id", horizon)],
-        &columns,
+        columns,
         |row| {
             let positions = positions_of(&row.array(0, &array::INT4)?);
             if positions.iter().all(Option::is_none) {

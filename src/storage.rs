@@ -71,17 +71,28 @@ pub const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.valu
     AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
 
 /// The columns of one change, in the order `tally._change` and the view `tally._delta`
-/// hold them (each an array in `_change`).
-const CHANGE_COLUMNS: &str = "metric_id, bucket_start, group_key, n_rows, n_values, total, value";
+/// hold them (each an array in `_change`: element i of each is one change).
+pub const CHANGE_ARRAYS: [&str; 7] = [
+    "metric_id",
+    "bucket_start",
+    "group_key",
+    "n_rows",
+    "n_values",
+    "total",
+    "value",
+];
 
 /// The changes of the `_change` row `row` (a range variable with that table's columns),
-/// one per row as `d`, with the columns of `CHANGE_COLUMNS`.
+/// one per row as `d`, with the columns of `CHANGE_ARRAYS`.
 fn unnested(row: &str) -> String {
+    let unnests: Vec<String> = CHANGE_ARRAYS
+        .iter()
+        .map(|c| format!("pg_catalog.unnest({row}.{c})"))
+        .collect();
     format!(
-        "ROWS FROM (pg_catalog.unnest({row}.metric_id), pg_catalog.unnest({row}.bucket_start), \
-                    pg_catalog.unnest({row}.group_key), pg_catalog.unnest({row}.n_rows), \
-                    pg_catalog.unnest({row}.n_values), pg_catalog.unnest({row}.total), \
-                    pg_catalog.unnest({row}.value)) AS d({CHANGE_COLUMNS})"
+        "ROWS FROM ({}) AS d({})",
+        unnests.join(", "),
+        CHANGE_ARRAYS.join(", ")
     )
 }
 
@@ -91,16 +102,20 @@ fn unnested(row: &str) -> String {
 /// no change is not rewritten). Caller holds the fold lock, as everything that deletes
 /// changes does, so no fold can take a row between the two.
 pub fn remove_pending_ctes(ids: &str) -> String {
+    let aggregated: Vec<String> = CHANGE_ARRAYS
+        .iter()
+        .map(|c| format!("pg_catalog.array_agg(d.{c})"))
+        .collect();
     format!(
         "gone AS (DELETE FROM tally._change c WHERE c.xact_id >= {HORIZON_SQL} AND c.metric_id OPERATOR(pg_catalog.&&) {ids} \
                   RETURNING c.*), \
-         kept AS (INSERT INTO tally._change (xact_id, {CHANGE_COLUMNS}) \
+         kept AS (INSERT INTO tally._change (xact_id, {columns}) \
                   SELECT g.xact_id, k.* FROM gone g, LATERAL ( \
-                         SELECT pg_catalog.array_agg(d.metric_id), pg_catalog.array_agg(d.bucket_start), \
-                                pg_catalog.array_agg(d.group_key), pg_catalog.array_agg(d.n_rows), \
-                                pg_catalog.array_agg(d.n_values), pg_catalog.array_agg(d.total), pg_catalog.array_agg(d.value) \
+                         SELECT {aggregated} \
                            FROM {changes} WHERE d.metric_id OPERATOR(pg_catalog.<>) ALL ({ids})) k(m) \
                    WHERE k.m IS NOT NULL RETURNING 1)",
+        columns = CHANGE_ARRAYS.join(", "),
+        aggregated = aggregated.join(", "),
         changes = unnested("g")
     )
 }

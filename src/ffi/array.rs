@@ -359,10 +359,22 @@ impl<'a> InPlace<'a> {
     /// Element `i` of a numeric array, copied; None if NULL or past the end.
     pub fn numeric(&self, i: usize) -> Option<AnyNumeric> {
         let bytes = self.varlena_element(i)?;
-        // SAFETY: `of` checked that the array's elements are numerics, so `bytes` is one
-        // whole numeric varlena (with a 1- or 4-byte header); from_datum detoasts it into
-        // a copy it owns before this borrow ends.
-        unsafe { AnyNumeric::from_datum(Datum::from(bytes.as_ptr()), false) }
+        // The element lies 4-byte aligned within the array, but an array stored with a
+        // 1-byte header starts 3 bytes off, so the element may be misaligned for a
+        // varlena: copy it into 8-byte aligned memory first.
+        let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
+        // SAFETY: `aligned` has room for `bytes` (a separate allocation). `of` checked that
+        // the array's elements are numerics, so the copy is one whole numeric varlena
+        // (with a 1- or 4-byte header); from_datum detoasts it into a value it owns
+        // before `aligned` is dropped.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                aligned.as_mut_ptr().cast::<u8>(),
+                bytes.len(),
+            );
+            AnyNumeric::from_datum(Datum::from(aligned.as_ptr()), false)
+        }
     }
 }
 
