@@ -79,6 +79,15 @@ CREATE TABLE tally._change (
 -- there and never walk the entries of folded changes that wait for VACUUM.
 CREATE INDEX _change_xact ON tally._change (xact_id);
 
+-- A publication FOR ALL TABLES (logical replication, change-data-capture tools) publishes
+-- these two tables as well, and Postgres refuses UPDATE and DELETE on a published table
+-- without a replica identity: every fold, metric drop and TRUNCATE would fail, and with
+-- them every write statement that folds. Neither table has a key that could serve (their
+-- unique columns are nullable, or there are none), so the whole old row identifies it.
+-- This costs WAL only under wal_level = logical.
+ALTER TABLE tally._state REPLICA IDENTITY FULL;
+ALTER TABLE tally._change REPLICA IDENTITY FULL;
+
 -- Pending changes one per row, in the shape of tally._state (the 0.1.0-0.5.0 table
 -- tally._delta had exactly these columns). Readers filter on xact_id >= the fold horizon,
 -- which reaches the index of tally._change.

@@ -8,7 +8,15 @@
 -- rewritten. A total that already absorbed a NaN still reads NaN: tally.verify() lists it
 -- and tally.refresh('metric') recomputes it. Between installing the 0.7.0 library and this
 -- update, a NaN or infinity written meanwhile reads as its count (1e1000 ...) in the figure.
+--
+-- Also: tally._state and tally._change get REPLICA IDENTITY FULL, so that a publication
+-- FOR ALL TABLES no longer makes every fold (and every write that folds), metric drop and
+-- TRUNCATE fail with "cannot update table ... because it does not have a replica identity".
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.7.0'" to load this file. \quit
+
+-- See bootstrap.sql: neither table has a key that could identify its rows to a publication.
+ALTER TABLE tally._state REPLICA IDENTITY FULL;
+ALTER TABLE tally._change REPLICA IDENTITY FULL;
 
 -- The figure of a sum or avg whose total counts NaN, Infinity or -Infinity values (0.7.0):
 -- a summed value adds itself when finite, else one count at 1e1000 (NaN), 1e2000 (Infinity)

@@ -178,7 +178,8 @@ SELECT 'column ' || c.relname || '.' || a.attname || ' ' || a.attnum || ' ' || f
   LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
  WHERE c.relnamespace = 'tally'::regnamespace
 UNION ALL
-SELECT 'relation ' || relname || ' ' || relkind::text || ' acl ' || coalesce(relacl::text, '-')
+SELECT 'relation ' || relname || ' ' || relkind::text || ' replica identity ' || relreplident::text
+       || ' acl ' || coalesce(relacl::text, '-')
   FROM pg_class WHERE relnamespace = 'tally'::regnamespace
 UNION ALL
 SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
