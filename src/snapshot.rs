@@ -332,18 +332,26 @@ fn add_pending(reader: &Reader, readings: &mut [Reading<'_>], horizon: u64) -> R
                 .iter()
                 .flatten()
                 .any(|&p| readings[p].metric.aggregate != Aggregate::Count);
-            // Numerics are copied out of a deconstructed array (only for sum and avg).
-            let totals = sums.then(|| row.elements(5, &array::NUMERIC)).flatten();
+            // Totals are read in place, and only for sum and avg.
+            let totals = if sums {
+                Some(row.array(5, &array::NUMERIC)?)
+            } else {
+                None
+            };
             for (i, &p) in positions.iter().enumerate() {
                 let Some(p) = p else { continue };
                 let reading = &mut readings[p];
                 if buckets.int8(i) != reading.bucket {
                     continue;
                 }
-                // A count needs no total (always 0 for it): no numeric copied or added.
+                // A count needs no total (always 0 for it), and a plain 0 adds nothing to a
+                // sum: no numeric copied or added.
                 let total = match reading.metric.aggregate {
                     Aggregate::Count => None,
-                    _ => totals.as_ref().and_then(|t| t.get::<AnyNumeric>(i)),
+                    _ => totals
+                        .as_ref()
+                        .filter(|t| !t.numeric_is_zero(i))
+                        .and_then(|t| t.numeric(i)),
                 };
                 reading.groups.entry(groups.text(i).as_deref()).add(
                     n_rows.int8(i).unwrap_or(0),

@@ -1,11 +1,10 @@
 //! One-dimensional arrays of the `tally._change` columns: built for the direct write path
-//! (`direct`) and taken apart in place for the dashboard read (`scan`), with the element
+//! (`direct`) and taken apart in place for the dashboard read and the fold (`scan`), with the element
 //! layouts spelled out (no catalog lookup per array, which pgrx's `Array` does).
 
 use pgrx::datum::AnyNumeric;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
-use std::marker::PhantomData;
 
 /// How the elements of one array are stored (`pg_type`'s typlen, typbyval, typalign of
 /// the element type).
@@ -87,86 +86,12 @@ pub fn array_of(element: &ElementType, elements: impl Iterator<Item = Option<Dat
     }
 }
 
-/// The elements of an array datum, taken apart in place: by-reference elements point into
-/// the array (or its detoasted copy), valid while `'a` (the row it came from) lives.
-pub struct Elements<'a> {
-    /// The detoasted copy of the array, when detoasting had to copy it (a short header).
-    copy: Option<*mut pg_sys::ArrayType>,
-    datums: *mut Datum,
-    nulls: *mut bool,
-    len: usize,
-    _row: PhantomData<&'a ()>,
-}
-
-impl Elements<'_> {
-    /// Takes apart `array`, an array of `element`s (the caller names the column's type).
-    ///
-    /// # Safety
-    /// `array` must be a non-NULL array datum of element type `element`, valid for `'a`.
-    pub unsafe fn of<'a>(array: Datum, element: &ElementType) -> Elements<'a> {
-        let original = array.cast_mut_ptr::<pg_sys::varlena>();
-        let array = pg_sys::pg_detoast_datum(original) as *mut pg_sys::ArrayType;
-        let mut datums = std::ptr::null_mut();
-        let mut nulls = std::ptr::null_mut();
-        let mut len = 0;
-        pg_sys::deconstruct_array(
-            array,
-            element.oid,
-            element.len.into(),
-            element.by_value,
-            element.align as std::ffi::c_char,
-            &mut datums,
-            &mut nulls,
-            &mut len,
-        );
-        Elements {
-            copy: (array.cast() != original).then_some(array),
-            datums,
-            nulls,
-            len: len.max(0) as usize,
-            _row: PhantomData,
-        }
-    }
-
-    /// Element `i` (from 0); None if NULL or past the end.
-    pub fn datum(&self, i: usize) -> Option<Datum> {
-        // SAFETY: deconstruct_array filled `len` datums and null flags.
-        (i < self.len && unsafe { !*self.nulls.add(i) }).then(|| unsafe { *self.datums.add(i) })
-    }
-
-    /// Element `i` converted (copied for by-reference types) to `T`, which must match the
-    /// element type.
-    pub fn get<T: FromDatum>(&self, i: usize) -> Option<T> {
-        // SAFETY: the datum is an element of the type the caller named in `of`.
-        self.datum(i)
-            .and_then(|d| unsafe { T::from_datum(d, false) })
-    }
-}
-
-impl Drop for Elements<'_> {
-    fn drop(&mut self) {
-        // SAFETY: both arrays were palloc'd by deconstruct_array (a zero-length array
-        // leaves them unset), the copy by pg_detoast_datum; nothing points into them once
-        // the elements are dropped (`get` copies by-reference values).
-        unsafe {
-            if let Some(copy) = self.copy {
-                pg_sys::pfree(copy.cast());
-            }
-            if !self.datums.is_null() {
-                pg_sys::pfree(self.datums.cast());
-            }
-            if !self.nulls.is_null() {
-                pg_sys::pfree(self.nulls.cast());
-            }
-        }
-    }
-}
-
-/// A one-dimensional array of a fixed-size or text element type, read in place from the
-/// tuple it came from: no copy, no call into Postgres (the dashboard read takes apart every
-/// pending `tally._change` row, several arrays each). Only an array whose varlena is
-/// compressed or stored out of line (a statement with thousands of changes) is detoasted
-/// first, into a copy freed on drop.
+/// A one-dimensional array of a fixed-size, text or numeric element type, read in place
+/// from the tuple it came from: no copy, no call into Postgres (the dashboard read and the
+/// fold take apart every pending `tally._change` row, several arrays each; only a numeric
+/// element that is used gets copied). Only an array whose varlena is compressed or stored
+/// out of line (a statement with thousands of changes) is detoasted first, into a copy
+/// freed on drop.
 ///
 /// Layout (`utils/array.h`), as offsets from the start of a 4-byte-header varlena: int32
 /// ndim at 4, int32 dataoffset at 8 (0: no NULL bitmap), element oid at 12, dims at 16,
@@ -328,10 +253,13 @@ impl<'a> InPlace<'a> {
         self.body.get(at..at + length)
     }
 
-    /// Whether element `i` of a numeric array is zero, judged from its header alone
-    /// (`utils/adt/numeric.c`): no digits, and not NaN or an infinity (the special values
-    /// have no digits either). False for NULL, and for a zero stored in a form it does not
-    /// recognize: callers use it to skip adding zeros, never to decide a value.
+    /// Whether element `i` of a numeric array is a zero without decimals (`0`, as the write
+    /// path stores the total of a count's change), judged from its header alone
+    /// (`utils/adt/numeric.c`): no digits, display scale 0, and not NaN or an infinity
+    /// (the special values have no digits either). Adding such a zero changes neither a
+    /// sum nor the number of decimals it prints with, so callers skip it; `0.00` is not
+    /// skipped, since it gives a sum its two decimals. False for NULL, and for any form it
+    /// does not recognize.
     pub fn numeric_is_zero(&self, i: usize) -> bool {
         let Some(bytes) = self.varlena_element(i) else {
             return false;
@@ -340,18 +268,17 @@ impl<'a> InPlace<'a> {
             return false;
         };
         let data = &bytes[header..];
-        let Some(flags) = data
-            .get(..2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) & 0xC000)
-        else {
+        let Some(word) = data.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]])) else {
             return false;
         };
+        let flags = word & 0xC000;
         match data.len() {
-            // The short form's one header word and no digits (0xC000 marks a special).
-            2 => flags == 0x8000,
-            // The long form's two header words and no digits (0x8000 would be the short
-            // form with one digit).
-            4 => flags & 0x8000 == 0,
+            // The short form: one header word (flags 0x8000, display scale in bits 7-12),
+            // no digits. 0xC000 marks a special value.
+            2 => flags == 0x8000 && word & 0x1F80 == 0,
+            // The long form: sign and display scale (low 14 bits), weight, no digits.
+            // (0x8000 would be the short form with one digit.)
+            4 => flags & 0x8000 == 0 && word & 0x3FFF == 0,
             _ => false,
         }
     }

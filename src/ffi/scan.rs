@@ -56,20 +56,6 @@ impl Row<'_> {
         (!self.nulls[at]).then(|| self.values[at])
     }
 
-    /// Column `i` of the request, an array of `element`s, taken apart in place; None if
-    /// NULL.
-    pub fn elements(
-        &self,
-        i: usize,
-        element: &super::array::ElementType,
-    ) -> Option<super::array::Elements<'_>> {
-        // SAFETY: the datum comes from a deformed heap tuple of the column's own type (the
-        // caller names the column and its element type together); the slot keeps the tuple
-        // (and its buffer) until the callback returns, which the borrow of `self` spans.
-        self.datum(i)
-            .map(|d| unsafe { super::array::Elements::of(d, element) })
-    }
-
     /// Column `i` of the request, a non-NULL one-dimensional array of `element`s (int4,
     /// int8, timestamptz or text), read in place.
     pub fn array(

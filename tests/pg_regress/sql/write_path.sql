@@ -178,3 +178,21 @@ RESET tally.auto_compact;
 DROP VIEW check_ledger;
 SELECT tally.drop_metric(name) FROM unnest(ARRAY['ledger_n', 'ledger_sum', 'ledger_amounts', 'ledger_min']) name;
 DROP TABLE ledger;
+
+-- A sum keeps the decimals its values bring, also when they are all zero: the fold and the
+-- dashboard read skip the plain 0 a count's change carries, never a 0.00.
+CREATE TABLE tills (id int, amount numeric);
+SELECT tally.create_metric('tills_sum', 'tills', 'sum', 'amount') IS NOT NULL AS created;
+SELECT tally.create_dashboard('tills_board', ARRAY['tills_sum']) IS NOT NULL AS created;
+SET tally.auto_compact = off;
+INSERT INTO tills VALUES (1, 0.00);
+INSERT INTO tills VALUES (2, 0);
+SELECT tally.value('tills_sum')::text AS pending_sum, tally.snapshot('tills_board')->>'tills_sum' AS pending_snapshot,
+       (SELECT sum(amount) FROM tills)::text AS live_sum;
+SELECT tally.compact() AS folded;
+SELECT tally.value('tills_sum')::text AS folded_sum, tally.snapshot('tills_board')->>'tills_sum' AS folded_snapshot,
+       (SELECT sum(amount) FROM tills)::text AS live_sum;
+RESET tally.auto_compact;
+SELECT tally.drop_dashboard('tills_board');
+SELECT tally.drop_metric('tills_sum');
+DROP TABLE tills;
