@@ -12,7 +12,6 @@
 //! fold (`tally.auto_compact`).
 
 use pgrx::datum::AnyNumeric;
-use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -309,9 +308,7 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
     })?;
     if taken.rows > 0 {
         let advance = plans::cached(client, ADVANCE_SQL, &[pg_sys::XID8OID], Access::Write)?;
-        // SAFETY: xid8 is a 64-bit value passed by value.
-        let xmin = unsafe { DatumWithOid::new(Datum::from(taken.xmin), pg_sys::XID8OID) };
-        client.update(&*advance, None, &[xmin])?;
+        client.update(&*advance, None, &[array::xid8_argument(taken.xmin)])?;
     }
     if sums.sums.is_empty() {
         return Ok(Folded {

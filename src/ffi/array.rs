@@ -344,6 +344,13 @@ pub fn array_argument(
     unsafe { pgrx::datum::DatumWithOid::new(array, element.array_oid) }
 }
 
+/// An xid8 value (a 64-bit transaction id, passed by value) as an SPI argument.
+pub fn xid8_argument(xid: u64) -> pgrx::datum::DatumWithOid<'static> {
+    // SAFETY: xid8 is a by-value 64-bit type: the datum is the value itself, nothing to
+    // keep alive.
+    unsafe { pgrx::datum::DatumWithOid::new(Datum::from(xid), pg_sys::XID8OID) }
+}
+
 /// A text datum holding `s`, palloc'd in the current memory context.
 pub fn text_datum(s: &str) -> Datum {
     // SAFETY: cstring_to_text_with_len copies `s.len()` bytes from `s`.
