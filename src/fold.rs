@@ -143,7 +143,7 @@ struct Key {
 struct Sum {
     n_rows: i128,
     n_values: i128,
-    /// None while every change added was zero (every change of a count).
+    /// None while every change added was a plain 0 (every change of a count: `summand`).
     total: Option<AnyNumeric>,
     value: Option<AnyNumeric>,
     changes: i64,
@@ -176,10 +176,7 @@ impl Sums {
                 group: groups.text(i).map(|g| g.into_owned()),
                 value: value.as_ref().map(ToString::to_string),
             };
-            // Zeros (every count's) are not copied or added.
-            let total = (!totals.numeric_is_zero(i))
-                .then(|| totals.numeric(i))
-                .flatten();
+            let total = totals.summand(i);
             let (rows_delta, values_delta) =
                 (n_rows.int8(i).unwrap_or(0), n_values.int8(i).unwrap_or(0));
             match self.sums.get_mut(&key) {

@@ -348,10 +348,7 @@ fn add_pending(reader: &Reader, readings: &mut [Reading<'_>], horizon: u64) -> R
                 // sum: no numeric copied or added.
                 let total = match reading.metric.aggregate {
                     Aggregate::Count => None,
-                    _ => totals
-                        .as_ref()
-                        .filter(|t| !t.numeric_is_zero(i))
-                        .and_then(|t| t.numeric(i)),
+                    _ => totals.as_ref().and_then(|t| t.summand(i)),
                 };
                 reading.groups.entry(groups.text(i).as_deref()).add(
                     n_rows.int8(i).unwrap_or(0),

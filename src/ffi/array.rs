@@ -257,10 +257,10 @@ impl<'a> InPlace<'a> {
     /// path stores the total of a count's change), judged from its header alone
     /// (`utils/adt/numeric.c`): no digits, display scale 0, and not NaN or an infinity
     /// (the special values have no digits either). Adding such a zero changes neither a
-    /// sum nor the number of decimals it prints with, so callers skip it; `0.00` is not
+    /// sum nor the number of decimals it prints with, so `summand` skips it; `0.00` is not
     /// skipped, since it gives a sum its two decimals. False for NULL, and for any form it
     /// does not recognize.
-    pub fn numeric_is_zero(&self, i: usize) -> bool {
+    fn numeric_is_zero(&self, i: usize) -> bool {
         let Some(bytes) = self.varlena_element(i) else {
             return false;
         };
@@ -280,6 +280,17 @@ impl<'a> InPlace<'a> {
             // (0x8000 would be the short form with one digit.)
             4 => flags & 0x8000 == 0 && word & 0x3FFF == 0,
             _ => false,
+        }
+    }
+
+    /// Element `i` of a numeric array of totals as something to add, copied; None if NULL,
+    /// past the end, or a plain `0` (`numeric_is_zero`), which adds nothing: the fold and
+    /// the dashboard read neither copy nor add a count's zeros.
+    pub fn summand(&self, i: usize) -> Option<AnyNumeric> {
+        if self.numeric_is_zero(i) {
+            None
+        } else {
+            self.numeric(i)
         }
     }
 
