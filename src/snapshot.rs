@@ -91,9 +91,11 @@ impl Counters {
         Some(match aggregate {
             Aggregate::Count => self.n_values.to_string(),
             Aggregate::Sum => total.unwrap_or_else(|| "0".to_string()),
-            Aggregate::Avg => match (&self.total, self.n_values) {
-                (_, 0) | (None, _) => "null".to_string(),
-                (Some(total), n) => (total.clone() / AnyNumeric::from(n)).to_string(),
+            // No total with values means every value added a plain 0 (`InPlace::summand`
+            // skips those): the average is 0 / n, printed with the scale Postgres gives it.
+            Aggregate::Avg => match self.n_values {
+                0 => "null".to_string(),
+                n => (self.total.clone().unwrap_or_default() / AnyNumeric::from(n)).to_string(),
             },
         })
     }

@@ -180,19 +180,32 @@ SELECT tally.drop_metric(name) FROM unnest(ARRAY['ledger_n', 'ledger_sum', 'ledg
 DROP TABLE ledger;
 
 -- A sum keeps the decimals its values bring, also when they are all zero: the fold and the
--- dashboard read skip the plain 0 a count's change carries, never a 0.00.
-CREATE TABLE tills (id int, amount numeric);
+-- dashboard read skip the plain 0 a count's change carries, never a 0.00. An average of
+-- values that are all a plain 0 is 0 (with the scale avg() gives it), not null.
+CREATE TABLE tills (id int, amount numeric, qty int);
 SELECT tally.create_metric('tills_sum', 'tills', 'sum', 'amount') IS NOT NULL AS created;
-SELECT tally.create_dashboard('tills_board', ARRAY['tills_sum']) IS NOT NULL AS created;
+SELECT tally.create_metric('tills_qty_avg', 'tills', 'avg', 'qty') IS NOT NULL AS created;
+SELECT tally.create_metric('tills_qty_sum', 'tills', 'sum', 'qty') IS NOT NULL AS created;
+SELECT tally.create_dashboard('tills_board', ARRAY['tills_sum', 'tills_qty_avg', 'tills_qty_sum']) IS NOT NULL AS created;
+CREATE VIEW check_tills AS
+SELECT tally.value('tills_sum')::text AS sum_value, s->>'tills_sum' AS sum_snapshot, live.sum_amount::text AS live_sum,
+       tally.value('tills_qty_avg')::text AS avg_value, s->>'tills_qty_avg' AS avg_snapshot, live.avg_qty::text AS live_avg,
+       tally.value('tills_qty_sum')::text AS qty_value, s->>'tills_qty_sum' AS qty_snapshot, live.sum_qty::text AS live_qty
+  FROM tally.snapshot('tills_board') s,
+       (SELECT sum(amount) AS sum_amount, avg(qty) AS avg_qty, coalesce(sum(qty), 0) AS sum_qty FROM tills) live;
 SET tally.auto_compact = off;
-INSERT INTO tills VALUES (1, 0.00);
-INSERT INTO tills VALUES (2, 0);
-SELECT tally.value('tills_sum')::text AS pending_sum, tally.snapshot('tills_board')->>'tills_sum' AS pending_snapshot,
-       (SELECT sum(amount) FROM tills)::text AS live_sum;
+INSERT INTO tills VALUES (1, 0.00, 0);
+INSERT INTO tills VALUES (2, 0, 0);
+\x on
+SELECT * FROM check_tills;
 SELECT tally.compact() AS folded;
-SELECT tally.value('tills_sum')::text AS folded_sum, tally.snapshot('tills_board')->>'tills_sum' AS folded_snapshot,
-       (SELECT sum(amount) FROM tills)::text AS live_sum;
+SELECT * FROM check_tills;
+-- Pending plain zeros over a folded plain zero.
+INSERT INTO tills VALUES (3, 0, 0);
+SELECT * FROM check_tills;
+\x off
 RESET tally.auto_compact;
+DROP VIEW check_tills;
 SELECT tally.drop_dashboard('tills_board');
-SELECT tally.drop_metric('tills_sum');
+SELECT tally.drop_metric(name) FROM unnest(ARRAY['tills_sum', 'tills_qty_avg', 'tills_qty_sum']) name;
 DROP TABLE tills;
