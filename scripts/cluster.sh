@@ -28,6 +28,8 @@ if [ -n "${PGTALLY_COMPACTOR_DBS:-}" ]; then
   extra="$extra -c tally.compactor_databases=$PGTALLY_COMPACTOR_DBS"
 fi
 [ -z "$preload" ] || extra="-c shared_preload_libraries=$preload $extra"
+# PGTALLY_SERVER_OPTIONS adds server settings (tests/logical.sh: -c wal_level=logical).
+extra="$extra ${PGTALLY_SERVER_OPTIONS:-}"
 
 start() {
   if [ ! -s "$data/PG_VERSION" ]; then

@@ -8,7 +8,8 @@
 #   4. integration tests over a real connection (randomized differential, concurrency)
 #   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh);
 #      the upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh);
-#      the background compactor on a cluster that preloads pg_tally (tests/compactor.sh)
+#      the background compactor on a cluster that preloads pg_tally (tests/compactor.sh);
+#      logical replication, publisher and subscriber (tests/logical.sh)
 #   6. limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django example
 #   7. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
 #
@@ -55,6 +56,9 @@ bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
 
 step "background compactor (pg_tally preloaded, its own cluster)"
 bash tests/compactor.sh 2>&1 | grep -v 'FATAL\|exited with exit code'
+
+step "logical replication (wal_level = logical, its own cluster): publisher and subscriber"
+bash tests/logical.sh 2>&1 | grep -v '^NOTICE'
 
 step "limits: 100k groups, 12 metrics on a table (one count_distinct over 100k values), 3 years of hour buckets"
 bash tests/limits.sh

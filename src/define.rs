@@ -2,6 +2,7 @@
 //! before anything is written, and the whole definition (catalog row, backfill, triggers)
 //! happens in the caller's transaction: an error leaves nothing behind.
 
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, SpiClient};
 use pgrx::{JsonB, PgRelation};
@@ -186,7 +187,48 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
     debug_assert_eq!(metric.id, id);
     backfill(client, &metric)?;
     trigger::install(client, valid.source.oid)?;
+    warn_if_subscribed(client, &metric.name, &valid.source)?;
     Ok(metric)
+}
+
+/// Warns when a logical replication subscription writes into the source (or one of its
+/// partitions): the apply worker fires row triggers only, never statement triggers, so
+/// pg_tally's figures would not follow the replicated changes (docs/scaling.md).
+/// `pg_subscription_rel` is readable by everyone; a subscription created later is not
+/// seen here, and `tally.verify` reports the drift either way.
+fn warn_if_subscribed(client: &SpiClient<'_>, metric: &str, source: &Source) -> Result<()> {
+    let subscriptions = client
+        .select(
+            "SELECT pg_catalog.string_agg(DISTINCT s.subname::pg_catalog.text, ', ') \
+               FROM pg_catalog.pg_subscription_rel r \
+               JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid \
+              WHERE r.srrelid = $1::pg_catalog.oid \
+                 OR r.srrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid))",
+            Some(1),
+            &[source.oid.into()],
+        )?
+        .first()
+        .get::<String>(1)?;
+    if let Some(subscriptions) = subscriptions {
+        ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!(
+                "metric \"{metric}\" will not count the rows that logical replication writes into {}",
+                source.quoted
+            ),
+            "pg_tally",
+        )
+        .set_detail(format!(
+            "Subscription {subscriptions} writes into this table, and the apply worker fires no \
+             statement triggers: the figures follow local writes only."
+        ))
+        .set_hint(
+            "Define the metric on the publisher and read it there or on a streaming replica, \
+             or run tally.refresh() for this table's metrics after replication catches up.",
+        )
+        .report(PgLogLevel::WARNING);
+    }
+    Ok(())
 }
 
 fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> Result<Validated> {
