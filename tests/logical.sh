@@ -5,7 +5,8 @@
 #      applies the published table, and pg_tally's own tables (REPLICA IDENTITY FULL) fold
 #      under a publication FOR ALL TABLES;
 #   2. the subscribing side: the apply worker fires no statement trigger, so create_metric on
-#      a table a subscription writes into warns (SQLSTATE 01000, with a hint), verify() reports
+#      a table a subscription writes into, or a partitioned table one of whose partitions it
+#      writes into, warns (SQLSTATE 01000, with a hint), verify() reports
 #      the drift the replicated rows cause, and refresh() makes the figures exact again; a
 #      metric on a table no subscription writes into gets no warning.
 # Needs the current build installed.
@@ -42,15 +43,18 @@ bash "$root/scripts/cluster.sh" start >/dev/null
 schema="CREATE TABLE orders (id int PRIMARY KEY, status text, amount numeric(12,2));
         CREATE TABLE notes (id serial PRIMARY KEY, body text);"
 q postgres -c "CREATE DATABASE pub" -c "CREATE DATABASE sub"
-q pub -c "$schema" -c "CREATE EXTENSION pg_tally" >/dev/null
-q sub -c "$schema" -c "CREATE EXTENSION pg_tally" >/dev/null
+# events_low is a plain table on the publisher and a partition of events on the subscriber.
+q pub -c "$schema" -c "CREATE TABLE events_low (id int PRIMARY KEY, kind text)" -c "CREATE EXTENSION pg_tally" >/dev/null
+q sub -c "$schema" -c "CREATE TABLE events (id int PRIMARY KEY, kind text) PARTITION BY RANGE (id)" \
+      -c "CREATE TABLE events_low PARTITION OF events FOR VALUES FROM (MINVALUE) TO (1000000)" \
+      -c "CREATE EXTENSION pg_tally" >/dev/null
 
 # --- 1. the publishing side ------------------------------------------------------------------
 q pub >/dev/null <<'SQL'
 SELECT tally.create_metric('orders', 'orders');
 SELECT tally.create_metric('revenue_by_status', 'orders', 'sum', 'amount', group_by => 'status');
 INSERT INTO orders SELECT i, (ARRAY['PAID', 'PENDING', 'SHIPPED'])[1 + i % 3], i * 1.25 FROM generate_series(1, 300) i;
-CREATE PUBLICATION orders_pub FOR TABLE orders;
+CREATE PUBLICATION orders_pub FOR TABLE orders, events_low;
 CREATE PUBLICATION everything FOR ALL TABLES;
 -- A subscription to the same cluster cannot create its slot itself (it would wait for its
 -- own transaction): the slot is made first.
@@ -93,16 +97,21 @@ echo "$warning" | grep -q 'HINT:  Define the metric on the publisher' || fail "t
 q sub -c "\\set VERBOSITY verbose" -c "SELECT tally.create_metric('sub_orders_2', 'orders')" 2>&1 >/dev/null \
   | grep -q 'WARNING:  01000' || fail "the warning's SQLSTATE is not 01000"
 exact sub || fail "subscriber figures differ right after create_metric (the backfill)"
+# A partitioned table one of whose partitions the subscription writes into.
+warning=$(q sub -c "SELECT tally.create_metric('sub_events', 'events')" 2>&1 >/dev/null)
+echo "$warning" | grep -q 'WARNING:  metric "sub_events" will not count the rows that logical replication writes into public.events' \
+  || fail "no warning for a metric on a partitioned table with a subscribed partition: $warning"
 quiet=$(q sub -c "SELECT tally.create_metric('notes', 'notes')" 2>&1 >/dev/null)
 [ -z "$quiet" ] || fail "a warning for a table no subscription writes into: $quiet"
-echo "logical: create_metric on the subscriber warns (01000, hint) for the subscribed table only"
+echo "logical: create_metric on the subscriber warns (01000, hint) for subscribed tables and partition trees only"
 
 # Replicated rows do not reach the subscriber's figures (no statement trigger fires), and
 # verify() says so; refresh() puts them right.
-q pub -c "INSERT INTO orders SELECT i, 'PAID', 10 FROM generate_series(1001, 1040) i" >/dev/null
-wait_for 30 "the replicated INSERT" sub "SELECT count(*) = $(live_count) FROM orders"
+q pub -c "INSERT INTO orders SELECT i, 'PAID', 10 FROM generate_series(1001, 1040) i" \
+      -c "INSERT INTO events_low SELECT i, 'click' FROM generate_series(1, 25) i" >/dev/null
+wait_for 30 "the replicated INSERTs" sub "SELECT count(*) = $(live_count) AND (SELECT count(*) FROM events) = 25 FROM orders"
 drift=$(q sub -c "SET client_min_messages = warning; SELECT string_agg(metric, ',' ORDER BY metric) FROM tally.verify()")
-[ "$drift" = "sub_orders,sub_orders_2,sub_revenue" ] || fail "verify() on the subscriber reported '$drift'"
+[ "$drift" = "sub_events,sub_orders,sub_orders_2,sub_revenue" ] || fail "verify() on the subscriber reported '$drift'"
 q sub -c "SET client_min_messages = warning; SELECT count(*) FROM tally.refresh()" >/dev/null
 exact sub || fail "drift after refresh on the subscriber"
 # Local writes on the subscriber are counted as everywhere else.
