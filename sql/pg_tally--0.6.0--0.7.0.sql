@@ -12,7 +12,40 @@
 -- Also: tally._state and tally._change get REPLICA IDENTITY FULL, so that a publication
 -- FOR ALL TABLES no longer makes every fold (and every write that folds), metric drop and
 -- TRUNCATE fail with "cannot update table ... because it does not have a replica identity".
+--
+-- Also: the write triggers fire whatever session_replication_role is (ENABLE ALWAYS): until
+-- 0.6.0 a session that set it to replica (a bulk load skipping foreign-key checks) wrote rows
+-- no metric counted.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.7.0'" to load this file. \quit
+
+-- Every existing pg_tally trigger fires ALWAYS, as 0.7.0 creates them. ALTER TABLE needs
+-- SHARE ROW EXCLUSIVE on the source, which a writer holding it while it waits for this
+-- update (an update through 0.6.0 locks the pending changes first) would turn into a
+-- deadlock: a table whose lock is not free at once keeps its triggers, with a WARNING (an
+-- extension script shows no NOTICE) naming the command that converts them later. The ALTER
+-- TABLE event trigger is paused meanwhile: nothing about the tables changes, so nothing is
+-- rebuilt.
+ALTER EVENT TRIGGER tally_alter_table DISABLE;
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgrelid::pg_catalog.regclass AS tab, tg.tgname
+               FROM pg_catalog.pg_trigger tg
+              WHERE tg.tgfoid = 'tally._on_write()'::pg_catalog.regprocedure
+                AND tg.tgenabled OPERATOR(pg_catalog.<>) 'A'
+              ORDER BY 1, 2 LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE NOWAIT', t.tab);
+            EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.tab, t.tgname);
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE WARNING 'pg_tally: trigger % on % still skips sessions with session_replication_role = replica (the table was busy)', t.tgname, t.tab
+                  USING HINT = pg_catalog.format('Run ALTER TABLE %s ENABLE ALWAYS TRIGGER %I at a quiet moment: it rebuilds all of the table''s pg_tally triggers to fire always.', t.tab, t.tgname);
+        END;
+    END LOOP;
+END
+$$;
+ALTER EVENT TRIGGER tally_alter_table ENABLE;
 
 -- See bootstrap.sql: neither table has a key that could identify its rows to a publication.
 ALTER TABLE tally._state REPLICA IDENTITY FULL;

@@ -220,7 +220,8 @@ fn warn_if_subscribed(client: &SpiClient<'_>, metric: &str, source: &Source) -> 
         )
         .set_detail(format!(
             "Subscription {subscriptions} writes into this table, and the apply worker fires no \
-             statement triggers: the figures follow local writes only."
+             statement trigger for the rows it inserts, updates or deletes: the figures follow \
+             local writes only."
         ))
         .set_hint(
             "Define the metric on the publisher and read it there or on a streaming replica, \

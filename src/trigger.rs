@@ -450,6 +450,11 @@ fn trigger_targets(
 /// partition do not fire the parent's statement triggers) after its metrics or its
 /// partitions changed, with a new generation, or removes them when no metric is left.
 /// Caller holds SHARE ROW EXCLUSIVE on the table.
+///
+/// The triggers fire whatever `session_replication_role` is (`ENABLE ALWAYS`): a session
+/// that sets it to `replica` to skip foreign-key checks during a bulk load still writes
+/// rows, and an ordinary trigger would miss them. (Logical replication's apply worker fires
+/// no statement trigger for INSERT/UPDATE/DELETE at all; its TRUNCATE does fire them.)
 pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<()> {
     for (name, table) in installed_triggers(client, source)? {
         client.update(&format!("DROP TRIGGER {name} ON {table}"), None, &[])?;
@@ -491,6 +496,16 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
                 None,
                 &[],
             )?;
+            let relid = client
+                .select(
+                    "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+                    Some(1),
+                    &[table.as_str().into()],
+                )?
+                .first()
+                .get_one::<pg_sys::Oid>()?
+                .ok_or_else(|| TallyError::Internal(format!("{table} vanished")))?;
+            ffi::enable_always(relid, name)?;
         }
     }
     Ok(())

@@ -119,5 +119,12 @@ q sub -c "INSERT INTO orders VALUES (5000, 'LOCAL', 1)" -c "INSERT INTO notes (b
 exact sub || fail "drift after local writes on the subscriber"
 echo "logical: replicated rows show as drift in verify(); refresh() and local writes are exact"
 
+# A replicated TRUNCATE is the one statement whose triggers the apply worker fires (they fire
+# ALWAYS): the subscriber's figures of the table are emptied with it.
+q pub -c "TRUNCATE orders" >/dev/null
+wait_for 30 "the replicated TRUNCATE" sub "SELECT NOT EXISTS (SELECT FROM orders)"
+exact sub || fail "drift after a replicated TRUNCATE"
+echo "logical: a replicated TRUNCATE empties the subscriber's figures"
+
 q sub -c "DROP SUBSCRIPTION orders_sub" >/dev/null
 echo "logical: ok"

@@ -209,3 +209,33 @@ DROP VIEW check_tills;
 SELECT tally.drop_dashboard('tills_board');
 SELECT tally.drop_metric(name) FROM unnest(ARRAY['tills_sum', 'tills_qty_avg', 'tills_qty_sum']) name;
 DROP TABLE tills;
+
+-- A session with session_replication_role = replica (a bulk load skipping foreign-key
+-- checks) still writes rows: the triggers fire ALWAYS, so every figure follows them.
+CREATE TABLE replica_load (id int, status text, amount numeric(12,2));
+SELECT tally.create_metric('rl_n', 'replica_load') IS NOT NULL AS created;
+SELECT tally.create_metric('rl_by_status', 'replica_load', 'sum', 'amount', group_by => 'status') IS NOT NULL AS created;
+SELECT count(*) AS triggers, bool_and(tgenabled = 'A') AS fire_always
+  FROM pg_trigger WHERE tgrelid = 'replica_load'::regclass;
+SET session_replication_role = replica;
+INSERT INTO replica_load VALUES (1, 'PAID', 10.00);
+INSERT INTO replica_load SELECT i, 'PENDING', i FROM generate_series(2, 50) i;
+UPDATE replica_load SET status = 'PAID' WHERE id % 3 = 0;
+DELETE FROM replica_load WHERE id % 5 = 0;
+COPY replica_load FROM STDIN;
+100	SHIPPED	1.50
+101	\N	2.50
+\.
+SELECT tally.value('rl_n') AS n, (SELECT count(*) FROM replica_load) AS live_n;
+SELECT count(*) AS drift FROM tally.verify();
+TRUNCATE replica_load;
+INSERT INTO replica_load VALUES (7, 'PAID', 7.00);
+RESET session_replication_role;
+SELECT tally.value('rl_n') AS n, (SELECT count(*) FROM replica_load) AS live_n;
+SELECT count(*) AS drift FROM tally.verify();
+-- The ALTER TABLE that rebuilds the triggers keeps them firing ALWAYS.
+ALTER TABLE replica_load ADD COLUMN note text;
+SELECT count(*) AS triggers, bool_and(tgenabled = 'A') AS fire_always
+  FROM pg_trigger WHERE tgrelid = 'replica_load'::regclass;
+SELECT tally.drop_metric(name) FROM unnest(ARRAY['rl_n', 'rl_by_status']) name;
+DROP TABLE replica_load;
