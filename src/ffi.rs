@@ -337,13 +337,16 @@ pub fn advisory_xact_lock(key1: i32, key2: i32, wait: bool) -> bool {
     }
 }
 
-/// Makes trigger `name` of table `relid` fire whatever `session_replication_role` is, as
-/// `ALTER TABLE ... ENABLE ALWAYS TRIGGER` does. Not through ALTER TABLE: the triggers are
-/// rebuilt from the extension's ALTER TABLE event trigger, while the user's ALTER TABLE
+/// Makes the triggers `names` of table `relid` fire whatever `session_replication_role` is,
+/// as `ALTER TABLE ... ENABLE ALWAYS TRIGGER` does. Not through ALTER TABLE: the triggers
+/// are rebuilt from the extension's ALTER TABLE event trigger, while the user's ALTER TABLE
 /// still has the table open, and a nested ALTER TABLE refuses a table in use. The caller
 /// holds SHARE ROW EXCLUSIVE on the table (the lock ALTER TABLE would take).
-pub fn enable_always(relid: pg_sys::Oid, name: &str) -> Result<()> {
-    let name = CString::new(name).map_err(|e| TallyError::Internal(e.to_string()))?;
+pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
+    let names = names
+        .iter()
+        .map(|name| CString::new(*name).map_err(|e| TallyError::Internal(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
     let lock = pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE;
     // SAFETY: the table exists and is locked by the caller; `EnableDisableTrigger` updates
     // the trigger's pg_trigger row and invalidates the relcache entry, raising an ERROR
@@ -351,13 +354,15 @@ pub fn enable_always(relid: pg_sys::Oid, name: &str) -> Result<()> {
     // makes the change visible to the commands that follow in this transaction.
     unsafe {
         let relation = pg_sys::table_open(relid, lock);
-        pg_sys::EnableDisableTrigger(
-            relation,
-            name.as_ptr(),
-            pg_sys::TRIGGER_FIRES_ALWAYS as std::ffi::c_char,
-            false,
-            lock,
-        );
+        for name in &names {
+            pg_sys::EnableDisableTrigger(
+                relation,
+                name.as_ptr(),
+                pg_sys::TRIGGER_FIRES_ALWAYS as std::ffi::c_char,
+                false,
+                lock,
+            );
+        }
         pg_sys::table_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
         pg_sys::CommandCounterIncrement();
     }

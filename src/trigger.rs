@@ -425,25 +425,45 @@ fn remember_partitions(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> Tally
     Ok(())
 }
 
-/// `source` and every partition below it, quoted, with the partitions' root argument.
+/// A table that carries triggers of a source: the source itself or one of its partitions.
+struct Target {
+    relid: pg_sys::Oid,
+    /// `schema.table`, quoted.
+    table: String,
+    /// The root argument of a partition's triggers (`, '<root oid>'`), empty for the source.
+    root_arg: String,
+}
+
+/// `source` and every partition below it.
 /// (pg_partition_tree returns nothing for an ordinary table, hence the explicit first row.)
-fn trigger_targets(
-    client: &SpiClient<'_>,
-    source: pg_sys::Oid,
-) -> TallyResult<Vec<(String, String)>> {
+fn trigger_targets(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<Vec<Target>> {
     let rows = client.select(
-        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), \
+        "SELECT t.relid, pg_catalog.format('%I.%I', n.nspname, c.relname), \
                 CASE WHEN t.relid = $1::pg_catalog.oid THEN '' ELSE ', ' || pg_catalog.quote_literal($1::pg_catalog.oid::pg_catalog.text) END \
            FROM (SELECT $1::pg_catalog.oid AS relid, 0 AS level \
                  UNION \
                  SELECT relid, level FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) t \
            JOIN pg_catalog.pg_class c ON c.oid = t.relid \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-          ORDER BY t.level, 1",
+          ORDER BY t.level, 2",
         None,
         &[source.into()],
     )?;
-    text_pairs(rows)
+    let mut targets = Vec::new();
+    for row in rows {
+        if let (Some(relid), Some(table), Some(root_arg)) = (
+            row.get::<pg_sys::Oid>(1)?,
+            row.get::<String>(2)?,
+            row.get::<String>(3)?,
+        ) {
+            targets.push(Target {
+                relid,
+                table,
+                root_arg,
+            });
+        }
+    }
+    Ok(targets)
 }
 
 /// Recreates the triggers of `source` (and of each of its partitions: direct writes to a
@@ -486,7 +506,12 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
         .get_one::<i64>()?
         .unwrap_or(0);
     remember_partitions(client, source)?;
-    for (table, root_arg) in trigger_targets(client, source)? {
+    for Target {
+        relid,
+        table,
+        root_arg,
+    } in trigger_targets(client, source)?
+    {
         for (event, name, referencing) in TRIGGERS {
             client.update(
                 &format!(
@@ -496,17 +521,8 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
                 None,
                 &[],
             )?;
-            let relid = client
-                .select(
-                    "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-                    Some(1),
-                    &[table.as_str().into()],
-                )?
-                .first()
-                .get_one::<pg_sys::Oid>()?
-                .ok_or_else(|| TallyError::Internal(format!("{table} vanished")))?;
-            ffi::enable_always(relid, name)?;
         }
+        ffi::enable_always(relid, &TRIGGERS.map(|(_, name, _)| name))?;
     }
     Ok(())
 }
