@@ -112,7 +112,9 @@ INSERT INTO tally._fold VALUES (1, '0');
 CREATE TABLE tally._dashboard (
     name       text PRIMARY KEY,
     metrics    text[] NOT NULL,
-    view_name  text,
+    -- The typed view, held by oid (0.8.0; text before): renaming it keeps it, and a later
+    -- view of its old name is never taken for it.
+    view_name  regclass,
     owner      regrole NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -142,7 +144,12 @@ SELECT m.name,
   FROM tally._metric m;
 
 CREATE VIEW tally.dashboards AS
-SELECT d.name, d.metrics, d.view_name, d.owner, d.created_at FROM tally._dashboard d;
+SELECT d.name, d.metrics,
+       (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.oid = d.view_name::pg_catalog.oid) AS view_name,
+       d.owner, d.created_at
+  FROM tally._dashboard d;
 
 COMMENT ON VIEW tally.metrics IS 'Every pg_tally metric and its definition.';
 COMMENT ON VIEW tally.dashboards IS 'Every pg_tally dashboard, its metrics and its typed view.';

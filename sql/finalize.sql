@@ -1,22 +1,25 @@
 -- Runs after pgrx has created every function.
 
--- Permission model. Counters live in tables nobody but the extension owner can touch; the
--- functions act on them with the extension owner's rights (SECURITY DEFINER, fixed
--- search_path) after checking the rights of the calling role:
+-- Permission model (docs/security.md). Counters live in tables nobody but the extension
+-- owner can touch; the functions act on them with the extension owner's rights (SECURITY
+-- DEFINER, search_path = pg_catalog, pg_temp) after checking the rights of the calling role:
 --   define / drop a metric, refresh it       caller owns the source table
 --   create a dashboard                       caller may read every metric; owns the view
---   drop a dashboard                         caller is (a member of) its owner
---   read (value, groups, series, verify)     caller may SELECT the source table
+--   drop a dashboard                         caller is (a member of) its owner; its view is
+--                                            dropped (by oid) only if the caller owns it
+--   read (value, groups, series, verify)     caller may SELECT the source table and, under
+--                                            row-level security, would see every row of it
 --   snapshot                                 same, or caller may SELECT the typed view
 --                                            (its index lookups check this themselves)
 --   write the source table                   the trigger keeps counters exact for any
 --                                            writer, even one with INSERT rights only
--- Filters may only use built-in functions and operators, so no user code ever runs with
--- the extension owner's rights.
+-- What a table owner wrote (filters, the casts of its columns) never runs with the extension
+-- owner's rights: it is planned and evaluated as the table owner inside a security-restricted
+-- operation (src/ffi/security.rs), and parsed only under fixed settings.
 -- The write trigger has no SET clause: setting and restoring search_path on every write
--- statement cost ~7% of a single-row INSERT. It fixes search_path itself around everything
--- that parses, plans or executes SQL (ffi::with_catalog_search_path); its single-row path
--- only evaluates precompiled built-in expressions and inserts delta rows.
+-- statement cost ~7% of a single-row INSERT. It fixes its settings itself around everything
+-- that parses, plans or executes SQL (ffi::with_fixed_settings); its single-row path only
+-- evaluates precompiled built-in expressions (as the table owner) and inserts change rows.
 ALTER FUNCTION tally._on_write() SECURITY DEFINER;
 ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.drop_metric(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
@@ -31,10 +34,10 @@ ALTER FUNCTION tally.series(text, timestamptz, timestamptz) SECURITY DEFINER SET
 ALTER FUNCTION tally.verify(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.refresh(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.compact() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER SET jit = off;
+ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
 ALTER FUNCTION tally._revalidate_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER;
-ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER;
+ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) IS

@@ -1,27 +1,27 @@
 -- tally._snapshot_sql: the same read as one query (0.1.0-0.2.0's tally.snapshot). Written in
 -- PL/pgSQL on purpose: the jsonb is built by Postgres and returned as is, so numeric figures
 -- stay exact (a round trip through a JSON library would turn them into floats), and PL/pgSQL
--- caches the plan per session. SECURITY DEFINER (see finalize.sql) without a per-call SET
--- search_path: every function and operator in it is schema-qualified. It sets jit = off
+-- caches the plan per session. SECURITY DEFINER with search_path = pg_catalog, pg_temp (see
+-- finalize.sql); every function, operator and type in it is schema-qualified too. It sets jit = off
 -- (finalize.sql): a bloated queue table makes the planner price it past jit_above_cost.
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
 -- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
 -- lookups on (metric_id, bucket_start) in _state and on xact_id from the fold horizon in
 -- _change (through the view _delta), whatever the size of the source tables.
-CREATE FUNCTION tally._snapshot_sql(dashboard text) RETURNS jsonb
+CREATE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
 DECLARE
-    result jsonb;
-    allowed boolean;
-    me oid := tally._invoker();
+    result pg_catalog.jsonb;
+    allowed pg_catalog.bool;
+    me pg_catalog.oid := tally._invoker();
 BEGIN
     -- Readable by whoever may SELECT every source table, or the dashboard's typed view.
     SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
            OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
-           pg_catalog.bool_and(pg_catalog.has_table_privilege(me, mt.source, 'SELECT'))
-           OR pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(me, pg_catalog.to_regclass(d.view_name), 'SELECT'), false))
+           pg_catalog.bool_and(tally._may_read(me, mt.source))
+           OR pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(me, d.view_name::pg_catalog.oid, 'SELECT'), false))
       INTO result, allowed
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
@@ -60,7 +60,7 @@ BEGIN
     IF NOT allowed THEN
         RAISE EXCEPTION 'permission denied to read dashboard "%"', dashboard
               USING ERRCODE = 'insufficient_privilege',
-                    HINT = 'Figures are readable by roles that may SELECT the source tables, or the dashboard''s typed view: GRANT SELECT ON the_view TO the_role.';
+                    HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
     END IF;
     RETURN result;
 END
@@ -73,7 +73,7 @@ $fn$;
 -- or count_distinct metric, which tally._snapshot_sql below reads instead.
 -- Read-only: works on a hot standby. Neither part needs SECURITY DEFINER for the fast path
 -- (direct index access checks the reader's rights itself); operators are schema-qualified.
-CREATE FUNCTION tally.snapshot(dashboard text) RETURNS jsonb
+CREATE FUNCTION tally.snapshot(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
     SELECT coalesce(pg_catalog.jsonb_build_object('as_of', pg_catalog.now())

@@ -63,7 +63,7 @@ pub fn after_write(written: u64) -> Result<()> {
     }
     WRITTEN_SINCE_FOLD.with(|w| w.set(0));
     // Called from the write trigger, which leaves search_path alone on its single-row path.
-    ffi::with_catalog_search_path(|| {
+    ffi::with_fixed_settings(|| {
         Spi::connect_mut(|client| {
             // On an old catalog deltas simply wait for ALTER EXTENSION pg_tally UPDATE.
             if storage::catalog_is_current() {

@@ -32,20 +32,23 @@ fn _create_dashboard(
         let quoted_view = view
             .map(|v| view_in_schema(client, v, caller_schema))
             .transpose()?;
+        // The typed view is held by oid: renaming it keeps the dashboard's own view, and
+        // no later view of its old name is ever taken for it.
+        let view_oid = match quoted_view {
+            Some(view) => Some(create_view(client, name, &metrics, &view)?),
+            None => None,
+        };
         client.update(
             "INSERT INTO tally._dashboard (name, metrics, view_name, owner) \
-             VALUES ($1, $2, $3, $4::pg_catalog.oid::pg_catalog.regrole)",
+             VALUES ($1, $2, $3::pg_catalog.oid::pg_catalog.regclass, $4::pg_catalog.oid::pg_catalog.regrole)",
             None,
             &[
                 name.into(),
                 metrics.clone().into(),
-                quoted_view.clone().into(),
+                view_oid.into(),
                 ffi::outer_user().into(),
             ],
         )?;
-        if let Some(view) = quoted_view {
-            create_view(client, name, &metrics, &view)?;
-        }
         Ok(())
     })?;
     Ok(())
@@ -56,7 +59,7 @@ fn drop_dashboard(name: &str) -> SqlResult<()> {
     Spi::connect_mut(|client| -> Result<()> {
         let row = client.update(
             "DELETE FROM tally._dashboard WHERE name = $1 \
-             RETURNING view_name, pg_catalog.pg_has_role($2::pg_catalog.oid, owner, 'USAGE')",
+             RETURNING view_name::pg_catalog.oid, pg_catalog.pg_has_role($2::pg_catalog.oid, owner, 'USAGE')",
             Some(1),
             &[name.into(), ffi::outer_user().into()],
         )?;
@@ -67,11 +70,34 @@ fn drop_dashboard(name: &str) -> SqlResult<()> {
         if row.get::<bool>(2)? != Some(true) {
             return Err(TallyError::NotOwnerOfDashboard(name.to_string()));
         }
-        if let Some(view) = row.get::<String>(1)? {
-            client.update(&format!("DROP VIEW IF EXISTS {view}"), None, &[])?;
+        if let Some(view) = row.get::<pg_sys::Oid>(1)? {
+            drop_view_if_owned(client, name, view)?;
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+/// Drops the dashboard's typed view (by oid) if it still exists and the caller owns it; a
+/// view someone else owns by now is left alone, with a notice.
+fn drop_view_if_owned(client: &SpiClient<'_>, dashboard: &str, view: pg_sys::Oid) -> Result<()> {
+    let row = client.select(
+        "SELECT pg_catalog.pg_has_role($2::pg_catalog.oid, c.relowner, 'USAGE'), c.oid::pg_catalog.regclass::pg_catalog.text \
+           FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid AND c.relkind = 'v'",
+        Some(1),
+        &[view.into(), ffi::outer_user().into()],
+    )?;
+    let Some(row) = row.into_iter().next() else {
+        return Ok(());
+    };
+    if row.get::<bool>(1)? == Some(true) {
+        ffi::drop_relation(view);
+    } else {
+        notice!(
+            "tally.drop_dashboard: view {} of dashboard \"{dashboard}\" is owned by another role; left in place",
+            row.get::<String>(2)?.unwrap_or_default()
+        );
+    }
     Ok(())
 }
 
@@ -162,7 +188,7 @@ fn create_view(
     dashboard: &str,
     metrics: &[String],
     view: &str,
-) -> Result<()> {
+) -> Result<pg_sys::Oid> {
     let grouped = client
         .select(
             "SELECT pg_catalog.array_agg(name ORDER BY name) FROM tally._metric \
@@ -203,5 +229,13 @@ fn create_view(
         .get_one::<String>()?
         .ok_or_else(|| TallyError::Internal("caller role has no name".into()))?;
     client.update(&format!("ALTER VIEW {view} OWNER TO {owner}"), None, &[])?;
-    Ok(())
+    client
+        .select(
+            "SELECT pg_catalog.regclass($1)::pg_catalog.oid",
+            Some(1),
+            &[view.into()],
+        )?
+        .first()
+        .get_one::<pg_sys::Oid>()?
+        .ok_or_else(|| TallyError::Internal("typed view vanished".into()))
 }

@@ -80,8 +80,8 @@ fn drop_metric(name: &str) -> SqlResult<()> {
                 dashboard,
             });
         }
-        lock_source(client, &metric.source)?;
-        storage::lock_folding();
+        lock_source(metric.source_oid);
+        storage::lock_folding()?;
         client.update(
             &format!(
                 "WITH {} SELECT",
@@ -106,8 +106,14 @@ fn drop_metric(name: &str) -> SqlResult<()> {
 /// do, the triggers are reinstalled so every session rebuilds its plans for the new shape.
 #[pg_extern(volatile, parallel_unsafe)]
 fn _revalidate_source(source: PgRelation) -> SqlResult<()> {
+    // Stored filters are canonical text, parsed only under the fixed settings.
+    ffi::with_fixed_settings(|| revalidate_source(source.oid()))?;
+    Ok(())
+}
+
+fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
     Spi::connect_mut(|client| -> Result<()> {
-        let metrics = Metric::load_for_source(client, source.oid())?;
+        let metrics = Metric::load_for_source(client, source)?;
         for metric in &metrics {
             let request = Request {
                 name: &metric.name,
@@ -181,11 +187,11 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         return Err(TallyError::NeedsReadCommitted("tally.create_metric"));
     }
     let valid = validate(client, request, true)?;
-    lock_source(client, &valid.source.quoted)?;
+    lock_source(valid.source.oid);
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
     debug_assert_eq!(metric.id, id);
-    backfill(client, &metric)?;
+    backfill(&metric)?;
     trigger::install(client, valid.source.oid)?;
     warn_if_subscribed(client, &metric.name, &valid.source)?;
     Ok(metric)
@@ -407,11 +413,16 @@ struct CheckedFilter {
 }
 
 /// A filter must be one boolean expression, immutable, over the row's own columns, using
-/// only built-in functions and operators (the trigger evaluates it with the extension
-/// owner's rights, so a user-defined "immutable" function must never run there). The
-/// raw grammar proves "one expression"; Postgres' rules for index expressions prove the
-/// rest (no subqueries, aggregates, window or set-returning functions, nothing volatile or
-/// stable), checked on an empty temporary copy of the table that is rolled back at once.
+/// only built-in functions, operators, types and collations. The raw grammar proves "one
+/// expression" without running anything. Parse analysis alone (a temporary view, which is
+/// neither planned nor run) then names every object the expression uses, and anything not
+/// built in (created after initdb) is refused before any planning could fold a constant,
+/// that is, before any of the expression runs. Only then do Postgres' rules for index
+/// expressions prove the rest (no subqueries, aggregates, window or set-returning
+/// functions, nothing volatile or stable), on an empty temporary copy of the table that is
+/// rolled back at once. The expression is stored as Postgres deparses it under
+/// `ffi::with_fixed_settings`, which is also how every later statement parses it: the text
+/// is accepted only if it reads back there as itself.
 fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
     ffi::check_single_expression(text)?;
     let inspected = probe_expression(source, text, |client| {
@@ -422,41 +433,24 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
                         ARRAY(SELECT pa.attname::pg_catalog.text FROM pg_catalog.pg_depend d \
                                 JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.refobjid AND pa.attnum = d.refobjsubid \
                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1), \
-                        (SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) FROM pg_catalog.pg_depend d \
-                          WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = a.attrelid \
-                            AND ((d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND \
-                                  (SELECT pronamespace FROM pg_catalog.pg_proc WHERE oid = d.refobjid) \
-                                  <> 'pg_catalog'::pg_catalog.regnamespace) \
-                              OR (d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND \
-                                  (SELECT oprnamespace FROM pg_catalog.pg_operator WHERE oid = d.refobjid) \
-                                  <> 'pg_catalog'::pg_catalog.regnamespace)) \
-                          LIMIT 1) \
+                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1) \
                    FROM pg_catalog.pg_attribute a \
                   WHERE a.attrelid = 'pg_temp._tally_probe_idx'::pg_catalog.regclass AND a.attnum = 1",
                 Some(1),
                 &[],
             )?
             .first();
-        Ok((
-            row.get::<String>(1)?.unwrap_or_default(),
-            row.get::<String>(2)?.unwrap_or_default(),
-            row.get::<Vec<String>>(3)?.unwrap_or_default(),
-            row.get::<String>(4)?,
-        ))
+        let type_name = row.get::<String>(1)?.unwrap_or_default();
+        let canonical = row.get::<String>(2)?.unwrap_or_default();
+        let columns = row.get::<Vec<String>>(3)?.unwrap_or_default();
+        Ok((type_name, canonical, columns))
     });
-    let (type_name, canonical, columns, non_builtin) = match inspected {
+    let (type_name, canonical, columns) = match inspected {
         Ok(result) => result?,
         Err(caught) => return Err(filter_rejected(caught)),
     };
     if type_name != "boolean" {
         return Err(TallyError::FilterNotBoolean(type_name));
-    }
-    if let Some(routine) = non_builtin {
-        return Err(TallyError::FilterNotAllowed {
-            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            message: format!("{routine} is not built in"),
-        });
     }
     Ok(CheckedFilter { canonical, columns })
 }
@@ -473,9 +467,36 @@ fn filter_rejected(caught: CaughtPgError) -> TallyError {
     }
 }
 
-/// Builds an empty temporary copy of the source with an index on `expression`, runs
-/// `inspect` on it, and rolls everything back. Deparsing happens with search_path set to
-/// pg_catalog only, so anything outside pg_catalog comes out schema-qualified.
+/// The first object the probe view's expression uses that is not built in (created after
+/// initdb: oid at or past FirstNormalObjectId), other than the probe table and its
+/// columns. Enum types (and arrays of them) carry no code and are allowed, so a filter may
+/// compare an enum column with a label.
+const FOREIGN_OBJECT_SQL: &str = "\
+SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
+  FROM pg_catalog.pg_depend d \
+  JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid \
+ WHERE r.ev_class = 'pg_temp._tally_probe_view'::pg_catalog.regclass \
+   AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+            AND d.refobjid IN ('pg_temp._tally_probe'::pg_catalog.regclass, 'pg_temp._tally_probe_view'::pg_catalog.regclass)) \
+   AND d.refobjid >= 16384::pg_catalog.oid \
+   AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
+            AND (SELECT coalesce(e.typtype, t.typtype) FROM pg_catalog.pg_type t \
+                   LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' \
+                  WHERE t.oid = d.refobjid) = 'e') \
+ ORDER BY 1 LIMIT 1";
+
+/// Whether the canonical text, parsed back under the fixed settings
+/// (`_tally_probe_canonical`), deparses to itself: the stored text is a fixed point, so
+/// every later parse (always under those settings) reads what the caller's text meant.
+const READS_BACK_SQL: &str = "\
+SELECT pg_catalog.pg_get_indexdef('pg_temp._tally_probe_canonical'::pg_catalog.regclass, 1, true) = $1";
+
+/// Builds an empty temporary copy of the source, proves `expression` uses only built-in
+/// objects (parse analysis only), indexes it (Postgres' rules for index expressions),
+/// checks that its deparsed text reads back as the same expression under the fixed
+/// settings, runs `inspect` there, and rolls everything back. The caller's session settings
+/// are used to read `expression` itself (search_path is pg_catalog, pg_temp: every caller
+/// is SECURITY DEFINER with that path).
 fn probe_expression<T>(
     source: &Source,
     expression: &str,
@@ -486,27 +507,68 @@ fn probe_expression<T>(
         source.quoted
     );
     // The newlines end any trailing "--" comment inside the expression.
+    let create_view = format!(
+        "CREATE TEMPORARY VIEW _tally_probe_view AS SELECT (\n{expression}\n) AS f FROM pg_temp._tally_probe"
+    );
     let create_index =
         format!("CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))");
     ffi::probe_and_roll_back(move || {
         Spi::connect_mut(|client| -> Result<T> {
             client.update(&create_table, None, &[])?;
+            client.update(&create_view, None, &[])?;
+            let foreign = client
+                .select(FOREIGN_OBJECT_SQL, Some(1), &[])?
+                .next()
+                .map(|row| row.get::<String>(1))
+                .transpose()?
+                .flatten();
+            if let Some(object) = foreign {
+                return Err(TallyError::FilterNotAllowed {
+                    code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    message: format!("{object} is not built in"),
+                });
+            }
             client.update(&create_index, None, &[])?;
-            client.update("SET LOCAL search_path = pg_catalog, pg_temp", None, &[])?;
-            inspect(client)
+            ffi::with_fixed_settings(|| {
+                let canonical = client
+                    .select(
+                        "SELECT pg_catalog.pg_get_indexdef('pg_temp._tally_probe_idx'::pg_catalog.regclass, 1, true)",
+                        Some(1),
+                        &[],
+                    )?
+                    .first()
+                    .get_one::<String>()?
+                    .unwrap_or_default();
+                client.update(
+                    &format!(
+                        "CREATE INDEX _tally_probe_canonical ON pg_temp._tally_probe ((\n{canonical}\n))"
+                    ),
+                    None,
+                    &[],
+                )?;
+                let same = client
+                    .select(READS_BACK_SQL, Some(1), &[canonical.as_str().into()])?
+                    .first()
+                    .get_one::<bool>()?
+                    .unwrap_or(false);
+                if !same {
+                    return Err(TallyError::FilterNotAllowed {
+                        code: pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                        message: format!(
+                            "the expression does not read back as itself: {canonical}"
+                        ),
+                    });
+                }
+                inspect(client)
+            })
         })
     })
 }
 
-fn lock_source(client: &mut SpiClient<'_>, quoted: &str) -> Result<()> {
-    // Blocks writers of this table until commit, so the backfill and the new triggers see
-    // the same rows: nothing written in between is missed or counted twice.
-    client.update(
-        &format!("LOCK TABLE {quoted} IN SHARE ROW EXCLUSIVE MODE"),
-        None,
-        &[],
-    )?;
-    Ok(())
+/// Blocks writers of this table until commit, so the backfill and the new triggers see the
+/// same rows: nothing written in between is missed or counted twice.
+fn lock_source(table: pg_sys::Oid) {
+    ffi::lock_table(table, pg_sys::ShareRowExclusiveLock);
 }
 
 fn insert_definition(
@@ -538,14 +600,19 @@ fn insert_definition(
     id.ok_or_else(|| TallyError::Internal("INSERT ... RETURNING id returned nothing".into()))
 }
 
-/// Counts the rows already in the table, straight into `_state`.
-fn backfill(client: &mut SpiClient<'_>, metric: &Metric) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO tally._state ({}) {}",
-        crate::sqlgen::COUNTER_COLUMNS,
-        metric.aggregate_sql(&metric.source, 1, true)
-    );
-    client.update(&sql, None, &[])?;
+/// Counts the rows already in the table, straight into `_state`: read as the table owner
+/// (`storage::live_counters`), written with the extension's rights.
+fn backfill(metric: &Metric) -> Result<()> {
+    let snapshot = ffi::Snapshot::latest();
+    if let Some(live) = storage::live_counters(metric, &snapshot)? {
+        let sql = format!(
+            "INSERT INTO tally._state ({}) {}",
+            crate::sqlgen::COUNTER_COLUMNS,
+            crate::sqlgen::counters_from_arrays_sql()
+        );
+        ffi::execute_in_snapshot(&snapshot, &sql, &live, &[])?;
+    }
+    snapshot.release();
     Ok(())
 }
 

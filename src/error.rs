@@ -179,7 +179,7 @@ impl TallyError {
             NotOwner(_) => "Only the table's owner (or a superuser) may define, drop or refresh its metrics.",
             NotOwnerOfDashboard(_) => "Ask the role that created the dashboard (see tally.dashboards) or a superuser.",
             NotAllowedToRead { .. } => {
-                "Figures are readable by roles that may SELECT the source table, or (for a dashboard) its typed view: GRANT SELECT ON the_view TO the_role."
+                "Figures are readable by roles that may SELECT the source table and, when it has row-level security, would see all of its rows (its owner, BYPASSRLS roles); others read what a dashboard's typed view publishes: GRANT SELECT ON the_view TO the_role."
             }
             UnknownColumn { role, .. } => {
                 return Some(format!(
@@ -204,7 +204,7 @@ impl TallyError {
             }
             FilterNotBoolean(_) => "The filter must yield boolean, such as status = 'PAID' or is_active.",
             FilterNotAllowed { .. } => {
-                "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns and built-in functions: no subqueries, aggregates, user-defined, volatile or time-dependent functions such as now()."
+                "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns and built-in functions, operators, types and collations: no subqueries, aggregates, domains, user-defined, volatile or time-dependent functions such as now()."
             }
             MetricInUse { .. } => "Drop the dashboard first with tally.drop_dashboard(name).",
             SourceChangeBreaks { .. } => {

@@ -22,7 +22,11 @@ use crate::error::{Result, TallyError};
 pub mod array;
 mod direct;
 pub mod scan;
+mod security;
 pub use direct::{change_relid, delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
+pub use security::{
+    as_role, as_table_owner, drop_relation, drop_trigger, lock_fold, with_fixed_settings,
+};
 
 /// The oid of schema `tally`, None if the extension is not installed.
 pub fn tally_schema() -> Option<pg_sys::Oid> {
@@ -244,29 +248,135 @@ pub fn outer_user() -> pg_sys::Oid {
     unsafe { pg_sys::GetOuterUserId() }
 }
 
-/// Runs `sql` (with an optional oid as `$1`) on the current SPI connection under the latest
-/// snapshot instead of the transaction's. Used where a REPEATABLE READ / SERIALIZABLE
-/// transaction's older snapshot would miss rows it must act on: TRUNCATE has removed every
-/// row of the table, including rows whose deltas were committed after that snapshot was
-/// taken. Postgres' own foreign-key triggers use the same call for the same reason.
-pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Result<u64> {
+/// One value of an SPI result row (or of an SPI argument): a Datum of type `oid`, None for
+/// SQL NULL. A by-reference value lives in the SPI connection's memory: valid until that
+/// connection closes.
+#[derive(Clone, Copy, Debug)]
+pub struct SpiValue {
+    pub datum: Option<pg_sys::Datum>,
+    pub oid: pg_sys::Oid,
+}
+
+impl SpiValue {
+    /// An int4 argument.
+    pub fn of_int4(value: i32) -> Self {
+        SpiValue {
+            datum: Some(pg_sys::Datum::from(value)),
+            oid: pg_sys::INT4OID,
+        }
+    }
+
+    /// SQL NULL of type `oid`.
+    pub fn null(oid: pg_sys::Oid) -> Self {
+        SpiValue { datum: None, oid }
+    }
+
+    /// An oid argument.
+    pub fn of_oid(oid: pg_sys::Oid) -> Self {
+        SpiValue {
+            datum: Some(pg_sys::Datum::from(oid)),
+            oid: pg_sys::OIDOID,
+        }
+    }
+}
+
+/// The first row of `table` as values of `types` (its columns, in order), None when it
+/// has no row.
+pub fn first_row(
+    table: pgrx::spi::SpiTupleTable<'_>,
+    types: &[pg_sys::Oid],
+) -> Result<Option<Vec<SpiValue>>> {
+    if table.is_empty() {
+        return Ok(None);
+    }
+    let table = table.first();
+    let mut values = Vec::with_capacity(types.len());
+    for (i, &oid) in types.iter().enumerate() {
+        values.push(SpiValue {
+            datum: table.get_datum_by_ordinal(i + 1)?,
+            oid,
+        });
+    }
+    Ok(Some(values))
+}
+
+/// `values` as SPI arguments.
+pub fn spi_args(values: &[SpiValue]) -> Vec<pgrx::datum::DatumWithOid<'_>> {
+    values
+        .iter()
+        .map(|value| match value.datum {
+            // SAFETY: the Datum is of type `value.oid` (an SpiValue is built only from a
+            // result column of that type, see `first_row`) and lives in the SPI
+            // connection's memory, which outlives the call it is passed to.
+            Some(datum) => unsafe { pgrx::datum::DatumWithOid::new(datum, value.oid) },
+            None => pgrx::datum::DatumWithOid::null_oid(value.oid),
+        })
+        .collect()
+}
+
+/// A registered snapshot, so that several statements can run in it: a recompute reads the
+/// source as its owner and writes the counters with the extension's rights in two
+/// statements that must see the same writes. The latest snapshot is used where a REPEATABLE READ / SERIALIZABLE transaction's older snapshot would miss rows
+/// it must act on: TRUNCATE has removed every row of the table, including rows whose
+/// deltas were committed after that snapshot was taken. Postgres' own foreign-key triggers
+/// use the latest snapshot for the same reason.
+pub struct Snapshot(pg_sys::Snapshot);
+
+impl Snapshot {
+    /// Everything committed so far.
+    pub fn latest() -> Self {
+        // SAFETY: GetLatestSnapshot returns a static snapshot; RegisterSnapshot copies it and
+        // records it in the current resource owner (released at (sub)transaction abort).
+        Snapshot(unsafe { pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot()) })
+    }
+
+    /// The snapshot the calling statement runs in (what a read-only SPI query sees).
+    pub fn active() -> Self {
+        // SAFETY: inside a statement there is an active snapshot; RegisterSnapshot copies or
+        // pins it in the current resource owner.
+        Snapshot(unsafe { pg_sys::RegisterSnapshot(pg_sys::GetActiveSnapshot()) })
+    }
+
+    /// Unregisters the snapshot once its statements ran.
+    pub fn release(self) {
+        // SAFETY: registered by `latest` or `active` on this resource owner and not yet unregistered.
+        unsafe { pg_sys::UnregisterSnapshot(self.0) }
+    }
+}
+
+/// Runs `sql` with `params` (`$1`, ...) on the current SPI connection in `snapshot`,
+/// returning the rows processed and the first row's values (of `result_types`) if it
+/// returned rows.
+pub fn execute_in_snapshot(
+    snapshot: &Snapshot,
+    sql: &str,
+    params: &[SpiValue],
+    result_types: &[pg_sys::Oid],
+) -> Result<(u64, Option<Vec<SpiValue>>)> {
     let query =
         CString::new(sql).map_err(|_| TallyError::Internal("query contains a NUL byte".into()))?;
-    let mut arg_types = [pg_sys::OIDOID];
-    let (nargs, types_ptr) = match param {
-        Some(_) => (1, arg_types.as_mut_ptr()),
-        None => (0, std::ptr::null_mut()),
-    };
-    let mut values = [param
-        .map(pg_sys::Datum::from)
-        .unwrap_or(pg_sys::Datum::from(0))];
-    let nulls = [b' ' as std::ffi::c_char];
+    let mut arg_types: Vec<pg_sys::Oid> = params.iter().map(|p| p.oid).collect();
+    let mut values: Vec<pg_sys::Datum> = params
+        .iter()
+        .map(|p| p.datum.unwrap_or(pg_sys::Datum::from(0)))
+        .collect();
+    let nulls: Vec<std::ffi::c_char> = params
+        .iter()
+        .map(|p| if p.datum.is_some() { b' ' } else { b'n' } as std::ffi::c_char)
+        .collect();
     // SAFETY: the caller is inside an SPI connection (Spi::connect_mut). SPI_prepare copies
-    // the query text; the plan is freed before returning. GetLatestSnapshot returns a
-    // static snapshot which SPI_execute_snapshot copies when it pushes it as the active
-    // snapshot. `values` and `nulls` outlive the call and match the plan's argument count.
+    // the query text and argument types; the plan is freed before returning.
+    // The snapshot is registered (`Snapshot`) and SPI_execute_snapshot pushes a copy
+    // as the active snapshot. `values` and `nulls` outlive the call and match the
+    // plan's argument count. The result row is read from SPI_tuptable, which stays
+    // allocated in the connection's memory until it closes, and checked against the
+    // number of columns asked for.
     unsafe {
-        let plan = pg_sys::SPI_prepare(query.as_ptr(), nargs, types_ptr);
+        let plan = pg_sys::SPI_prepare(
+            query.as_ptr(),
+            arg_types.len() as i32,
+            arg_types.as_mut_ptr(),
+        );
         if plan.is_null() {
             return Err(TallyError::Internal(format!(
                 "SPI_prepare failed for {sql}"
@@ -276,7 +386,7 @@ pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Re
             plan,
             values.as_mut_ptr(),
             nulls.as_ptr(),
-            pg_sys::GetLatestSnapshot(),
+            snapshot.0,
             std::ptr::null_mut(),
             false,
             true,
@@ -289,8 +399,36 @@ pub fn execute_with_latest_snapshot(sql: &str, param: Option<pg_sys::Oid>) -> Re
                 "SPI_execute_snapshot returned {status}"
             )));
         }
-        Ok(processed)
+        let table = pg_sys::SPI_tuptable;
+        if result_types.is_empty() || processed == 0 || table.is_null() {
+            return Ok((processed, None));
+        }
+        if (*(*table).tupdesc).natts as usize != result_types.len() {
+            return Err(TallyError::Internal(format!(
+                "expected {} result columns from {sql}",
+                result_types.len()
+            )));
+        }
+        let tuple = *(*table).vals;
+        let mut row = Vec::with_capacity(result_types.len());
+        for (i, &oid) in result_types.iter().enumerate() {
+            let mut is_null = false;
+            let datum = pg_sys::SPI_getbinval(tuple, (*table).tupdesc, i as i32 + 1, &mut is_null);
+            row.push(SpiValue {
+                datum: (!is_null).then_some(datum),
+                oid,
+            });
+        }
+        Ok((processed, Some(row)))
     }
+}
+
+/// Locks table `relid` in `mode` until the transaction ends, as `LOCK TABLE` would, without
+/// naming it in SQL. The caller has checked it may.
+pub fn lock_table(relid: pg_sys::Oid, mode: u32) {
+    // SAFETY: takes a relation lock through the lock manager; an ERROR (cancel, deadlock)
+    // propagates like any other.
+    unsafe { pg_sys::LockRelationOid(relid, mode as pg_sys::LOCKMODE) }
 }
 
 /// Runs `body` with the settings a plan over the queue table `tally._change` needs:
@@ -316,25 +454,6 @@ pub fn with_queue_plan_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T
         ],
         body,
     )
-}
-
-/// Takes the transaction-level advisory lock (key1, key2), as `pg_advisory_xact_lock` or,
-/// without `wait`, `pg_try_advisory_xact_lock` (false when another session holds it), called
-/// directly rather than through the SQL executor: writers try the fold lock on every fold.
-pub fn advisory_xact_lock(key1: i32, key2: i32, wait: bool) -> bool {
-    let args = [key1.into_datum(), key2.into_datum()];
-    // SAFETY: both are strict built-ins taking two int4 Datums; they only touch the lock
-    // manager for this transaction (the waiting one may raise an ERROR, e.g. on cancel or
-    // deadlock, which propagates like any other). The try variant returns a bool Datum.
-    unsafe {
-        if wait {
-            pgrx::direct_function_call_as_datum(pg_sys::pg_advisory_xact_lock_int4, &args);
-            true
-        } else {
-            pgrx::direct_function_call::<bool>(pg_sys::pg_try_advisory_xact_lock_int4, &args)
-                .unwrap_or(false)
-        }
-    }
 }
 
 /// Makes the triggers `names` of table `relid` fire whatever `session_replication_role` is,
@@ -367,16 +486,6 @@ pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
         pg_sys::CommandCounterIncrement();
     }
     Ok(())
-}
-
-/// Runs `body` with `search_path = pg_catalog, pg_temp`, as a function's `SET search_path`
-/// clause would. The write trigger runs SECURITY DEFINER without that clause (setting and
-/// restoring search_path cost a single-row INSERT ~7% of its time, measured under 8
-/// writers) and enters this only where SQL is parsed, planned or executed: the
-/// single-row path with its expressions already compiled evaluates built-in functions
-/// only (see `define::check_filter`) and consults no search_path.
-pub fn with_catalog_search_path<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    with_settings(&[(c"search_path", c"pg_catalog, pg_temp")], body)
 }
 
 /// Runs `body` with the user-settable `settings` changed, restored afterwards exactly as a

@@ -47,6 +47,7 @@ extension_sql_file!(
         "bootstrap",
         "values",
         read::_invoker,
+        read::_may_read,
         snapshot::_snapshot_counters
     ]
 );

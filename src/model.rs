@@ -112,6 +112,9 @@ pub struct Metric {
     /// Whether the bucket column is timestamptz (else timestamp or date, read as local time).
     #[serde(skip)]
     pub bucket_column_is_tz: bool,
+    /// The owner of the source table, as whom the metric's expressions are evaluated.
+    #[serde(skip)]
+    pub owner: pg_sys::Oid,
 }
 
 /// Columns selected by every metric-loading query, in `Metric::from_row` order.
@@ -120,7 +123,8 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
     m.filter, m.group_by, m.bucket, m.bucket_column, m.time_zone, m.depends_on, \
     coalesce((SELECT a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype \
                 FROM pg_catalog.pg_attribute a \
-               WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false)";
+               WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false), \
+    c.relowner";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
@@ -148,6 +152,7 @@ impl Metric {
             time_zone: required(11, "time_zone")?,
             depends_on: row.get::<Vec<String>>(12)?.unwrap_or_default(),
             bucket_column_is_tz: row.get::<bool>(13)?.unwrap_or(false),
+            owner: row.get::<pg_sys::Oid>(14)?.unwrap_or(pg_sys::InvalidOid),
         })
     }
 

@@ -36,7 +36,7 @@ pub fn read_plan(
 /// `{horizon}` stands for the fold horizon (see `with_horizon`).
 const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
-                  pg_catalog.has_table_privilege($2::pg_catalog.oid, source, 'SELECT') AS allowed \
+                  tally._may_read($2::pg_catalog.oid, source) AS allowed \
              FROM tally._metric WHERE name = $1), \
      r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur AND s.value IS NULL \
@@ -205,7 +205,7 @@ fn series(
 pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
     let row = client
         .select(
-            "SELECT pg_catalog.has_table_privilege($2::pg_catalog.oid, source, 'SELECT') FROM tally._metric WHERE name = $1",
+            "SELECT tally._may_read($2::pg_catalog.oid, source) FROM tally._metric WHERE name = $1",
             Some(1),
             &[metric.into(), ffi::outer_user().into()],
         )?
@@ -224,6 +224,13 @@ pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
 #[pg_extern(stable, parallel_safe)]
 fn _invoker() -> pg_sys::Oid {
     ffi::outer_user()
+}
+
+/// Whether `reader` may read the figures of table `source` directly (`scan::may_read`: SELECT
+/// on it, and every row visible under its row-level security); used by the SQL reads.
+#[pg_extern(stable, parallel_safe)]
+fn _may_read(reader: pg_sys::Oid, source: pg_sys::Oid) -> bool {
+    ffi::scan::may_read(source, reader)
 }
 
 pub fn metric_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {

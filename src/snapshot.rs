@@ -187,7 +187,7 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     if metrics.is_empty() {
         return Err(TallyError::UnknownDashboard(dashboard.to_string()));
     }
-    require_read(dashboard, &metrics, view.as_deref())?;
+    require_read(dashboard, &metrics, view)?;
     let mut readings: Vec<Reading<'_>> = metrics
         .iter()
         .map(|metric| Reading {
@@ -217,7 +217,10 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
 }
 
 /// The dashboard's metric names and typed view name.
-fn dashboard_definition(reader: &Reader, dashboard: &str) -> Result<(Vec<String>, Option<String>)> {
+fn dashboard_definition(
+    reader: &Reader,
+    dashboard: &str,
+) -> Result<(Vec<String>, Option<pg_sys::Oid>)> {
     let mut found = None;
     reader.lookup(
         "_dashboard",
@@ -225,7 +228,10 @@ fn dashboard_definition(reader: &Reader, dashboard: &str) -> Result<(Vec<String>
         &["metrics", "view_name"],
         |row| {
             let names: Vec<Option<String>> = row.get(0).unwrap_or_default();
-            found = Some((names.into_iter().flatten().collect(), row.get::<String>(1)));
+            found = Some((
+                names.into_iter().flatten().collect(),
+                row.get::<pg_sys::Oid>(1),
+            ));
             Ok(())
         },
     )?;
@@ -274,15 +280,16 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
     Ok(found)
 }
 
-/// Readable by whoever may SELECT every source table, or the dashboard's typed view.
-fn require_read(dashboard: &str, metrics: &[Metric], view: Option<&str>) -> Result<()> {
+/// Readable by whoever may read every source table (`scan::may_read`), or SELECT the
+/// dashboard's typed view (held by oid).
+fn require_read(dashboard: &str, metrics: &[Metric], view: Option<pg_sys::Oid>) -> Result<()> {
     let me = ffi::outer_user();
-    if metrics.iter().all(|m| scan::may_select(m.source, me)) {
+    if metrics.iter().all(|m| scan::may_read(m.source, me)) {
         return Ok(());
     }
     let view_allowed = match view {
         Some(view) => Spi::get_one_with_args::<bool>(
-            "SELECT coalesce(pg_catalog.has_table_privilege($1::pg_catalog.oid, pg_catalog.to_regclass($2), 'SELECT'), false)",
+            "SELECT coalesce(pg_catalog.has_table_privilege($1::pg_catalog.oid, $2::pg_catalog.oid, 'SELECT'), false)",
             &[me.into(), view.into()],
         )?
         .unwrap_or(false),

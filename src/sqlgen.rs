@@ -12,10 +12,6 @@ use crate::model::Metric;
 pub const COUNTER_COLUMNS: &str =
     "metric_id, bucket_start, group_key, value, n_rows, n_values, total";
 
-/// The same counters without `value`: the 0.1.0 catalog, used by a library already
-/// upgraded before `ALTER EXTENSION pg_tally UPDATE` has run (see `storage::catalog_is_current`).
-const LEGACY_COUNTER_COLUMNS: &str = "metric_id, bucket_start, group_key, n_rows, n_values, total";
-
 impl Metric {
     /// The bucket a source row falls in: the start of its local hour/day/week/month in the
     /// metric's time zone, as timestamptz. `date_trunc(unit, timestamptz, zone)` is DST-correct;
@@ -224,26 +220,67 @@ pub enum DeltaShape {
     Legacy,
 }
 
-/// One INSERT writing the changes of all `metrics` for one statement, or None if no metric
-/// is concerned. Packed, a statement that changes nothing (an UPDATE moving no row between
-/// groups) writes no row.
-pub fn delta_insert_sql(parts: Vec<String>, shape: DeltaShape) -> Option<String> {
+/// One SELECT returning the changes of all `parts` (counter rows in the order of
+/// `COUNTER_COLUMNS`) as seven parallel arrays, in the order of `CHANGE_ARRAY_TYPES`; no row
+/// when there are none (an UPDATE moving no row between groups changes nothing). Run as
+/// the table owner: the parts evaluate the metrics' expressions. None without parts.
+pub fn changes_select_sql(parts: Vec<String>) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
     let rows = parts.join(" UNION ALL ");
-    Some(match shape {
-        DeltaShape::Packed => format!(
+    Some(format!(
+        "SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
+                pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \
+                pg_catalog.array_agg(d.t) \
+           FROM ({rows}) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0"
+    ))
+}
+
+/// The types of the seven arrays of `changes_select_sql`, which the inserts below take as
+/// `$1`..`$7`: metric_id, bucket_start, group_key, value, n_rows, n_values, total.
+pub const CHANGE_ARRAY_TYPES: [pgrx::pg_sys::Oid; 7] = [
+    pgrx::pg_sys::INT4ARRAYOID,
+    pgrx::pg_sys::TIMESTAMPTZARRAYOID,
+    pgrx::pg_sys::TEXTARRAYOID,
+    pgrx::pg_sys::NUMERICARRAYOID,
+    pgrx::pg_sys::INT8ARRAYOID,
+    pgrx::pg_sys::INT8ARRAYOID,
+    pgrx::pg_sys::NUMERICARRAYOID,
+];
+
+/// The seven arrays `$1`..`$7` as counter rows (metric_id, bucket_start, group_key, value,
+/// n_rows, n_values, total), as `d(m, b, g, x, r, v, t)`.
+const UNNESTED_ARRAYS: &str =
+    "ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), \
+    pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) \
+    AS d(m, b, g, x, r, v, t)";
+
+/// The insert of one statement's changes (`$1`..`$7`) into the change table of a catalog of
+/// `shape`. Runs with the extension owner's rights and evaluates nothing a user wrote.
+pub fn changes_insert_sql(shape: DeltaShape) -> &'static str {
+    match shape {
+        DeltaShape::Packed => {
             "INSERT INTO tally._change (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
-             SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
-                    pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \
-                    pg_catalog.array_agg(d.t) \
-               FROM ({rows}) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0"
-        ),
-        DeltaShape::Rows => format!("INSERT INTO tally._delta ({COUNTER_COLUMNS}) {rows}"),
-        DeltaShape::Legacy => format!(
-            "INSERT INTO tally._delta ({LEGACY_COUNTER_COLUMNS}) \
-             SELECT d.m, d.b, d.g, d.r, d.v, d.t FROM ({rows}) AS d(m, b, g, x, r, v, t)"
-        ),
-    })
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        }
+        DeltaShape::Rows => {
+            "INSERT INTO tally._delta (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
+             SELECT d.m, d.b, d.g, d.x, d.r, d.v, d.t FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), \
+                    pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), \
+                    pg_catalog.unnest($7)) AS d(m, b, g, x, r, v, t)"
+        }
+        DeltaShape::Legacy => {
+            "INSERT INTO tally._delta (metric_id, bucket_start, group_key, n_rows, n_values, total) \
+             SELECT d.m, d.b, d.g, d.r, d.v, d.t FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), \
+                    pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), \
+                    pg_catalog.unnest($7)) AS d(m, b, g, x, r, v, t)"
+        }
+    }
+}
+
+/// Counter rows from the seven arrays `$1`..`$7` (a metric's live counters, computed as
+/// its table owner by `changes_select_sql`), in the order of `COUNTER_COLUMNS`.
+pub fn counters_from_arrays_sql() -> String {
+    format!("SELECT d.m, d.b, d.g, d.x, d.r, d.v, d.t FROM {UNNESTED_ARRAYS}")
 }

@@ -1,24 +1,33 @@
-//! The counter store: folded `_state` plus append-only `_delta`, and the one advisory lock
+//! The counter store: folded `_state` plus append-only `_change`, and the one fold lock
 //! that serializes everything that rewrites `_state` (compaction, refresh, TRUNCATE, drop).
-//! Writers never take that lock: they only INSERT into `_delta`.
+//! Writers never take that lock: they only INSERT into `_change`.
 
 use pgrx::spi::SpiClient;
 
-use crate::error::Result;
+use crate::error::{Result, TallyError};
+use crate::ffi::{Snapshot, SpiValue};
+use crate::model::Metric;
 use crate::sqlgen::{DeltaShape, COUNTER_COLUMNS};
 
-/// Advisory lock key (two int4 halves): "tally" in ASCII, then 1 for "fold".
-const FOLD_LOCK: (i32, i32) = (1952541801, 1);
+/// The oid of `tally._metric` (present in every catalog version), whose object lock is the
+/// fold lock (`ffi::lock_fold`): a lock tag no SQL command takes, so no other role can hold
+/// it and stall folding, as anyone could with the advisory key 0.7.0 used.
+fn fold_lock_object() -> Result<pgrx::pg_sys::Oid> {
+    crate::ffi::tally_schema()
+        .and_then(|schema| crate::ffi::relation_in(schema, c"_metric"))
+        .ok_or(TallyError::CatalogOutdated)
+}
 
 /// Waits for the fold lock, held until the transaction ends.
-pub fn lock_folding() {
-    crate::ffi::advisory_xact_lock(FOLD_LOCK.0, FOLD_LOCK.1, true);
+pub fn lock_folding() -> Result<()> {
+    crate::ffi::lock_fold(fold_lock_object()?, true);
+    Ok(())
 }
 
 /// Folds every committed delta if no other session holds the fold lock (never waits):
 /// None when someone else is folding.
 pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
-    if !crate::ffi::advisory_xact_lock(FOLD_LOCK.0, FOLD_LOCK.1, false) {
+    if !crate::ffi::lock_fold(fold_lock_object()?, false) {
         return Ok(None);
     }
     crate::fold::fold_all(client).map(Some)
@@ -187,9 +196,12 @@ pub fn require_current_catalog() -> Result<()> {
 /// the old catalog (a `tally._delta` table, maybe no fold horizon) and is served there.
 pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
     let metrics = "(SELECT id FROM tally._metric WHERE source = $1::pg_catalog.oid)";
-    crate::ffi::execute_with_latest_snapshot(
+    let snapshot = Snapshot::latest();
+    crate::ffi::execute_in_snapshot(
+        &snapshot,
         &format!("DELETE FROM tally._state WHERE metric_id IN {metrics}"),
-        Some(source),
+        &[SpiValue::of_oid(source)],
+        &[],
     )?;
     let changes = if catalog_is_current() {
         format!(
@@ -199,6 +211,34 @@ pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> R
     } else {
         format!("DELETE FROM tally._delta WHERE metric_id IN {metrics}")
     };
-    crate::ffi::execute_with_latest_snapshot(&changes, Some(source))?;
+    crate::ffi::execute_in_snapshot(&snapshot, &changes, &[SpiValue::of_oid(source)], &[])?;
+    snapshot.release();
     Ok(())
+}
+
+/// The live counters of `metric` over its whole source table, as the seven arrays of
+/// `sqlgen::changes_select_sql` (None when the table has no row the metric counts), read in
+/// `snapshot` as the table's owner: the metric's expressions never run with the extension
+/// owner's rights.
+pub fn live_counters(metric: &Metric, snapshot: &Snapshot) -> Result<Option<Vec<SpiValue>>> {
+    let sql =
+        crate::sqlgen::changes_select_sql(vec![metric.aggregate_sql(&metric.source, 1, true)])
+            .ok_or_else(|| TallyError::Internal("no counters to select".into()))?;
+    crate::ffi::as_table_owner(metric.owner, || {
+        let (_, row) = crate::ffi::execute_in_snapshot(
+            snapshot,
+            &sql,
+            &[],
+            &crate::sqlgen::CHANGE_ARRAY_TYPES,
+        )?;
+        Ok(row)
+    })
+}
+
+/// Seven NULL arrays: no counters, as `$1`..`$7` of `sqlgen::counters_from_arrays_sql`.
+pub fn no_counters() -> Vec<SpiValue> {
+    crate::sqlgen::CHANGE_ARRAY_TYPES
+        .iter()
+        .map(|&oid| SpiValue::null(oid))
+        .collect()
 }

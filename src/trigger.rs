@@ -51,6 +51,9 @@ enum Event {
 /// The metrics of one source table at one generation, with the attribute numbers each reads.
 struct SourceMetrics {
     metrics: Vec<Metric>,
+    /// The owner of the source table: the metrics' expressions (filters, casts of their
+    /// columns) are planned and evaluated as this role, never as the extension owner.
+    owner: pg_sys::Oid,
     /// None: always concerned by an UPDATE (a column could not be resolved).
     attnums: Vec<Option<Vec<i16>>>,
     /// The metrics' expressions compiled for single-row statements, on first use.
@@ -106,11 +109,9 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         PgTriggerOperation::Update => Event::Update,
         PgTriggerOperation::Delete => Event::Delete,
         PgTriggerOperation::Truncate if args.root.is_some() => {
-            return ffi::with_catalog_search_path(|| on_partition_truncate(source))
+            return ffi::with_fixed_settings(|| on_partition_truncate(source))
         }
-        PgTriggerOperation::Truncate => {
-            return ffi::with_catalog_search_path(|| on_truncate(relid))
-        }
+        PgTriggerOperation::Truncate => return ffi::with_fixed_settings(|| on_truncate(relid)),
     };
     let generation = Generation {
         number: args.generation,
@@ -122,9 +123,9 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
             return compact::after_write(written);
         }
     }
-    // SECURITY DEFINER without a SET clause (see `ffi::with_catalog_search_path`): every
+    // SECURITY DEFINER without a SET clause (see `ffi::with_fixed_settings`): every
     // statement this path parses or plans must not see the writer's search_path.
-    let written = ffi::with_catalog_search_path(|| {
+    let written = ffi::with_fixed_settings(|| {
         write_through_sql(trigger, relid, source, generation, event, single_row)
     })?;
     compact::after_write(written)
@@ -155,8 +156,22 @@ fn write_through_sql(
             mask,
             single_row: event != Event::Update && single_row,
         };
-        let plan = plan_for(client, &metrics, key)?;
-        Ok(client.update(&*plan, None, &[])?.len() as u64)
+        // The metrics' expressions run as the table owner (planning included: it folds
+        // constants); only the insert into tally's own table runs with the extension's rights.
+        let changes = ffi::as_role(metrics.owner, true, || {
+            let plan = plan_for(client, &metrics, key)?;
+            ffi::first_row(
+                client.select(&*plan, None, &[])?,
+                &sqlgen::CHANGE_ARRAY_TYPES,
+            )
+        })?;
+        let Some(changes) = changes else {
+            return Ok(0);
+        };
+        let insert = insert_plan(client)?;
+        Ok(client
+            .update(&*insert, None, &ffi::spi_args(&changes))?
+            .len() as u64)
     })
 }
 
@@ -192,7 +207,7 @@ fn write_directly(
     }
     let metrics = match SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
         Some(found) => found,
-        None => ffi::with_catalog_search_path(|| {
+        None => ffi::with_fixed_settings(|| {
             Spi::connect(|client| source_metrics(client, relid, source, generation))
         })?,
     };
@@ -205,12 +220,18 @@ fn write_directly(
         Event::Delete => &[Side::Old],
         Event::Update => &[Side::Old, Side::New],
     };
-    let mut fast = metrics.fast.borrow_mut();
-    let compiled = match fast.as_mut() {
-        Some(compiled) => compiled,
-        None => fast.insert(FastPath::compile(relid, &metrics.metrics)?),
-    };
-    compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
+    // Compiled and evaluated as the table owner (see `write_through_sql`); the `_change`
+    // row is inserted below the SQL layer, where no rights are checked.
+    ffi::as_role(metrics.owner, true, || {
+        let mut fast = metrics.fast.borrow_mut();
+        let compiled = match fast.as_mut() {
+            Some(compiled) => compiled,
+            None => fast.insert(ffi::with_fixed_settings(|| {
+                FastPath::compile(relid, &metrics.metrics)
+            })?),
+        };
+        compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
+    })
 }
 
 /// A pg_tally trigger's arguments: the generation, and for a partition the root table.
@@ -248,7 +269,7 @@ fn trigger_error(error: pgrx::PgTriggerError) -> TallyError {
 /// fold lock so a concurrent compaction cannot re-add what it had read before.
 fn on_truncate(relid: pg_sys::Oid) -> TallyResult<()> {
     Spi::connect_mut(|client| {
-        storage::lock_folding();
+        storage::lock_folding()?;
         storage::clear_source(client, relid)
     })
 }
@@ -296,6 +317,8 @@ fn source_metrics(
         return Ok(found);
     }
     let metrics = Metric::load_for_source(client, source)?;
+    // Every metric of a table has the table's owner.
+    let owner = metrics.first().map_or(pg_sys::InvalidOid, |m| m.owner);
     let mut attnums = Vec::with_capacity(metrics.len());
     for metric in &metrics {
         // A partition may number its columns differently from the root: resolve by name.
@@ -303,6 +326,7 @@ fn source_metrics(
     }
     let loaded = Rc::new(SourceMetrics {
         metrics,
+        owner,
         attnums,
         fast: RefCell::new(None),
     });
@@ -359,10 +383,37 @@ fn plan_for(
             (Event::Update, _) => metric.update_sql(NEW_ROWS, OLD_ROWS),
         })
         .collect();
-    let sql = sqlgen::delta_insert_sql(parts, storage::delta_shape(client)?)
+    let sql = sqlgen::changes_select_sql(parts)
         .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
     let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());
     PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));
+    Ok(plan)
+}
+
+thread_local! {
+    /// The insert of one statement's changes, for the catalog shape it was prepared for.
+    static INSERT_PLAN: RefCell<Option<(sqlgen::DeltaShape, Rc<OwnedPreparedStatement>)>> =
+        const { RefCell::new(None) };
+}
+
+/// The prepared insert of one statement's changes (the seven arrays `changes_select_sql`
+/// returns, as `$1`..`$7`) into this catalog's change table.
+fn insert_plan(client: &SpiClient<'_>) -> TallyResult<Rc<OwnedPreparedStatement>> {
+    let shape = storage::delta_shape(client)?;
+    if let Some((cached, plan)) = INSERT_PLAN.with(|p| p.borrow().clone()) {
+        if cached == shape {
+            return Ok(plan);
+        }
+    }
+    let plan = Rc::new(
+        client
+            .prepare_mut(
+                sqlgen::changes_insert_sql(shape),
+                &sqlgen::CHANGE_ARRAY_TYPES.map(pgrx::PgOid::from),
+            )?
+            .keep(),
+    );
+    INSERT_PLAN.with(|p| *p.borrow_mut() = Some((shape, plan.clone())));
     Ok(plan)
 }
 
@@ -377,35 +428,26 @@ pub fn reinstall_if_present(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> 
     install(client, source)
 }
 
-/// Every pg_tally trigger belonging to `source`: on the table itself, on its partitions, and
-/// on tables detached from it since (their triggers still name it as root).
+/// Every pg_tally trigger belonging to `source`, by oid: on the table itself, on its
+/// partitions, and on tables detached from it since (their triggers still name it as root).
+/// Found by their function, never by name: a table owner may rename them.
 fn installed_triggers(
     client: &SpiClient<'_>,
     source: pg_sys::Oid,
-) -> TallyResult<Vec<(String, String)>> {
+) -> TallyResult<Vec<pg_sys::Oid>> {
     let rows = client.select(
-        "SELECT t.tgname::pg_catalog.text, pg_catalog.format('%I.%I', n.nspname, c.relname) \
-           FROM pg_catalog.pg_trigger t \
-           JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+        "SELECT t.oid FROM pg_catalog.pg_trigger t \
           WHERE t.tgfoid = 'tally._on_write()'::pg_catalog.regprocedure \
             AND (t.tgrelid = $1::pg_catalog.oid \
                  OR pg_catalog.split_part(pg_catalog.encode(t.tgargs, 'escape'), '\\000', 2) = $1::pg_catalog.oid::pg_catalog.text)",
         None,
         &[source.into()],
     )?;
-    text_pairs(rows)
-}
-
-/// The two text columns of every row of a query result.
-fn text_pairs(rows: pgrx::spi::SpiTupleTable<'_>) -> TallyResult<Vec<(String, String)>> {
-    let mut pairs = Vec::new();
+    let mut triggers = Vec::new();
     for row in rows {
-        if let (Some(first), Some(second)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
-            pairs.push((first, second));
-        }
+        triggers.extend(row.get::<pg_sys::Oid>(1)?);
     }
-    Ok(pairs)
+    Ok(triggers)
 }
 
 /// Records the partitions of `source` (see tally._partition).
@@ -476,8 +518,8 @@ fn trigger_targets(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<V
 /// rows, and an ordinary trigger would miss them. (Logical replication's apply worker fires
 /// no statement trigger for INSERT/UPDATE/DELETE at all; its TRUNCATE does fire them.)
 pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<()> {
-    for (name, table) in installed_triggers(client, source)? {
-        client.update(&format!("DROP TRIGGER {name} ON {table}"), None, &[])?;
+    for trigger in installed_triggers(client, source)? {
+        ffi::drop_trigger(trigger);
     }
     let remaining = client
         .select(

@@ -100,11 +100,16 @@ fn drift(client: &SpiClient<'_>, metric: &Metric, out: &mut Vec<DriftRow>) -> Re
              ON s.val IS NULL AND s.b IS NOT DISTINCT FROM bad.b AND s.g IS NOT DISTINCT FROM bad.g \
           ORDER BY 1, 2",
         stored = stored_rows_sql(&format!("metric_id = {}", metric.id)),
-        live = metric.aggregate_sql(&metric.source, 1, true),
+        live = crate::sqlgen::counters_from_arrays_sql(),
         agg = quote_literal(metric.aggregate.as_str()),
         id = metric.id,
     );
-    for row in client.select(&sql, None, &[])? {
+    // The live counters are read as the table owner, in the snapshot the stored ones are.
+    let snapshot = crate::ffi::Snapshot::active();
+    let live = crate::storage::live_counters(metric, &snapshot)?
+        .unwrap_or_else(crate::storage::no_counters);
+    snapshot.release();
+    for row in client.select(&sql, None, &crate::ffi::spi_args(&live))? {
         out.push((
             metric.name.clone(),
             row.get::<TimestampWithTimeZone>(1)?,

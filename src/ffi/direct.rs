@@ -60,7 +60,7 @@ impl RowExprs {
         let table = qualified_name(relid)?;
         let sql = CString::new(format!("SELECT {} FROM ONLY {table}", exprs.join(", ")))
             .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
-        super::with_catalog_search_path(|| {
+        super::with_fixed_settings(|| {
             // SAFETY: the context is created under the caller's (transaction) context and
             // moved below TopMemoryContext only once everything in it is built, so an
             // ERROR half-way frees it with the transaction. raw_parser and parse analysis

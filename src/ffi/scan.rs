@@ -9,7 +9,7 @@
 //! the query would return, without building a plan.
 //!
 //! Direct access bypasses table privileges, like SECURITY DEFINER did for the query: the
-//! caller checks the reader's rights (`may_select`) before returning any figure.
+//! caller checks the reader's rights (`may_read`) before returning any figure.
 
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
@@ -456,13 +456,19 @@ fn relid_in(schema: pg_sys::Oid, name: &str) -> Result<Option<pg_sys::Oid>> {
     Ok(super::relation_in(schema, &cname))
 }
 
-/// Whether `role` may SELECT from the table `relid` (what `has_table_privilege` checks).
-pub fn may_select(relid: pg_sys::Oid, role: pg_sys::Oid) -> bool {
-    // SAFETY: pg_class_aclcheck reads catalogs and raises an ERROR (not UB) for a missing
-    // relation; sources of metrics cannot be dropped while a metric uses them.
+/// Whether `role` may read the figures of table `relid` directly: it may SELECT from the
+/// table, and row-level security, if the table has it, would show it every row (it owns
+/// the table without FORCE ROW LEVEL SECURITY, has BYPASSRLS, or is a superuser). A figure
+/// counts every row, so anyone else would learn about rows hidden from them.
+pub fn may_read(relid: pg_sys::Oid, role: pg_sys::Oid) -> bool {
+    // SAFETY: pg_class_aclcheck and check_enable_rls (with noError) read catalogs and raise
+    // an ERROR (not UB) for a missing relation; sources of metrics cannot be dropped while a
+    // metric uses them.
     unsafe {
         pg_sys::pg_class_aclcheck(relid, role, pg_sys::ACL_SELECT as pg_sys::AclMode)
             == pg_sys::AclResult::ACLCHECK_OK
+            && pg_sys::check_enable_rls(relid, role, true) as u32
+                != pg_sys::CheckEnableRlsResult::RLS_ENABLED
     }
 }
 

@@ -1,0 +1,135 @@
+//! Whose rights a piece of work runs with, the settings it is parsed under, and the locks
+//! and deletions that must not go through SQL text (see docs/security.md).
+//!
+//! pg_tally's functions run with the extension owner's rights so they can write its own
+//! tables. Everything a table owner wrote (a metric's filter, its columns' casts) is instead
+//! evaluated as that table owner inside a security-restricted operation, as Postgres runs
+//! index expressions and `REFRESH MATERIALIZED VIEW`: `as_table_owner`. Every statement that
+//! parses stored metric expressions does so under one fixed set of settings, so no session
+//! setting of the writer (`standard_conforming_strings`, `search_path`, `array_nulls`, ...)
+//! can change what the text means: `with_fixed_settings`.
+
+use pgrx::pg_sys;
+use std::ffi::CStr;
+
+use crate::error::Result;
+
+/// The settings that change how SQL text is parsed, or how a constant in it is read, with
+/// the value every stored expression is parsed and deparsed under. `search_path` puts
+/// `pg_temp` last so no temporary object can shadow a catalog one.
+const FIXED_SETTINGS: [(&CStr, &CStr); 11] = [
+    (c"search_path", c"pg_catalog, pg_temp"),
+    (c"standard_conforming_strings", c"on"),
+    (c"backslash_quote", c"safe_encoding"),
+    (c"array_nulls", c"on"),
+    (c"transform_null_equals", c"off"),
+    (c"DateStyle", c"ISO, MDY"),
+    (c"IntervalStyle", c"postgres"),
+    (c"TimeZone", c"UTC"),
+    (c"extra_float_digits", c"3"),
+    (c"bytea_output", c"hex"),
+    (c"xmloption", c"content"),
+];
+
+/// Runs `body` with `FIXED_SETTINGS`, restored afterwards as a function's `SET` clause
+/// would restore them.
+pub fn with_fixed_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    super::with_settings(&FIXED_SETTINGS, body)
+}
+
+/// Runs `body` as `role` inside a security-restricted operation, under `FIXED_SETTINGS`:
+/// how pg_tally evaluates (and plans, which may fold constants) anything a table owner
+/// wrote. The role cannot change its identity, create temporary objects or otherwise escape
+/// the operation (Postgres enforces `SECURITY_RESTRICTED_OPERATION`), so code it reaches
+/// gains nothing over what the table owner could run directly.
+pub fn as_table_owner<T>(role: pg_sys::Oid, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    as_role(role, true, || with_fixed_settings(body))
+}
+
+/// Runs `body` as `role` (restricted: inside a security-restricted operation).
+pub fn as_role<T>(
+    role: pg_sys::Oid,
+    restricted: bool,
+    body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if role == pg_sys::InvalidOid {
+        return Err(crate::error::TallyError::Internal(
+            "no role to evaluate the metric's expressions as".into(),
+        ));
+    }
+    let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+    // SAFETY: reads two backend globals into our locals.
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    let mut switched = context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32;
+    if restricted {
+        switched |= pg_sys::SECURITY_RESTRICTED_OPERATION as i32;
+    }
+    // SAFETY: sets two backend globals, as SECURITY DEFINER calls and index builds do; the
+    // guard restores them when `body` returns or unwinds, and an ERROR that escapes to
+    // Postgres restores them again when its (sub)transaction aborts.
+    unsafe { pg_sys::SetUserIdAndSecContext(role, switched) };
+    let _restore = RestoreUser { user, context };
+    body()
+}
+
+struct RestoreUser {
+    user: pg_sys::Oid,
+    context: i32,
+}
+
+impl Drop for RestoreUser {
+    fn drop(&mut self) {
+        // SAFETY: puts back the values read before the switch; raises no error.
+        unsafe { pg_sys::SetUserIdAndSecContext(self.user, self.context) }
+    }
+}
+
+/// Takes the fold lock (transaction-level): an exclusive object lock on `lock_object` (a
+/// pg_tally table, locked as an object, not as a relation), taken through the lock manager rather than as an advisory lock, so no
+/// role can take it from SQL (advisory keys are open to everyone; this lock tag is used by
+/// no SQL command). Without `wait`, false when another transaction holds it.
+pub fn lock_fold(lock_object: pg_sys::Oid, wait: bool) -> bool {
+    let class = pg_sys::RelationRelationId;
+    let mode = pg_sys::ExclusiveLock as pg_sys::LOCKMODE;
+    // SAFETY: lock-manager calls on an object tag (database, class, object, 0) for this
+    // transaction; released at commit or abort. The waiting call may raise an ERROR (cancel,
+    // deadlock), which propagates like any other.
+    unsafe {
+        if wait {
+            pg_sys::LockDatabaseObject(class, lock_object, 0, mode);
+            true
+        } else {
+            pg_sys::ConditionalLockDatabaseObject(class, lock_object, 0, mode)
+        }
+    }
+}
+
+/// Drops the trigger with oid `trigger`, as `DROP TRIGGER` does, without naming it in SQL
+/// (a trigger's name is chosen by the table owner, who may rename it).
+pub fn drop_trigger(trigger: pg_sys::Oid) {
+    drop_object(pg_sys::TriggerRelationId, trigger);
+}
+
+/// Drops the relation (a dashboard's typed view) with oid `relid`, as `DROP VIEW` does,
+/// without naming it in SQL. The caller has checked it may.
+pub fn drop_relation(relid: pg_sys::Oid) {
+    drop_object(pg_sys::RelationRelationId, relid);
+}
+
+fn drop_object(class: pg_sys::Oid, oid: pg_sys::Oid) {
+    let object = pg_sys::ObjectAddress {
+        classId: class,
+        objectId: oid,
+        objectSubId: 0,
+    };
+    // SAFETY: performDeletion deletes the object and its dependents (none for a trigger),
+    // raising an ERROR if it vanished; the address is a valid local.
+    unsafe {
+        pg_sys::performDeletion(
+            &object,
+            pg_sys::DropBehavior::DROP_RESTRICT,
+            pg_sys::PERFORM_DELETION_INTERNAL as i32,
+        );
+        pg_sys::CommandCounterIncrement();
+    }
+}
