@@ -1,0 +1,162 @@
+-- Adversarial: an ordinary role (LOGIN, CREATE on schema public, owner of its own tables)
+-- attacks through every name it controls and every text argument. It must gain nothing:
+-- no superuser, no code of its own run with the extension owner's rights, no object of
+-- another role dropped. docs/security.md describes the model. Every attacking function
+-- records who ran it in sec_evidence instead of failing, so a run as the extension owner
+-- would show up as a row with who = 'postgres'.
+\set SHOW_CONTEXT never
+CREATE ROLE sec_a;
+CREATE ROLE sec_b;
+GRANT CREATE ON SCHEMA public TO sec_a, sec_b;
+SET ROLE sec_a;
+CREATE TABLE public.sec_evidence (who text, what text);
+GRANT INSERT ON public.sec_evidence TO PUBLIC;
+-- Records the role running it, then tries to become superuser.
+CREATE FUNCTION public.sec_pwn(what text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.sec_evidence VALUES (current_user, what);
+    BEGIN
+        EXECUTE 'ALTER ROLE sec_a SUPERUSER';
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    RETURN true;
+END$$;
+CREATE FUNCTION public.sec_pwn_oid(oid) RETURNS boolean LANGUAGE sql AS $$ SELECT public.sec_pwn('oid domain') $$;
+CREATE FUNCTION public.sec_pwn_int(int) RETURNS boolean LANGUAGE sql AS $$ SELECT public.sec_pwn('int domain') $$;
+CREATE FUNCTION public.sec_leak(int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 0 WHERE public.sec_pwn('constant folding') $$;
+
+-- 1. A trigger renamed to SQL text: pg_tally drops its triggers by oid, never by name.
+CREATE TABLE public.sec_t (id int, name text);
+SELECT tally.create_metric('sec_m', 'sec_t') IS NOT NULL AS defined;
+ALTER TRIGGER tally_insert ON sec_t RENAME TO "IF EXISTS x ON public.sec_t; ALTER ROLE sec_a SUPERUSER; --";
+SELECT tally.drop_metric('sec_m');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'sec_t'::regclass;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
+
+-- 2. Types shadowed in the caller's pg_temp: every SECURITY DEFINER function pins
+-- search_path = pg_catalog, pg_temp and names its types in pg_catalog.
+CREATE TABLE public.sec_t1 (id int);
+INSERT INTO sec_t1 VALUES (1), (2);
+SELECT tally.create_metric('sec_m1', 'sec_t1') IS NOT NULL AS defined;
+SELECT tally.create_dashboard('sec_d1', ARRAY['sec_m1']);
+CREATE DOMAIN pg_temp.oid AS pg_catalog.oid CHECK (public.sec_pwn_oid(VALUE));
+CREATE DOMAIN pg_temp.jsonb AS pg_catalog.jsonb CHECK (public.sec_pwn('jsonb domain'));
+CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (public.sec_pwn('text domain'));
+CREATE DOMAIN pg_temp.bool AS pg_catalog.bool CHECK (public.sec_pwn('bool domain'));
+SELECT tally._snapshot_sql('sec_d1') -> 'sec_m1' AS through_sql;
+SELECT tally.snapshot('sec_d1') -> 'sec_m1' AS snapshot;
+SELECT tally.value('sec_m1') AS value;
+SELECT * FROM tally.verify('sec_m1');
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
+DROP DOMAIN pg_temp.oid, pg_temp.jsonb, pg_temp.text, pg_temp.bool;
+
+-- 3. A domain whose CHECK calls the attacker's function, inside a filter: refused (a
+-- domain is not built in) before anything runs.
+CREATE DOMAIN public.sec_dom AS int CHECK (public.sec_pwn_int(VALUE));
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => '(id::public.sec_dom) IS NOT NULL');
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$(id, '1'::public.sec_dom) IS NOT NULL$$);
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$CAST(id AS public.sec_dom) > 0$$);
+-- Casts, collations and relations named in a filter are judged the same way.
+CREATE COLLATION public.sec_coll (provider = libc, locale = 'C');
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$name COLLATE public.sec_coll > 'a'$$);
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$'public.sec_evidence'::regclass IS NOT NULL$$);
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$id > 'public.sec_leak'::regproc::oid::int$$);
+
+-- 4. The attacker's function as a constant sub-expression: refused before any planning
+-- could fold (and so run) it.
+SELECT tally.create_metric('sec_m4', 'sec_t', filter => 'id > public.sec_leak(1)');
+SELECT tally.create_metric('sec_m4', 'sec_t', 'sum', 'id', filter => 'public.sec_leak(1) IS NULL');
+SELECT tally.create_metric('sec_m4', 'sec_t', group_by => 'name', filter => 'public.sec_pwn(name)');
+SELECT * FROM sec_evidence;
+
+-- 5. A filter that is one harmless expression under standard_conforming_strings = on and
+-- an injected query under off: stored filters are parsed only under fixed settings.
+SELECT tally.create_metric('sec_m5', 'sec_t',
+    filter => $f$name = 'a\' OR name = ' OR public.sec_pwn(name))) GROUP BY 2, 3) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0 --'$f$) IS NOT NULL AS defined;
+SELECT filter FROM tally.metrics WHERE name = 'sec_m5';
+SET standard_conforming_strings = off;
+INSERT INTO sec_t VALUES (1, 'a\\');
+INSERT INTO sec_t VALUES (2, 'x'), (3, 'a\\');
+SET tally.direct_writes = off;
+INSERT INTO sec_t VALUES (4, 'a\\');
+RESET tally.direct_writes;
+RESET standard_conforming_strings;
+SELECT tally.value('sec_m5') AS stored, (SELECT count(*) FROM sec_t WHERE name = 'a\') AS live;
+SELECT * FROM tally.verify('sec_m5');
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
+
+-- The fold lock is not an advisory key another role can hold: a session holding 0.7.0's
+-- key does not stop folding.
+SELECT pg_advisory_lock(1952541801, 1);
+RESET ROLE;
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('sec_other', 'host=127.0.0.1 user=postgres port=' || current_setting('port') || ' dbname=' || current_database());
+SELECT * FROM dblink('sec_other', 'SELECT tally.compact() >= 0, pg_try_advisory_lock(1952541801, 1)') AS t(folded boolean, advisory_free boolean);
+SELECT dblink_disconnect('sec_other');
+SET ROLE sec_a;
+SELECT pg_advisory_unlock(1952541801, 1);
+
+-- Row-level security: a role a policy limits to some rows reads none of the figures
+-- directly; what the owner publishes through a dashboard view it may read.
+CREATE TABLE public.sec_rls (id int, tenant text);
+INSERT INTO sec_rls VALUES (1, 'a'), (2, 'b'), (3, 'b');
+SELECT tally.create_metric('sec_rls_n', 'sec_rls', group_by => 'tenant') IS NOT NULL AS defined;
+SELECT tally.create_dashboard('sec_rls_d', ARRAY['sec_rls_n'], 'public.sec_rls_view');
+ALTER TABLE sec_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sec_rls_own ON sec_rls FOR SELECT USING (tenant = 'a');
+GRANT SELECT ON sec_rls TO sec_b;
+SET ROLE sec_b;
+SELECT count(*) AS rows_b_sees FROM sec_rls;
+SELECT tally.value('sec_rls_n');
+SELECT * FROM tally.groups('sec_rls_n');
+SELECT * FROM tally.series('sec_rls_n', '-infinity', 'infinity');
+SELECT * FROM tally.verify('sec_rls_n');
+SELECT tally.snapshot('sec_rls_d');
+SELECT tally._snapshot_sql('sec_rls_d');
+SELECT tally.create_dashboard('sec_rls_mine', ARRAY['sec_rls_n']);
+SET ROLE sec_a;
+SELECT tally.value('sec_rls_n') AS owner_reads;
+GRANT SELECT ON sec_rls_view TO sec_b;
+SET ROLE sec_b;
+SELECT sec_rls_n FROM sec_rls_view;
+SET ROLE sec_a;
+-- FORCE ROW LEVEL SECURITY limits the owner too.
+ALTER TABLE sec_rls FORCE ROW LEVEL SECURITY;
+SELECT tally.value('sec_rls_n') AS owner_under_force;
+ALTER TABLE sec_rls NO FORCE ROW LEVEL SECURITY;
+
+-- A dashboard holds its typed view by oid: renamed, it is still the one read and dropped;
+-- a view another role creates under the old name is neither trusted nor dropped.
+ALTER VIEW sec_rls_view RENAME TO sec_rls_view_renamed;
+SELECT view_name FROM tally.dashboards WHERE name = 'sec_rls_d';
+SET ROLE sec_b;
+CREATE VIEW public.sec_rls_view AS SELECT 1 AS sec_rls_n;
+SELECT tally.snapshot('sec_rls_d') - 'as_of' AS still_its_own_view;
+SET ROLE sec_a;
+SELECT tally.drop_dashboard('sec_rls_d');
+SELECT relname FROM pg_class WHERE relname IN ('sec_rls_view', 'sec_rls_view_renamed') ORDER BY 1;
+
+-- Names chosen by the attacker are data, never SQL: metric, dashboard, view and table
+-- names with quotes, semicolons and comments.
+CREATE TABLE public."sec;t'""--" ("co""l;'" int, "g'; DROP TABLE sec_t; --" text);
+INSERT INTO public."sec;t'""--" VALUES (1, 'x'), (2, 'y');
+SELECT tally.create_metric($n$sec'; DROP TABLE sec_t; --$n$, $t$public."sec;t'""--"$t$, 'sum', $c$co"l;'$c$,
+                           group_by => $g$g'; DROP TABLE sec_t; --$g$) IS NOT NULL AS defined;
+SELECT tally.create_dashboard($d$sec'd"; --$d$, ARRAY[$n$sec'; DROP TABLE sec_t; --$n$], $v$public."sec'v;--"$v$);
+INSERT INTO public."sec;t'""--" VALUES (3, 'x');
+SELECT "sec'; DROP TABLE sec_t; --" FROM public."sec'v;--";
+SELECT * FROM tally.groups($n$sec'; DROP TABLE sec_t; --$n$);
+SELECT tally.drop_dashboard($d$sec'd"; --$d$);
+SELECT tally.drop_metric($n$sec'; DROP TABLE sec_t; --$n$);
+SELECT count(*) AS sec_t_still_there FROM sec_t;
+
+-- Nothing ran as the extension owner; the attacker is no superuser.
+SELECT who, what FROM sec_evidence ORDER BY 1, 2;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
+SELECT tally.drop_dashboard('sec_d1');
+SELECT tally.drop_metric('sec_m1'), tally.drop_metric('sec_m5'), tally.drop_metric('sec_rls_n');
+RESET ROLE;
+DROP VIEW public.sec_rls_view;
+DROP EXTENSION dblink;
+DROP OWNED BY sec_a, sec_b;
+DROP ROLE sec_a, sec_b;

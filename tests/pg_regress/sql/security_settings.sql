@@ -1,0 +1,113 @@
+-- Adversarial: session settings. A writer with INSERT rights only changes every setting
+-- that alters how SQL text is read, then writes through the single-row path and the
+-- statement path: stored filters are parsed only under pg_tally's fixed settings, so the
+-- figures stay exact (verify() against a fresh aggregate) and nothing the writer brought
+-- runs. Then a superuser runs the whole API with a hostile schema first on its
+-- search_path: no function or operator of that schema may run.
+\set SHOW_CONTEXT never
+CREATE ROLE set_owner;
+CREATE ROLE set_writer;
+GRANT CREATE ON SCHEMA public TO set_owner, set_writer;
+SET ROLE set_owner;
+CREATE TABLE public.set_t (id int, code text, tag text, d date, dur interval, amount numeric);
+GRANT INSERT, UPDATE, DELETE, SELECT ON public.set_t TO set_writer;
+SELECT tally.create_metric('set_digits', 'set_t', filter => $$code ~ '^\d+$'$$) IS NOT NULL AS defined;
+SELECT tally.create_metric('set_tags', 'set_t', 'sum', 'amount', filter => $$tag = ANY ('{a,NULL}')$$) IS NOT NULL AS defined;
+SELECT tally.create_metric('set_march', 'set_t', filter => $$d >= '2024-03-01'$$) IS NOT NULL AS defined;
+SELECT tally.create_metric('set_long', 'set_t', group_by => 'tag', filter => $$dur > '1 day 02:00:00'$$) IS NOT NULL AS defined;
+SELECT tally.create_metric('set_null_eq', 'set_t', filter => $$tag = NULL$$) IS NOT NULL AS defined;
+SELECT name, filter FROM tally.metrics WHERE name LIKE 'set\_%' ORDER BY name;
+RESET ROLE;
+
+CREATE SCHEMA set_hostile AUTHORIZATION set_writer;
+SET ROLE set_writer;
+CREATE FUNCTION set_hostile.texteq(text, text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+    AS $$BEGIN RAISE EXCEPTION 'hijacked by %', current_user; END$$;
+CREATE OPERATOR set_hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = set_hostile.texteq);
+SET search_path = set_hostile, pg_catalog, public;
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+SET array_nulls = off;
+SET transform_null_equals = on;
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'sql_standard';
+SET TimeZone = 'Pacific/Kiritimati';
+SET extra_float_digits = -10;
+SET bytea_output = 'escape';
+SET tally.compact_threshold = 1;
+-- one row (the single-row path), several rows (the statement path), an UPDATE, a DELETE
+INSERT INTO public.set_t VALUES (1, '123', 'a', '2024-03-02', '2 days', 10);
+INSERT INTO public.set_t VALUES (2, '12a', NULL, '2024-02-28', '1 day', 20),
+                                (3, '7', 'NULL', '2024-03-01', '30 hours', 30),
+                                (4, '\d', 'b', '2024-04-01', '1 day 02:00:00', 40);
+UPDATE public.set_t SET tag = 'a', dur = '3 days' WHERE id = 2;
+DELETE FROM public.set_t WHERE id = 4;
+SET tally.direct_writes = off;
+INSERT INTO public.set_t VALUES (5, '55', 'a', '2024-03-05', '5 days', 50);
+RESET ALL;
+RESET ROLE;
+SELECT * FROM tally.verify() WHERE metric LIKE 'set\_%';
+SELECT tally.value('set_digits') AS digits, (SELECT count(*) FROM set_t WHERE code ~ '^\d+$') AS live_digits,
+       tally.value('set_tags') AS tags, (SELECT sum(amount) FROM set_t WHERE tag = ANY ('{a,NULL}')) AS live_tags,
+       tally.value('set_march') AS march, (SELECT count(*) FROM set_t WHERE d >= '2024-03-01') AS live_march,
+       tally.value('set_null_eq') AS null_eq;
+SELECT * FROM tally.groups('set_long');
+
+-- A superuser with a hostile schema first on search_path: every pg_tally function it
+-- calls names pg_catalog objects explicitly or pins search_path, so none of these runs.
+CREATE SCHEMA set_trap;
+CREATE TABLE set_trap.ran (query text);
+CREATE FUNCTION set_trap.trap() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO set_trap.ran VALUES (pg_catalog.current_query()); RETURN true; END$$;
+CREATE FUNCTION set_trap.texteq(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT set_trap.trap() AND $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR set_trap.= (LEFTARG = text, RIGHTARG = text, FUNCTION = set_trap.texteq);
+CREATE FUNCTION set_trap.int4eq(int, int) RETURNS boolean LANGUAGE sql AS $$ SELECT set_trap.trap() AND $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR set_trap.= (LEFTARG = int, RIGHTARG = int, FUNCTION = set_trap.int4eq);
+CREATE FUNCTION set_trap.oideq(oid, oid) RETURNS boolean LANGUAGE sql AS $$ SELECT set_trap.trap() AND $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR set_trap.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = set_trap.oideq);
+CREATE FUNCTION set_trap.textcat(text, text) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN set_trap.trap() THEN $1 OPERATOR(pg_catalog.||) $2 END $$;
+CREATE OPERATOR set_trap.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = set_trap.textcat);
+CREATE FUNCTION set_trap.format(text, VARIADIC text[]) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN set_trap.trap() THEN 'x' END $$;
+CREATE FUNCTION set_trap.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT CASE WHEN set_trap.trap() THEN pg_catalog.now() END $$;
+CREATE FUNCTION set_trap.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE sql AS $$ SELECT x FROM pg_catalog.unnest($1) x WHERE set_trap.trap() $$;
+CREATE FUNCTION set_trap.count(anyelement) RETURNS bigint LANGUAGE sql AS $$ SELECT CASE WHEN set_trap.trap() THEN 0::bigint END $$;
+CREATE DOMAIN set_trap.text AS pg_catalog.text CHECK (set_trap.trap());
+CREATE DOMAIN set_trap.oid AS pg_catalog.oid CHECK (set_trap.trap());
+CREATE DOMAIN set_trap.jsonb AS pg_catalog.jsonb CHECK (set_trap.trap());
+CREATE DOMAIN set_trap.numeric AS pg_catalog.numeric CHECK (set_trap.trap());
+SET search_path = set_trap, pg_catalog, public;
+CREATE TABLE public.set_su (id int, status pg_catalog.text, amount pg_catalog.numeric);
+INSERT INTO public.set_su VALUES (1, 'A', 1), (2, 'B', 2);
+SELECT tally.create_metric('set_su_n', 'public.set_su', group_by => 'status') IS NOT NULL AS defined;
+SELECT tally.create_metric('set_su_sum', 'public.set_su', 'sum', 'amount', filter => $$status = 'A'$$) IS NOT NULL AS defined;
+SELECT tally.create_metric('set_su_max', 'public.set_su', 'max', 'amount') IS NOT NULL AS defined;
+SELECT tally.create_dashboard('set_su_d', ARRAY['set_su_n', 'set_su_sum'], 'public.set_su_view');
+SELECT tally.create_dashboard('set_su_d2', ARRAY['set_su_max']);
+INSERT INTO public.set_su VALUES (3, 'A', 3);
+INSERT INTO public.set_su VALUES (4, 'C', 4), (5, 'A', 5);
+UPDATE public.set_su SET status = 'B' WHERE id OPERATOR(pg_catalog.=) 1;
+DELETE FROM public.set_su WHERE id OPERATOR(pg_catalog.=) 2;
+SELECT tally.value('set_su_sum') AS su_sum, tally.value('set_su_max') AS su_max;
+SELECT * FROM tally.groups('set_su_n');
+SELECT count(*) >= 0 AS series_read FROM tally.series('set_su_n', '-infinity', 'infinity');
+SELECT tally.snapshot('set_su_d') OPERATOR(pg_catalog.-) 'as_of'::pg_catalog.text AS snapshot;
+SELECT tally.snapshot('set_su_d2') OPERATOR(pg_catalog.-) 'as_of'::pg_catalog.text AS snapshot_by_query;
+SELECT set_su_sum FROM public.set_su_view;
+SELECT tally.compact() OPERATOR(pg_catalog.>=) 0 AS compacted;
+SET client_min_messages = warning;  -- refresh() reports timings
+SELECT metric, groups FROM tally.refresh('set_su_sum');
+RESET client_min_messages;
+SELECT * FROM tally.verify();
+ALTER TABLE public.set_su ADD COLUMN note pg_catalog.text;
+TRUNCATE public.set_su;
+SELECT tally.value('set_su_sum') AS after_truncate;
+SELECT tally.drop_dashboard('set_su_d'), tally.drop_dashboard('set_su_d2');
+SELECT tally.drop_metric('set_su_n'), tally.drop_metric('set_su_sum'), tally.drop_metric('set_su_max');
+SELECT query AS trap_ran_in FROM set_trap.ran;
+RESET search_path;
+
+SELECT tally.drop_metric(name) FROM tally.metrics WHERE name LIKE 'set\_%' ORDER BY name;
+DROP TABLE public.set_su;
+DROP SCHEMA set_trap CASCADE;
+DROP OWNED BY set_owner, set_writer;
+DROP ROLE set_owner, set_writer;
