@@ -1,0 +1,105 @@
+-- pg_tally 0.7.0 -> 0.8.0: security release (CHANGELOG "0.8.0 / Security", docs/security.md).
+--
+-- No role can gain the extension owner's rights through pg_tally any more:
+-- * a metric's filter is planned and evaluated as the owner of its table, inside a
+--   security-restricted operation, never as the extension owner (the library does this);
+-- * filters are checked by parse analysis for anything not built in (functions, operators,
+--   types such as domains, collations, relations) before anything is planned, and stored
+--   filters are parsed only under fixed settings (the library);
+-- * pg_tally's triggers are dropped by oid, never by name (the library);
+-- * every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp (below);
+-- * reads respect row-level security (tally._may_read, below);
+-- * a dashboard holds its typed view by oid (tally._dashboard.view_name becomes regclass);
+-- * the fold lock is an object lock no role can take from SQL (the library).
+-- Stored filters are not rewritten: each is text Postgres deparsed at definition, which the
+-- 0.8.0 library only ever parses under fixed settings. Review the filters of metrics defined
+-- by roles you do not trust (SELECT name, source, filter FROM tally.metrics): one that names
+-- an object that is not built in now fails at the next ALTER TABLE of its table, with the
+-- name of the metric; drop and define it again.
+\echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.8.0'" to load this file. \quit
+
+-- Whether a role may read a table's figures directly: SELECT on it, and every row visible
+-- under its row-level security (src/ffi/scan.rs, may_read).
+CREATE FUNCTION tally."_may_read"(
+	"reader" oid,
+	"source" oid
+) RETURNS bool
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_may_read_wrapper';
+
+-- The typed view by oid: a renamed view stays the dashboard's, and a later view of its old
+-- name is never taken for it. A view dropped meanwhile is forgotten.
+DROP VIEW tally.dashboards;
+ALTER TABLE tally._dashboard ALTER COLUMN view_name TYPE regclass USING pg_catalog.to_regclass(view_name);
+CREATE VIEW tally.dashboards AS
+SELECT d.name, d.metrics,
+       (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.oid = d.view_name::pg_catalog.oid) AS view_name,
+       d.owner, d.created_at
+  FROM tally._dashboard d;
+COMMENT ON VIEW tally.dashboards IS 'Every pg_tally dashboard, its metrics and its typed view.';
+GRANT SELECT ON tally.dashboards TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+DECLARE
+    result pg_catalog.jsonb;
+    allowed pg_catalog.bool;
+    me pg_catalog.oid := tally._invoker();
+BEGIN
+    -- Readable by whoever may SELECT every source table, or the dashboard's typed view.
+    SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
+           pg_catalog.bool_and(tally._may_read(me, mt.source))
+           OR pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(me, d.view_name::pg_catalog.oid, 'SELECT'), false))
+      INTO result, allowed
+      FROM tally._dashboard d
+     CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
+      JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
+     CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
+     CROSS JOIN LATERAL (
+            SELECT CASE WHEN mt.group_by IS NULL
+                        THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                                      'null'::pg_catalog.jsonb)
+                        ELSE coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
+                                        FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb)
+                   END AS figure
+              FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
+                           pg_catalog.sum(x.total) AS t
+                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
+                            UNION ALL
+                            SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL AND s.value IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
+                     GROUP BY x.group_key) g) f
+     WHERE d.name OPERATOR(pg_catalog.=) dashboard
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
+    IF result IS NULL THEN
+        RAISE EXCEPTION 'dashboard "%" does not exist', dashboard
+              USING ERRCODE = 'undefined_object',
+                    HINT = 'SELECT name FROM tally.dashboards lists the dashboards.';
+    END IF;
+    IF NOT allowed THEN
+        RAISE EXCEPTION 'permission denied to read dashboard "%"', dashboard
+              USING ERRCODE = 'insufficient_privilege',
+                    HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
+    END IF;
+    RETURN result;
+END
+$fn$;
+
+-- Every SECURITY DEFINER function pins search_path (0.7.0 left three without).
+ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
