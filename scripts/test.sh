@@ -31,6 +31,7 @@ unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 step "format and lints"
 cargo fmt --check
 cargo clippy --all-targets --features pg_test -- -D warnings
+bash scripts/check-sql.sh   # no SQL formatted outside src/sql/ (docs/security.md)
 
 step "install extension"
 cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null

@@ -3,11 +3,12 @@
 //! optionally a one-row view with a typed column per metric (for an unmanaged Django model).
 
 use pgrx::prelude::*;
-use pgrx::spi::{quote_identifier, quote_literal, SpiClient};
+use pgrx::spi::SpiClient;
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
 use crate::read::{named_row_exists, require_read};
+use crate::sql::{self, Relation};
 
 /// Behind `tally.create_dashboard` (sql/dashboard.sql), which passes the caller's
 /// current schema: this function runs with a fixed search_path and would otherwise put an
@@ -134,7 +135,7 @@ fn view_in_schema(
     client: &SpiClient<'_>,
     view: &str,
     caller_schema: Option<&str>,
-) -> Result<String> {
+) -> Result<Relation> {
     let mut parts = parse_view_name(view)?;
     if parts.len() == 1 {
         let schema = caller_schema.ok_or_else(|| TallyError::BadViewName(view.to_string()))?;
@@ -154,11 +155,7 @@ fn view_in_schema(
     match may_create {
         None => Err(TallyError::UnknownSchema(parts[0].clone())),
         Some(false) => Err(TallyError::NoCreateInSchema(parts[0].clone())),
-        Some(true) => Ok(parts
-            .iter()
-            .map(quote_identifier)
-            .collect::<Vec<_>>()
-            .join(".")),
+        Some(true) => Ok(Relation::qualified(&parts[0], &parts[1])),
     }
 }
 
@@ -187,7 +184,7 @@ fn create_view(
     client: &mut SpiClient<'_>,
     dashboard: &str,
     metrics: &[String],
-    view: &str,
+    view: &Relation,
 ) -> Result<pg_sys::Oid> {
     let grouped = client
         .select(
@@ -199,41 +196,31 @@ fn create_view(
         .first()
         .get_one::<Vec<String>>()?
         .unwrap_or_default();
-    let columns: Vec<String> = metrics
+    let columns: Vec<(String, bool)> = metrics
         .iter()
-        .map(|metric| {
-            let key = quote_literal(metric);
-            let column = quote_identifier(metric);
-            if grouped.contains(metric) {
-                format!("s -> {key} AS {column}")
-            } else {
-                format!("(s ->> {key})::pg_catalog.numeric AS {column}")
-            }
-        })
+        .map(|metric| (metric.clone(), grouped.contains(metric)))
         .collect();
-    let sql = format!(
-        "CREATE VIEW {view} AS SELECT 1 AS id, (s ->> 'as_of')::pg_catalog.timestamptz AS as_of, {} \
-           FROM tally.snapshot({}) AS s",
-        columns.join(", "),
-        quote_literal(dashboard)
-    );
-    client.update(&sql, None, &[])?;
+    client.update(
+        sql::create_view_sql(view, dashboard, &columns).as_str(),
+        None,
+        &[],
+    )?;
     // Created with the extension owner's rights; owned, and grantable, by the caller.
     let owner = client
         .select(
-            "SELECT pg_catalog.quote_ident($1::pg_catalog.oid::pg_catalog.regrole::pg_catalog.text)",
+            "SELECT rolname::pg_catalog.text FROM pg_catalog.pg_roles WHERE oid = $1::pg_catalog.oid",
             Some(1),
             &[ffi::outer_user().into()],
         )?
         .first()
         .get_one::<String>()?
         .ok_or_else(|| TallyError::Internal("caller role has no name".into()))?;
-    client.update(&format!("ALTER VIEW {view} OWNER TO {owner}"), None, &[])?;
+    client.update(sql::view_owner_sql(view, &owner).as_str(), None, &[])?;
     client
         .select(
             "SELECT pg_catalog.regclass($1)::pg_catalog.oid",
             Some(1),
-            &[view.into()],
+            &[view.as_str().into()],
         )?
         .first()
         .get_one::<pg_sys::Oid>()?

@@ -4,7 +4,7 @@
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
-use pgrx::spi::{quote_identifier, SpiClient};
+use pgrx::spi::SpiClient;
 use pgrx::{JsonB, PgRelation};
 
 use crate::error::{Result, SqlResult, TallyError};
@@ -26,6 +26,7 @@ struct Source {
     oid: pg_sys::Oid,
     /// `schema.table`, quoted.
     quoted: String,
+    relation: crate::sql::Relation,
 }
 
 /// One column of the source table.
@@ -83,10 +84,7 @@ fn drop_metric(name: &str) -> SqlResult<()> {
         lock_source(metric.source_oid);
         storage::lock_folding()?;
         client.update(
-            &format!(
-                "WITH {} SELECT",
-                storage::remove_pending_ctes("ARRAY[$1::pg_catalog.int4]")
-            ),
+            crate::sql::drop_pending_sql().as_str(),
             None,
             &[metric.id.into()],
         )?;
@@ -120,7 +118,7 @@ fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
                 source: Some(metric.source_oid),
                 aggregate: metric.aggregate.as_str(),
                 column_name: metric.column_name.as_deref(),
-                filter: metric.filter.as_deref(),
+                filter: metric.filter.as_ref().map(|f| f.as_str()),
                 group_by: metric.group_by.as_deref(),
                 bucket: metric.bucket.map(Bucket::as_str),
                 bucket_column: metric.bucket_column.as_deref(),
@@ -348,7 +346,11 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     if !owns {
         return Err(TallyError::NotOwner(quoted));
     }
-    Ok(Source { oid, quoted })
+    Ok(Source {
+        oid,
+        relation: crate::sql::Relation::from_catalog(quoted.clone()),
+        quoted,
+    })
 }
 
 fn find_column(
@@ -397,7 +399,7 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
 /// timestamptz prints in the session's TimeZone), or two sessions would count one row in
 /// two groups. Postgres judges that: the cast must be usable in an index expression.
 fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
-    let expression = format!("{}::pg_catalog.text", quote_identifier(&column.name));
+    let expression = crate::sql::text_form_sql(&column.name);
     probe_expression(source, &expression, |_| Ok(())).map_err(|_| TallyError::WrongGroupType {
         column: column.name.clone(),
         type_name: column.type_name.clone(),
@@ -502,20 +504,11 @@ fn probe_expression<T>(
     expression: &str,
     inspect: impl FnOnce(&SpiClient<'_>) -> Result<T> + std::panic::UnwindSafe,
 ) -> std::result::Result<Result<T>, CaughtPgError> {
-    let create_table = format!(
-        "CREATE TEMPORARY TABLE _tally_probe (LIKE {})",
-        source.quoted
-    );
-    // The newlines end any trailing "--" comment inside the expression.
-    let create_view = format!(
-        "CREATE TEMPORARY VIEW _tally_probe_view AS SELECT (\n{expression}\n) AS f FROM pg_temp._tally_probe"
-    );
-    let create_index =
-        format!("CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))");
+    let probe = crate::sql::probe_sql(&source.relation, expression);
     ffi::probe_and_roll_back(move || {
         Spi::connect_mut(|client| -> Result<T> {
-            client.update(&create_table, None, &[])?;
-            client.update(&create_view, None, &[])?;
+            client.update(probe.table.as_str(), None, &[])?;
+            client.update(probe.view.as_str(), None, &[])?;
             let foreign = client
                 .select(FOREIGN_OBJECT_SQL, Some(1), &[])?
                 .next()
@@ -528,7 +521,7 @@ fn probe_expression<T>(
                     message: format!("{object} is not built in"),
                 });
             }
-            client.update(&create_index, None, &[])?;
+            client.update(probe.index.as_str(), None, &[])?;
             ffi::with_fixed_settings(|| {
                 let canonical = client
                     .select(
@@ -540,9 +533,7 @@ fn probe_expression<T>(
                     .get_one::<String>()?
                     .unwrap_or_default();
                 client.update(
-                    &format!(
-                        "CREATE INDEX _tally_probe_canonical ON pg_temp._tally_probe ((\n{canonical}\n))"
-                    ),
+                    crate::sql::canonical_probe_sql(&canonical).as_str(),
                     None,
                     &[],
                 )?;
@@ -605,12 +596,8 @@ fn insert_definition(
 fn backfill(metric: &Metric) -> Result<()> {
     let snapshot = ffi::Snapshot::latest();
     if let Some(live) = storage::live_counters(metric, &snapshot)? {
-        let sql = format!(
-            "INSERT INTO tally._state ({}) {}",
-            crate::sqlgen::COUNTER_COLUMNS,
-            crate::sqlgen::counters_from_arrays_sql()
-        );
-        ffi::execute_in_snapshot(&snapshot, &sql, &live, &[])?;
+        let sql = crate::sql::backfill_sql();
+        ffi::execute_in_snapshot(&snapshot, sql.as_str(), &live, &[])?;
     }
     snapshot.release();
     Ok(())

@@ -5,18 +5,18 @@
 //! that plan up. Here every expression a table's metrics need (filter, bucket, group,
 //! column) is compiled once per trigger generation, evaluated over the one old and/or new
 //! row, and the resulting changes go straight into one `tally._change` row. The changes are
-//! exactly those of the SQL path (`sqlgen::single_row_sql` / `update_sql` /
-//! `values_sql`), so folding, reads and verification cannot tell the two apart; the
+//! exactly those of the SQL path (`Metric::single_row_sql` / `update_sql` /
+//! `values_sql` in `sql::metric`), so folding, reads and verification cannot tell the two apart; the
 //! differential test runs both.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::spi::quote_identifier;
 use std::cell::Cell;
 
 use crate::error::Result;
 use crate::ffi::{DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 use crate::model::Metric;
+use crate::sql::Sql;
 
 thread_local! {
     static DIRECT_STATEMENTS: Cell<u64> = const { Cell::new(0) };
@@ -49,34 +49,22 @@ impl FastPath {
     /// Compiles the expressions of `metrics` against the row type of `relid` (the table the
     /// trigger fires on: a partition's columns may be numbered differently from its root's).
     pub fn compile(relid: pg_sys::Oid, metrics: &[Metric]) -> Result<FastPath> {
-        let mut sql: Vec<String> = Vec::new();
-        let mut add = |text: String| {
-            sql.push(text);
-            Some(sql.len() - 1)
+        let mut sql: Vec<Sql> = Vec::new();
+        let mut add = |expression: Option<Sql>| {
+            expression.map(|e| {
+                sql.push(e);
+                sql.len() - 1
+            })
         };
         let mut compiled = Vec::with_capacity(metrics.len());
         for metric in metrics {
-            let column = metric.column_name.as_deref().map(quote_identifier);
+            let expressions = metric.row_expressions();
             compiled.push(MetricExprs {
                 id: metric.id,
-                filter: metric.filter.as_ref().and_then(|f| add(format!("({f})"))),
-                bucket: metric.bucket.and_then(|_| add(metric.bucket_sql())),
-                group: metric
-                    .group_by
-                    .as_ref()
-                    .and_then(|_| add(metric.group_sql())),
-                // count only asks whether the column is NULL, whatever its type; the
-                // others fold its values as numeric, as the SQL path does (sum and avg
-                // with non-finite values counted apart: `sqlgen::summand_sql`).
-                column: column.and_then(|c| {
-                    if metric.aggregate.sums_values() {
-                        add(crate::sqlgen::summand_sql(&c))
-                    } else if metric.aggregate.tracks_values() {
-                        add(format!("{c}::pg_catalog.numeric"))
-                    } else {
-                        add(c)
-                    }
-                }),
+                filter: add(expressions.filter),
+                bucket: add(expressions.bucket),
+                group: add(expressions.group),
+                column: add(expressions.column),
                 sums_values: metric.aggregate.sums_values(),
                 tracks_values: metric.aggregate.tracks_values(),
             });

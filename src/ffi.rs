@@ -163,10 +163,11 @@ fn caught_message(caught: CaughtError) -> CaughtPgError {
 /// any other clause. This rejects "a; DROP TABLE t", "x) OR (true", "1 FROM t" and the like
 /// before the text is ever embedded in another statement.
 pub fn check_single_expression(text: &str) -> Result<()> {
-    let sql =
-        CString::new(format!("SELECT {text}\n")).map_err(|_| TallyError::FilterNotExpression {
+    let sql = CString::new(crate::sql::single_expression_sql(text).as_str()).map_err(|_| {
+        TallyError::FilterNotExpression {
             detail: "The filter contains a NUL byte.".into(),
-        })?;
+        }
+    })?;
     let verdict = probe_and_roll_back(move || {
         // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
         // RawStmt allocated in CurrentMemoryContext (the caller's, see probe_and_roll_back).
@@ -263,6 +264,14 @@ impl SpiValue {
         SpiValue {
             datum: Some(pg_sys::Datum::from(value)),
             oid: pg_sys::INT4OID,
+        }
+    }
+
+    /// A text argument, copied into the current memory context (the SPI connection's).
+    pub fn of_text(value: &str) -> Self {
+        SpiValue {
+            datum: value.into_datum(),
+            oid: pg_sys::TEXTOID,
         }
     }
 

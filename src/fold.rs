@@ -16,14 +16,12 @@ use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use crate::error::{Result, TallyError};
 use crate::ffi::array::{self, ElementType};
 use crate::ffi::scan::{self, Reader, Row};
 use crate::plans::{self, Access};
-use crate::sqlgen::COUNTER_COLUMNS;
-use crate::storage::{self, Folded, SAME_VALUE_KEY};
+use crate::storage::{self, Folded};
 
 /// Counter rows whose source rows all went away, by the row ids the fold returned for them
 /// (a TID scan). No index covers the counters: that keeps the fold's `_state` updates HOT
@@ -40,84 +38,7 @@ const EMPTY_ROWS_SQL: &str = "DELETE FROM tally._state \
 /// horizon, so neither folds nor reads walk them.
 const ADVANCE_SQL: &str = "UPDATE tally._fold SET horizon = $1 WHERE id = 1";
 
-/// Adds the summed changes (parallel arrays `$1`..`$8`: metric, bucket, group, value, rows,
-/// values, total, number of changes) to `_state`, skipping metrics dropped since. Sums in
-/// Rust are keyed by a value's text; the GROUP BY here merges numerically equal values
-/// (1.0 and 1.00), as the upsert needs one row per counter. A count_distinct group's
-/// summary row also gains the values that appear (a count going from 0 to positive) minus
-/// those that disappear, judged against the state this statement replaces. Returns the
-/// changes folded, the counter rows upserted and the ids of those left empty.
-fn apply_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "WITH summed AS (SELECT f.metric_id, f.bucket_start, f.group_key, f.value, pg_catalog.sum(f.n_rows) AS n_rows, \
-                                    pg_catalog.sum(f.n_values) AS n_values, pg_catalog.sum(f.total) AS total, \
-                                    pg_catalog.sum(f.changes) AS changes \
-                               FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($2::pg_catalog.timestamptz[]), \
-                                               pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.numeric[]), \
-                                               pg_catalog.unnest($5::pg_catalog.int8[]), pg_catalog.unnest($6::pg_catalog.int8[]), \
-                                               pg_catalog.unnest($7::pg_catalog.numeric[]), pg_catalog.unnest($8::pg_catalog.int8[])) \
-                                    AS f(metric_id, bucket_start, group_key, value, n_rows, n_values, total, changes) \
-                              WHERE f.metric_id IN (SELECT id FROM tally._metric) \
-                              GROUP BY 1, 2, 3, 4), \
-                  distinct_change AS (SELECT f.metric_id, f.bucket_start, f.group_key, NULL::pg_catalog.numeric AS value, \
-                                             0::pg_catalog.numeric AS n_rows, 0::pg_catalog.numeric AS n_values, \
-                                             pg_catalog.sum((coalesce(s.n_rows, 0) + f.n_rows > 0)::pg_catalog.int4 \
-                                                            - (coalesce(s.n_rows, 0) > 0)::pg_catalog.int4)::pg_catalog.numeric AS total \
-                                        FROM summed f \
-                                        JOIN tally._metric m ON m.id = f.metric_id AND m.aggregate = 'count_distinct' \
-                                        LEFT JOIN tally._state s ON {SAME_VALUE_KEY} \
-                                       WHERE f.value IS NOT NULL \
-                                       GROUP BY 1, 2, 3), \
-                  folded AS (SELECT u.metric_id, u.bucket_start, u.group_key, u.value, pg_catalog.sum(u.n_rows), \
-                                    pg_catalog.sum(u.n_values), pg_catalog.sum(u.total) \
-                               FROM (SELECT s.metric_id, s.bucket_start, s.group_key, s.value, s.n_rows, s.n_values, s.total \
-                                       FROM summed s \
-                                     UNION ALL SELECT * FROM distinct_change) u \
-                              GROUP BY 1, 2, 3, 4), \
-                  upserted AS (INSERT INTO tally._state AS s ({COUNTER_COLUMNS}) SELECT * FROM folded \
-                               ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
-                               SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
-                                   total = s.total + EXCLUDED.total \
-                               RETURNING s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
-             SELECT (SELECT pg_catalog.sum(changes)::pg_catalog.int8 FROM summed), (SELECT pg_catalog.count(*) FROM upserted), \
-                    (SELECT pg_catalog.array_agg(u.ctid::pg_catalog.text) FROM upserted u WHERE u.emptied)"
-        )
-    })
-}
-
-/// `apply_sql` for a fold whose sums are all summary rows (no metric tracking values among
-/// them: the usual case): the same parameters and result, without the count_distinct and
-/// value-merging steps. Each summary row's key (metric, bucket, group) is already unique
-/// in the sums, so the upsert needs no GROUP BY either. Half the executor setup of the
-/// full statement, which is most of a small fold's cost (~0.2 of its ~0.45 ms for 100
-/// single-row INSERTs of the demo).
-fn summary_apply_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "WITH upserted AS (INSERT INTO tally._state AS s ({COUNTER_COLUMNS}) \
-                               SELECT f.metric_id, f.bucket_start, f.group_key, NULL, f.n_rows, f.n_values, f.total \
-                                 FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($2::pg_catalog.timestamptz[]), \
-                                                 pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.int8[]), \
-                                                 pg_catalog.unnest($6::pg_catalog.int8[]), pg_catalog.unnest($7::pg_catalog.numeric[])) \
-                                      AS f(metric_id, bucket_start, group_key, n_rows, n_values, total) \
-                                WHERE f.metric_id IN (SELECT id FROM tally._metric) \
-                               ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
-                               SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
-                                   total = s.total + EXCLUDED.total \
-                               RETURNING s.metric_id, s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
-             SELECT (SELECT pg_catalog.sum(c.changes)::pg_catalog.int8 \
-                       FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($8::pg_catalog.int8[])) AS c(metric_id, changes) \
-                      WHERE c.metric_id IN (SELECT u.metric_id FROM upserted u)), \
-                    (SELECT pg_catalog.count(*) FROM upserted), \
-                    (SELECT pg_catalog.array_agg(u.ctid::pg_catalog.text) FROM upserted u WHERE u.emptied)"
-        )
-    })
-}
-
-/// The element types of `apply_sql`'s array parameters `$1`..`$8`: its parameter types
+/// The element types of `sql::fold_apply_sql`'s array parameters `$1`..`$8`: its parameter types
 /// and the arrays `Sums::into_arguments` builds come from this one list.
 const APPLY_ELEMENTS: [&ElementType; 8] = [
     &array::INT4,
@@ -156,7 +77,7 @@ struct Sums {
 }
 
 impl Sums {
-    /// Adds the changes of one taken `_change` row (its `storage::CHANGE_ARRAYS`).
+    /// Adds the changes of one taken `_change` row (its `crate::sql::CHANGE_ARRAYS`).
     fn add_change_row(&mut self, row: &Row<'_>) -> Result<()> {
         let metric_ids = row.array(0, &array::INT4)?;
         let buckets = row.array(1, &array::TIMESTAMPTZ)?;
@@ -300,7 +221,7 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
         storage::fold_horizon(&reader)?
     };
     let mut sums = Sums::default();
-    let taken = scan::take_changes(horizon, &storage::CHANGE_ARRAYS, |row| {
+    let taken = scan::take_changes(horizon, &crate::sql::CHANGE_ARRAYS, |row| {
         sums.add_change_row(row)
     })?;
     if taken.rows > 0 {
@@ -314,9 +235,9 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
         });
     }
     let sql = if sums.all_summary_rows() {
-        summary_apply_sql()
+        crate::sql::fold_summary_apply_sql()
     } else {
-        apply_sql()
+        crate::sql::fold_apply_sql()
     };
     let apply = plans::cached(
         client,

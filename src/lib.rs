@@ -24,7 +24,7 @@ mod plans;
 mod read;
 mod refresh;
 mod snapshot;
-mod sqlgen;
+mod sql;
 mod storage;
 mod trigger;
 mod verify;

@@ -1,11 +1,12 @@
 //! A metric definition as stored in `tally._metric`, loaded once and turned into SQL by
-//! `sqlgen`. Enums here are the closed vocabularies of the public API.
+//! `sql`. Enums here are the closed vocabularies of the public API.
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use serde::Serialize;
 
 use crate::error::{Result, TallyError};
+use crate::sql::{Expression, Relation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,12 +97,12 @@ pub struct Metric {
     pub id: i32,
     pub name: String,
     /// The source as `schema.table`, quoted where needed.
-    pub source: String,
+    pub source: Relation,
     #[serde(skip)]
     pub source_oid: pg_sys::Oid,
     pub aggregate: Aggregate,
     pub column_name: Option<String>,
-    pub filter: Option<String>,
+    pub filter: Option<Expression>,
     pub group_by: Option<String>,
     pub bucket: Option<Bucket>,
     pub bucket_column: Option<String>,
@@ -118,18 +119,6 @@ pub struct Metric {
 }
 
 /// Columns selected by every metric-loading query, in `Metric::from_row` order.
-const METRIC_COLUMNS: &str = "m.id, m.name, \
-    pg_catalog.format('%I.%I', n.nspname, c.relname), c.oid, m.aggregate, m.column_name, \
-    m.filter, m.group_by, m.bucket, m.bucket_column, m.time_zone, m.depends_on, \
-    coalesce((SELECT a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype \
-                FROM pg_catalog.pg_attribute a \
-               WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false), \
-    c.relowner";
-
-const METRIC_FROM: &str = "tally._metric m \
-    JOIN pg_catalog.pg_class c ON c.oid = m.source \
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
-
 impl Metric {
     fn from_row(row: &pgrx::spi::SpiHeapTupleData<'_>) -> Result<Self> {
         let text = |i: usize| -> Result<Option<String>> { Ok(row.get::<String>(i)?) };
@@ -141,11 +130,11 @@ impl Metric {
         Ok(Metric {
             id: row.get::<i32>(1)?.unwrap_or_default(),
             name: required(2, "name")?,
-            source: required(3, "source")?,
+            source: Relation::from_catalog(required(3, "source")?),
             source_oid: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
             aggregate,
             column_name: text(6)?,
-            filter: text(7)?,
+            filter: text(7)?.map(Expression::stored),
             group_by: text(8)?,
             bucket,
             bucket_column: text(10)?,
@@ -158,8 +147,8 @@ impl Metric {
 
     /// Loads one metric by name.
     pub fn load(client: &SpiClient<'_>, name: &str) -> Result<Self> {
-        let sql = format!("SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} WHERE m.name = $1");
-        let rows = client.select(&sql, Some(1), &[name.into()])?;
+        let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::Name);
+        let rows = client.select(sql, Some(1), &[name.into()])?;
         match rows.into_iter().next() {
             Some(row) => Metric::from_row(&row),
             None => Err(TallyError::UnknownMetric(name.to_string())),
@@ -171,8 +160,8 @@ impl Metric {
         match name {
             Some(name) => Ok(vec![Metric::load(client, name)?]),
             None => {
-                let sql = format!("SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} ORDER BY m.id");
-                let rows = client.select(&sql, None, &[])?;
+                let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::All);
+                let rows = client.select(sql, None, &[])?;
                 rows.into_iter().map(|row| Metric::from_row(&row)).collect()
             }
         }
@@ -180,10 +169,8 @@ impl Metric {
 
     /// Loads every metric defined on one source table, in creation order.
     pub fn load_for_source(client: &SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<Self>> {
-        let sql = format!(
-            "SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} WHERE m.source = $1::pg_catalog.oid ORDER BY m.id"
-        );
-        let rows = client.select(&sql, None, &[source.into()])?;
+        let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::Source);
+        let rows = client.select(sql, None, &[source.into()])?;
         rows.into_iter().map(|row| Metric::from_row(&row)).collect()
     }
 }

@@ -19,7 +19,7 @@ use crate::{ffi, plans, storage};
 /// tempting the planner into a sequential scan of a queue-like table). Built once per
 /// template for the life of the backend.
 fn with_horizon(template: &'static str, built: &'static OnceLock<String>) -> &'static str {
-    built.get_or_init(|| template.replace("{horizon}", storage::HORIZON_SQL))
+    built.get_or_init(|| template.replace("{horizon}", crate::sql::HORIZON_SQL))
 }
 
 /// A read-only plan for `sql`, prepared on first use in this session.

@@ -11,7 +11,6 @@ use std::time::Instant;
 use crate::define::require_owner;
 use crate::error::Result;
 use crate::model::Metric;
-use crate::sqlgen::COUNTER_COLUMNS;
 use crate::{ffi, storage};
 
 type RefreshRow = (
@@ -110,14 +109,10 @@ fn recompute(metric: &Metric) -> Result<i64> {
     let live = storage::live_counters(metric, &snapshot)?;
     // Pending changes from the fold horizon on: those before it are already folded, and
     // the queue table may hold many of them until VACUUM.
-    let sql = format!(
-        "WITH {gone} INSERT INTO tally._state ({COUNTER_COLUMNS}) {counters}",
-        gone = storage::remove_pending_ctes("ARRAY[$8::pg_catalog.int4]"),
-        counters = crate::sqlgen::counters_from_arrays_sql(),
-    );
+    let sql = crate::sql::recompute_sql();
     let mut params = live.unwrap_or_else(storage::no_counters);
     params.push(ffi::SpiValue::of_int4(metric.id));
-    let (groups, _) = ffi::execute_in_snapshot(&snapshot, &sql, &params, &[])?;
+    let (groups, _) = ffi::execute_in_snapshot(&snapshot, sql.as_str(), &params, &[])?;
     snapshot.release();
     Ok(groups as i64)
 }

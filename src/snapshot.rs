@@ -102,7 +102,7 @@ impl Counters {
 }
 
 /// Whether a total printed by Postgres is NaN or infinite, or counts such values
-/// (`sqlgen::summand_sql`: one counts 1e1000 or more; finite sums stay below 5e999), which
+/// (`sql::metric`, `summand_sql`: one counts 1e1000 or more; finite sums stay below 5e999), which
 /// only `tally._figure` decodes.
 fn not_a_json_number(total: &str) -> bool {
     let digits = total
@@ -323,7 +323,7 @@ fn add_pending(reader: &Reader, readings: &mut [Reading<'_>], horizon: u64) -> R
             .collect()
     };
     // Every array but `value`: a dashboard with a value-tracking metric goes to the query.
-    let columns = &storage::CHANGE_ARRAYS[..6];
+    let columns = &crate::sql::CHANGE_ARRAYS[..6];
     reader.lookup(
         "_change",
         &[Key::Xid8AtLeast("xact_id", horizon)],

@@ -7,7 +7,7 @@ use pgrx::spi::SpiClient;
 use crate::error::{Result, TallyError};
 use crate::ffi::{Snapshot, SpiValue};
 use crate::model::Metric;
-use crate::sqlgen::{DeltaShape, COUNTER_COLUMNS};
+use crate::sql::DeltaShape;
 
 /// The oid of `tally._metric` (present in every catalog version), whose object lock is the
 /// fold lock (`ffi::lock_fold`): a lock tag no SQL command takes, so no other role can hold
@@ -33,11 +33,6 @@ pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
     crate::fold::fold_all(client).map(Some)
 }
 
-/// The fold horizon (see `tally._fold`) as a scalar subquery: no pending delta was written
-/// by a transaction before it.
-pub const HORIZON_SQL: &str =
-    "coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id = 1), '0'::pg_catalog.xid8)";
-
 /// The fold horizon (`tally._fold`): no pending delta was written before it. 0 if the row
 /// is missing, which only makes the delta lookups start at the beginning.
 pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
@@ -55,78 +50,10 @@ pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
     Ok(horizon)
 }
 
-/// Counter rows of the metrics selected by `condition` (a predicate over metric_id and
-/// bucket_start), folded and pending alike: the exact current state when read in one
-/// snapshot. Pending deltas are looked up from the fold horizon on.
-pub fn stored_rows_sql(condition: &str) -> String {
-    format!(
-        "SELECT {COUNTER_COLUMNS} FROM tally._state WHERE {condition} \
-         UNION ALL SELECT {COUNTER_COLUMNS} FROM tally._delta \
-          WHERE ({condition}) AND xact_id >= {HORIZON_SQL}"
-    )
-}
-
 /// What one compaction did.
 pub struct Folded {
     pub deltas: i64,
     pub groups: i64,
-}
-
-/// Rows of `_state` with the same (metric, bucket, group, value) as the row `f`: NULL-safe,
-/// through the `_state_values` expression index.
-pub const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
-    AND coalesce(s.bucket_start, '-infinity') = coalesce(f.bucket_start, '-infinity') \
-    AND coalesce(s.group_key, '') = coalesce(f.group_key, '') \
-    AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
-
-/// The columns of one change, in the order `tally._change` and the view `tally._delta`
-/// hold them (each an array in `_change`: element i of each is one change).
-pub const CHANGE_ARRAYS: [&str; 7] = [
-    "metric_id",
-    "bucket_start",
-    "group_key",
-    "n_rows",
-    "n_values",
-    "total",
-    "value",
-];
-
-/// The changes of the `_change` row `row` (a range variable with that table's columns),
-/// one per row as `d`, with the columns of `CHANGE_ARRAYS`.
-fn unnested(row: &str) -> String {
-    let unnests: Vec<String> = CHANGE_ARRAYS
-        .iter()
-        .map(|c| format!("pg_catalog.unnest({row}.{c})"))
-        .collect();
-    format!(
-        "ROWS FROM ({}) AS d({})",
-        unnests.join(", "),
-        CHANGE_ARRAYS.join(", ")
-    )
-}
-
-/// Data-modifying CTEs (`gone`, `kept`) that remove the pending changes of the metrics in
-/// `ids` (an int[] expression): every `_change` row from the fold horizon on holding one
-/// of them is deleted and rewritten without them, with its transaction id (a row left with
-/// no change is not rewritten). Caller holds the fold lock, as everything that deletes
-/// changes does, so no fold can take a row between the two.
-pub fn remove_pending_ctes(ids: &str) -> String {
-    let aggregated: Vec<String> = CHANGE_ARRAYS
-        .iter()
-        .map(|c| format!("pg_catalog.array_agg(d.{c})"))
-        .collect();
-    format!(
-        "gone AS (DELETE FROM tally._change c WHERE c.xact_id >= {HORIZON_SQL} AND c.metric_id OPERATOR(pg_catalog.&&) {ids} \
-                  RETURNING c.*), \
-         kept AS (INSERT INTO tally._change (xact_id, {columns}) \
-                  SELECT g.xact_id, k.* FROM gone g, LATERAL ( \
-                         SELECT {aggregated} \
-                           FROM {changes} WHERE d.metric_id OPERATOR(pg_catalog.<>) ALL ({ids})) k(m) \
-                   WHERE k.m IS NOT NULL RETURNING 1)",
-        columns = CHANGE_ARRAYS.join(", "),
-        aggregated = aggregated.join(", "),
-        changes = unnested("g")
-    )
 }
 
 thread_local! {
@@ -195,49 +122,35 @@ pub fn require_current_catalog() -> Result<()> {
 /// A TRUNCATE between installing this library and `ALTER EXTENSION pg_tally UPDATE` meets
 /// the old catalog (a `tally._delta` table, maybe no fold horizon) and is served there.
 pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
-    let metrics = "(SELECT id FROM tally._metric WHERE source = $1::pg_catalog.oid)";
+    let table = [SpiValue::of_oid(source)];
     let snapshot = Snapshot::latest();
-    crate::ffi::execute_in_snapshot(
-        &snapshot,
-        &format!("DELETE FROM tally._state WHERE metric_id IN {metrics}"),
-        &[SpiValue::of_oid(source)],
-        &[],
-    )?;
-    let changes = if catalog_is_current() {
-        format!(
-            "WITH {} SELECT",
-            remove_pending_ctes(&format!("ARRAY{metrics}"))
-        )
-    } else {
-        format!("DELETE FROM tally._delta WHERE metric_id IN {metrics}")
-    };
-    crate::ffi::execute_in_snapshot(&snapshot, &changes, &[SpiValue::of_oid(source)], &[])?;
+    crate::ffi::execute_in_snapshot(&snapshot, crate::sql::CLEAR_STATE_SQL, &table, &[])?;
+    let pending = crate::sql::clear_pending_sql(catalog_is_current());
+    crate::ffi::execute_in_snapshot(&snapshot, pending.as_str(), &table, &[])?;
     snapshot.release();
     Ok(())
 }
 
 /// The live counters of `metric` over its whole source table, as the seven arrays of
-/// `sqlgen::changes_select_sql` (None when the table has no row the metric counts), read in
+/// `sql::changes_select_sql` (None when the table has no row the metric counts), read in
 /// `snapshot` as the table's owner: the metric's expressions never run with the extension
 /// owner's rights.
 pub fn live_counters(metric: &Metric, snapshot: &Snapshot) -> Result<Option<Vec<SpiValue>>> {
-    let sql =
-        crate::sqlgen::changes_select_sql(vec![metric.aggregate_sql(&metric.source, 1, true)])
-            .ok_or_else(|| TallyError::Internal("no counters to select".into()))?;
+    let sql = crate::sql::live_counters_sql(metric);
     crate::ffi::as_table_owner(metric.owner, || {
         let (_, row) = crate::ffi::execute_in_snapshot(
             snapshot,
-            &sql,
+            sql.as_str(),
             &[],
-            &crate::sqlgen::CHANGE_ARRAY_TYPES,
+            &crate::sql::CHANGE_ARRAY_TYPES,
         )?;
         Ok(row)
     })
 }
 
-/// Seven NULL arrays: no counters, as `$1`..`$7` of `sqlgen::counters_from_arrays_sql`.
+/// Seven NULL arrays: no counters, as `$1`..`$7` of `sql::backfill_sql`.
 pub fn no_counters() -> Vec<SpiValue> {
-    crate::sqlgen::CHANGE_ARRAY_TYPES
+    crate::sql::CHANGE_ARRAY_TYPES
         .iter()
         .map(|&oid| SpiValue::null(oid))
         .collect()

@@ -16,10 +16,8 @@ use crate::error::{Result as TallyResult, TallyError};
 use crate::fastpath::FastPath;
 use crate::ffi::Side;
 use crate::model::Metric;
-use crate::{compact, ffi, gucs, sqlgen, storage};
-
-const NEW_ROWS: &str = "tally_new";
-const OLD_ROWS: &str = "tally_old";
+use crate::sql::{self, Relation, Rows};
+use crate::{compact, ffi, gucs, storage};
 
 /// (event keyword, trigger name, REFERENCING clause)
 const TRIGGERS: [(&str, &str, &str); 4] = [
@@ -160,10 +158,7 @@ fn write_through_sql(
         // constants); only the insert into tally's own table runs with the extension's rights.
         let changes = ffi::as_role(metrics.owner, true, || {
             let plan = plan_for(client, &metrics, key)?;
-            ffi::first_row(
-                client.select(&*plan, None, &[])?,
-                &sqlgen::CHANGE_ARRAY_TYPES,
-            )
+            ffi::first_row(client.select(&*plan, None, &[])?, &sql::CHANGE_ARRAY_TYPES)
         })?;
         let Some(changes) = changes else {
             return Ok(0);
@@ -376,14 +371,14 @@ fn plan_for(
         .enumerate()
         .filter(|(i, _)| concerns(key.mask, *i))
         .map(|(_, metric)| match (key.event, key.single_row) {
-            (Event::Insert, true) => metric.single_row_sql(NEW_ROWS, 1),
-            (Event::Delete, true) => metric.single_row_sql(OLD_ROWS, -1),
-            (Event::Insert, false) => metric.aggregate_sql(NEW_ROWS, 1, false),
-            (Event::Delete, false) => metric.aggregate_sql(OLD_ROWS, -1, false),
-            (Event::Update, _) => metric.update_sql(NEW_ROWS, OLD_ROWS),
+            (Event::Insert, true) => metric.single_row_sql(Rows::New, 1),
+            (Event::Delete, true) => metric.single_row_sql(Rows::Old, -1),
+            (Event::Insert, false) => metric.aggregate_sql(Rows::New, 1, false),
+            (Event::Delete, false) => metric.aggregate_sql(Rows::Old, -1, false),
+            (Event::Update, _) => metric.update_sql(),
         })
         .collect();
-    let sql = sqlgen::changes_select_sql(parts)
+    let sql = sql::changes_select_sql(parts)
         .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
     let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());
     PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));
@@ -392,7 +387,7 @@ fn plan_for(
 
 thread_local! {
     /// The insert of one statement's changes, for the catalog shape it was prepared for.
-    static INSERT_PLAN: RefCell<Option<(sqlgen::DeltaShape, Rc<OwnedPreparedStatement>)>> =
+    static INSERT_PLAN: RefCell<Option<(sql::DeltaShape, Rc<OwnedPreparedStatement>)>> =
         const { RefCell::new(None) };
 }
 
@@ -408,8 +403,8 @@ fn insert_plan(client: &SpiClient<'_>) -> TallyResult<Rc<OwnedPreparedStatement>
     let plan = Rc::new(
         client
             .prepare_mut(
-                sqlgen::changes_insert_sql(shape),
-                &sqlgen::CHANGE_ARRAY_TYPES.map(pgrx::PgOid::from),
+                sql::changes_insert_sql(shape),
+                &sql::CHANGE_ARRAY_TYPES.map(pgrx::PgOid::from),
             )?
             .keep(),
     );
@@ -470,18 +465,16 @@ fn remember_partitions(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> Tally
 /// A table that carries triggers of a source: the source itself or one of its partitions.
 struct Target {
     relid: pg_sys::Oid,
-    /// `schema.table`, quoted.
-    table: String,
-    /// The root argument of a partition's triggers (`, '<root oid>'`), empty for the source.
-    root_arg: String,
+    table: Relation,
+    /// The root whose metrics a partition's triggers serve; None for the source itself.
+    root: Option<pg_sys::Oid>,
 }
 
 /// `source` and every partition below it.
 /// (pg_partition_tree returns nothing for an ordinary table, hence the explicit first row.)
 fn trigger_targets(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<Vec<Target>> {
     let rows = client.select(
-        "SELECT t.relid, pg_catalog.format('%I.%I', n.nspname, c.relname), \
-                CASE WHEN t.relid = $1::pg_catalog.oid THEN '' ELSE ', ' || pg_catalog.quote_literal($1::pg_catalog.oid::pg_catalog.text) END \
+        "SELECT t.relid, pg_catalog.format('%I.%I', n.nspname, c.relname) \
            FROM (SELECT $1::pg_catalog.oid AS relid, 0 AS level \
                  UNION \
                  SELECT relid, level FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid)) t \
@@ -493,15 +486,11 @@ fn trigger_targets(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<V
     )?;
     let mut targets = Vec::new();
     for row in rows {
-        if let (Some(relid), Some(table), Some(root_arg)) = (
-            row.get::<pg_sys::Oid>(1)?,
-            row.get::<String>(2)?,
-            row.get::<String>(3)?,
-        ) {
+        if let (Some(relid), Some(table)) = (row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?) {
             targets.push(Target {
                 relid,
-                table,
-                root_arg,
+                table: Relation::from_catalog(table),
+                root: (relid != source).then_some(source),
             });
         }
     }
@@ -548,21 +537,11 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
         .get_one::<i64>()?
         .unwrap_or(0);
     remember_partitions(client, source)?;
-    for Target {
-        relid,
-        table,
-        root_arg,
-    } in trigger_targets(client, source)?
-    {
+    for Target { relid, table, root } in trigger_targets(client, source)? {
         for (event, name, referencing) in TRIGGERS {
-            client.update(
-                &format!(
-                    "CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} \
-                     FOR EACH STATEMENT EXECUTE FUNCTION tally._on_write('{generation}'{root_arg})"
-                ),
-                None,
-                &[],
-            )?;
+            let create =
+                sql::create_trigger_sql(name, event, referencing, &table, generation, root);
+            client.update(create.as_str(), None, &[])?;
         }
         ffi::enable_always(relid, &TRIGGERS.map(|(_, name, _)| name))?;
     }

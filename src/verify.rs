@@ -4,12 +4,11 @@
 use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
-use pgrx::spi::{quote_literal, SpiClient};
+use pgrx::spi::SpiClient;
 
 use crate::error::Result;
 use crate::model::Metric;
 use crate::read::require_read;
-use crate::storage::stored_rows_sql;
 
 type DriftRow = (
     name!(metric, String),
@@ -70,46 +69,16 @@ fn verify(
 /// Drift of one metric: every (bucket, group) where a stored counter (the summary, or the
 /// count of one value) differs from a fresh aggregate, with both figures.
 fn drift(client: &SpiClient<'_>, metric: &Metric, out: &mut Vec<DriftRow>) -> Result<()> {
-    let sql = format!(
-        "WITH stored AS ( \
-            SELECT bucket_start AS b, group_key AS g, value AS val, pg_catalog.sum(n_rows) AS r, \
-                   pg_catalog.sum(n_values) AS v, pg_catalog.sum(total) AS t \
-              FROM ({stored}) AS x GROUP BY 1, 2, 3), \
-         checked AS ( \
-            SELECT * FROM ( \
-                SELECT b, g, val, r, v, \
-                       CASE WHEN val IS NULL AND {agg} = 'count_distinct' \
-                            THEN t + tally._distinct_pending({id}, b, g) ELSE t END AS t \
-                  FROM stored) AS c \
-             WHERE r <> 0 OR v <> 0 OR t <> 0), \
-         live AS (SELECT b, g, val, r::pg_catalog.numeric AS r, v::pg_catalog.numeric AS v, t \
-                    FROM ({live}) AS y(id, b, g, val, r, v, t)), \
-         bad AS ( \
-            SELECT DISTINCT coalesce(s.b, l.b) AS b, coalesce(s.g, l.g) AS g \
-              FROM checked s FULL JOIN live l \
-                ON coalesce(s.b, '-infinity') = coalesce(l.b, '-infinity') AND (s.b IS NULL) = (l.b IS NULL) \
-               AND coalesce(s.g, '') = coalesce(l.g, '') AND (s.g IS NULL) = (l.g IS NULL) \
-               AND coalesce(s.val, 'NaN') = coalesce(l.val, 'NaN') AND (s.val IS NULL) = (l.val IS NULL) \
-             WHERE s.r IS DISTINCT FROM l.r OR s.v IS DISTINCT FROM l.v OR s.t IS DISTINCT FROM l.t) \
-         SELECT bad.b, bad.g, tally._figure_of({id}, {agg}, bad.b, bad.g, s.v, s.t), \
-                (SELECT CASE {agg} WHEN 'min' THEN pg_catalog.min(l.val) WHEN 'max' THEN pg_catalog.max(l.val) \
-                                   WHEN 'count_distinct' THEN coalesce(pg_catalog.sum(l.t), 0) \
-                                   ELSE tally._figure({agg}, pg_catalog.sum(l.v), pg_catalog.sum(l.t)) END \
-                   FROM live l WHERE l.b IS NOT DISTINCT FROM bad.b AND l.g IS NOT DISTINCT FROM bad.g) \
-           FROM bad LEFT JOIN stored s \
-             ON s.val IS NULL AND s.b IS NOT DISTINCT FROM bad.b AND s.g IS NOT DISTINCT FROM bad.g \
-          ORDER BY 1, 2",
-        stored = stored_rows_sql(&format!("metric_id = {}", metric.id)),
-        live = crate::sqlgen::counters_from_arrays_sql(),
-        agg = quote_literal(metric.aggregate.as_str()),
-        id = metric.id,
-    );
+    let sql = crate::sql::drift_sql();
     // The live counters are read as the table owner, in the snapshot the stored ones are.
     let snapshot = crate::ffi::Snapshot::active();
     let live = crate::storage::live_counters(metric, &snapshot)?
         .unwrap_or_else(crate::storage::no_counters);
     snapshot.release();
-    for row in client.select(&sql, None, &crate::ffi::spi_args(&live))? {
+    let mut params = live;
+    params.push(crate::ffi::SpiValue::of_int4(metric.id));
+    params.push(crate::ffi::SpiValue::of_text(metric.aggregate.as_str()));
+    for row in client.select(sql, None, &crate::ffi::spi_args(&params))? {
         out.push((
             metric.name.clone(),
             row.get::<TimestampWithTimeZone>(1)?,

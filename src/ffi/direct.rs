@@ -17,6 +17,7 @@ use std::marker::PhantomData;
 
 use super::array::{array_of, INT4, INT8, NUMERIC, TEXT, TIMESTAMPTZ};
 use crate::error::{Result, TallyError};
+use crate::sql::{Relation, Sql};
 
 /// A value computed for the current statement's row: valid until the next
 /// `RowExprs::reset`, which the borrow on `RowExprs` enforces.
@@ -56,9 +57,9 @@ impl RowExprs {
     /// Compiles `exprs` (schema-qualified SQL expressions over the columns of `relid`) by
     /// parse analysis of `SELECT <exprs> FROM ONLY <relid>` under `search_path = pg_catalog,
     /// pg_temp`, so that no object of the writer's search_path can take part.
-    pub fn compile(relid: pg_sys::Oid, exprs: &[String]) -> Result<RowExprs> {
+    pub fn compile(relid: pg_sys::Oid, exprs: &[Sql]) -> Result<RowExprs> {
         let table = qualified_name(relid)?;
-        let sql = CString::new(format!("SELECT {} FROM ONLY {table}", exprs.join(", ")))
+        let sql = CString::new(crate::sql::row_expressions_sql(&table, exprs).as_str())
             .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
         super::with_fixed_settings(|| {
             // SAFETY: the context is created under the caller's (transaction) context and
@@ -260,9 +261,8 @@ unsafe fn detoasted(datum: Datum) -> *mut pg_sys::varlena {
 }
 
 /// `schema.table` of `relid`, quoted.
-fn qualified_name(relid: pg_sys::Oid) -> Result<String> {
-    // SAFETY: lsyscache lookups return palloc'd copies or NULL, checked before use;
-    // quote_qualified_identifier reads two NUL-terminated strings.
+fn qualified_name(relid: pg_sys::Oid) -> Result<Relation> {
+    // SAFETY: lsyscache lookups return palloc'd copies or NULL, checked before use.
     unsafe {
         let name = pg_sys::get_rel_name(relid);
         let schema = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid));
@@ -271,8 +271,10 @@ fn qualified_name(relid: pg_sys::Oid) -> Result<String> {
                 "relation {relid:?} not found"
             )));
         }
-        let quoted = pg_sys::quote_qualified_identifier(schema, name);
-        Ok(CStr::from_ptr(quoted).to_string_lossy().into_owned())
+        Ok(Relation::qualified(
+            &CStr::from_ptr(schema).to_string_lossy(),
+            &CStr::from_ptr(name).to_string_lossy(),
+        ))
     }
 }
 

@@ -1,11 +1,32 @@
-//! SQL text generated from metric definitions. Identifiers are always quoted; the filter is
-//! the canonical text Postgres deparsed when the metric was created (never the user's raw
-//! text), and every function and type is schema-qualified so a caller's search_path cannot
-//! change what the generated SQL means.
+//! SQL text generated from metric definitions: the expressions a metric evaluates over a
+//! source row, and the queries that turn rows into counters. Identifiers are `Ident`s; the
+//! filter is its stored `Expression` (never the user's raw text); every function and type is
+//! schema-qualified so a caller's search_path cannot change what the generated SQL means.
 
-use pgrx::spi::{quote_identifier, quote_literal};
-
+use super::{literal, Ident, Relation, Sql};
 use crate::model::Metric;
+
+/// The transition tables of the write trigger (its REFERENCING clause names them).
+pub const NEW_ROWS: &str = "tally_new";
+pub const OLD_ROWS: &str = "tally_old";
+
+/// Rows a counter query reads: a source table or one of the trigger's transition tables.
+#[derive(Clone, Copy)]
+pub enum Rows<'a> {
+    Table(&'a Relation),
+    New,
+    Old,
+}
+
+impl Rows<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Rows::Table(relation) => relation.as_str(),
+            Rows::New => NEW_ROWS,
+            Rows::Old => OLD_ROWS,
+        }
+    }
+}
 
 /// The counters stored per (metric, bucket, group, value). `value` is NULL on the summary
 /// row of a group; min/max/count_distinct metrics also keep one row per distinct value.
@@ -19,9 +40,9 @@ impl Metric {
     pub fn bucket_sql(&self) -> String {
         match (&self.bucket, &self.bucket_column) {
             (Some(bucket), Some(column)) => {
-                let unit = quote_literal(bucket.as_str());
-                let zone = quote_literal(&self.time_zone);
-                let column = quote_identifier(column);
+                let unit = literal(bucket.as_str());
+                let zone = literal(&self.time_zone);
+                let column = Ident::new(column);
                 if self.bucket_column_is_tz {
                     format!("pg_catalog.date_trunc({unit}, {column}, {zone})")
                 } else {
@@ -36,7 +57,7 @@ impl Metric {
 
     pub fn group_sql(&self) -> String {
         match &self.group_by {
-            Some(column) => format!("{}::pg_catalog.text", quote_identifier(column)),
+            Some(column) => format!("{}::pg_catalog.text", Ident::new(column)),
             None => "NULL::pg_catalog.text".to_string(),
         }
     }
@@ -49,14 +70,40 @@ impl Metric {
     }
 
     fn value_column(&self) -> Option<String> {
-        self.column_name.as_deref().map(quote_identifier)
+        self.column_name
+            .as_deref()
+            .map(|column| Ident::new(column).to_string())
+    }
+
+    /// The expressions the single-row write path compiles (`fastpath`), each computing over
+    /// one source row exactly what the queries below compute: the filter, the bucket, the
+    /// group key, and the column as the aggregate reads it (count only asks whether it is
+    /// NULL, whatever its type; the others fold its values as numeric, sum and avg with
+    /// non-finite values counted apart: `summand_sql`).
+    pub fn row_expressions(&self) -> RowExpressions {
+        let column = self.value_column();
+        RowExpressions {
+            filter: self.filter.as_ref().map(|f| Sql(format!("({f})"))),
+            bucket: self.bucket.map(|_| Sql(self.bucket_sql())),
+            group: self.group_by.as_ref().map(|_| Sql(self.group_sql())),
+            column: column.map(|c| {
+                Sql(if self.aggregate.sums_values() {
+                    summand_sql(&c)
+                } else if self.aggregate.tracks_values() {
+                    format!("{c}::pg_catalog.numeric")
+                } else {
+                    c
+                })
+            }),
+        }
     }
 
     /// Counters of the rows of `relation` (a table or a transition table), multiplied by
     /// `sign`: one row per (bucket, group) present, plus one per distinct value for the
     /// aggregates that track values. `live` (backfill, refresh, verify) also stores the
     /// distinct count of a count_distinct group, which triggers cannot know.
-    pub fn aggregate_sql(&self, relation: &str, sign: i32, live: bool) -> String {
+    pub fn aggregate_sql(&self, rows: Rows<'_>, sign: i32, live: bool) -> String {
+        let relation = rows.name();
         if self.aggregate.tracks_values() {
             let sign = if sign < 0 { "-" } else { "" };
             return self.values_sql(&[(relation, sign)], live);
@@ -84,7 +131,8 @@ impl Metric {
     /// The counters of a statement that changed one row of `relation`: the same rows as
     /// `aggregate_sql` would produce, without aggregation, whose executor setup dominates
     /// the cost of a single-row statement.
-    pub fn single_row_sql(&self, relation: &str, sign: i32) -> String {
+    pub fn single_row_sql(&self, rows: Rows<'_>, sign: i32) -> String {
+        let relation = rows.name();
         let column = self.value_column();
         let counted = match &column {
             Some(column) => format!("CASE WHEN {column} IS NULL THEN 0 ELSE {sign} END"),
@@ -123,7 +171,8 @@ impl Metric {
 
     /// Net counters of an UPDATE: new rows in, old rows out, keeping only keys that changed,
     /// so an UPDATE that moves nothing between groups or buckets writes nothing.
-    pub fn update_sql(&self, new_rows: &str, old_rows: &str) -> String {
+    pub fn update_sql(&self) -> String {
+        let (new_rows, old_rows) = (NEW_ROWS, OLD_ROWS);
         if self.aggregate.tracks_values() {
             return self.values_sql(&[(new_rows, ""), (old_rows, "-")], false);
         }
@@ -195,7 +244,7 @@ impl Metric {
 /// never lose it again when that row is deleted (NaN - NaN is NaN): counted apart, the
 /// total stays exact through deletes and updates. Exact while the finite part of a sum stays
 /// below 5e999 in magnitude. The single-row write path compiles this same expression.
-pub fn summand_sql(column: &str) -> String {
+fn summand_sql(column: &str) -> String {
     let [nan, infinity, minus_infinity] = NON_FINITE_WEIGHTS;
     format!(
         "CASE {column}::pg_catalog.numeric WHEN 'NaN' THEN '{nan}'::pg_catalog.numeric \
@@ -224,17 +273,25 @@ pub enum DeltaShape {
 /// `COUNTER_COLUMNS`) as seven parallel arrays, in the order of `CHANGE_ARRAY_TYPES`; no row
 /// when there are none (an UPDATE moving no row between groups changes nothing). Run as
 /// the table owner: the parts evaluate the metrics' expressions. None without parts.
-pub fn changes_select_sql(parts: Vec<String>) -> Option<String> {
+pub fn changes_select_sql(parts: Vec<String>) -> Option<Sql> {
     if parts.is_empty() {
         return None;
     }
     let rows = parts.join(" UNION ALL ");
-    Some(format!(
+    Some(Sql(format!(
         "SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
                 pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \
                 pg_catalog.array_agg(d.t) \
            FROM ({rows}) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0"
-    ))
+    )))
+}
+
+/// The SQL expressions of one metric over a source row (`Metric::row_expressions`).
+pub struct RowExpressions {
+    pub filter: Option<Sql>,
+    pub bucket: Option<Sql>,
+    pub group: Option<Sql>,
+    pub column: Option<Sql>,
 }
 
 /// The types of the seven arrays of `changes_select_sql`, which the inserts below take as
@@ -281,6 +338,13 @@ pub fn changes_insert_sql(shape: DeltaShape) -> &'static str {
 
 /// Counter rows from the seven arrays `$1`..`$7` (a metric's live counters, computed as
 /// its table owner by `changes_select_sql`), in the order of `COUNTER_COLUMNS`.
-pub fn counters_from_arrays_sql() -> String {
+pub(super) fn counters_from_arrays_sql() -> String {
     format!("SELECT d.m, d.b, d.g, d.x, d.r, d.v, d.t FROM {UNNESTED_ARRAYS}")
+}
+
+/// The live counters of `metric` over its whole source table, as the seven arrays of
+/// `changes_select_sql` (backfill, refresh, verify). Run as the table owner.
+pub fn live_counters_sql(metric: &Metric) -> Sql {
+    let part = metric.aggregate_sql(Rows::Table(&metric.source), 1, true);
+    changes_select_sql(vec![part]).unwrap_or_else(|| Sql(String::new()))
 }

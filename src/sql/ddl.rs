@@ -1,0 +1,111 @@
+//! Statements that create things: the write triggers, a dashboard's typed view, the
+//! throw-away probes that let Postgres judge a filter, and the query whose target list the
+//! single-row path compiles.
+
+use pgrx::pg_sys;
+
+use super::{literal, Ident, Relation, Sql};
+
+/// `CREATE TRIGGER <name> AFTER <event> ON <table> <referencing> FOR EACH STATEMENT` calling
+/// the write trigger with its generation and, on a partition, the oid of the root table
+/// whose metrics it serves. `name`, `event` and `referencing` are `trigger::TRIGGERS`
+/// constants.
+pub fn create_trigger_sql(
+    name: &'static str,
+    event: &'static str,
+    referencing: &'static str,
+    table: &Relation,
+    generation: i64,
+    root: Option<pg_sys::Oid>,
+) -> Sql {
+    let root = root
+        .map(|oid| format!(", '{}'", oid.to_u32()))
+        .unwrap_or_default();
+    Sql(format!(
+        "CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} \
+         FOR EACH STATEMENT EXECUTE FUNCTION tally._on_write('{generation}'{root})"
+    ))
+}
+
+/// A dashboard's typed view `view`: `id` (always 1, a primary key for ORMs), `as_of`, then
+/// one column per metric (`metrics`: name, and whether it is grouped): numeric for an
+/// ungrouped metric, jsonb {group: value} for a grouped one.
+pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[(String, bool)]) -> Sql {
+    let columns: Vec<String> = metrics
+        .iter()
+        .map(|(metric, grouped)| {
+            let key = literal(metric);
+            let column = Ident::new(metric);
+            if *grouped {
+                format!("s -> {key} AS {column}")
+            } else {
+                format!("(s ->> {key})::pg_catalog.numeric AS {column}")
+            }
+        })
+        .collect();
+    Sql(format!(
+        "CREATE VIEW {view} AS SELECT 1 AS id, (s ->> 'as_of')::pg_catalog.timestamptz AS as_of, {} \
+           FROM tally.snapshot({}) AS s",
+        columns.join(", "),
+        literal(dashboard)
+    ))
+}
+
+/// Hands the typed view to its dashboard's owner.
+pub fn view_owner_sql(view: &Relation, owner: &str) -> Sql {
+    Sql(format!("ALTER VIEW {view} OWNER TO {}", Ident::new(owner)))
+}
+
+/// The statements of a validation probe (`define::probe_expression`), run in a
+/// subtransaction that is always rolled back: an empty temporary copy of `source`, a view
+/// over `expression` (parse analysis only), an index on it (Postgres' rules for index
+/// expressions). `expression` is the caller's own text, proved to be exactly one expression
+/// by the raw grammar (`ffi::check_single_expression`) or a column cast built here: the one
+/// place text a user wrote enters a statement, which never runs beyond this probe.
+pub struct Probe {
+    pub table: Sql,
+    pub view: Sql,
+    pub index: Sql,
+}
+
+pub fn probe_sql(source: &Relation, expression: &str) -> Probe {
+    // The newlines end any trailing "--" comment inside the expression.
+    Probe {
+        table: Sql(format!(
+            "CREATE TEMPORARY TABLE _tally_probe (LIKE {source})"
+        )),
+        view: Sql(format!(
+            "CREATE TEMPORARY VIEW _tally_probe_view AS SELECT (\n{expression}\n) AS f FROM pg_temp._tally_probe"
+        )),
+        index: Sql(format!(
+            "CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))"
+        )),
+    }
+}
+
+/// An index on the deparsed text of the probe's expression, to check it reads back as
+/// itself under the fixed settings.
+pub fn canonical_probe_sql(canonical: &str) -> Sql {
+    Sql(format!(
+        "CREATE INDEX _tally_probe_canonical ON pg_temp._tally_probe ((\n{canonical}\n))"
+    ))
+}
+
+/// A column's text form, the expression a group key is made of.
+pub fn text_form_sql(column: &str) -> String {
+    format!("{}::pg_catalog.text", Ident::new(column))
+}
+
+/// `SELECT <expressions> FROM ONLY <table>`: parse analysis of it gives the compiled
+/// expressions of the single-row path (`ffi::RowExprs`).
+pub fn row_expressions_sql(table: &Relation, expressions: &[Sql]) -> Sql {
+    let list: Vec<&str> = expressions.iter().map(Sql::as_str).collect();
+    Sql(format!("SELECT {} FROM ONLY {table}", list.join(", ")))
+}
+
+/// `SELECT <text>`, which the raw grammar alone (nothing is analysed or run) must parse to a
+/// single target for `text` to be one expression (`ffi::check_single_expression`). The
+/// newline ends a trailing "--" comment.
+pub fn single_expression_sql(text: &str) -> Sql {
+    Sql(format!("SELECT {text}\n"))
+}
