@@ -597,7 +597,7 @@ fn backfill(metric: &Metric) -> Result<()> {
     let snapshot = ffi::Snapshot::latest();
     if let Some(live) = storage::live_counters(metric, &snapshot)? {
         let sql = crate::sql::backfill_sql();
-        ffi::execute_in_snapshot(&snapshot, sql.as_str(), &live, &[])?;
+        ffi::execute_in_snapshot(&snapshot, &sql, &live, &[])?;
     }
     snapshot.release();
     Ok(())

@@ -358,10 +358,11 @@ impl Snapshot {
 /// returned rows.
 pub fn execute_in_snapshot(
     snapshot: &Snapshot,
-    sql: &str,
+    statement: &impl crate::sql::Statement,
     params: &[SpiValue],
     result_types: &[pg_sys::Oid],
 ) -> Result<(u64, Option<Vec<SpiValue>>)> {
+    let sql = statement.text();
     let query =
         CString::new(sql).map_err(|_| TallyError::Internal("query contains a NUL byte".into()))?;
     let mut arg_types: Vec<pg_sys::Oid> = params.iter().map(|p| p.oid).collect();

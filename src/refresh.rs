@@ -101,7 +101,7 @@ fn recompute(metric: &Metric) -> Result<i64> {
     let snapshot = ffi::Snapshot::latest();
     ffi::execute_in_snapshot(
         &snapshot,
-        "DELETE FROM tally._state WHERE metric_id = $1",
+        &"DELETE FROM tally._state WHERE metric_id = $1",
         &[ffi::SpiValue::of_int4(metric.id)],
         &[],
     )?;
@@ -112,7 +112,7 @@ fn recompute(metric: &Metric) -> Result<i64> {
     let sql = crate::sql::recompute_sql();
     let mut params = live.unwrap_or_else(storage::no_counters);
     params.push(ffi::SpiValue::of_int4(metric.id));
-    let (groups, _) = ffi::execute_in_snapshot(&snapshot, sql.as_str(), &params, &[])?;
+    let (groups, _) = ffi::execute_in_snapshot(&snapshot, &sql, &params, &[])?;
     snapshot.release();
     Ok(groups as i64)
 }

@@ -124,9 +124,9 @@ pub fn require_current_catalog() -> Result<()> {
 pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
     let table = [SpiValue::of_oid(source)];
     let snapshot = Snapshot::latest();
-    crate::ffi::execute_in_snapshot(&snapshot, crate::sql::CLEAR_STATE_SQL, &table, &[])?;
+    crate::ffi::execute_in_snapshot(&snapshot, &crate::sql::CLEAR_STATE_SQL, &table, &[])?;
     let pending = crate::sql::clear_pending_sql(catalog_is_current());
-    crate::ffi::execute_in_snapshot(&snapshot, pending.as_str(), &table, &[])?;
+    crate::ffi::execute_in_snapshot(&snapshot, &pending, &table, &[])?;
     snapshot.release();
     Ok(())
 }
@@ -138,12 +138,8 @@ pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> R
 pub fn live_counters(metric: &Metric, snapshot: &Snapshot) -> Result<Option<Vec<SpiValue>>> {
     let sql = crate::sql::live_counters_sql(metric);
     crate::ffi::as_table_owner(metric.owner, || {
-        let (_, row) = crate::ffi::execute_in_snapshot(
-            snapshot,
-            sql.as_str(),
-            &[],
-            &crate::sql::CHANGE_ARRAY_TYPES,
-        )?;
+        let (_, row) =
+            crate::ffi::execute_in_snapshot(snapshot, &sql, &[], &crate::sql::CHANGE_ARRAY_TYPES)?;
         Ok(row)
     })
 }

@@ -44,6 +44,24 @@ impl fmt::Display for Sql {
     }
 }
 
+/// Text pg_tally's own SPI entry points (`ffi::execute_in_snapshot`) accept: a statement
+/// built here, or a constant.
+pub trait Statement {
+    fn text(&self) -> &str;
+}
+
+impl Statement for Sql {
+    fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Statement for &'static str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
 /// An identifier (column, table, role name), quoted: `Ident::new("a\"b")` is `"a""b"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ident(String);
