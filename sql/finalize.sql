@@ -1,44 +1,51 @@
 -- Runs after pgrx has created every function.
 
 -- Permission model (docs/security.md). Counters live in tables nobody but the extension
--- owner can touch; the functions act on them with the extension owner's rights (SECURITY
--- DEFINER, search_path = pg_catalog, pg_temp) after checking the rights of the calling role:
+-- owner can touch. The API functions run with the caller's rights and a fixed search_path;
+-- each remembers the calling role, checks its rights, and only then acts as the extension
+-- owner (src/ffi/security.rs, as_extension_owner). They are not SECURITY DEFINER: inside
+-- one, pg_tally could not tell which role called it (another role's SECURITY DEFINER
+-- function, an index expression run by ANALYZE), and would check the wrong role's rights.
 --   define / drop a metric, refresh it       caller owns the source table
 --   create a dashboard                       caller may read every metric; owns the view
 --   drop a dashboard                         caller is (a member of) its owner; its view is
 --                                            dropped (by oid) only if the caller owns it
 --   read (value, groups, series, verify)     caller may SELECT the source table and, under
 --                                            row-level security, would see every row of it
---   snapshot                                 same, or caller may SELECT the typed view
---                                            (its index lookups check this themselves)
+--   snapshot                                 same, or caller may SELECT the typed view while
+--                                            the dashboard's owner may still read it all
 --   write the source table                   the trigger keeps counters exact for any
 --                                            writer, even one with INSERT rights only
 -- What a table owner wrote (filters, the casts of its columns) never runs with the extension
--- owner's rights: it is planned and evaluated as the table owner inside a security-restricted
--- operation (src/ffi/security.rs), and parsed only under fixed settings.
--- The write trigger has no SET clause: setting and restoring search_path on every write
--- statement cost ~7% of a single-row INSERT. It fixes its settings itself around everything
--- that parses, plans or executes SQL (ffi::with_fixed_settings); its single-row path only
--- evaluates precompiled built-in expressions (as the table owner) and inserts change rows.
+-- owner's rights: it is parsed, planned and evaluated as the table owner inside a
+-- security-restricted operation, under fixed settings.
+-- SECURITY DEFINER remains only where no caller's rights are checked: the write trigger, the
+-- DDL hooks (event triggers run them for whoever ran the DDL). The write trigger has no SET
+-- clause: setting and restoring search_path on every write statement cost ~7% of a
+-- single-row INSERT. It fixes its settings itself around everything that parses, plans or
+-- executes SQL (ffi::with_fixed_settings); its single-row path only evaluates precompiled
+-- built-in expressions (as the table owner) and inserts change rows.
 ALTER FUNCTION tally._on_write() SECURITY DEFINER;
-ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally.drop_metric(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally._create_dashboard(text, text[], text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally.drop_dashboard(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.drop_metric(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._create_dashboard(text, text[], text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.drop_dashboard(text) SET search_path = pg_catalog, pg_temp;
 -- The reads plan over the queue table tally._change, which the planner sees large between
 -- two vacuums: it would price them past jit_above_cost and JIT-compile a sub-millisecond
 -- query (35-180 ms for tally.value after 30 s of 8 writers, measured). jit = off.
-ALTER FUNCTION tally.value(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
-ALTER FUNCTION tally.groups(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
-ALTER FUNCTION tally.series(text, timestamptz, timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
-ALTER FUNCTION tally.verify(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally.refresh(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally.compact() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally.value(text) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally.groups(text) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally.series(text, timestamptz, timestamptz) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally.verify(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.refresh(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.compact() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._snapshot_text(text) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
 ALTER FUNCTION tally._revalidate_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass),
+    tally._snapshot_query(text, oid) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) IS
 'Defines a metric on a table (count, sum, avg, min, max or count_distinct; optional filter, group_by, bucket) and backfills it. Returns the stored definition.';

@@ -7,7 +7,9 @@
 --   types such as domains, collations, relations) before anything is planned, and stored
 --   filters are parsed only under fixed settings (the library);
 -- * pg_tally's triggers are dropped by oid, never by name (the library);
--- * every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp (below);
+-- * the API functions are no longer SECURITY DEFINER: they check the rights of the role that
+--   called them, then act as the extension owner (below, and the library);
+-- * every function pins search_path = pg_catalog, pg_temp (below);
 -- * reads respect row-level security (tally._may_read, below);
 -- * a dashboard holds its typed view by oid (tally._dashboard.view_name becomes regclass);
 -- * the fold lock is an object lock no role can take from SQL (the library).
@@ -42,19 +44,47 @@ SELECT d.name, d.metrics,
 COMMENT ON VIEW tally.dashboards IS 'Every pg_tally dashboard, its metrics and its typed view.';
 GRANT SELECT ON tally.dashboards TO PUBLIC;
 
-CREATE OR REPLACE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
+-- The query-based dashboard read checks the role that called it (0.7.0's SECURITY DEFINER
+-- PL/pgSQL function checked the session's role): tally._snapshot_text (Rust) remembers the
+-- caller and runs tally._snapshot_query, which only the extension owner may run, for it.
+DROP FUNCTION tally._snapshot_sql(text);
+DROP FUNCTION tally._invoker();
+CREATE FUNCTION tally."_snapshot_text"(
+	"dashboard" TEXT
+) RETURNS TEXT
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_snapshot_text_wrapper';
+
+-- tally._snapshot_query: the same read as one query (0.1.0-0.2.0's tally.snapshot), for the
+-- reader `reader`. Written in PL/pgSQL on purpose: the jsonb is built by Postgres and returned
+-- as is, so numeric figures stay exact (a round trip through a JSON library would turn them
+-- into floats), and PL/pgSQL caches the plan per session. Only the extension owner may run it
+-- (finalize.sql): tally._snapshot_sql reaches it through tally._snapshot_text (src/snapshot.rs),
+-- which passes the calling role as `reader` and runs it with the extension owner's rights.
+-- search_path = pg_catalog, pg_temp (finalize.sql); every function, operator and type in it
+-- is schema-qualified too. It sets jit = off
+-- (finalize.sql): a bloated queue table makes the planner price it past jit_above_cost.
+--
+-- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
+-- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
+-- lookups on (metric_id, bucket_start) in _state and on xact_id from the fold horizon in
+-- _change (through the view _delta), whatever the size of the source tables.
+CREATE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
 DECLARE
     result pg_catalog.jsonb;
     allowed pg_catalog.bool;
-    me pg_catalog.oid := tally._invoker();
 BEGIN
-    -- Readable by whoever may SELECT every source table, or the dashboard's typed view.
+    -- Readable by whoever may read every source table, or may SELECT the dashboard's typed
+    -- view while the dashboard's owner may still read every source table (a view does not
+    -- keep publishing figures its owner lost the right to read).
     SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
            OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
-           pg_catalog.bool_and(tally._may_read(me, mt.source))
-           OR pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(me, d.view_name::pg_catalog.oid, 'SELECT'), false))
+           pg_catalog.bool_and(tally._may_read(reader, mt.source))
+           OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
+               AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source)))
       INTO result, allowed
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
@@ -99,7 +129,28 @@ BEGIN
 END
 $fn$;
 
--- Every SECURITY DEFINER function pins search_path (0.7.0 left three without).
-ALTER FUNCTION tally._snapshot_sql(text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off;
+-- tally._snapshot_sql: the query-based read for the calling role (jsonb text from
+-- tally._snapshot_text, cast back: numerics stay exact).
+CREATE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$ SELECT tally._snapshot_text(dashboard)::pg_catalog.jsonb $fn$;
+
+-- The API functions are no longer SECURITY DEFINER: each remembers the role that called it,
+-- checks that role's rights and only then acts as the extension owner (the library). Inside
+-- a SECURITY DEFINER function pg_tally could not tell which role called it.
+ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SECURITY INVOKER;
+ALTER FUNCTION tally.drop_metric(text) SECURITY INVOKER;
+ALTER FUNCTION tally._create_dashboard(text, text[], text, text) SECURITY INVOKER;
+ALTER FUNCTION tally.drop_dashboard(text) SECURITY INVOKER;
+ALTER FUNCTION tally.value(text) SECURITY INVOKER;
+ALTER FUNCTION tally.groups(text) SECURITY INVOKER;
+ALTER FUNCTION tally.series(text, timestamptz, timestamptz) SECURITY INVOKER;
+ALTER FUNCTION tally.verify(text) SECURITY INVOKER;
+ALTER FUNCTION tally.refresh(text) SECURITY INVOKER;
+ALTER FUNCTION tally.compact() SECURITY INVOKER;
+ALTER FUNCTION tally._snapshot_text(text) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+REVOKE EXECUTE ON FUNCTION tally._snapshot_query(text, oid) FROM PUBLIC;
+-- The DDL hooks (SECURITY DEFINER: no caller's rights are checked there) pin search_path.
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

@@ -1,27 +1,32 @@
--- tally._snapshot_sql: the same read as one query (0.1.0-0.2.0's tally.snapshot). Written in
--- PL/pgSQL on purpose: the jsonb is built by Postgres and returned as is, so numeric figures
--- stay exact (a round trip through a JSON library would turn them into floats), and PL/pgSQL
--- caches the plan per session. SECURITY DEFINER with search_path = pg_catalog, pg_temp (see
--- finalize.sql); every function, operator and type in it is schema-qualified too. It sets jit = off
+-- tally._snapshot_query: the same read as one query (0.1.0-0.2.0's tally.snapshot), for the
+-- reader `reader`. Written in PL/pgSQL on purpose: the jsonb is built by Postgres and returned
+-- as is, so numeric figures stay exact (a round trip through a JSON library would turn them
+-- into floats), and PL/pgSQL caches the plan per session. Only the extension owner may run it
+-- (finalize.sql): tally._snapshot_sql reaches it through tally._snapshot_text (src/snapshot.rs),
+-- which passes the calling role as `reader` and runs it with the extension owner's rights.
+-- search_path = pg_catalog, pg_temp (finalize.sql); every function, operator and type in it
+-- is schema-qualified too. It sets jit = off
 -- (finalize.sql): a bloated queue table makes the planner price it past jit_above_cost.
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
 -- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
 -- lookups on (metric_id, bucket_start) in _state and on xact_id from the fold horizon in
 -- _change (through the view _delta), whatever the size of the source tables.
-CREATE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
+CREATE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
 DECLARE
     result pg_catalog.jsonb;
     allowed pg_catalog.bool;
-    me pg_catalog.oid := tally._invoker();
 BEGIN
-    -- Readable by whoever may SELECT every source table, or the dashboard's typed view.
+    -- Readable by whoever may read every source table, or may SELECT the dashboard's typed
+    -- view while the dashboard's owner may still read every source table (a view does not
+    -- keep publishing figures its owner lost the right to read).
     SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
            OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
-           pg_catalog.bool_and(tally._may_read(me, mt.source))
-           OR pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(me, d.view_name::pg_catalog.oid, 'SELECT'), false))
+           pg_catalog.bool_and(tally._may_read(reader, mt.source))
+           OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
+               AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source)))
       INTO result, allowed
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
@@ -66,11 +71,17 @@ BEGIN
 END
 $fn$;
 
+-- tally._snapshot_sql: the query-based read for the calling role (jsonb text from
+-- tally._snapshot_text, cast back: numerics stay exact).
+CREATE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$ SELECT tally._snapshot_text(dashboard)::pg_catalog.jsonb $fn$;
+
 -- tally.snapshot: the one-row dashboard read. A SQL function the planner inlines into the
 -- caller's query: the figures come from tally._snapshot_counters (src/snapshot.rs: index
 -- lookups without the executor) as JSON text whose numbers are Postgres' own numeric output,
 -- so the cast keeps them exact. That function returns NULL for a dashboard with a min, max
--- or count_distinct metric, which tally._snapshot_sql below reads instead.
+-- or count_distinct metric, which tally._snapshot_sql above reads instead.
 -- Read-only: works on a hot standby. Neither part needs SECURITY DEFINER for the fast path
 -- (direct index access checks the reader's rights itself); operators are schema-qualified.
 CREATE FUNCTION tally.snapshot(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb

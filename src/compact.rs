@@ -21,9 +21,11 @@ fn compact() -> SqlResult<i64> {
         return Err(TallyError::NeedsReadCommitted("tally.compact").into());
     }
     let started = Instant::now();
-    let folded = Spi::connect_mut(|client| -> Result<Option<storage::Folded>> {
-        storage::require_current_catalog()?;
-        storage::fold_if_free(client)
+    let folded = ffi::as_extension_owner(|| {
+        Spi::connect_mut(|client| -> Result<Option<storage::Folded>> {
+            storage::require_current_catalog()?;
+            storage::fold_if_free(client)
+        })
     })?;
     match folded {
         Some(folded) => {

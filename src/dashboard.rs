@@ -21,25 +21,26 @@ fn _create_dashboard(
     caller_schema: Option<&str>,
 ) -> SqlResult<()> {
     let name = name.trim();
-    Spi::connect_mut(|client| -> Result<()> {
-        if name.is_empty() {
-            return Err(TallyError::EmptyName("dashboard name"));
-        }
-        let metrics = check_metrics(client, metrics)?;
-        if dashboard_exists(client, name)? {
-            return Err(TallyError::DuplicateDashboard(name.to_string()));
-        }
-        let view = view_name.map(str::trim).filter(|v| !v.is_empty());
-        let quoted_view = view
-            .map(|v| view_in_schema(client, v, caller_schema))
-            .transpose()?;
-        // The typed view is held by oid: renaming it keeps the dashboard's own view, and
-        // no later view of its old name is ever taken for it.
-        let view_oid = match quoted_view {
-            Some(view) => Some(create_view(client, name, &metrics, &view)?),
-            None => None,
-        };
-        client.update(
+    ffi::as_extension_owner(|| {
+        Spi::connect_mut(|client| -> Result<()> {
+            if name.is_empty() {
+                return Err(TallyError::EmptyName("dashboard name"));
+            }
+            let metrics = check_metrics(client, metrics)?;
+            if dashboard_exists(client, name)? {
+                return Err(TallyError::DuplicateDashboard(name.to_string()));
+            }
+            let view = view_name.map(str::trim).filter(|v| !v.is_empty());
+            let quoted_view = view
+                .map(|v| view_in_schema(client, v, caller_schema))
+                .transpose()?;
+            // The typed view is held by oid: renaming it keeps the dashboard's own view, and
+            // no later view of its old name is ever taken for it.
+            let view_oid = match quoted_view {
+                Some(view) => Some(create_view(client, name, &metrics, &view)?),
+                None => None,
+            };
+            client.update(
             "INSERT INTO tally._dashboard (name, metrics, view_name, owner) \
              VALUES ($1, $2, $3::pg_catalog.oid::pg_catalog.regclass, $4::pg_catalog.oid::pg_catalog.regrole)",
             None,
@@ -47,34 +48,37 @@ fn _create_dashboard(
                 name.into(),
                 metrics.clone().into(),
                 view_oid.into(),
-                ffi::outer_user().into(),
+                ffi::caller().into(),
             ],
         )?;
-        Ok(())
+            Ok(())
+        })
     })?;
     Ok(())
 }
 
 #[pg_extern(volatile, parallel_unsafe)]
 fn drop_dashboard(name: &str) -> SqlResult<()> {
-    Spi::connect_mut(|client| -> Result<()> {
-        let row = client.update(
+    ffi::as_extension_owner(|| {
+        Spi::connect_mut(|client| -> Result<()> {
+            let row = client.update(
             "DELETE FROM tally._dashboard WHERE name = $1 \
              RETURNING view_name::pg_catalog.oid, pg_catalog.pg_has_role($2::pg_catalog.oid, owner, 'USAGE')",
             Some(1),
-            &[name.into(), ffi::outer_user().into()],
+            &[name.into(), ffi::caller().into()],
         )?;
-        if row.is_empty() {
-            return Err(TallyError::UnknownDashboard(name.to_string()));
-        }
-        let row = row.first();
-        if row.get::<bool>(2)? != Some(true) {
-            return Err(TallyError::NotOwnerOfDashboard(name.to_string()));
-        }
-        if let Some(view) = row.get::<pg_sys::Oid>(1)? {
-            drop_view_if_owned(client, name, view)?;
-        }
-        Ok(())
+            if row.is_empty() {
+                return Err(TallyError::UnknownDashboard(name.to_string()));
+            }
+            let row = row.first();
+            if row.get::<bool>(2)? != Some(true) {
+                return Err(TallyError::NotOwnerOfDashboard(name.to_string()));
+            }
+            if let Some(view) = row.get::<pg_sys::Oid>(1)? {
+                drop_view_if_owned(client, name, view)?;
+            }
+            Ok(())
+        })
     })?;
     Ok(())
 }
@@ -86,7 +90,7 @@ fn drop_view_if_owned(client: &SpiClient<'_>, dashboard: &str, view: pg_sys::Oid
         "SELECT pg_catalog.pg_has_role($2::pg_catalog.oid, c.relowner, 'USAGE'), c.oid::pg_catalog.regclass::pg_catalog.text \
            FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid AND c.relkind = 'v'",
         Some(1),
-        &[view.into(), ffi::outer_user().into()],
+        &[view.into(), ffi::caller().into()],
     )?;
     let Some(row) = row.into_iter().next() else {
         return Ok(());
@@ -146,7 +150,7 @@ fn view_in_schema(
             "SELECT pg_catalog.has_schema_privilege($1::pg_catalog.oid, n.oid, 'CREATE') \
                FROM pg_catalog.pg_namespace n WHERE n.nspname = $2",
             Some(1),
-            &[ffi::outer_user().into(), parts[0].as_str().into()],
+            &[ffi::caller().into(), parts[0].as_str().into()],
         )?
         .next()
         .map(|row| row.get::<bool>(1))
@@ -210,7 +214,7 @@ fn create_view(
         .select(
             "SELECT rolname::pg_catalog.text FROM pg_catalog.pg_roles WHERE oid = $1::pg_catalog.oid",
             Some(1),
-            &[ffi::outer_user().into()],
+            &[ffi::caller().into()],
         )?
         .first()
         .get_one::<String>()?

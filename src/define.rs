@@ -24,6 +24,8 @@ const TIMESTAMPTZ: u32 = 1184;
 /// A source table as the definition needs it.
 struct Source {
     oid: pg_sys::Oid,
+    /// The table's owner, as whom its expressions are parsed and evaluated.
+    owner: pg_sys::Oid,
     /// `schema.table`, quoted.
     quoted: String,
     relation: crate::sql::Relation,
@@ -60,9 +62,11 @@ fn create_metric(
         bucket_column: non_empty(bucket_column),
         time_zone: non_empty(time_zone).unwrap_or("UTC"),
     };
-    let metric = Spi::connect_mut(|client| {
-        storage::require_current_catalog()?;
-        define(client, &request)
+    let metric = ffi::as_extension_owner(|| {
+        Spi::connect_mut(|client| {
+            storage::require_current_catalog()?;
+            define(client, &request)
+        })
     })?;
     let json = serde_json::to_value(&metric).map_err(|e| TallyError::Internal(e.to_string()))?;
     Ok(JsonB(json))
@@ -70,31 +74,33 @@ fn create_metric(
 
 #[pg_extern(volatile, parallel_unsafe)]
 fn drop_metric(name: &str) -> SqlResult<()> {
-    Spi::connect_mut(|client| -> Result<()> {
-        // Pending changes are taken out of the 0.6.0 `tally._change` rows.
-        storage::require_current_catalog()?;
-        let metric = Metric::load(client, name)?;
-        require_owner(client, metric.source_oid)?;
-        if let Some(dashboard) = dashboard_using(client, name)? {
-            return Err(TallyError::MetricInUse {
-                metric: name.to_string(),
-                dashboard,
-            });
-        }
-        lock_source(metric.source_oid);
-        storage::lock_folding()?;
-        client.update(
-            crate::sql::drop_pending_sql().as_str(),
-            None,
-            &[metric.id.into()],
-        )?;
-        client.update(
-            "DELETE FROM tally._metric WHERE id = $1",
-            None,
-            &[metric.id.into()],
-        )?;
-        trigger::install(client, metric.source_oid)?;
-        Ok(())
+    ffi::as_extension_owner(|| {
+        Spi::connect_mut(|client| -> Result<()> {
+            // Pending changes are taken out of the 0.6.0 `tally._change` rows.
+            storage::require_current_catalog()?;
+            let metric = Metric::load(client, name)?;
+            require_owner(client, metric.source_oid)?;
+            if let Some(dashboard) = dashboard_using(client, name)? {
+                return Err(TallyError::MetricInUse {
+                    metric: name.to_string(),
+                    dashboard,
+                });
+            }
+            lock_source(metric.source_oid);
+            storage::lock_folding()?;
+            client.update(
+                crate::sql::drop_pending_sql().as_str(),
+                None,
+                &[metric.id.into()],
+            )?;
+            client.update(
+                "DELETE FROM tally._metric WHERE id = $1",
+                None,
+                &[metric.id.into()],
+            )?;
+            trigger::install(client, metric.source_oid)?;
+            Ok(())
+        })
     })?;
     Ok(())
 }
@@ -317,11 +323,12 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     let row = client
         .select(
             "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relkind::pg_catalog.text, \
-                    pg_catalog.pg_has_role($2::pg_catalog.oid, c.relowner, 'USAGE') \
+                    pg_catalog.pg_has_role($2::pg_catalog.oid, c.relowner, 'USAGE'), c.relowner, \
+                    c.relpersistence = 't' \
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
-            &[oid.into(), ffi::outer_user().into()],
+            &[oid.into(), ffi::caller().into()],
         )?
         .first();
     let quoted = row
@@ -329,8 +336,13 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
         .ok_or_else(|| TallyError::Internal("source vanished".into()))?;
     let kind = row.get::<String>(2)?.unwrap_or_default();
     let owns = row.get::<bool>(3)?.unwrap_or(false);
-    if kind != "r" && kind != "p" {
-        let kind = match kind.as_str() {
+    let owner = row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid);
+    // A temporary table vanishes with its session, and its metric with no one left to drop it.
+    let temporary = row.get::<bool>(5)?.unwrap_or(false);
+    if kind != "r" && kind != "p" || temporary {
+        let kind = if temporary { "t" } else { kind.as_str() };
+        let kind = match kind {
+            "t" => "temporary table",
             "v" => "view",
             "m" => "materialized view",
             "f" => "foreign table",
@@ -348,6 +360,7 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     }
     Ok(Source {
         oid,
+        owner,
         relation: crate::sql::Relation::from_catalog(quoted.clone()),
         quoted,
     })
@@ -469,17 +482,15 @@ fn filter_rejected(caught: CaughtPgError) -> TallyError {
     }
 }
 
-/// The first object the probe view's expression uses that is not built in (created after
-/// initdb: oid at or past FirstNormalObjectId), other than the probe table and its
-/// columns. Enum types (and arrays of them) carry no code and are allowed, so a filter may
-/// compare an enum column with a label.
+/// The first object the probed expression uses (`ffi::record_expression_dependencies`)
+/// that is not built in (created after initdb: oid at or past FirstNormalObjectId), other
+/// than the source table `$1` and its columns. Enum types (and arrays of them) carry no code
+/// and are allowed, so a filter may compare an enum column with a label.
 const FOREIGN_OBJECT_SQL: &str = "\
 SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
   FROM pg_catalog.pg_depend d \
-  JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid \
- WHERE r.ev_class = 'pg_temp._tally_probe_view'::pg_catalog.regclass \
-   AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-            AND d.refobjid IN ('pg_temp._tally_probe'::pg_catalog.regclass, 'pg_temp._tally_probe_view'::pg_catalog.regclass)) \
+ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = 0::pg_catalog.oid \
+   AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::pg_catalog.oid) \
    AND d.refobjid >= 16384::pg_catalog.oid \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
             AND (SELECT coalesce(e.typtype, t.typtype) FROM pg_catalog.pg_type t \
@@ -493,24 +504,26 @@ SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
 const READS_BACK_SQL: &str = "\
 SELECT pg_catalog.pg_get_indexdef('pg_temp._tally_probe_canonical'::pg_catalog.regclass, 1, true) = $1";
 
-/// Builds an empty temporary copy of the source, proves `expression` uses only built-in
-/// objects (parse analysis only), indexes it (Postgres' rules for index expressions),
-/// checks that its deparsed text reads back as the same expression under the fixed
-/// settings, runs `inspect` there, and rolls everything back. The caller's session settings
-/// are used to read `expression` itself (search_path is pg_catalog, pg_temp: every caller
-/// is SECURITY DEFINER with that path).
+/// Proves `expression` uses only built-in objects (parse analysis only, as the table's
+/// owner in a security-restricted operation: literals' input functions are the only code it
+/// can run), then builds an empty temporary copy of the source, indexes the expression
+/// (Postgres' rules for index expressions; only built-in code is left to fold), checks that
+/// its deparsed text reads back as itself, runs `inspect`, and rolls everything back. All of
+/// it under the fixed settings (the API functions run under them).
 fn probe_expression<T>(
     source: &Source,
     expression: &str,
     inspect: impl FnOnce(&SpiClient<'_>) -> Result<T> + std::panic::UnwindSafe,
 ) -> std::result::Result<Result<T>, CaughtPgError> {
     let probe = crate::sql::probe_sql(&source.relation, expression);
+    let (relid, owner) = (source.oid, source.owner);
     ffi::probe_and_roll_back(move || {
+        ffi::as_table_owner(owner, || {
+            ffi::record_expression_dependencies(relid, &probe.dependencies)
+        })?;
         Spi::connect_mut(|client| -> Result<T> {
-            client.update(probe.table.as_str(), None, &[])?;
-            client.update(probe.view.as_str(), None, &[])?;
             let foreign = client
-                .select(FOREIGN_OBJECT_SQL, Some(1), &[])?
+                .select(FOREIGN_OBJECT_SQL, Some(1), &[relid.into()])?
                 .next()
                 .map(|row| row.get::<String>(1))
                 .transpose()?
@@ -521,6 +534,7 @@ fn probe_expression<T>(
                     message: format!("{object} is not built in"),
                 });
             }
+            client.update(probe.table.as_str(), None, &[])?;
             client.update(probe.index.as_str(), None, &[])?;
             ffi::with_fixed_settings(|| {
                 let canonical = client

@@ -25,7 +25,8 @@ pub mod scan;
 mod security;
 pub use direct::{change_relid, delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 pub use security::{
-    as_role, as_table_owner, drop_relation, drop_trigger, lock_fold, with_fixed_settings,
+    as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, lock_fold,
+    with_fixed_output, with_fixed_settings,
 };
 
 /// The oid of schema `tally`, None if the extension is not installed.
@@ -73,6 +74,47 @@ pub fn changed_one_row(trigger: &PgTrigger<'_>) -> bool {
     // tuplestore until the trigger returns; counting does not move its read pointers.
     present.clone().count() > 0
         && present.all(|&table| unsafe { pg_sys::tuplestore_tuple_count(table) } == 1)
+}
+
+/// The row type of a table as the write path's cached plans and compiled expressions
+/// were built for: each attribute's type, typmod and whether it is dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowShape(Vec<(pg_sys::Oid, i32, bool)>);
+
+impl RowShape {
+    /// The row type of the table `trigger` fired on.
+    pub fn of(trigger: &PgTrigger<'_>) -> RowShape {
+        let data = trigger.trigger_data();
+        // SAFETY: tg_relation is the open, locked relation the trigger fired on; its
+        // descriptor holds natts attributes.
+        unsafe {
+            let desc = (*data.tg_relation).rd_att;
+            let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+            RowShape(
+                attrs
+                    .iter()
+                    .map(|a| (a.atttypid, a.atttypmod, a.attisdropped))
+                    .collect(),
+            )
+        }
+    }
+
+    /// Whether the table `trigger` fired on still has this row type. An ALTER TABLE whose
+    /// DDL hook did not run leaves the generation as it was: what was compiled for the old
+    /// row type must then not read the new one.
+    pub fn matches(&self, trigger: &PgTrigger<'_>) -> bool {
+        let data = trigger.trigger_data();
+        // SAFETY: as in `of`.
+        unsafe {
+            let desc = (*data.tg_relation).rd_att;
+            let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+            attrs.len() == self.0.len()
+                && attrs
+                    .iter()
+                    .zip(&self.0)
+                    .all(|(a, s)| (a.atttypid, a.atttypmod, a.attisdropped) == *s)
+        }
+    }
 }
 
 /// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
@@ -229,6 +271,58 @@ pub fn check_single_expression(text: &str) -> Result<()> {
     }
 }
 
+/// Parse analysis (no planning, nothing evaluated but the input functions of the literals'
+/// types) of `sql`, a `SELECT <expression> FROM ONLY <table relid>`, recording every object
+/// the expression uses in pg_depend under a throw-away depender (`PROBE_DEPENDER`, the
+/// pg_class entry with oid 0), as a view's rule would record them. Run inside
+/// `probe_and_roll_back`, so the rows vanish with the probe, and as the table's owner
+/// (`as_table_owner`): a literal of a type whose input runs code (a domain's CHECK inside an
+/// array or composite) runs it with that owner's rights only.
+pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &crate::sql::Sql) -> Result<()> {
+    let text = CString::new(sql.as_str())
+        .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
+    // SAFETY: raw_parser and parse analysis read the NUL-terminated query, which the grammar
+    // has already proved to be one SELECT with one target (`check_single_expression`); every
+    // pointer is checked for null before use. recordDependencyOnSingleRelExpr only reads the
+    // expression and inserts pg_depend rows for it; CommandCounterIncrement makes them
+    // visible to the query that reads them back.
+    unsafe {
+        let raw = PgList::<pg_sys::RawStmt>::from_pg(pg_sys::raw_parser(
+            text.as_ptr(),
+            pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
+        ));
+        let statement = raw
+            .get_ptr(0)
+            .ok_or_else(|| TallyError::Internal("empty expression probe".into()))?;
+        let query = pg_sys::parse_analyze_fixedparams(
+            statement,
+            text.as_ptr(),
+            std::ptr::null(),
+            0,
+            std::ptr::null_mut(),
+        );
+        let targets = PgList::<pg_sys::TargetEntry>::from_pg((*query).targetList);
+        let target = targets
+            .get_ptr(0)
+            .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
+        let depender = pg_sys::ObjectAddress {
+            classId: pg_sys::RelationRelationId,
+            objectId: pg_sys::InvalidOid,
+            objectSubId: 0,
+        };
+        pg_sys::recordDependencyOnSingleRelExpr(
+            &depender,
+            (*target).expr as *mut pg_sys::Node,
+            relid,
+            pg_sys::DependencyType::DEPENDENCY_NORMAL,
+            pg_sys::DependencyType::DEPENDENCY_NORMAL,
+            false,
+        );
+        pg_sys::CommandCounterIncrement();
+    }
+    Ok(())
+}
+
 /// Claims the `tally.` GUC prefix so a misspelled `tally.*` setting is reported.
 pub fn reserve_guc_prefix() {
     // SAFETY: called once from _PG_init with a static NUL-terminated string.
@@ -240,13 +334,6 @@ pub fn reserve_guc_prefix() {
 pub fn is_read_committed() -> bool {
     // SAFETY: XactIsoLevel is a plain int global of the backend, read on the backend's thread.
     unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_READ_COMMITTED as i32 }
-}
-
-/// The role the session acts as (after SET ROLE), even inside a SECURITY DEFINER function:
-/// the user whose rights pg_tally checks before it acts with the extension owner's rights.
-pub fn outer_user() -> pg_sys::Oid {
-    // SAFETY: GetOuterUserId only reads a backend global.
-    unsafe { pg_sys::GetOuterUserId() }
 }
 
 /// One value of an SPI result row (or of an SPI argument): a Datum of type `oid`, None for

@@ -46,9 +46,9 @@ extension_sql_file!(
     requires = [
         "bootstrap",
         "values",
-        read::_invoker,
         read::_may_read,
-        snapshot::_snapshot_counters
+        snapshot::_snapshot_counters,
+        snapshot::_snapshot_text
     ]
 );
 extension_sql_file!(

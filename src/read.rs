@@ -72,40 +72,42 @@ struct CurrentFigures {
 }
 
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
-    Spi::connect(|client| {
-        storage::require_current_catalog()?;
-        static SQL: OnceLock<String> = OnceLock::new();
-        let plan = read_plan(
-            client,
-            with_horizon(CURRENT_GROUPS_SQL, &SQL),
-            &[pg_sys::TEXTOID, pg_sys::OIDOID],
-        )?;
-        let rows = client.select(&*plan, None, &[metric.into(), ffi::outer_user().into()])?;
-        let mut found = false;
-        let mut figures = CurrentFigures {
-            total: None,
-            groups: Vec::new(),
-        };
-        for row in rows {
-            if row.get::<String>(1)?.is_some() {
-                found = true;
-                if row.get::<bool>(3)? != Some(true) {
-                    return Err(TallyError::NotAllowedToRead {
-                        what: format!("metric \"{metric}\""),
-                    });
+    ffi::as_extension_owner(|| {
+        Spi::connect(|client| {
+            storage::require_current_catalog()?;
+            static SQL: OnceLock<String> = OnceLock::new();
+            let plan = read_plan(
+                client,
+                with_horizon(CURRENT_GROUPS_SQL, &SQL),
+                &[pg_sys::TEXTOID, pg_sys::OIDOID],
+            )?;
+            let rows = client.select(&*plan, None, &[metric.into(), ffi::caller().into()])?;
+            let mut found = false;
+            let mut figures = CurrentFigures {
+                total: None,
+                groups: Vec::new(),
+            };
+            for row in rows {
+                if row.get::<String>(1)?.is_some() {
+                    found = true;
+                    if row.get::<bool>(3)? != Some(true) {
+                        return Err(TallyError::NotAllowedToRead {
+                            what: format!("metric \"{metric}\""),
+                        });
+                    }
+                    figures.total = row.get::<AnyNumeric>(4)?;
+                } else {
+                    figures
+                        .groups
+                        .push((row.get::<String>(2)?, row.get::<AnyNumeric>(4)?));
                 }
-                figures.total = row.get::<AnyNumeric>(4)?;
-            } else {
-                figures
-                    .groups
-                    .push((row.get::<String>(2)?, row.get::<AnyNumeric>(4)?));
             }
-        }
-        if !found {
-            return Err(TallyError::UnknownMetric(metric.to_string()));
-        }
-        figures.groups.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(figures)
+            if !found {
+                return Err(TallyError::UnknownMetric(metric.to_string()));
+            }
+            figures.groups.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(figures)
+        })
     })
 }
 
@@ -175,28 +177,30 @@ fn series(
     if since >= until {
         return Err(TallyError::BadRange.into());
     }
-    let rows = Spi::connect(|client| -> Result<Vec<_>> {
-        storage::require_current_catalog()?;
-        require_read(client, metric)?;
-        static SQL: OnceLock<String> = OnceLock::new();
-        let plan = read_plan(
-            client,
-            with_horizon(SERIES_SQL, &SQL),
-            &[
-                pg_sys::TEXTOID,
-                pg_sys::TIMESTAMPTZOID,
-                pg_sys::TIMESTAMPTZOID,
-            ],
-        )?;
-        let mut out = Vec::new();
-        for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
-            out.push((
-                row.get::<TimestampWithTimeZone>(2)?,
-                row.get::<String>(3)?,
-                row.get::<AnyNumeric>(4)?,
-            ));
-        }
-        Ok(out)
+    let rows = ffi::as_extension_owner(|| {
+        Spi::connect(|client| -> Result<Vec<_>> {
+            storage::require_current_catalog()?;
+            require_read(client, metric)?;
+            static SQL: OnceLock<String> = OnceLock::new();
+            let plan = read_plan(
+                client,
+                with_horizon(SERIES_SQL, &SQL),
+                &[
+                    pg_sys::TEXTOID,
+                    pg_sys::TIMESTAMPTZOID,
+                    pg_sys::TIMESTAMPTZOID,
+                ],
+            )?;
+            let mut out = Vec::new();
+            for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
+                out.push((
+                    row.get::<TimestampWithTimeZone>(2)?,
+                    row.get::<String>(3)?,
+                    row.get::<AnyNumeric>(4)?,
+                ));
+            }
+            Ok(out)
+        })
     })?;
     Ok(TableIterator::new(rows))
 }
@@ -207,7 +211,7 @@ pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
         .select(
             "SELECT tally._may_read($2::pg_catalog.oid, source) FROM tally._metric WHERE name = $1",
             Some(1),
-            &[metric.into(), ffi::outer_user().into()],
+            &[metric.into(), ffi::caller().into()],
         )?
         .next();
     match row.map(|r| r.get::<bool>(1)).transpose()?.flatten() {
@@ -217,13 +221,6 @@ pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
         }),
         Some(true) => Ok(()),
     }
-}
-
-/// The role whose rights reads are checked against (see `ffi::outer_user`); used by
-/// `tally.snapshot`.
-#[pg_extern(stable, parallel_safe)]
-fn _invoker() -> pg_sys::Oid {
-    ffi::outer_user()
 }
 
 /// Whether `reader` may read the figures of table `source` directly (`scan::may_read`: SELECT

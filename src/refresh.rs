@@ -33,36 +33,38 @@ fn refresh(
     >,
     ErrorReport,
 > {
-    let rows = Spi::connect_mut(|client| -> Result<Vec<RefreshRow>> {
-        let metrics = Metric::load_all(client, metric)?;
-        for metric in &metrics {
-            require_owner(client, metric.source_oid)?;
-        }
-        let count = metrics.len();
-        let mut out = Vec::with_capacity(count);
-        for (i, metric) in metrics.iter().enumerate() {
-            notice!(
-                "tally.refresh: [{}/{}] {} on {} (~{} rows)",
-                i + 1,
-                count,
-                metric.name,
-                metric.source,
-                estimated_rows(client, metric)?
-            );
-            let started = Instant::now();
-            let groups = recompute(metric)?;
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-            notice!(
-                "tally.refresh: [{}/{}] {} done: {} groups in {:.1} ms",
-                i + 1,
-                count,
-                metric.name,
-                groups,
-                elapsed_ms
-            );
-            out.push((metric.name.clone(), groups, elapsed_ms));
-        }
-        Ok(out)
+    let rows = ffi::as_extension_owner(|| {
+        Spi::connect_mut(|client| -> Result<Vec<RefreshRow>> {
+            let metrics = Metric::load_all(client, metric)?;
+            for metric in &metrics {
+                require_owner(client, metric.source_oid)?;
+            }
+            let count = metrics.len();
+            let mut out = Vec::with_capacity(count);
+            for (i, metric) in metrics.iter().enumerate() {
+                notice!(
+                    "tally.refresh: [{}/{}] {} on {} (~{} rows)",
+                    i + 1,
+                    count,
+                    metric.name,
+                    metric.source,
+                    estimated_rows(client, metric)?
+                );
+                let started = Instant::now();
+                let groups = recompute(metric)?;
+                let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+                notice!(
+                    "tally.refresh: [{}/{}] {} done: {} groups in {:.1} ms",
+                    i + 1,
+                    count,
+                    metric.name,
+                    groups,
+                    elapsed_ms
+                );
+                out.push((metric.name.clone(), groups, elapsed_ms));
+            }
+            Ok(out)
+        })
     })?;
     Ok(TableIterator::new(rows))
 }

@@ -158,6 +158,19 @@ fn _snapshot_counters(dashboard: &str) -> SqlResult<Option<String>> {
     Ok(read_dashboard(dashboard)?)
 }
 
+/// The query-based read of a dashboard (`tally._snapshot_query` in sql/read.sql) for the
+/// calling role, as jsonb text: `tally._snapshot_sql` casts it back. The query runs with the
+/// extension owner's rights and checks the caller's itself.
+#[pg_extern(stable, parallel_safe)]
+fn _snapshot_text(dashboard: Option<&str>) -> SqlResult<Option<String>> {
+    Ok(ffi::as_extension_owner(|| {
+        Ok(Spi::get_one_with_args::<String>(
+            "SELECT tally._snapshot_query($1, $2)::pg_catalog.text",
+            &[dashboard.into(), ffi::caller().into()],
+        )?)
+    })?)
+}
+
 /// The tables a dashboard read looks up, each through the index named with it.
 const TABLES: [(&str, &str); 5] = [
     ("_dashboard", "_dashboard_pkey"),
@@ -217,21 +230,19 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
 }
 
 /// The dashboard's metric names and typed view name.
-fn dashboard_definition(
-    reader: &Reader,
-    dashboard: &str,
-) -> Result<(Vec<String>, Option<pg_sys::Oid>)> {
+fn dashboard_definition(reader: &Reader, dashboard: &str) -> Result<(Vec<String>, TypedView)> {
     let mut found = None;
     reader.lookup(
         "_dashboard",
         &[Key::Text("name", dashboard)],
-        &["metrics", "view_name"],
+        &["metrics", "view_name", "owner"],
         |row| {
             let names: Vec<Option<String>> = row.get(0).unwrap_or_default();
-            found = Some((
-                names.into_iter().flatten().collect(),
-                row.get::<pg_sys::Oid>(1),
-            ));
+            let view = TypedView {
+                view: row.get::<pg_sys::Oid>(1),
+                owner: row.get::<pg_sys::Oid>(2).unwrap_or(pg_sys::InvalidOid),
+            };
+            found = Some((names.into_iter().flatten().collect(), view));
             Ok(())
         },
     )?;
@@ -280,14 +291,25 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
     Ok(found)
 }
 
-/// Readable by whoever may read every source table (`scan::may_read`), or SELECT the
-/// dashboard's typed view (held by oid).
-fn require_read(dashboard: &str, metrics: &[Metric], view: Option<pg_sys::Oid>) -> Result<()> {
-    let me = ffi::outer_user();
+/// A dashboard's typed view (by oid, if it has one) and the dashboard's owner.
+struct TypedView {
+    view: Option<pg_sys::Oid>,
+    owner: pg_sys::Oid,
+}
+
+/// Readable by whoever may read every source table (`scan::may_read`), or may SELECT the
+/// dashboard's typed view (held by oid) while the dashboard's owner may still read every
+/// source table: a view does not keep publishing figures its owner lost the right to read.
+fn require_read(dashboard: &str, metrics: &[Metric], typed: TypedView) -> Result<()> {
+    let me = ffi::caller();
     if metrics.iter().all(|m| scan::may_read(m.source, me)) {
         return Ok(());
     }
-    let view_allowed = match view {
+    let owner_may_read = typed.owner != pg_sys::InvalidOid
+        && metrics
+            .iter()
+            .all(|m| scan::may_read(m.source, typed.owner));
+    let view_allowed = match typed.view.filter(|_| owner_may_read) {
         Some(view) => Spi::get_one_with_args::<bool>(
             "SELECT coalesce(pg_catalog.has_table_privilege($1::pg_catalog.oid, $2::pg_catalog.oid, 'SELECT'), false)",
             &[me.into(), view.into()],

@@ -56,6 +56,8 @@ struct SourceMetrics {
     attnums: Vec<Option<Vec<i16>>>,
     /// The metrics' expressions compiled for single-row statements, on first use.
     fast: RefCell<Option<FastPath>>,
+    /// The row type everything above was built for.
+    shape: ffi::RowShape,
 }
 
 /// Which metrics a statement concerns, as a bit set over `SourceMetrics::metrics`.
@@ -142,7 +144,7 @@ fn write_through_sql(
 ) -> TallyResult<u64> {
     Spi::connect_mut(|client| -> TallyResult<u64> {
         ffi::register_transition_tables(trigger)?;
-        let metrics = source_metrics(client, relid, source, generation)?;
+        let metrics = source_metrics(client, trigger, relid, source, generation)?;
         let mask = statement_mask(trigger, &metrics, event);
         if mask == 0 {
             return Ok(0);
@@ -200,10 +202,10 @@ fn write_directly(
     {
         return Ok(None);
     }
-    let metrics = match SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
+    let metrics = match cached_source(trigger, relid, generation) {
         Some(found) => found,
         None => ffi::with_fixed_settings(|| {
-            Spi::connect(|client| source_metrics(client, relid, source, generation))
+            Spi::connect(|client| source_metrics(client, trigger, relid, source, generation))
         })?,
     };
     let mask = statement_mask(trigger, &metrics, event);
@@ -225,7 +227,9 @@ fn write_directly(
                 FastPath::compile(relid, &metrics.metrics)
             })?),
         };
-        compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
+        ffi::with_fixed_output(|| {
+            compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
+        })
     })
 }
 
@@ -302,13 +306,30 @@ fn update_mask(source: &SourceMetrics, updated: Option<Vec<i16>>) -> MetricMask 
         })
 }
 
+/// The cached metrics of `relid` at `generation`, if they were built for the table's
+/// current row type; else None, with everything cached for the table forgotten.
+fn cached_source(
+    trigger: &PgTrigger<'_>,
+    relid: pg_sys::Oid,
+    generation: Generation,
+) -> Option<Rc<SourceMetrics>> {
+    let found = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned())?;
+    if found.shape.matches(trigger) {
+        return Some(found);
+    }
+    SOURCES.with(|s| s.borrow_mut().retain(|(r, _), _| *r != relid));
+    PLANS.with(|p| p.borrow_mut().retain(|key, _| key.relid != relid));
+    None
+}
+
 fn source_metrics(
     client: &SpiClient<'_>,
+    trigger: &PgTrigger<'_>,
     relid: pg_sys::Oid,
     source: pg_sys::Oid,
     generation: Generation,
 ) -> TallyResult<Rc<SourceMetrics>> {
-    if let Some(found) = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned()) {
+    if let Some(found) = cached_source(trigger, relid, generation) {
         return Ok(found);
     }
     let metrics = Metric::load_for_source(client, source)?;
@@ -324,6 +345,7 @@ fn source_metrics(
         owner,
         attnums,
         fast: RefCell::new(None),
+        shape: ffi::RowShape::of(trigger),
     });
     SOURCES.with(|s| {
         let mut sources = s.borrow_mut();

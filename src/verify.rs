@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::error::Result;
+use crate::ffi;
 use crate::model::Metric;
 use crate::read::require_read;
 
@@ -36,32 +37,34 @@ fn verify(
     >,
     ErrorReport,
 > {
-    let rows = Spi::connect(|client| -> Result<Vec<DriftRow>> {
-        crate::storage::require_current_catalog()?;
-        let metrics = Metric::load_all(client, metric)?;
-        let mut out = Vec::new();
-        for metric in &metrics {
-            require_read(client, &metric.name)?;
-        }
-        for (i, metric) in metrics.iter().enumerate() {
-            let before = out.len();
-            drift(client, metric, &mut out)?;
-            let found = out.len() - before;
-            if metrics.len() > 1 || found > 0 {
-                notice!(
-                    "tally.verify: [{}/{}] {}: {}",
-                    i + 1,
-                    metrics.len(),
-                    metric.name,
-                    if found == 0 {
-                        "exact".to_string()
-                    } else {
-                        format!("{found} groups differ")
-                    }
-                );
+    let rows = ffi::as_extension_owner(|| {
+        Spi::connect(|client| -> Result<Vec<DriftRow>> {
+            crate::storage::require_current_catalog()?;
+            let metrics = Metric::load_all(client, metric)?;
+            let mut out = Vec::new();
+            for metric in &metrics {
+                require_read(client, &metric.name)?;
             }
-        }
-        Ok(out)
+            for (i, metric) in metrics.iter().enumerate() {
+                let before = out.len();
+                drift(client, metric, &mut out)?;
+                let found = out.len() - before;
+                if metrics.len() > 1 || found > 0 {
+                    notice!(
+                        "tally.verify: [{}/{}] {}: {}",
+                        i + 1,
+                        metrics.len(),
+                        metric.name,
+                        if found == 0 {
+                            "exact".to_string()
+                        } else {
+                            format!("{found} groups differ")
+                        }
+                    );
+                }
+            }
+            Ok(out)
+        })
     })?;
     Ok(TableIterator::new(rows))
 }

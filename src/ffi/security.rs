@@ -37,6 +37,33 @@ pub fn with_fixed_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     super::with_settings(&FIXED_SETTINGS, body)
 }
 
+/// Runs `body` (the single-row path's evaluation of compiled expressions) with the
+/// settings that change the text of an immutable output function as `FIXED_SETTINGS` has
+/// them: a float's text follows `extra_float_digits` (any value above 0 gives the shortest
+/// exact text), a bytea's `bytea_output`. A group key is such a text, so a writer's own
+/// settings would otherwise file its row under another key. Costs nothing when the session
+/// already has them so.
+pub fn with_fixed_output<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    // SAFETY: reads an int global; GetConfigOption returns the current value of a
+    // built-in option as a NUL-terminated string (never NULL for an existing one).
+    let fixed = unsafe {
+        pg_sys::extra_float_digits > 0
+            && CStr::from_ptr(pg_sys::GetConfigOption(
+                c"bytea_output".as_ptr(),
+                false,
+                false,
+            )) == c"hex"
+    };
+    if fixed {
+        body()
+    } else {
+        super::with_settings(
+            &[(c"extra_float_digits", c"3"), (c"bytea_output", c"hex")],
+            body,
+        )
+    }
+}
+
 /// Runs `body` as `role` inside a security-restricted operation, under `FIXED_SETTINGS`:
 /// how pg_tally evaluates (and plans, which may fold constants) anything a table owner
 /// wrote. The role cannot change its identity, create temporary objects or otherwise escape
@@ -44,6 +71,68 @@ pub fn with_fixed_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
 /// gains nothing over what the table owner could run directly.
 pub fn as_table_owner<T>(role: pg_sys::Oid, body: impl FnOnce() -> Result<T>) -> Result<T> {
     as_role(role, true, || with_fixed_settings(body))
+}
+
+thread_local! {
+    /// The roles whose calls into pg_tally's API are in progress, innermost last (see
+    /// `as_extension_owner`).
+    static CALLERS: std::cell::RefCell<Vec<pg_sys::Oid>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// pg_tally's extension oid and owner, looked up once per backend and per extension.
+    static OWNER: std::cell::Cell<Option<(pg_sys::Oid, pg_sys::Oid)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The role whose rights pg_tally checks: the current user when the API function was called
+/// (`as_extension_owner` remembers it), else the current user. That is the identity
+/// Postgres itself would check: inside another role's SECURITY DEFINER function, or an index
+/// expression that ANALYZE runs as the table owner, it is that role, not the session's.
+pub fn caller() -> pg_sys::Oid {
+    CALLERS
+        .with(|c| c.borrow().last().copied())
+        .unwrap_or_else(current_user)
+}
+
+fn current_user() -> pg_sys::Oid {
+    // SAFETY: GetUserId only reads a backend global.
+    unsafe { pg_sys::GetUserId() }
+}
+
+/// The role that owns pg_tally (and its tables).
+fn extension_owner() -> Result<pg_sys::Oid> {
+    // SAFETY: a catalog index lookup by NUL-terminated name; InvalidOid when absent.
+    let extension = unsafe { pg_sys::get_extension_oid(c"pg_tally".as_ptr(), true) };
+    if let Some((cached, owner)) = OWNER.with(|o| o.get()) {
+        if cached == extension {
+            return Ok(owner);
+        }
+    }
+    let owner = pgrx::Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE oid = $1",
+        &[extension.into()],
+    )?
+    .ok_or_else(|| crate::error::TallyError::Internal("pg_tally is not installed".into()))?;
+    OWNER.with(|o| o.set(Some((extension, owner))));
+    Ok(owner)
+}
+
+/// Runs the body of one of pg_tally's API functions: remembers the calling role (`caller`,
+/// whose rights the body checks), then acts as the extension owner, which may read and
+/// write pg_tally's tables, under the fixed settings. The functions are not SECURITY
+/// DEFINER: a SECURITY DEFINER function cannot tell who called it (`GetOuterUserId` is the
+/// session's role, not the role of a SECURITY DEFINER function or index expression that
+/// called it), so it would check the wrong role's rights.
+pub fn as_extension_owner<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    let owner = extension_owner()?;
+    CALLERS.with(|c| c.borrow_mut().push(current_user()));
+    let _forget = ForgetCaller;
+    as_role(owner, false, || with_fixed_settings(body))
+}
+
+struct ForgetCaller;
+
+impl Drop for ForgetCaller {
+    fn drop(&mut self) {
+        CALLERS.with(|c| c.borrow_mut().pop());
+    }
 }
 
 /// Runs `body` as `role` (restricted: inside a security-restricted operation).

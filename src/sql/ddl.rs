@@ -57,14 +57,14 @@ pub fn view_owner_sql(view: &Relation, owner: &str) -> Sql {
 }
 
 /// The statements of a validation probe (`define::probe_expression`), run in a
-/// subtransaction that is always rolled back: an empty temporary copy of `source`, a view
-/// over `expression` (parse analysis only), an index on it (Postgres' rules for index
-/// expressions). `expression` is the caller's own text, proved to be exactly one expression
+/// subtransaction that is always rolled back: the query whose parse analysis records the
+/// objects `expression` uses (`ffi::record_expression_dependencies`), an empty temporary
+/// copy of `source`, an index on the expression (Postgres' rules for index expressions). `expression` is the caller's own text, proved to be exactly one expression
 /// by the raw grammar (`ffi::check_single_expression`) or a column cast built here: the one
 /// place text a user wrote enters a statement, which never runs beyond this probe.
 pub struct Probe {
+    pub dependencies: Sql,
     pub table: Sql,
-    pub view: Sql,
     pub index: Sql,
 }
 
@@ -74,9 +74,7 @@ pub fn probe_sql(source: &Relation, expression: &str) -> Probe {
         table: Sql(format!(
             "CREATE TEMPORARY TABLE _tally_probe (LIKE {source})"
         )),
-        view: Sql(format!(
-            "CREATE TEMPORARY VIEW _tally_probe_view AS SELECT (\n{expression}\n) AS f FROM pg_temp._tally_probe"
-        )),
+        dependencies: Sql(format!("SELECT (\n{expression}\n) FROM ONLY {source}")),
         index: Sql(format!(
             "CREATE INDEX _tally_probe_idx ON pg_temp._tally_probe ((\n{expression}\n))"
         )),

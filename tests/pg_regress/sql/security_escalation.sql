@@ -62,6 +62,29 @@ SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$name COLLATE public.se
 SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$'public.sec_evidence'::regclass IS NOT NULL$$);
 SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$id > 'public.sec_leak'::regproc::oid::int$$);
 
+-- A literal's input function runs while the filter is parsed: an array or composite of a
+-- domain runs the domain's CHECK there. The parse happens as the table owner inside a
+-- security-restricted operation (rolled back with the probe), so the attacker's function
+-- runs as the attacker and cannot become anyone else; then the type is refused. Its error
+-- says whose rights it had.
+CREATE FUNCTION public.sec_tell(int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE 'ALTER ROLE sec_a SUPERUSER';
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    RAISE EXCEPTION 'domain check ran as %', current_user;
+END$$;
+CREATE DOMAIN public.sec_dom2 AS int CHECK (public.sec_tell(VALUE));
+CREATE TYPE public.sec_comp AS (d public.sec_dom2);
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$id = ANY ('{1}'::public.sec_dom2[])$$);
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$'(1)'::public.sec_comp IS NOT NULL$$);
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$id = ANY ('{1}'::public.sec_dom[])$$);
+CREATE DOMAIN pg_temp.sec_tdom AS int CHECK (public.sec_pwn_int(VALUE));
+SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$id = ANY ('{1}'::pg_temp.sec_tdom[])$$);
+DROP DOMAIN pg_temp.sec_tdom;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
+
 -- 4. The attacker's function as a constant sub-expression: refused before any planning
 -- could fold (and so run) it.
 SELECT tally.create_metric('sec_m4', 'sec_t', filter => 'id > public.sec_leak(1)');
@@ -96,6 +119,63 @@ SELECT dblink_disconnect('sec_other');
 SET ROLE sec_a;
 SELECT pg_advisory_unlock(1952541801, 1);
 
+-- pg_tally checks the rights of the role that called it, which is not always the session's:
+-- inside the attacker's SECURITY DEFINER function a victim calls, the caller is the
+-- attacker; inside an index expression ANALYZE evaluates, the index's owner.
+RESET ROLE;
+CREATE TABLE public.sec_victim (id int, salary numeric);
+ALTER TABLE public.sec_victim OWNER TO sec_b;
+SET ROLE sec_b;
+INSERT INTO sec_victim VALUES (1, 100), (2, 200);
+SELECT tally.create_metric('sec_payroll', 'sec_victim', 'sum', 'salary') IS NOT NULL AS defined;
+SET ROLE sec_a;
+CREATE FUNCTION public.sec_report() RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    INSERT INTO public.sec_evidence VALUES (current_user, 'read payroll: ' || tally.value('sec_payroll'));
+    RETURN 'leaked';
+EXCEPTION WHEN OTHERS THEN
+    INSERT INTO public.sec_evidence VALUES (current_user, 'refused: ' || SQLERRM);
+    RETURN 'refused';
+END$$;
+GRANT EXECUTE ON FUNCTION public.sec_report() TO sec_b;
+-- Reports whether it could drop the victim's metric (an index function may not write).
+CREATE FUNCTION public.sec_index_fn(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    BEGIN
+        PERFORM tally.drop_metric('sec_payroll');
+        RAISE NOTICE 'index function as %: dropped the payroll metric', current_user;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'index function as %: %', current_user, SQLERRM;
+    END;
+    RETURN $1;
+END$$;
+CREATE TABLE public.sec_bait (id int);
+CREATE INDEX sec_bait_idx ON public.sec_bait (public.sec_index_fn(id));
+SET ROLE sec_b;
+SELECT public.sec_report();
+SET ROLE sec_a;
+SELECT who, what FROM sec_evidence ORDER BY 1, 2;
+DELETE FROM sec_evidence;
+INSERT INTO public.sec_bait VALUES (1);
+RESET ROLE;
+ANALYZE public.sec_bait;   -- a superuser's ANALYZE evaluates the index expression as sec_a
+SET ROLE sec_b;
+SELECT tally.value('sec_payroll') AS payroll_still_there;
+SET ROLE sec_a;
+
+-- A metric on a temporary table would outlive its session with no one left to drop it.
+CREATE TEMPORARY TABLE sec_temp (id int);
+DO $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM tally.create_metric('sec_temp_n', 'pg_temp.sec_temp');
+EXCEPTION WHEN wrong_object_type THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE 'refused: %', detail;
+END$$;
+DROP TABLE sec_temp;
+
 -- Row-level security: a role a policy limits to some rows reads none of the figures
 -- directly; what the owner publishes through a dashboard view it may read.
 CREATE TABLE public.sec_rls (id int, tenant text);
@@ -124,6 +204,27 @@ SET ROLE sec_a;
 ALTER TABLE sec_rls FORCE ROW LEVEL SECURITY;
 SELECT tally.value('sec_rls_n') AS owner_under_force;
 ALTER TABLE sec_rls NO FORCE ROW LEVEL SECURITY;
+
+-- A typed view publishes only what its dashboard's owner may still read: a role that made a
+-- dashboard while it could read the table reads nothing once that right is revoked.
+SET ROLE sec_b;
+SELECT tally.create_dashboard('sec_payroll_d', ARRAY['sec_payroll'], 'public.sec_payroll_view');
+RESET ROLE;
+GRANT SELECT ON sec_victim TO sec_a;
+SET ROLE sec_a;
+SELECT tally.create_dashboard('sec_steal', ARRAY['sec_payroll'], 'public.sec_steal_view');
+SELECT sec_payroll FROM sec_steal_view;
+RESET ROLE;
+REVOKE SELECT ON sec_victim FROM sec_a;
+SET ROLE sec_a;
+SELECT sec_payroll FROM sec_steal_view;
+SELECT tally.snapshot('sec_steal');
+SELECT tally._snapshot_sql('sec_steal');
+SELECT tally.drop_dashboard('sec_steal');
+SET ROLE sec_b;
+SELECT tally.drop_dashboard('sec_payroll_d');
+SELECT tally.drop_metric('sec_payroll');
+SET ROLE sec_a;
 
 -- A dashboard holds its typed view by oid: renamed, it is still the one read and dropped;
 -- a view another role creates under the old name is neither trusted nor dropped.
@@ -157,6 +258,7 @@ SELECT tally.drop_dashboard('sec_d1');
 SELECT tally.drop_metric('sec_m1'), tally.drop_metric('sec_m5'), tally.drop_metric('sec_rls_n');
 RESET ROLE;
 DROP VIEW public.sec_rls_view;
+DROP TABLE public.sec_victim;
 DROP EXTENSION dblink;
 DROP OWNED BY sec_a, sec_b;
 DROP ROLE sec_a, sec_b;
