@@ -336,6 +336,23 @@ pub fn is_read_committed() -> bool {
     unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_READ_COMMITTED as i32 }
 }
 
+/// The first column of the first row of a read-only query on a connection of its own
+/// (pgrx's `Spi::get_one_with_args` runs it as a writing query, which needs a transaction
+/// id: none can be had on a hot standby).
+pub fn select_one<T: pgrx::IntoDatum + pgrx::FromDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> Result<Option<T>> {
+    Ok(Spi::connect(|client| {
+        let rows = client.select(sql, Some(1), args)?;
+        if rows.is_empty() {
+            Ok::<_, pgrx::spi::Error>(None)
+        } else {
+            rows.first().get_one::<T>()
+        }
+    })?)
+}
+
 /// One value of an SPI result row (or of an SPI argument): a Datum of type `oid`, None for
 /// SQL NULL. A by-reference value lives in the SPI connection's memory: valid until that
 /// connection closes.

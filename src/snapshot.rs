@@ -164,10 +164,10 @@ fn _snapshot_counters(dashboard: &str) -> SqlResult<Option<String>> {
 #[pg_extern(stable, parallel_safe)]
 fn _snapshot_text(dashboard: Option<&str>) -> SqlResult<Option<String>> {
     Ok(ffi::as_extension_owner(|| {
-        Ok(Spi::get_one_with_args::<String>(
+        ffi::select_one::<String>(
             "SELECT tally._snapshot_query($1, $2)::pg_catalog.text",
             &[dashboard.into(), ffi::caller().into()],
-        )?)
+        )
     })?)
 }
 
@@ -310,7 +310,7 @@ fn require_read(dashboard: &str, metrics: &[Metric], typed: TypedView) -> Result
             .iter()
             .all(|m| scan::may_read(m.source, typed.owner));
     let view_allowed = match typed.view.filter(|_| owner_may_read) {
-        Some(view) => Spi::get_one_with_args::<bool>(
+        Some(view) => ffi::select_one::<bool>(
             "SELECT coalesce(pg_catalog.has_table_privilege($1::pg_catalog.oid, $2::pg_catalog.oid, 'SELECT'), false)",
             &[me.into(), view.into()],
         )?

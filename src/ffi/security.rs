@@ -105,7 +105,8 @@ fn extension_owner() -> Result<pg_sys::Oid> {
             return Ok(owner);
         }
     }
-    let owner = pgrx::Spi::get_one_with_args::<pg_sys::Oid>(
+    // Read-only (works on a hot standby, where a writing query could not get an xid).
+    let owner = crate::ffi::select_one::<pg_sys::Oid>(
         "SELECT extowner FROM pg_catalog.pg_extension WHERE oid = $1",
         &[extension.into()],
     )?
