@@ -26,7 +26,7 @@ mod security;
 pub use direct::{change_relid, delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, lock_fold,
-    with_fixed_output, with_fixed_settings,
+    session_role, with_fixed_output, with_fixed_settings,
 };
 
 /// The oid of schema `tally`, None if the extension is not installed.
@@ -271,6 +271,35 @@ pub fn check_single_expression(text: &str) -> Result<()> {
     }
 }
 
+/// The target expressions of `sql` (one SELECT) after raw parsing and parse analysis, in
+/// order, allocated in the current memory context; nothing is planned. Empty if the text
+/// holds no statement.
+pub fn analyze_targets(sql: &std::ffi::CStr) -> Vec<*mut pg_sys::Expr> {
+    // SAFETY: raw_parser and parse analysis read the NUL-terminated query and build nodes
+    // in CurrentMemoryContext (an ERROR unwinds like any other); the statement pointer is
+    // checked for null before use, and a Query's target list holds TargetEntry nodes.
+    unsafe {
+        let raw = PgList::<pg_sys::RawStmt>::from_pg(pg_sys::raw_parser(
+            sql.as_ptr(),
+            pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
+        ));
+        let Some(statement) = raw.get_ptr(0) else {
+            return Vec::new();
+        };
+        let query = pg_sys::parse_analyze_fixedparams(
+            statement,
+            sql.as_ptr(),
+            std::ptr::null(),
+            0,
+            std::ptr::null_mut(),
+        );
+        PgList::<pg_sys::TargetEntry>::from_pg((*query).targetList)
+            .iter_ptr()
+            .map(|target| (*target).expr)
+            .collect()
+    }
+}
+
 /// Parse analysis (no planning, nothing evaluated but the input functions of the literals'
 /// types) of `sql`, a `SELECT <expression> FROM ONLY <table relid>`, recording every object
 /// the expression uses in pg_depend under a throw-away depender (`PROBE_DEPENDER`, the
@@ -281,30 +310,13 @@ pub fn check_single_expression(text: &str) -> Result<()> {
 pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &crate::sql::Sql) -> Result<()> {
     let text = CString::new(sql.as_str())
         .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
-    // SAFETY: raw_parser and parse analysis read the NUL-terminated query, which the grammar
-    // has already proved to be one SELECT with one target (`check_single_expression`); every
-    // pointer is checked for null before use. recordDependencyOnSingleRelExpr only reads the
-    // expression and inserts pg_depend rows for it; CommandCounterIncrement makes them
-    // visible to the query that reads them back.
+    let expression = *analyze_targets(&text)
+        .first()
+        .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
+    // SAFETY: `expression` is a node parse analysis just built in this memory context.
+    // recordDependencyOnSingleRelExpr only reads it and inserts pg_depend rows for it;
+    // CommandCounterIncrement makes them visible to the query that reads them back.
     unsafe {
-        let raw = PgList::<pg_sys::RawStmt>::from_pg(pg_sys::raw_parser(
-            text.as_ptr(),
-            pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
-        ));
-        let statement = raw
-            .get_ptr(0)
-            .ok_or_else(|| TallyError::Internal("empty expression probe".into()))?;
-        let query = pg_sys::parse_analyze_fixedparams(
-            statement,
-            text.as_ptr(),
-            std::ptr::null(),
-            0,
-            std::ptr::null_mut(),
-        );
-        let targets = PgList::<pg_sys::TargetEntry>::from_pg((*query).targetList);
-        let target = targets
-            .get_ptr(0)
-            .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
         let depender = pg_sys::ObjectAddress {
             classId: pg_sys::RelationRelationId,
             objectId: pg_sys::InvalidOid,
@@ -312,7 +324,7 @@ pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &crate::sql::Sql)
         };
         pg_sys::recordDependencyOnSingleRelExpr(
             &depender,
-            (*target).expr as *mut pg_sys::Node,
+            expression as *mut pg_sys::Node,
             relid,
             pg_sys::DependencyType::DEPENDENCY_NORMAL,
             pg_sys::DependencyType::DEPENDENCY_NORMAL,
@@ -349,6 +361,25 @@ pub fn select_one<T: pgrx::IntoDatum + pgrx::FromDatum>(
             Ok::<_, pgrx::spi::Error>(None)
         } else {
             rows.first().get_one::<T>()
+        }
+    })?)
+}
+
+/// The first two columns of the first row of a read-only query (see `select_one`).
+pub fn select_pair<A, B>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> Result<(Option<A>, Option<B>)>
+where
+    A: pgrx::IntoDatum + pgrx::FromDatum,
+    B: pgrx::IntoDatum + pgrx::FromDatum,
+{
+    Ok(Spi::connect(|client| {
+        let rows = client.select(sql, Some(1), args)?;
+        if rows.is_empty() {
+            Ok::<_, pgrx::spi::Error>((None, None))
+        } else {
+            rows.first().get_two::<A, B>()
         }
     })?)
 }

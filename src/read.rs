@@ -230,6 +230,15 @@ fn _may_read(reader: pg_sys::Oid, source: pg_sys::Oid) -> bool {
     ffi::scan::may_read(source, reader)
 }
 
+/// The role whose rights a catalog older than 0.8.0 checks in its SECURITY DEFINER
+/// `tally._snapshot_sql` (the session's role, as 0.7.0 did): that function calls this one
+/// between installing this library and `ALTER EXTENSION pg_tally UPDATE`. A 0.8.0 catalog
+/// has no such function (`sql = false`).
+#[pg_extern(stable, parallel_safe, sql = false)]
+fn _invoker() -> pg_sys::Oid {
+    ffi::session_role()
+}
+
 pub fn metric_exists(client: &SpiClient<'_>, name: &str) -> Result<bool> {
     named_row_exists(client, "SELECT 1 FROM tally._metric WHERE name = $1", name)
 }

@@ -11,7 +11,6 @@
 
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
-use pgrx::PgList;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
 
@@ -64,9 +63,8 @@ impl RowExprs {
         super::with_fixed_settings(|| {
             // SAFETY: the context is created under the caller's (transaction) context and
             // moved below TopMemoryContext only once everything in it is built, so an
-            // ERROR half-way frees it with the transaction. raw_parser and parse analysis
-            // read the NUL-terminated query; the Query's target list holds exactly
-            // exprs.len() entries (one per expression, no resjunk). expression_planner
+            // ERROR half-way frees it with the transaction. Parse analysis builds its nodes
+            // there; the target list holds exactly exprs.len() expressions (checked below). expression_planner
             // and ExecInitExpr copy into CurrentMemoryContext, which is ours. The slots'
             // descriptor is a copy owned by the context, so it outlives the relation
             // cache entry's.
@@ -79,25 +77,10 @@ impl RowExprs {
                     8 * 1024 * 1024,
                 );
                 let caller = pg_sys::MemoryContextSwitchTo(context);
-                let raw = PgList::<pg_sys::RawStmt>::from_pg(pg_sys::raw_parser(
-                    sql.as_ptr(),
-                    pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
-                ));
-                let Some(statement) = raw.get_ptr(0) else {
-                    pg_sys::MemoryContextSwitchTo(caller);
-                    return Err(TallyError::Internal("empty expression list".into()));
-                };
-                let query = pg_sys::parse_analyze_fixedparams(
-                    statement,
-                    sql.as_ptr(),
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
-                );
-                let targets = PgList::<pg_sys::TargetEntry>::from_pg((*query).targetList);
+                let targets = super::analyze_targets(&sql);
                 let mut states = Vec::with_capacity(exprs.len());
-                for target in targets.iter_ptr() {
-                    let planned = pg_sys::expression_planner((*target).expr);
+                for target in targets {
+                    let planned = pg_sys::expression_planner(target);
                     states.push(pg_sys::ExecInitExpr(planned, std::ptr::null_mut()));
                 }
                 let relation = pg_sys::table_open(relid, pg_sys::AccessShareLock as i32);

@@ -91,12 +91,21 @@ pub fn caller() -> pg_sys::Oid {
         .unwrap_or_else(current_user)
 }
 
+/// The session's role (after SET ROLE), whoever called: what 0.7.0 checked. Only for
+/// `read::_invoker` on a catalog older than 0.8.0.
+pub fn session_role() -> pg_sys::Oid {
+    // SAFETY: GetOuterUserId only reads a backend global.
+    unsafe { pg_sys::GetOuterUserId() }
+}
+
 fn current_user() -> pg_sys::Oid {
     // SAFETY: GetUserId only reads a backend global.
     unsafe { pg_sys::GetUserId() }
 }
 
-/// The role that owns pg_tally (and its tables).
+/// The role that owns pg_tally (and its tables). Fails on a catalog older than 0.8.0
+/// (between installing this library and `ALTER EXTENSION pg_tally UPDATE`): there the API
+/// functions are still SECURITY DEFINER, so the role calling them cannot be known.
 fn extension_owner() -> Result<pg_sys::Oid> {
     // SAFETY: a catalog index lookup by NUL-terminated name; InvalidOid when absent.
     let extension = unsafe { pg_sys::get_extension_oid(c"pg_tally".as_ptr(), true) };
@@ -106,13 +115,25 @@ fn extension_owner() -> Result<pg_sys::Oid> {
         }
     }
     // Read-only (works on a hot standby, where a writing query could not get an xid).
-    let owner = crate::ffi::select_one::<pg_sys::Oid>(
-        "SELECT extowner FROM pg_catalog.pg_extension WHERE oid = $1",
+    let (owner, version) = crate::ffi::select_pair::<pg_sys::Oid, String>(
+        "SELECT extowner, extversion FROM pg_catalog.pg_extension WHERE oid = $1",
         &[extension.into()],
-    )?
-    .ok_or_else(|| crate::error::TallyError::Internal("pg_tally is not installed".into()))?;
+    )?;
+    let owner = owner
+        .ok_or_else(|| crate::error::TallyError::Internal("pg_tally is not installed".into()))?;
+    if !checks_its_callers(&version.unwrap_or_default()) {
+        return Err(crate::error::TallyError::CatalogOutdated);
+    }
     OWNER.with(|o| o.set(Some((extension, owner))));
     Ok(owner)
+}
+
+/// Whether a catalog of version `version` has API functions that are not SECURITY DEFINER
+/// (0.8.0 and later).
+fn checks_its_callers(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (0, 8)
 }
 
 /// Runs the body of one of pg_tally's API functions: remembers the calling role (`caller`,
