@@ -47,7 +47,6 @@ GRANT SELECT ON tally.dashboards TO PUBLIC;
 -- The query-based dashboard read checks the role that called it (0.7.0's SECURITY DEFINER
 -- PL/pgSQL function checked the session's role): tally._snapshot_text (Rust) remembers the
 -- caller and runs tally._snapshot_query, which only the extension owner may run, for it.
-DROP FUNCTION tally._snapshot_sql(text);
 DROP FUNCTION tally._invoker();
 CREATE FUNCTION tally."_snapshot_text"(
 	"dashboard" TEXT
@@ -130,8 +129,9 @@ END
 $fn$;
 
 -- tally._snapshot_sql: the query-based read for the calling role (jsonb text from
--- tally._snapshot_text, cast back: numerics stay exact).
-CREATE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
+-- tally._snapshot_text, cast back: numerics stay exact). Replaced, not dropped: typed views
+-- made by 0.1.0 call it (0.1.0's tally.snapshot, renamed), and keep working.
+CREATE OR REPLACE FUNCTION tally._snapshot_sql(dashboard pg_catalog.text) RETURNS pg_catalog.jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$ SELECT tally._snapshot_text(dashboard)::pg_catalog.jsonb $fn$;
 
