@@ -413,9 +413,11 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
 /// two groups. Postgres judges that: the cast must be usable in an index expression.
 fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
     let expression = crate::sql::text_form_sql(&column.name);
-    probe_expression(source, &expression, |_| Ok(())).map_err(|_| TallyError::WrongGroupType {
-        column: column.name.clone(),
-        type_name: column.type_name.clone(),
+    probe_expression(source, &expression, |_, _| Ok(())).map_err(|_| {
+        TallyError::WrongGroupType {
+            column: column.name.clone(),
+            type_name: column.type_name.clone(),
+        }
     })?
 }
 
@@ -436,15 +438,14 @@ struct CheckedFilter {
 /// expressions prove the rest (no subqueries, aggregates, window or set-returning
 /// functions, nothing volatile or stable), on an empty temporary copy of the table that is
 /// rolled back at once. The expression is stored as Postgres deparses it under
-/// `ffi::with_fixed_settings`, which is also how every later statement parses it: the text
-/// is accepted only if it reads back there as itself.
+/// `ffi::with_fixed_settings`, which is also how every later statement parses it, taken to
+/// the text that reads back there as itself (`canonical_text`).
 fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
     ffi::check_single_expression(text)?;
-    let inspected = probe_expression(source, text, |client| {
+    let inspected = probe_expression(source, text, |client, canonical| {
         let row = client
             .select(
                 "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), \
-                        pg_catalog.pg_get_indexdef(a.attrelid, 1, true), \
                         ARRAY(SELECT pa.attname::pg_catalog.text FROM pg_catalog.pg_depend d \
                                 JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.refobjid AND pa.attnum = d.refobjsubid \
                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
@@ -456,9 +457,8 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
             )?
             .first();
         let type_name = row.get::<String>(1)?.unwrap_or_default();
-        let canonical = row.get::<String>(2)?.unwrap_or_default();
-        let columns = row.get::<Vec<String>>(3)?.unwrap_or_default();
-        Ok((type_name, canonical, columns))
+        let columns = row.get::<Vec<String>>(2)?.unwrap_or_default();
+        Ok((type_name, canonical.to_string(), columns))
     });
     let (type_name, canonical, columns) = match inspected {
         Ok(result) => result?,
@@ -498,22 +498,16 @@ SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
                   WHERE t.oid = d.refobjid) = 'e') \
  ORDER BY 1 LIMIT 1";
 
-/// Whether the canonical text, parsed back under the fixed settings
-/// (`_tally_probe_canonical`), deparses to itself: the stored text is a fixed point, so
-/// every later parse (always under those settings) reads what the caller's text meant.
-const READS_BACK_SQL: &str = "\
-SELECT pg_catalog.pg_get_indexdef('pg_temp._tally_probe_canonical'::pg_catalog.regclass, 1, true) = $1";
-
 /// Proves `expression` uses only built-in objects (parse analysis only, as the table's
 /// owner in a security-restricted operation: literals' input functions are the only code it
 /// can run), then builds an empty temporary copy of the source, indexes the expression
 /// (Postgres' rules for index expressions; only built-in code is left to fold), checks that
-/// its deparsed text reads back as itself, runs `inspect`, and rolls everything back. All of
+/// its canonical text (`canonical_text`), runs `inspect` with it, and rolls everything back. All of
 /// it under the fixed settings (the API functions run under them).
 fn probe_expression<T>(
     source: &Source,
     expression: &str,
-    inspect: impl FnOnce(&SpiClient<'_>) -> Result<T> + std::panic::UnwindSafe,
+    inspect: impl FnOnce(&SpiClient<'_>, &str) -> Result<T> + std::panic::UnwindSafe,
 ) -> std::result::Result<Result<T>, CaughtPgError> {
     let probe = crate::sql::probe_sql(&source.relation, expression);
     let (relid, owner) = (source.oid, source.owner);
@@ -537,37 +531,49 @@ fn probe_expression<T>(
             client.update(probe.table.as_str(), None, &[])?;
             client.update(probe.index.as_str(), None, &[])?;
             ffi::with_fixed_settings(|| {
-                let canonical = client
-                    .select(
-                        "SELECT pg_catalog.pg_get_indexdef('pg_temp._tally_probe_idx'::pg_catalog.regclass, 1, true)",
-                        Some(1),
-                        &[],
-                    )?
-                    .first()
-                    .get_one::<String>()?
-                    .unwrap_or_default();
-                client.update(
-                    crate::sql::canonical_probe_sql(&canonical).as_str(),
-                    None,
-                    &[],
-                )?;
-                let same = client
-                    .select(READS_BACK_SQL, Some(1), &[canonical.as_str().into()])?
-                    .first()
-                    .get_one::<bool>()?
-                    .unwrap_or(false);
-                if !same {
-                    return Err(TallyError::FilterNotAllowed {
-                        code: pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                        message: format!(
-                            "the expression does not read back as itself: {canonical}"
-                        ),
-                    });
-                }
-                inspect(client)
+                let canonical = canonical_text(client)?;
+                inspect(client, &canonical)
             })
         })
     })
+}
+
+/// The probed expression's canonical text: Postgres' deparse of it under the fixed
+/// settings, taken to its fixed point. A deparse does not always read back as itself (a
+/// varchar column compared with a list of constants gains casts), but it reads back as an
+/// equivalent expression whose own deparse does: that text is stored, and every later parse
+/// of it (always under these settings) gives the same expression again.
+fn canonical_text(client: &mut SpiClient<'_>) -> Result<String> {
+    let mut canonical = deparsed(client, "pg_temp._tally_probe_idx")?;
+    for round in 0..2 {
+        client.update(
+            crate::sql::canonical_probe_sql(round, &canonical).as_str(),
+            None,
+            &[],
+        )?;
+        let again = deparsed(client, &format!("pg_temp._tally_probe_canonical_{round}"))?;
+        if again == canonical {
+            return Ok(canonical);
+        }
+        canonical = again;
+    }
+    Err(TallyError::FilterNotAllowed {
+        code: pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        message: format!("the expression does not read back as itself: {canonical}"),
+    })
+}
+
+/// Postgres' deparse of the one expression of probe index `index`.
+fn deparsed(client: &SpiClient<'_>, index: &str) -> Result<String> {
+    Ok(client
+        .select(
+            "SELECT pg_catalog.pg_get_indexdef(pg_catalog.regclass($1), 1, true)",
+            Some(1),
+            &[index.into()],
+        )?
+        .first()
+        .get_one::<String>()?
+        .unwrap_or_default())
 }
 
 /// Blocks writers of this table until commit, so the backfill and the new triggers see the

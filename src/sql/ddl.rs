@@ -81,11 +81,11 @@ pub fn probe_sql(source: &Relation, expression: &str) -> Probe {
     }
 }
 
-/// An index on the deparsed text of the probe's expression, to check it reads back as
-/// itself under the fixed settings.
-pub fn canonical_probe_sql(canonical: &str) -> Sql {
+/// Index number `round` on a deparsed text of the probe's expression, to see what it reads
+/// back as under the fixed settings.
+pub fn canonical_probe_sql(round: u8, canonical: &str) -> Sql {
     Sql(format!(
-        "CREATE INDEX _tally_probe_canonical ON pg_temp._tally_probe ((\n{canonical}\n))"
+        "CREATE INDEX _tally_probe_canonical_{round} ON pg_temp._tally_probe ((\n{canonical}\n))"
     ))
 }
 

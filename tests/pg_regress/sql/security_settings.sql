@@ -79,6 +79,16 @@ SELECT tally.drop_metric('set_shape_n'), tally.drop_metric('set_shape_sum');
 DROP TABLE set_shape;
 RESET ROLE;
 
+-- A filter is stored as the text its deparse reaches when read back under the fixed
+-- settings: a varchar column compared with a list reads back with extra casts once.
+CREATE TABLE public.set_vc (status varchar(20));
+SELECT tally.create_metric('set_vc_n', 'set_vc', filter => $$status IN ('PAID', 'SHIPPED')$$) ->> 'filter' AS stored_filter;
+INSERT INTO set_vc VALUES ('PAID'), ('NEW'), ('SHIPPED');
+INSERT INTO set_vc VALUES ('SHIPPED');
+SELECT tally.value('set_vc_n') AS paid_or_shipped;
+SELECT tally.drop_metric('set_vc_n');
+DROP TABLE set_vc;
+
 -- A superuser with a hostile schema first on search_path: every pg_tally function it
 -- calls names pg_catalog objects explicitly or pins search_path, so none of these runs.
 CREATE SCHEMA set_trap;
