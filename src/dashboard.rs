@@ -15,18 +15,18 @@ use crate::sql::{self, Relation};
 /// unqualified view name in pg_catalog.
 #[pg_extern(volatile, parallel_unsafe)]
 fn _create_dashboard(
-    name: &str,
-    metrics: Vec<Option<String>>,
+    name: Option<&str>,
+    metrics: Option<Vec<Option<String>>>,
     view_name: Option<&str>,
     caller_schema: Option<&str>,
 ) -> SqlResult<()> {
-    let name = name.trim();
+    let name = name.unwrap_or_default().trim();
     ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<()> {
             if name.is_empty() {
                 return Err(TallyError::EmptyName("dashboard name"));
             }
-            let metrics = check_metrics(client, metrics)?;
+            let metrics = check_metrics(client, metrics.unwrap_or_default())?;
             if dashboard_exists(client, name)? {
                 return Err(TallyError::DuplicateDashboard(name.to_string()));
             }

@@ -80,12 +80,13 @@ fn drop_metric(name: &str) -> SqlResult<()> {
             storage::require_current_catalog()?;
             let metric = Metric::load(client, name)?;
             require_owner(client, metric.source_oid)?;
-            if let Some(dashboard) = dashboard_using(client, name)? {
+            if let Some(dashboard) = own_dashboard_using(client, name)? {
                 return Err(TallyError::MetricInUse {
                     metric: name.to_string(),
                     dashboard,
                 });
             }
+            detach_from_dashboards(client, name)?;
             lock_source(metric.source_oid);
             storage::lock_folding()?;
             client.update(
@@ -623,16 +624,41 @@ fn backfill(metric: &Metric) -> Result<()> {
     Ok(())
 }
 
-fn dashboard_using(client: &SpiClient<'_>, metric: &str) -> Result<Option<String>> {
+/// A dashboard of the caller's own (it is, or is a member of, the dashboard's owner) that
+/// shows `metric`: the caller drops it first, so a metric is never dropped from under a
+/// dashboard by accident.
+fn own_dashboard_using(client: &SpiClient<'_>, metric: &str) -> Result<Option<String>> {
     let row = client
         .select(
-            "SELECT name FROM tally._dashboard WHERE $1 = ANY (metrics) ORDER BY name LIMIT 1",
+            "SELECT name FROM tally._dashboard \
+              WHERE $1 = ANY (metrics) AND pg_catalog.pg_has_role($2::pg_catalog.oid, owner, 'USAGE') \
+              ORDER BY name LIMIT 1",
             Some(1),
-            &[metric.into()],
+            &[metric.into(), ffi::caller().into()],
         )?
         .next();
     Ok(match row {
         Some(row) => row.get::<String>(1)?,
         None => None,
     })
+}
+
+/// Takes `metric` out of other roles' dashboards, with a notice naming them: a role that
+/// may read a metric must not be able to keep its owner from dropping it by making a
+/// dashboard of it. Their typed views then read NULL for it.
+fn detach_from_dashboards(client: &mut SpiClient<'_>, metric: &str) -> Result<()> {
+    let detached = client
+        .update(
+            "WITH d AS (UPDATE tally._dashboard SET metrics = pg_catalog.array_remove(metrics, $1) \
+                         WHERE $1 = ANY (metrics) RETURNING name) \
+             SELECT pg_catalog.string_agg(name, ', ' ORDER BY name) FROM d",
+            Some(1),
+            &[metric.into()],
+        )?
+        .first()
+        .get_one::<String>()?;
+    if let Some(dashboards) = detached {
+        notice!("tally.drop_metric: metric \"{metric}\" was taken out of other roles' dashboards: {dashboards}");
+    }
+    Ok(())
 }

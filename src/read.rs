@@ -207,6 +207,18 @@ fn series(
 
 /// The caller may read a metric's figures if it may SELECT its source table.
 pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
+    if may_read(client, metric)? {
+        Ok(())
+    } else {
+        Err(TallyError::NotAllowedToRead {
+            what: format!("metric \"{metric}\""),
+        })
+    }
+}
+
+/// Whether the caller may read the figures of `metric` (`tally._may_read`); an error if
+/// there is no such metric.
+pub fn may_read(client: &SpiClient<'_>, metric: &str) -> Result<bool> {
     let row = client
         .select(
             "SELECT tally._may_read($2::pg_catalog.oid, source) FROM tally._metric WHERE name = $1",
@@ -214,13 +226,10 @@ pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
             &[metric.into(), ffi::caller().into()],
         )?
         .next();
-    match row.map(|r| r.get::<bool>(1)).transpose()?.flatten() {
-        None => Err(TallyError::UnknownMetric(metric.to_string())),
-        Some(false) => Err(TallyError::NotAllowedToRead {
-            what: format!("metric \"{metric}\""),
-        }),
-        Some(true) => Ok(()),
-    }
+    row.map(|r| r.get::<bool>(1))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| TallyError::UnknownMetric(metric.to_string()))
 }
 
 /// Whether `reader` may read the figures of table `source` directly (`scan::may_read`: SELECT

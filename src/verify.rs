@@ -9,7 +9,7 @@ use pgrx::spi::SpiClient;
 use crate::error::Result;
 use crate::ffi;
 use crate::model::Metric;
-use crate::read::require_read;
+use crate::read::{may_read, require_read};
 
 type DriftRow = (
     name!(metric, String),
@@ -40,11 +40,8 @@ fn verify(
     let rows = ffi::as_extension_owner(|| {
         Spi::connect(|client| -> Result<Vec<DriftRow>> {
             crate::storage::require_current_catalog()?;
-            let metrics = Metric::load_all(client, metric)?;
+            let metrics = readable_metrics(client, metric)?;
             let mut out = Vec::new();
-            for metric in &metrics {
-                require_read(client, &metric.name)?;
-            }
             for (i, metric) in metrics.iter().enumerate() {
                 let before = out.len();
                 drift(client, metric, &mut out)?;
@@ -67,6 +64,26 @@ fn verify(
         })
     })?;
     Ok(TableIterator::new(rows))
+}
+
+/// The metrics to verify: the one named, which the caller must be allowed to read; or, with
+/// no name, every metric the caller may read (other roles' metrics are not the caller's to
+/// verify, and must not make the call fail).
+fn readable_metrics(client: &SpiClient<'_>, name: Option<&str>) -> Result<Vec<Metric>> {
+    let metrics = Metric::load_all(client, name)?;
+    if name.is_some() {
+        for metric in &metrics {
+            require_read(client, &metric.name)?;
+        }
+        return Ok(metrics);
+    }
+    let mut readable = Vec::with_capacity(metrics.len());
+    for metric in metrics {
+        if may_read(client, &metric.name)? {
+            readable.push(metric);
+        }
+    }
+    Ok(readable)
 }
 
 /// Drift of one metric: every (bucket, group) where a stored counter (the summary, or the

@@ -226,6 +226,41 @@ SELECT tally.drop_dashboard('sec_payroll_d');
 SELECT tally.drop_metric('sec_payroll');
 SET ROLE sec_a;
 
+-- A role that may read a metric cannot keep its owner from dropping it with a dashboard of
+-- its own: the metric is taken out of that dashboard (its typed view reads NULL for it).
+-- The owner's own dashboards still protect it from an accidental drop.
+CREATE TABLE public.sec_pin (id int);
+INSERT INTO sec_pin VALUES (1), (2);
+SELECT tally.create_metric('sec_pin_n', 'sec_pin') IS NOT NULL AS defined;
+SELECT tally.create_metric('sec_pin_n2', 'sec_pin') IS NOT NULL AS defined;
+GRANT SELECT ON sec_pin TO sec_b;
+SET ROLE sec_b;
+SELECT tally.create_dashboard('sec_pinned', ARRAY['sec_pin_n', 'sec_pin_n2'], 'public.sec_pinned_view');
+SET ROLE sec_a;
+SELECT tally.create_dashboard('sec_own', ARRAY['sec_pin_n2']);
+SELECT tally.drop_metric('sec_pin_n2');
+SELECT tally.drop_metric('sec_pin_n');
+SET ROLE sec_b;
+SELECT name, metrics FROM tally.dashboards WHERE name = 'sec_pinned';
+SELECT sec_pin_n, sec_pin_n2 FROM sec_pinned_view;
+SET ROLE sec_a;
+SELECT tally.drop_dashboard('sec_own');
+SELECT tally.drop_metric('sec_pin_n2');
+SET ROLE sec_b;
+SELECT tally.drop_dashboard('sec_pinned');
+-- verify() without a name checks the metrics the caller may read and skips the others.
+SELECT count(*) AS drift FROM tally.verify();
+SET ROLE sec_a;
+DROP TABLE sec_pin;
+
+-- NULL arguments are errors, never a crash.
+SELECT tally.create_dashboard(NULL, ARRAY['sec_m1']);
+SELECT tally.create_dashboard('sec_null', NULL);
+SELECT tally.create_dashboard('sec_null', ARRAY[NULL]);
+SELECT tally.create_metric(NULL, 'sec_t');
+SELECT tally.create_metric('sec_null', NULL);
+SELECT tally.drop_metric(NULL), tally.drop_dashboard(NULL), tally.value(NULL);
+
 -- A dashboard holds its typed view by oid: renamed, it is still the one read and dropped;
 -- a view another role creates under the old name is neither trusted nor dropped.
 ALTER VIEW sec_rls_view RENAME TO sec_rls_view_renamed;
