@@ -486,7 +486,10 @@ fn filter_rejected(caught: CaughtPgError) -> TallyError {
 /// The first object the probed expression uses (`ffi::record_expression_dependencies`)
 /// that is not built in (created after initdb: oid at or past FirstNormalObjectId), other
 /// than the source table `$1` and its columns. Enum types (and arrays of them) carry no code
-/// and are allowed, so a filter may compare an enum column with a label.
+/// and are allowed, so a filter may compare an enum column with a label, if the table's
+/// owner `$2` controls them (the stored text names the type: whoever may drop it may put a
+/// domain of that name in its place) and they are not temporary (a temporary type's name
+/// would be looked up in each writer's own temporary schema).
 const FOREIGN_OBJECT_SQL: &str = "\
 SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
   FROM pg_catalog.pg_depend d \
@@ -494,9 +497,13 @@ SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
    AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::pg_catalog.oid) \
    AND d.refobjid >= 16384::pg_catalog.oid \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
-            AND (SELECT coalesce(e.typtype, t.typtype) FROM pg_catalog.pg_type t \
+            AND (SELECT coalesce(e.typtype, t.typtype) = 'e' \
+                        AND pg_catalog.pg_has_role($2::pg_catalog.oid, coalesce(e.typowner, t.typowner), 'USAGE') \
+                        AND NOT pg_catalog.pg_is_other_temp_schema(coalesce(e.typnamespace, t.typnamespace)) \
+                        AND coalesce(e.typnamespace, t.typnamespace) <> pg_catalog.pg_my_temp_schema() \
+                   FROM pg_catalog.pg_type t \
                    LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' \
-                  WHERE t.oid = d.refobjid) = 'e') \
+                  WHERE t.oid = d.refobjid)) \
  ORDER BY 1 LIMIT 1";
 
 /// Proves `expression` uses only built-in objects (parse analysis only, as the table's
@@ -518,7 +525,7 @@ fn probe_expression<T>(
         })?;
         Spi::connect_mut(|client| -> Result<T> {
             let foreign = client
-                .select(FOREIGN_OBJECT_SQL, Some(1), &[relid.into()])?
+                .select(FOREIGN_OBJECT_SQL, Some(1), &[relid.into(), owner.into()])?
                 .next()
                 .map(|row| row.get::<String>(1))
                 .transpose()?

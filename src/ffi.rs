@@ -633,16 +633,18 @@ pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Runs `body` with the user-settable `settings` changed, restored afterwards exactly as a
-/// function's `SET` clause does (a new GUC nest level, popped on return; on error the
-/// aborting transaction pops it).
+/// Runs `body` with the user-settable `settings` changed, restored afterwards with every
+/// other setting changed inside (a new GUC nest level, popped and discarded on return; on
+/// error the aborting transaction pops it).
 pub fn with_settings<T>(
     settings: &[(&std::ffi::CStr, &std::ffi::CStr)],
     body: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     // SAFETY: NewGUCNestLevel/AtEOXact_GUC are paired on the success path; on a Rust error
     // we still pop the level before returning it. set_config_option gets NUL-terminated
-    // strings and only changes user-settable options at this nest level.
+    // strings and only changes user-settable options at this nest level; a value it cannot
+    // set is an ERROR (never silently left as the session had it), which unwinds and
+    // leaves the level to the aborting transaction.
     let nest = unsafe {
         let nest = pg_sys::NewGUCNestLevel();
         for (name, value) in settings {
@@ -653,7 +655,7 @@ pub fn with_settings<T>(
                 pg_sys::GucSource::PGC_S_SESSION,
                 pg_sys::GucAction::GUC_ACTION_SAVE,
                 true,
-                0,
+                pg_sys::PGERROR as i32,
                 false,
             );
         }
@@ -661,7 +663,12 @@ pub fn with_settings<T>(
     };
     let result = body();
     // SAFETY: pops exactly the nest level opened above, restoring the previous values.
-    unsafe { pg_sys::AtEOXact_GUC(true, nest) };
+    // isCommit = false discards every change made inside too, a plain SET included (with
+    // true, Postgres keeps a plain SET past the level, as after a function's SET clause):
+    // code a table owner wrote may run in `body` (`as_table_owner`) and must not leave a
+    // search_path behind for what runs next with the extension owner's rights. Postgres'
+    // index builds pop their level the same way.
+    unsafe { pg_sys::AtEOXact_GUC(false, nest) };
     result
 }
 

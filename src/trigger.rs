@@ -158,7 +158,7 @@ fn write_through_sql(
         };
         // The metrics' expressions run as the table owner (planning included: it folds
         // constants); only the insert into tally's own table runs with the extension's rights.
-        let changes = ffi::as_role(metrics.owner, true, || {
+        let changes = ffi::as_table_owner(metrics.owner, || {
             let plan = plan_for(client, &metrics, key)?;
             ffi::first_row(client.select(&*plan, None, &[])?, &sql::CHANGE_ARRAY_TYPES)
         })?;
@@ -218,16 +218,17 @@ fn write_directly(
         Event::Update => &[Side::Old, Side::New],
     };
     // Compiled and evaluated as the table owner (see `write_through_sql`); the `_change`
-    // row is inserted below the SQL layer, where no rights are checked.
-    ffi::as_role(metrics.owner, true, || {
-        let mut fast = metrics.fast.borrow_mut();
-        let compiled = match fast.as_mut() {
-            Some(compiled) => compiled,
-            None => fast.insert(ffi::with_fixed_settings(|| {
-                FastPath::compile(relid, &metrics.metrics)
-            })?),
-        };
-        ffi::with_fixed_output(|| {
+    // row is inserted below the SQL layer, where no rights are checked. The settings are
+    // fixed before the switch: some cannot be set inside a security-restricted operation.
+    let mut fast = metrics.fast.borrow_mut();
+    let compiled = match fast.as_mut() {
+        Some(compiled) => compiled,
+        None => fast.insert(ffi::as_table_owner(metrics.owner, || {
+            FastPath::compile(relid, &metrics.metrics)
+        })?),
+    };
+    ffi::with_fixed_output(|| {
+        ffi::as_role(metrics.owner, true, || {
             compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
         })
     })

@@ -17,7 +17,7 @@ use crate::error::Result;
 /// The settings that change how SQL text is parsed, or how a constant in it is read, with
 /// the value every stored expression is parsed and deparsed under. `search_path` puts
 /// `pg_temp` last so no temporary object can shadow a catalog one.
-const FIXED_SETTINGS: [(&CStr, &CStr); 11] = [
+const FIXED_SETTINGS: [(&CStr, &CStr); 13] = [
     (c"search_path", c"pg_catalog, pg_temp"),
     (c"standard_conforming_strings", c"on"),
     (c"backslash_quote", c"safe_encoding"),
@@ -29,6 +29,8 @@ const FIXED_SETTINGS: [(&CStr, &CStr); 11] = [
     (c"extra_float_digits", c"3"),
     (c"bytea_output", c"hex"),
     (c"xmloption", c"content"),
+    (c"xmlbinary", c"base64"),
+    (c"timezone_abbreviations", c"Default"),
 ];
 
 /// Runs `body` with `FIXED_SETTINGS`, restored afterwards as a function's `SET` clause
@@ -37,30 +39,35 @@ pub fn with_fixed_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     super::with_settings(&FIXED_SETTINGS, body)
 }
 
-/// Runs `body` (the single-row path's evaluation of compiled expressions) with the
-/// settings that change the text of an immutable output function as `FIXED_SETTINGS` has
-/// them: a float's text follows `extra_float_digits` (any value above 0 gives the shortest
-/// exact text), a bytea's `bytea_output`. A group key is such a text, so a writer's own
-/// settings would otherwise file its row under another key. Costs nothing when the session
-/// already has them so.
+/// The settings an immutable built-in function reads while it runs (not only while SQL is
+/// parsed), as `FIXED_SETTINGS` has them: a float's text follows `extra_float_digits` (any
+/// value above 0 gives the shortest exact text), a bytea's `bytea_output` (and `xmlbinary`
+/// inside xml), and a time zone named by an abbreviation (`date_trunc(unit, t, 'EST')`, a
+/// bucket) `timezone_abbreviations`.
+const OUTPUT_SETTINGS: [(&CStr, &CStr); 4] = [
+    (c"extra_float_digits", c"3"),
+    (c"bytea_output", c"hex"),
+    (c"xmlbinary", c"base64"),
+    (c"timezone_abbreviations", c"Default"),
+];
+
+/// Runs `body` (the single-row path's evaluation of compiled expressions) under
+/// `OUTPUT_SETTINGS`: a group key or bucket is such a function's result, so a writer's own
+/// settings would otherwise file its row under another key. Costs a few lookups when the
+/// session already has them so.
 pub fn with_fixed_output<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    // SAFETY: reads an int global; GetConfigOption returns the current value of a
-    // built-in option as a NUL-terminated string (never NULL for an existing one).
+    // SAFETY: reads an int global; GetConfigOption returns the current value of a built-in
+    // option as a NUL-terminated string (never NULL for an existing one).
     let fixed = unsafe {
         pg_sys::extra_float_digits > 0
-            && CStr::from_ptr(pg_sys::GetConfigOption(
-                c"bytea_output".as_ptr(),
-                false,
-                false,
-            )) == c"hex"
+            && OUTPUT_SETTINGS[1..].iter().all(|(name, value)| {
+                CStr::from_ptr(pg_sys::GetConfigOption(name.as_ptr(), false, false)) == *value
+            })
     };
     if fixed {
         body()
     } else {
-        super::with_settings(
-            &[(c"extra_float_digits", c"3"), (c"bytea_output", c"hex")],
-            body,
-        )
+        super::with_settings(&OUTPUT_SETTINGS, body)
     }
 }
 
@@ -70,7 +77,8 @@ pub fn with_fixed_output<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
 /// the operation (Postgres enforces `SECURITY_RESTRICTED_OPERATION`), so code it reaches
 /// gains nothing over what the table owner could run directly.
 pub fn as_table_owner<T>(role: pg_sys::Oid, body: impl FnOnce() -> Result<T>) -> Result<T> {
-    as_role(role, true, || with_fixed_settings(body))
+    // Settings first: some cannot be set inside a security-restricted operation.
+    with_fixed_settings(|| as_role(role, true, body))
 }
 
 thread_local! {
@@ -157,7 +165,8 @@ impl Drop for ForgetCaller {
     }
 }
 
-/// Runs `body` as `role` (restricted: inside a security-restricted operation).
+/// Runs `body` as `role` (restricted: inside a security-restricted operation, as the caller
+/// of any pg_tally function code in it calls).
 pub fn as_role<T>(
     role: pg_sys::Oid,
     restricted: bool,
@@ -180,6 +189,13 @@ pub fn as_role<T>(
     // Postgres restores them again when its (sub)transaction aborts.
     unsafe { pg_sys::SetUserIdAndSecContext(role, switched) };
     let _restore = RestoreUser { user, context };
+    if !restricted {
+        return body();
+    }
+    // Code the role wrote may run in `body` and call pg_tally's API: it calls as that role,
+    // not as whoever called the API function that got us here.
+    CALLERS.with(|c| c.borrow_mut().push(role));
+    let _forget = ForgetCaller;
     body()
 }
 

@@ -163,6 +163,63 @@ SET ROLE sec_b;
 SELECT tally.value('sec_payroll') AS payroll_still_there;
 SET ROLE sec_a;
 
+-- The table owner's code runs whenever pg_tally reads its table (here a FORCE ROW LEVEL
+-- SECURITY policy). A setting it changes is discarded before pg_tally's own SQL runs again,
+-- so no search_path it sets can bring its operators into that SQL (or into the session of
+-- the superuser who ran refresh); inside it, pg_tally's API answers to the table owner.
+CREATE FUNCTION public.sec_int4eq(int, int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE WARNING 'hijacked int4 = ran as %', current_user;
+    RETURN $1 OPERATOR(pg_catalog.=) $2;
+END$$;
+CREATE OPERATOR public.= (LEFTARG = int, RIGHTARG = int, FUNCTION = public.sec_int4eq);
+CREATE FUNCTION public.sec_policy(int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'public, pg_catalog', false);
+    BEGIN
+        PERFORM tally.value('sec_payroll');
+        RAISE WARNING 'policy as % read the payroll', current_user;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'policy as %: %', current_user, SQLERRM;
+    END;
+    RETURN true;
+END$$;
+CREATE TABLE public.sec_force (id int);
+INSERT INTO sec_force VALUES (1);
+ALTER TABLE sec_force ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY sec_force_p ON sec_force USING (public.sec_policy(id));
+SELECT tally.create_metric('sec_force_n', 'sec_force') IS NOT NULL AS defined;
+SHOW search_path;
+RESET ROLE;
+SET client_min_messages = warning;  -- refresh() reports timings
+SELECT metric, groups FROM tally.refresh('sec_force_n');
+RESET client_min_messages;
+SHOW search_path;
+SELECT 1 = 1 AS own_operators_only;
+SET ROLE sec_a;
+SELECT tally.drop_metric('sec_force_n');
+DROP TABLE sec_force;
+DROP OPERATOR public.= (int, int);
+
+-- Enum types are allowed in a filter only if the table's owner controls them (the stored
+-- text names the type: whoever may drop it may put a domain of that name in its place) and
+-- they are not temporary (the name would be looked up in each writer's temporary schema).
+SET ROLE sec_b;
+CREATE TYPE public.sec_b_enum AS ENUM ('a', 'b');
+SET ROLE sec_a;
+CREATE TYPE public.sec_a_enum AS ENUM ('a', 'b');
+SELECT tally.create_metric('sec_enum_b', 'sec_t', filter => $$'a'::public.sec_b_enum IS NOT NULL$$);
+SELECT tally.create_metric('sec_enum_a', 'sec_t', filter => $$'a'::public.sec_a_enum < 'b'$$) ->> 'filter' AS own_enum;
+SELECT tally.drop_metric('sec_enum_a');
+CREATE TYPE pg_temp.sec_temp_enum AS ENUM ('a');
+DO $$
+BEGIN
+    PERFORM tally.create_metric('sec_enum_t', 'sec_t', filter => $f$'a'::pg_temp.sec_temp_enum IS NOT NULL$f$);
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'refused: a temporary type (%)', SQLSTATE;
+END$$;
+DROP TYPE pg_temp.sec_temp_enum;
+
 -- A metric on a temporary table would outlive its session with no one left to drop it.
 CREATE TEMPORARY TABLE sec_temp (id int);
 DO $$

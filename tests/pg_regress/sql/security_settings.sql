@@ -79,6 +79,23 @@ SELECT tally.drop_metric('set_shape_n'), tally.drop_metric('set_shape_sum');
 DROP TABLE set_shape;
 RESET ROLE;
 
+-- A time zone named by an abbreviation follows timezone_abbreviations while the bucket is
+-- computed: writers' own abbreviations must not move rows between buckets.
+SET ROLE set_owner;
+CREATE TABLE public.set_tz (at timestamptz);
+GRANT INSERT ON public.set_tz TO set_writer;
+SELECT tally.create_metric('set_tz_days', 'set_tz', bucket => 'day', bucket_column => 'at', time_zone => 'EST') IS NOT NULL AS defined;
+SET ROLE set_writer;
+SET timezone_abbreviations = 'Australia';
+INSERT INTO public.set_tz VALUES ('2024-03-01 03:00:00+00');
+INSERT INTO public.set_tz VALUES ('2024-03-01 06:00:00+00'), ('2024-03-01 20:00:00+00');
+RESET timezone_abbreviations;
+RESET ROLE;
+SELECT * FROM tally.verify('set_tz_days');
+SELECT bucket_start, value FROM tally.series('set_tz_days', '2024-02-28', '2024-03-03');
+SELECT tally.drop_metric('set_tz_days');
+DROP TABLE set_tz;
+
 -- A filter is stored as the text its deparse reaches when read back under the fixed
 -- settings: a varchar column compared with a list reads back with extra casts once.
 CREATE TABLE public.set_vc (status varchar(20));
