@@ -432,10 +432,11 @@ struct CheckedFilter {
 
 /// A filter must be one boolean expression, immutable, over the row's own columns, using
 /// only built-in functions, operators, types and collations. The raw grammar proves "one
-/// expression" without running anything. Parse analysis alone (a temporary view, which is
-/// neither planned nor run) then names every object the expression uses, and anything not
-/// built in (created after initdb) is refused before any planning could fold a constant,
-/// that is, before any of the expression runs. Only then do Postgres' rules for index
+/// expression" without running anything. Parse analysis alone, as the table owner in a
+/// security-restricted operation (a literal's type input function is the only code that can
+/// run there), then names every object the expression uses, and anything not built in
+/// (created after initdb) is refused before any planning could fold a constant, that is,
+/// before any of the expression runs. Only then do Postgres' rules for index
 /// expressions prove the rest (no subqueries, aggregates, window or set-returning
 /// functions, nothing volatile or stable), on an empty temporary copy of the table that is
 /// rolled back at once. The expression is stored as Postgres deparses it under
