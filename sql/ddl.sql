@@ -45,7 +45,23 @@ CREATE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     root oid;
+    users text;
 BEGIN
+    -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
+    -- ... INHERIT) would add rows the metric cannot see written: refused, whatever
+    -- check_function_bodies says.
+    SELECT pg_catalog.string_agg(DISTINCT m.name, ', ' ORDER BY m.name) INTO users
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.objid
+      JOIN pg_catalog.pg_class p ON p.oid = i.inhparent AND p.relkind = 'r'
+      JOIN tally._metric m ON m.source::oid = i.inhparent
+     WHERE c.classid = 'pg_class'::regclass;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot inherit from a table pg_tally counts'
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
+                    HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
+    END IF;
     -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
     -- triggers itself; rebuilding them halfway through would collide with the dump's.
     IF current_setting('check_function_bodies') = 'off' THEN

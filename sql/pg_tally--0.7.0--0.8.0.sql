@@ -151,6 +151,44 @@ ALTER FUNCTION tally.compact() SECURITY INVOKER;
 ALTER FUNCTION tally._snapshot_text(text) SET search_path = pg_catalog, pg_temp SET jit = off;
 ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
 REVOKE EXECUTE ON FUNCTION tally._snapshot_query(text, oid) FROM PUBLIC;
+-- A table that inherits from a metric's table is refused (its rows would not be counted).
+CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    root oid;
+    users text;
+BEGIN
+    -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
+    -- ... INHERIT) would add rows the metric cannot see written: refused, whatever
+    -- check_function_bodies says.
+    SELECT pg_catalog.string_agg(DISTINCT m.name, ', ' ORDER BY m.name) INTO users
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.objid
+      JOIN pg_catalog.pg_class p ON p.oid = i.inhparent AND p.relkind = 'r'
+      JOIN tally._metric m ON m.source::oid = i.inhparent
+     WHERE c.classid = 'pg_class'::regclass;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot inherit from a table pg_tally counts'
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
+                    HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
+    END IF;
+    -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
+    -- triggers itself; rebuilding them halfway through would collide with the dump's.
+    IF current_setting('check_function_bodies') = 'off' THEN
+        RETURN;
+    END IF;
+    -- A partition (created, attached, detached) counts for the root of its tree.
+    FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
+                    FROM pg_event_trigger_ddl_commands() c
+                   WHERE c.classid = 'pg_class'::regclass LOOP
+        IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+            PERFORM tally._revalidate_source(root::regclass);
+        END IF;
+    END LOOP;
+END
+$fn$;
+
 -- The DDL hooks (SECURITY DEFINER: no caller's rights are checked there) pin search_path.
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

@@ -325,7 +325,8 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
         .select(
             "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relkind::pg_catalog.text, \
                     pg_catalog.pg_has_role($2::pg_catalog.oid, c.relowner, 'USAGE'), c.relowner, \
-                    c.relpersistence = 't' \
+                    c.relpersistence = 't', \
+                    c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) \
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
@@ -340,10 +341,18 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     let owner = row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid);
     // A temporary table vanishes with its session, and its metric with no one left to drop it.
     let temporary = row.get::<bool>(5)?.unwrap_or(false);
-    if kind != "r" && kind != "p" || temporary {
-        let kind = if temporary { "t" } else { kind.as_str() };
+    // Rows of an inheritance child are read with the parent's but written without its
+    // triggers: its figures would drift.
+    let inherited = row.get::<bool>(6)?.unwrap_or(false);
+    if kind != "r" && kind != "p" || temporary || inherited {
+        let kind = match (temporary, inherited) {
+            (true, _) => "t",
+            (_, true) => "h",
+            _ => kind.as_str(),
+        };
         let kind = match kind {
             "t" => "temporary table",
+            "h" => "table with inheritance children",
             "v" => "view",
             "m" => "materialized view",
             "f" => "foreign table",

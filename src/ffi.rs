@@ -118,17 +118,25 @@ impl RowShape {
 }
 
 /// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
-/// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table may change any column
-/// without it appearing in the statement's SET list.
+/// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table (or, for a partitioned
+/// table, on any of its partitions) may change any column without it appearing in the
+/// statement's SET list.
 pub fn updated_columns(trigger: &PgTrigger<'_>) -> Option<Vec<i16>> {
     let data = trigger.trigger_data();
-    // SAFETY: tg_relation is the open, locked relation the trigger fired on; its trigdesc
-    // is either null or a valid TriggerDesc for the duration of the call.
-    let has_before_row = unsafe {
-        let trigdesc = (*data.tg_relation).trigdesc;
-        !trigdesc.is_null() && (*trigdesc).trig_update_before_row
+    // SAFETY: tg_relation is the open, locked relation the trigger fired on; its rd_rel is
+    // its pg_class row, and its trigdesc is either null or a valid TriggerDesc for the
+    // duration of the call.
+    let (partitioned, has_before_row) = unsafe {
+        let relation = data.tg_relation;
+        let trigdesc = (*relation).trigdesc;
+        (
+            (*(*relation).rd_rel).relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char,
+            !trigdesc.is_null() && (*trigdesc).trig_update_before_row,
+        )
     };
-    if has_before_row || data.tg_updatedcols.is_null() {
+    // An UPDATE through a partitioned table may meet a BEFORE ROW trigger on any partition,
+    // which the root's trigger descriptor does not show.
+    if partitioned || has_before_row || data.tg_updatedcols.is_null() {
         return None;
     }
     let mut columns = Vec::new();

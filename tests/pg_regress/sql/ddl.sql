@@ -40,3 +40,21 @@ DROP EXTENSION pg_tally;
 -- After the metrics are dropped, the table can go.
 SELECT tally.drop_metric('src_by_status'), tally.drop_metric('src_big_sum');
 DROP TABLE source_renamed;
+
+-- Inheritance: rows of an inheritance child are read with the parent's but written without
+-- its triggers. A table with children is refused, and so is a new child of a counted table,
+-- whatever check_function_bodies says.
+CREATE TABLE inh_parent (id int);
+CREATE TABLE inh_child () INHERITS (inh_parent);
+SELECT tally.create_metric('inh_n', 'inh_parent');
+DROP TABLE inh_child;
+SELECT tally.create_metric('inh_n', 'inh_parent') IS NOT NULL AS defined;
+CREATE TABLE inh_child2 () INHERITS (inh_parent);
+CREATE TABLE inh_other (id int);
+ALTER TABLE inh_other INHERIT inh_parent;
+SET check_function_bodies = off;
+CREATE TABLE inh_child3 () INHERITS (inh_parent);
+RESET check_function_bodies;
+SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'inh_parent'::regclass;
+SELECT tally.drop_metric('inh_n');
+DROP TABLE inh_parent, inh_other;

@@ -54,3 +54,20 @@ SELECT tally.drop_metric('p_by_status'), tally.drop_metric('p_revenue');
 SELECT tally.drop_metric('p_max_amount'), tally.drop_metric('p_amounts');
 SELECT count(*) AS leftover_triggers FROM pg_trigger WHERE tgname LIKE 'tally\_%';
 DROP TABLE porders, porders_2026_01;
+
+-- A BEFORE ROW UPDATE trigger on a partition may change a column the UPDATE did not set;
+-- an UPDATE through the partitioned table cannot see it, so it concerns every metric.
+CREATE TABLE pb (id int, k text, amount int) PARTITION BY LIST (k);
+CREATE TABLE pb_a PARTITION OF pb FOR VALUES IN ('a');
+CREATE FUNCTION pb_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.amount := NEW.amount + 1000; RETURN NEW; END$$;
+CREATE TRIGGER pb_bump BEFORE UPDATE ON pb_a FOR EACH ROW EXECUTE FUNCTION pb_bump();
+INSERT INTO pb VALUES (1, 'a', 10), (2, 'a', 20);
+SELECT tally.create_metric('pb_sum', 'pb', 'sum', 'amount') IS NOT NULL AS defined;
+UPDATE pb SET id = 3 WHERE id = 1;
+UPDATE pb SET id = id + 10;
+SELECT tally.value('pb_sum') AS stored, (SELECT sum(amount) FROM pb) AS actual;
+SELECT * FROM tally.verify('pb_sum');
+SELECT tally.drop_metric('pb_sum');
+DROP TABLE pb;
+DROP FUNCTION pb_bump();
