@@ -493,27 +493,34 @@ fn filter_rejected(caught: CaughtPgError) -> TallyError {
     }
 }
 
-/// The first object the probed expression uses (`ffi::record_expression_dependencies`)
-/// that is not built in (created after initdb: oid at or past FirstNormalObjectId), other
-/// than the source table `$1` and its columns. Enum types (and arrays of them) carry no code
+/// The first object that the expression recorded for the probe index named `$3` uses (NULL:
+/// the owner's parse, `ffi::record_expression_dependencies`, under the pg_class entry 0)
+/// that is not built in (created after initdb: oid at or past FirstNormalObjectId, or gone
+/// since it was recorded), other than the columns of the source table `$1` and the probe's
+/// copy of it (a `regclass` constant naming the source is refused: the stored text would
+/// name it). Enum types (and arrays of them) carry no code
 /// and are allowed, so a filter may compare an enum column with a label, if the table's
 /// owner `$2` controls them (the stored text names the type: whoever may drop it may put a
 /// domain of that name in its place) and they are not temporary (a temporary type's name
 /// would be looked up in each writer's own temporary schema).
 const FOREIGN_OBJECT_SQL: &str = "\
-SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
+SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
+                'an object dropped while the filter was read') \
   FROM pg_catalog.pg_depend d \
- WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = 0::pg_catalog.oid \
-   AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::pg_catalog.oid) \
+ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+   AND d.objid = coalesce(pg_catalog.to_regclass($3)::pg_catalog.oid, 0::pg_catalog.oid) \
+   AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+            AND ((d.refobjid = $1::pg_catalog.oid AND d.refobjsubid > 0) \
+                 OR d.refobjid = coalesce(pg_catalog.to_regclass('pg_temp._tally_probe')::pg_catalog.oid, 0::pg_catalog.oid))) \
    AND d.refobjid >= 16384::pg_catalog.oid \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
-            AND (SELECT coalesce(e.typtype, t.typtype) = 'e' \
+            AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
                         AND pg_catalog.pg_has_role($2::pg_catalog.oid, coalesce(e.typowner, t.typowner), 'USAGE') \
                         AND NOT pg_catalog.pg_is_other_temp_schema(coalesce(e.typnamespace, t.typnamespace)) \
                         AND coalesce(e.typnamespace, t.typnamespace) <> pg_catalog.pg_my_temp_schema() \
                    FROM pg_catalog.pg_type t \
                    LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' \
-                  WHERE t.oid = d.refobjid)) \
+                  WHERE t.oid = d.refobjid), false)) \
  ORDER BY 1 LIMIT 1";
 
 /// Proves `expression` uses only built-in objects (parse analysis only, as the table's
@@ -533,35 +540,61 @@ fn probe_expression<T>(
         ffi::as_table_owner(owner, || {
             ffi::record_expression_dependencies(relid, &probe.dependencies)
         })?;
-        Spi::connect_mut(|client| -> Result<T> {
-            let foreign = client
-                .select(FOREIGN_OBJECT_SQL, Some(1), &[relid.into(), owner.into()])?
-                .next()
-                .map(|row| row.get::<String>(1))
-                .transpose()?
-                .flatten();
-            if let Some(object) = foreign {
-                return Err(TallyError::FilterNotAllowed {
-                    code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-                    message: format!("{object} is not built in"),
-                });
-            }
-            client.update(probe.table.as_str(), None, &[])?;
-            client.update(probe.index.as_str(), None, &[])?;
+        // Everything below parses the text again (the index probes, the read-back of the
+        // deparse): as the table owner too, not restricted only because it creates
+        // temporary objects (rolled back with the probe). Whatever a literal's type runs,
+        // it runs with that owner's rights; and since it may have changed the catalog
+        // between two parses, the objects the stored text's own parse uses are checked
+        // again.
+        ffi::as_role(owner, false, || {
             ffi::with_fixed_settings(|| {
-                let canonical = canonical_text(client)?;
-                inspect(client, &canonical)
+                Spi::connect_mut(|client| -> Result<T> {
+                    require_built_in(client, relid, owner, None)?;
+                    client.update(probe.table.as_str(), None, &[])?;
+                    client.update(probe.index.as_str(), None, &[])?;
+                    let (canonical, parsed_as) = canonical_text(client)?;
+                    require_built_in(client, relid, owner, Some(&parsed_as))?;
+                    inspect(client, &canonical)
+                })
             })
         })
     })
 }
 
-/// The probed expression's canonical text: Postgres' deparse of it under the fixed
+/// Fails with the first object the probed expression uses that is not built in
+/// (`FOREIGN_OBJECT_SQL`), as recorded by the owner's parse or by probe index `index`.
+fn require_built_in(
+    client: &SpiClient<'_>,
+    relid: pg_sys::Oid,
+    owner: pg_sys::Oid,
+    index: Option<&str>,
+) -> Result<()> {
+    let foreign = client
+        .select(
+            FOREIGN_OBJECT_SQL,
+            Some(1),
+            &[relid.into(), owner.into(), index.into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    match foreign {
+        Some(object) => Err(TallyError::FilterNotAllowed {
+            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            message: format!("{object} is not built in"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The probed expression's canonical text, and the probe index that is its own parse:
+/// Postgres' deparse of it under the fixed
 /// settings, taken to its fixed point. A deparse does not always read back as itself (a
 /// varchar column compared with a list of constants gains casts), but it reads back as an
 /// equivalent expression whose own deparse does: that text is stored, and every later parse
 /// of it (always under these settings) gives the same expression again.
-fn canonical_text(client: &mut SpiClient<'_>) -> Result<String> {
+fn canonical_text(client: &mut SpiClient<'_>) -> Result<(String, String)> {
     let mut canonical = deparsed(client, "pg_temp._tally_probe_idx")?;
     for round in 0..2 {
         client.update(
@@ -569,9 +602,10 @@ fn canonical_text(client: &mut SpiClient<'_>) -> Result<String> {
             None,
             &[],
         )?;
-        let again = deparsed(client, &format!("pg_temp._tally_probe_canonical_{round}"))?;
+        let index = format!("pg_temp._tally_probe_canonical_{round}");
+        let again = deparsed(client, &index)?;
         if again == canonical {
-            return Ok(canonical);
+            return Ok((canonical, index));
         }
         canonical = again;
     }

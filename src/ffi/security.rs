@@ -154,7 +154,7 @@ pub fn as_extension_owner<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     let owner = extension_owner()?;
     CALLERS.with(|c| c.borrow_mut().push(current_user()));
     let _forget = ForgetCaller;
-    as_role(owner, false, || with_fixed_settings(body))
+    switch_user(owner, false, false, || with_fixed_settings(body))
 }
 
 struct ForgetCaller;
@@ -165,11 +165,23 @@ impl Drop for ForgetCaller {
     }
 }
 
-/// Runs `body` as `role` (restricted: inside a security-restricted operation, as the caller
-/// of any pg_tally function code in it calls).
+/// Runs `body` as `role`, the owner of a table whose code may run in it (restricted: inside
+/// a security-restricted operation). A pg_tally function that code calls answers to `role`,
+/// not to whoever called the API function that got here. Unrestricted only for the
+/// validation probes of `define`, which create (and roll back) temporary objects, which a
+/// restricted operation may not; the identity change alone already forbids `SET ROLE`.
 pub fn as_role<T>(
     role: pg_sys::Oid,
     restricted: bool,
+    body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    switch_user(role, restricted, true, body)
+}
+
+fn switch_user<T>(
+    role: pg_sys::Oid,
+    restricted: bool,
+    as_caller: bool,
     body: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     if role == pg_sys::InvalidOid {
@@ -189,11 +201,9 @@ pub fn as_role<T>(
     // Postgres restores them again when its (sub)transaction aborts.
     unsafe { pg_sys::SetUserIdAndSecContext(role, switched) };
     let _restore = RestoreUser { user, context };
-    if !restricted {
+    if !as_caller {
         return body();
     }
-    // Code the role wrote may run in `body` and call pg_tally's API: it calls as that role,
-    // not as whoever called the API function that got us here.
     CALLERS.with(|c| c.borrow_mut().push(role));
     let _forget = ForgetCaller;
     body()

@@ -85,6 +85,22 @@ SELECT tally.create_metric('sec_m3', 'sec_t', filter => $$id = ANY ('{1}'::pg_te
 DROP DOMAIN pg_temp.sec_tdom;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
 
+-- The owner's code that runs while the filter is read may change the catalog between two
+-- reads of the text: here it drops the domain and creates another of the same name. Every
+-- read is the table owner's, and the objects the stored text's own read uses are checked
+-- again, a dropped one included.
+CREATE FUNCTION public.sec_swap(text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    DROP DOMAIN public.sec_swapped;
+    CREATE DOMAIN public.sec_swapped AS text CHECK (public.sec_swap(VALUE));
+    RAISE NOTICE 'swapped the domain as %', current_user;
+    RETURN true;
+END$$;
+CREATE DOMAIN public.sec_swapped AS text CHECK (public.sec_swap(VALUE));
+SELECT tally.create_metric('sec_swap_m', 'sec_t', filter => $$'{x}'::public.sec_swapped[] IS NOT NULL$$);
+SELECT tally.create_metric('sec_self', 'sec_t', filter => $$'public.sec_t'::regclass IS NOT NULL$$);
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
+
 -- 4. The attacker's function as a constant sub-expression: refused before any planning
 -- could fold (and so run) it.
 SELECT tally.create_metric('sec_m4', 'sec_t', filter => 'id > public.sec_leak(1)');
