@@ -15,9 +15,10 @@ use std::ffi::CStr;
 use crate::error::Result;
 
 /// The settings that change how SQL text is parsed, or how a constant in it is read, with
-/// the value every stored expression is parsed and deparsed under. `search_path` puts
-/// `pg_temp` last so no temporary object can shadow a catalog one.
-const FIXED_SETTINGS: [(&CStr, &CStr); 13] = [
+/// the value every stored expression is parsed and deparsed under (with `OUTPUT_SETTINGS`,
+/// together the fixed settings). `search_path` puts `pg_temp` last so no temporary object
+/// can shadow a catalog one.
+const PARSE_SETTINGS: [(&CStr, &CStr); 9] = [
     (c"search_path", c"pg_catalog, pg_temp"),
     (c"standard_conforming_strings", c"on"),
     (c"backslash_quote", c"safe_encoding"),
@@ -26,21 +27,22 @@ const FIXED_SETTINGS: [(&CStr, &CStr); 13] = [
     (c"DateStyle", c"ISO, MDY"),
     (c"IntervalStyle", c"postgres"),
     (c"TimeZone", c"UTC"),
-    (c"extra_float_digits", c"3"),
-    (c"bytea_output", c"hex"),
     (c"xmloption", c"content"),
-    (c"xmlbinary", c"base64"),
-    (c"timezone_abbreviations", c"Default"),
 ];
 
-/// Runs `body` with `FIXED_SETTINGS`, restored afterwards as a function's `SET` clause
-/// would restore them.
+/// Runs `body` under the fixed settings (`PARSE_SETTINGS` and `OUTPUT_SETTINGS`), restored
+/// afterwards with every setting changed inside discarded.
 pub fn with_fixed_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    super::with_settings(&FIXED_SETTINGS, body)
+    let fixed: Vec<_> = PARSE_SETTINGS
+        .iter()
+        .chain(&OUTPUT_SETTINGS)
+        .copied()
+        .collect();
+    super::with_settings(&fixed, body)
 }
 
 /// The settings an immutable built-in function reads while it runs (not only while SQL is
-/// parsed), as `FIXED_SETTINGS` has them: a float's text follows `extra_float_digits` (any
+/// parsed), with their fixed values: a float's text follows `extra_float_digits` (any
 /// value above 0 gives the shortest exact text), a bytea's `bytea_output` (and `xmlbinary`
 /// inside xml), and a time zone named by an abbreviation (`date_trunc(unit, t, 'EST')`, a
 /// bucket) `timezone_abbreviations`.
@@ -71,7 +73,7 @@ pub fn with_fixed_output<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
-/// Runs `body` as `role` inside a security-restricted operation, under `FIXED_SETTINGS`:
+/// Runs `body` as `role` inside a security-restricted operation, under the fixed settings:
 /// how pg_tally evaluates (and plans, which may fold constants) anything a table owner
 /// wrote. The role cannot change its identity, create temporary objects or otherwise escape
 /// the operation (Postgres enforces `SECURITY_RESTRICTED_OPERATION`), so code it reaches
