@@ -26,8 +26,7 @@ struct Source {
     oid: pg_sys::Oid,
     /// The table's owner, as whom its expressions are parsed and evaluated.
     owner: pg_sys::Oid,
-    /// `schema.table`, quoted.
-    quoted: String,
+    /// `schema.table`, quoted by the catalog.
     relation: crate::sql::Relation,
 }
 
@@ -225,7 +224,7 @@ fn warn_if_subscribed(client: &SpiClient<'_>, metric: &str, source: &Source) -> 
             PgSqlErrorCode::ERRCODE_WARNING,
             format!(
                 "metric \"{metric}\" will not count the rows that logical replication writes into {}",
-                source.quoted
+                source.relation
             ),
             "pg_tally",
         )
@@ -371,8 +370,7 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     Ok(Source {
         oid,
         owner,
-        relation: crate::sql::Relation::from_catalog(quoted.clone()),
-        quoted,
+        relation: crate::sql::Relation::from_catalog(quoted),
     })
 }
 
@@ -391,7 +389,7 @@ fn find_column(
     )?;
     let Some(row) = rows.into_iter().next() else {
         return Err(TallyError::UnknownColumn {
-            table: source.quoted.clone(),
+            table: source.relation.to_string(),
             column: name.to_string(),
             role,
         });

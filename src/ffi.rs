@@ -644,8 +644,8 @@ pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
 /// Runs `body` with the user-settable `settings` changed, restored afterwards with every
 /// other setting changed inside (a new GUC nest level, popped and discarded on return; on
 /// error the aborting transaction pops it).
-pub fn with_settings<T>(
-    settings: &[(&std::ffi::CStr, &std::ffi::CStr)],
+pub fn with_settings<'a, T>(
+    settings: impl IntoIterator<Item = &'a (&'a std::ffi::CStr, &'a std::ffi::CStr)>,
     body: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     // SAFETY: NewGUCNestLevel/AtEOXact_GUC are paired on the success path; on a Rust error

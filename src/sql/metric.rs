@@ -277,13 +277,17 @@ pub fn changes_select_sql(parts: Vec<String>) -> Option<Sql> {
     if parts.is_empty() {
         return None;
     }
-    let rows = parts.join(" UNION ALL ");
-    Some(Sql(format!(
+    Some(changes_select(&parts.join(" UNION ALL ")))
+}
+
+/// The seven arrays of `changes_select_sql` over the counter rows `rows`.
+fn changes_select(rows: &str) -> Sql {
+    Sql(format!(
         "SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
                 pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \
                 pg_catalog.array_agg(d.t) \
            FROM ({rows}) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0"
-    )))
+    ))
 }
 
 /// The SQL expressions of one metric over a source row (`Metric::row_expressions`).
@@ -345,6 +349,5 @@ pub(super) fn counters_from_arrays_sql() -> String {
 /// The live counters of `metric` over its whole source table, as the seven arrays of
 /// `changes_select_sql` (backfill, refresh, verify). Run as the table owner.
 pub fn live_counters_sql(metric: &Metric) -> Sql {
-    let part = metric.aggregate_sql(Rows::Table(&metric.source), 1, true);
-    changes_select_sql(vec![part]).unwrap_or_else(|| Sql(String::new()))
+    changes_select(&metric.aggregate_sql(Rows::Table(&metric.source), 1, true))
 }
