@@ -25,11 +25,31 @@ CREATE TABLE tally._metric (
     time_zone     text NOT NULL DEFAULT 'UTC',
     depends_on    text[] NOT NULL DEFAULT '{}',
     created_at    timestamptz NOT NULL DEFAULT now(),
+    -- Why the metric stopped folding (0.9.0): set by a fold that met an error in this metric
+    -- alone, which then skips its changes; NULL while it is exact. tally.refresh repairs it.
+    broken        text,
     CHECK ((bucket IS NULL) = (bucket_column IS NULL)),
     CONSTRAINT _metric_aggregate_check
         CHECK (aggregate IN ('count', 'sum', 'avg', 'min', 'max', 'count_distinct'))
 );
 CREATE INDEX _metric_source ON tally._metric (source);
+
+-- A group key as the indexes of tally._state hold it (0.9.0): the key itself up to 128
+-- bytes, else 'sha512:' and the hex SHA-512 of its bytes (135 bytes, longer than any key
+-- kept as itself, so the two forms never meet). A btree entry holds at most 2704 bytes:
+-- with the key itself in the index, one long group key written by anyone made every fold
+-- fail (0.1.0-0.8.0). The bytes hashed are the key's own, in the database encoding:
+-- backslashes are doubled so the cast to bytea takes every character literally (no
+-- escape sequence, no '\x' hex form), so two keys never hash as one. Plain SQL, no SET
+-- clause: the planner inlines it into the index expressions and the queries that must
+-- match them; everything in it is schema-qualified.
+CREATE FUNCTION tally._group_index_key(group_key text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN pg_catalog.octet_length(group_key) OPERATOR(pg_catalog.<=) 128 THEN group_key
+                ELSE 'sha512:' OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.sha512(
+                         pg_catalog.replace(group_key, E'\\', E'\\\\')::pg_catalog.bytea), 'hex')
+           END
+$$;
 
 CREATE TABLE tally._state (
     metric_id    int NOT NULL REFERENCES tally._metric (id) ON DELETE CASCADE,
@@ -40,11 +60,13 @@ CREATE TABLE tally._state (
     total        numeric NOT NULL,
     -- NULL on a group's summary row; else one value of a value-tracking metric's column.
     -- Last because 0.2.0 added it: upgraded and fresh catalogs have the same shape.
-    value        numeric,
-    -- value before group_key: a group's summary rows (value IS NULL) are one index range,
-    -- however many values the metric tracks.
-    CONSTRAINT _state_key UNIQUE NULLS NOT DISTINCT (metric_id, bucket_start, value, group_key)
+    value        numeric
 ) WITH (fillfactor = 90);
+-- One row per counter. value before the group: a group's summary rows (value IS NULL) are
+-- one index range, however many values the metric tracks. Values are at most 1024 bytes
+-- (the write path refuses longer ones: src/sql/metric.rs, TRACKED_LIMIT_BYTES).
+CREATE UNIQUE INDEX _state_key ON tally._state
+    (metric_id, bucket_start, value, tally._group_index_key(group_key)) NULLS NOT DISTINCT;
 -- No index covers the counters (n_rows, n_values, total), so the fold's updates of them are
 -- HOT: no new index entries, dead versions pruned within the page. Free space left on every
 -- page (fillfactor) gives the new versions room. The fold finds the rows it emptied by
@@ -52,7 +74,7 @@ CREATE TABLE tally._state (
 -- Values of one group in order, NULL bucket and group included (coalesce makes them
 -- comparable with =; readers recheck with IS NOT DISTINCT FROM): min/max walk it.
 CREATE INDEX _state_values ON tally._state
-    (metric_id, coalesce(bucket_start, '-infinity'), coalesce(group_key, ''), value)
+    (metric_id, coalesce(bucket_start, '-infinity'), coalesce(tally._group_index_key(group_key), ''), value)
     WHERE value IS NOT NULL;
 
 -- No foreign key on purpose: an FK check would take a KEY SHARE lock on the _metric
@@ -140,7 +162,8 @@ SELECT m.name,
        m.bucket,
        m.bucket_column,
        m.time_zone,
-       m.created_at
+       m.created_at,
+       m.broken
   FROM tally._metric m;
 
 CREATE VIEW tally.dashboards AS

@@ -18,6 +18,7 @@ AS $fn$
 DECLARE
     result pg_catalog.jsonb;
     allowed pg_catalog.bool;
+    errors pg_catalog.jsonb;
 BEGIN
     -- Readable by whoever may read every source table, or may SELECT the dashboard's typed
     -- view while the dashboard's owner may still read every source table (a view does not
@@ -26,14 +27,17 @@ BEGIN
            OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
            pg_catalog.bool_and(tally._may_read(reader, mt.source))
            OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
-               AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source)))
-      INTO result, allowed
+               AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source))),
+           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', mt.broken, mt.name))
+               FILTER (WHERE mt.broken IS NOT NULL)
+      INTO result, allowed, errors
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
-            SELECT CASE WHEN mt.group_by IS NULL
+            SELECT CASE WHEN mt.broken IS NOT NULL THEN 'null'::pg_catalog.jsonb
+                        WHEN mt.group_by IS NULL
                         THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
                                       'null'::pg_catalog.jsonb)
                         ELSE coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
@@ -66,6 +70,10 @@ BEGIN
         RAISE EXCEPTION 'permission denied to read dashboard "%"', dashboard
               USING ERRCODE = 'insufficient_privilege',
                     HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
+    END IF;
+    -- A broken metric (tally._metric.broken, 0.9.0) reads as null, and why under "errors".
+    IF errors IS NOT NULL THEN
+        result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('errors', errors);
     END IF;
     RETURN result;
 END

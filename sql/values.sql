@@ -40,7 +40,7 @@ BEGIN
             SELECT s.value, s.n_rows FROM tally._state s
              WHERE s.metric_id = m_id AND s.value IS NOT NULL
                AND coalesce(s.bucket_start, '-infinity') = coalesce(m_bucket, '-infinity')
-               AND coalesce(s.group_key, '') = coalesce(m_group, '')
+               AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key(m_group), '')
                AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group),
         candidates AS (
             (SELECT f.value FROM folded f
@@ -78,7 +78,7 @@ BEGIN
                 SELECT s.n_rows FROM tally._state s
                  WHERE s.metric_id = m_id AND s.value = p.value
                    AND coalesce(s.bucket_start, '-infinity') = coalesce(m_bucket, '-infinity')
-                   AND coalesce(s.group_key, '') = coalesce(m_group, '')
+                   AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key(m_group), '')
                    AND s.bucket_start IS NOT DISTINCT FROM m_bucket AND s.group_key IS NOT DISTINCT FROM m_group
                 OFFSET 0) f
             ON true);

@@ -64,14 +64,22 @@ pub fn after_write(written: u64) -> Result<()> {
         return Ok(());
     }
     WRITTEN_SINCE_FOLD.with(|w| w.set(0));
-    // Called from the write trigger, which leaves search_path alone on its single-row path.
-    ffi::with_fixed_settings(|| {
-        Spi::connect_mut(|client| {
-            // On an old catalog deltas simply wait for ALTER EXTENSION pg_tally UPDATE.
-            if storage::catalog_is_current() {
-                storage::fold_if_free(client)?;
-            }
-            Ok(())
+    // Best effort: the writer's statement stands whatever happens to the fold, which runs in
+    // a subtransaction of its own; what it could not fold waits for the next fold.
+    let folded = ffi::in_subtransaction(|| {
+        // Called from the write trigger, which leaves search_path alone on its single-row path.
+        ffi::with_fixed_settings(|| {
+            Spi::connect_mut(|client| {
+                // On an old catalog changes simply wait for ALTER EXTENSION pg_tally UPDATE.
+                if storage::catalog_is_current() {
+                    storage::fold_if_free(client)?;
+                }
+                Ok(())
+            })
         })
-    })
+    });
+    if let Err(failed) = folded {
+        pgrx::warning!("pg_tally: folding pending changes failed, the write stands: {failed}");
+    }
+    Ok(())
 }

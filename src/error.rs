@@ -110,6 +110,18 @@ pub enum TallyError {
     #[error("since must be earlier than until")]
     BadRange,
 
+    #[error("metric \"{metric}\" cannot sum {value}: its magnitude is 1e900 or more")]
+    ValueOutOfRange { metric: String, value: String },
+
+    #[error("metric \"{metric}\" cannot track a value of {digits} digits")]
+    ValueTooLong { metric: String, digits: usize },
+
+    #[error("metric \"{metric}\" is broken: {reason}")]
+    MetricBroken { metric: String, reason: String },
+
+    #[error("a fold failed: {message}")]
+    FoldFailed { code: Code, message: String },
+
     #[error("internal SPI error: {0}")]
     Spi(#[from] pgrx::spi::Error),
 
@@ -118,6 +130,11 @@ pub enum TallyError {
 }
 
 impl TallyError {
+    /// The SQLSTATE this error is raised with.
+    pub fn code(&self) -> Code {
+        self.sqlstate()
+    }
+
     fn sqlstate(&self) -> Code {
         use TallyError::*;
         match self {
@@ -133,7 +150,7 @@ impl TallyError {
             }
             FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
             FilterNotExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
-            FilterNotAllowed { code, .. } => *code,
+            FilterNotAllowed { code, .. } | FoldFailed { code, .. } => *code,
             EmptyName(_)
             | UnknownAggregate(_)
             | MissingColumn(_)
@@ -150,6 +167,9 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            ValueTooLong { .. } => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             CatalogOutdated => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
         }
@@ -163,6 +183,12 @@ impl TallyError {
             WrongBucketType { .. } => {
                 Some("Buckets are computed from timestamptz, timestamp or date columns.".into())
             }
+            ValueOutOfRange { .. } => Some(
+                "A sum or avg metric adds values whose magnitude is below 1e900: the total of larger ones could overflow numeric, which would stop the metric from folding.".into(),
+            ),
+            ValueTooLong { .. } => Some(
+                "min, max and count_distinct keep each distinct value in an index, which takes values of up to 1024 bytes (about 2000 digits).".into(),
+            ),
             _ => None,
         }
     }
@@ -217,6 +243,15 @@ impl TallyError {
             NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",
             NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
             BadRange => "Pass since < until.",
+            FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
+            ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
+            ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
+            MetricBroken { metric, .. } => {
+                return Some(format!(
+                    "Run SELECT tally.refresh('{}') to recompute it from its table.",
+                    metric.replace('\'', "''")
+                ))
+            }
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",
         };
         Some(hint.to_string())

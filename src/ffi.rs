@@ -43,6 +43,13 @@ pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys:
     (relid != pg_sys::InvalidOid).then_some(relid)
 }
 
+/// Whether relation `relid` has a column `name` (not dropped).
+pub fn has_column(relid: pg_sys::Oid, name: &std::ffi::CStr) -> bool {
+    // SAFETY: syscache lookup by relation oid and NUL-terminated name; InvalidAttrNumber
+    // (0) when there is no such column.
+    unsafe { pg_sys::get_attnum(relid, name.as_ptr()) != 0 }
+}
+
 /// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
 /// run on the current SPI connection. Must be called right after `SPI_connect`.
 pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
@@ -162,6 +169,21 @@ pub struct CaughtPgError {
     pub message: String,
 }
 
+impl CaughtPgError {
+    /// Whether the error is about the data at hand (SQLSTATE class 22, data exception, such
+    /// as a numeric overflow; or 54, program limit exceeded, such as an index row too
+    /// large), not about the system (out of disk, a lock, a cancel).
+    pub fn is_about_data(&self) -> bool {
+        // A SQLSTATE is packed six bits per character, first character lowest: its class
+        // is the low twelve bits.
+        let class = (self.code as isize) & 0xFFF;
+        let class_of = |first: u8, second: u8| {
+            isize::from((first - b'0') & 0x3F) + (isize::from((second - b'0') & 0x3F) << 6)
+        };
+        class == class_of(b'2', b'2') || class == class_of(b'5', b'4')
+    }
+}
+
 impl std::fmt::Display for CaughtPgError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -195,6 +217,70 @@ pub fn probe_and_roll_back<T>(
         pg_sys::CurrentResourceOwner = caller_owner;
         outcome
     }
+}
+
+/// Runs `body` inside an internal subtransaction: committed (released) when it returns
+/// Ok, rolled back when it returns Err or raises a Postgres ERROR, which comes back as
+/// `Err`. A query cancel or a statement timeout is not caught: it rolls the subtransaction
+/// back and goes on to end the statement, as the user asked. The fold isolates metrics
+/// this way, and a writer's statement survives a fold that failed.
+pub fn in_subtransaction<T>(
+    body: impl FnOnce() -> Result<T>,
+) -> std::result::Result<T, CaughtPgError> {
+    // Unwind safety: whatever `body` changed in the database is rolled back with the
+    // subtransaction; Rust state it changed before an ERROR is the caller's to discard
+    // (every caller drops it on Err).
+    let body = std::panic::AssertUnwindSafe(body);
+    // SAFETY: the PL/pgSQL exception-block protocol, as in `probe_and_roll_back`: remember
+    // the caller's memory context and resource owner, start the subtransaction, switch back
+    // to the caller's context so results outlive it; release it on success, roll it back on
+    // every failure, and restore both. A cancel is rethrown after the rollback and the
+    // restore, so the enclosing transaction aborts as it would have without us.
+    unsafe {
+        let caller_context = pg_sys::CurrentMemoryContext;
+        let caller_owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(caller_context);
+
+        let outcome = PgTryBuilder::new(move || {
+            let body = body;
+            Ok((body.0)())
+        })
+            .catch_others(Err)
+            .execute();
+        let released = matches!(outcome, Ok(Ok(_)));
+        if released {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(caller_context);
+        pg_sys::CurrentResourceOwner = caller_owner;
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(CaughtPgError {
+                code: error.code(),
+                message: error.to_string(),
+            }),
+            Err(caught) if is_cancel(&caught) => caught.rethrow(),
+            Err(caught) => Err(caught_message(caught)),
+        }
+    }
+}
+
+/// Whether `caught` is a query cancel or a timeout, which nothing may swallow.
+fn is_cancel(caught: &CaughtError) -> bool {
+    let report = match caught {
+        CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => report,
+        CaughtError::RustPanic { ereport, .. } => ereport,
+    };
+    matches!(
+        report.sql_error_code(),
+        PgSqlErrorCode::ERRCODE_QUERY_CANCELED
+            | PgSqlErrorCode::ERRCODE_ADMIN_SHUTDOWN
+            | PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE
+            | PgSqlErrorCode::ERRCODE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT
+    )
 }
 
 fn caught_message(caught: CaughtError) -> CaughtPgError {

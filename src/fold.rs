@@ -30,6 +30,10 @@ use crate::storage::{self, Folded};
 const EMPTY_ROWS_SQL: &str = "DELETE FROM tally._state \
       WHERE ctid = ANY ($1::pg_catalog.text[]::pg_catalog.tid[]) AND n_rows = 0 AND n_values = 0 AND total = 0";
 
+/// The ids of the broken metrics (`tally._metric.broken`), usually none.
+const BROKEN_SQL: &str =
+    "SELECT coalesce(pg_catalog.array_agg(id), '{}') FROM tally._metric WHERE broken IS NOT NULL";
+
 /// Moves the fold horizon to `$1`, the xmin of the snapshot a fold took its changes under:
 /// every change it did not see belongs to a transaction running then or started later,
 /// whose id is at least that xmin. Only a fold that took something moves it, so a fold
@@ -74,7 +78,18 @@ struct Sum {
 #[derive(Default)]
 struct Sums {
     sums: HashMap<Key, Sum>,
+    /// Metrics whose changes are discarded, not summed: broken ones (`tally._metric.broken`).
+    skipped: Vec<i32>,
+    /// On a fold metric by metric: totals this large are not added (an add could overflow
+    /// numeric, an ERROR no metric could be told apart by), and their metric is `failed`.
+    /// The write path never produces one (`sql::metric`, below 1e900 per value); a change
+    /// written before 0.9.0, or by hand, may hold one.
+    guard: Option<AnyNumeric>,
+    failed: HashMap<i32, String>,
 }
+
+/// A total past any that the write path produces (see `Sums::guard`).
+const UNSUMMABLE: &str = "1e100000";
 
 impl Sums {
     /// Adds the changes of one taken `_change` row (its `crate::sql::CHANGE_ARRAYS`).
@@ -90,6 +105,20 @@ impl Sums {
             let Some(metric_id) = metric_ids.int4(i) else {
                 continue;
             };
+            if self.skipped.contains(&metric_id) || self.failed.contains_key(&metric_id) {
+                continue;
+            }
+            let total = totals.summand(i);
+            if let (Some(guard), Some(total)) = (&self.guard, &total) {
+                if total.abs() >= *guard {
+                    self.sums.retain(|key, _| key.metric_id != metric_id);
+                    self.failed.insert(
+                        metric_id,
+                        format!("a pending change holds a total of magnitude {UNSUMMABLE} or more"),
+                    );
+                    continue;
+                }
+            }
             let value = values.numeric(i);
             let key = Key {
                 metric_id,
@@ -97,7 +126,6 @@ impl Sums {
                 group: groups.text(i).map(|g| g.into_owned()),
                 value: value.as_ref().map(ToString::to_string),
             };
-            let total = totals.summand(i);
             let (rows_delta, values_delta) =
                 (n_rows.int8(i).unwrap_or(0), n_values.int8(i).unwrap_or(0));
             match self.sums.get_mut(&key) {
@@ -127,6 +155,21 @@ impl Sums {
             }
         }
         Ok(())
+    }
+
+    /// The sums of each metric apart, for a fold that stores them metric by metric.
+    fn by_metric(self) -> Vec<(i32, Sums)> {
+        let mut metrics: HashMap<i32, Sums> = HashMap::new();
+        for (key, sum) in self.sums {
+            metrics
+                .entry(key.metric_id)
+                .or_default()
+                .sums
+                .insert(key, sum);
+        }
+        let mut metrics: Vec<(i32, Sums)> = metrics.into_iter().collect();
+        metrics.sort_by_key(|(id, _)| *id);
+        metrics
     }
 
     /// Whether every sum is a group's summary row (no value of a min/max/count_distinct).
@@ -207,20 +250,54 @@ impl Sums {
 
 /// Folds every committed change into `_state`: the changes it deletes are exactly the ones
 /// it adds, in one transaction. Changes of in-progress transactions are invisible here and
-/// stay for a later fold; changes of dropped metrics are discarded. Caller holds the fold
-/// lock (so nothing else deletes `_change` rows or rewrites `_state` meanwhile). Its plans
-/// are prepared once per session.
+/// stay for a later fold; changes of dropped or broken metrics are discarded. Caller holds
+/// the fold lock (so nothing else deletes `_change` rows or rewrites `_state` meanwhile).
+/// Its plans are prepared once per session.
+///
+/// One metric cannot stop the others: when storing the sums fails (the write path refuses
+/// every value it knows no fold could store, so this is a last line of defence), the fold
+/// is rolled back and done again metric by metric, each in its own subtransaction; a metric
+/// whose own data fails (a data exception, a size limit) is marked broken
+/// (`tally._metric.broken`, with a WARNING) and its changes are discarded until
+/// `tally.refresh` recomputes it. Any other failure (out of disk...) fails the fold.
 pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
-    crate::ffi::with_queue_plan_settings(|| fold_with(client))
+    crate::ffi::with_queue_plan_settings(|| {
+        match crate::ffi::in_subtransaction(|| fold_with(client, Isolation::Together)) {
+            Ok(folded) => Ok(folded),
+            Err(failed) => {
+                pgrx::debug1!("pg_tally: a fold failed ({failed}); folding metric by metric");
+                fold_with(client, Isolation::PerMetric)
+            }
+        }
+    })
 }
 
-fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
+/// How a fold stores its sums.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// One statement for every metric (the usual case).
+    Together,
+    /// One statement per metric, each in its own subtransaction.
+    PerMetric,
+}
+
+fn fold_with(client: &mut SpiClient<'_>, isolation: Isolation) -> Result<Folded> {
     let horizon = {
         let reader =
             Reader::open(&[("_fold", "_fold_pkey")])?.ok_or(TallyError::CatalogOutdated)?;
         storage::fold_horizon(&reader)?
     };
-    let mut sums = Sums::default();
+    let mut sums = Sums {
+        skipped: broken_metrics(client)?,
+        guard: match isolation {
+            Isolation::Together => None,
+            Isolation::PerMetric => Some(
+                AnyNumeric::try_from(UNSUMMABLE)
+                    .map_err(|e| TallyError::Internal(e.to_string()))?,
+            ),
+        },
+        ..Sums::default()
+    };
     let taken = scan::take_changes(horizon, &crate::sql::CHANGE_ARRAYS, |row| {
         sums.add_change_row(row)
     })?;
@@ -228,6 +305,53 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
         let advance = plans::cached(client, ADVANCE_SQL, &[pg_sys::XID8OID], Access::Write)?;
         client.update(&*advance, None, &[array::xid8_argument(taken.xmin)])?;
     }
+    match isolation {
+        Isolation::Together => store(client, sums),
+        Isolation::PerMetric => {
+            let mut folded = Folded {
+                deltas: 0,
+                groups: 0,
+            };
+            for (metric_id, reason) in std::mem::take(&mut sums.failed) {
+                mark_broken(client, metric_id, &reason)?;
+            }
+            for (metric_id, sums) in sums.by_metric() {
+                match crate::ffi::in_subtransaction(|| store(client, sums)) {
+                    Ok(stored) => {
+                        folded.deltas += stored.deltas;
+                        folded.groups += stored.groups;
+                    }
+                    // Its own data: this metric alone cannot fold.
+                    Err(failed) if failed.is_about_data() => {
+                        mark_broken(client, metric_id, &failed.to_string())?
+                    }
+                    // The system's trouble (out of disk...): no metric is to blame, the
+                    // whole fold fails and its changes wait for the next one.
+                    Err(failed) => {
+                        return Err(TallyError::FoldFailed {
+                            code: failed.code,
+                            message: failed.message,
+                        })
+                    }
+                }
+            }
+            Ok(folded)
+        }
+    }
+}
+
+/// The broken metrics, whose changes a fold discards.
+fn broken_metrics(client: &mut SpiClient<'_>) -> Result<Vec<i32>> {
+    let plan = plans::cached(client, BROKEN_SQL, &[], Access::Read)?;
+    Ok(client
+        .select(&*plan, Some(1), &[])?
+        .first()
+        .get::<Vec<i32>>(1)?
+        .unwrap_or_default())
+}
+
+/// Adds `sums` to `_state` and removes the counter rows that became empty.
+fn store(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
     if sums.sums.is_empty() {
         return Ok(Folded {
             deltas: 0,
@@ -265,4 +389,26 @@ fn fold_with(client: &mut SpiClient<'_>) -> Result<Folded> {
         client.update(&*cleanup, None, &[emptied.into()])?;
     }
     Ok(Folded { deltas, groups })
+}
+
+/// Marks metric `metric_id` broken for `reason`, with a WARNING naming it: its figures are
+/// no longer served (reads raise an error naming it, snapshot shows it) until
+/// `tally.refresh` recomputes it.
+fn mark_broken(client: &mut SpiClient<'_>, metric_id: i32, reason: &str) -> Result<()> {
+    let name = client
+        .update(
+            "UPDATE tally._metric SET broken = $2 WHERE id = $1 AND broken IS NULL RETURNING name",
+            Some(1),
+            &[metric_id.into(), reason.into()],
+        )?
+        .first()
+        .get::<String>(1)?;
+    if let Some(name) = name {
+        let error = TallyError::MetricBroken {
+            metric: name,
+            reason: reason.to_string(),
+        };
+        pgrx::warning!("pg_tally: {error}; its changes are discarded until it is refreshed");
+    }
+    Ok(())
 }

@@ -116,6 +116,14 @@ pub struct Metric {
     /// The owner of the source table, as whom the metric's expressions are evaluated.
     #[serde(skip)]
     pub owner: pg_sys::Oid,
+    /// Why the metric stopped folding (`tally._metric.broken`, 0.9.0), until `refresh`.
+    #[serde(skip)]
+    pub broken: Option<String>,
+    /// Whether the catalog has `tally._refuse_value` (0.9.0), which the change queries call
+    /// for a value no fold could take. False between installing this library and `ALTER
+    /// EXTENSION pg_tally UPDATE`, where writes keep counting as before.
+    #[serde(skip)]
+    pub refuses_unfoldable: bool,
 }
 
 /// Columns selected by every metric-loading query, in `Metric::from_row` order.
@@ -142,6 +150,8 @@ impl Metric {
             depends_on: row.get::<Vec<String>>(12)?.unwrap_or_default(),
             bucket_column_is_tz: row.get::<bool>(13)?.unwrap_or(false),
             owner: row.get::<pg_sys::Oid>(14)?.unwrap_or(pg_sys::InvalidOid),
+            broken: text(15)?,
+            refuses_unfoldable: row.get::<bool>(16)?.unwrap_or(false),
         })
     }
 

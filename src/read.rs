@@ -36,7 +36,7 @@ pub fn read_plan(
 /// `{horizon}` stands for the fold horizon (see `with_horizon`).
 const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
-                  tally._may_read($2::pg_catalog.oid, source) AS allowed \
+                  tally._may_read($2::pg_catalog.oid, source) AS allowed, broken \
              FROM tally._metric WHERE name = $1), \
      r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur AND s.value IS NULL \
@@ -53,18 +53,18 @@ WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current
      g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
                   pg_catalog.sum(total) AS total FROM r GROUP BY group_key), \
      f AS (SELECT g.group_key, tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total) AS figure \
-             FROM m, g WHERE m.allowed AND g.n_rows <> 0) \
+             FROM m, g WHERE m.allowed AND m.broken IS NULL AND g.n_rows <> 0) \
 SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
-       CASE WHEN NOT m.allowed THEN NULL \
+       CASE WHEN NOT m.allowed OR m.broken IS NOT NULL THEN NULL \
             WHEN m.aggregate = 'min' THEN (SELECT pg_catalog.min(figure) FROM f) \
             WHEN m.aggregate = 'max' THEN (SELECT pg_catalog.max(figure) FROM f) \
             WHEN m.aggregate = 'count_distinct' AND m.grouped THEN tally._distinct_across(m.id, m.cur) \
             WHEN m.aggregate = 'count_distinct' THEN coalesce((SELECT pg_catalog.sum(figure) FROM f), 0) \
             ELSE tally._figure(m.aggregate, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g)) \
-       END \
+       END, m.broken \
   FROM m \
 UNION ALL \
-SELECT NULL, f.group_key, NULL, f.figure FROM f";
+SELECT NULL, f.group_key, NULL, f.figure, NULL FROM f";
 
 struct CurrentFigures {
     total: Option<AnyNumeric>,
@@ -93,6 +93,12 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                     if row.get::<bool>(3)? != Some(true) {
                         return Err(TallyError::NotAllowedToRead {
                             what: format!("metric \"{metric}\""),
+                        });
+                    }
+                    if let Some(reason) = row.get::<String>(5)? {
+                        return Err(TallyError::MetricBroken {
+                            metric: metric.to_string(),
+                            reason,
                         });
                     }
                     figures.total = row.get::<AnyNumeric>(4)?;
@@ -181,6 +187,7 @@ fn series(
         Spi::connect(|client| -> Result<Vec<_>> {
             storage::require_current_catalog()?;
             require_read(client, metric)?;
+            require_folding(client, metric)?;
             static SQL: OnceLock<String> = OnceLock::new();
             let plan = read_plan(
                 client,
@@ -213,6 +220,28 @@ pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
         Err(TallyError::NotAllowedToRead {
             what: format!("metric \"{metric}\""),
         })
+    }
+}
+
+/// Fails if `metric` is broken (`tally._metric.broken`): its counters miss the changes a
+/// fold could not store, so no figure of it is served until `tally.refresh`.
+pub fn require_folding(client: &SpiClient<'_>, metric: &str) -> Result<()> {
+    let broken = client
+        .select(
+            "SELECT broken FROM tally._metric WHERE name = $1",
+            Some(1),
+            &[metric.into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    match broken {
+        Some(reason) => Err(TallyError::MetricBroken {
+            metric: metric.to_string(),
+            reason,
+        }),
+        None => Ok(()),
     }
 }
 

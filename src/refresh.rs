@@ -115,6 +115,14 @@ fn recompute(metric: &Metric) -> Result<i64> {
     let mut params = live.unwrap_or_else(storage::no_counters);
     params.push(ffi::SpiValue::of_int4(metric.id));
     let (groups, _) = ffi::execute_in_snapshot(&snapshot, &sql, &params, &[])?;
+    // Exact again: a broken metric (see `fold`) folds from here on. No fold can mark it
+    // broken meanwhile: we hold the fold lock.
+    ffi::execute_in_snapshot(
+        &snapshot,
+        &"UPDATE tally._metric SET broken = NULL WHERE id = $1 AND broken IS NOT NULL",
+        &[ffi::SpiValue::of_int4(metric.id)],
+        &[],
+    )?;
     snapshot.release();
     Ok(groups as i64)
 }

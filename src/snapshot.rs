@@ -184,6 +184,9 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     // A catalog older than 0.6.0 (before ALTER EXTENSION pg_tally UPDATE) keeps pending
     // changes one per row, and a 0.3.0 one has no fold horizon: the query-based read
     // serves them.
+    if !storage::catalog_is_current() {
+        return Ok(None);
+    }
     let Some(reader) = Reader::open(&TABLES)? else {
         return Ok(None);
     };
@@ -194,7 +197,7 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
         match metric_definition(&reader, name)? {
             Lookup::Found(metric) => metrics.push(metric),
             Lookup::Missing => {}
-            Lookup::NotSummed => return Ok(None),
+            Lookup::NeedsQuery => return Ok(None),
         }
     }
     if metrics.is_empty() {
@@ -253,8 +256,9 @@ enum Lookup {
     Found(Metric),
     /// Dropped since the dashboard was made; the query skips it too.
     Missing,
-    /// A value-tracking aggregate: the whole dashboard goes to the query.
-    NotSummed,
+    /// A value-tracking aggregate, or a broken metric: the whole dashboard goes to the
+    /// query.
+    NeedsQuery,
 }
 
 fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
@@ -269,11 +273,13 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
             "group_by",
             "bucket",
             "time_zone",
+            "broken",
         ],
         |row| {
             let aggregate = row.get::<String>(2).unwrap_or_default();
+            let broken = row.get::<String>(6).is_some();
             found = match (Aggregate::parse(&aggregate), row.get::<i32>(0)) {
-                (Some(aggregate), Some(id)) => Lookup::Found(Metric {
+                (Some(aggregate), Some(id)) if !broken => Lookup::Found(Metric {
                     id,
                     name: name.to_string(),
                     source: row.get::<pg_sys::Oid>(1).unwrap_or(pg_sys::InvalidOid),
@@ -283,7 +289,7 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
                         .get::<String>(4)
                         .map(|b| (b, row.get::<String>(5).unwrap_or_else(|| "UTC".into()))),
                 }),
-                _ => Lookup::NotSummed,
+                _ => Lookup::NeedsQuery,
             };
             Ok(())
         },

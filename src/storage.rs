@@ -75,24 +75,33 @@ fn delta_has_column(client: &SpiClient<'_>, column: &str) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// Whether this database's pg_tally catalog matches the library (0.6.0: one `tally._change`
-/// row per write statement). False between installing a new library and `ALTER EXTENSION
-/// pg_tally UPDATE`: writes then keep recording deltas in the old shape (`tally._delta`
-/// rows), nothing folds, and everything else asks for the update.
+/// Whether this database's pg_tally catalog matches the library (0.9.0: metrics can be
+/// marked broken, the counters' index holds long group keys by digest). False between
+/// installing a new library and `ALTER EXTENSION pg_tally UPDATE`: writes then keep
+/// recording changes in the old catalog's shape, nothing folds, and everything else asks
+/// for the update.
 pub fn catalog_is_current() -> bool {
     if CATALOG_CURRENT.with(|c| c.get()) {
         return true;
     }
-    let current = crate::ffi::change_relid().is_some();
+    let current = crate::ffi::tally_schema()
+        .and_then(|schema| crate::ffi::relation_in(schema, c"_metric"))
+        .is_some_and(|metric| crate::ffi::has_column(metric, c"broken"));
     CATALOG_CURRENT.with(|c| c.set(current));
     current
 }
 
-/// How this database's catalog stores pending changes: packed on a current catalog; in
-/// `tally._delta` rows, with or without `value` (0.1.0), on an old one. `xact_id` is never
+/// Whether pending changes are packed, one `tally._change` row per statement (0.6.0 and
+/// later).
+fn changes_are_packed() -> bool {
+    catalog_is_current() || crate::ffi::change_relid().is_some()
+}
+
+/// How this database's catalog stores pending changes: packed from 0.6.0 on; in
+/// `tally._delta` rows, with or without `value` (0.1.0), before. `xact_id` is never
 /// named: its default fills it.
 pub fn delta_shape(client: &SpiClient<'_>) -> Result<DeltaShape> {
-    Ok(if catalog_is_current() {
+    Ok(if changes_are_packed() {
         DeltaShape::Packed
     } else if delta_has_column(client, "value")? {
         DeltaShape::Rows
@@ -125,7 +134,7 @@ pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> R
     let table = [SpiValue::of_oid(source)];
     let snapshot = Snapshot::latest();
     crate::ffi::execute_in_snapshot(&snapshot, &crate::sql::CLEAR_STATE_SQL, &table, &[])?;
-    let pending = crate::sql::clear_pending_sql(catalog_is_current());
+    let pending = crate::sql::clear_pending_sql(changes_are_packed());
     crate::ffi::execute_in_snapshot(&snapshot, &pending, &table, &[])?;
     snapshot.release();
     Ok(())

@@ -72,6 +72,10 @@ type MetricMask = u128;
 struct Generation {
     number: i64,
     catalog: pg_sys::Oid,
+    /// Whether the catalog was current (`storage::catalog_is_current`) when the plans were
+    /// made: plans made before `ALTER EXTENSION pg_tally UPDATE` to 0.9.0 do not refuse the
+    /// values no fold can store, and must not outlive the update in a pooled session.
+    current: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,6 +120,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
     let generation = Generation {
         number: args.generation,
         catalog: ffi::delta_relid().unwrap_or(pg_sys::InvalidOid),
+        current: storage::catalog_is_current(),
     };
     let single_row = ffi::changed_one_row(trigger);
     if single_row {
@@ -569,4 +574,34 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
         ffi::enable_always(relid, &TRIGGERS.map(|(_, name, _)| name))?;
     }
     Ok(())
+}
+
+/// Refuses, in the writer's own statement, a value that no metric could fold: called by the
+/// change queries only for a value past the limits `sql::metric` checks (a summed value
+/// whose magnitude is 1e900 or more, a tracked value stored in more than 1024 bytes).
+/// Immutable: an error for any such input, whoever calls it.
+#[pg_extern(immutable, parallel_safe)]
+fn _refuse_value(
+    metric: &str,
+    aggregate: &str,
+    value: pgrx::AnyNumeric,
+) -> crate::error::SqlResult<pgrx::AnyNumeric> {
+    let text = value.to_string();
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let error = if aggregate == "sum" || aggregate == "avg" {
+        TallyError::ValueOutOfRange {
+            metric: metric.to_string(),
+            value: if text.len() <= 24 {
+                text
+            } else {
+                format!("a value of {digits} digits")
+            },
+        }
+    } else {
+        TallyError::ValueTooLong {
+            metric: metric.to_string(),
+            digits,
+        }
+    };
+    Err(error.into())
 }

@@ -44,6 +44,16 @@ fn verify(
             let mut out = Vec::new();
             for (i, metric) in metrics.iter().enumerate() {
                 let before = out.len();
+                if let Some(reason) = &metric.broken {
+                    // Its counters miss what a fold could not store: never exact until
+                    // refreshed. One row without a bucket, group or stored figure says so.
+                    warning!(
+                        "tally.verify: metric \"{}\" is broken: {reason}; run tally.refresh to recompute it",
+                        metric.name
+                    );
+                    out.push((metric.name.clone(), None, None, None, None));
+                    continue;
+                }
                 drift(client, metric, &mut out)?;
                 let found = out.len() - before;
                 if metrics.len() > 1 || found > 0 {

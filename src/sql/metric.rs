@@ -69,6 +69,39 @@ impl Metric {
         }
     }
 
+    /// What a value of the summed column adds to a total (`summand_sql`). A finite value
+    /// of magnitude `SUMMAND_LIMIT` or more is refused in the writer's statement
+    /// (`tally._refuse_value`): it could overflow a fold, or pass for a NaN.
+    fn summand_sql(&self, column: &str) -> String {
+        let value = format!("{column}::pg_catalog.numeric");
+        if !self.refuses_unfoldable {
+            return summand_sql(column, &value);
+        }
+        let finite = format!(
+            "CASE WHEN pg_catalog.abs({value}) < '{SUMMAND_LIMIT}'::pg_catalog.numeric THEN {value} \
+             ELSE tally._refuse_value({name}, {aggregate}, {value}) END",
+            name = literal(&self.name),
+            aggregate = literal(self.aggregate.as_str()),
+        );
+        summand_sql(column, &finite)
+    }
+
+    /// A value of a tracked column (min, max, count_distinct) as stored: numeric, refused in
+    /// the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
+    /// `tally._state` could take.
+    fn tracked_sql(&self, column: &str) -> String {
+        let value = format!("{column}::pg_catalog.numeric");
+        if !self.refuses_unfoldable {
+            return value;
+        }
+        format!(
+            "CASE WHEN pg_catalog.pg_column_size({value}) <= {TRACKED_LIMIT_BYTES} THEN {value} \
+             ELSE tally._refuse_value({name}, {aggregate}, {value}) END",
+            name = literal(&self.name),
+            aggregate = literal(self.aggregate.as_str()),
+        )
+    }
+
     fn value_column(&self) -> Option<String> {
         self.column_name
             .as_deref()
@@ -88,9 +121,9 @@ impl Metric {
             group: self.group_by.as_ref().map(|_| Sql(self.group_sql())),
             column: column.map(|c| {
                 Sql(if self.aggregate.sums_values() {
-                    summand_sql(&c)
+                    self.summand_sql(&c)
                 } else if self.aggregate.tracks_values() {
-                    format!("{c}::pg_catalog.numeric")
+                    self.tracked_sql(&c)
                 } else {
                     c
                 })
@@ -113,7 +146,7 @@ impl Metric {
             (true, Some(column)) => {
                 format!(
                     "coalesce(pg_catalog.sum({}), 0)::pg_catalog.numeric",
-                    summand_sql(&column)
+                    self.summand_sql(&column)
                 )
             }
             _ => "0::pg_catalog.numeric".to_string(),
@@ -140,7 +173,7 @@ impl Metric {
         };
         let total = match (&column, self.aggregate.sums_values()) {
             (Some(column), true) => {
-                format!("{sign} * coalesce({}, 0)", summand_sql(column))
+                format!("{sign} * coalesce({}, 0)", self.summand_sql(column))
             }
             _ => "0::pg_catalog.numeric".to_string(),
         };
@@ -157,8 +190,9 @@ impl Metric {
         match (&column, self.aggregate.tracks_values()) {
             (Some(column), true) => format!(
                 "{summary} UNION ALL \
-                 {head}, {column}::pg_catalog.numeric, {sign}::pg_catalog.int8, {sign}::pg_catalog.int8, 0::pg_catalog.numeric \
+                 {head}, {tracked}, {sign}::pg_catalog.int8, {sign}::pg_catalog.int8, 0::pg_catalog.numeric \
                  FROM {relation} WHERE {column} IS NOT NULL{and_filter}",
+                tracked = self.tracked_sql(column),
                 and_filter = self
                     .filter
                     .as_ref()
@@ -180,7 +214,7 @@ impl Metric {
             Some(column) => (
                 format!("CASE WHEN {column} IS NULL THEN 0 ELSE 1 END"),
                 if self.aggregate.sums_values() {
-                    format!("coalesce({}, 0)", summand_sql(&column))
+                    format!("coalesce({}, 0)", self.summand_sql(&column))
                 } else {
                     "0::pg_catalog.numeric".to_string()
                 },
@@ -209,12 +243,15 @@ impl Metric {
     /// group) and a row per distinct non-NULL value in it, net of the signs; keys that net
     /// to nothing are left out.
     fn values_sql(&self, sides: &[(&str, &str)], live: bool) -> String {
-        let column = self.value_column().unwrap_or_else(|| "NULL".to_string());
+        let value = match self.value_column() {
+            Some(column) => self.tracked_sql(&column),
+            None => "NULL::pg_catalog.numeric".to_string(),
+        };
         let rows = sides
             .iter()
             .map(|(relation, sign)| {
                 format!(
-                    "SELECT {bucket} AS b, {group} AS g, {column}::pg_catalog.numeric AS v, {sign}1 AS r FROM {relation}{filter}",
+                    "SELECT {bucket} AS b, {group} AS g, {value} AS v, {sign}1 AS r FROM {relation}{filter}",
                     bucket = self.bucket_sql(),
                     group = self.group_sql(),
                     filter = self.where_sql(),
@@ -242,17 +279,27 @@ impl Metric {
 /// (`NON_FINITE_WEIGHTS`), which `tally._figure` decodes. Postgres' `sum` of a set holding
 /// one of them depends only on how many there are, and a total that absorbed a NaN could
 /// never lose it again when that row is deleted (NaN - NaN is NaN): counted apart, the
-/// total stays exact through deletes and updates. Exact while the finite part of a sum stays
-/// below 5e999 in magnitude. The single-row write path compiles this same expression.
-fn summand_sql(column: &str) -> String {
+/// total stays exact through deletes and updates. `finite` is the expression for a finite
+/// value (`Metric::summand_sql` bounds it). The single-row write path compiles this same
+/// expression.
+fn summand_sql(column: &str, finite: &str) -> String {
     let [nan, infinity, minus_infinity] = NON_FINITE_WEIGHTS;
     format!(
         "CASE {column}::pg_catalog.numeric WHEN 'NaN' THEN '{nan}'::pg_catalog.numeric \
          WHEN 'Infinity' THEN '{infinity}'::pg_catalog.numeric \
          WHEN '-Infinity' THEN '{minus_infinity}'::pg_catalog.numeric \
-         ELSE {column}::pg_catalog.numeric END"
+         ELSE {finite} END"
     )
 }
+
+/// Summed finite values stay below this magnitude: the total of fewer than
+/// 2^63 of them stays far below the weight of one NaN, and below numeric's range, so no
+/// fold can overflow and no finite total can pass for a non-finite count.
+const SUMMAND_LIMIT: &str = "1e900";
+
+/// Tracked values (min, max, count_distinct) are stored in at most this many bytes: each is
+/// a key of `tally._state`'s indexes, whose entries Postgres caps at 2704 bytes.
+const TRACKED_LIMIT_BYTES: u32 = 1024;
 
 /// The weight of one NaN, Infinity and -Infinity in a summed total (see `summand_sql`);
 /// `tally._figure` (sql/bootstrap.sql) decodes with the same three.

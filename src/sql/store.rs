@@ -16,8 +16,16 @@ pub const HORIZON_SQL: &str =
 /// through the `_state_values` expression index.
 pub const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
     AND coalesce(s.bucket_start, '-infinity') = coalesce(f.bucket_start, '-infinity') \
-    AND coalesce(s.group_key, '') = coalesce(f.group_key, '') \
+    AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key(f.group_key), '') \
     AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
+
+/// The conflict target of an upsert into `tally._state`: its unique index `_state_key`.
+const STATE_KEY: &str =
+    "(metric_id, bucket_start, value, tally._group_index_key(group_key))";
+
+/// The metrics a fold adds changes to: every one not broken (a broken metric's changes are
+/// discarded until `tally.refresh` recomputes it).
+const FOLDING_METRICS: &str = "SELECT m.id FROM tally._metric m WHERE m.broken IS NULL";
 
 /// The columns of one change, in the order `tally._change` and the view `tally._delta`
 /// hold them (each an array in `_change`: element i of each is one change).
@@ -88,7 +96,7 @@ pub fn fold_apply_sql() -> &'static str {
                                                pg_catalog.unnest($5::pg_catalog.int8[]), pg_catalog.unnest($6::pg_catalog.int8[]), \
                                                pg_catalog.unnest($7::pg_catalog.numeric[]), pg_catalog.unnest($8::pg_catalog.int8[])) \
                                     AS f(metric_id, bucket_start, group_key, value, n_rows, n_values, total, changes) \
-                              WHERE f.metric_id IN (SELECT id FROM tally._metric) \
+                              WHERE f.metric_id IN ({FOLDING_METRICS}) \
                               GROUP BY 1, 2, 3, 4), \
                   distinct_change AS (SELECT f.metric_id, f.bucket_start, f.group_key, NULL::pg_catalog.numeric AS value, \
                                              0::pg_catalog.numeric AS n_rows, 0::pg_catalog.numeric AS n_values, \
@@ -106,7 +114,7 @@ pub fn fold_apply_sql() -> &'static str {
                                      UNION ALL SELECT * FROM distinct_change) u \
                               GROUP BY 1, 2, 3, 4), \
                   upserted AS (INSERT INTO tally._state AS s ({COUNTER_COLUMNS}) SELECT * FROM folded \
-                               ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
+                               ON CONFLICT {STATE_KEY} DO UPDATE \
                                SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
                                    total = s.total + EXCLUDED.total \
                                RETURNING s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
@@ -132,8 +140,8 @@ pub fn fold_summary_apply_sql() -> &'static str {
                                                  pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.int8[]), \
                                                  pg_catalog.unnest($6::pg_catalog.int8[]), pg_catalog.unnest($7::pg_catalog.numeric[])) \
                                       AS f(metric_id, bucket_start, group_key, n_rows, n_values, total) \
-                                WHERE f.metric_id IN (SELECT id FROM tally._metric) \
-                               ON CONFLICT ON CONSTRAINT _state_key DO UPDATE \
+                                WHERE f.metric_id IN ({FOLDING_METRICS}) \
+                               ON CONFLICT {STATE_KEY} DO UPDATE \
                                SET n_rows = s.n_rows + EXCLUDED.n_rows, n_values = s.n_values + EXCLUDED.n_values, \
                                    total = s.total + EXCLUDED.total \
                                RETURNING s.metric_id, s.ctid, s.n_rows = 0 AND s.n_values = 0 AND s.total = 0 AS emptied) \
@@ -263,7 +271,8 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
     coalesce((SELECT a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype \
                 FROM pg_catalog.pg_attribute a \
                WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false), \
-    c.relowner";
+    c.relowner, pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'broken', \
+    pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.?) 'broken'";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
