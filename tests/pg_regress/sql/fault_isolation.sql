@@ -1,0 +1,139 @@
+-- One writer can never break or skew anyone else's figures (issue 19, 0.9.0). On 0.8.0 one
+-- long group key made every fold fail (btree entries hold 2704 bytes), and with it every
+-- 100th write statement of every session; two 9e131071 in a summed column did the same
+-- (numeric overflow); 1e1000 in a summed column read as NaN.
+SET tally.auto_compact = off;   -- folds happen where this test calls compact()
+SET client_min_messages = warning;  -- verify() reports progress per metric as NOTICEs
+CREATE TABLE shop (id serial, status text, amount numeric, code numeric);
+SELECT tally.create_metric('shop_by_status', 'shop', 'count', group_by => 'status') IS NOT NULL AS created;
+SELECT tally.create_metric('shop_revenue', 'shop', 'sum', 'amount') IS NOT NULL AS created;
+SELECT tally.create_metric('shop_codes', 'shop', 'count_distinct', 'code') IS NOT NULL AS created;
+SELECT tally.create_metric('shop_top_code', 'shop', 'max', 'code', group_by => 'status') IS NOT NULL AS created;
+SELECT tally.create_dashboard('shop_board', ARRAY['shop_by_status', 'shop_revenue']) IS NOT NULL AS created;
+CREATE ROLE shop_writer;
+GRANT INSERT, UPDATE, SELECT ON shop TO shop_writer;
+GRANT USAGE ON SEQUENCE shop_id_seq TO shop_writer;
+-- Every figure equals the live aggregate; verify() finds nothing.
+CREATE VIEW shop_exact AS
+SELECT (SELECT count(*) FROM (
+          (SELECT status, count(*)::numeric FROM shop GROUP BY status
+           EXCEPT ALL SELECT * FROM tally.groups('shop_by_status'))
+          UNION ALL
+          (SELECT * FROM tally.groups('shop_by_status')
+           EXCEPT ALL SELECT status, count(*)::numeric FROM shop GROUP BY status)) x) = 0
+   AND tally.value('shop_revenue') IS NOT DISTINCT FROM (SELECT coalesce(sum(amount), 0) FROM shop)
+   AND tally.value('shop_codes') = (SELECT count(DISTINCT code) FROM shop)
+   AND tally.value('shop_top_code') IS NOT DISTINCT FROM (SELECT max(code) FROM shop)
+   AND NOT EXISTS (SELECT FROM tally.verify()) AS exact;
+
+-- Long group keys (6.4 kB of hex, which compresses poorly), folded: their own groups.
+SET ROLE shop_writer;
+INSERT INTO shop (status, amount, code)
+SELECT string_agg(md5(i::text), ''), 1, 1 FROM generate_series(1, 200) i;
+INSERT INTO shop (status, amount, code)
+SELECT string_agg(md5(i::text), '') || 'x', 2, 2 FROM generate_series(1, 200) i;
+INSERT INTO shop (status, amount, code)
+SELECT string_agg(md5(i::text), ''), 3, 3 FROM generate_series(1, 200) i;
+-- Two long keys whose text would read as the same bytes through bytea's escapes ('\x41'
+-- is hex for 'A'): never one group.
+INSERT INTO shop (status, amount, code) VALUES (repeat('A', 200), 1, 4), ('\x' || repeat('41', 200), 1, 5);
+RESET ROLE;
+SELECT tally.compact() > 0 AS folded;
+SELECT length(group_key) AS key_length, left(group_key, 8) AS key_start, value
+  FROM tally.groups('shop_by_status') ORDER BY 1, 2;
+SELECT * FROM shop_exact;
+-- A long key deleted away, a long key updated into: still exact, folded or pending.
+DELETE FROM shop WHERE status LIKE '%x';
+UPDATE shop SET status = repeat('B', 300) WHERE code = 4;
+SELECT * FROM shop_exact;
+SELECT tally.compact() > 0 AS folded;
+SELECT * FROM shop_exact;
+
+-- Values no fold could store are refused in the writer's own statement, with a clear error;
+-- nothing of that statement is applied, and every other figure keeps folding.
+SET ROLE shop_writer;
+INSERT INTO shop (status, amount) VALUES ('PAID', 9e131071);
+INSERT INTO shop (status, amount) VALUES ('PAID', 1e1000);   -- read as NaN by 0.8.0
+INSERT INTO shop (status, amount) VALUES ('PAID', -1e900);
+INSERT INTO shop (status, amount) VALUES ('PAID', 1), ('PAID', 2e950);   -- a multi-row statement
+UPDATE shop SET amount = 1e900 WHERE code = 1;
+INSERT INTO shop (status, code) VALUES ('PAID', repeat('7', 2500)::numeric);  -- 1250 bytes
+-- At the limits: accepted and exact.
+INSERT INTO shop (status, amount) VALUES ('PAID', 9.99e899), ('PAID', -9.99e899), ('PAID', 'NaN');
+INSERT INTO shop (status, code) VALUES ('PAID', 1e3000), ('PAID', repeat('7', 1900)::numeric);
+RESET ROLE;
+SELECT tally.value('shop_revenue') AS revenue_with_nan;
+SELECT * FROM shop_exact;
+SELECT tally.compact() > 0 AS folded;
+SELECT * FROM shop_exact;
+DELETE FROM shop WHERE amount = 'NaN';
+SELECT tally.value('shop_revenue') AS revenue;
+
+-- A change no fold can add, as a release before 0.9.0 could leave pending (written by hand
+-- here): its metric alone is marked broken, with a WARNING; the others fold on.
+INSERT INTO tally._change (metric_id, bucket_start, group_key, n_rows, n_values, total, value)
+SELECT ARRAY[id, id], '{NULL,NULL}', '{NULL,NULL}', '{1,1}', '{1,1}', ARRAY[9e131071, 9e131071], '{NULL,NULL}'
+  FROM tally._metric WHERE name = 'shop_revenue';
+INSERT INTO shop (status, amount, code) VALUES ('NEW', 10, 10);
+SET client_min_messages = notice;
+SELECT tally.compact() > 0 AS folded;
+SET client_min_messages = warning;
+SELECT name, broken FROM tally.metrics WHERE name LIKE 'shop%' ORDER BY 1;
+SELECT * FROM tally.groups('shop_by_status') WHERE group_key = 'NEW';
+-- Reads name the broken metric; the dashboard shows it as null and why.
+SELECT tally.value('shop_revenue');
+SELECT * FROM tally.series('shop_revenue', '-infinity');
+SELECT tally.snapshot('shop_board') -> 'shop_revenue' AS revenue,
+       tally.snapshot('shop_board') -> 'errors' AS errors,
+       tally.snapshot('shop_board') -> 'shop_by_status' -> 'NEW' AS new_orders;
+SELECT metric, bucket_start, group_key, stored, actual FROM tally.verify('shop_revenue');
+-- Writes go on; refresh repairs it.
+INSERT INTO shop (status, amount) VALUES ('NEW', 5);
+SELECT metric, groups FROM tally.refresh('shop_revenue');
+SELECT name, broken FROM tally.metrics WHERE name = 'shop_revenue';
+SELECT * FROM shop_exact;
+INSERT INTO shop (status, amount) VALUES ('NEW', 7);
+SELECT tally.compact() > 0 AS folded;
+SELECT * FROM shop_exact;
+
+-- A total that overflows only when stored (the counter holds numeric's largest value, as
+-- by hand here; a change adds 1): the store fails for that metric alone.
+UPDATE tally._state SET total = repeat('9', 131072)::numeric
+ WHERE metric_id = (SELECT id FROM tally._metric WHERE name = 'shop_revenue') AND value IS NULL;
+INSERT INTO shop (status, amount, code) VALUES ('NEW', 1, 11);
+SELECT tally.compact() > 0 AS folded;
+SELECT name, broken FROM tally.metrics WHERE name LIKE 'shop%' ORDER BY 1;
+SELECT metric, groups FROM tally.refresh('shop_revenue');
+SELECT * FROM shop_exact;
+
+-- A fold that fails for a reason no metric is to blame for (here a trigger on the counters
+-- table, standing in for a full disk): no metric is marked broken, the writer whose
+-- statement triggered the fold gets a WARNING and keeps its row, compact() fails with the
+-- cause, and once the trouble is gone the next fold takes everything.
+CREATE FUNCTION pg_temp.no_space() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END$$;
+CREATE TRIGGER no_space BEFORE INSERT OR UPDATE ON tally._state FOR EACH ROW EXECUTE FUNCTION pg_temp.no_space();
+SET tally.auto_compact = on;
+SET tally.compact_threshold = 1;
+SET client_min_messages = notice;
+SET ROLE shop_writer;
+INSERT INTO shop (status, amount, code) VALUES ('LATE', 3, 12);
+RESET ROLE;
+SELECT count(*) AS late_rows FROM shop WHERE status = 'LATE';
+SET tally.auto_compact = off;
+SELECT tally.compact();
+SET client_min_messages = warning;
+SELECT name, broken FROM tally.metrics WHERE name LIKE 'shop%' ORDER BY 1;
+SELECT * FROM shop_exact;
+DROP TRIGGER no_space ON tally._state;
+SELECT tally.compact() > 0 AS folded;
+SELECT * FROM shop_exact;
+RESET tally.compact_threshold;
+
+SELECT tally.drop_dashboard('shop_board');
+SELECT tally.drop_metric(name) FROM tally.metrics WHERE name LIKE 'shop%';
+DROP VIEW shop_exact;
+DROP TABLE shop;
+DROP ROLE shop_writer;
+RESET client_min_messages;
+RESET tally.auto_compact;
