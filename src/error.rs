@@ -246,12 +246,7 @@ impl TallyError {
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
-            MetricBroken { metric, .. } => {
-                return Some(format!(
-                    "Run SELECT tally.refresh('{}') to recompute it from its table.",
-                    metric.replace('\'', "''")
-                ))
-            }
+            MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",
         };
         Some(hint.to_string())

@@ -246,8 +246,8 @@ pub fn in_subtransaction<T>(
             let body = body;
             Ok((body.0)())
         })
-            .catch_others(Err)
-            .execute();
+        .catch_others(Err)
+        .execute();
         let released = matches!(outcome, Ok(Ok(_)));
         if released {
             pg_sys::ReleaseCurrentSubTransaction();

@@ -20,8 +20,7 @@ pub const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.valu
     AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
 
 /// The conflict target of an upsert into `tally._state`: its unique index `_state_key`.
-const STATE_KEY: &str =
-    "(metric_id, bucket_start, value, tally._group_index_key(group_key))";
+const STATE_KEY: &str = "(metric_id, bucket_start, value, tally._group_index_key(group_key))";
 
 /// The metrics a fold adds changes to: every one not broken (a broken metric's changes are
 /// discarded until `tally.refresh` recomputes it).
