@@ -3,6 +3,9 @@
 --   any other ALTER TABLE of a source                     -> every metric is re-validated
 --                                                            (refused if one would break),
 --                                                            then its triggers are rebuilt
+--   a rewrite of a source (ALTER COLUMN ... TYPE, USING)  -> its metrics recomputed; marked
+--                                                            broken if the ALTER TABLE hook
+--                                                            is skipped (0.9.0)
 --   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
 --   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
 --                                                         -> triggers on every partition
@@ -78,6 +81,26 @@ BEGIN
 END
 $fn$;
 
+-- A rewrite may change every value a metric read (ALTER COLUMN amount TYPE numeric USING
+-- amount * 100): the metrics of the rewritten table (or of the root of its partition tree)
+-- are marked broken here, before the rewrite, and recomputed by tally._on_alter_table at the
+-- end of the command, which clears the mark. When that hook is skipped (check_function_bodies
+-- = off) they stay broken, visibly, until tally.refresh: never silently wrong. This hook is
+-- never skipped.
+CREATE FUNCTION tally._on_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rewritten oid := pg_event_trigger_table_rewrite_oid();
+    root oid := coalesce(pg_partition_root(rewritten), rewritten);
+BEGIN
+    UPDATE tally._metric m
+       SET broken = format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
+                           root::regclass, tg_tag)
+     WHERE m.source::oid = root AND m.broken IS NULL;
+END
+$fn$;
+
 CREATE EVENT TRIGGER tally_sql_drop ON sql_drop EXECUTE FUNCTION tally._on_sql_drop();
 CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
     EXECUTE FUNCTION tally._on_alter_table();
+CREATE EVENT TRIGGER tally_table_rewrite ON table_rewrite EXECUTE FUNCTION tally._on_table_rewrite();

@@ -44,6 +44,7 @@ ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg
 ALTER FUNCTION tally._revalidate_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass),
     tally._snapshot_query(text, oid) FROM PUBLIC;
 

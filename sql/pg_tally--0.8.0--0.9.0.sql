@@ -189,3 +189,21 @@ BEGIN
 END
 $fn$;
 ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+
+-- A rewrite of a source table marks its metrics broken until the ALTER TABLE hook recomputes
+-- them (sql/ddl.sql): an ALTER COLUMN ... TYPE ... USING under check_function_bodies = off
+-- left them silently wrong before.
+CREATE FUNCTION tally._on_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rewritten oid := pg_event_trigger_table_rewrite_oid();
+    root oid := coalesce(pg_partition_root(rewritten), rewritten);
+BEGIN
+    UPDATE tally._metric m
+       SET broken = format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
+                           root::regclass, tg_tag)
+     WHERE m.source::oid = root AND m.broken IS NULL;
+END
+$fn$;
+ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE EVENT TRIGGER tally_table_rewrite ON table_rewrite EXECUTE FUNCTION tally._on_table_rewrite();

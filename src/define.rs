@@ -140,6 +140,12 @@ fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
             if is_partitioned(client, metric.source_oid)? {
                 // ATTACH / DETACH PARTITION add or remove rows without any DML.
                 crate::refresh::recompute_source(client, metric.source_oid)?;
+            } else {
+                // A rewrite of the table (sql/ddl.sql, tally._on_table_rewrite) marked its
+                // metrics broken: the values they read may have changed.
+                for metric in metrics.iter().filter(|m| m.broken.is_some()) {
+                    crate::refresh::recompute(metric)?;
+                }
             }
         }
         Ok(())

@@ -89,7 +89,7 @@ pub fn recompute_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -
     Ok(())
 }
 
-fn recompute(metric: &Metric) -> Result<i64> {
+pub fn recompute(metric: &Metric) -> Result<i64> {
     storage::require_current_catalog()?;
     // Source lock first, then the fold lock: the order TRUNCATE takes them in (the table,
     // then the fold lock in its trigger), so the two cannot deadlock.
