@@ -25,9 +25,6 @@ CREATE TABLE tally._metric (
     time_zone     text NOT NULL DEFAULT 'UTC',
     depends_on    text[] NOT NULL DEFAULT '{}',
     created_at    timestamptz NOT NULL DEFAULT now(),
-    -- Why the metric stopped folding (0.9.0): set by a fold that met an error in this metric
-    -- alone, which then skips its changes; NULL while it is exact. tally.refresh repairs it.
-    broken        text,
     CHECK ((bucket IS NULL) = (bucket_column IS NULL)),
     CONSTRAINT _metric_aggregate_check
         CHECK (aggregate IN ('count', 'sum', 'avg', 'min', 'max', 'count_distinct'))
@@ -131,6 +128,17 @@ CREATE TABLE tally._fold (
 );
 INSERT INTO tally._fold VALUES (1, '0');
 
+-- Broken metrics (0.9.0): a fold that met an error in one metric's own data marks it here
+-- (so do rewrites of its table: sql/ddl.sql), and skips its changes until tally.refresh
+-- recomputes it and removes the row. A table of its own, not a column of _metric: adding a
+-- column to _metric in the update would wait for every writer that has read a definition,
+-- while writers queued behind the update wait for it.
+CREATE TABLE tally._broken (
+    metric_id int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    reason    text NOT NULL,
+    since     timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE tally._dashboard (
     name       text PRIMARY KEY,
     metrics    text[] NOT NULL,
@@ -163,7 +171,7 @@ SELECT m.name,
        m.bucket_column,
        m.time_zone,
        m.created_at,
-       m.broken
+       (SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id) AS broken
   FROM tally._metric m;
 
 CREATE VIEW tally.dashboards AS
@@ -182,6 +190,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._metric', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._change', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._metric_ids', '');

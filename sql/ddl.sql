@@ -93,10 +93,12 @@ DECLARE
     rewritten oid := pg_event_trigger_table_rewrite_oid();
     root oid := coalesce(pg_partition_root(rewritten), rewritten);
 BEGIN
-    UPDATE tally._metric m
-       SET broken = format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
-                           root::regclass, tg_tag)
-     WHERE m.source::oid = root AND m.broken IS NULL;
+    INSERT INTO tally._broken (metric_id, reason)
+    SELECT m.id, format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
+                        root::regclass, tg_tag)
+      FROM tally._metric m
+     WHERE m.source::oid = root
+        ON CONFLICT (metric_id) DO NOTHING;
 END
 $fn$;
 

@@ -6,7 +6,7 @@
 -- * A value no fold could store is refused in the writing statement (tally._refuse_value,
 --   called by the library's change queries): a summed value of magnitude 1e900 or more, a
 --   min/max/count_distinct value longer than 1024 bytes.
--- * A metric whose counters a fold cannot store is marked broken (tally._metric.broken,
+-- * A metric whose counters a fold cannot store is marked broken (tally._broken,
 --   shown in tally.metrics), the others keep folding; reads name it; tally.refresh repairs
 --   it. A fold on the write path never fails the writer's statement (the library).
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.9.0'" to load this file. \quit
@@ -21,16 +21,23 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_refuse_value_wrapper';
 
--- Why a metric stopped folding; NULL while it is exact.
-ALTER TABLE tally._metric ADD COLUMN broken text;
+-- Broken metrics, and why (a table of its own: adding a column to tally._metric would wait
+-- for writers that read a definition while writers queued behind this update wait for it).
+CREATE TABLE tally._broken (
+    metric_id int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    reason    text NOT NULL,
+    since     timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
 
 -- Marked broken now: a metric with a pending change no fold could add (a total past any
 -- that 0.9.0 writes, or a value longer than the index takes), written before this update.
-UPDATE tally._metric m
-   SET broken = 'a pending change written before 0.9.0 holds a value no fold can store'
- WHERE m.id IN (SELECT d.metric_id FROM tally._delta d
-                 WHERE pg_catalog.abs(d.total) OPERATOR(pg_catalog.>=) '1e100000'::pg_catalog.numeric
-                    OR pg_catalog.pg_column_size(d.value) OPERATOR(pg_catalog.>) 1024);
+INSERT INTO tally._broken (metric_id, reason)
+SELECT DISTINCT d.metric_id, 'a pending change written before 0.9.0 holds a value no fold can store'
+  FROM tally._delta d
+ WHERE (pg_catalog.abs(d.total) OPERATOR(pg_catalog.>=) '1e100000'::pg_catalog.numeric
+        OR pg_catalog.pg_column_size(d.value) OPERATOR(pg_catalog.>) 1024)
+   AND d.metric_id IN (SELECT m.id FROM tally._metric m);
 
 -- A group key as the indexes of tally._state hold it.
 CREATE FUNCTION tally._group_index_key(group_key text)
@@ -61,7 +68,7 @@ SELECT m.name,
        m.bucket_column,
        m.time_zone,
        m.created_at,
-       m.broken
+       (SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id) AS broken
   FROM tally._metric m;
 
 -- The value readers look up groups through the new index expression.
@@ -138,15 +145,16 @@ BEGIN
            pg_catalog.bool_and(tally._may_read(reader, mt.source))
            OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
                AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source))),
-           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', mt.broken, mt.name))
-               FILTER (WHERE mt.broken IS NOT NULL)
+           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', b.reason, mt.name))
+               FILTER (WHERE b.reason IS NOT NULL)
       INTO result, allowed, errors
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
+      LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
-            SELECT CASE WHEN mt.broken IS NOT NULL THEN 'null'::pg_catalog.jsonb
+            SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
                         WHEN mt.group_by IS NULL
                         THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
                                       'null'::pg_catalog.jsonb)
@@ -181,7 +189,7 @@ BEGIN
               USING ERRCODE = 'insufficient_privilege',
                     HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
     END IF;
-    -- A broken metric (tally._metric.broken, 0.9.0) reads as null, and why under "errors".
+    -- A broken metric (tally._broken, 0.9.0) reads as null, and why under "errors".
     IF errors IS NOT NULL THEN
         result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('errors', errors);
     END IF;
@@ -199,11 +207,20 @@ DECLARE
     rewritten oid := pg_event_trigger_table_rewrite_oid();
     root oid := coalesce(pg_partition_root(rewritten), rewritten);
 BEGIN
-    UPDATE tally._metric m
-       SET broken = format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
-                           root::regclass, tg_tag)
-     WHERE m.source::oid = root AND m.broken IS NULL;
+    INSERT INTO tally._broken (metric_id, reason)
+    SELECT m.id, format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
+                        root::regclass, tg_tag)
+      FROM tally._metric m
+     WHERE m.source::oid = root
+        ON CONFLICT (metric_id) DO NOTHING;
 END
 $fn$;
 ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE EVENT TRIGGER tally_table_rewrite ON table_rewrite EXECUTE FUNCTION tally._on_table_rewrite();
+
+-- A NULL argument is an error naming it (22004), not a silent NULL: these were STRICT.
+ALTER FUNCTION tally.drop_metric(text) CALLED ON NULL INPUT;
+ALTER FUNCTION tally.drop_dashboard(text) CALLED ON NULL INPUT;
+ALTER FUNCTION tally.value(text) CALLED ON NULL INPUT;
+ALTER FUNCTION tally.groups(text) CALLED ON NULL INPUT;
+ALTER FUNCTION tally.series(text, timestamptz, timestamptz) CALLED ON NULL INPUT;

@@ -28,15 +28,16 @@ BEGIN
            pg_catalog.bool_and(tally._may_read(reader, mt.source))
            OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
                AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source))),
-           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', mt.broken, mt.name))
-               FILTER (WHERE mt.broken IS NOT NULL)
+           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', b.reason, mt.name))
+               FILTER (WHERE b.reason IS NOT NULL)
       INTO result, allowed, errors
       FROM tally._dashboard d
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
+      LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
-            SELECT CASE WHEN mt.broken IS NOT NULL THEN 'null'::pg_catalog.jsonb
+            SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
                         WHEN mt.group_by IS NULL
                         THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
                                       'null'::pg_catalog.jsonb)
@@ -71,7 +72,7 @@ BEGIN
               USING ERRCODE = 'insufficient_privilege',
                     HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
     END IF;
-    -- A broken metric (tally._metric.broken, 0.9.0) reads as null, and why under "errors".
+    -- A broken metric (tally._broken, 0.9.0) reads as null, and why under "errors".
     IF errors IS NOT NULL THEN
         result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('errors', errors);
     END IF;

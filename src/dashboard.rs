@@ -20,13 +20,14 @@ fn _create_dashboard(
     view_name: Option<&str>,
     caller_schema: Option<&str>,
 ) -> SqlResult<()> {
-    let name = name.unwrap_or_default().trim();
+    let name = crate::error::required(name, "dashboard name")?.trim();
+    let metrics = crate::error::required(metrics, "metrics")?;
     ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<()> {
             if name.is_empty() {
                 return Err(TallyError::EmptyName("dashboard name"));
             }
-            let metrics = check_metrics(client, metrics.unwrap_or_default())?;
+            let metrics = check_metrics(client, metrics)?;
             if dashboard_exists(client, name)? {
                 return Err(TallyError::DuplicateDashboard(name.to_string()));
             }
@@ -58,7 +59,8 @@ fn _create_dashboard(
 }
 
 #[pg_extern(volatile, parallel_unsafe)]
-fn drop_dashboard(name: &str) -> SqlResult<()> {
+fn drop_dashboard(name: Option<&str>) -> SqlResult<()> {
+    let name = crate::error::required(name, "dashboard name")?;
     ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<()> {
             let row = client.update(
@@ -109,7 +111,7 @@ fn drop_view_if_owned(client: &SpiClient<'_>, dashboard: &str, view: pg_sys::Oid
 fn check_metrics(client: &SpiClient<'_>, metrics: Vec<Option<String>>) -> Result<Vec<String>> {
     let mut names: Vec<String> = Vec::with_capacity(metrics.len());
     for metric in metrics {
-        let metric = metric.unwrap_or_default();
+        let metric = crate::error::required(metric, "a metric name in metrics")?;
         // Unknown metric, or one the caller may not read: a dashboard shows its figures to
         // whoever may read the dashboard, so its creator must be allowed to read each one.
         require_read(client, &metric)?;

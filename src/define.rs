@@ -51,8 +51,8 @@ fn create_metric(
     time_zone: default!(Option<&str>, "'UTC'"),
 ) -> SqlResult<JsonB> {
     let request = Request {
-        name: name.unwrap_or_default().trim(),
-        source: source.map(|r| r.oid()),
+        name: crate::error::required(name, "metric name")?.trim(),
+        source: Some(crate::error::required(source, "source")?.oid()),
         aggregate: aggregate.unwrap_or("count"),
         column_name: non_empty(column_name),
         filter: non_empty(filter),
@@ -72,7 +72,8 @@ fn create_metric(
 }
 
 #[pg_extern(volatile, parallel_unsafe)]
-fn drop_metric(name: &str) -> SqlResult<()> {
+fn drop_metric(name: Option<&str>) -> SqlResult<()> {
+    let name = crate::error::required(name, "metric name")?;
     ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<()> {
             // Pending changes are taken out of the 0.6.0 `tally._change` rows.

@@ -24,6 +24,9 @@ pub enum TallyError {
     #[error("{0} must not be empty")]
     EmptyName(&'static str),
 
+    #[error("{0} must not be NULL")]
+    NullArgument(&'static str),
+
     #[error("\"{relation}\" is not a table")]
     NotATable { relation: String, kind: String },
 
@@ -129,6 +132,12 @@ pub enum TallyError {
     Internal(String),
 }
 
+/// `argument`, or an error naming it when it is NULL: pg_tally's functions are not STRICT,
+/// so a NULL from an application (None in Python) is an error, not a silent no-op.
+pub fn required<T>(argument: Option<T>, what: &'static str) -> Result<T> {
+    argument.ok_or(TallyError::NullArgument(what))
+}
+
 impl TallyError {
     /// The SQLSTATE this error is raised with.
     pub fn code(&self) -> Code {
@@ -167,6 +176,7 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             ValueTooLong { .. } => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -201,6 +211,7 @@ impl TallyError {
             DuplicateMetric(_) => "Pick another name, or drop the old one with tally.drop_metric(name).",
             DuplicateDashboard(_) => "Pick another name, or drop the old one with tally.drop_dashboard(name).",
             EmptyName(_) => "Give a non-empty name.",
+            NullArgument(_) => "Pass a value; SELECT name FROM tally.metrics and tally.dashboards list the names.",
             NotATable { .. } => "Metrics are defined on ordinary or partitioned tables.",
             NotOwner(_) => "Only the table's owner (or a superuser) may define, drop or refresh its metrics.",
             NotOwnerOfDashboard(_) => "Ask the role that created the dashboard (see tally.dashboards) or a superuser.",

@@ -43,13 +43,6 @@ pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys:
     (relid != pg_sys::InvalidOid).then_some(relid)
 }
 
-/// Whether relation `relid` has a column `name` (not dropped).
-pub fn has_column(relid: pg_sys::Oid, name: &std::ffi::CStr) -> bool {
-    // SAFETY: syscache lookup by relation oid and NUL-terminated name; InvalidAttrNumber
-    // (0) when there is no such column.
-    unsafe { pg_sys::get_attnum(relid, name.as_ptr()) != 0 }
-}
-
 /// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
 /// run on the current SPI connection. Must be called right after `SPI_connect`.
 pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {

@@ -30,9 +30,9 @@ use crate::storage::{self, Folded};
 const EMPTY_ROWS_SQL: &str = "DELETE FROM tally._state \
       WHERE ctid = ANY ($1::pg_catalog.text[]::pg_catalog.tid[]) AND n_rows = 0 AND n_values = 0 AND total = 0";
 
-/// The ids of the broken metrics (`tally._metric.broken`), usually none.
+/// The ids of the broken metrics (`tally._broken`), usually none.
 const BROKEN_SQL: &str =
-    "SELECT coalesce(pg_catalog.array_agg(id), '{}') FROM tally._metric WHERE broken IS NOT NULL";
+    "SELECT coalesce(pg_catalog.array_agg(metric_id), '{}') FROM tally._broken";
 
 /// Moves the fold horizon to `$1`, the xmin of the snapshot a fold took its changes under:
 /// every change it did not see belongs to a transaction running then or started later,
@@ -78,7 +78,7 @@ struct Sum {
 #[derive(Default)]
 struct Sums {
     sums: HashMap<Key, Sum>,
-    /// Metrics whose changes are discarded, not summed: broken ones (`tally._metric.broken`).
+    /// Metrics whose changes are discarded, not summed: broken ones (`tally._broken`).
     skipped: Vec<i32>,
     /// On a fold metric by metric: totals this large are not added (an add could overflow
     /// numeric, an ERROR no metric could be told apart by), and their metric is `failed`.
@@ -258,7 +258,7 @@ impl Sums {
 /// every value it knows no fold could store, so this is a last line of defence), the fold
 /// is rolled back and done again metric by metric, each in its own subtransaction; a metric
 /// whose own data fails (a data exception, a size limit) is marked broken
-/// (`tally._metric.broken`, with a WARNING) and its changes are discarded until
+/// (`tally._broken`, with a WARNING) and its changes are discarded until
 /// `tally.refresh` recomputes it. Any other failure (out of disk...) fails the fold.
 pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
     crate::ffi::with_queue_plan_settings(|| {
@@ -397,7 +397,10 @@ fn store(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
 fn mark_broken(client: &mut SpiClient<'_>, metric_id: i32, reason: &str) -> Result<()> {
     let name = client
         .update(
-            "UPDATE tally._metric SET broken = $2 WHERE id = $1 AND broken IS NULL RETURNING name",
+            "WITH marked AS (INSERT INTO tally._broken (metric_id, reason) \
+                                SELECT id, $2 FROM tally._metric WHERE id = $1 \
+                                ON CONFLICT (metric_id) DO NOTHING RETURNING metric_id) \
+             SELECT m.name FROM tally._metric m JOIN marked ON marked.metric_id = m.id",
             Some(1),
             &[metric_id.into(), reason.into()],
         )?

@@ -116,7 +116,7 @@ pub struct Metric {
     /// The owner of the source table, as whom the metric's expressions are evaluated.
     #[serde(skip)]
     pub owner: pg_sys::Oid,
-    /// Why the metric stopped folding (`tally._metric.broken`, 0.9.0), until `refresh`.
+    /// Why the metric stopped folding (`tally._broken`, 0.9.0), until `refresh`.
     #[serde(skip)]
     pub broken: Option<String>,
     /// Whether the catalog has `tally._refuse_value` (0.9.0), which the change queries call
@@ -157,7 +157,10 @@ impl Metric {
 
     /// Loads one metric by name.
     pub fn load(client: &SpiClient<'_>, name: &str) -> Result<Self> {
-        let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::Name);
+        let sql = crate::sql::metric_select_sql(
+            crate::sql::MetricsBy::Name,
+            crate::storage::catalog_is_current(),
+        );
         let rows = client.select(sql, Some(1), &[name.into()])?;
         match rows.into_iter().next() {
             Some(row) => Metric::from_row(&row),
@@ -170,7 +173,10 @@ impl Metric {
         match name {
             Some(name) => Ok(vec![Metric::load(client, name)?]),
             None => {
-                let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::All);
+                let sql = crate::sql::metric_select_sql(
+                    crate::sql::MetricsBy::All,
+                    crate::storage::catalog_is_current(),
+                );
                 let rows = client.select(sql, None, &[])?;
                 rows.into_iter().map(|row| Metric::from_row(&row)).collect()
             }
@@ -179,7 +185,10 @@ impl Metric {
 
     /// Loads every metric defined on one source table, in creation order.
     pub fn load_for_source(client: &SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<Self>> {
-        let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::Source);
+        let sql = crate::sql::metric_select_sql(
+            crate::sql::MetricsBy::Source,
+            crate::storage::catalog_is_current(),
+        );
         let rows = client.select(sql, None, &[source.into()])?;
         rows.into_iter().map(|row| Metric::from_row(&row)).collect()
     }

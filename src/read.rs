@@ -9,7 +9,7 @@ use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use crate::error::{Result, SqlResult, TallyError};
+use crate::error::{required, Result, SqlResult, TallyError};
 use crate::{ffi, plans, storage};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
@@ -36,7 +36,8 @@ pub fn read_plan(
 /// `{horizon}` stands for the fold horizon (see `with_horizon`).
 const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
-                  tally._may_read($2::pg_catalog.oid, source) AS allowed, broken \
+                  tally._may_read($2::pg_catalog.oid, source) AS allowed, \
+                  (SELECT b.reason FROM tally._broken b WHERE b.metric_id = tally._metric.id) AS broken \
              FROM tally._metric WHERE name = $1), \
      r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur AND s.value IS NULL \
@@ -119,8 +120,8 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
 
 /// The metric's figure over all groups: for a bucketed metric, the bucket holding now().
 #[pg_extern(stable, parallel_safe)]
-fn value(metric: &str) -> SqlResult<Option<AnyNumeric>> {
-    Ok(current_figures(metric)?.total)
+fn value(metric: Option<&str>) -> SqlResult<Option<AnyNumeric>> {
+    Ok(current_figures(required(metric, "metric")?)?.total)
 }
 
 /// The metric's figure per group (the NULL group included): for a bucketed metric, in the
@@ -129,7 +130,7 @@ fn value(metric: &str) -> SqlResult<Option<AnyNumeric>> {
 #[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn groups(
-    metric: &str,
+    metric: Option<&str>,
 ) -> std::result::Result<
     TableIterator<
         'static,
@@ -140,7 +141,9 @@ fn groups(
     >,
     ErrorReport,
 > {
-    Ok(TableIterator::new(current_figures(metric)?.groups))
+    Ok(TableIterator::new(
+        current_figures(required(metric, "metric")?)?.groups,
+    ))
 }
 
 /// Figures per bucket and group of one metric; `{horizon}` as in `CURRENT_GROUPS_SQL`.
@@ -166,9 +169,9 @@ SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
 #[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn series(
-    metric: &str,
-    since: TimestampWithTimeZone,
-    until: default!(TimestampWithTimeZone, "now()"),
+    metric: Option<&str>,
+    since: Option<TimestampWithTimeZone>,
+    until: default!(Option<TimestampWithTimeZone>, "now()"),
 ) -> std::result::Result<
     TableIterator<
         'static,
@@ -180,6 +183,9 @@ fn series(
     >,
     ErrorReport,
 > {
+    let metric = required(metric, "metric")?;
+    let since = required(since, "since")?;
+    let until = required(until, "until")?;
     if since >= until {
         return Err(TallyError::BadRange.into());
     }
@@ -223,12 +229,12 @@ pub fn require_read(client: &SpiClient<'_>, metric: &str) -> Result<()> {
     }
 }
 
-/// Fails if `metric` is broken (`tally._metric.broken`): its counters miss the changes a
+/// Fails if `metric` is broken (`tally._broken`): its counters miss the changes a
 /// fold could not store, so no figure of it is served until `tally.refresh`.
 pub fn require_folding(client: &SpiClient<'_>, metric: &str) -> Result<()> {
     let broken = client
         .select(
-            "SELECT broken FROM tally._metric WHERE name = $1",
+            "SELECT b.reason FROM tally._metric m JOIN tally._broken b ON b.metric_id = m.id WHERE m.name = $1",
             Some(1),
             &[metric.into()],
         )?

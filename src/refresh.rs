@@ -119,7 +119,7 @@ pub fn recompute(metric: &Metric) -> Result<i64> {
     // broken meanwhile: we hold the fold lock.
     ffi::execute_in_snapshot(
         &snapshot,
-        &"UPDATE tally._metric SET broken = NULL WHERE id = $1 AND broken IS NOT NULL",
+        &"DELETE FROM tally._broken WHERE metric_id = $1",
         &[ffi::SpiValue::of_int4(metric.id)],
         &[],
     )?;

@@ -163,6 +163,7 @@ fn _snapshot_counters(dashboard: &str) -> SqlResult<Option<String>> {
 /// extension owner's rights and checks the caller's itself.
 #[pg_extern(stable, parallel_safe)]
 fn _snapshot_text(dashboard: Option<&str>) -> SqlResult<Option<String>> {
+    crate::error::required(dashboard, "dashboard")?;
     Ok(ffi::as_extension_owner(|| {
         ffi::select_one::<String>(
             "SELECT tally._snapshot_query($1, $2)::pg_catalog.text",
@@ -172,8 +173,9 @@ fn _snapshot_text(dashboard: Option<&str>) -> SqlResult<Option<String>> {
 }
 
 /// The tables a dashboard read looks up, each through the index named with it.
-const TABLES: [(&str, &str); 5] = [
+const TABLES: [(&str, &str); 6] = [
     ("_dashboard", "_dashboard_pkey"),
+    ("_broken", "_broken_pkey"),
     ("_metric", "_metric_name_key"),
     ("_state", "_state_key"),
     ("_change", "_change_xact"),
@@ -273,13 +275,11 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
             "group_by",
             "bucket",
             "time_zone",
-            "broken",
         ],
         |row| {
             let aggregate = row.get::<String>(2).unwrap_or_default();
-            let broken = row.get::<String>(6).is_some();
             found = match (Aggregate::parse(&aggregate), row.get::<i32>(0)) {
-                (Some(aggregate), Some(id)) if !broken => Lookup::Found(Metric {
+                (Some(aggregate), Some(id)) => Lookup::Found(Metric {
                     id,
                     name: name.to_string(),
                     source: row.get::<pg_sys::Oid>(1).unwrap_or(pg_sys::InvalidOid),
@@ -294,7 +294,22 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
             Ok(())
         },
     )?;
+    if let Lookup::Found(metric) = &found {
+        if is_broken(reader, metric.id)? {
+            return Ok(Lookup::NeedsQuery);
+        }
+    }
     Ok(found)
+}
+
+/// Whether metric `id` is broken (`tally._broken`): the query reads it, and says why.
+fn is_broken(reader: &Reader, id: i32) -> Result<bool> {
+    let mut broken = false;
+    reader.lookup("_broken", &[Key::Int4("metric_id", id)], &[], |_| {
+        broken = true;
+        Ok(())
+    })?;
+    Ok(broken)
 }
 
 /// A dashboard's typed view (by oid, if it has one) and the dashboard's owner.

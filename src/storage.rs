@@ -85,8 +85,8 @@ pub fn catalog_is_current() -> bool {
         return true;
     }
     let current = crate::ffi::tally_schema()
-        .and_then(|schema| crate::ffi::relation_in(schema, c"_metric"))
-        .is_some_and(|metric| crate::ffi::has_column(metric, c"broken"));
+        .and_then(|schema| crate::ffi::relation_in(schema, c"_broken"))
+        .is_some();
     CATALOG_CURRENT.with(|c| c.set(current));
     current
 }

@@ -24,7 +24,8 @@ const STATE_KEY: &str = "(metric_id, bucket_start, value, tally._group_index_key
 
 /// The metrics a fold adds changes to: every one not broken (a broken metric's changes are
 /// discarded until `tally.refresh` recomputes it).
-const FOLDING_METRICS: &str = "SELECT m.id FROM tally._metric m WHERE m.broken IS NULL";
+const FOLDING_METRICS: &str = "SELECT m.id FROM tally._metric m \
+    WHERE NOT EXISTS (SELECT FROM tally._broken b WHERE b.metric_id = m.id)";
 
 /// The columns of one change, in the order `tally._change` and the view `tally._delta`
 /// hold them (each an array in `_change`: element i of each is one change).
@@ -270,8 +271,13 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
     coalesce((SELECT a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype \
                 FROM pg_catalog.pg_attribute a \
                WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false), \
-    c.relowner, pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'broken', \
-    pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.?) 'broken'";
+    c.relowner";
+
+/// `METRIC_COLUMNS` of a current catalog: also why the metric is broken (or NULL), and true
+/// (the catalog has `tally._refuse_value`). An older catalog has neither (`METRIC_OLD`).
+const METRIC_CURRENT: &str =
+    "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true";
+const METRIC_OLD: &str = "NULL::pg_catalog.text, false";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
@@ -288,20 +294,30 @@ pub enum MetricsBy {
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
-/// catalog, `Relation::from_catalog`).
-pub fn metric_select_sql(by: MetricsBy) -> &'static str {
-    static BY_NAME: OnceLock<String> = OnceLock::new();
-    static ALL: OnceLock<String> = OnceLock::new();
-    static BY_SOURCE: OnceLock<String> = OnceLock::new();
-    match by {
-        MetricsBy::Name => BY_NAME
-            .get_or_init(|| format!("SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} WHERE m.name = $1")),
-        MetricsBy::All => ALL
-            .get_or_init(|| format!("SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} ORDER BY m.id")),
-        MetricsBy::Source => BY_SOURCE.get_or_init(|| {
-            format!(
-                "SELECT {METRIC_COLUMNS} FROM {METRIC_FROM} WHERE m.source = $1::pg_catalog.oid ORDER BY m.id"
-            )
-        }),
-    }
+/// catalog, `Relation::from_catalog`), on a current catalog or an older one (`current`:
+/// between installing this library and `ALTER EXTENSION pg_tally UPDATE`, writes go on).
+pub fn metric_select_sql(by: MetricsBy, current: bool) -> &'static str {
+    static BUILT: OnceLock<[String; 6]> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let select = |extra: &str, rest: &str| {
+            format!("SELECT {METRIC_COLUMNS}, {extra} FROM {METRIC_FROM} {rest}")
+        };
+        let by_name = "WHERE m.name = $1";
+        let all = "ORDER BY m.id";
+        let by_source = "WHERE m.source = $1::pg_catalog.oid ORDER BY m.id";
+        [
+            select(METRIC_CURRENT, by_name),
+            select(METRIC_CURRENT, all),
+            select(METRIC_CURRENT, by_source),
+            select(METRIC_OLD, by_name),
+            select(METRIC_OLD, all),
+            select(METRIC_OLD, by_source),
+        ]
+    });
+    let index = match by {
+        MetricsBy::Name => 0,
+        MetricsBy::All => 1,
+        MetricsBy::Source => 2,
+    } + if current { 0 } else { 3 };
+    &built[index]
 }

@@ -244,6 +244,9 @@ fn timestamp(rng: &mut Rng) -> String {
 fn value_tuple(rng: &mut Rng) -> String {
     let status = if rng.chance(10) {
         "NULL".to_string()
+    } else if rng.chance(4) {
+        // A key far longer than a btree entry holds (2704 bytes), from a few distinct ones.
+        format!("repeat('LONG-{}-', 600)", rng.below(3))
     } else {
         format!("'{}'", rng.pick(&STATUSES))
     };
@@ -254,6 +257,9 @@ fn value_tuple(rng: &mut Rng) -> String {
     };
     let qty = if rng.chance(10) {
         "NULL".to_string()
+    } else if rng.chance(3) {
+        // The extremes of int.
+        rng.pick(&["2147483647", "-2147483648"]).to_string()
     } else {
         format!("{}", rng.below(10) as i64 - 2)
     };
