@@ -139,6 +139,15 @@ CREATE TABLE tally._broken (
     since     timestamptz NOT NULL DEFAULT now()
 );
 
+-- The types of the columns each metric reads, as of its last check (0.9.0): an ALTER COLUMN
+-- ... TYPE that does not rewrite the table (timestamp to timestamptz under TimeZone UTC, which
+-- moves every bucket of a metric in another zone) changes no value, yet what the metric
+-- computes; the ALTER TABLE hook (and create_metric) compare, and recompute on a change.
+CREATE TABLE tally._read_types (
+    metric_id int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    types     text NOT NULL
+);
+
 CREATE TABLE tally._dashboard (
     name       text PRIMARY KEY,
     metrics    text[] NOT NULL,
@@ -191,6 +200,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._change', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._read_types', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._metric_ids', '');

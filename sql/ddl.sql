@@ -7,6 +7,8 @@
 --                                                            broken if the ALTER TABLE hook
 --                                                            is skipped (0.9.0)
 --   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
+--   ALTER TYPE (an enum value renamed, a typed table's    -> every metric re-validated (0.9.0)
+--   attribute retyped)
 --   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
 --                                                         -> triggers on every partition
 --                                                            rebuilt, metrics recomputed
@@ -65,6 +67,16 @@ BEGIN
                     DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
                     HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
     END IF;
+    -- An ALTER TYPE may change what a metric reads without touching its table: an enum value
+    -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). Every
+    -- source is checked, whatever check_function_bodies says; the ALTER TYPE is refused if
+    -- a metric would break (0.9.0: writers of the table failed from then on).
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
+        FOR root IN SELECT DISTINCT m.source::oid FROM tally._metric m LOOP
+            PERFORM tally._revalidate_source(root::regclass);
+        END LOOP;
+        RETURN;
+    END IF;
     -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
     -- triggers itself; rebuilding them halfway through would collide with the dump's.
     IF current_setting('check_function_bodies') = 'off' THEN
@@ -103,6 +115,6 @@ END
 $fn$;
 
 CREATE EVENT TRIGGER tally_sql_drop ON sql_drop EXECUTE FUNCTION tally._on_sql_drop();
-CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE')
     EXECUTE FUNCTION tally._on_alter_table();
 CREATE EVENT TRIGGER tally_table_rewrite ON table_rewrite EXECUTE FUNCTION tally._on_table_rewrite();

@@ -39,6 +39,21 @@ SELECT DISTINCT d.metric_id, 'a pending change written before 0.9.0 holds a valu
         OR pg_catalog.pg_column_size(d.value) OPERATOR(pg_catalog.>) 1024)
    AND d.metric_id IN (SELECT m.id FROM tally._metric m);
 
+-- The types of the columns each metric reads: an ALTER COLUMN ... TYPE that does not rewrite
+-- the table (timestamp to timestamptz under TimeZone UTC) is followed by a recompute.
+CREATE TABLE tally._read_types (
+    metric_id int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    types     text NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('tally._read_types', '');
+INSERT INTO tally._read_types (metric_id, types)
+SELECT m.id, coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%I %s %s', a.attname,
+                                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attcollation), ', ' ORDER BY a.attname)
+                         FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = m.source AND a.attname OPERATOR(pg_catalog.=) ANY (m.depends_on)
+                          AND NOT a.attisdropped), '')
+  FROM tally._metric m;
+
 -- A group key as the indexes of tally._state hold it.
 CREATE FUNCTION tally._group_index_key(group_key text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -224,3 +239,65 @@ ALTER FUNCTION tally.drop_dashboard(text) CALLED ON NULL INPUT;
 ALTER FUNCTION tally.value(text) CALLED ON NULL INPUT;
 ALTER FUNCTION tally.groups(text) CALLED ON NULL INPUT;
 ALTER FUNCTION tally.series(text, timestamptz, timestamptz) CALLED ON NULL INPUT;
+
+-- Raises the error for a group key longer than a metric keeps (src/trigger.rs).
+CREATE FUNCTION tally."_refuse_group_key"(
+	"metric" TEXT,
+	"key" TEXT
+) RETURNS TEXT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_refuse_group_key_wrapper';
+
+-- ALTER TYPE re-validates every metric (an enum value a filter names renamed, a typed table's
+-- attribute retyped), whatever check_function_bodies says.
+CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    root oid;
+    users text;
+BEGIN
+    -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
+    -- ... INHERIT) would add rows the metric cannot see written: refused, whatever
+    -- check_function_bodies says.
+    SELECT pg_catalog.string_agg(DISTINCT m.name, ', ' ORDER BY m.name) INTO users
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.objid
+      JOIN pg_catalog.pg_class p ON p.oid = i.inhparent AND p.relkind = 'r'
+      JOIN tally._metric m ON m.source::oid = i.inhparent
+     WHERE c.classid = 'pg_class'::regclass;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot inherit from a table pg_tally counts'
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
+                    HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
+    END IF;
+    -- An ALTER TYPE may change what a metric reads without touching its table: an enum value
+    -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). Every
+    -- source is checked, whatever check_function_bodies says; the ALTER TYPE is refused if
+    -- a metric would break (0.9.0: writers of the table failed from then on).
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
+        FOR root IN SELECT DISTINCT m.source::oid FROM tally._metric m LOOP
+            PERFORM tally._revalidate_source(root::regclass);
+        END LOOP;
+        RETURN;
+    END IF;
+    -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
+    -- triggers itself; rebuilding them halfway through would collide with the dump's.
+    IF current_setting('check_function_bodies') = 'off' THEN
+        RETURN;
+    END IF;
+    -- A partition (created, attached, detached) counts for the root of its tree.
+    FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
+                    FROM pg_event_trigger_ddl_commands() c
+                   WHERE c.classid = 'pg_class'::regclass LOOP
+        IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+            PERFORM tally._revalidate_source(root::regclass);
+        END IF;
+    END LOOP;
+END
+$fn$;
+ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+DROP EVENT TRIGGER tally_alter_table;
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE')
+    EXECUTE FUNCTION tally._on_alter_table();

@@ -138,13 +138,18 @@ fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
         }
         if let Some(metric) = metrics.first() {
             trigger::reinstall_if_present(client, metric.source_oid)?;
+            let retyped = follow_read_types(client, metric.source_oid)?;
             if is_partitioned(client, metric.source_oid)? {
                 // ATTACH / DETACH PARTITION add or remove rows without any DML.
                 crate::refresh::recompute_source(client, metric.source_oid)?;
             } else {
                 // A rewrite of the table (sql/ddl.sql, tally._on_table_rewrite) marked its
-                // metrics broken: the values they read may have changed.
-                for metric in metrics.iter().filter(|m| m.broken.is_some()) {
+                // metrics broken: the values they read may have changed. A column they read
+                // changed type without a rewrite: what they compute may have.
+                for metric in metrics
+                    .iter()
+                    .filter(|m| m.broken.is_some() || retyped.contains(&m.id))
+                {
                     crate::refresh::recompute(metric)?;
                 }
             }
@@ -152,6 +157,16 @@ fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
         Ok(())
     })?;
     Ok(())
+}
+
+/// Records the types of the columns the metrics of `source` read (`tally._read_types`) and
+/// returns the metrics for which they changed since they were last recorded.
+fn follow_read_types(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<i32>> {
+    Ok(client
+        .update(crate::sql::FOLLOW_READ_TYPES_SQL, Some(1), &[source.into()])?
+        .first()
+        .get::<Vec<i32>>(1)?
+        .unwrap_or_default())
 }
 
 fn is_partitioned(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<bool> {
@@ -204,6 +219,18 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
     debug_assert_eq!(metric.id, id);
     backfill(&metric)?;
     trigger::install(client, valid.source.oid)?;
+    // Records what the new metric reads. Another metric of the table whose columns changed
+    // type while the ALTER TABLE hook was skipped is recomputed here.
+    for retyped in follow_read_types(client, valid.source.oid)? {
+        if retyped != metric.id {
+            if let Some(other) = Metric::load_for_source(client, valid.source.oid)?
+                .into_iter()
+                .find(|m| m.id == retyped)
+            {
+                crate::refresh::recompute(&other)?;
+            }
+        }
+    }
     warn_if_subscribed(client, &metric.name, &valid.source)?;
     Ok(metric)
 }
@@ -257,6 +284,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         return Err(TallyError::DuplicateMetric(request.name.to_string()));
     }
     let source = check_source(client, request.source)?;
+    crate::storage::require_whole_table_readable(source.oid, &source.relation)?;
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
 

@@ -119,6 +119,12 @@ pub enum TallyError {
     #[error("metric \"{metric}\" cannot track a value of {digits} digits")]
     ValueTooLong { metric: String, digits: usize },
 
+    #[error("metric \"{metric}\" cannot group by a key of {bytes} bytes")]
+    GroupKeyTooLong { metric: String, bytes: usize },
+
+    #[error("table {0} forces row-level security on its owner")]
+    ForcedRowSecurity(String),
+
     #[error("metric \"{metric}\" is broken: {reason}")]
     MetricBroken { metric: String, reason: String },
 
@@ -176,9 +182,10 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            ForcedRowSecurity(_) => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            ValueTooLong { .. } => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            ValueTooLong { .. } | GroupKeyTooLong { .. } => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             CatalogOutdated => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
@@ -195,6 +202,12 @@ impl TallyError {
             }
             ValueOutOfRange { .. } => Some(
                 "A sum or avg metric adds values whose magnitude is below 1e900: the total of larger ones could overflow numeric, which would stop the metric from folding.".into(),
+            ),
+            GroupKeyTooLong { .. } => Some(
+                "A group key (the group_by column's text form) is at most 8192 bytes long.".into(),
+            ),
+            ForcedRowSecurity(_) => Some(
+                "pg_tally counts every row of a table, reading it as its owner when it defines, refreshes or verifies a metric; under FORCE ROW LEVEL SECURITY the owner would see only the rows its policies show.".into(),
             ),
             ValueTooLong { .. } => Some(
                 "min, max and count_distinct keep each distinct value in an index, which takes values of up to 1024 bytes (about 2000 digits).".into(),
@@ -254,9 +267,11 @@ impl TallyError {
             NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",
             NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
             BadRange => "Pass since < until.",
+            ForcedRowSecurity(_) => "ALTER TABLE ... NO FORCE ROW LEVEL SECURITY (policies still apply to every other role), or drop the table's metrics first.",
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
+            GroupKeyTooLong { .. } => "Write a shorter value, or group by another column; the statement was not applied.",
             MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",
         };

@@ -163,17 +163,16 @@ pub struct CaughtPgError {
 }
 
 impl CaughtPgError {
-    /// Whether the error is about the data at hand (SQLSTATE class 22, data exception, such
-    /// as a numeric overflow; or 54, program limit exceeded, such as an index row too
-    /// large), not about the system (out of disk, a lock, a cancel).
+    /// Whether the error is about the data at hand: SQLSTATE class 22 (data exception, such
+    /// as a numeric overflow) or exactly 54000 (program limit exceeded, such as an index row
+    /// too large), not about the system or the caller (out of disk, a lock, a cancel, the
+    /// stack depth a caller's recursion left: 54001, the same class).
     pub fn is_about_data(&self) -> bool {
         // A SQLSTATE is packed six bits per character, first character lowest: its class
         // is the low twelve bits.
         let class = (self.code as isize) & 0xFFF;
-        let class_of = |first: u8, second: u8| {
-            isize::from((first - b'0') & 0x3F) + (isize::from((second - b'0') & 0x3F) << 6)
-        };
-        class == class_of(b'2', b'2') || class == class_of(b'5', b'4')
+        let data_exception = isize::from(b'2' - b'0') + (isize::from(b'2' - b'0') << 6);
+        class == data_exception || self.code == PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED
     }
 }
 

@@ -172,6 +172,27 @@ impl Sums {
         metrics
     }
 
+    /// The sums in parts whose keys take at most `max_bytes` each (one part, the usual
+    /// case). Parts hold distinct counters, so storing them one after another stores the
+    /// same as storing them at once.
+    fn into_chunks(self, max_bytes: usize) -> Vec<Sums> {
+        let mut chunks = vec![Sums::default()];
+        let mut bytes = 0;
+        for (key, sum) in self.sums {
+            let size = key.group.as_ref().map_or(0, String::len)
+                + key.value.as_ref().map_or(0, String::len);
+            if bytes + size > max_bytes && bytes > 0 {
+                chunks.push(Sums::default());
+                bytes = 0;
+            }
+            bytes += size;
+            if let Some(chunk) = chunks.last_mut() {
+                chunk.sums.insert(key, sum);
+            }
+        }
+        chunks
+    }
+
     /// Whether every sum is a group's summary row (no value of a min/max/count_distinct).
     fn all_summary_rows(&self) -> bool {
         self.sums.keys().all(|key| key.value.is_none())
@@ -315,25 +336,28 @@ fn fold_with(client: &mut SpiClient<'_>, isolation: Isolation) -> Result<Folded>
             for (metric_id, reason) in std::mem::take(&mut sums.failed) {
                 mark_broken(client, metric_id, &reason)?;
             }
-            for (metric_id, sums) in sums.by_metric() {
+            let metrics = sums.by_metric();
+            let attempted = metrics.len();
+            let mut failures = Vec::new();
+            for (metric_id, sums) in metrics {
                 match crate::ffi::in_subtransaction(|| store(client, sums)) {
                     Ok(stored) => {
                         folded.deltas += stored.deltas;
                         folded.groups += stored.groups;
                     }
-                    // Its own data: this metric alone cannot fold.
-                    Err(failed) if failed.is_about_data() => {
-                        mark_broken(client, metric_id, &failed.to_string())?
-                    }
                     // The system's trouble (out of disk...): no metric is to blame, the
                     // whole fold fails and its changes wait for the next one.
-                    Err(failed) => {
-                        return Err(TallyError::FoldFailed {
-                            code: failed.code,
-                            message: failed.message,
-                        })
-                    }
+                    Err(failed) if !failed.is_about_data() => return Err(fold_failed(failed)),
+                    Err(failed) => failures.push((metric_id, failed)),
                 }
+            }
+            // Every one of several metrics failing is not their data's doing either.
+            if attempted > 1 && failures.len() == attempted {
+                return Err(fold_failed(failures.swap_remove(0).1));
+            }
+            // Its own data: this metric alone cannot fold.
+            for (metric_id, failed) in failures {
+                mark_broken(client, metric_id, &failed.to_string())?;
             }
             Ok(folded)
         }
@@ -350,8 +374,33 @@ fn broken_metrics(client: &mut SpiClient<'_>) -> Result<Vec<i32>> {
         .unwrap_or_default())
 }
 
-/// Adds `sums` to `_state` and removes the counter rows that became empty.
+fn fold_failed(failed: crate::ffi::CaughtPgError) -> TallyError {
+    TallyError::FoldFailed {
+        code: failed.code,
+        message: failed.message,
+    }
+}
+
+/// Adds `sums` to `_state` and removes the counter rows that became empty, in statements of
+/// at most `CHUNK_BYTES` of keys each.
 fn store(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
+    let mut folded = Folded {
+        deltas: 0,
+        groups: 0,
+    };
+    for chunk in sums.into_chunks(CHUNK_BYTES) {
+        let stored = store_chunk(client, chunk)?;
+        folded.deltas += stored.deltas;
+        folded.groups += stored.groups;
+    }
+    Ok(folded)
+}
+
+/// The most bytes of group keys and values one upsert of a fold passes: its array
+/// parameters hold at most 1 GB each, and a backlog of long keys may hold more.
+const CHUNK_BYTES: usize = 64 << 20;
+
+fn store_chunk(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
     if sums.sums.is_empty() {
         return Ok(Folded {
             deltas: 0,

@@ -145,12 +145,31 @@ pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> R
 /// `snapshot` as the table's owner: the metric's expressions never run with the extension
 /// owner's rights.
 pub fn live_counters(metric: &Metric, snapshot: &Snapshot) -> Result<Option<Vec<SpiValue>>> {
+    require_whole_table_readable(metric.source_oid, &metric.source)?;
     let sql = crate::sql::live_counters_sql(metric);
     crate::ffi::as_table_owner(metric.owner, || {
         let (_, row) =
             crate::ffi::execute_in_snapshot(snapshot, &sql, &[], &crate::sql::CHANGE_ARRAY_TYPES)?;
         Ok(row)
     })
+}
+
+/// Fails for a table whose owner is subject to its own row-level security (FORCE ROW LEVEL
+/// SECURITY): the backfill, `refresh` and `verify` read the table as its owner and would
+/// count only the rows its policies show, while the write trigger counts every row written.
+pub fn require_whole_table_readable(
+    source: pgrx::pg_sys::Oid,
+    relation: &impl std::fmt::Display,
+) -> Result<()> {
+    let forced = crate::ffi::select_one::<bool>(
+        "SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = $1",
+        &[source.into()],
+    )?
+    .unwrap_or(false);
+    if forced {
+        return Err(TallyError::ForcedRowSecurity(relation.to_string()));
+    }
+    Ok(())
 }
 
 /// Seven NULL arrays: no counters, as `$1`..`$7` of `sql::backfill_sql`.

@@ -576,6 +576,17 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
     Ok(())
 }
 
+/// Refuses, in the writer's own statement, a group key longer than a metric keeps (see
+/// `sql::metric`, `GROUP_KEY_LIMIT_BYTES`). Immutable: an error for any such input.
+#[pg_extern(immutable, parallel_safe)]
+fn _refuse_group_key(metric: &str, key: &str) -> crate::error::SqlResult<String> {
+    Err(TallyError::GroupKeyTooLong {
+        metric: metric.to_string(),
+        bytes: key.len(),
+    }
+    .into())
+}
+
 /// Refuses, in the writer's own statement, a value that no metric could fold: called by the
 /// change queries only for a value past the limits `sql::metric` checks (a summed value
 /// whose magnitude is 1e900 or more, a tracked value stored in more than 1024 bytes).

@@ -54,7 +54,24 @@ fn verify(
                     out.push((metric.name.clone(), None, None, None, None));
                     continue;
                 }
-                drift(client, metric, &mut out)?;
+                if metrics.len() == 1 {
+                    drift(client, metric, &mut out)?;
+                } else {
+                    // One metric that cannot be checked (its table changed under it, say)
+                    // must not hide the others': a WARNING and a row say so.
+                    let mut found = Vec::new();
+                    match ffi::in_subtransaction(|| drift(client, metric, &mut found)) {
+                        Ok(()) => out.append(&mut found),
+                        Err(failed) => {
+                            warning!(
+                                "tally.verify: metric \"{}\" could not be checked: {failed}",
+                                metric.name
+                            );
+                            out.push((metric.name.clone(), None, None, None, None));
+                            continue;
+                        }
+                    }
+                }
                 let found = out.len() - before;
                 if metrics.len() > 1 || found > 0 {
                     notice!(

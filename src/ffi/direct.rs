@@ -136,14 +136,20 @@ impl RowExprs {
         // trigger returns; its rows have the trigger relation's row type, which is the
         // slot's. We read through a read pointer of our own, as a NamedTuplestoreScan
         // does, rewound first, and select pointer 0 again afterwards so other readers of
-        // the shared tuplestore are unaffected. The row is not copied: it stays in the
-        // tuplestore, which outlives every use of the slot in this call.
+        // the shared tuplestore are unaffected. The row is not copied while the tuplestore
+        // holds it in memory (it outlives every use of the slot in this call). Once the
+        // tuplestore has spilled to disk (a large row, a small work_mem), the row is read
+        // into a fresh allocation the slot owns and frees in `reset`: it is made in our own
+        // per-tuple context, which lives until then (in the caller's context, it was freed
+        // with the statement, and `reset` then freed it a second time: a crash).
         unsafe {
             let pointer =
                 pg_sys::tuplestore_alloc_read_pointer(table, pg_sys::EXEC_FLAG_REWIND as i32);
             pg_sys::tuplestore_select_read_pointer(table, pointer);
             pg_sys::tuplestore_rescan(table);
+            let caller = pg_sys::MemoryContextSwitchTo((*self.econtext).ecxt_per_tuple_memory);
             let found = pg_sys::tuplestore_gettupleslot(table, true, false, slot);
+            pg_sys::MemoryContextSwitchTo(caller);
             pg_sys::tuplestore_select_read_pointer(table, 0);
             found
         }

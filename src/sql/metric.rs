@@ -55,11 +55,21 @@ impl Metric {
         }
     }
 
+    /// The group key of a source row: the group column's text form, refused in the writer's
+    /// statement when longer than `GROUP_KEY_LIMIT_BYTES` (`tally._refuse_group_key`).
     pub fn group_sql(&self) -> String {
-        match &self.group_by {
-            Some(column) => format!("{}::pg_catalog.text", Ident::new(column)),
-            None => "NULL::pg_catalog.text".to_string(),
+        let Some(column) = &self.group_by else {
+            return "NULL::pg_catalog.text".to_string();
+        };
+        let key = format!("{}::pg_catalog.text", Ident::new(column));
+        if !self.refuses_unfoldable {
+            return key;
         }
+        format!(
+            "CASE WHEN pg_catalog.octet_length({key}) <= {GROUP_KEY_LIMIT_BYTES} THEN {key} \
+             ELSE tally._refuse_group_key({name}, {key}) END",
+            name = literal(&self.name),
+        )
     }
 
     fn where_sql(&self) -> String {
@@ -94,8 +104,11 @@ impl Metric {
         if !self.refuses_unfoldable {
             return value;
         }
+        // The size of a fresh copy (+ 0): a value read from the table may be compressed,
+        // which pg_column_size would measure, while the index stores it compressed its own
+        // way or not at all.
         format!(
-            "CASE WHEN pg_catalog.pg_column_size({value}) <= {TRACKED_LIMIT_BYTES} THEN {value} \
+            "CASE WHEN pg_catalog.pg_column_size({value} + 0) <= {TRACKED_LIMIT_BYTES} THEN {value} \
              ELSE tally._refuse_value({name}, {aggregate}, {value}) END",
             name = literal(&self.name),
             aggregate = literal(self.aggregate.as_str()),
@@ -296,6 +309,12 @@ fn summand_sql(column: &str, finite: &str) -> String {
 /// 2^63 of them stays far below the weight of one NaN, and below numeric's range, so no
 /// fold can overflow and no finite total can pass for a non-finite count.
 const SUMMAND_LIMIT: &str = "1e900";
+
+/// Group keys are at most this long: a longer one is no dashboard's label, and keys of a
+/// few hundred megabytes each (each accepted alone) overflowed the arrays a fold or a
+/// refresh passes them in (1 GB at most). Keys longer than 128 bytes are indexed by
+/// digest (`tally._group_index_key`).
+const GROUP_KEY_LIMIT_BYTES: u32 = 8192;
 
 /// Tracked values (min, max, count_distinct) are stored in at most this many bytes: each is
 /// a key of `tally._state`'s indexes, whose entries Postgres caps at 2704 bytes.

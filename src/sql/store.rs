@@ -264,6 +264,21 @@ pub fn drift_sql() -> &'static str {
     })
 }
 
+/// Records the types of the columns every metric of table `$1` reads (`tally._read_types`),
+/// returning the ids of the metrics whose recorded types differ (a metric with none recorded
+/// yet is only recorded).
+pub const FOLLOW_READ_TYPES_SQL: &str = "\
+    WITH now AS (SELECT m.id, coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%I %s %s', a.attname, \
+                                                  pg_catalog.format_type(a.atttypid, a.atttypmod), a.attcollation), ', ' ORDER BY a.attname) \
+                                          FROM pg_catalog.pg_attribute a \
+                                         WHERE a.attrelid = m.source AND a.attname = ANY (m.depends_on) \
+                                           AND NOT a.attisdropped), '') AS types \
+                   FROM tally._metric m WHERE m.source = $1::pg_catalog.oid), \
+         saved AS (INSERT INTO tally._read_types (metric_id, types) SELECT id, types FROM now \
+                   ON CONFLICT (metric_id) DO UPDATE SET types = EXCLUDED.types RETURNING 1) \
+    SELECT coalesce(pg_catalog.array_agg(now.id), '{}') FROM now \
+      JOIN tally._read_types r ON r.metric_id = now.id WHERE r.types <> now.types";
+
 /// The columns `model::Metric` reads, over `METRIC_FROM`.
 const METRIC_COLUMNS: &str = "m.id, m.name, \
     pg_catalog.format('%I.%I', n.nspname, c.relname), c.oid, m.aggregate, m.column_name, \

@@ -169,3 +169,93 @@ SELECT * FROM tally.verify();
 SELECT tally.drop_metric('ledger_total'), tally.drop_metric('ledger_by_kind');
 DROP TABLE ledger;
 RESET client_min_messages;
+
+-- An ALTER COLUMN ... TYPE that does not rewrite the table changes no value, yet what a
+-- metric computes: timestamp to timestamptz under TimeZone UTC moves every bucket of a
+-- metric in another zone (0.8.0 kept the old buckets). The ALTER TABLE hook notices the new
+-- type of a column the metric reads and recomputes it.
+SET client_min_messages = warning;
+CREATE TABLE visits (id int, at timestamp);
+INSERT INTO visits VALUES (1, '2026-06-01 23:30'), (2, '2026-06-02 00:30'), (3, '2026-06-02 22:30');
+SELECT tally.create_metric('visits_daily_ny', 'visits', bucket => 'day', bucket_column => 'at',
+                           time_zone => 'America/New_York') IS NOT NULL AS created;
+SELECT * FROM tally.series('visits_daily_ny', '2026-05-01', '2026-07-01');
+SET TimeZone = 'UTC';
+ALTER TABLE visits ALTER COLUMN at TYPE timestamptz;   -- no rewrite: the values stay
+RESET TimeZone;
+SELECT * FROM tally.series('visits_daily_ny', '2026-05-01', '2026-07-01');
+SELECT date_trunc('day', at, 'America/New_York') AS bucket_start, count(*) AS live
+  FROM visits GROUP BY 1 ORDER BY 1;
+SELECT * FROM tally.verify('visits_daily_ny');
+SELECT tally.drop_metric('visits_daily_ny');
+DROP TABLE visits;
+RESET client_min_messages;
+
+-- Found attacking 0.9.0 before its release:
+SET client_min_messages = warning;
+CREATE TABLE attic (id serial, g text, v numeric, blob text);
+SELECT tally.create_metric('attic_by_g', 'attic', group_by => 'g') IS NOT NULL AS created;
+SELECT tally.create_metric('attic_min', 'attic', 'min', 'v') IS NOT NULL AS created;
+SELECT tally.create_metric('attic_sum', 'attic', 'sum', 'v') IS NOT NULL AS created;
+-- A row large enough that the statement's transition table spills to disk, then another
+-- statement: the single-row write path freed the spilled row twice (a server crash).
+SET work_mem = '64kB';
+INSERT INTO attic (g, v, blob) VALUES ('a', 1, repeat('x', 200000));
+INSERT INTO attic (g, v, blob) VALUES ('a', 2, 'y');
+DELETE FROM attic WHERE blob = 'y';
+RESET work_mem;
+SELECT tally.value('attic_min') AS min, tally.value('attic_sum') AS sum;
+-- A tracked value stored compressed (a column's pglz) is measured as the index would hold
+-- it, uncompressed: refused (0.9.0 before this fix took it, then no fold could store it).
+CREATE TABLE attic_source (v numeric);
+INSERT INTO attic_source SELECT repeat('12345', 1000)::numeric;
+SELECT pg_column_size(v) < 1024 AS stored_small, pg_column_size(v + 0) > 1024 AS raw_large FROM attic_source;
+INSERT INTO attic (g, v) SELECT 'b', v FROM attic_source;
+-- Group keys are at most 8192 bytes (each of six 190 MB keys was accepted alone; together
+-- they overflowed the arrays of the fold and of refresh).
+INSERT INTO attic (g) VALUES (repeat('k', 8193));
+INSERT INTO attic (g) VALUES (repeat('k', 8192));
+-- A caller's recursion near the stack limit makes every metric's fold fail with
+-- "stack depth limit exceeded": that is no metric's own data, and none is marked broken.
+INSERT INTO attic (g, v) VALUES ('c', 3);
+CREATE FUNCTION pg_temp.deep(n int, fold bool) RETURNS bigint LANGUAGE plpgsql AS
+$$BEGIN
+    IF n > 0 THEN RETURN pg_temp.deep(n - 1, fold); END IF;
+    IF fold THEN RETURN tally.compact(); END IF;
+    RETURN 0;
+END$$;
+CREATE TEMP TABLE deep_tries (fold_failures int);
+DO $$
+DECLARE
+    n int := 100000;
+    step int := 1000;
+    failures int := 0;
+BEGIN
+    -- The deepest recursion that still returns, to one level.
+    LOOP
+        BEGIN
+            PERFORM pg_temp.deep(n, false);
+            EXIT WHEN step = 1;
+            n := n + step;
+            step := step / 10;
+        EXCEPTION WHEN statement_too_complex THEN n := n - step;
+        END;
+    END LOOP;
+    -- Folding from there: the first tries run out of stack inside the fold.
+    LOOP
+        BEGIN
+            PERFORM pg_temp.deep(n, true);
+            EXIT;
+        EXCEPTION WHEN statement_too_complex THEN
+            n := n - 1;
+            failures := failures + 1;
+        END;
+    END LOOP;
+    INSERT INTO deep_tries VALUES (failures);
+END $$;
+SELECT fold_failures > 0 AS fold_ran_out_of_stack FROM deep_tries;
+SELECT count(*) AS broken_metrics FROM tally.metrics WHERE name LIKE 'attic%' AND broken IS NOT NULL;
+SELECT * FROM tally.verify();
+SELECT tally.drop_metric(name) FROM tally.metrics WHERE name LIKE 'attic%';
+DROP TABLE attic, attic_source;
+RESET client_min_messages;

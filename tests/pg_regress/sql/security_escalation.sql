@@ -204,7 +204,14 @@ CREATE TABLE public.sec_force (id int);
 INSERT INTO sec_force VALUES (1);
 ALTER TABLE sec_force ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY sec_force_p ON sec_force USING (public.sec_policy(id));
+-- 0.9.0 refuses a table whose owner is subject to its own policies (the backfill would see
+-- only what they show) before anything reads it: the policy's code never runs.
 SELECT tally.create_metric('sec_force_n', 'sec_force') IS NOT NULL AS defined;
+ALTER TABLE sec_force NO FORCE ROW LEVEL SECURITY;
+SELECT tally.create_metric('sec_force_n', 'sec_force') IS NOT NULL AS defined;
+SET check_function_bodies = off;   -- skips the ALTER TABLE hook that refuses it
+ALTER TABLE sec_force FORCE ROW LEVEL SECURITY;
+RESET check_function_bodies;
 SHOW search_path;
 RESET ROLE;
 SET client_min_messages = warning;  -- refresh() reports timings
@@ -273,8 +280,12 @@ GRANT SELECT ON sec_rls_view TO sec_b;
 SET ROLE sec_b;
 SELECT sec_rls_n FROM sec_rls_view;
 SET ROLE sec_a;
--- FORCE ROW LEVEL SECURITY limits the owner too.
+-- FORCE ROW LEVEL SECURITY limits the owner too (the ALTER TABLE hook refuses it for a
+-- counted table; skipped here).
 ALTER TABLE sec_rls FORCE ROW LEVEL SECURITY;
+SET check_function_bodies = off;
+ALTER TABLE sec_rls FORCE ROW LEVEL SECURITY;
+RESET check_function_bodies;
 SELECT tally.value('sec_rls_n') AS owner_under_force;
 ALTER TABLE sec_rls NO FORCE ROW LEVEL SECURITY;
 
