@@ -276,20 +276,22 @@ BEGIN
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
     -- sources it may concern are checked, whatever check_function_bodies says: a typed table
     -- of the type, a table with a column of it (or an array of it), a metric whose filter
-    -- names it. The ALTER TYPE is refused if a metric would break (0.9.0: every writer of
+    -- names it. (A composite type is reported by its pg_class entry.) The ALTER TYPE is refused if a metric would break (0.9.0: every writer of
     -- the table failed from then on).
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
         FOR root IN
             SELECT DISTINCT m.source::oid
               FROM pg_event_trigger_ddl_commands() c
-              JOIN pg_catalog.pg_type t ON t.oid = c.objid
+              JOIN pg_catalog.pg_type t
+                ON (c.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = c.objid)
+                OR (c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND t.typrelid = c.objid)
               JOIN tally._metric m
                 ON EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = m.source AND r.reloftype = t.oid)
                 OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                             WHERE a.attrelid = m.source AND a.attnum > 0 AND NOT a.attisdropped
                               AND a.atttypid IN (t.oid, t.typarray))
                 OR pg_catalog.strpos(m.filter, t.typname) > 0
-             WHERE c.command_tag = 'ALTER TYPE' AND c.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+             WHERE c.command_tag = 'ALTER TYPE'
         LOOP
             PERFORM tally._revalidate_source(root::regclass);
         END LOOP;
