@@ -50,6 +50,7 @@ CREATE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     root oid;
+    typed bool;
     users text;
 BEGIN
     -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
@@ -70,31 +71,49 @@ BEGIN
     -- An ALTER TYPE may change what a metric reads without touching its table: an enum value
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
     -- sources it may concern are checked, whatever check_function_bodies says: a typed table
-    -- of the type, a table with a column of it (or an array of it), a metric whose filter
-    -- names it. (A composite type is reported by its pg_class entry.) The ALTER TYPE is refused if a metric would break (0.9.0: every writer of
-    -- the table failed from then on).
+    -- of the type (which the ALTER TYPE altered, and locked: rebuilt too), a table with a
+    -- column of it or of its array, a metric whose filter names a type the table's owner
+    -- owns (a filter uses no other role's type; matching by name alone let anyone's ALTER
+    -- TYPE of a type named "(" reach every table). The ALTER TYPE is refused if a metric would
+    -- break (0.9.0: every writer of the table failed from then on). A composite type is
+    -- reported by its pg_class entry.
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
-        FOR root IN
-            SELECT DISTINCT m.source::oid
+        FOR root, typed IN
+            SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
               FROM pg_event_trigger_ddl_commands() c
               JOIN pg_catalog.pg_type t
                 ON (c.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = c.objid)
                 OR (c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND t.typrelid = c.objid)
-              JOIN tally._metric m
-                ON EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = m.source AND r.reloftype = t.oid)
-                OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                            WHERE a.attrelid = m.source AND a.attnum > 0 AND NOT a.attisdropped
-                              AND a.atttypid IN (t.oid, t.typarray))
-                OR pg_catalog.strpos(m.filter, t.typname) > 0
+              JOIN tally._metric m ON true
+              JOIN pg_catalog.pg_class r ON r.oid = m.source
              WHERE c.command_tag = 'ALTER TYPE'
+               AND (r.reloftype = t.oid
+                    OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                  AND a.atttypid IN (t.oid, t.typarray))
+                    OR (t.typowner = r.relowner AND pg_catalog.strpos(m.filter, t.typname) > 0))
+             GROUP BY m.source
         LOOP
-            PERFORM tally._revalidate_source(root::regclass);
+            IF typed THEN
+                PERFORM tally._revalidate_source(root::regclass);
+            ELSE
+                PERFORM tally._check_source(root::regclass);
+            END IF;
         END LOOP;
         RETURN;
     END IF;
     -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
-    -- triggers itself; rebuilding them halfway through would collide with the dump's.
+    -- triggers itself; rebuilding them halfway through would collide with the dump's. The
+    -- metrics are still checked (a renamed column a filter reads is refused: every write
+    -- of the table would fail) and follow what changed (0.9.0; skipped entirely before).
     IF current_setting('check_function_bodies') = 'off' THEN
+        FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
+                        FROM pg_event_trigger_ddl_commands() c
+                       WHERE c.classid = 'pg_class'::regclass LOOP
+            IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+                PERFORM tally._check_source(root::regclass);
+            END IF;
+        END LOOP;
         RETURN;
     END IF;
     -- A partition (created, attached, detached) counts for the root of its tree.
@@ -111,9 +130,8 @@ $fn$;
 -- A rewrite may change every value a metric read (ALTER COLUMN amount TYPE numeric USING
 -- amount * 100): the metrics of the rewritten table (or of the root of its partition tree)
 -- are marked broken here, before the rewrite, and recomputed by tally._on_alter_table at the
--- end of the command, which clears the mark. When that hook is skipped (check_function_bodies
--- = off) they stay broken, visibly, until tally.refresh: never silently wrong. This hook is
--- never skipped.
+-- end of the command, which clears the mark. Should that hook not run, they stay broken,
+-- visibly, until tally.refresh: never silently wrong.
 CREATE FUNCTION tally._on_table_rewrite() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -121,7 +139,7 @@ DECLARE
     root oid := coalesce(pg_partition_root(rewritten), rewritten);
 BEGIN
     INSERT INTO tally._broken (metric_id, reason)
-    SELECT m.id, format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
+    SELECT m.id, format('its table %s was rewritten by %s and not recomputed: the DDL hook that recomputes it did not run',
                         root::regclass, tg_tag)
       FROM tally._metric m
      WHERE m.source::oid = root

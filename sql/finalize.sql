@@ -42,10 +42,11 @@ ALTER FUNCTION tally.compact() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._snapshot_text(text) SET search_path = pg_catalog, pg_temp SET jit = off;
 ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
 ALTER FUNCTION tally._revalidate_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._check_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass),
+REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass), tally._check_source(regclass),
     tally._snapshot_query(text, oid) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) IS

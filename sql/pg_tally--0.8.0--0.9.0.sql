@@ -223,7 +223,7 @@ DECLARE
     root oid := coalesce(pg_partition_root(rewritten), rewritten);
 BEGIN
     INSERT INTO tally._broken (metric_id, reason)
-    SELECT m.id, format('its table %s was rewritten by %s, which the ALTER TABLE hook did not follow (check_function_bodies = off)',
+    SELECT m.id, format('its table %s was rewritten by %s and not recomputed: the DDL hook that recomputes it did not run',
                         root::regclass, tg_tag)
       FROM tally._metric m
      WHERE m.source::oid = root
@@ -249,12 +249,25 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_refuse_group_key_wrapper';
 
--- ALTER TYPE re-validates every metric (an enum value a filter names renamed, a typed table's
--- attribute retyped), whatever check_function_bodies says.
+-- Re-validates the metrics of a table without rebuilding its triggers (src/define.rs): ALTER
+-- TABLE under check_function_bodies = off (checked now, skipped before), ALTER TYPE.
+CREATE FUNCTION tally."_check_source"(
+	"source" regclass
+) RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_check_source_wrapper';
+ALTER FUNCTION tally._check_source(regclass) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE EXECUTE ON FUNCTION tally._check_source(regclass) FROM PUBLIC;
+
+-- ALTER TYPE re-validates the metrics it may concern (an enum value a filter names renamed,
+-- a typed table's attribute retyped), and so does an ALTER TABLE under
+-- check_function_bodies = off.
 CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     root oid;
+    typed bool;
     users text;
 BEGIN
     -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
@@ -275,31 +288,49 @@ BEGIN
     -- An ALTER TYPE may change what a metric reads without touching its table: an enum value
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
     -- sources it may concern are checked, whatever check_function_bodies says: a typed table
-    -- of the type, a table with a column of it (or an array of it), a metric whose filter
-    -- names it. (A composite type is reported by its pg_class entry.) The ALTER TYPE is refused if a metric would break (0.9.0: every writer of
-    -- the table failed from then on).
+    -- of the type (which the ALTER TYPE altered, and locked: rebuilt too), a table with a
+    -- column of it or of its array, a metric whose filter names a type the table's owner
+    -- owns (a filter uses no other role's type; matching by name alone let anyone's ALTER
+    -- TYPE of a type named "(" reach every table). The ALTER TYPE is refused if a metric would
+    -- break (0.9.0: every writer of the table failed from then on). A composite type is
+    -- reported by its pg_class entry.
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
-        FOR root IN
-            SELECT DISTINCT m.source::oid
+        FOR root, typed IN
+            SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
               FROM pg_event_trigger_ddl_commands() c
               JOIN pg_catalog.pg_type t
                 ON (c.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = c.objid)
                 OR (c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND t.typrelid = c.objid)
-              JOIN tally._metric m
-                ON EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = m.source AND r.reloftype = t.oid)
-                OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                            WHERE a.attrelid = m.source AND a.attnum > 0 AND NOT a.attisdropped
-                              AND a.atttypid IN (t.oid, t.typarray))
-                OR pg_catalog.strpos(m.filter, t.typname) > 0
+              JOIN tally._metric m ON true
+              JOIN pg_catalog.pg_class r ON r.oid = m.source
              WHERE c.command_tag = 'ALTER TYPE'
+               AND (r.reloftype = t.oid
+                    OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                  AND a.atttypid IN (t.oid, t.typarray))
+                    OR (t.typowner = r.relowner AND pg_catalog.strpos(m.filter, t.typname) > 0))
+             GROUP BY m.source
         LOOP
-            PERFORM tally._revalidate_source(root::regclass);
+            IF typed THEN
+                PERFORM tally._revalidate_source(root::regclass);
+            ELSE
+                PERFORM tally._check_source(root::regclass);
+            END IF;
         END LOOP;
         RETURN;
     END IF;
     -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
-    -- triggers itself; rebuilding them halfway through would collide with the dump's.
+    -- triggers itself; rebuilding them halfway through would collide with the dump's. The
+    -- metrics are still checked (a renamed column a filter reads is refused: every write
+    -- of the table would fail) and follow what changed (0.9.0; skipped entirely before).
     IF current_setting('check_function_bodies') = 'off' THEN
+        FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
+                        FROM pg_event_trigger_ddl_commands() c
+                       WHERE c.classid = 'pg_class'::regclass LOOP
+            IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+                PERFORM tally._check_source(root::regclass);
+            END IF;
+        END LOOP;
         RETURN;
     END IF;
     -- A partition (created, attached, detached) counts for the root of its tree.

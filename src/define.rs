@@ -112,11 +112,30 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
 #[pg_extern(volatile, parallel_unsafe)]
 fn _revalidate_source(source: PgRelation) -> SqlResult<()> {
     // Stored filters are canonical text, parsed only under the fixed settings.
-    ffi::with_fixed_settings(|| revalidate_source(source.oid()))?;
+    ffi::with_fixed_settings(|| revalidate_source(source.oid(), Rebuild::Triggers))?;
     Ok(())
 }
 
-fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
+/// `_revalidate_source` without rebuilding the triggers, for the DDL that must not rebuild
+/// them: an ALTER TABLE under `check_function_bodies = off` (pg_restore creates the triggers
+/// itself, one statement at a time), and an ALTER TYPE, which did not lock the table (a
+/// rebuild would lock it until that transaction ends: anyone's ALTER TYPE of a type of
+/// theirs would lock other roles' tables).
+#[pg_extern(volatile, parallel_unsafe)]
+fn _check_source(source: PgRelation) -> SqlResult<()> {
+    ffi::with_fixed_settings(|| revalidate_source(source.oid(), Rebuild::Nothing))?;
+    Ok(())
+}
+
+/// What a revalidation rebuilds besides checking.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rebuild {
+    /// The triggers, and the counters of a partitioned source (ATTACH / DETACH PARTITION).
+    Triggers,
+    Nothing,
+}
+
+fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
     Spi::connect_mut(|client| -> Result<()> {
         let metrics = Metric::load_for_source(client, source)?;
         for metric in &metrics {
@@ -136,23 +155,25 @@ fn revalidate_source(source: pg_sys::Oid) -> Result<()> {
                 cause: cause.to_string(),
             })?;
         }
-        if let Some(metric) = metrics.first() {
-            trigger::reinstall_if_present(client, metric.source_oid)?;
-            let retyped = follow_read_types(client, metric.source_oid)?;
-            if is_partitioned(client, metric.source_oid)? {
+        let Some(first) = metrics.first() else {
+            return Ok(());
+        };
+        let retyped = follow_read_types(client, first.source_oid)?;
+        if rebuild == Rebuild::Triggers {
+            trigger::reinstall_if_present(client, first.source_oid)?;
+            if is_partitioned(client, first.source_oid)? {
                 // ATTACH / DETACH PARTITION add or remove rows without any DML.
-                crate::refresh::recompute_source(client, metric.source_oid)?;
-            } else {
-                // A rewrite of the table (sql/ddl.sql, tally._on_table_rewrite) marked its
-                // metrics broken: the values they read may have changed. A column they read
-                // changed type without a rewrite: what they compute may have.
-                for metric in metrics
-                    .iter()
-                    .filter(|m| m.broken.is_some() || retyped.contains(&m.id))
-                {
-                    crate::refresh::recompute(metric)?;
-                }
+                return crate::refresh::recompute_source(client, first.source_oid);
             }
+        }
+        // A rewrite of the table (sql/ddl.sql, tally._on_table_rewrite) marked its metrics
+        // broken: the values they read may have changed. A column they read changed type
+        // without a rewrite: what they compute may have.
+        for metric in metrics
+            .iter()
+            .filter(|m| m.broken.is_some() || retyped.contains(&m.id))
+        {
+            crate::refresh::recompute(metric)?;
         }
         Ok(())
     })?;

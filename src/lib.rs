@@ -54,7 +54,11 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/ddl.sql",
     name = "ddl",
-    requires = ["bootstrap", define::_revalidate_source]
+    requires = [
+        "bootstrap",
+        define::_revalidate_source,
+        define::_check_source
+    ]
 );
 extension_sql_file!(
     "../sql/dashboard.sql",

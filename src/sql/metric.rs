@@ -181,7 +181,7 @@ impl Metric {
         let relation = rows.name();
         let column = self.value_column();
         let counted = match &column {
-            Some(column) => format!("CASE WHEN {column} IS NULL THEN 0 ELSE {sign} END"),
+            Some(column) => format!("CASE WHEN {} THEN 0 ELSE {sign} END", is_null_sql(column)),
             None => sign.to_string(),
         };
         let total = match (&column, self.aggregate.sums_values()) {
@@ -225,7 +225,7 @@ impl Metric {
         }
         let (counted, total) = match self.value_column() {
             Some(column) => (
-                format!("CASE WHEN {column} IS NULL THEN 0 ELSE 1 END"),
+                format!("CASE WHEN {} THEN 0 ELSE 1 END", is_null_sql(&column)),
                 if self.aggregate.sums_values() {
                     format!("coalesce({}, 0)", self.summand_sql(&column))
                 } else {
@@ -303,6 +303,12 @@ fn summand_sql(column: &str, finite: &str) -> String {
          WHEN '-Infinity' THEN '{minus_infinity}'::pg_catalog.numeric \
          ELSE {finite} END"
     )
+}
+
+/// Whether `column`'s value is NULL as `count(column)` judges it: the value itself, not its
+/// fields (`ROW(NULL, NULL) IS NULL` is true, yet count counts that row value).
+fn is_null_sql(column: &str) -> String {
+    format!("pg_catalog.num_nulls({column}) = 1")
 }
 
 /// Summed finite values stay below this magnitude: the total of fewer than

@@ -11,9 +11,12 @@ ALTER TABLE secret ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON secret USING (NOT hidden);
 SELECT tally.create_metric('secret_sum', 'secret', 'sum', 'v') IS NOT NULL AS created;
 ALTER TABLE secret FORCE ROW LEVEL SECURITY;
-SET check_function_bodies = off;   -- the ALTER TABLE hook is skipped:
+SET check_function_bodies = off;   -- the hook still checks
 ALTER TABLE secret FORCE ROW LEVEL SECURITY;
 RESET check_function_bodies;
+ALTER EVENT TRIGGER tally_alter_table DISABLE;   -- (a superuser) no hook at all:
+ALTER TABLE secret FORCE ROW LEVEL SECURITY;
+ALTER EVENT TRIGGER tally_alter_table ENABLE;
 SELECT metric FROM tally.refresh('secret_sum');   -- ... refresh and verify refuse
 SELECT * FROM tally.verify('secret_sum');
 ALTER TABLE secret NO FORCE ROW LEVEL SECURITY;
@@ -45,12 +48,34 @@ ALTER TYPE ticket_state RENAME VALUE 'paid' TO 'settled';
 SET check_function_bodies = off;
 ALTER TYPE ticket_state RENAME VALUE 'paid' TO 'settled';
 RESET check_function_bodies;
+-- A column a filter reads, renamed under check_function_bodies = off: refused too (every
+-- write of the table would have failed; 0.8.0 skipped the check).
+SET check_function_bodies = off;
+ALTER TABLE tickets RENAME COLUMN state TO status;
+RESET check_function_bodies;
+-- Anyone's ALTER TYPE of a type of theirs checks no other role's table (it rebuilt, and
+-- locked until commit, every counted table; then every one whose filter had the type's
+-- name in it, such as "(").
+SET track_functions = 'all';
+CREATE ROLE ddl_stranger;
+SET ROLE ddl_stranger;
+CREATE TYPE pg_temp."(" AS ENUM ('x');
+BEGIN;
+ALTER TYPE pg_temp."(" ADD VALUE 'y';
+SELECT count(*) AS source_locks FROM pg_locks l JOIN tally._metric m ON m.source::oid = l.relation
+ WHERE l.pid = pg_backend_pid();
+SELECT coalesce(sum(calls), 0) AS sources_checked FROM pg_stat_xact_user_functions
+ WHERE schemaname = 'tally' AND funcname IN ('_check_source', '_revalidate_source');
+COMMIT;
+RESET ROLE;
+RESET track_functions;
 ALTER TYPE ticket_state RENAME VALUE 'open' TO 'opened';   -- one no filter names: fine
 INSERT INTO tickets VALUES (3, 'paid');
 SELECT tally.value('tickets_paid') AS paid;
 SELECT tally.drop_metric('tickets_paid');
 DROP TABLE tickets;
 DROP TYPE ticket_state;
+DROP ROLE ddl_stranger;
 
 -- A typed table's attribute retyped (ALTER TYPE ... CASCADE): a sum over what became text
 -- is refused; a retype sum can follow is recomputed.
