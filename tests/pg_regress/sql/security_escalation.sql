@@ -340,6 +340,10 @@ SET ROLE sec_a;
 SELECT tally.drop_dashboard('sec_own');
 SELECT tally.drop_metric('sec_pin_n2');
 SET ROLE sec_b;
+-- Its last metric gone, the dashboard shows nothing, and its view NULLs (it failed with
+-- "does not exist" before).
+SELECT tally.snapshot('sec_pinned') - 'as_of' AS figures;
+SELECT sec_pin_n, sec_pin_n2 FROM sec_pinned_view;
 SELECT tally.drop_dashboard('sec_pinned');
 -- verify() without a name checks the metrics the caller may read and skips the others.
 SELECT count(*) AS drift FROM tally.verify();
