@@ -2,16 +2,19 @@
 # Runs every pg_tally test against a real PostgreSQL 15. This is the README's test command
 # and what CI runs (.ci/run). Installs what is missing first; reruns skip finished installs.
 #
-#   1. cargo fmt --check, cargo clippy -D warnings
-#   2. build + install the extension into the system PostgreSQL 15
-#   3. pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
-#   4. integration tests over a real connection (randomized differential, concurrency)
-#   5. fault tests: pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh);
-#      the upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh);
-#      the background compactor on a cluster that preloads pg_tally (tests/compactor.sh);
-#      logical replication, publisher and subscriber (tests/logical.sh)
-#   6. limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django example
-#   7. #[pg_test] unit tests inside Postgres (cargo pgrx's own test cluster)
+# Stages, in order (name some to run only those: `bash scripts/test.sh lint regress`):
+#   lint         cargo fmt --check, cargo clippy -D warnings, no SQL formatted outside
+#                src/sql/, no new import cycle (seconds, no cluster)
+#   regress      pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
+#   integration  tests over a real connection (randomized differential, concurrency, ...)
+#   faults       pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh); the
+#                upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh);
+#                the background compactor on a cluster that preloads pg_tally
+#                (tests/compactor.sh); logical replication (tests/logical.sh)
+#   slow         limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django
+#                example
+#   unit         #[pg_test] tests inside Postgres (cargo pgrx's own test cluster)
+# Every stage but lint builds and installs the extension into the system PostgreSQL 15 first.
 #
 # PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
 # (default 8) each isolation level of the concurrency test.
@@ -21,6 +24,16 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 step() { printf '\n==> %s\n' "$*"; }
 
+all_stages=(lint regress integration faults slow unit)
+stages=("$@")
+[ "${#stages[@]}" -gt 0 ] || stages=("${all_stages[@]}")
+for stage in "${stages[@]}"; do
+  case " ${all_stages[*]} " in *" $stage "*) ;; *)
+    echo "unknown stage '$stage'; stages: ${all_stages[*]}" >&2; exit 2 ;;
+  esac
+done
+wants() { case " ${stages[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+
 step "dependencies"
 bash scripts/install-deps.sh
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
@@ -28,51 +41,69 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 # The server must not print Rust backtraces into user-visible errors.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
-step "format and lints"
-cargo fmt --check
-cargo clippy --all-targets --features pg_test -- -D warnings
-bash scripts/check-sql.sh   # no SQL formatted outside src/sql/ (docs/security.md)
 
-step "install extension"
-cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
+if wants lint; then
+  step "lint: format, clippy, SQL only from src/sql/, no new import cycle"
+  cargo fmt --check
+  cargo clippy --all-targets --features pg_test -- -D warnings
+  bash scripts/check-sql.sh   # no SQL formatted outside src/sql/ (docs/security.md)
+  python3 scripts/check-imports.py
+fi
 
-step "test cluster"
-export PGTALLY_PORT="${PGTALLY_TEST_PORT:-5498}"
-export PGTALLY_DATA="$root/.pgdata-test"
-export PGTALLY_CRON_DB=tally_cron   # preload pg_cron for the DBA-jobs example
-bash scripts/cluster.sh restart
-export PGTALLY_TEST_URL="host=127.0.0.1 port=$PGTALLY_PORT user=postgres"
+needs_server=false
+for stage in "${stages[@]}"; do [ "$stage" = lint ] || needs_server=true; done
+if $needs_server; then
+  step "install extension"
+  cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
 
-step "pg_regress"
-bash scripts/regress.sh
+  step "test cluster"
+  export PGTALLY_PORT="${PGTALLY_TEST_PORT:-5498}"
+  export PGTALLY_DATA="$root/.pgdata-test"
+  export PGTALLY_CRON_DB=tally_cron   # preload pg_cron for the DBA-jobs example
+  bash scripts/cluster.sh restart
+  export PGTALLY_TEST_URL="host=127.0.0.1 port=$PGTALLY_PORT user=postgres"
+fi
 
-step "integration tests"
-cargo test --test '*' -- --nocapture --test-threads 1
+if wants regress; then
+  step "regress: pg_regress"
+  bash scripts/regress.sh
+fi
 
-step "fault tests: pg_dump/restore, kill -9 crash, hot standby"
-bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
+if wants integration; then
+  step "integration tests"
+  cargo test --test '*' -- --nocapture --test-threads 1
+fi
 
-step "upgrade: released 0.1.0 -> this build, ALTER EXTENSION pg_tally UPDATE"
-bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
+if wants faults; then
+  step "faults: pg_dump/restore, kill -9 crash, hot standby"
+  bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
 
-step "background compactor (pg_tally preloaded, its own cluster)"
-bash tests/compactor.sh 2>&1 | grep -v 'FATAL\|exited with exit code'
+  step "faults: upgrade: released 0.1.0 -> this build, ALTER EXTENSION pg_tally UPDATE"
+  bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
 
-step "logical replication (wal_level = logical, its own cluster): publisher and subscriber"
-bash tests/logical.sh 2>&1 | grep -v '^NOTICE'
+  step "faults: background compactor (pg_tally preloaded, its own cluster)"
+  bash tests/compactor.sh 2>&1 | grep -v 'FATAL\|exited with exit code'
 
-step "limits: 100k groups, 12 metrics on a table (one count_distinct over 100k values), 3 years of hour buckets"
-bash tests/limits.sh
+  step "faults: logical replication (wal_level = logical, its own cluster): publisher and subscriber"
+  bash tests/logical.sh 2>&1 | grep -v '^NOTICE'
+fi
 
-step "pg_cron DBA jobs example"
-bash tests/cron.sh
+if wants slow; then
+  step "slow: limits: 100k groups, 12 metrics on a table (one count_distinct over 100k values), 3 years of hour buckets"
+  bash tests/limits.sh
 
-step "Django example (Django's test runner, real extension)"
-bash scripts/django-test.sh
+  step "slow: pg_cron DBA jobs example"
+  bash tests/cron.sh
 
-step "#[pg_test] unit tests"
-install -d -o postgres -g postgres "$root/.pgrx-test-data"
-CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
+  step "slow: Django example (Django's test runner, real extension)"
+  bash scripts/django-test.sh
+fi
 
-bash scripts/cluster.sh stop
-step "all tests passed"
+if wants unit; then
+  step "unit: #[pg_test] tests"
+  install -d -o postgres -g postgres "$root/.pgrx-test-data"
+  CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
+fi
+
+if $needs_server; then bash scripts/cluster.sh stop; fi
+step "tests passed: ${stages[*]}"
