@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use crate::error::{Result, SqlResult, TallyError};
-use crate::{ffi, gucs, storage};
+use crate::{ffi, fold, gucs};
 
 thread_local! {
     static WRITTEN_SINCE_FOLD: Cell<u64> = const { Cell::new(0) };
@@ -22,9 +22,9 @@ fn compact() -> SqlResult<i64> {
     }
     let started = Instant::now();
     let folded = ffi::as_extension_owner(|| {
-        Spi::connect_mut(|client| -> Result<Option<storage::Folded>> {
-            storage::require_current_catalog()?;
-            storage::fold_if_free(client)
+        Spi::connect_mut(|client| -> Result<Option<fold::Folded>> {
+            crate::installed::require_current_catalog()?;
+            fold::fold_if_free(client)
         })
     })?;
     match folded {
@@ -71,8 +71,8 @@ pub fn after_write(written: u64) -> Result<()> {
         ffi::with_fixed_settings(|| {
             Spi::connect_mut(|client| {
                 // On an old catalog changes simply wait for ALTER EXTENSION pg_tally UPDATE.
-                if storage::catalog_is_current() {
-                    storage::fold_if_free(client)?;
+                if crate::installed::catalog_is_current() {
+                    fold::fold_if_free(client)?;
                 }
                 Ok(())
             })

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::{ffi, gucs, storage};
+use crate::{ffi, fold, gucs};
 
 /// Set in the postmaster when the workers are registered; every backend forked from it
 /// inherits the value.
@@ -78,7 +78,7 @@ pub extern "C-unwind" fn tally_compactor_main(_arg: pg_sys::Datum) {
 }
 
 /// One fold, if the extension is installed and current here and nobody else is folding.
-fn fold_once() -> Result<Option<storage::Folded>> {
+fn fold_once() -> Result<Option<fold::Folded>> {
     Spi::connect_mut(|client| {
         let installed = !client
             .select(
@@ -87,9 +87,9 @@ fn fold_once() -> Result<Option<storage::Folded>> {
                 &[],
             )?
             .is_empty();
-        if !installed || !storage::catalog_is_current() {
+        if !installed || !crate::installed::catalog_is_current() {
             return Ok(None);
         }
-        storage::fold_if_free(client)
+        fold::fold_if_free(client)
     })
 }

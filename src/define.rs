@@ -63,7 +63,7 @@ fn create_metric(
     };
     let metric = ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| {
-            storage::require_current_catalog()?;
+            crate::installed::require_current_catalog()?;
             define(client, &request)
         })
     })?;
@@ -77,7 +77,7 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
     ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<()> {
             // Pending changes are taken out of the 0.6.0 `tally._change` rows.
-            storage::require_current_catalog()?;
+            crate::installed::require_current_catalog()?;
             let metric = Metric::load(client, name)?;
             require_owner(client, metric.source_oid)?;
             if let Some(dashboard) = own_dashboard_using(client, name)? {
@@ -163,7 +163,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             trigger::reinstall_if_present(client, first.source_oid)?;
             if is_partitioned(client, first.source_oid)? {
                 // ATTACH / DETACH PARTITION add or remove rows without any DML.
-                return crate::refresh::recompute_source(client, first.source_oid);
+                return crate::storage::recompute_source(client, first.source_oid);
             }
         }
         // A rewrite of the table (sql/ddl.sql, tally._on_table_rewrite) marked its metrics
@@ -173,7 +173,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             .iter()
             .filter(|m| m.broken.is_some() || retyped.contains(&m.id))
         {
-            crate::refresh::recompute(metric)?;
+            crate::storage::recompute(metric)?;
         }
         Ok(())
     })?;
@@ -248,7 +248,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
                 .into_iter()
                 .find(|m| m.id == retyped)
             {
-                crate::refresh::recompute(&other)?;
+                crate::storage::recompute(&other)?;
             }
         }
     }
@@ -506,7 +506,7 @@ struct CheckedFilter {
 /// `ffi::with_fixed_settings`, which is also how every later statement parses it, taken to
 /// the text that reads back there as itself (`canonical_text`).
 fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
-    ffi::check_single_expression(text)?;
+    ffi::check_single_expression(crate::sql::single_expression_sql(text).as_str())?;
     let inspected = probe_expression(source, text, |client, canonical| {
         let row = client
             .select(
@@ -592,7 +592,7 @@ fn probe_expression<T>(
     let (relid, owner) = (source.oid, source.owner);
     ffi::probe_and_roll_back(move || {
         ffi::as_table_owner(owner, || {
-            ffi::record_expression_dependencies(relid, &probe.dependencies)
+            ffi::record_expression_dependencies(relid, probe.dependencies.as_str())
         })?;
         // Everything below parses the text again (the index probes, the read-back of the
         // deparse): as the table owner too, not restricted only because it creates

@@ -70,7 +70,7 @@ impl FastPath {
             });
         }
         Ok(FastPath {
-            exprs: RowExprs::compile(relid, &sql)?,
+            exprs: RowExprs::compile(relid, row_expressions_sql(relid, &sql)?.as_str(), sql.len())?,
             metrics: compiled,
         })
     }
@@ -254,4 +254,14 @@ fn same_key(a: &Part<'_>, b: &Part<'_>) -> bool {
     same(a.bucket, b.bucket, RowValue::same_scalar)
         && same(a.group, b.group, RowValue::same_bytes)
         && same(a.value, b.value, RowValue::same_bytes)
+}
+
+/// The query whose targets are `exprs`, over the table `relid` (the table the trigger fires
+/// on, named by the catalog).
+fn row_expressions_sql(relid: pg_sys::Oid, exprs: &[Sql]) -> Result<Sql> {
+    let (schema, name) = crate::ffi::relation_names(relid)?;
+    Ok(crate::sql::row_expressions_sql(
+        &crate::sql::Relation::qualified(&schema, &name),
+        exprs,
+    ))
 }

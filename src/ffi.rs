@@ -23,7 +23,9 @@ pub mod array;
 mod direct;
 pub mod scan;
 mod security;
-pub use direct::{change_relid, delta_relid, DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
+pub use direct::{
+    change_relid, delta_relid, relation_names, DeltaRow, DeltaWriter, RowExprs, RowValue, Side,
+};
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, lock_fold,
     session_role, with_fixed_output, with_fixed_settings,
@@ -286,15 +288,14 @@ fn caught_message(caught: CaughtError) -> CaughtPgError {
     }
 }
 
-/// Proves that `text` is exactly one SQL expression: `SELECT <text>` must parse to a single
-/// SELECT with one unnamed target and no FROM, WHERE, GROUP BY, set operation, locking or
-/// any other clause. This rejects "a; DROP TABLE t", "x) OR (true", "1 FROM t" and the like
-/// before the text is ever embedded in another statement.
-pub fn check_single_expression(text: &str) -> Result<()> {
-    let sql = CString::new(crate::sql::single_expression_sql(text).as_str()).map_err(|_| {
-        TallyError::FilterNotExpression {
-            detail: "The filter contains a NUL byte.".into(),
-        }
+/// Proves that a text is exactly one SQL expression: `select` (`sql::single_expression_sql`:
+/// `SELECT <text>`) must parse to a single SELECT with one unnamed target and no FROM, WHERE,
+/// GROUP BY, set operation, locking or any other clause. This rejects "a; DROP TABLE t",
+/// "x) OR (true", "1 FROM t" and the like before the text is ever embedded in another
+/// statement.
+pub fn check_single_expression(select: &str) -> Result<()> {
+    let sql = CString::new(select).map_err(|_| TallyError::FilterNotExpression {
+        detail: "The filter contains a NUL byte.".into(),
     })?;
     let verdict = probe_and_roll_back(move || {
         // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
@@ -393,8 +394,8 @@ pub fn analyze_targets(sql: &std::ffi::CStr) -> Vec<*mut pg_sys::Expr> {
 /// `probe_and_roll_back`, so the rows vanish with the probe, and as the table's owner
 /// (`as_table_owner`): a literal of a type whose input runs code (a domain's CHECK inside an
 /// array or composite) runs it with that owner's rights only.
-pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &crate::sql::Sql) -> Result<()> {
-    let text = CString::new(sql.as_str())
+pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &str) -> Result<()> {
+    let text = CString::new(sql)
         .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
     let expression = *analyze_targets(&text)
         .first()
@@ -574,12 +575,18 @@ impl Snapshot {
     }
 }
 
+/// SQL text built by pg_tally's SQL builder (`crate::sql`, which implements this for its
+/// statements): the only text `execute_in_snapshot` runs.
+pub trait Query {
+    fn text(&self) -> &str;
+}
+
 /// Runs `sql` with `params` (`$1`, ...) on the current SPI connection in `snapshot`,
 /// returning the rows processed and the first row's values (of `result_types`) if it
 /// returned rows.
 pub fn execute_in_snapshot(
     snapshot: &Snapshot,
-    statement: &impl crate::sql::Statement,
+    statement: &impl Query,
     params: &[SpiValue],
     result_types: &[pg_sys::Oid],
 ) -> Result<(u64, Option<Vec<SpiValue>>)> {

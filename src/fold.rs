@@ -21,7 +21,7 @@ use crate::error::{Result, TallyError};
 use crate::ffi::array::{self, ElementType};
 use crate::ffi::scan::{self, Reader, Row};
 use crate::plans::{self, Access};
-use crate::storage::{self, Folded};
+use crate::storage;
 
 /// Counter rows whose source rows all went away, by the row ids the fold returned for them
 /// (a TID scan). No index covers the counters: that keeps the fold's `_state` updates HOT
@@ -306,7 +306,7 @@ fn fold_with(client: &mut SpiClient<'_>, isolation: Isolation) -> Result<Folded>
     let horizon = {
         let reader =
             Reader::open(&[("_fold", "_fold_pkey")])?.ok_or(TallyError::CatalogOutdated)?;
-        storage::fold_horizon(&reader)?
+        fold_horizon(&reader)?
     };
     let mut sums = Sums {
         skipped: broken_metrics(client)?,
@@ -463,4 +463,36 @@ fn mark_broken(client: &mut SpiClient<'_>, metric_id: i32, reason: &str) -> Resu
         pgrx::warning!("pg_tally: {error}; its changes are discarded until it is refreshed");
     }
     Ok(())
+}
+
+/// Folds every committed change if no other session holds the fold lock (never waits):
+/// None when someone else is folding.
+pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
+    if !crate::ffi::lock_fold(storage::fold_lock_object()?, false) {
+        return Ok(None);
+    }
+    fold_all(client).map(Some)
+}
+
+/// The fold horizon (`tally._fold`): no pending change was written before it. 0 if the row
+/// is missing, which only makes the delta lookups start at the beginning.
+pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
+    let mut horizon = 0;
+    reader.lookup(
+        "_fold",
+        &[crate::ffi::scan::Key::Int4("id", 1)],
+        &["horizon"],
+        |row| {
+            // xid8 is a 64-bit value passed by value, as int8 is.
+            horizon = row.get::<i64>(0).map_or(0, |h| h as u64);
+            Ok(())
+        },
+    )?;
+    Ok(horizon)
+}
+
+/// What one fold did.
+pub struct Folded {
+    pub deltas: i64,
+    pub groups: i64,
 }

@@ -19,6 +19,7 @@ mod fastpath;
 mod ffi;
 mod fold;
 mod gucs;
+mod installed;
 mod model;
 mod plans;
 mod read;

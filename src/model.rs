@@ -159,7 +159,7 @@ impl Metric {
     pub fn load(client: &SpiClient<'_>, name: &str) -> Result<Self> {
         let sql = crate::sql::metric_select_sql(
             crate::sql::MetricsBy::Name,
-            crate::storage::catalog_is_current(),
+            crate::installed::catalog_is_current(),
         );
         let rows = client.select(sql, Some(1), &[name.into()])?;
         match rows.into_iter().next() {
@@ -175,7 +175,7 @@ impl Metric {
             None => {
                 let sql = crate::sql::metric_select_sql(
                     crate::sql::MetricsBy::All,
-                    crate::storage::catalog_is_current(),
+                    crate::installed::catalog_is_current(),
                 );
                 let rows = client.select(sql, None, &[])?;
                 rows.into_iter().map(|row| Metric::from_row(&row)).collect()
@@ -187,7 +187,7 @@ impl Metric {
     pub fn load_for_source(client: &SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<Self>> {
         let sql = crate::sql::metric_select_sql(
             crate::sql::MetricsBy::Source,
-            crate::storage::catalog_is_current(),
+            crate::installed::catalog_is_current(),
         );
         let rows = client.select(sql, None, &[source.into()])?;
         rows.into_iter().map(|row| Metric::from_row(&row)).collect()

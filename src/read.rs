@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use crate::error::{required, Result, SqlResult, TallyError};
-use crate::{ffi, plans, storage};
+use crate::{ffi, plans};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
 /// `tally._fold`): pending deltas are looked up from there (through the view `tally._delta`,
@@ -75,7 +75,7 @@ struct CurrentFigures {
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
     ffi::as_extension_owner(|| {
         Spi::connect(|client| {
-            storage::require_current_catalog()?;
+            crate::installed::require_current_catalog()?;
             static SQL: OnceLock<String> = OnceLock::new();
             let plan = read_plan(
                 client,
@@ -191,7 +191,7 @@ fn series(
     }
     let rows = ffi::as_extension_owner(|| {
         Spi::connect(|client| -> Result<Vec<_>> {
-            storage::require_current_catalog()?;
+            crate::installed::require_current_catalog()?;
             require_read(client, metric)?;
             require_folding(client, metric)?;
             static SQL: OnceLock<String> = OnceLock::new();

@@ -51,7 +51,7 @@ fn refresh(
                     estimated_rows(client, metric)?
                 );
                 let started = Instant::now();
-                let groups = recompute(metric)?;
+                let groups = storage::recompute(metric)?;
                 let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
                 notice!(
                     "tally.refresh: [{}/{}] {} done: {} groups in {:.1} ms",
@@ -79,50 +79,4 @@ fn estimated_rows(client: &SpiClient<'_>, metric: &Metric) -> Result<i64> {
         .first()
         .get_one::<i64>()?
         .unwrap_or(0))
-}
-
-/// Recomputes every metric of `source` (TRUNCATE of one partition, ATTACH/DETACH PARTITION).
-pub fn recompute_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
-    for metric in Metric::load_for_source(client, source)? {
-        recompute(&metric)?;
-    }
-    Ok(())
-}
-
-pub fn recompute(metric: &Metric) -> Result<i64> {
-    storage::require_current_catalog()?;
-    // Source lock first, then the fold lock: the order TRUNCATE takes them in (the table,
-    // then the fold lock in its trigger), so the two cannot deadlock.
-    ffi::lock_table(metric.source_oid, pg_sys::AccessShareLock);
-    storage::lock_folding()?;
-    // Every statement below runs in one snapshot taken after the fold lock was granted
-    // (whatever the isolation level: under REPEATABLE READ the transaction's own snapshot
-    // could miss state a compaction folded after it was taken). One snapshot makes the
-    // source scan and the removal of pending changes agree: a write is either counted by
-    // the scan with its change removed, or in neither.
-    let snapshot = ffi::Snapshot::latest();
-    ffi::execute_in_snapshot(
-        &snapshot,
-        &"DELETE FROM tally._state WHERE metric_id = $1",
-        &[ffi::SpiValue::of_int4(metric.id)],
-        &[],
-    )?;
-    // The source is read, and the metric's expressions evaluated, as the table owner.
-    let live = storage::live_counters(metric, &snapshot)?;
-    // Pending changes from the fold horizon on: those before it are already folded, and
-    // the queue table may hold many of them until VACUUM.
-    let sql = crate::sql::recompute_sql();
-    let mut params = live.unwrap_or_else(storage::no_counters);
-    params.push(ffi::SpiValue::of_int4(metric.id));
-    let (groups, _) = ffi::execute_in_snapshot(&snapshot, &sql, &params, &[])?;
-    // Exact again: a broken metric (see `fold`) folds from here on. No fold can mark it
-    // broken meanwhile: we hold the fold lock.
-    ffi::execute_in_snapshot(
-        &snapshot,
-        &"DELETE FROM tally._broken WHERE metric_id = $1",
-        &[ffi::SpiValue::of_int4(metric.id)],
-        &[],
-    )?;
-    snapshot.release();
-    Ok(groups as i64)
 }

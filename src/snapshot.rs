@@ -21,7 +21,6 @@ use crate::ffi::{
     self, array,
     scan::{self, Key, Reader},
 };
-use crate::storage;
 
 /// A metric's definition, as far as its current figure needs it.
 struct Metric {
@@ -186,13 +185,13 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     // A catalog older than 0.6.0 (before ALTER EXTENSION pg_tally UPDATE) keeps pending
     // changes one per row, and a 0.3.0 one has no fold horizon: the query-based read
     // serves them.
-    if !storage::catalog_is_current() {
+    if !crate::installed::catalog_is_current() {
         return Ok(None);
     }
     let Some(reader) = Reader::open(&TABLES)? else {
         return Ok(None);
     };
-    let horizon = storage::fold_horizon(&reader)?;
+    let horizon = crate::fold::fold_horizon(&reader)?;
     let (names, view) = dashboard_definition(&reader, dashboard)?;
     let mut metrics = Vec::with_capacity(names.len());
     for name in &names {

@@ -12,7 +12,7 @@ use crate::sql::DeltaShape;
 /// The oid of `tally._metric` (present in every catalog version), whose object lock is the
 /// fold lock (`ffi::lock_fold`): a lock tag no SQL command takes, so no other role can hold
 /// it and stall folding, as anyone could with the advisory key 0.7.0 used.
-fn fold_lock_object() -> Result<pgrx::pg_sys::Oid> {
+pub fn fold_lock_object() -> Result<pgrx::pg_sys::Oid> {
     crate::ffi::tally_schema()
         .and_then(|schema| crate::ffi::relation_in(schema, c"_metric"))
         .ok_or(TallyError::CatalogOutdated)
@@ -22,43 +22,6 @@ fn fold_lock_object() -> Result<pgrx::pg_sys::Oid> {
 pub fn lock_folding() -> Result<()> {
     crate::ffi::lock_fold(fold_lock_object()?, true);
     Ok(())
-}
-
-/// Folds every committed delta if no other session holds the fold lock (never waits):
-/// None when someone else is folding.
-pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
-    if !crate::ffi::lock_fold(fold_lock_object()?, false) {
-        return Ok(None);
-    }
-    crate::fold::fold_all(client).map(Some)
-}
-
-/// The fold horizon (`tally._fold`): no pending delta was written before it. 0 if the row
-/// is missing, which only makes the delta lookups start at the beginning.
-pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
-    let mut horizon = 0;
-    reader.lookup(
-        "_fold",
-        &[crate::ffi::scan::Key::Int4("id", 1)],
-        &["horizon"],
-        |row| {
-            // xid8 is a 64-bit value passed by value, as int8 is.
-            horizon = row.get::<i64>(0).map_or(0, |h| h as u64);
-            Ok(())
-        },
-    )?;
-    Ok(horizon)
-}
-
-/// What one compaction did.
-pub struct Folded {
-    pub deltas: i64,
-    pub groups: i64,
-}
-
-thread_local! {
-    /// Once the catalog is seen current it stays so for the life of the backend.
-    static CATALOG_CURRENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Whether `tally._delta` has the named column (the shape of this database's catalog).
@@ -75,26 +38,10 @@ fn delta_has_column(client: &SpiClient<'_>, column: &str) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// Whether this database's pg_tally catalog matches the library (0.9.0: metrics can be
-/// marked broken, the counters' index holds long group keys by digest). False between
-/// installing a new library and `ALTER EXTENSION pg_tally UPDATE`: writes then keep
-/// recording changes in the old catalog's shape, nothing folds, and everything else asks
-/// for the update.
-pub fn catalog_is_current() -> bool {
-    if CATALOG_CURRENT.with(|c| c.get()) {
-        return true;
-    }
-    let current = crate::ffi::tally_schema()
-        .and_then(|schema| crate::ffi::relation_in(schema, c"_broken"))
-        .is_some();
-    CATALOG_CURRENT.with(|c| c.set(current));
-    current
-}
-
 /// Whether pending changes are packed, one `tally._change` row per statement (0.6.0 and
 /// later).
 fn changes_are_packed() -> bool {
-    catalog_is_current() || crate::ffi::change_relid().is_some()
+    crate::installed::catalog_is_current() || crate::ffi::change_relid().is_some()
 }
 
 /// How this database's catalog stores pending changes: packed from 0.6.0 on; in
@@ -108,21 +55,6 @@ pub fn delta_shape(client: &SpiClient<'_>) -> Result<DeltaShape> {
     } else {
         DeltaShape::Legacy
     })
-}
-
-/// Whether this session has already seen the catalog current, without asking the database
-/// (the single-row write path needs no SPI connection when it has).
-pub fn catalog_known_current() -> bool {
-    CATALOG_CURRENT.with(|c| c.get())
-}
-
-/// Fails with a hint to run `ALTER EXTENSION pg_tally UPDATE` on an old catalog.
-pub fn require_current_catalog() -> Result<()> {
-    if catalog_is_current() {
-        Ok(())
-    } else {
-        Err(crate::error::TallyError::CatalogOutdated)
-    }
 }
 
 /// Forgets every stored counter of the metrics defined on `source` (TRUNCATE). Caller
@@ -178,4 +110,52 @@ pub fn no_counters() -> Vec<SpiValue> {
         .iter()
         .map(|&oid| SpiValue::null(oid))
         .collect()
+}
+
+/// Recomputes every metric of `source` (TRUNCATE of one partition, ATTACH/DETACH PARTITION).
+pub fn recompute_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> Result<()> {
+    for metric in Metric::load_for_source(client, source)? {
+        recompute(&metric)?;
+    }
+    Ok(())
+}
+
+/// Replaces the counters and pending changes of `metric` with its live counters (`tally.refresh`,
+/// DDL that changed what it reads), in one snapshot, and clears its broken mark.
+pub fn recompute(metric: &Metric) -> Result<i64> {
+    crate::installed::require_current_catalog()?;
+    // Source lock first, then the fold lock: the order TRUNCATE takes them in (the table,
+    // then the fold lock in its trigger), so the two cannot deadlock.
+    crate::ffi::lock_table(metric.source_oid, pgrx::pg_sys::AccessShareLock);
+    lock_folding()?;
+    // Every statement below runs in one snapshot taken after the fold lock was granted
+    // (whatever the isolation level: under REPEATABLE READ the transaction's own snapshot
+    // could miss state a compaction folded after it was taken). One snapshot makes the
+    // source scan and the removal of pending changes agree: a write is either counted by
+    // the scan with its change removed, or in neither.
+    let snapshot = crate::ffi::Snapshot::latest();
+    crate::ffi::execute_in_snapshot(
+        &snapshot,
+        &"DELETE FROM tally._state WHERE metric_id = $1",
+        &[crate::ffi::SpiValue::of_int4(metric.id)],
+        &[],
+    )?;
+    // The source is read, and the metric's expressions evaluated, as the table owner.
+    let live = live_counters(metric, &snapshot)?;
+    // Pending changes from the fold horizon on: those before it are already folded, and
+    // the queue table may hold many of them until VACUUM.
+    let sql = crate::sql::recompute_sql();
+    let mut params = live.unwrap_or_else(no_counters);
+    params.push(crate::ffi::SpiValue::of_int4(metric.id));
+    let (groups, _) = crate::ffi::execute_in_snapshot(&snapshot, &sql, &params, &[])?;
+    // Exact again: a broken metric (see `fold`) folds from here on. No fold can mark it
+    // broken meanwhile: we hold the fold lock.
+    crate::ffi::execute_in_snapshot(
+        &snapshot,
+        &"DELETE FROM tally._broken WHERE metric_id = $1",
+        &[crate::ffi::SpiValue::of_int4(metric.id)],
+        &[],
+    )?;
+    snapshot.release();
+    Ok(groups as i64)
 }

@@ -120,7 +120,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
     let generation = Generation {
         number: args.generation,
         catalog: ffi::delta_relid().unwrap_or(pg_sys::InvalidOid),
-        current: storage::catalog_is_current(),
+        current: crate::installed::catalog_is_current(),
     };
     let single_row = ffi::changed_one_row(trigger);
     if single_row {
@@ -202,7 +202,7 @@ fn write_directly(
 ) -> TallyResult<Option<u64>> {
     // `generation.catalog` is the oid of tally._delta, looked up once for this statement.
     if !gucs::direct_writes()
-        || !storage::catalog_known_current()
+        || !crate::installed::catalog_known_current()
         || generation.catalog == pg_sys::InvalidOid
     {
         return Ok(None);
@@ -263,7 +263,7 @@ impl TriggerArgs {
 
 /// TRUNCATE of one partition removes only its rows: the root's metrics are recomputed.
 fn on_partition_truncate(root: pg_sys::Oid) -> TallyResult<()> {
-    Spi::connect_mut(|client| crate::refresh::recompute_source(client, root))
+    Spi::connect_mut(|client| crate::storage::recompute_source(client, root))
 }
 
 fn trigger_error(error: pgrx::PgTriggerError) -> TallyError {

@@ -39,7 +39,7 @@ fn verify(
 > {
     let rows = ffi::as_extension_owner(|| {
         Spi::connect(|client| -> Result<Vec<DriftRow>> {
-            crate::storage::require_current_catalog()?;
+            crate::installed::require_current_catalog()?;
             let metrics = readable_metrics(client, metric)?;
             let mut out = Vec::new();
             for (i, metric) in metrics.iter().enumerate() {

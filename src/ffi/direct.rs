@@ -16,7 +16,6 @@ use std::marker::PhantomData;
 
 use super::array::{array_of, INT4, INT8, NUMERIC, TEXT, TIMESTAMPTZ};
 use crate::error::{Result, TallyError};
-use crate::sql::{Relation, Sql};
 
 /// A value computed for the current statement's row: valid until the next
 /// `RowExprs::reset`, which the borrow on `RowExprs` enforces.
@@ -53,18 +52,18 @@ impl Drop for RowExprs {
 }
 
 impl RowExprs {
-    /// Compiles `exprs` (schema-qualified SQL expressions over the columns of `relid`) by
-    /// parse analysis of `SELECT <exprs> FROM ONLY <relid>` under `search_path = pg_catalog,
-    /// pg_temp`, so that no object of the writer's search_path can take part.
-    pub fn compile(relid: pg_sys::Oid, exprs: &[Sql]) -> Result<RowExprs> {
-        let table = qualified_name(relid)?;
-        let sql = CString::new(crate::sql::row_expressions_sql(&table, exprs).as_str())
+    /// Compiles the `count` expressions of `query` over the rows of `relid`
+    /// (`sql::row_expressions_sql`: `SELECT <exprs> FROM ONLY <table>`, schema-qualified
+    /// expressions over the table's columns) by parse analysis under `search_path =
+    /// pg_catalog, pg_temp`, so that no object of the writer's search_path can take part.
+    pub fn compile(relid: pg_sys::Oid, query: &str, count: usize) -> Result<RowExprs> {
+        let sql = CString::new(query)
             .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
         super::with_fixed_settings(|| {
             // SAFETY: the context is created under the caller's (transaction) context and
             // moved below TopMemoryContext only once everything in it is built, so an
             // ERROR half-way frees it with the transaction. Parse analysis builds its nodes
-            // there; the target list holds exactly exprs.len() expressions (checked below). expression_planner
+            // there; the target list holds exactly count expressions (checked below). expression_planner
             // and ExecInitExpr copy into CurrentMemoryContext, which is ours. The slots'
             // descriptor is a copy owned by the context, so it outlives the relation
             // cache entry's.
@@ -78,7 +77,7 @@ impl RowExprs {
                 );
                 let caller = pg_sys::MemoryContextSwitchTo(context);
                 let targets = super::analyze_targets(&sql);
-                let mut states = Vec::with_capacity(exprs.len());
+                let mut states = Vec::with_capacity(count);
                 for target in targets {
                     let planned = pg_sys::expression_planner(target);
                     states.push(pg_sys::ExecInitExpr(planned, std::ptr::null_mut()));
@@ -91,12 +90,12 @@ impl RowExprs {
                 let econtext = pg_sys::CreateStandaloneExprContext();
                 pg_sys::MemoryContextSwitchTo(caller);
                 pg_sys::MemoryContextSetParent(context, pg_sys::TopMemoryContext);
-                if states.len() != exprs.len() {
+                if states.len() != count {
                     pg_sys::MemoryContextDelete(context);
                     return Err(TallyError::Internal(format!(
                         "compiled {} of {} expressions",
                         states.len(),
-                        exprs.len()
+                        count
                     )));
                 }
                 Ok(RowExprs {
@@ -250,7 +249,8 @@ unsafe fn detoasted(datum: Datum) -> *mut pg_sys::varlena {
 }
 
 /// `schema.table` of `relid`, quoted.
-fn qualified_name(relid: pg_sys::Oid) -> Result<Relation> {
+/// The schema and name of relation `relid`.
+pub fn relation_names(relid: pg_sys::Oid) -> Result<(String, String)> {
     // SAFETY: lsyscache lookups return palloc'd copies or NULL, checked before use.
     unsafe {
         let name = pg_sys::get_rel_name(relid);
@@ -260,9 +260,9 @@ fn qualified_name(relid: pg_sys::Oid) -> Result<Relation> {
                 "relation {relid:?} not found"
             )));
         }
-        Ok(Relation::qualified(
-            &CStr::from_ptr(schema).to_string_lossy(),
-            &CStr::from_ptr(name).to_string_lossy(),
+        Ok((
+            CStr::from_ptr(schema).to_string_lossy().into_owned(),
+            CStr::from_ptr(name).to_string_lossy().into_owned(),
         ))
     }
 }

@@ -44,19 +44,15 @@ impl fmt::Display for Sql {
     }
 }
 
-/// Text pg_tally's own SPI entry points (`ffi::execute_in_snapshot`) accept: a statement
-/// built here, or a constant.
-pub trait Statement {
-    fn text(&self) -> &str;
-}
-
-impl Statement for Sql {
+// What pg_tally's own SPI entry points (`ffi::execute_in_snapshot`) accept: a statement
+// built here, or a constant.
+impl crate::ffi::Query for Sql {
     fn text(&self) -> &str {
         &self.0
     }
 }
 
-impl Statement for &'static str {
+impl crate::ffi::Query for &'static str {
     fn text(&self) -> &str {
         self
     }
