@@ -7,6 +7,10 @@
 // Public entry points return pgrx's ErrorReport as their Err so pgrx raises it with its
 // SQLSTATE, detail and hint; it is large, but exists only on the error path.
 #![allow(clippy::result_large_err)]
+// Every unsafe operation is in an `unsafe` block of its own, with a SAFETY comment saying why
+// it is sound (src/ffi, the one place they are).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use pgrx::prelude::*;
 

@@ -147,21 +147,29 @@ impl<'a> InPlace<'a> {
         // A 1-byte header says so in its low bit; anything else has 4 header bytes (every
         // array varlena is longer than that).
         let header_of = |start: *const u8| {
-            varlena_size(std::slice::from_raw_parts(
-                start,
-                if *start & 0x01 == 0x01 { 1 } else { 4 },
-            ))
+            // SAFETY: `start` is the first byte of a varlena (the caller's promise, or
+            // pg_detoast_datum's result), which has at least the header length read here.
+            unsafe {
+                varlena_size(std::slice::from_raw_parts(
+                    start,
+                    if *start & 0x01 == 0x01 { 1 } else { 4 },
+                ))
+            }
         };
         let (start, copy, (header_len, total)) = match header_of(raw) {
             Some(size) => (raw, None, size),
             None => {
                 // Compressed or stored out of line: a plain 4-byte-header copy.
-                let copy = pg_sys::pg_detoast_datum(raw.cast());
+                // SAFETY: `raw` is a varlena datum (the caller's promise); the copy is
+                // palloc'd in the current context and lives as long as `'a` needs.
+                let copy = unsafe { pg_sys::pg_detoast_datum(raw.cast()) };
                 (copy.cast::<u8>(), Some(copy), header_of(copy.cast())?)
             }
         };
-        let body =
-            std::slice::from_raw_parts(start.add(header_len), total.saturating_sub(header_len));
+        // SAFETY: the header says the varlena is `total` bytes long, header included.
+        let body = unsafe {
+            std::slice::from_raw_parts(start.add(header_len), total.saturating_sub(header_len))
+        };
         let mut view = InPlace {
             body,
             offsets: Vec::new(),
@@ -336,7 +344,8 @@ pub unsafe fn column_in_place<'a>(
     element: &ElementType,
     column: usize,
 ) -> crate::error::Result<InPlace<'a>> {
-    datum.and_then(|d| InPlace::of(d, element)).ok_or_else(|| {
+    // SAFETY: the caller's promise is `InPlace::of`'s.
+    datum.and_then(|d| unsafe { InPlace::of(d, element) }).ok_or_else(|| {
         crate::error::TallyError::Internal(format!(
             "column {column} is not a one-dimensional array of the expected type"
         ))

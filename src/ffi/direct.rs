@@ -245,10 +245,10 @@ impl RowValue<'_> {
 /// # Safety
 /// `datum` must be a varlena datum.
 unsafe fn detoasted(datum: Datum) -> *mut pg_sys::varlena {
-    pg_sys::pg_detoast_datum(datum.cast_mut_ptr())
+    // SAFETY: the caller's promise.
+    unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) }
 }
 
-/// `schema.table` of `relid`, quoted.
 /// The schema and name of relation `relid`.
 pub fn relation_names(relid: pg_sys::Oid) -> Result<(String, String)> {
     // SAFETY: lsyscache lookups return palloc'd copies or NULL, checked before use.
@@ -352,6 +352,7 @@ impl DeltaWriter {
     fn index_infos(&self) -> impl Iterator<Item = (pg_sys::Relation, *mut pg_sys::IndexInfo)> + '_ {
         // SAFETY: ExecOpenIndices sized both arrays to ri_NumIndices.
         let count = unsafe { (*self.indexes).ri_NumIndices.max(0) as usize };
+        // SAFETY: `i` < ri_NumIndices, the length of both arrays.
         (0..count).map(move |i| unsafe {
             (
                 *(*self.indexes).ri_IndexRelationDescs.add(i),

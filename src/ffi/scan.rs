@@ -346,9 +346,12 @@ impl Opened {
             return scan;
         }
         if !scan.is_null() {
-            pg_sys::index_endscan(scan);
+            // SAFETY: a scan this struct began and has not ended.
+            unsafe { pg_sys::index_endscan(scan) };
         }
-        let scan = pg_sys::index_beginscan(self.rel, self.index, snapshot, nkeys, 0);
+        // SAFETY: the relations are open and `snapshot` outlives the scan (the caller's
+        // promise).
+        let scan = unsafe { pg_sys::index_beginscan(self.rel, self.index, snapshot, nkeys, 0) };
         self.scan.set((scan, nkeys));
         scan
     }
@@ -436,11 +439,17 @@ fn scan_key(key: &Key<'_>, attno: pg_sys::AttrNumber, text: Option<Datum>) -> pg
 }
 
 /// The statement's snapshot: every lookup of one read sees the same committed data.
+///
+/// # Safety
+/// Only inside a transaction; the snapshot is valid until the statement ends.
 unsafe fn snapshot() -> pg_sys::Snapshot {
-    if pg_sys::ActiveSnapshotSet() {
-        pg_sys::GetActiveSnapshot()
-    } else {
-        pg_sys::GetTransactionSnapshot()
+    // SAFETY: snapmgr calls, inside the transaction the caller is in.
+    unsafe {
+        if pg_sys::ActiveSnapshotSet() {
+            pg_sys::GetActiveSnapshot()
+        } else {
+            pg_sys::GetTransactionSnapshot()
+        }
     }
 }
 
