@@ -2,19 +2,22 @@
 # Runs every pg_tally test against a real PostgreSQL 15. This is the README's test command
 # and what CI runs (.ci/run). Installs what is missing first; reruns skip finished installs.
 #
-# Stages, in order (name some to run only those: `bash scripts/test.sh lint regress`):
+# Stages, in order (name some to run only those: `bash scripts/test.sh lint unit`):
 #   lint         cargo fmt --check, cargo clippy -D warnings, no SQL formatted outside
 #                src/sql/, no new import cycle (seconds, no cluster)
+#   unit         plain #[test]s and property tests of pure logic (`cargo test --lib`, seconds,
+#                no cluster)
 #   regress      pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
-#   integration  tests over a real connection (randomized differential, concurrency, ...)
+#   integration  tests over a real connection (randomized differential, concurrency, ...);
+#                the #[pg_test]s inside Postgres (cargo pgrx's own test cluster)
 #   faults       pg_dump/restore, kill -9 crash recovery, hot standby (tests/faults.sh); the
 #                upgrade from the released 0.1.0, built from its git tag (tests/upgrade.sh);
 #                the background compactor on a cluster that preloads pg_tally
 #                (tests/compactor.sh); logical replication (tests/logical.sh)
 #   slow         limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django
 #                example
-#   unit         #[pg_test] tests inside Postgres (cargo pgrx's own test cluster)
-# Every stage but lint builds and installs the extension into the system PostgreSQL 15 first.
+# Every stage but lint and unit builds and installs the extension into the system
+# PostgreSQL 15 first.
 #
 # PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
 # (default 8) each isolation level of the concurrency test.
@@ -24,7 +27,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 step() { printf '\n==> %s\n' "$*"; }
 
-all_stages=(lint regress integration faults slow unit)
+all_stages=(lint unit regress integration faults slow)
 stages=("$@")
 [ "${#stages[@]}" -gt 0 ] || stages=("${all_stages[@]}")
 for stage in "${stages[@]}"; do
@@ -50,8 +53,15 @@ if wants lint; then
   python3 scripts/check-imports.py
 fi
 
+if wants unit; then
+  step "unit: plain and property tests, no cluster"
+  cargo test --lib
+fi
+
 needs_server=false
-for stage in "${stages[@]}"; do [ "$stage" = lint ] || needs_server=true; done
+for stage in "${stages[@]}"; do
+  case "$stage" in lint | unit) ;; *) needs_server=true ;; esac
+done
 if $needs_server; then
   step "install extension"
   cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
@@ -72,6 +82,10 @@ fi
 if wants integration; then
   step "integration tests"
   cargo test --test '*' -- --nocapture --test-threads 1
+
+  step "integration: #[pg_test]s inside Postgres"
+  install -d -o postgres -g postgres "$root/.pgrx-test-data"
+  CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
 fi
 
 if wants faults; then
@@ -99,11 +113,6 @@ if wants slow; then
   bash scripts/django-test.sh
 fi
 
-if wants unit; then
-  step "unit: #[pg_test] tests"
-  install -d -o postgres -g postgres "$root/.pgrx-test-data"
-  CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
-fi
 
 if $needs_server; then bash scripts/cluster.sh stop; fi
 step "tests passed: ${stages[*]}"

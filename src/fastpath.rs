@@ -23,7 +23,7 @@ thread_local! {
 }
 
 /// Statements this session has written through the direct path (for tests).
-#[cfg(any(test, feature = "pg_test"))]
+#[cfg(feature = "pg_test")]
 pub fn direct_statements() -> u64 {
     DIRECT_STATEMENTS.with(|d| d.get())
 }

@@ -170,12 +170,16 @@ impl CaughtPgError {
     /// too large), not about the system or the caller (out of disk, a lock, a cancel, the
     /// stack depth a caller's recursion left: 54001, the same class).
     pub fn is_about_data(&self) -> bool {
-        // A SQLSTATE is packed six bits per character, first character lowest: its class
-        // is the low twelve bits.
-        let class = (self.code as isize) & 0xFFF;
-        let data_exception = isize::from(b'2' - b'0') + (isize::from(b'2' - b'0') << 6);
-        class == data_exception || self.code == PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED
+        is_data_sqlstate(self.code as isize)
     }
+}
+
+/// Whether a packed SQLSTATE (Postgres' `MAKE_SQLSTATE`: six bits per character, first
+/// character lowest) is a data exception (class 22) or exactly 54000.
+fn is_data_sqlstate(code: isize) -> bool {
+    let class = code & 0xFFF;
+    let data_exception = isize::from(b'2' - b'0') + (isize::from(b'2' - b'0') << 6);
+    class == data_exception || code == PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED as isize
 }
 
 impl std::fmt::Display for CaughtPgError {
@@ -802,4 +806,36 @@ pub fn exit_to_be_restarted() -> ! {
     // SAFETY: proc_exit runs the backend's exit callbacks and never returns; called at the
     // end of the worker's main loop, outside any transaction.
     unsafe { pg_sys::proc_exit(1) }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::is_data_sqlstate;
+    use proptest::prelude::*;
+
+    /// Postgres' MAKE_SQLSTATE of a five-character SQLSTATE.
+    fn packed(sqlstate: &str) -> isize {
+        sqlstate
+            .bytes()
+            .enumerate()
+            .map(|(i, c)| isize::from((c - b'0') & 0x3F) << (6 * i))
+            .sum()
+    }
+
+    proptest! {
+        #[test]
+        fn data_sqlstates_are_class_22_and_54000(sqlstate in "[0-9A-Z]{5}") {
+            let expected = sqlstate.starts_with("22") || sqlstate == "54000";
+            prop_assert_eq!(is_data_sqlstate(packed(&sqlstate)), expected);
+        }
+    }
+
+    #[test]
+    fn known_codes() {
+        assert!(is_data_sqlstate(packed("22003"))); // numeric_value_out_of_range
+        assert!(is_data_sqlstate(packed("54000"))); // program_limit_exceeded
+        assert!(!is_data_sqlstate(packed("54001"))); // statement_too_complex (stack depth)
+        assert!(!is_data_sqlstate(packed("53100"))); // disk_full
+        assert!(!is_data_sqlstate(packed("57014"))); // query_canceled
+    }
 }

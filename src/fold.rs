@@ -181,7 +181,7 @@ impl Sums {
         for (key, sum) in self.sums {
             let size = key.group.as_ref().map_or(0, String::len)
                 + key.value.as_ref().map_or(0, String::len);
-            if bytes + size > max_bytes && bytes > 0 {
+            if bytes + size > max_bytes && chunks.last().is_some_and(|c| !c.sums.is_empty()) {
                 chunks.push(Sums::default());
                 bytes = 0;
             }
@@ -495,4 +495,53 @@ pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
 pub struct Folded {
     pub deltas: i64,
     pub groups: i64,
+}
+
+#[cfg(test)]
+mod unit {
+    use super::{Key, Sum, Sums};
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    fn sums(groups: &[String]) -> Sums {
+        let mut sums = Sums::default();
+        for (i, group) in groups.iter().enumerate() {
+            let key = Key {
+                metric_id: i as i32,
+                bucket: None,
+                group: Some(group.clone()),
+                value: None,
+            };
+            let sum = Sum {
+                n_rows: 1,
+                n_values: 1,
+                total: None,
+                value: None,
+                changes: 1,
+            };
+            sums.sums.insert(key, sum);
+        }
+        sums
+    }
+
+    proptest! {
+        /// The chunks hold every counter once, and none is larger than the limit unless one
+        /// key alone is.
+        #[test]
+        fn chunks_partition_the_sums(
+            groups in proptest::collection::vec("[a-z]{0,300}", 0..60),
+            max_bytes in 1usize..2000,
+        ) {
+            let chunks = sums(&groups).into_chunks(max_bytes);
+            let mut seen = HashSet::new();
+            for chunk in &chunks {
+                let bytes: usize = chunk.sums.keys().map(|k| k.group.as_ref().map_or(0, String::len)).sum();
+                prop_assert!(bytes <= max_bytes || chunk.sums.len() == 1, "{} keys, {} bytes", chunk.sums.len(), bytes);
+                for key in chunk.sums.keys() {
+                    prop_assert!(seen.insert(key.metric_id));
+                }
+            }
+            prop_assert_eq!(seen.len(), groups.len());
+        }
+    }
 }

@@ -34,7 +34,9 @@ mod storage;
 mod trigger;
 mod verify;
 
-#[cfg(any(test, feature = "pg_test"))]
+// The #[pg_test]s run inside Postgres (`--features pg_test`); plain #[test]s (`cargo test
+// --lib`, no cluster) sit next to the code they test.
+#[cfg(feature = "pg_test")]
 mod tests;
 
 ::pgrx::pg_module_magic!(name, version);

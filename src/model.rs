@@ -193,3 +193,48 @@ impl Metric {
         rows.into_iter().map(|row| Metric::from_row(&row)).collect()
     }
 }
+
+#[cfg(test)]
+mod unit {
+    use super::{Aggregate, Bucket};
+    use proptest::prelude::*;
+
+    const AGGREGATES: [Aggregate; 6] = [
+        Aggregate::Count,
+        Aggregate::Sum,
+        Aggregate::Avg,
+        Aggregate::Min,
+        Aggregate::Max,
+        Aggregate::CountDistinct,
+    ];
+    const BUCKETS: [Bucket; 4] = [Bucket::Hour, Bucket::Day, Bucket::Week, Bucket::Month];
+
+    proptest! {
+        /// The names the API takes read back as themselves, in any case, with spaces around.
+        #[test]
+        fn names_read_back(index in 0usize..6, upper in any::<bool>(), pad in " {0,3}") {
+            let aggregate = AGGREGATES[index];
+            let bucket = BUCKETS[index % 4];
+            let spell = |name: &str| {
+                let name = if upper { name.to_uppercase() } else { name.to_string() };
+                format!("{pad}{name}{pad}")
+            };
+            prop_assert_eq!(Aggregate::parse(&spell(aggregate.as_str())).ok(), Some(aggregate));
+            prop_assert_eq!(Bucket::parse(&spell(bucket.as_str())).ok(), Some(bucket));
+        }
+
+        #[test]
+        fn other_names_are_refused(name in "[a-z_]{1,20}") {
+            let known = AGGREGATES.iter().any(|a| a.as_str() == name);
+            prop_assert_eq!(Aggregate::parse(&name).is_ok(), known);
+        }
+    }
+
+    #[test]
+    fn every_aggregate_but_count_needs_a_column() {
+        for aggregate in AGGREGATES {
+            assert_eq!(aggregate.needs_column(), aggregate != Aggregate::Count);
+            assert!(!(aggregate.sums_values() && aggregate.tracks_values()));
+        }
+    }
+}

@@ -466,3 +466,41 @@ fn current_figure(reader: &Reader, reading: Reading<'_>) -> Result<Option<String
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
 }
+
+#[cfg(test)]
+mod unit {
+    use super::not_a_json_number;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every finite total the write path can produce (below 1e900 per value, fewer than
+        /// 2^63 of them) prints with at most 920 integer digits: a JSON number.
+        #[test]
+        fn finite_totals_are_json_numbers(
+            negative in any::<bool>(),
+            integer in "[1-9][0-9]{0,920}|0",
+            fraction in proptest::option::of("[0-9]{1,40}"),
+        ) {
+            let total = format!(
+                "{}{integer}{}",
+                if negative { "-" } else { "" },
+                fraction.map(|f| format!(".{f}")).unwrap_or_default()
+            );
+            prop_assert!(!not_a_json_number(&total));
+        }
+
+        /// A total that counts NaN or infinities (1e1000 or more) is not written as a number.
+        #[test]
+        fn counted_non_finite_values_are_not(digits in 1001usize..3100, negative in any::<bool>()) {
+            let total = format!("{}1{}", if negative { "-" } else { "" }, "0".repeat(digits - 1));
+            prop_assert!(not_a_json_number(&total));
+        }
+    }
+
+    #[test]
+    fn non_finite_numerics_are_not() {
+        for total in ["NaN", "Infinity", "-Infinity"] {
+            assert!(not_a_json_number(total), "{total}");
+        }
+    }
+}

@@ -616,3 +616,25 @@ fn _refuse_value(
     };
     Err(error.into())
 }
+
+#[cfg(test)]
+mod unit {
+    use super::TriggerArgs;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arguments_read_back(generation in any::<i64>(), root in proptest::option::of(any::<u32>())) {
+            let mut args = vec![generation.to_string()];
+            args.extend(root.map(|r| r.to_string()));
+            let parsed = TriggerArgs::parse(&args).expect("pg_tally's own arguments parse");
+            prop_assert_eq!(parsed.generation, generation);
+            prop_assert_eq!(parsed.root.map(|r| r.to_u32()), root);
+        }
+
+        #[test]
+        fn other_arguments_are_refused(generation in "[^0-9-][^\\x00]*") {
+            prop_assert!(TriggerArgs::parse(&[generation]).is_err());
+        }
+    }
+}

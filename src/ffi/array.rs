@@ -345,11 +345,13 @@ pub unsafe fn column_in_place<'a>(
     column: usize,
 ) -> crate::error::Result<InPlace<'a>> {
     // SAFETY: the caller's promise is `InPlace::of`'s.
-    datum.and_then(|d| unsafe { InPlace::of(d, element) }).ok_or_else(|| {
-        crate::error::TallyError::Internal(format!(
-            "column {column} is not a one-dimensional array of the expected type"
-        ))
-    })
+    datum
+        .and_then(|d| unsafe { InPlace::of(d, element) })
+        .ok_or_else(|| {
+            crate::error::TallyError::Internal(format!(
+                "column {column} is not a one-dimensional array of the expected type"
+            ))
+        })
 }
 
 /// A one-dimensional array of `elements` (None is an SQL NULL element) as an SPI argument

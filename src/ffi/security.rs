@@ -272,3 +272,24 @@ fn drop_object(class: pg_sys::Oid, oid: pg_sys::Oid) {
         pg_sys::CommandCounterIncrement();
     }
 }
+
+#[cfg(test)]
+mod unit {
+    use super::checks_its_callers;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn catalogs_from_0_8_on_check_their_callers(major in 0u32..20, minor in 0u32..40, patch in 0u32..10) {
+            prop_assert_eq!(
+                checks_its_callers(&format!("{major}.{minor}.{patch}")),
+                (major, minor) >= (0, 8)
+            );
+        }
+
+        #[test]
+        fn versions_it_cannot_read_do_not(text in "[^0-9]*") {
+            prop_assert!(!checks_its_callers(&text));
+        }
+    }
+}
