@@ -69,6 +69,7 @@ SELECT coalesce(sum(calls), 0) AS sources_checked FROM pg_stat_xact_user_functio
 COMMIT;
 RESET ROLE;
 RESET track_functions;
+DROP TYPE pg_temp."(";
 ALTER TYPE ticket_state RENAME VALUE 'open' TO 'opened';   -- one no filter names: fine
 INSERT INTO tickets VALUES (3, 'paid');
 SELECT tally.value('tickets_paid') AS paid;
