@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails when the modules of src/ import each other in a new cycle.
 
-A module is a top-level file or folder of src/ (src/fold.rs, src/ffi/...). Every `crate::name`
+A module is a top-level file or folder of src/ (src/error.rs, src/fold/...). Every `crate::name`
 a module's files mention (in `use` lines or paths) is an edge from it to `name`; every cycle
 in that graph is printed. The cycles in scripts/import-cycles.known are the tree's debt (see
 docs/architecture.md): they are reported, and one that is gone must be taken off the list.

@@ -11,7 +11,7 @@
 --   it. A fold on the write path never fails the writer's statement (the library).
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.9.0'" to load this file. \quit
 
--- Raises the error for a value no fold could store (src/trigger.rs).
+-- Raises the error for a value no fold could store (src/write/trigger.rs).
 CREATE FUNCTION tally."_refuse_value"(
 	"metric" TEXT,
 	"aggregate" TEXT,
@@ -240,7 +240,7 @@ ALTER FUNCTION tally.value(text) CALLED ON NULL INPUT;
 ALTER FUNCTION tally.groups(text) CALLED ON NULL INPUT;
 ALTER FUNCTION tally.series(text, timestamptz, timestamptz) CALLED ON NULL INPUT;
 
--- Raises the error for a group key longer than a metric keeps (src/trigger.rs).
+-- Raises the error for a group key longer than a metric keeps (src/write/trigger.rs).
 CREATE FUNCTION tally."_refuse_group_key"(
 	"metric" TEXT,
 	"key" TEXT
@@ -249,7 +249,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_refuse_group_key_wrapper';
 
--- Re-validates the metrics of a table without rebuilding its triggers (src/define.rs): ALTER
+-- Re-validates the metrics of a table without rebuilding its triggers (src/catalog/define.rs): ALTER
 -- TABLE under check_function_bodies = off (checked now, skipped before), ALTER TYPE.
 CREATE FUNCTION tally."_check_source"(
 	"source" regclass

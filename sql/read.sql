@@ -2,7 +2,7 @@
 -- reader `reader`. Written in PL/pgSQL on purpose: the jsonb is built by Postgres and returned
 -- as is, so numeric figures stay exact (a round trip through a JSON library would turn them
 -- into floats), and PL/pgSQL caches the plan per session. Only the extension owner may run it
--- (finalize.sql): tally._snapshot_sql reaches it through tally._snapshot_text (src/snapshot.rs),
+-- (finalize.sql): tally._snapshot_sql reaches it through tally._snapshot_text (src/read/snapshot.rs),
 -- which passes the calling role as `reader` and runs it with the extension owner's rights.
 -- search_path = pg_catalog, pg_temp (finalize.sql); every function, operator and type in it
 -- is schema-qualified too. It sets jit = off
@@ -87,7 +87,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$ SELECT tally._snapshot_text(dashboard)::pg_catalog.jsonb $fn$;
 
 -- tally.snapshot: the one-row dashboard read. A SQL function the planner inlines into the
--- caller's query: the figures come from tally._snapshot_counters (src/snapshot.rs: index
+-- caller's query: the figures come from tally._snapshot_counters (src/read/snapshot.rs: index
 -- lookups without the executor) as JSON text whose numbers are Postgres' own numeric output,
 -- so the cast keeps them exact. That function returns NULL for a dashboard with a min, max
 -- or count_distinct metric, which tally._snapshot_sql above reads instead.

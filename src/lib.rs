@@ -1,8 +1,10 @@
 //! pg_tally: exact, always-current dashboard aggregates maintained inside PostgreSQL.
 //!
-//! Pipeline: `define` validates and stores a metric → `trigger` turns every write statement
-//! into delta rows → `compact` folds deltas into state → `read`/`dashboard` answer from
-//! state plus pending deltas → `refresh`/`verify` recompute from the source for DBA jobs.
+//! Pipeline (docs/architecture.md): `catalog` validates and stores metrics and dashboards →
+//! `write` turns every write statement into one row of changes → `fold` adds committed
+//! changes to the counters → `read` answers from counters plus pending changes → `admin`
+//! recomputes and verifies from the source for DBA jobs. Beneath them: `model` (what a
+//! metric is), `sql` (the only place SQL text is built), `ffi` (the only place of `unsafe`).
 
 // Public entry points return pgrx's ErrorReport as their Err so pgrx raises it with its
 // SQLSTATE, detail and hint; it is large, but exists only on the error path.
@@ -14,25 +16,17 @@
 
 use pgrx::prelude::*;
 
-mod compact;
-mod compactor;
-mod dashboard;
-mod define;
+mod admin;
+mod catalog;
 mod error;
-mod fastpath;
 mod ffi;
 mod fold;
 mod gucs;
-mod installed;
 mod model;
 mod plans;
 mod read;
-mod refresh;
-mod snapshot;
 mod sql;
-mod storage;
-mod trigger;
-mod verify;
+mod write;
 
 // The #[pg_test]s run inside Postgres (`--features pg_test`); plain #[test]s (`cargo test
 // --lib`, no cluster) sit next to the code they test.
@@ -54,8 +48,8 @@ extension_sql_file!(
         "bootstrap",
         "values",
         read::_may_read,
-        snapshot::_snapshot_counters,
-        snapshot::_snapshot_text
+        read::snapshot::_snapshot_counters,
+        read::snapshot::_snapshot_text
     ]
 );
 extension_sql_file!(
@@ -63,14 +57,14 @@ extension_sql_file!(
     name = "ddl",
     requires = [
         "bootstrap",
-        define::_revalidate_source,
-        define::_check_source
+        catalog::define::_revalidate_source,
+        catalog::define::_check_source
     ]
 );
 extension_sql_file!(
     "../sql/dashboard.sql",
     name = "dashboard",
-    requires = [dashboard::_create_dashboard]
+    requires = [catalog::dashboard::_create_dashboard]
 );
 extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
@@ -78,7 +72,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     gucs::register();
     if ffi::preloading() {
-        compactor::register_workers();
+        fold::compactor::register_workers();
     }
 }
 

@@ -1,4 +1,4 @@
-//! The executor-free single-row write path (see `crate::fastpath`): SQL expressions compiled
+//! The executor-free single-row write path (see `crate::write::single_row`): SQL expressions compiled
 //! once against a table's row shape and evaluated over the one row of a transition table,
 //! and the statement's changes stored as one `tally._change` row with `heap_insert` and
 //! index inserts.

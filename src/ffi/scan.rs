@@ -1,5 +1,5 @@
 //! Executor-free index lookups on pg_tally's own tables, for the dashboard read
-//! (`crate::snapshot`), and the fold's take of pending changes (`take_changes`, for
+//! (`crate::read::snapshot`), and the fold's take of pending changes (`take_changes`, for
 //! `crate::fold`).
 //!
 //! Why: `tally.snapshot` as one PL/pgSQL-cached query spent most of its ~90 µs setting up

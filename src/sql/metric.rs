@@ -121,7 +121,7 @@ impl Metric {
             .map(|column| Ident::new(column).to_string())
     }
 
-    /// The expressions the single-row write path compiles (`fastpath`), each computing over
+    /// The expressions the single-row write path compiles (`write::single_row`), each computing over
     /// one source row exactly what the queries below compute: the filter, the bucket, the
     /// group key, and the column as the aggregate reads it (count only asks whether it is
     /// NULL, whatever its type; the others fold its values as numeric, sum and avg with

@@ -187,11 +187,11 @@ mod tests {
         ];
         // Runs every statement on `table`; returns how many took the direct path.
         let run_all = |table: &str| {
-            let before = crate::fastpath::direct_statements();
+            let before = crate::write::single_row::direct_statements();
             for statement in statements {
                 Spi::run(&statement.replace("{t}", table)).unwrap();
             }
-            crate::fastpath::direct_statements() - before
+            crate::write::single_row::direct_statements() - before
         };
         assert_eq!(
             run_all("direct"),

@@ -13,11 +13,14 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Result as TallyResult, TallyError};
-use crate::fastpath::FastPath;
+use crate::ffi;
 use crate::ffi::Side;
+use crate::fold::compact;
+use crate::fold::storage;
+use crate::gucs;
 use crate::model::Metric;
 use crate::sql::{self, Relation, Rows};
-use crate::{compact, ffi, gucs, storage};
+use crate::write::single_row::SingleRow;
 
 /// (event keyword, trigger name, REFERENCING clause)
 const TRIGGERS: [(&str, &str, &str); 4] = [
@@ -55,7 +58,7 @@ struct SourceMetrics {
     /// None: always concerned by an UPDATE (a column could not be resolved).
     attnums: Vec<Option<Vec<i16>>>,
     /// The metrics' expressions compiled for single-row statements, on first use.
-    fast: RefCell<Option<FastPath>>,
+    fast: RefCell<Option<SingleRow>>,
     /// The row type everything above was built for.
     shape: ffi::RowShape,
 }
@@ -120,7 +123,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
     let generation = Generation {
         number: args.generation,
         catalog: ffi::delta_relid().unwrap_or(pg_sys::InvalidOid),
-        current: crate::installed::catalog_is_current(),
+        current: crate::model::installed::catalog_is_current(),
     };
     let single_row = ffi::changed_one_row(trigger);
     if single_row {
@@ -190,7 +193,7 @@ fn concerns(mask: MetricMask, index: usize) -> bool {
     index >= MetricMask::BITS as usize || mask & (1 << index) != 0
 }
 
-/// The single-row path without the SQL executor (see `fastpath`). None when it cannot be
+/// The single-row path without the SQL executor (see `write::single_row`). None when it cannot be
 /// taken: the catalog is not yet known to be current in this session, or `_delta` has a
 /// shape it does not write; the SQL path then handles the statement.
 fn write_directly(
@@ -202,7 +205,7 @@ fn write_directly(
 ) -> TallyResult<Option<u64>> {
     // `generation.catalog` is the oid of tally._delta, looked up once for this statement.
     if !gucs::direct_writes()
-        || !crate::installed::catalog_known_current()
+        || !crate::model::installed::catalog_known_current()
         || generation.catalog == pg_sys::InvalidOid
     {
         return Ok(None);
@@ -229,7 +232,7 @@ fn write_directly(
     let compiled = match fast.as_mut() {
         Some(compiled) => compiled,
         None => fast.insert(ffi::as_table_owner(metrics.owner, || {
-            FastPath::compile(relid, &metrics.metrics)
+            SingleRow::compile(relid, &metrics.metrics)
         })?),
     };
     ffi::with_fixed_output(|| {
@@ -263,7 +266,7 @@ impl TriggerArgs {
 
 /// TRUNCATE of one partition removes only its rows: the root's metrics are recomputed.
 fn on_partition_truncate(root: pg_sys::Oid) -> TallyResult<()> {
-    Spi::connect_mut(|client| crate::storage::recompute_source(client, root))
+    Spi::connect_mut(|client| crate::fold::storage::recompute_source(client, root))
 }
 
 fn trigger_error(error: pgrx::PgTriggerError) -> TallyError {

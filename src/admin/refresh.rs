@@ -8,10 +8,11 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::time::Instant;
 
-use crate::define::require_owner;
+use crate::catalog::define::require_owner;
 use crate::error::Result;
+use crate::ffi;
+use crate::fold::storage;
 use crate::model::Metric;
-use crate::{ffi, storage};
 
 type RefreshRow = (
     name!(metric, String),

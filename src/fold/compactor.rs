@@ -87,7 +87,7 @@ fn fold_once() -> Result<Option<fold::Folded>> {
                 &[],
             )?
             .is_empty();
-        if !installed || !crate::installed::catalog_is_current() {
+        if !installed || !crate::model::installed::catalog_is_current() {
             return Ok(None);
         }
         fold::fold_if_free(client)

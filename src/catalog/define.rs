@@ -9,9 +9,10 @@ use pgrx::{JsonB, PgRelation};
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
+use crate::fold::storage;
 use crate::model::{Aggregate, Bucket, Metric};
 use crate::read::metric_exists;
-use crate::{storage, trigger};
+use crate::write::trigger;
 
 const INT2: u32 = 21;
 const INT4: u32 = 23;
@@ -63,7 +64,7 @@ fn create_metric(
     };
     let metric = ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| {
-            crate::installed::require_current_catalog()?;
+            crate::model::installed::require_current_catalog()?;
             define(client, &request)
         })
     })?;
@@ -77,7 +78,7 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
     ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<()> {
             // Pending changes are taken out of the 0.6.0 `tally._change` rows.
-            crate::installed::require_current_catalog()?;
+            crate::model::installed::require_current_catalog()?;
             let metric = Metric::load(client, name)?;
             require_owner(client, metric.source_oid)?;
             if let Some(dashboard) = own_dashboard_using(client, name)? {
@@ -163,7 +164,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             trigger::reinstall_if_present(client, first.source_oid)?;
             if is_partitioned(client, first.source_oid)? {
                 // ATTACH / DETACH PARTITION add or remove rows without any DML.
-                return crate::storage::recompute_source(client, first.source_oid);
+                return crate::fold::storage::recompute_source(client, first.source_oid);
             }
         }
         // A rewrite of the table (sql/ddl.sql, tally._on_table_rewrite) marked its metrics
@@ -173,7 +174,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             .iter()
             .filter(|m| m.broken.is_some() || retyped.contains(&m.id))
         {
-            crate::storage::recompute(metric)?;
+            crate::fold::storage::recompute(metric)?;
         }
         Ok(())
     })?;
@@ -248,7 +249,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
                 .into_iter()
                 .find(|m| m.id == retyped)
             {
-                crate::storage::recompute(&other)?;
+                crate::fold::storage::recompute(&other)?;
             }
         }
     }
@@ -305,7 +306,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         return Err(TallyError::DuplicateMetric(request.name.to_string()));
     }
     let source = check_source(client, request.source)?;
-    crate::storage::require_whole_table_readable(source.oid, &source.relation)?;
+    crate::fold::storage::require_whole_table_readable(source.oid, &source.relation)?;
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
 

@@ -39,7 +39,7 @@ fn verify(
 > {
     let rows = ffi::as_extension_owner(|| {
         Spi::connect(|client| -> Result<Vec<DriftRow>> {
-            crate::installed::require_current_catalog()?;
+            crate::model::installed::require_current_catalog()?;
             let metrics = readable_metrics(client, metric)?;
             let mut out = Vec::new();
             for (i, metric) in metrics.iter().enumerate() {
@@ -119,8 +119,8 @@ fn drift(client: &SpiClient<'_>, metric: &Metric, out: &mut Vec<DriftRow>) -> Re
     let sql = crate::sql::drift_sql();
     // The live counters are read as the table owner, in the snapshot the stored ones are.
     let snapshot = crate::ffi::Snapshot::active();
-    let live = crate::storage::live_counters(metric, &snapshot)?
-        .unwrap_or_else(crate::storage::no_counters);
+    let live = crate::fold::storage::live_counters(metric, &snapshot)?
+        .unwrap_or_else(crate::fold::storage::no_counters);
     snapshot.release();
     let mut params = live;
     params.push(crate::ffi::SpiValue::of_int4(metric.id));

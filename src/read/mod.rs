@@ -1,6 +1,13 @@
-//! The read path: `value`, `groups`, `series`. Each is one read-only query over folded
+//! The read path: `value`, `groups`, `series` here, and `snapshot` (the dashboard read).
+//! SQL: sql/read.sql (the snapshot's query-based read), sql/values.sql (min, max,
+//! count_distinct figures), sql/bootstrap.sql (`_figure`). Unsafe calls: `ffi::scan`
+//! (index lookups without the executor), `ffi::security` (whose rights).
+//!
+//! `value`, `groups`, `series`. Each is one read-only query over folded
 //! state plus pending deltas, so it is exact at the statement's snapshot and works on a
 //! hot standby. Plans are prepared once per session.
+
+pub mod snapshot;
 
 use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
 use pgrx::pg_sys::panic::ErrorReport;
@@ -75,7 +82,7 @@ struct CurrentFigures {
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
     ffi::as_extension_owner(|| {
         Spi::connect(|client| {
-            crate::installed::require_current_catalog()?;
+            crate::model::installed::require_current_catalog()?;
             static SQL: OnceLock<String> = OnceLock::new();
             let plan = read_plan(
                 client,
@@ -191,7 +198,7 @@ fn series(
     }
     let rows = ffi::as_extension_owner(|| {
         Spi::connect(|client| -> Result<Vec<_>> {
-            crate::installed::require_current_catalog()?;
+            crate::model::installed::require_current_catalog()?;
             require_read(client, metric)?;
             require_folding(client, metric)?;
             static SQL: OnceLock<String> = OnceLock::new();

@@ -40,15 +40,15 @@ struct MetricExprs {
 }
 
 /// The compiled expressions of every metric of one table (at one generation).
-pub struct FastPath {
+pub struct SingleRow {
     exprs: RowExprs,
     metrics: Vec<MetricExprs>,
 }
 
-impl FastPath {
+impl SingleRow {
     /// Compiles the expressions of `metrics` against the row type of `relid` (the table the
     /// trigger fires on: a partition's columns may be numbered differently from its root's).
-    pub fn compile(relid: pg_sys::Oid, metrics: &[Metric]) -> Result<FastPath> {
+    pub fn compile(relid: pg_sys::Oid, metrics: &[Metric]) -> Result<SingleRow> {
         let mut sql: Vec<Sql> = Vec::new();
         let mut add = |expression: Option<Sql>| {
             expression.map(|e| {
@@ -69,7 +69,7 @@ impl FastPath {
                 tracks_values: metric.aggregate.tracks_values(),
             });
         }
-        Ok(FastPath {
+        Ok(SingleRow {
             exprs: RowExprs::compile(relid, row_expressions_sql(relid, &sql)?.as_str(), sql.len())?,
             metrics: compiled,
         })

@@ -23,7 +23,7 @@ fn compact() -> SqlResult<i64> {
     let started = Instant::now();
     let folded = ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| -> Result<Option<fold::Folded>> {
-            crate::installed::require_current_catalog()?;
+            crate::model::installed::require_current_catalog()?;
             fold::fold_if_free(client)
         })
     })?;
@@ -55,7 +55,7 @@ pub fn after_write(written: u64) -> Result<()> {
         total
     });
     // With a background compactor serving this database, writers fold only as a backstop.
-    let threshold = if crate::compactor::serves_this_database() {
+    let threshold = if crate::fold::compactor::serves_this_database() {
         gucs::compact_threshold().saturating_mul(10)
     } else {
         gucs::compact_threshold()
@@ -71,7 +71,7 @@ pub fn after_write(written: u64) -> Result<()> {
         ffi::with_fixed_settings(|| {
             Spi::connect_mut(|client| {
                 // On an old catalog changes simply wait for ALTER EXTENSION pg_tally UPDATE.
-                if crate::installed::catalog_is_current() {
+                if crate::model::installed::catalog_is_current() {
                     fold::fold_if_free(client)?;
                 }
                 Ok(())

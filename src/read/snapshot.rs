@@ -185,7 +185,7 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     // A catalog older than 0.6.0 (before ALTER EXTENSION pg_tally UPDATE) keeps pending
     // changes one per row, and a 0.3.0 one has no fold horizon: the query-based read
     // serves them.
-    if !crate::installed::catalog_is_current() {
+    if !crate::model::installed::catalog_is_current() {
         return Ok(None);
     }
     let Some(reader) = Reader::open(&TABLES)? else {

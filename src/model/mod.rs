@@ -1,5 +1,8 @@
 //! A metric definition as stored in `tally._metric`, loaded once and turned into SQL by
-//! `sql`. Enums here are the closed vocabularies of the public API.
+//! `sql`. Enums here are the closed vocabularies of the public API. `installed` says which
+//! catalog version this database has. SQL: sql/bootstrap.sql (`_metric`).
+
+pub mod installed;
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -159,7 +162,7 @@ impl Metric {
     pub fn load(client: &SpiClient<'_>, name: &str) -> Result<Self> {
         let sql = crate::sql::metric_select_sql(
             crate::sql::MetricsBy::Name,
-            crate::installed::catalog_is_current(),
+            crate::model::installed::catalog_is_current(),
         );
         let rows = client.select(sql, Some(1), &[name.into()])?;
         match rows.into_iter().next() {
@@ -175,7 +178,7 @@ impl Metric {
             None => {
                 let sql = crate::sql::metric_select_sql(
                     crate::sql::MetricsBy::All,
-                    crate::installed::catalog_is_current(),
+                    crate::model::installed::catalog_is_current(),
                 );
                 let rows = client.select(sql, None, &[])?;
                 rows.into_iter().map(|row| Metric::from_row(&row)).collect()
@@ -187,7 +190,7 @@ impl Metric {
     pub fn load_for_source(client: &SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<Self>> {
         let sql = crate::sql::metric_select_sql(
             crate::sql::MetricsBy::Source,
-            crate::installed::catalog_is_current(),
+            crate::model::installed::catalog_is_current(),
         );
         let rows = client.select(sql, None, &[source.into()])?;
         rows.into_iter().map(|row| Metric::from_row(&row)).collect()

@@ -41,7 +41,7 @@ fn delta_has_column(client: &SpiClient<'_>, column: &str) -> Result<bool> {
 /// Whether pending changes are packed, one `tally._change` row per statement (0.6.0 and
 /// later).
 fn changes_are_packed() -> bool {
-    crate::installed::catalog_is_current() || crate::ffi::change_relid().is_some()
+    crate::model::installed::catalog_is_current() || crate::ffi::change_relid().is_some()
 }
 
 /// How this database's catalog stores pending changes: packed from 0.6.0 on; in
@@ -123,7 +123,7 @@ pub fn recompute_source(client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -
 /// Replaces the counters and pending changes of `metric` with its live counters (`tally.refresh`,
 /// DDL that changed what it reads), in one snapshot, and clears its broken mark.
 pub fn recompute(metric: &Metric) -> Result<i64> {
-    crate::installed::require_current_catalog()?;
+    crate::model::installed::require_current_catalog()?;
     // Source lock first, then the fold lock: the order TRUNCATE takes them in (the table,
     // then the fold lock in its trigger), so the two cannot deadlock.
     crate::ffi::lock_table(metric.source_oid, pgrx::pg_sys::AccessShareLock);

@@ -1,6 +1,12 @@
 //! Folding: committed changes leave `tally._change` and are added to the counters of
 //! `tally._state`, so reads stay O(groups) however many writes happened.
 //!
+//! Files: this one (the fold), `storage` (the counter store: fold lock, recompute, live
+//! counters, TRUNCATE), `compact` (`tally.compact()`, the writers' auto-fold), `compactor`
+//! (the background worker). SQL: sql/bootstrap.sql (`_state`, `_change`, `_fold`, `_broken`,
+//! `_group_index_key`). Unsafe calls: `ffi::scan` (the take), `ffi::array` (reading the
+//! arrays in place), `ffi::lock_fold`, `ffi::in_subtransaction`.
+//!
 //! A fold takes the pending `_change` rows (`ffi::scan::take_changes`: an index scan from
 //! the fold horizon that deletes each row it reads, without the executor) and sums their
 //! changes per (metric, bucket, group, value) in Rust, reading the arrays in place. One
@@ -10,6 +16,10 @@
 //! runs seven function scans, each materialized, per `_change` row. That was two thirds of
 //! a fold (0.8 of 1.2 ms for 100 single-row INSERTs of the demo), and writers pay for the
 //! fold (`tally.auto_compact`).
+
+pub mod compact;
+pub mod compactor;
+pub mod storage;
 
 use pgrx::datum::AnyNumeric;
 use pgrx::pg_sys::{self, Datum};
@@ -21,7 +31,6 @@ use crate::error::{Result, TallyError};
 use crate::ffi::array::{self, ElementType};
 use crate::ffi::scan::{self, Reader, Row};
 use crate::plans::{self, Access};
-use crate::storage;
 
 /// Counter rows whose source rows all went away, by the row ids the fold returned for them
 /// (a TID scan). No index covers the counters: that keeps the fold's `_state` updates HOT
