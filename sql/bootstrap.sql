@@ -210,7 +210,7 @@ GRANT SELECT ON tally.metrics, tally.dashboards TO PUBLIC;
 
 -- The figure of a sum or avg whose total counts NaN, Infinity or -Infinity values (0.7.0):
 -- a summed value adds itself when finite, else one count at 1e1000 (NaN), 1e2000 (Infinity)
--- or 1e3000 (-Infinity) (src/sqlgen.rs, summand_sql), so deleting the row takes it out again,
+-- or 1e3000 (-Infinity) (src/sql/metric.rs, summand_sql), so deleting the row takes it out again,
 -- which a NaN added to the total itself never allowed. Decoded as Postgres' sum and avg
 -- treat them: any NaN, or both infinities, give NaN; else the infinity present. A NaN total
 -- comes from a release before 0.7.0 (tally.refresh recomputes it). OPERATOR() forms all

@@ -24,7 +24,7 @@ mod direct;
 pub mod scan;
 mod security;
 pub use direct::{
-    change_relid, delta_relid, relation_names, DeltaRow, DeltaWriter, RowExprs, RowValue, Side,
+    change_relid, changes_relid, relation_names, ChangeRow, ChangeWriter, RowExprs, RowValue, Side,
 };
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, lock_fold,
@@ -553,7 +553,7 @@ pub fn spi_args(values: &[SpiValue]) -> Vec<pgrx::datum::DatumWithOid<'_>> {
 /// source as its owner and writes the counters with the extension's rights in two
 /// statements that must see the same writes. The latest snapshot is used where a REPEATABLE READ / SERIALIZABLE transaction's older snapshot would miss rows
 /// it must act on: TRUNCATE has removed every row of the table, including rows whose
-/// deltas were committed after that snapshot was taken. Postgres' own foreign-key triggers
+/// changes were committed after that snapshot was taken. Postgres' own foreign-key triggers
 /// use the latest snapshot for the same reason.
 pub struct Snapshot(pg_sys::Snapshot);
 

@@ -12,9 +12,9 @@ static DIRECT_WRITES: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub fn register() {
     GucRegistry::define_bool_guc(
         c"tally.auto_compact",
-        c"Fold pending deltas from write statements, without a scheduler.",
-        c"When on, a write statement that has produced tally.compact_threshold delta rows in its \
-          session since the last fold tries to fold all pending deltas (a write statement \
+        c"Fold pending changes from write statements, without a scheduler.",
+        c"When on, a write statement that has produced tally.compact_threshold change rows in its \
+          session since the last fold tries to fold all pending changes (a write statement \
           writes one row holding all of its changes). It never waits: if another \
           session is folding, it skips. Runs only at READ COMMITTED.",
         &AUTO_COMPACT,
@@ -23,7 +23,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"tally.compact_threshold",
-        c"Delta rows (one per write statement) a session writes before it tries to fold pending deltas.",
+        c"Change rows (one per write statement) a session writes before it tries to fold pending changes.",
         c"Lower keeps reads cheaper under sustained writes; higher moves fold work off writers.",
         &COMPACT_THRESHOLD,
         1,
@@ -33,10 +33,10 @@ pub fn register() {
     );
     GucRegistry::define_bool_guc(
         c"tally.direct_writes",
-        c"Write the deltas of single-row statements without the SQL executor.",
+        c"Write the changes of single-row statements without the SQL executor.",
         c"When on, a statement that inserts, updates or deletes one row evaluates the metrics' \
-          compiled expressions over that row and inserts its delta row directly into \
-          tally._change. When off, every statement runs the prepared delta INSERT. Both write \
+          compiled expressions over that row and inserts its change row directly into \
+          tally._change. When off, every statement runs the prepared change INSERT. Both write \
           the same rows.",
         &DIRECT_WRITES,
         GucContext::Userset,
@@ -50,7 +50,7 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"tally.compactor_naptime",
         c"Milliseconds between two folds of the background compactor.",
-        c"Lower keeps fewer deltas pending for reads; higher folds bigger batches.",
+        c"Lower keeps fewer changes pending for reads; higher folds bigger batches.",
         &COMPACTOR_NAPTIME,
         10,
         3_600_000,
@@ -63,10 +63,10 @@ pub fn register() {
 fn define_compactor_databases() {
     GucRegistry::define_string_guc(
         c"tally.compactor_databases",
-        c"Databases a background worker folds pending deltas in (comma-separated).",
+        c"Databases a background worker folds pending changes in (comma-separated).",
         c"Only read when pg_tally is in shared_preload_libraries: one worker per database then \
           folds every tally.compactor_naptime milliseconds, and writers there fold themselves only \
-          as a backstop (after ten times tally.compact_threshold delta rows).",
+          as a backstop (after ten times tally.compact_threshold change rows).",
         &COMPACTOR_DATABASES,
         GucContext::Postmaster,
         GucFlags::default(),

@@ -14,13 +14,19 @@ use crate::model::{Aggregate, Bucket, Metric};
 use crate::read::metric_exists;
 use crate::write::trigger;
 
-const INT2: u32 = 21;
-const INT4: u32 = 23;
-const INT8: u32 = 20;
-const NUMERIC: u32 = 1700;
-const DATE: u32 = 1082;
-const TIMESTAMP: u32 = 1114;
-const TIMESTAMPTZ: u32 = 1184;
+/// Column types the aggregates that fold values take (integers and numeric).
+const SUMMABLE_TYPES: [pg_sys::Oid; 4] = [
+    pg_sys::INT2OID,
+    pg_sys::INT4OID,
+    pg_sys::INT8OID,
+    pg_sys::NUMERICOID,
+];
+/// Column types a bucket is computed from.
+const BUCKET_TYPES: [pg_sys::Oid; 3] = [
+    pg_sys::DATEOID,
+    pg_sys::TIMESTAMPOID,
+    pg_sys::TIMESTAMPTZOID,
+];
 
 /// A source table as the definition needs it.
 struct Source {
@@ -34,7 +40,7 @@ struct Source {
 /// One column of the source table.
 struct Column {
     name: String,
-    type_oid: u32,
+    type_oid: pg_sys::Oid,
     type_name: String,
 }
 
@@ -315,7 +321,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         (None, false) => {}
         (Some(name), needs) => {
             let column = find_column(client, &source, name, "column_name")?;
-            if needs && ![INT2, INT4, INT8, NUMERIC].contains(&column.type_oid) {
+            if needs && !SUMMABLE_TYPES.contains(&column.type_oid) {
                 return Err(TallyError::WrongColumnType {
                     aggregate: aggregate.as_str().into(),
                     column: column.name,
@@ -337,7 +343,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         (Some(bucket), Some(name)) => {
             let bucket = Bucket::parse(bucket)?;
             let column = find_column(client, &source, name, "bucket_column")?;
-            if ![DATE, TIMESTAMP, TIMESTAMPTZ].contains(&column.type_oid) {
+            if !BUCKET_TYPES.contains(&column.type_oid) {
                 return Err(TallyError::WrongBucketType {
                     column: column.name,
                     type_name: column.type_name,
@@ -453,7 +459,7 @@ fn find_column(
     };
     Ok(Column {
         name: row.get::<String>(1)?.unwrap_or_default(),
-        type_oid: row.get::<i64>(2)?.unwrap_or_default() as u32,
+        type_oid: pg_sys::Oid::from(row.get::<i64>(2)?.unwrap_or_default() as u32),
         type_name: row.get::<String>(3)?.unwrap_or_default(),
     })
 }

@@ -3,7 +3,7 @@
 //! and the statement's changes stored as one `tally._change` row with `heap_insert` and
 //! index inserts.
 //!
-//! Why: profiling a single-row INSERT showed the SPI execution of the delta INSERT — most of
+//! Why: profiling a single-row INSERT showed the SPI execution of the change INSERT — most of
 //! it `ExecutorStart` building the plan's nodes, slots and expressions on every statement —
 //! as a quarter of the backend's time (a third for an UPDATE). Here the expressions are
 //! compiled once per table generation and a statement costs their evaluation plus the
@@ -224,7 +224,7 @@ impl RowValue<'_> {
 
     /// Whether two values of the same varlena type (text, numeric) have the same bytes.
     /// Equal bytes mean equal values; a false "different" (numeric 1.0 vs 1.00) only costs
-    /// an extra delta row, which the fold nets.
+    /// an extra change row, which the fold nets.
     pub fn same_bytes(self, other: RowValue<'_>) -> bool {
         // SAFETY: both are varlena datums of the same type computed for this row;
         // pg_detoast_datum_packed returns them (or an inline copy) with a valid header.
@@ -269,7 +269,7 @@ pub fn relation_names(relid: pg_sys::Oid) -> Result<(String, String)> {
 
 /// One change: element i of each array of a `tally._change` row (one row of the view
 /// `tally._delta`). `total: None` is 0.
-pub struct DeltaRow<'a> {
+pub struct ChangeRow<'a> {
     pub metric_id: i32,
     pub bucket: Option<RowValue<'a>>,
     pub group: Option<RowValue<'a>>,
@@ -293,7 +293,7 @@ const CHANGE_COLUMNS: [(&CStr, pg_sys::Oid); 8] = [
 
 /// `tally._change` opened for direct inserts for one statement. Closed explicitly; on an
 /// ERROR the aborting transaction releases the relation, its indexes and the slot.
-pub struct DeltaWriter {
+pub struct ChangeWriter {
     relation: pg_sys::Relation,
     indexes: *mut pg_sys::ResultRelInfo,
     slot: *mut pg_sys::TupleTableSlot,
@@ -303,12 +303,12 @@ pub struct DeltaWriter {
     xact_id: Datum,
 }
 
-impl DeltaWriter {
-    /// Opens `tally._change` (`relid`, from `delta_relid`) with ROW EXCLUSIVE, as an INSERT
+impl ChangeWriter {
+    /// Opens `tally._change` (`relid`, from `changes_relid`) with ROW EXCLUSIVE, as an INSERT
     /// would. None when its shape is not exactly the one this library writes, or an index
     /// needs the executor (expression, partial or exclusion index): the caller then uses the
     /// SQL path.
-    pub fn open(relid: pg_sys::Oid) -> Option<DeltaWriter> {
+    pub fn open(relid: pg_sys::Oid) -> Option<ChangeWriter> {
         // SAFETY: `relid` names an existing relation (checked by the caller's lookup in this
         // statement); table_open locks and pins it; the ResultRelInfo is zeroed, tagged and initialized as
         // InitResultRelInfo expects, and ExecOpenIndices fills its index arrays (opened
@@ -326,7 +326,7 @@ impl DeltaWriter {
             (*indexes).type_ = pg_sys::NodeTag::T_ResultRelInfo;
             pg_sys::InitResultRelInfo(indexes, relation, 1, std::ptr::null_mut(), 0);
             pg_sys::ExecOpenIndices(indexes, false);
-            let writer = DeltaWriter {
+            let writer = ChangeWriter {
                 relation,
                 indexes,
                 slot: pg_sys::MakeSingleTupleTableSlot(
@@ -363,7 +363,7 @@ impl DeltaWriter {
 
     /// Inserts one `tally._change` row holding `rows` (at least one) and its index entries,
     /// as part of the current command.
-    pub fn insert(&mut self, rows: &[DeltaRow<'_>]) {
+    pub fn insert(&mut self, rows: &[ChangeRow<'_>]) {
         let datum = |value: Option<RowValue<'_>>| value.map(|v| v.datum);
         let columns = [
             self.xact_id,
@@ -442,7 +442,7 @@ impl DeltaWriter {
 /// The oid of the relation pending changes go to: `tally._change`, or `tally._delta` on a
 /// catalog older than 0.6.0. None if the extension is not installed. It identifies the
 /// instance of the pg_tally catalog: DROP/CREATE EXTENSION gives a new one.
-pub fn delta_relid() -> Option<pg_sys::Oid> {
+pub fn changes_relid() -> Option<pg_sys::Oid> {
     change_relid().or_else(|| super::relation_in(super::tally_schema()?, c"_delta"))
 }
 

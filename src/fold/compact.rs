@@ -1,6 +1,6 @@
-//! Folding pending deltas into `_state` keeps reads O(groups) however many writes happened.
+//! Folding pending changes into `_state` keeps reads O(groups) however many writes happened.
 //! Two drivers: `tally.compact()` for DBA jobs and pg_cron, and writers themselves once they
-//! have produced `tally.compact_threshold` delta rows (`tally.auto_compact`). Both take the
+//! have produced `tally.compact_threshold` change rows (`tally.auto_compact`). Both take the
 //! fold lock with try-lock semantics, so no writer ever waits for a fold.
 
 use pgrx::prelude::*;
@@ -14,7 +14,7 @@ thread_local! {
     static WRITTEN_SINCE_FOLD: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Folds all committed deltas if no other session is folding. Returns the delta rows folded.
+/// Folds all committed changes if no other session is folding. Returns the change rows folded.
 #[pg_extern(volatile, parallel_unsafe)]
 fn compact() -> SqlResult<i64> {
     if !ffi::is_read_committed() {
@@ -31,12 +31,12 @@ fn compact() -> SqlResult<i64> {
         Some(folded) => {
             WRITTEN_SINCE_FOLD.with(|w| w.set(0));
             pgrx::debug1!(
-                "tally.compact: folded {} deltas into {} groups in {:.1} ms",
-                folded.deltas,
+                "tally.compact: folded {} changes into {} groups in {:.1} ms",
+                folded.changes,
                 folded.groups,
                 started.elapsed().as_secs_f64() * 1e3
             );
-            Ok(folded.deltas)
+            Ok(folded.changes)
         }
         None => {
             notice!("tally.compact: another session is folding; nothing done");
@@ -45,7 +45,7 @@ fn compact() -> SqlResult<i64> {
     }
 }
 
-/// Called by the trigger after each write statement: counts delta rows and, past the
+/// Called by the trigger after each write statement: counts change rows and, past the
 /// threshold, folds opportunistically (never waiting, only at READ COMMITTED, where a fold
 /// cannot hit a serialization failure).
 pub fn after_write(written: u64) -> Result<()> {

@@ -1,5 +1,5 @@
 //! The background compactor: when pg_tally is in `shared_preload_libraries`, one worker per
-//! database of `tally.compactor_databases` folds pending deltas every
+//! database of `tally.compactor_databases` folds pending changes every
 //! `tally.compactor_naptime`, so writers there no longer fold on their own path (they keep a
 //! backstop, see `compact::after_write`). It takes the fold lock with try semantics like
 //! every other fold, never runs on a hot standby, and leaves a database alone until
@@ -64,9 +64,9 @@ pub extern "C-unwind" fn tally_compactor_main(_arg: pg_sys::Datum) {
             ffi::reload_configuration();
         }
         match BackgroundWorker::transaction(fold_once) {
-            Ok(Some(folded)) if folded.deltas > 0 => debug1!(
-                "pg_tally compactor: folded {} deltas into {} groups",
-                folded.deltas,
+            Ok(Some(folded)) if folded.changes > 0 => debug1!(
+                "pg_tally compactor: folded {} changes into {} groups",
+                folded.changes,
                 folded.groups
             ),
             Ok(_) => {}

@@ -339,7 +339,7 @@ fn fold_with(client: &mut SpiClient<'_>, isolation: Isolation) -> Result<Folded>
         Isolation::Together => store(client, sums),
         Isolation::PerMetric => {
             let mut folded = Folded {
-                deltas: 0,
+                changes: 0,
                 groups: 0,
             };
             for (metric_id, reason) in std::mem::take(&mut sums.failed) {
@@ -351,7 +351,7 @@ fn fold_with(client: &mut SpiClient<'_>, isolation: Isolation) -> Result<Folded>
             for (metric_id, sums) in metrics {
                 match crate::ffi::in_subtransaction(|| store(client, sums)) {
                     Ok(stored) => {
-                        folded.deltas += stored.deltas;
+                        folded.changes += stored.changes;
                         folded.groups += stored.groups;
                     }
                     // The system's trouble (out of disk...): no metric is to blame, the
@@ -394,12 +394,12 @@ fn fold_failed(failed: crate::ffi::CaughtPgError) -> TallyError {
 /// at most `CHUNK_BYTES` of keys each.
 fn store(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
     let mut folded = Folded {
-        deltas: 0,
+        changes: 0,
         groups: 0,
     };
     for chunk in sums.into_chunks(CHUNK_BYTES) {
         let stored = store_chunk(client, chunk)?;
-        folded.deltas += stored.deltas;
+        folded.changes += stored.changes;
         folded.groups += stored.groups;
     }
     Ok(folded)
@@ -412,7 +412,7 @@ const CHUNK_BYTES: usize = 64 << 20;
 fn store_chunk(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
     if sums.sums.is_empty() {
         return Ok(Folded {
-            deltas: 0,
+            changes: 0,
             groups: 0,
         });
     }
@@ -429,7 +429,7 @@ fn store_chunk(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
     )?;
     let arguments = sums.into_arguments()?;
     let row = client.update(&*apply, Some(1), &arguments)?.first();
-    let (deltas, groups, emptied) = (
+    let (changes, groups, emptied) = (
         row.get::<i64>(1)?.unwrap_or(0),
         row.get::<i64>(2)?.unwrap_or(0),
         row.get::<Vec<String>>(3)?.unwrap_or_default(),
@@ -446,7 +446,7 @@ fn store_chunk(client: &mut SpiClient<'_>, sums: Sums) -> Result<Folded> {
         )?;
         client.update(&*cleanup, None, &[emptied.into()])?;
     }
-    Ok(Folded { deltas, groups })
+    Ok(Folded { changes, groups })
 }
 
 /// Marks metric `metric_id` broken for `reason`, with a WARNING naming it: its figures are
@@ -484,7 +484,7 @@ pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
 }
 
 /// The fold horizon (`tally._fold`): no pending change was written before it. 0 if the row
-/// is missing, which only makes the delta lookups start at the beginning.
+/// is missing, which only makes the change lookups start at the beginning.
 pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
     let mut horizon = 0;
     reader.lookup(
@@ -502,7 +502,7 @@ pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
 
 /// What one fold did.
 pub struct Folded {
-    pub deltas: i64,
+    pub changes: i64,
     pub groups: i64,
 }
 

@@ -7,7 +7,7 @@ use pgrx::spi::SpiClient;
 use crate::error::{Result, TallyError};
 use crate::ffi::{Snapshot, SpiValue};
 use crate::model::Metric;
-use crate::sql::DeltaShape;
+use crate::sql::ChangeShape;
 
 /// The oid of `tally._metric` (present in every catalog version), whose object lock is the
 /// fold lock (`ffi::lock_fold`): a lock tag no SQL command takes, so no other role can hold
@@ -47,13 +47,13 @@ fn changes_are_packed() -> bool {
 /// How this database's catalog stores pending changes: packed from 0.6.0 on; in
 /// `tally._delta` rows, with or without `value` (0.1.0), before. `xact_id` is never
 /// named: its default fills it.
-pub fn delta_shape(client: &SpiClient<'_>) -> Result<DeltaShape> {
+pub fn change_shape(client: &SpiClient<'_>) -> Result<ChangeShape> {
     Ok(if changes_are_packed() {
-        DeltaShape::Packed
+        ChangeShape::Packed
     } else if delta_has_column(client, "value")? {
-        DeltaShape::Rows
+        ChangeShape::Rows
     } else {
-        DeltaShape::Legacy
+        ChangeShape::Legacy
     })
 }
 

@@ -4,7 +4,7 @@
 //! (index lookups without the executor), `ffi::security` (whose rights).
 //!
 //! `value`, `groups`, `series`. Each is one read-only query over folded
-//! state plus pending deltas, so it is exact at the statement's snapshot and works on a
+//! state plus pending changes, so it is exact at the statement's snapshot and works on a
 //! hot standby. Plans are prepared once per session.
 
 pub mod snapshot;
@@ -20,8 +20,8 @@ use crate::error::{required, Result, SqlResult, TallyError};
 use crate::{ffi, plans};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
-/// `tally._fold`): pending deltas are looked up from there (through the view `tally._delta`,
-/// one range of the `_change_xact` index), never walking the entries of folded deltas that
+/// `tally._fold`): pending changes are looked up from there (through the view `tally._delta`,
+/// one range of the `_change_xact` index), never walking the entries of folded changes that
 /// wait for VACUUM (nor
 /// tempting the planner into a sequential scan of a queue-like table). Built once per
 /// template for the life of the backend.

@@ -5,7 +5,7 @@
 //! falling back to the query-based `tally._snapshot_sql` when this function returns NULL.
 //! This function does the work with index lookups (`ffi::scan`): the dashboard row, each
 //! metric's definition, then each metric's counters in its current bucket from folded state
-//! and pending deltas — the same rows, in the same snapshot, as the query reads.
+//! and pending changes — the same rows, in the same snapshot, as the query reads.
 //!
 //! It returns the figures as JSON text whose numbers are Postgres' own `numeric` output, so
 //! the cast to jsonb keeps them exact (and equal to what the query builds). It returns NULL,
@@ -21,9 +21,10 @@ use crate::ffi::{
     self, array,
     scan::{self, Key, Reader},
 };
+use crate::model::Aggregate;
 
-/// A metric's definition, as far as its current figure needs it.
-struct Metric {
+/// A count, sum or avg metric's definition, as far as its current figure needs it.
+struct SummedMetric {
     id: i32,
     name: String,
     source: pg_sys::Oid,
@@ -32,23 +33,10 @@ struct Metric {
     bucket: Option<(String, String)>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Aggregate {
-    Count,
-    Sum,
-    Avg,
-}
-
-impl Aggregate {
-    /// None for the value-tracking aggregates, which this reader leaves to the query.
-    fn parse(name: &str) -> Option<Aggregate> {
-        match name {
-            "count" => Some(Aggregate::Count),
-            "sum" => Some(Aggregate::Sum),
-            "avg" => Some(Aggregate::Avg),
-            _ => None,
-        }
-    }
+/// The aggregate of a metric this reader reads itself: count, sum, avg (`Aggregate::parse`),
+/// None for the value-tracking ones, which it leaves to the query.
+fn summed(name: &str) -> Option<Aggregate> {
+    Aggregate::parse(name).ok().filter(|a| !a.tracks_values())
 }
 
 /// Summed counters of one group: rows, non-NULL values, total of the values.
@@ -96,20 +84,24 @@ impl Counters {
                 0 => "null".to_string(),
                 n => (self.total.clone().unwrap_or_default() / AnyNumeric::from(n)).to_string(),
             },
+            // Never read here (`summed`): the query reads their figures.
+            Aggregate::Min | Aggregate::Max | Aggregate::CountDistinct => return None,
         })
     }
 }
 
-/// Whether a total printed by Postgres is NaN or infinite, or counts such values
-/// (`sql::metric`, `summand_sql`: one counts 1e1000 or more; finite sums stay below 5e999), which
-/// only `tally._figure` decodes.
+/// Whether a total printed by Postgres is NaN or infinite, or counts such values (more than
+/// `sql::FINITE_TOTAL_MAX_DIGITS` integer digits: `sql::metric`, `summand_sql`), which only
+/// `tally._figure` decodes.
 fn not_a_json_number(total: &str) -> bool {
     let digits = total
         .trim_start_matches('-')
         .split('.')
         .next()
         .unwrap_or("");
-    digits.len() > 1000 || total.starts_with(['N', 'I']) || total.starts_with("-I")
+    digits.len() > crate::sql::FINITE_TOTAL_MAX_DIGITS
+        || total.starts_with(['N', 'I'])
+        || total.starts_with("-I")
 }
 
 /// A metric's counters per group (NULL is a group of its own). Looked up by `&str`, so
@@ -145,7 +137,7 @@ impl Groups {
 /// One metric being read: its definition, the bucket holding now() (None for an
 /// unbucketed metric), and its counters as they are gathered.
 struct Reading<'m> {
-    metric: &'m Metric,
+    metric: &'m SummedMetric,
     bucket: Option<pg_sys::TimestampTz>,
     groups: Groups,
 }
@@ -256,7 +248,7 @@ fn dashboard_definition(reader: &Reader, dashboard: &str) -> Result<(Vec<String>
 }
 
 enum Lookup {
-    Found(Metric),
+    Found(SummedMetric),
     /// Dropped since the dashboard was made; the query skips it too.
     Missing,
     /// A value-tracking aggregate, or a broken metric: the whole dashboard goes to the
@@ -279,8 +271,8 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
         ],
         |row| {
             let aggregate = row.get::<String>(2).unwrap_or_default();
-            found = match (Aggregate::parse(&aggregate), row.get::<i32>(0)) {
-                (Some(aggregate), Some(id)) => Lookup::Found(Metric {
+            found = match (summed(&aggregate), row.get::<i32>(0)) {
+                (Some(aggregate), Some(id)) => Lookup::Found(SummedMetric {
                     id,
                     name: name.to_string(),
                     source: row.get::<pg_sys::Oid>(1).unwrap_or(pg_sys::InvalidOid),
@@ -322,7 +314,7 @@ struct TypedView {
 /// Readable by whoever may read every source table (`scan::may_read`), or may SELECT the
 /// dashboard's typed view (held by oid) while the dashboard's owner may still read every
 /// source table: a view does not keep publishing figures its owner lost the right to read.
-fn require_read(dashboard: &str, metrics: &[Metric], typed: TypedView) -> Result<()> {
+fn require_read(dashboard: &str, metrics: &[SummedMetric], typed: TypedView) -> Result<()> {
     let me = ffi::caller();
     if metrics.iter().all(|m| scan::may_read(m.source, me)) {
         return Ok(());

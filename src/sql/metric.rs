@@ -330,9 +330,14 @@ const TRACKED_LIMIT_BYTES: u32 = 1024;
 /// `tally._figure` (sql/bootstrap.sql) decodes with the same three.
 const NON_FINITE_WEIGHTS: [&str; 3] = ["1e1000", "1e2000", "1e3000"];
 
+/// A total printed with more integer digits than this counts non-finite values (it is at
+/// least the weight of one NaN, `NON_FINITE_WEIGHTS`); a finite total has fewer (below
+/// `SUMMAND_LIMIT` per value). The snapshot's reader writes no such total as a JSON number.
+pub const FINITE_TOTAL_MAX_DIGITS: usize = 1000;
+
 /// How this database's catalog stores pending changes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum DeltaShape {
+pub enum ChangeShape {
     /// 0.6.0: one `tally._change` row per statement, the changes as parallel arrays.
     Packed,
     /// 0.2.0-0.5.0: one `tally._delta` row per change.
@@ -391,19 +396,19 @@ const UNNESTED_ARRAYS: &str =
 
 /// The insert of one statement's changes (`$1`..`$7`) into the change table of a catalog of
 /// `shape`. Runs with the extension owner's rights and evaluates nothing a user wrote.
-pub fn changes_insert_sql(shape: DeltaShape) -> &'static str {
+pub fn changes_insert_sql(shape: ChangeShape) -> &'static str {
     match shape {
-        DeltaShape::Packed => {
+        ChangeShape::Packed => {
             "INSERT INTO tally._change (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)"
         }
-        DeltaShape::Rows => {
+        ChangeShape::Rows => {
             "INSERT INTO tally._delta (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
              SELECT d.m, d.b, d.g, d.x, d.r, d.v, d.t FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), \
                     pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), \
                     pg_catalog.unnest($7)) AS d(m, b, g, x, r, v, t)"
         }
-        DeltaShape::Legacy => {
+        ChangeShape::Legacy => {
             "INSERT INTO tally._delta (metric_id, bucket_start, group_key, n_rows, n_values, total) \
              SELECT d.m, d.b, d.g, d.r, d.v, d.t FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), \
                     pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), \
@@ -422,4 +427,49 @@ pub(super) fn counters_from_arrays_sql() -> String {
 /// `changes_select_sql` (backfill, refresh, verify). Run as the table owner.
 pub fn live_counters_sql(metric: &Metric) -> Sql {
     changes_select(&metric.aggregate_sql(Rows::Table(&metric.source), 1, true))
+}
+
+/// The encoding of NaN and infinities is written in Rust (this file, `read::snapshot`) and
+/// in SQL (`tally._figure`, `tally._non_finite_figure` in sql/bootstrap.sql): these keep them
+/// one rule.
+#[cfg(test)]
+mod unit {
+    use super::{FINITE_TOTAL_MAX_DIGITS, NON_FINITE_WEIGHTS, SUMMAND_LIMIT};
+
+    const BOOTSTRAP: &str = include_str!("../../sql/bootstrap.sql");
+
+    fn exponent(power_of_ten: &str) -> usize {
+        power_of_ten
+            .strip_prefix("1e")
+            .and_then(|e| e.parse().ok())
+            .expect("a power of ten")
+    }
+
+    #[test]
+    fn the_sql_decodes_the_weights_rust_encodes() {
+        let decoder = &BOOTSTRAP[BOOTSTRAP
+            .find("CREATE FUNCTION tally._non_finite_figure")
+            .expect("the decoder")..];
+        for weight in NON_FINITE_WEIGHTS {
+            assert!(
+                decoder.contains(&format!("'{weight}'::pg_catalog.numeric")),
+                "tally._non_finite_figure does not use {weight}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_thresholds_agree() {
+        let nan = exponent(NON_FINITE_WEIGHTS[0]);
+        // The snapshot's reader: a NaN count has nan + 1 digits, a finite total at most
+        // the limit's exponent plus the digits of 2^63 summands.
+        assert_eq!(FINITE_TOTAL_MAX_DIGITS, nan);
+        assert!(exponent(SUMMAND_LIMIT) + 19 < FINITE_TOTAL_MAX_DIGITS);
+        // tally._figure decodes totals from 5e(nan - 1) on: above every finite total.
+        assert!(BOOTSTRAP.contains(&format!("'5e{}'::pg_catalog.numeric", nan - 1)));
+        // The weights are far enough apart that counts of each cannot reach the next.
+        for pair in NON_FINITE_WEIGHTS.windows(2) {
+            assert!(exponent(pair[1]) - exponent(pair[0]) > 19);
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use super::metric::counters_from_arrays_sql;
 use super::{Sql, COUNTER_COLUMNS};
 
-/// The fold horizon (see `tally._fold`) as a scalar subquery: no pending delta was written
+/// The fold horizon (see `tally._fold`) as a scalar subquery: no pending change was written
 /// by a transaction before it.
 pub const HORIZON_SQL: &str =
     "coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id = 1), '0'::pg_catalog.xid8)";

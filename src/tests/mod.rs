@@ -149,7 +149,7 @@ mod tests {
         }
     }
 
-    /// The delta rows written for `table`'s metrics, keyed by metric name without the table.
+    /// The change rows written for `table`'s metrics, keyed by metric name without the table.
     fn deltas_of(table: &str) -> String {
         format!(
             "SELECT substr(m.name, {skip}), d.bucket_start, d.group_key, d.value, d.n_rows, d.n_values, d.total \

@@ -14,7 +14,7 @@ use pgrx::prelude::*;
 use std::cell::Cell;
 
 use crate::error::Result;
-use crate::ffi::{DeltaRow, DeltaWriter, RowExprs, RowValue, Side};
+use crate::ffi::{ChangeRow, ChangeWriter, RowExprs, RowValue, Side};
 use crate::model::Metric;
 use crate::sql::Sql;
 
@@ -75,19 +75,19 @@ impl SingleRow {
         })
     }
 
-    /// Writes the deltas of a statement that changed one row (`sides`: New for an INSERT,
+    /// Writes the changes of a statement that changed one row (`sides`: New for an INSERT,
     /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects into
-    /// one `tally._change` row (`delta`, its oid). Returns the rows written (1, or 0 when
+    /// one `tally._change` row (`change`, its oid). Returns the rows written (1, or 0 when
     /// nothing changed), or None when `_change` cannot be written directly (the caller then
     /// takes the SQL path).
     pub fn write(
         &mut self,
         trigger: &PgTrigger<'_>,
-        delta: pg_sys::Oid,
+        change: pg_sys::Oid,
         sides: &[Side],
         concerned: impl Fn(usize) -> bool,
     ) -> Result<Option<u64>> {
-        let Some(mut writer) = DeltaWriter::open(delta) else {
+        let Some(mut writer) = ChangeWriter::open(change) else {
             return Ok(None);
         };
         self.exprs.reset();
@@ -166,7 +166,7 @@ impl MetricExprs {
     }
 }
 
-/// Appends the delta rows of one metric: old parts subtracted, new parts added, and an
+/// Appends the change rows of one metric: old parts subtracted, new parts added, and an
 /// old/new pair with the same key netted into one row, dropped when nothing changed (an
 /// UPDATE that moves nothing between groups or buckets writes nothing, as in SQL).
 fn net<'a>(
@@ -174,7 +174,7 @@ fn net<'a>(
     metric_id: i32,
     old: Vec<Part<'a>>,
     new: Vec<Part<'a>>,
-    rows: &mut Vec<DeltaRow<'a>>,
+    rows: &mut Vec<ChangeRow<'a>>,
 ) {
     let mut unmatched_new: Vec<Option<Part<'a>>> = new.into_iter().map(Some).collect();
     for o in old {
@@ -195,8 +195,8 @@ fn net<'a>(
     );
 }
 
-fn signed<'a>(exprs: &'a RowExprs, metric_id: i32, part: Part<'a>, sign: i64) -> DeltaRow<'a> {
-    DeltaRow {
+fn signed<'a>(exprs: &'a RowExprs, metric_id: i32, part: Part<'a>, sign: i64) -> ChangeRow<'a> {
+    ChangeRow {
         metric_id,
         bucket: part.bucket,
         group: part.group,
@@ -219,7 +219,7 @@ fn netted<'a>(
     metric_id: i32,
     old: Part<'a>,
     new: Part<'a>,
-) -> Option<DeltaRow<'a>> {
+) -> Option<ChangeRow<'a>> {
     let (total, total_changed) = match (new.amount, old.amount) {
         (None, None) => (None, false),
         (Some(a), None) => (Some(a), true),
@@ -228,7 +228,7 @@ fn netted<'a>(
         (Some(a), Some(b)) => (Some(exprs.subtract(a, b)), true),
     };
     let n_values = new.n_values - old.n_values;
-    (n_values != 0 || total_changed).then_some(DeltaRow {
+    (n_values != 0 || total_changed).then_some(ChangeRow {
         metric_id,
         bucket: new.bucket,
         group: new.group,

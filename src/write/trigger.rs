@@ -1,6 +1,6 @@
 //! The write path: one statement-level AFTER trigger per event on each source table. Every
 //! INSERT/UPDATE/DELETE statement (COPY included) runs one cached INSERT into `_delta` that
-//! carries the deltas of all the table's metrics; TRUNCATE clears the table's counters.
+//! carries the changes of all the table's metrics; TRUNCATE clears the table's counters.
 //!
 //! Triggers carry a generation number as their argument. Whenever the metrics of a table
 //! change, its triggers are recreated with a new number, so every backend sees a new key
@@ -122,7 +122,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
     };
     let generation = Generation {
         number: args.generation,
-        catalog: ffi::delta_relid().unwrap_or(pg_sys::InvalidOid),
+        catalog: ffi::changes_relid().unwrap_or(pg_sys::InvalidOid),
         current: crate::model::installed::catalog_is_current(),
     };
     let single_row = ffi::changed_one_row(trigger);
@@ -139,7 +139,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
     compact::after_write(written)
 }
 
-/// Any statement the single-row path does not take: the prepared, cached delta INSERT over
+/// Any statement the single-row path does not take: the prepared, cached change INSERT over
 /// the transition tables. Returns the rows written (one `tally._change` row, or one
 /// `tally._delta` row per change on a catalog older than 0.6.0).
 fn write_through_sql(
@@ -418,14 +418,14 @@ fn plan_for(
 
 thread_local! {
     /// The insert of one statement's changes, for the catalog shape it was prepared for.
-    static INSERT_PLAN: RefCell<Option<(sql::DeltaShape, Rc<OwnedPreparedStatement>)>> =
+    static INSERT_PLAN: RefCell<Option<(sql::ChangeShape, Rc<OwnedPreparedStatement>)>> =
         const { RefCell::new(None) };
 }
 
 /// The prepared insert of one statement's changes (the seven arrays `changes_select_sql`
 /// returns, as `$1`..`$7`) into this catalog's change table.
 fn insert_plan(client: &SpiClient<'_>) -> TallyResult<Rc<OwnedPreparedStatement>> {
-    let shape = storage::delta_shape(client)?;
+    let shape = storage::change_shape(client)?;
     if let Some((cached, plan)) = INSERT_PLAN.with(|p| p.borrow().clone()) {
         if cached == shape {
             return Ok(plan);
