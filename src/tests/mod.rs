@@ -4,8 +4,12 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::ffi::check_single_expression;
     use pgrx::prelude::*;
+
+    /// `ffi::check_single_expression` of a text, as `define::check_filter` calls it.
+    fn check_single_expression(text: &str) -> crate::error::Result<()> {
+        crate::ffi::check_single_expression(crate::sql::single_expression_sql(text).as_str())
+    }
 
     fn count(sql: &str) -> i64 {
         Spi::get_one::<i64>(sql)
