@@ -91,7 +91,7 @@ impl RowShape {
         // descriptor holds natts attributes.
         unsafe {
             let desc = (*data.tg_relation).rd_att;
-            let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+            let attrs = attributes(desc);
             RowShape(
                 attrs
                     .iter()
@@ -109,7 +109,7 @@ impl RowShape {
         // SAFETY: as in `of`.
         unsafe {
             let desc = (*data.tg_relation).rd_att;
-            let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+            let attrs = attributes(desc);
             attrs.len() == self.0.len()
                 && attrs
                     .iter()
@@ -716,18 +716,64 @@ pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
     unsafe {
         let relation = pg_sys::table_open(relid, lock);
         for name in &names {
-            pg_sys::EnableDisableTrigger(
-                relation,
-                name.as_ptr(),
-                pg_sys::TRIGGER_FIRES_ALWAYS as std::ffi::c_char,
-                false,
-                lock,
-            );
+            enable_disable_trigger(relation, name, lock);
         }
         pg_sys::table_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
         pg_sys::CommandCounterIncrement();
     }
     Ok(())
+}
+
+/// The attributes of a tuple descriptor, in column order.
+///
+/// # Safety
+/// `desc` is a valid tuple descriptor that outlives the slice.
+pub(crate) unsafe fn attributes<'a>(
+    desc: pg_sys::TupleDesc,
+) -> &'a [pg_sys::FormData_pg_attribute] {
+    // SAFETY: a descriptor holds `natts` attributes, contiguous.
+    unsafe {
+        let count = (*desc).natts.max(0) as usize;
+        // PostgreSQL 18 keeps them after a compact copy of each (`compact_attrs`), reached
+        // through TupleDescAttr; before, they were the array `attrs`.
+        #[cfg(feature = "pg18")]
+        let first = pg_sys::TupleDescAttr(desc, 0);
+        #[cfg(not(feature = "pg18"))]
+        let first = (*desc).attrs.as_ptr().cast_mut();
+        std::slice::from_raw_parts(first, count)
+    }
+}
+
+/// `ALTER TABLE ... ENABLE ALWAYS TRIGGER name` on `relation`, that table's trigger only.
+///
+/// # Safety
+/// `relation` is open and locked with `lock`.
+unsafe fn enable_disable_trigger(
+    relation: pg_sys::Relation,
+    name: &std::ffi::CStr,
+    lock: pg_sys::LOCKMODE,
+) {
+    let fires = pg_sys::TRIGGER_FIRES_ALWAYS as std::ffi::c_char;
+    // SAFETY: the caller's promise; `name` is NUL-terminated.
+    #[cfg(feature = "pg15")]
+    unsafe {
+        pg_sys::EnableDisableTrigger(relation, name.as_ptr(), fires, false, lock)
+    };
+    // PostgreSQL 16 added the parent trigger to match (InvalidOid: any) and whether to recurse
+    // into partitions (no: pg_tally sets each partition's triggers itself).
+    // SAFETY: as above.
+    #[cfg(not(feature = "pg15"))]
+    unsafe {
+        pg_sys::EnableDisableTrigger(
+            relation,
+            name.as_ptr(),
+            pg_sys::InvalidOid,
+            fires,
+            false,
+            false,
+            lock,
+        )
+    };
 }
 
 /// Runs `body` with the user-settable `settings` changed, restored afterwards with every
@@ -805,7 +851,10 @@ pub fn preloading() -> bool {
 pub fn exit_to_be_restarted() -> ! {
     // SAFETY: proc_exit runs the backend's exit callbacks and never returns; called at the
     // end of the worker's main loop, outside any transaction.
-    unsafe { pg_sys::proc_exit(1) }
+    unsafe { pg_sys::proc_exit(1) };
+    // PostgreSQL 18's header no longer marks proc_exit as not returning (for the bindings).
+    #[cfg(feature = "pg18")]
+    unreachable!("proc_exit returned")
 }
 
 #[cfg(test)]

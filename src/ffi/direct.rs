@@ -458,7 +458,7 @@ fn has_change_shape(desc: pg_sys::TupleDesc) -> bool {
         if (*desc).natts as usize != CHANGE_COLUMNS.len() {
             return false;
         }
-        let attrs = (*desc).attrs.as_slice(CHANGE_COLUMNS.len());
+        let attrs = super::attributes(desc);
         attrs
             .iter()
             .zip(CHANGE_COLUMNS)

@@ -351,6 +351,20 @@ impl Opened {
         }
         // SAFETY: the relations are open and `snapshot` outlives the scan (the caller's
         // promise).
+        // PostgreSQL 18 added an instrumentation argument (none here).
+        #[cfg(feature = "pg18")]
+        let scan = unsafe {
+            pg_sys::index_beginscan(
+                self.rel,
+                self.index,
+                snapshot,
+                std::ptr::null_mut(),
+                nkeys,
+                0,
+            )
+        };
+        // SAFETY: as above.
+        #[cfg(not(feature = "pg18"))]
         let scan = unsafe { pg_sys::index_beginscan(self.rel, self.index, snapshot, nkeys, 0) };
         self.scan.set((scan, nkeys));
         scan
@@ -383,9 +397,7 @@ impl Opened {
         // SAFETY: an open relation's descriptor has `natts` attributes.
         let found = unsafe {
             let desc = (*self.rel).rd_att;
-            (*desc)
-                .attrs
-                .as_slice((*desc).natts as usize)
+            super::attributes(desc)
                 .iter()
                 .find(|a| {
                     !a.attisdropped
