@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Local PostgreSQL 15 cluster for pg_tally's demo, tests and benchmark.
+# Local PostgreSQL cluster for pg_tally's demo, tests and benchmark (15 unless PGTALLY_PG_CONFIG).
 #   scripts/cluster.sh start|stop|restart|status|psql [args]
 # Runs as the `postgres` OS user (initdb/postgres refuse root), listens on 127.0.0.1 only,
 # keeps its data in .pgdata/ inside the project (git-ignored). PGTALLY_PORT picks the port.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bindir="$(/usr/lib/postgresql/15/bin/pg_config --bindir)"
+# PGTALLY_PG_CONFIG picks the PostgreSQL installation (default: Debian's 15; scripts/postgres.sh
+# fetches 16, 17, 18). A relocatable tree's server loads that tree's libraries (its dblink
+# needs its own libpq).
+pg_config="${PGTALLY_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+bindir="$("$pg_config" --bindir)"
+library_path=""
+[ "$pg_config" = /usr/lib/postgresql/15/bin/pg_config ] || library_path="$("$pg_config" --libdir)"
 port="${PGTALLY_PORT:-5499}"
 data="${PGTALLY_DATA:-$root/.pgdata}"
 log="$data.log"
@@ -44,7 +50,8 @@ start() {
   touch "$log" && chown postgres "$log"
   # A server must not inherit RUST_BACKTRACE: pgrx would append Rust backtraces to the
   # DETAIL of every error users see.
-  env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
+  env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE ${library_path:+LD_LIBRARY_PATH="$library_path"} \
+    runuser -u postgres -- "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
     -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c max_connections=100 -c shared_buffers=256MB $extra" >/dev/null
   echo "[cluster] running on 127.0.0.1:$port (data $data, log $log)"
 }

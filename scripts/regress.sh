@@ -6,7 +6,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 port="${PGTALLY_PORT:-5499}"
-pg_regress="$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress"
+pg_config="${PGTALLY_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+pg_regress="$(dirname "$("$pg_config" --pgxs)")/../test/regress/pg_regress"
 out="$root/target/pg_regress"
 mkdir -p "$out"
 if [ "$#" -gt 0 ]; then tests=("$@"); else
@@ -14,6 +15,6 @@ if [ "$#" -gt 0 ]; then tests=("$@"); else
 fi
 # PGTZ/PGDATESTYLE make timestamps print the same on every machine.
 PGTZ=UTC PGDATESTYLE="ISO, YMD" PGOPTIONS="-c intervalstyle=postgres -c client_min_messages=notice" \
-"$pg_regress" --host=127.0.0.1 --port="$port" --user=postgres --dbname=tally_regress \
+"$pg_regress" --bindir="$("$pg_config" --bindir)" --host=127.0.0.1 --port="$port" --user=postgres --dbname=tally_regress \
   --inputdir=tests/pg_regress --outputdir="$out" "${tests[@]}" || {
   echo "pg_regress failed; differences:"; cat "$out/regression.diffs" 2>/dev/null | head -200; exit 1; }

@@ -16,8 +16,15 @@
 #                (tests/compactor.sh); logical replication (tests/logical.sh)
 #   slow         limits (tests/limits.sh), the pg_cron example (tests/cron.sh), the Django
 #                example
-# Every stage but lint and unit builds and installs the extension into the system
-# PostgreSQL 15 first.
+# Every stage but lint and unit builds and installs the extension into the PostgreSQL under
+# test first.
+#
+# PostgreSQL majors: the stages run against Debian's PostgreSQL 15, or PGTALLY_PG=16|17|18
+# (fetched once into .pg-cache/ by scripts/postgres.sh): `PGTALLY_PG=17 bash scripts/test.sh`.
+# A full run on 15 (no stage named, PGTALLY_PG unset) then runs the matrix: unit, regress,
+# integration and faults on each of PGTALLY_MATRIX (default "16 17 18"; empty skips it). On
+# those majors the faults stage leaves out the upgrade from 0.1.0 (built for 15 only), and
+# slow (pg_cron and Django come from Debian's 15) is refused.
 #
 # PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
 # (default 8) each isolation level of the concurrency test.
@@ -37,10 +44,22 @@ for stage in "${stages[@]}"; do
 done
 wants() { case " ${stages[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 
-step "dependencies"
+major="${PGTALLY_PG:-15}"
+if [ "$major" != 15 ] && wants slow; then
+  echo "the slow stage runs on PostgreSQL 15 only (pg_cron and Django's example use Debian's)" >&2
+  exit 2
+fi
+# A full run on 15 continues with the other majors.
+run_matrix=false
+if [ "$#" -eq 0 ] && [ "$major" = 15 ]; then run_matrix=true; fi
+
+step "dependencies (PostgreSQL $major)"
 bash scripts/install-deps.sh
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG="$(bash scripts/postgres.sh "$major")"
+export PGTALLY_PG_CONFIG="$PG_CONFIG"
+# Every build for this major: its pgrx feature instead of the default pg15.
+features=(--no-default-features --features "pg$major")
 # The server must not print Rust backtraces into user-visible errors.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
@@ -48,14 +67,14 @@ unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 if wants lint; then
   step "lint: format, clippy, SQL only from src/sql/, no new import cycle"
   cargo fmt --check
-  cargo clippy --all-targets --features pg_test -- -D warnings
+  cargo clippy --all-targets --no-default-features --features "pg$major pg_test" -- -D warnings
   bash scripts/check-sql.sh   # no SQL formatted outside src/sql/ (docs/security.md)
   python3 scripts/check-imports.py
 fi
 
 if wants unit; then
   step "unit: plain and property tests, no cluster"
-  cargo test --lib
+  cargo test --lib "${features[@]}"
 fi
 
 needs_server=false
@@ -64,12 +83,14 @@ for stage in "${stages[@]}"; do
 done
 if $needs_server; then
   step "install extension"
-  cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
+  cargo pgrx install "${features[@]}" --pg-config "$PG_CONFIG" >/dev/null
 
   step "test cluster"
   export PGTALLY_PORT="${PGTALLY_TEST_PORT:-5498}"
   export PGTALLY_DATA="$root/.pgdata-test"
-  export PGTALLY_CRON_DB=tally_cron   # preload pg_cron for the DBA-jobs example
+  [ "$major" = 15 ] || PGTALLY_DATA="$root/.pgdata-test$major"
+  # Preload pg_cron (Debian's, for 15) for the DBA-jobs example.
+  [ "$major" != 15 ] || export PGTALLY_CRON_DB=tally_cron
   bash scripts/cluster.sh restart
   export PGTALLY_TEST_URL="host=127.0.0.1 port=$PGTALLY_PORT user=postgres"
 fi
@@ -81,19 +102,22 @@ fi
 
 if wants integration; then
   step "integration tests"
-  cargo test --test '*' -- --nocapture --test-threads 1
+  cargo test --test '*' "${features[@]}" -- --nocapture --test-threads 1
 
   step "integration: #[pg_test]s inside Postgres"
-  install -d -o postgres -g postgres "$root/.pgrx-test-data"
-  CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data" cargo test --lib --features pg_test
+  install -d -o postgres -g postgres "$root/.pgrx-test-data$major"
+  CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$root/.pgrx-test-data$major" \
+    cargo test --lib --no-default-features --features "pg$major pg_test"
 fi
 
 if wants faults; then
   step "faults: pg_dump/restore, kill -9 crash, hot standby"
   bash tests/faults.sh 2>&1 | grep -v '^NOTICE'
 
-  step "faults: upgrade: released 0.1.0 -> this build, ALTER EXTENSION pg_tally UPDATE"
-  bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
+  if [ "$major" = 15 ]; then
+    step "faults: upgrade: released 0.1.0 -> this build, ALTER EXTENSION pg_tally UPDATE"
+    bash tests/upgrade.sh 2>&1 | grep -v '^NOTICE'
+  fi
 
   step "faults: background compactor (pg_tally preloaded, its own cluster)"
   bash tests/compactor.sh 2>&1 | grep -v 'FATAL\|exited with exit code'
@@ -115,4 +139,12 @@ fi
 
 
 if $needs_server; then bash scripts/cluster.sh stop; fi
-step "tests passed: ${stages[*]}"
+step "tests passed on PostgreSQL $major: ${stages[*]}"
+
+if $run_matrix; then
+  for other in ${PGTALLY_MATRIX-16 17 18}; do
+    step "matrix: PostgreSQL $other"
+    PGTALLY_PG="$other" bash "$root/scripts/test.sh" unit regress integration faults
+  done
+  step "matrix passed: ${PGTALLY_MATRIX-16 17 18}"
+fi

@@ -10,7 +10,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PGTALLY_PORT:?}"
 data="${PGTALLY_DATA:?}"
-bindir=/usr/lib/postgresql/15/bin
+# The PostgreSQL under test (scripts/test.sh: PGTALLY_PG_CONFIG; Debian's 15 by default). A
+# relocatable tree's standby loads that tree's libpq (its WAL receiver).
+pg_config="${PGTALLY_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+bindir="$("$pg_config" --bindir)"
+library_path=""
+[ "$pg_config" = /usr/lib/postgresql/15/bin/pg_config ] || library_path="$("$pg_config" --libdir)"
 q() { local db=$1; shift; psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"; }
 fail() { echo "FAULTS FAILED: $*" >&2; exit 1; }
 expect_exact() {  # db, when
@@ -39,9 +44,9 @@ fresh_db tally_dump_src
 q tally_dump_src -c "UPDATE orders SET status = 'REFUNDED' WHERE id % 11 = 0" -c "SELECT tally.compact()" >/dev/null
 q tally_dump_src -c "DELETE FROM orders WHERE id % 13 = 0"   # leave pending deltas in the dump too
 dump=$(mktemp -d)/tally.dump
-pg_dump -Fc -h 127.0.0.1 -p "$port" -U postgres -f "$dump" tally_dump_src
+"$bindir/pg_dump" -Fc -h 127.0.0.1 -p "$port" -U postgres -f "$dump" tally_dump_src
 q postgres -c "DROP DATABASE IF EXISTS tally_dump_dst WITH (FORCE)" -c "CREATE DATABASE tally_dump_dst"
-pg_restore --exit-on-error -h 127.0.0.1 -p "$port" -U postgres -d tally_dump_dst "$dump"
+"$bindir/pg_restore" --exit-on-error -h 127.0.0.1 -p "$port" -U postgres -d tally_dump_dst "$dump"
 [ "$(snapshot tally_dump_src)" = "$(snapshot tally_dump_dst)" ] || fail "restored snapshot differs"
 [ "$(q tally_dump_dst -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tally\_%'")" = "8" ] || fail "restored triggers missing"
 expect_exact tally_dump_dst "restored database"
@@ -101,7 +106,7 @@ rm -rf "$standby" && install -d -o postgres -g postgres -m 700 "$standby"
 runuser -u postgres -- "$bindir/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$standby" -R -X stream --checkpoint=fast 2>&1 \
   | grep -v 'skipping special file' || true
 touch "$standby.log" && chown postgres "$standby.log"
-env -u RUST_BACKTRACE runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -l "$standby.log" -w -t 60 start \
+env -u RUST_BACKTRACE ${library_path:+LD_LIBRARY_PATH="$library_path"} runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -l "$standby.log" -w -t 60 start \
   -o "-p $sport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$standby -c hot_standby=on" >/dev/null
 trap 'runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -m immediate stop >/dev/null 2>&1 || true' EXIT
 qs() { psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$sport" -U postgres -d tally_standby "$@"; }
