@@ -89,8 +89,9 @@ if $needs_server; then
   export PGTALLY_PORT="${PGTALLY_TEST_PORT:-5498}"
   export PGTALLY_DATA="$root/.pgdata-test"
   [ "$major" = 15 ] || PGTALLY_DATA="$root/.pgdata-test$major"
-  # Preload pg_cron (Debian's, for 15) for the DBA-jobs example.
-  [ "$major" != 15 ] || export PGTALLY_CRON_DB=tally_cron
+  # Preload pg_cron (Debian's, for 15) for the DBA-jobs example; not on other majors, even
+  # when the run on 15 that started this one exported it.
+  if [ "$major" = 15 ]; then export PGTALLY_CRON_DB=tally_cron; else unset PGTALLY_CRON_DB; fi
   bash scripts/cluster.sh restart
   export PGTALLY_TEST_URL="host=127.0.0.1 port=$PGTALLY_PORT user=postgres"
 fi
