@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Command 1 of the README: set up everything on a fresh machine and run the demo dashboard.
 #   - installs what is missing (apt packages, cargo-pgrx 0.18.1)
-#   - builds pg_tally (release) and installs it into the system PostgreSQL 15
+#   - builds pg_tally (release) and installs it into the system PostgreSQL 15, or into
+#     PostgreSQL 16, 17 or 18 with PGTALLY_PG=16|17|18 (fetched once by scripts/postgres.sh)
 #   - starts a local cluster (user postgres, 127.0.0.1:$PGTALLY_PORT, data in .pgdata/)
 #   - loads the reference workload (PGTALLY_USERS users, PGTALLY_ORDERS orders) with progress
 #   - defines the dashboard and prints tally.snapshot next to the live figures, with timings
@@ -19,9 +20,14 @@ bash scripts/install-deps.sh
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
-log "building and installing pg_tally (release build, ~2 min the first time)"
-cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null
+major="${PGTALLY_PG:-15}"
+export PGTALLY_PG_CONFIG="$(bash scripts/postgres.sh "$major")"
+log "building and installing pg_tally for PostgreSQL $major (release build, ~2 min the first time)"
+cargo pgrx install --release --no-default-features --features "pg$major" \
+  --pg-config "$PGTALLY_PG_CONFIG" >/dev/null
 
+# A cluster per major: one major cannot open another's data directory.
+[ "$major" = 15 ] || export PGTALLY_DATA="${PGTALLY_DATA:-$root/.pgdata$major}"
 bash scripts/cluster.sh restart   # restart so the server loads the freshly installed library
 port="${PGTALLY_PORT:-5499}"
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"; }
@@ -65,5 +71,8 @@ psql_db -c "INSERT INTO users (email) VALUES ('new@example.com')" \
         -c "INSERT INTO orders (user_id, status, amount) VALUES (1, 'PAID', 42.00), (2, 'SHIPPED', 17.50), (3, 'PENDING', 9.99)" \
         -c "UPDATE orders SET status = 'REFUNDED' WHERE id = (SELECT max(id) FROM orders WHERE status = 'PAID')"
 psql_db -f examples/demo/compare.sql
-log "stop the cluster with: bash scripts/cluster.sh stop   (start again: bash scripts/cluster.sh start)"
-log "explore with: bash scripts/cluster.sh psql -d $db"
+# The cluster commands for this major (the default one needs no settings).
+cluster="bash scripts/cluster.sh"
+[ "$major" = 15 ] || cluster="PGTALLY_PG_CONFIG=$PGTALLY_PG_CONFIG PGTALLY_DATA=$PGTALLY_DATA PGTALLY_PORT=$port $cluster"
+log "stop the cluster with: $cluster stop   (start again: $cluster start)"
+log "explore with: $cluster psql -d $db"
