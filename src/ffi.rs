@@ -207,7 +207,7 @@ pub fn probe_and_roll_back<T>(
         pg_sys::MemoryContextSwitchTo(caller_context);
 
         let outcome = PgTryBuilder::new(move || Ok(probe()))
-            .catch_others(|caught| Err(caught_message(caught)))
+            .catch_others(|caught| Err(caught_message(&caught)))
             .execute();
 
         pg_sys::RollbackAndReleaseCurrentSubTransaction();
@@ -261,19 +261,15 @@ pub fn in_subtransaction<T>(
                 message: error.to_string(),
             }),
             Err(caught) if is_cancel(&caught) => caught.rethrow(),
-            Err(caught) => Err(caught_message(caught)),
+            Err(caught) => Err(caught_message(&caught)),
         }
     }
 }
 
 /// Whether `caught` is a query cancel or a timeout, which nothing may swallow.
 fn is_cancel(caught: &CaughtError) -> bool {
-    let report = match caught {
-        CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => report,
-        CaughtError::RustPanic { ereport, .. } => ereport,
-    };
     matches!(
-        report.sql_error_code(),
+        caught_message(caught).code,
         PgSqlErrorCode::ERRCODE_QUERY_CANCELED
             | PgSqlErrorCode::ERRCODE_ADMIN_SHUTDOWN
             | PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE
@@ -281,8 +277,8 @@ fn is_cancel(caught: &CaughtError) -> bool {
     )
 }
 
-fn caught_message(caught: CaughtError) -> CaughtPgError {
-    let report = match &caught {
+fn caught_message(caught: &CaughtError) -> CaughtPgError {
+    let report = match caught {
         CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => report,
         CaughtError::RustPanic { ereport, .. } => ereport,
     };
