@@ -65,10 +65,10 @@ impl Metric {
         if !self.refuses_unfoldable {
             return key;
         }
-        format!(
-            "CASE WHEN pg_catalog.octet_length({key}) <= {GROUP_KEY_LIMIT_BYTES} THEN {key} \
-             ELSE tally._refuse_group_key({name}, {key}) END",
-            name = literal(&self.name),
+        checked_sql(
+            &format!("pg_catalog.octet_length({key}) <= {GROUP_KEY_LIMIT_BYTES}"),
+            &key,
+            &format!("tally._refuse_group_key({}, {key})", literal(&self.name)),
         )
     }
 
@@ -87,11 +87,10 @@ impl Metric {
         if !self.refuses_unfoldable {
             return summand_sql(column, &value);
         }
-        let finite = format!(
-            "CASE WHEN pg_catalog.abs({value}) < '{SUMMAND_LIMIT}'::pg_catalog.numeric THEN {value} \
-             ELSE tally._refuse_value({name}, {aggregate}, {value}) END",
-            name = literal(&self.name),
-            aggregate = literal(self.aggregate.as_str()),
+        let finite = checked_sql(
+            &format!("pg_catalog.abs({value}) < '{SUMMAND_LIMIT}'::pg_catalog.numeric"),
+            &value,
+            &self.refuse_value_sql(&value),
         );
         summand_sql(column, &finite)
     }
@@ -107,11 +106,19 @@ impl Metric {
         // The size of a fresh copy (+ 0): a value read from the table may be compressed,
         // which pg_column_size would measure, while the index stores it compressed its own
         // way or not at all.
+        checked_sql(
+            &format!("pg_catalog.pg_column_size({value} + 0) <= {TRACKED_LIMIT_BYTES}"),
+            &value,
+            &self.refuse_value_sql(&value),
+        )
+    }
+
+    /// The call that refuses `value` in the writer's statement (`tally._refuse_value`).
+    fn refuse_value_sql(&self, value: &str) -> String {
         format!(
-            "CASE WHEN pg_catalog.pg_column_size({value} + 0) <= {TRACKED_LIMIT_BYTES} THEN {value} \
-             ELSE tally._refuse_value({name}, {aggregate}, {value}) END",
-            name = literal(&self.name),
-            aggregate = literal(self.aggregate.as_str()),
+            "tally._refuse_value({}, {}, {value})",
+            literal(&self.name),
+            literal(self.aggregate.as_str())
         )
     }
 
@@ -303,6 +310,12 @@ fn summand_sql(column: &str, finite: &str) -> String {
          WHEN '-Infinity' THEN '{minus_infinity}'::pg_catalog.numeric \
          ELSE {finite} END"
     )
+}
+
+/// `value` where `within` holds, else `refusal` (a call that raises the writer's error): the
+/// refusing branch runs only for a value past a limit.
+fn checked_sql(within: &str, value: &str, refusal: &str) -> String {
+    format!("CASE WHEN {within} THEN {value} ELSE {refusal} END")
 }
 
 /// Whether `column`'s value is NULL as `count(column)` judges it: the value itself, not its
