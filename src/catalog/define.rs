@@ -247,16 +247,16 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
     debug_assert_eq!(metric.id, id);
     backfill(&metric)?;
     trigger::install(client, valid.source.oid)?;
-    // Records what the new metric reads. Another metric of the table whose columns changed
-    // type while the ALTER TABLE hook was skipped is recomputed here.
-    for retyped in follow_read_types(client, valid.source.oid)? {
-        if retyped != metric.id {
-            if let Some(other) = Metric::load_for_source(client, valid.source.oid)?
-                .into_iter()
-                .find(|m| m.id == retyped)
-            {
-                crate::fold::storage::recompute(&other)?;
-            }
+    // Records what the new metric reads (it had nothing recorded: it is not among those
+    // returned). Another metric of the table whose columns changed type while the ALTER
+    // TABLE hook did not run is recomputed here.
+    let retyped = follow_read_types(client, valid.source.oid)?;
+    if !retyped.is_empty() {
+        for other in Metric::load_for_source(client, valid.source.oid)?
+            .iter()
+            .filter(|m| retyped.contains(&m.id))
+        {
+            crate::fold::storage::recompute(other)?;
         }
     }
     warn_if_subscribed(client, &metric.name, &valid.source)?;
