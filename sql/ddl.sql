@@ -102,25 +102,20 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
-    -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
-    -- triggers itself; rebuilding them halfway through would collide with the dump's. The
-    -- metrics are still checked (a renamed column a filter reads is refused: every write
-    -- of the table would fail) and follow what changed (0.9.0; skipped entirely before).
-    IF current_setting('check_function_bodies') = 'off' THEN
-        FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
-                        FROM pg_event_trigger_ddl_commands() c
-                       WHERE c.classid = 'pg_class'::regclass LOOP
-            IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
-                PERFORM tally._check_source(root::regclass);
-            END IF;
-        END LOOP;
-        RETURN;
-    END IF;
     -- A partition (created, attached, detached) counts for the root of its tree.
     FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
                     FROM pg_event_trigger_ddl_commands() c
                    WHERE c.classid = 'pg_class'::regclass LOOP
-        IF EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+        IF NOT EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+            CONTINUE;
+        END IF;
+        -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
+        -- triggers itself; rebuilding them halfway through would collide with the dump's.
+        -- The metrics are still checked (a renamed column a filter reads is refused: every
+        -- write of the table would fail) and follow what changed (0.9.0; skipped before).
+        IF current_setting('check_function_bodies') = 'off' THEN
+            PERFORM tally._check_source(root::regclass);
+        ELSE
             PERFORM tally._revalidate_source(root::regclass);
         END IF;
     END LOOP;
