@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Fails when Rust code outside src/sql/ (the safe SQL builder) formats SQL text with format!:
-# every statement with variable parts is built there, from quoted identifiers (Ident,
-# Relation), $n parameters and checked expressions (docs/security.md). Test code is exempt.
+# Fails when Rust code outside src/sql/ (the safe SQL builder) and src/model/sql.rs (a
+# metric's own expressions, built from the builder's parts) formats SQL text with format!, or
+# turns text into `Sql` (Sql::assembled): every statement with variable parts is built there,
+# from quoted identifiers (Ident, Relation), $n parameters and checked expressions
+# (docs/security.md). Test code is exempt.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python3 - "$root" <<'PY'
@@ -13,9 +15,12 @@ LITERAL = re.compile(r'r(#*)"(.*?)"\1|"((?:[^"\\]|\\.)*)"', re.S)
 found = []
 for path in sorted((root / "src").rglob("*.rs")):
     rel = path.relative_to(root).as_posix()
-    if rel.startswith("src/sql/") or rel.startswith("src/tests/"):
+    if rel.startswith("src/sql/") or rel.startswith("src/tests/") or rel == "src/model/sql.rs":
         continue
     text = path.read_text()
+    for call in re.finditer(r"\bSql::assembled\b", text):
+        line = text.count("\n", 0, call.start()) + 1
+        found.append(f"{rel}:{line}: Sql::assembled outside src/sql/ and src/model/sql.rs")
     for call in re.finditer(r"\bformat!\s*\(", text):
         literal = LITERAL.match(text, re.compile(r"\s*").match(text, call.end()).end())
         if literal is None:
@@ -25,8 +30,8 @@ for path in sorted((root / "src").rglob("*.rs")):
             line = text.count("\n", 0, call.start()) + 1
             found.append(f"{rel}:{line}: {body.strip()[:80]!r}")
 if found:
-    print("SQL built with format! outside src/sql/ (build it in the sql module from Ident, Relation and $n parameters):")
+    print("SQL built outside src/sql/ and src/model/sql.rs (build it in the sql module from Ident, Relation and $n parameters):")
     print("\n".join(found))
     sys.exit(1)
-print("check-sql: no SQL formatted outside src/sql/")
+print("check-sql: no SQL formatted outside src/sql/ and src/model/sql.rs")
 PY

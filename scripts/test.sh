@@ -4,7 +4,8 @@
 #
 # Stages, in order (name some to run only those: `bash scripts/test.sh lint unit`):
 #   lint         cargo fmt --check, cargo clippy -D warnings, no SQL formatted outside
-#                src/sql/, no new import cycle (seconds, no cluster)
+#                src/sql/ (and src/model/sql.rs), unsafe only in src/ffi* and */sys, no
+#                import cycle (seconds, no cluster)
 #   unit         plain #[test]s and property tests of pure logic (`cargo test --lib`, seconds,
 #                no cluster)
 #   regress      pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
@@ -65,11 +66,12 @@ unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
 
 if wants lint; then
-  step "lint: format, clippy, SQL only from src/sql/, no new import cycle"
+  step "lint: format, clippy, SQL only from src/sql/, unsafe only in ffi and sys, no import cycle"
   cargo fmt --check
   cargo clippy --all-targets --no-default-features --features "pg$major pg_test" -- -D warnings
   bash scripts/check-sql.sh   # no SQL formatted outside src/sql/ (docs/security.md)
   python3 scripts/check-imports.py
+  python3 scripts/check-unsafe.py
 fi
 
 if wants unit; then

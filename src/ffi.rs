@@ -1,15 +1,16 @@
-//! Every `unsafe` block of pg_tally lives here, each with the reason it is sound.
+//! The unsafe calls every concern shares, each block with the reason it is sound. A call only
+//! one concern needs lives in that folder's `sys` module instead (`catalog::sys`,
+//! `write::sys`, `fold::sys`, `read::sys`); `scripts/check-unsafe.py` allows `unsafe` nowhere
+//! else.
 //!
-//! Six things need Postgres internals that pgrx does not wrap:
-//! - registering a trigger's transition tables with SPI (pgrx's `Spi` does not),
-//! - reading which columns an UPDATE statement assigned (`tg_updatedcols`),
-//! - parsing a filter with the raw grammar to prove it is exactly one expression,
-//! - the executor-free single-row write path (`direct`: compiled row expressions, direct
-//!   inserts into `tally._delta`),
-//! - the executor-free dashboard read and fold (`scan`: index lookups on pg_tally's own
-//!   tables, and the fold's scan that deletes the pending changes it reads),
-//! - running a probe inside a subtransaction that is always rolled back, so a Postgres
-//!   ERROR raised while validating user input becomes a typed pg_tally error.
+//! - whose rights and settings code runs with (`security`: the extension owner, the table
+//!   owner, the fixed parse and output settings),
+//! - subtransactions: a probe that is always rolled back, so a Postgres ERROR raised while
+//!   validating user input becomes a typed pg_tally error, and `in_subtransaction`,
+//! - SPI helpers under a chosen snapshot, table locks, relation lookups by name,
+//! - parse analysis of a statement's target list (`analyze_targets`, for validation and the
+//!   single-row path's compiled expressions), a descriptor's attributes,
+//! - the process: settings reload, preloading, the GUC prefix.
 
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::CaughtError;
@@ -19,16 +20,10 @@ use std::ffi::CString;
 
 use crate::error::{Result, TallyError};
 
-pub mod array;
-mod direct;
-pub mod scan;
 mod security;
-pub use direct::{
-    change_relid, changes_relid, relation_names, ChangeRow, ChangeWriter, RowExprs, RowValue, Side,
-};
 pub use security::{
-    as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, lock_fold,
-    session_role, with_fixed_output, with_fixed_settings,
+    as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, session_role,
+    with_fixed_output, with_fixed_settings,
 };
 
 /// The oid of schema `tally`, None if the extension is not installed.
@@ -38,123 +33,23 @@ pub fn tally_schema() -> Option<pg_sys::Oid> {
     (schema != pg_sys::InvalidOid).then_some(schema)
 }
 
+/// The oid of the relation pending changes go to: `tally._change`, or `tally._delta` on a
+/// catalog older than 0.6.0. None if the extension is not installed. It identifies the
+/// instance of the pg_tally catalog: DROP/CREATE EXTENSION gives a new one.
+pub fn changes_relid() -> Option<pg_sys::Oid> {
+    change_relid().or_else(|| relation_in(tally_schema()?, c"_delta"))
+}
+
+/// The oid of `tally._change`, None on a catalog older than 0.6.0.
+pub fn change_relid() -> Option<pg_sys::Oid> {
+    relation_in(tally_schema()?, c"_change")
+}
+
 /// The oid of relation `name` in `schema`, None if there is none.
 pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys::Oid> {
     // SAFETY: syscache lookup by NUL-terminated name; InvalidOid when absent, checked.
     let relid = unsafe { pg_sys::get_relname_relid(name.as_ptr(), schema) };
     (relid != pg_sys::InvalidOid).then_some(relid)
-}
-
-/// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
-/// run on the current SPI connection. Must be called right after `SPI_connect`.
-pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
-    // SAFETY: trigger_data() is the TriggerData Postgres passed to this trigger call; it is
-    // valid for the whole call, and SPI_register_trigger_data only reads it to register
-    // the tuplestores as ephemeral named relations of the current SPI connection.
-    let status = unsafe {
-        pg_sys::SPI_register_trigger_data(
-            trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData
-        )
-    };
-    if status == pg_sys::SPI_OK_TD_REGISTER as i32 {
-        Ok(())
-    } else {
-        Err(TallyError::Internal(format!(
-            "SPI_register_trigger_data returned {status}"
-        )))
-    }
-}
-
-/// Whether the statement that fired `trigger` changed exactly one row: each of its
-/// transition tables (new rows, old rows, both for an UPDATE) holds one tuple. Such
-/// statements take the single-row paths.
-pub fn changed_one_row(trigger: &PgTrigger<'_>) -> bool {
-    let data = trigger.trigger_data();
-    let tables = [data.tg_newtable, data.tg_oldtable];
-    let mut present = tables.iter().filter(|t| !t.is_null());
-    // SAFETY: a non-null transition table of the TriggerData of this call is a valid
-    // tuplestore until the trigger returns; counting does not move its read pointers.
-    present.clone().count() > 0
-        && present.all(|&table| unsafe { pg_sys::tuplestore_tuple_count(table) } == 1)
-}
-
-/// The row type of a table as the write path's cached plans and compiled expressions
-/// were built for: each attribute's type, typmod and whether it is dropped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowShape(Vec<(pg_sys::Oid, i32, bool)>);
-
-impl RowShape {
-    /// The row type of the table `trigger` fired on.
-    pub fn of(trigger: &PgTrigger<'_>) -> RowShape {
-        let data = trigger.trigger_data();
-        // SAFETY: tg_relation is the open, locked relation the trigger fired on; its
-        // descriptor holds natts attributes.
-        unsafe {
-            let desc = (*data.tg_relation).rd_att;
-            let attrs = attributes(desc);
-            RowShape(
-                attrs
-                    .iter()
-                    .map(|a| (a.atttypid, a.atttypmod, a.attisdropped))
-                    .collect(),
-            )
-        }
-    }
-
-    /// Whether the table `trigger` fired on still has this row type. An ALTER TABLE whose
-    /// DDL hook did not run leaves the generation as it was: what was compiled for the old
-    /// row type must then not read the new one.
-    pub fn matches(&self, trigger: &PgTrigger<'_>) -> bool {
-        let data = trigger.trigger_data();
-        // SAFETY: as in `of`.
-        unsafe {
-            let desc = (*data.tg_relation).rd_att;
-            let attrs = attributes(desc);
-            attrs.len() == self.0.len()
-                && attrs
-                    .iter()
-                    .zip(&self.0)
-                    .all(|(a, s)| (a.atttypid, a.atttypmod, a.attisdropped) == *s)
-        }
-    }
-}
-
-/// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
-/// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table (or, for a partitioned
-/// table, on any of its partitions) may change any column without it appearing in the
-/// statement's SET list.
-pub fn updated_columns(trigger: &PgTrigger<'_>) -> Option<Vec<i16>> {
-    let data = trigger.trigger_data();
-    // SAFETY: tg_relation is the open, locked relation the trigger fired on; its rd_rel is
-    // its pg_class row, and its trigdesc is either null or a valid TriggerDesc for the
-    // duration of the call.
-    let (partitioned, has_before_row) = unsafe {
-        let relation = data.tg_relation;
-        let trigdesc = (*relation).trigdesc;
-        (
-            (*(*relation).rd_rel).relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char,
-            !trigdesc.is_null() && (*trigdesc).trig_update_before_row,
-        )
-    };
-    // An UPDATE through a partitioned table may meet a BEFORE ROW trigger on any partition,
-    // which the root's trigger descriptor does not show.
-    if partitioned || has_before_row || data.tg_updatedcols.is_null() {
-        return None;
-    }
-    let mut columns = Vec::new();
-    let mut member = -1;
-    loop {
-        // SAFETY: tg_updatedcols is a valid Bitmapset owned by the executor for this call.
-        member = unsafe { pg_sys::bms_next_member(data.tg_updatedcols, member) };
-        if member < 0 {
-            break;
-        }
-        let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
-        if attnum > 0 {
-            columns.push(attnum as i16);
-        }
-    }
-    Some(columns)
 }
 
 /// A Postgres ERROR caught while validating user input.
@@ -288,76 +183,6 @@ fn caught_message(caught: &CaughtError) -> CaughtPgError {
     }
 }
 
-/// Proves that a text is exactly one SQL expression: `select` (`sql::single_expression_sql`:
-/// `SELECT <text>`) must parse to a single SELECT with one unnamed target and no FROM, WHERE,
-/// GROUP BY, set operation, locking or any other clause. This rejects "a; DROP TABLE t",
-/// "x) OR (true", "1 FROM t" and the like before the text is ever embedded in another
-/// statement.
-pub fn check_single_expression(select: &str) -> Result<()> {
-    let sql = CString::new(select).map_err(|_| TallyError::FilterNotExpression {
-        detail: "The filter contains a NUL byte.".into(),
-    })?;
-    let verdict = probe_and_roll_back(move || {
-        // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
-        // RawStmt allocated in CurrentMemoryContext (the caller's, see probe_and_roll_back).
-        // Every pointer read below is a node the grammar just built, checked for null
-        // before it is dereferenced.
-        unsafe {
-            let list = pg_sys::raw_parser(sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT);
-            let statements = PgList::<pg_sys::RawStmt>::from_pg(list);
-            if statements.len() != 1 {
-                return Err(format!("It holds {} statements.", statements.len()));
-            }
-            let raw = statements.get_ptr(0).ok_or("It holds no statement.")?;
-            let node = (*raw).stmt;
-            if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_SelectStmt {
-                return Err("It is not an expression.".to_string());
-            }
-            let select = node as *mut pg_sys::SelectStmt;
-            let s = &*select;
-            let only_target = s.distinctClause.is_null()
-                && s.intoClause.is_null()
-                && s.fromClause.is_null()
-                && s.whereClause.is_null()
-                && s.groupClause.is_null()
-                && s.havingClause.is_null()
-                && s.windowClause.is_null()
-                && s.valuesLists.is_null()
-                && s.sortClause.is_null()
-                && s.limitOffset.is_null()
-                && s.limitCount.is_null()
-                && s.lockingClause.is_null()
-                && s.withClause.is_null()
-                && s.op == pg_sys::SetOperation::SETOP_NONE;
-            if !only_target {
-                return Err(
-                    "It carries clauses beyond one expression (FROM, WHERE, UNION, ...)."
-                        .to_string(),
-                );
-            }
-            let targets = PgList::<pg_sys::ResTarget>::from_pg(s.targetList);
-            if targets.len() != 1 {
-                return Err(format!(
-                    "It holds {} comma-separated expressions.",
-                    targets.len()
-                ));
-            }
-            let target = targets.get_ptr(0).ok_or("It holds no expression.")?;
-            if !(*target).name.is_null() || !(*target).indirection.is_null() {
-                return Err("It names its result with AS.".to_string());
-            }
-            Ok(())
-        }
-    });
-    match verdict {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(detail)) => Err(TallyError::FilterNotExpression { detail }),
-        Err(caught) => Err(TallyError::FilterNotExpression {
-            detail: caught.message,
-        }),
-    }
-}
-
 /// The target expressions of `sql` (one SELECT) after raw parsing and parse analysis, in
 /// order, allocated in the current memory context; nothing is planned. Empty if the text
 /// holds no statement.
@@ -385,41 +210,6 @@ pub fn analyze_targets(sql: &std::ffi::CStr) -> Vec<*mut pg_sys::Expr> {
             .map(|target| (*target).expr)
             .collect()
     }
-}
-
-/// Parse analysis (no planning, nothing evaluated but the input functions of the literals'
-/// types) of `sql`, a `SELECT <expression> FROM ONLY <table relid>`, recording every object
-/// the expression uses in pg_depend under a throw-away depender (`PROBE_DEPENDER`, the
-/// pg_class entry with oid 0), as a view's rule would record them. Run inside
-/// `probe_and_roll_back`, so the rows vanish with the probe, and as the table's owner
-/// (`as_table_owner`): a literal of a type whose input runs code (a domain's CHECK inside an
-/// array or composite) runs it with that owner's rights only.
-pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &str) -> Result<()> {
-    let text = CString::new(sql)
-        .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
-    let expression = *analyze_targets(&text)
-        .first()
-        .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
-    // SAFETY: `expression` is a node parse analysis just built in this memory context.
-    // recordDependencyOnSingleRelExpr only reads it and inserts pg_depend rows for it;
-    // CommandCounterIncrement makes them visible to the query that reads them back.
-    unsafe {
-        let depender = pg_sys::ObjectAddress {
-            classId: pg_sys::RelationRelationId,
-            objectId: pg_sys::InvalidOid,
-            objectSubId: 0,
-        };
-        pg_sys::recordDependencyOnSingleRelExpr(
-            &depender,
-            expression as *mut pg_sys::Node,
-            relid,
-            pg_sys::DependencyType::DEPENDENCY_NORMAL,
-            pg_sys::DependencyType::DEPENDENCY_NORMAL,
-            false,
-        );
-        pg_sys::CommandCounterIncrement();
-    }
-    Ok(())
 }
 
 /// Claims the `tally.` GUC prefix so a misspelled `tally.*` setting is reported.
@@ -669,57 +459,6 @@ pub fn lock_table(relid: pg_sys::Oid, mode: u32) {
     unsafe { pg_sys::LockRelationOid(relid, mode as pg_sys::LOCKMODE) }
 }
 
-/// Runs `body` with the settings a plan over the queue table `tally._change` needs:
-/// `enable_seqscan` and `enable_bitmapscan` off, so it walks the `_change_xact` index from
-/// the fold horizon rather than every dead heap tuple (bitmap scans never mark dead index
-/// entries, so they would keep the index bloated); and `jit` off. Between two vacuums the
-/// planner sees a large `_change` and prices the plan past `jit_above_cost`: JIT then
-/// compiled the fold's ~100 expressions on every execution, 2.4 s each under 8 writers,
-/// while the plan itself runs in well under a millisecond. `plan_cache_mode` forces the
-/// generic plan: with parameters (the batch size, the summed arrays) the plan cache would
-/// otherwise keep planning the fold's statements anew on every call, which took longer
-/// than running them (`tally.compact()` of 100 statements: 2.3 ms with replanning, 1.2 ms
-/// without, through psql; the two statements run in 0.45 ms). Used by the fold
-/// (`fold::fold_all`); the SQL reads of pending changes get `jit = off` from their
-/// function's SET clause (finalize.sql).
-pub fn with_queue_plan_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    with_settings(
-        &[
-            (c"enable_seqscan", c"off"),
-            (c"enable_bitmapscan", c"off"),
-            (c"jit", c"off"),
-            (c"plan_cache_mode", c"force_generic_plan"),
-        ],
-        body,
-    )
-}
-
-/// Makes the triggers `names` of table `relid` fire whatever `session_replication_role` is,
-/// as `ALTER TABLE ... ENABLE ALWAYS TRIGGER` does. Not through ALTER TABLE: the triggers
-/// are rebuilt from the extension's ALTER TABLE event trigger, while the user's ALTER TABLE
-/// still has the table open, and a nested ALTER TABLE refuses a table in use. The caller
-/// holds SHARE ROW EXCLUSIVE on the table (the lock ALTER TABLE would take).
-pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
-    let names = names
-        .iter()
-        .map(|name| CString::new(*name).map_err(|e| TallyError::Internal(e.to_string())))
-        .collect::<Result<Vec<_>>>()?;
-    let lock = pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE;
-    // SAFETY: the table exists and is locked by the caller; `EnableDisableTrigger` updates
-    // the trigger's pg_trigger row and invalidates the relcache entry, raising an ERROR
-    // (which unwinds like any other) if no such trigger exists. The CommandCounterIncrement
-    // makes the change visible to the commands that follow in this transaction.
-    unsafe {
-        let relation = pg_sys::table_open(relid, lock);
-        for name in &names {
-            enable_disable_trigger(relation, name, lock);
-        }
-        pg_sys::table_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
-        pg_sys::CommandCounterIncrement();
-    }
-    Ok(())
-}
-
 /// The attributes of a tuple descriptor, in column order.
 ///
 /// # Safety
@@ -738,38 +477,6 @@ pub(crate) unsafe fn attributes<'a>(
         let first = (*desc).attrs.as_ptr().cast_mut();
         std::slice::from_raw_parts(first, count)
     }
-}
-
-/// `ALTER TABLE ... ENABLE ALWAYS TRIGGER name` on `relation`, that table's trigger only.
-///
-/// # Safety
-/// `relation` is open and locked with `lock`.
-unsafe fn enable_disable_trigger(
-    relation: pg_sys::Relation,
-    name: &std::ffi::CStr,
-    lock: pg_sys::LOCKMODE,
-) {
-    let fires = pg_sys::TRIGGER_FIRES_ALWAYS as std::ffi::c_char;
-    // SAFETY: the caller's promise; `name` is NUL-terminated.
-    #[cfg(feature = "pg15")]
-    unsafe {
-        pg_sys::EnableDisableTrigger(relation, name.as_ptr(), fires, false, lock)
-    };
-    // PostgreSQL 16 added the parent trigger to match (InvalidOid: any) and whether to recurse
-    // into partitions (no: pg_tally sets each partition's triggers itself).
-    // SAFETY: as above.
-    #[cfg(not(feature = "pg15"))]
-    unsafe {
-        pg_sys::EnableDisableTrigger(
-            relation,
-            name.as_ptr(),
-            pg_sys::InvalidOid,
-            fires,
-            false,
-            false,
-            lock,
-        )
-    };
 }
 
 /// Runs `body` with the user-settable `settings` changed, restored afterwards with every
@@ -811,46 +518,10 @@ pub fn with_settings<'a, T>(
     result
 }
 
-/// The name of the database this backend is connected to.
-pub fn current_database_name() -> Option<String> {
-    // SAFETY: MyDatabaseId is set once the backend is connected; get_database_name returns
-    // a palloc'd copy (or NULL) that we only read here.
-    unsafe {
-        if pg_sys::MyDatabaseId == pg_sys::InvalidOid {
-            return None;
-        }
-        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
-        (!name.is_null()).then(|| {
-            std::ffi::CStr::from_ptr(name)
-                .to_string_lossy()
-                .into_owned()
-        })
-    }
-}
-
-/// Re-reads postgresql.conf after SIGHUP (background worker).
-pub fn reload_configuration() {
-    // SAFETY: called from the worker's main loop, outside any transaction, as Postgres'
-    // own background processes do on SIGHUP.
-    unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-}
-
 /// Whether this library is being loaded through shared_preload_libraries (in the postmaster).
 pub fn preloading() -> bool {
     // SAFETY: a plain global flag of the postmaster, read during _PG_init.
     unsafe { pg_sys::process_shared_preload_libraries_in_progress }
-}
-
-/// Ends a background worker so that the postmaster starts it again after its restart time
-/// (exit code 0 would unregister it): a compactor stopped by pg_terminate_backend or
-/// DROP DATABASE ... WITH (FORCE) comes back; at shutdown nothing is restarted anyway.
-pub fn exit_to_be_restarted() -> ! {
-    // SAFETY: proc_exit runs the backend's exit callbacks and never returns; called at the
-    // end of the worker's main loop, outside any transaction.
-    unsafe { pg_sys::proc_exit(1) };
-    // PostgreSQL 18's header no longer marks proc_exit as not returning (for the bindings).
-    #[cfg(feature = "pg18")]
-    unreachable!("proc_exit returned")
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 // SQLSTATE, detail and hint; it is large, but exists only on the error path.
 #![allow(clippy::result_large_err)]
 // Every unsafe operation is in an `unsafe` block of its own, with a SAFETY comment saying why
-// it is sound (src/ffi, the one place they are).
+// it is sound (src/ffi* and the concern folders' `sys` modules, the only places they are:
+// scripts/check-unsafe.py).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 

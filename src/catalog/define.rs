@@ -513,7 +513,7 @@ struct CheckedFilter {
 /// `ffi::with_fixed_settings`, which is also how every later statement parses it, taken to
 /// the text that reads back there as itself (`canonical_text`).
 fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
-    ffi::check_single_expression(crate::sql::single_expression_sql(text).as_str())?;
+    super::sys::check_single_expression(crate::sql::single_expression_sql(text).as_str())?;
     let inspected = probe_expression(source, text, |client, canonical| {
         let row = client
             .select(
@@ -555,7 +555,7 @@ fn filter_rejected(caught: CaughtPgError) -> TallyError {
 }
 
 /// The first object that the expression recorded for the probe index named `$3` uses (NULL:
-/// the owner's parse, `ffi::record_expression_dependencies`, under the pg_class entry 0)
+/// the owner's parse, `super::sys::record_expression_dependencies`, under the pg_class entry 0)
 /// that is not built in (created after initdb: oid at or past FirstNormalObjectId, or gone
 /// since it was recorded), other than the columns of the source table `$1` and the probe's
 /// copy of it (a `regclass` constant naming the source is refused: the stored text would
@@ -599,7 +599,7 @@ fn probe_expression<T>(
     let (relid, owner) = (source.oid, source.owner);
     ffi::probe_and_roll_back(move || {
         ffi::as_table_owner(owner, || {
-            ffi::record_expression_dependencies(relid, probe.dependencies.as_str())
+            super::sys::record_expression_dependencies(relid, probe.dependencies.as_str())
         })?;
         // Everything below parses the text again (the index probes, the read-back of the
         // deparse): as the table owner too, not restricted only because it creates

@@ -8,7 +8,9 @@
 //!   typed views.
 //!
 //! SQL files: sql/bootstrap.sql (`tally._metric`, `tally._dashboard`, the views), sql/ddl.sql,
-//! sql/dashboard.sql. Unsafe calls: `ffi` (probes, dependency recording, trigger drops).
+//! sql/dashboard.sql. Unsafe calls: `sys` (the raw grammar's one-expression
+//! proof, dependency recording), `ffi` (probes, whose rights, relation drops).
 
 pub mod dashboard;
 pub mod define;
+pub mod sys;

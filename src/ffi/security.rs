@@ -223,26 +223,6 @@ impl Drop for RestoreUser {
     }
 }
 
-/// Takes the fold lock (transaction-level): an exclusive object lock on `lock_object` (a
-/// pg_tally table, locked as an object, not as a relation), taken through the lock manager rather than as an advisory lock, so no
-/// role can take it from SQL (advisory keys are open to everyone; this lock tag is used by
-/// no SQL command). Without `wait`, false when another transaction holds it.
-pub fn lock_fold(lock_object: pg_sys::Oid, wait: bool) -> bool {
-    let class = pg_sys::RelationRelationId;
-    let mode = pg_sys::ExclusiveLock as pg_sys::LOCKMODE;
-    // SAFETY: lock-manager calls on an object tag (database, class, object, 0) for this
-    // transaction; released at commit or abort. The waiting call may raise an ERROR (cancel,
-    // deadlock), which propagates like any other.
-    unsafe {
-        if wait {
-            pg_sys::LockDatabaseObject(class, lock_object, 0, mode);
-            true
-        } else {
-            pg_sys::ConditionalLockDatabaseObject(class, lock_object, 0, mode)
-        }
-    }
-}
-
 /// Drops the trigger with oid `trigger`, as `DROP TRIGGER` does, without naming it in SQL
 /// (a trigger's name is chosen by the table owner, who may rename it).
 pub fn drop_trigger(trigger: pg_sys::Oid) {

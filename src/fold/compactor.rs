@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::{ffi, fold, gucs};
+use crate::{fold, gucs};
 
 /// Set in the postmaster when the workers are registered; every backend forked from it
 /// inherits the value.
@@ -46,7 +46,7 @@ pub fn serves_this_database() -> bool {
     SERVED.with(|served| {
         *served.get_or_init(|| {
             WORKERS_REGISTERED.load(Ordering::Relaxed)
-                && ffi::current_database_name()
+                && super::sys::current_database_name()
                     .is_some_and(|name| gucs::compactor_databases().contains(&name))
         })
     })
@@ -61,7 +61,7 @@ pub extern "C-unwind" fn tally_compactor_main(_arg: pg_sys::Datum) {
     log!("pg_tally compactor started in database \"{database}\"");
     while BackgroundWorker::wait_latch(Some(gucs::compactor_naptime())) {
         if BackgroundWorker::sighup_received() {
-            ffi::reload_configuration();
+            super::sys::reload_configuration();
         }
         match BackgroundWorker::transaction(fold_once) {
             Ok(Some(folded)) if folded.changes > 0 => debug1!(
@@ -74,7 +74,7 @@ pub extern "C-unwind" fn tally_compactor_main(_arg: pg_sys::Datum) {
         }
     }
     log!("pg_tally compactor for database \"{database}\" stopping");
-    ffi::exit_to_be_restarted();
+    super::sys::exit_to_be_restarted();
 }
 
 /// One fold, if the extension is installed and current here and nobody else is folding.

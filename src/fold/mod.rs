@@ -4,10 +4,11 @@
 //! Files: this one (the fold), `storage` (the counter store: fold lock, recompute, live
 //! counters, TRUNCATE), `compact` (`tally.compact()`, the writers' auto-fold), `compactor`
 //! (the background worker). SQL: sql/bootstrap.sql (`_state`, `_change`, `_fold`, `_broken`,
-//! `_group_index_key`). Unsafe calls: `ffi::scan` (the take), `ffi::array` (reading the
-//! arrays in place), `ffi::lock_fold`, `ffi::in_subtransaction`.
+//! `_group_index_key`). Unsafe calls: `sys` (`scan`: the take; `array`: reading the arrays
+//! in place; the fold lock; the queue's plan settings; the worker's process calls),
+//! `ffi::in_subtransaction`.
 //!
-//! A fold takes the pending `_change` rows (`ffi::scan::take_changes`: an index scan from
+//! A fold takes the pending `_change` rows (`sys::scan::take_changes`: an index scan from
 //! the fold horizon that deletes each row it reads, without the executor) and sums their
 //! changes per (metric, bucket, group, value) in Rust, reading the arrays in place. One
 //! SQL upsert (`apply_sql`) then adds those sums to `_state`, and the horizon moves on.
@@ -20,6 +21,7 @@
 pub mod compact;
 pub mod compactor;
 pub mod storage;
+pub mod sys;
 
 use pgrx::datum::AnyNumeric;
 use pgrx::pg_sys::{self, Datum};
@@ -28,9 +30,9 @@ use pgrx::spi::SpiClient;
 use std::collections::HashMap;
 
 use crate::error::{Result, TallyError};
-use crate::ffi::array::{self, ElementType};
-use crate::ffi::scan::{self, Reader, Row};
 use crate::plans::{self, Access};
+use sys::array::{self, ElementType};
+use sys::scan::{self, Reader, Row};
 
 /// Counter rows whose source rows all went away, by the row ids the fold returned for them
 /// (a TID scan). No index covers the counters: that keeps the fold's `_state` updates HOT
@@ -91,7 +93,7 @@ struct Sums {
     skipped: Vec<i32>,
     /// On a fold metric by metric: totals this large are not added (an add could overflow
     /// numeric, an ERROR no metric could be told apart by), and their metric is `failed`.
-    /// The write path never produces one (`sql::metric`, below 1e900 per value); a change
+    /// The write path never produces one (`sql::change`, below 1e900 per value); a change
     /// written before 0.9.0, or by hand, may hold one.
     guard: Option<AnyNumeric>,
     failed: HashMap<i32, String>,
@@ -291,7 +293,7 @@ impl Sums {
 /// (`tally._broken`, with a WARNING) and its changes are discarded until
 /// `tally.refresh` recomputes it. Any other failure (out of disk...) fails the fold.
 pub fn fold_all(client: &mut SpiClient<'_>) -> Result<Folded> {
-    crate::ffi::with_queue_plan_settings(|| {
+    sys::with_queue_plan_settings(|| {
         match crate::ffi::in_subtransaction(|| fold_with(client, Isolation::Together)) {
             Ok(folded) => Ok(folded),
             Err(failed) => {
@@ -477,7 +479,7 @@ fn mark_broken(client: &mut SpiClient<'_>, metric_id: i32, reason: &str) -> Resu
 /// Folds every committed change if no other session holds the fold lock (never waits):
 /// None when someone else is folding.
 pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
-    if !crate::ffi::lock_fold(storage::fold_lock_object()?, false) {
+    if !sys::lock_fold(storage::fold_lock_object()?, false) {
         return Ok(None);
     }
     fold_all(client).map(Some)
@@ -485,11 +487,11 @@ pub fn fold_if_free(client: &mut SpiClient<'_>) -> Result<Option<Folded>> {
 
 /// The fold horizon (`tally._fold`): no pending change was written before it. 0 if the row
 /// is missing, which only makes the change lookups start at the beginning.
-pub fn fold_horizon(reader: &crate::ffi::scan::Reader) -> Result<u64> {
+pub fn fold_horizon(reader: &sys::scan::Reader) -> Result<u64> {
     let mut horizon = 0;
     reader.lookup(
         "_fold",
-        &[crate::ffi::scan::Key::Int4("id", 1)],
+        &[sys::scan::Key::Int4("id", 1)],
         &["horizon"],
         |row| {
             // xid8 is a 64-bit value passed by value, as int8 is.

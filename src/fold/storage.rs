@@ -10,7 +10,7 @@ use crate::model::Metric;
 use crate::sql::ChangeShape;
 
 /// The oid of `tally._metric` (present in every catalog version), whose object lock is the
-/// fold lock (`ffi::lock_fold`): a lock tag no SQL command takes, so no other role can hold
+/// fold lock (`sys::lock_fold`): a lock tag no SQL command takes, so no other role can hold
 /// it and stall folding, as anyone could with the advisory key 0.7.0 used.
 pub fn fold_lock_object() -> Result<pgrx::pg_sys::Oid> {
     crate::ffi::tally_schema()
@@ -20,7 +20,7 @@ pub fn fold_lock_object() -> Result<pgrx::pg_sys::Oid> {
 
 /// Waits for the fold lock, held until the transaction ends.
 pub fn lock_folding() -> Result<()> {
-    crate::ffi::lock_fold(fold_lock_object()?, true);
+    super::sys::lock_fold(fold_lock_object()?, true);
     Ok(())
 }
 
@@ -78,7 +78,7 @@ pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> R
 /// owner's rights.
 pub fn live_counters(metric: &Metric, snapshot: &Snapshot) -> Result<Option<Vec<SpiValue>>> {
     require_whole_table_readable(metric.source_oid, &metric.source)?;
-    let sql = crate::sql::live_counters_sql(metric);
+    let sql = metric.live_counters_sql();
     crate::ffi::as_table_owner(metric.owner, || {
         let (_, row) =
             crate::ffi::execute_in_snapshot(snapshot, &sql, &[], &crate::sql::CHANGE_ARRAY_TYPES)?;

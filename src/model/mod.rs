@@ -1,8 +1,10 @@
 //! A metric definition as stored in `tally._metric`, loaded once and turned into SQL by
-//! `sql`. Enums here are the closed vocabularies of the public API. `installed` says which
-//! catalog version this database has. SQL: sql/bootstrap.sql (`_metric`).
+//! `sql` (this folder's: a metric's expressions and counter queries, built with the SQL
+//! builder's types). Enums here are the closed vocabularies of the public API. `installed`
+//! says which catalog version this database has. SQL: sql/bootstrap.sql (`_metric`).
 
 pub mod installed;
+mod sql;
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;

@@ -1,13 +1,15 @@
 //! The read path: `value`, `groups`, `series` here, and `snapshot` (the dashboard read).
 //! SQL: sql/read.sql (the snapshot's query-based read), sql/values.sql (min, max,
-//! count_distinct figures), sql/bootstrap.sql (`_figure`). Unsafe calls: `ffi::scan`
-//! (index lookups without the executor), `ffi::security` (whose rights).
+//! count_distinct figures), sql/bootstrap.sql (`_figure`). Unsafe calls: `sys` (who
+//! may read, the current bucket), `fold::sys::scan` (the store's index lookups without the
+//! executor), `ffi::security` (whose rights).
 //!
 //! `value`, `groups`, `series`. Each is one read-only query over folded
 //! state plus pending changes, so it is exact at the statement's snapshot and works on a
 //! hot standby. Plans are prepared once per session.
 
 pub mod snapshot;
+mod sys;
 
 use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
 use pgrx::pg_sys::panic::ErrorReport;
@@ -278,7 +280,7 @@ pub fn may_read(client: &SpiClient<'_>, metric: &str) -> Result<bool> {
 /// on it, and every row visible under its row-level security); used by the SQL reads.
 #[pg_extern(stable, parallel_safe)]
 fn _may_read(reader: pg_sys::Oid, source: pg_sys::Oid) -> bool {
-    ffi::scan::may_read(source, reader)
+    sys::may_read(source, reader)
 }
 
 /// The role whose rights a catalog older than 0.8.0 checks in its SECURITY DEFINER

@@ -3,7 +3,7 @@
 //! `tally.snapshot` (sql/read.sql) is a SQL function the planner inlines into the caller's
 //! query: `jsonb_build_object('as_of', now()) || tally._snapshot_counters(dashboard)::jsonb`,
 //! falling back to the query-based `tally._snapshot_sql` when this function returns NULL.
-//! This function does the work with index lookups (`ffi::scan`): the dashboard row, each
+//! This function does the work with index lookups (`fold::sys::scan`): the dashboard row, each
 //! metric's definition, then each metric's counters in its current bucket from folded state
 //! and pending changes — the same rows, in the same snapshot, as the query reads.
 //!
@@ -17,10 +17,9 @@ use pgrx::prelude::*;
 use std::collections::BTreeMap;
 
 use crate::error::{Result, SqlResult, TallyError};
-use crate::ffi::{
-    self, array,
-    scan::{self, Key, Reader},
-};
+use crate::ffi;
+use crate::fold::sys::array;
+use crate::fold::sys::scan::{Key, Reader};
 use crate::model::Aggregate;
 
 /// A count, sum or avg metric's definition, as far as its current figure needs it.
@@ -91,7 +90,7 @@ impl Counters {
 }
 
 /// Whether a total printed by Postgres is NaN or infinite, or counts such values (more than
-/// `sql::FINITE_TOTAL_MAX_DIGITS` integer digits: `sql::metric`, `summand_sql`), which only
+/// `sql::FINITE_TOTAL_MAX_DIGITS` integer digits: `sql::change`, `summand_sql`), which only
 /// `tally._figure` decodes.
 fn not_a_json_number(total: &str) -> bool {
     let digits = total
@@ -206,7 +205,7 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
             bucket: metric
                 .bucket
                 .as_ref()
-                .and_then(|(unit, zone)| scan::current_bucket(unit, zone)),
+                .and_then(|(unit, zone)| super::sys::current_bucket(unit, zone)),
             groups: Groups::default(),
         })
         .collect();
@@ -311,18 +310,18 @@ struct TypedView {
     owner: pg_sys::Oid,
 }
 
-/// Readable by whoever may read every source table (`scan::may_read`), or may SELECT the
+/// Readable by whoever may read every source table (`super::sys::may_read`), or may SELECT the
 /// dashboard's typed view (held by oid) while the dashboard's owner may still read every
 /// source table: a view does not keep publishing figures its owner lost the right to read.
 fn require_read(dashboard: &str, metrics: &[SummedMetric], typed: TypedView) -> Result<()> {
     let me = ffi::caller();
-    if metrics.iter().all(|m| scan::may_read(m.source, me)) {
+    if metrics.iter().all(|m| super::sys::may_read(m.source, me)) {
         return Ok(());
     }
     let owner_may_read = typed.owner != pg_sys::InvalidOid
         && metrics
             .iter()
-            .all(|m| scan::may_read(m.source, typed.owner));
+            .all(|m| super::sys::may_read(m.source, typed.owner));
     let view_allowed = match typed.view.filter(|_| owner_may_read) {
         Some(view) => ffi::select_one::<bool>(
             "SELECT coalesce(pg_catalog.has_table_privilege($1::pg_catalog.oid, $2::pg_catalog.oid, 'SELECT'), false)",

@@ -58,9 +58,9 @@ pub fn view_owner_sql(view: &Relation, owner: &str) -> Sql {
 
 /// The statements of a validation probe (`define::probe_expression`), run in a
 /// subtransaction that is always rolled back: the query whose parse analysis records the
-/// objects `expression` uses (`ffi::record_expression_dependencies`), an empty temporary
+/// objects `expression` uses (`catalog::sys::record_expression_dependencies`), an empty temporary
 /// copy of `source`, an index on the expression (Postgres' rules for index expressions). `expression` is the caller's own text, proved to be exactly one expression
-/// by the raw grammar (`ffi::check_single_expression`) or a column cast built here: the one
+/// by the raw grammar (`catalog::sys::check_single_expression`) or a column cast built here: the one
 /// place text a user wrote enters a statement, which never runs beyond this probe.
 pub struct Probe {
     pub dependencies: Sql,
@@ -95,14 +95,14 @@ pub fn text_form_sql(column: &str) -> String {
 }
 
 /// `SELECT <expressions> FROM ONLY <table>`: parse analysis of it gives the compiled
-/// expressions of the single-row path (`ffi::RowExprs`).
+/// expressions of the single-row path (`write::sys::RowExprs`).
 pub fn row_expressions_sql(table: &Relation, expressions: &[Sql]) -> Sql {
     let list: Vec<&str> = expressions.iter().map(Sql::as_str).collect();
     Sql(format!("SELECT {} FROM ONLY {table}", list.join(", ")))
 }
 
 /// `SELECT <text>`, which the raw grammar alone (nothing is analysed or run) must parse to a
-/// single target for `text` to be one expression (`ffi::check_single_expression`). The
+/// single target for `text` to be one expression (`catalog::sys::check_single_expression`). The
 /// newline ends a trailing "--" comment.
 pub fn single_expression_sql(text: &str) -> Sql {
     Sql(format!("SELECT {text}\n"))

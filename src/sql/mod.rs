@@ -7,12 +7,14 @@
 //!   name, a time zone, a metric id) go through `literal` or are numbers.
 //! - A stored filter is text Postgres deparsed under the fixed settings
 //!   (`ffi::with_fixed_settings`) and enters as `Expression`, only ever parsed under them.
-//! - Statements leave as `Sql`, whose text no other module can build.
+//! - Statements leave as `Sql`, whose text no other module can build (`model::sql`, a
+//!   metric's own expressions, composes them from these parts through `Sql::assembled`).
 //!
 //! `scripts/check-sql.sh` (part of the test command) fails on SQL built with `format!`
-//! outside this folder.
+//! outside this folder and `src/model/sql.rs`, and on `Sql::assembled` anywhere else.
 //!
-//! Files: `metric` (a metric's expressions and the queries over its rows), `store`
+//! Files: `change` (the rules every change follows: transition tables, the seven change
+//! arrays, value limits, the non-finite encoding), `store`
 //! (statements over pg_tally's own tables), `ddl` (triggers, typed views, validation probes,
 //! compiled row expressions).
 
@@ -20,12 +22,12 @@ use pgrx::spi::{quote_identifier, quote_literal};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
+mod change;
 mod ddl;
-mod metric;
 mod store;
 
+pub use change::*;
 pub use ddl::*;
-pub use metric::*;
 pub use store::*;
 
 /// A statement (or expression) text built by this module.
@@ -33,6 +35,12 @@ pub use store::*;
 pub struct Sql(String);
 
 impl Sql {
+    /// A metric's expression or query, assembled by `model::sql` from this module's parts.
+    /// `scripts/check-sql.sh` fails on a call anywhere else: no other text becomes `Sql`.
+    pub(crate) fn assembled(text: String) -> Sql {
+        Sql(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::metric::counters_from_arrays_sql;
+use super::change::counters_from_arrays_sql;
 use super::{Sql, COUNTER_COLUMNS};
 
 /// The fold horizon (see `tally._fold`) as a scalar subquery: no pending change was written

@@ -6,9 +6,11 @@
 mod tests {
     use pgrx::prelude::*;
 
-    /// `ffi::check_single_expression` of a text, as `define::check_filter` calls it.
+    /// `catalog::sys::check_single_expression` of a text, as `define::check_filter` calls it.
     fn check_single_expression(text: &str) -> crate::error::Result<()> {
-        crate::ffi::check_single_expression(crate::sql::single_expression_sql(text).as_str())
+        crate::catalog::sys::check_single_expression(
+            crate::sql::single_expression_sql(text).as_str(),
+        )
     }
 
     fn count(sql: &str) -> i64 {

@@ -7,7 +7,11 @@
 //! - `single_row`: a statement that changed one row, without the SQL executor (the
 //!   single-row path: compiled row expressions, a direct heap insert).
 //!
-//! SQL: the change queries come from `sql::metric`. Unsafe calls: `ffi::direct`.
+//! SQL: the change queries come from `model::sql` (each metric's expressions) and
+//! `sql::change` (the change arrays). Unsafe calls: `sys` (transition tables, the row shape,
+//! updated columns, the single-row path's compiled expressions and heap inserts), `ffi`
+//! (whose rights).
 
 pub mod single_row;
+pub mod sys;
 pub mod trigger;

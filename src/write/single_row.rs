@@ -6,15 +6,15 @@
 //! column) is compiled once per trigger generation, evaluated over the one old and/or new
 //! row, and the resulting changes go straight into one `tally._change` row. The changes are
 //! exactly those of the SQL path (`Metric::single_row_sql` / `update_sql` /
-//! `values_sql` in `sql::metric`), so folding, reads and verification cannot tell the two apart; the
+//! `values_sql` in `model::sql`), so folding, reads and verification cannot tell the two apart; the
 //! differential test runs both.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::cell::Cell;
 
+use super::sys::{ChangeRow, ChangeWriter, RowExprs, RowValue, Side};
 use crate::error::Result;
-use crate::ffi::{ChangeRow, ChangeWriter, RowExprs, RowValue, Side};
 use crate::model::Metric;
 use crate::sql::Sql;
 
@@ -259,7 +259,7 @@ fn same_key(a: &Part<'_>, b: &Part<'_>) -> bool {
 /// The query whose targets are `exprs`, over the table `relid` (the table the trigger fires
 /// on, named by the catalog).
 fn row_expressions_sql(relid: pg_sys::Oid, exprs: &[Sql]) -> Result<Sql> {
-    let (schema, name) = crate::ffi::relation_names(relid)?;
+    let (schema, name) = super::sys::relation_names(relid)?;
     Ok(crate::sql::row_expressions_sql(
         &crate::sql::Relation::qualified(&schema, &name),
         exprs,

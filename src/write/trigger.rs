@@ -12,9 +12,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::sys::{self, Side};
 use crate::error::{Result as TallyResult, TallyError};
 use crate::ffi;
-use crate::ffi::Side;
 use crate::fold::compact;
 use crate::fold::storage;
 use crate::gucs;
@@ -60,7 +60,7 @@ struct SourceMetrics {
     /// The metrics' expressions compiled for single-row statements, on first use.
     fast: RefCell<Option<SingleRow>>,
     /// The row type everything above was built for.
-    shape: ffi::RowShape,
+    shape: sys::RowShape,
 }
 
 /// Which metrics a statement concerns, as a bit set over `SourceMetrics::metrics`.
@@ -125,7 +125,7 @@ fn on_write(trigger: &PgTrigger<'_>) -> TallyResult<()> {
         catalog: ffi::changes_relid().unwrap_or(pg_sys::InvalidOid),
         current: crate::model::installed::catalog_is_current(),
     };
-    let single_row = ffi::changed_one_row(trigger);
+    let single_row = sys::changed_one_row(trigger);
     if single_row {
         if let Some(written) = write_directly(trigger, relid, source, generation, event)? {
             return compact::after_write(written);
@@ -151,7 +151,7 @@ fn write_through_sql(
     single_row: bool,
 ) -> TallyResult<u64> {
     Spi::connect_mut(|client| -> TallyResult<u64> {
-        ffi::register_transition_tables(trigger)?;
+        sys::register_transition_tables(trigger)?;
         let metrics = source_metrics(client, trigger, relid, source, generation)?;
         let mask = statement_mask(trigger, &metrics, event);
         if mask == 0 {
@@ -184,7 +184,7 @@ fn write_through_sql(
 /// assigned column.
 fn statement_mask(trigger: &PgTrigger<'_>, metrics: &SourceMetrics, event: Event) -> MetricMask {
     match event {
-        Event::Update => update_mask(metrics, ffi::updated_columns(trigger)),
+        Event::Update => update_mask(metrics, sys::updated_columns(trigger)),
         _ => full_mask(metrics.metrics.len()),
     }
 }
@@ -354,7 +354,7 @@ fn source_metrics(
         owner,
         attnums,
         fast: RefCell::new(None),
-        shape: ffi::RowShape::of(trigger),
+        shape: sys::RowShape::of(trigger),
     });
     SOURCES.with(|s| {
         let mut sources = s.borrow_mut();
@@ -574,13 +574,13 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
                 sql::create_trigger_sql(name, event, referencing, &table, generation, root);
             client.update(create.as_str(), None, &[])?;
         }
-        ffi::enable_always(relid, &TRIGGERS.map(|(_, name, _)| name))?;
+        sys::enable_always(relid, &TRIGGERS.map(|(_, name, _)| name))?;
     }
     Ok(())
 }
 
 /// Refuses, in the writer's own statement, a group key longer than a metric keeps (see
-/// `sql::metric`, `GROUP_KEY_LIMIT_BYTES`). Immutable: an error for any such input.
+/// `sql::change`, `GROUP_KEY_LIMIT_BYTES`). Immutable: an error for any such input.
 #[pg_extern(immutable, parallel_safe)]
 fn _refuse_group_key(metric: &str, key: &str) -> crate::error::SqlResult<String> {
     Err(TallyError::GroupKeyTooLong {
@@ -591,7 +591,7 @@ fn _refuse_group_key(metric: &str, key: &str) -> crate::error::SqlResult<String>
 }
 
 /// Refuses, in the writer's own statement, a value that no metric could fold: called by the
-/// change queries only for a value past the limits `sql::metric` checks (a summed value
+/// change queries only for a value past the limits `sql::change` sets (a summed value
 /// whose magnitude is 1e900 or more, a tracked value stored in more than 1024 bytes).
 /// Immutable: an error for any such input, whoever calls it.
 #[pg_extern(immutable, parallel_safe)]

@@ -1,37 +1,16 @@
-//! SQL text generated from metric definitions: the expressions a metric evaluates over a
-//! source row, and the queries that turn rows into counters. Identifiers are `Ident`s; the
-//! filter is its stored `Expression` (never the user's raw text); every function and type is
-//! schema-qualified so a caller's search_path cannot change what the generated SQL means.
+//! SQL text generated from one metric's definition: the expressions it evaluates over a
+//! source row (bucket, group key, value, filter) and the queries that turn rows into its
+//! counters, built on the rules of `sql::change`. Besides `src/sql/`, this is the one file
+//! that assembles SQL (`scripts/check-sql.sh` allows no other): identifiers are `Ident`s, the
+//! filter is its stored `Expression` (never the user's raw text), constants go through
+//! `literal`, and every function and type is schema-qualified so a caller's search_path cannot
+//! change what the generated SQL means.
 
-use super::{literal, Ident, Relation, Sql};
-use crate::model::Metric;
-
-/// The transition tables of the write trigger (its REFERENCING clause names them).
-pub const NEW_ROWS: &str = "tally_new";
-pub const OLD_ROWS: &str = "tally_old";
-
-/// Rows a counter query reads: a source table or one of the trigger's transition tables.
-#[derive(Clone, Copy)]
-pub enum Rows<'a> {
-    Table(&'a Relation),
-    New,
-    Old,
-}
-
-impl Rows<'_> {
-    fn name(&self) -> &str {
-        match self {
-            Rows::Table(relation) => relation.as_str(),
-            Rows::New => NEW_ROWS,
-            Rows::Old => OLD_ROWS,
-        }
-    }
-}
-
-/// The counters stored per (metric, bucket, group, value). `value` is NULL on the summary
-/// row of a group; min/max/count_distinct metrics also keep one row per distinct value.
-pub const COUNTER_COLUMNS: &str =
-    "metric_id, bucket_start, group_key, value, n_rows, n_values, total";
+use super::Metric;
+use crate::sql::{
+    changes_select, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions, Rows,
+    Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
+};
 
 impl Metric {
     /// The bucket a source row falls in: the start of its local hour/day/week/month in the
@@ -136,11 +115,17 @@ impl Metric {
     pub fn row_expressions(&self) -> RowExpressions {
         let column = self.value_column();
         RowExpressions {
-            filter: self.filter.as_ref().map(|f| Sql(format!("({f})"))),
-            bucket: self.bucket.map(|_| Sql(self.bucket_sql())),
-            group: self.group_by.as_ref().map(|_| Sql(self.group_sql())),
+            filter: self
+                .filter
+                .as_ref()
+                .map(|f| Sql::assembled(format!("({f})"))),
+            bucket: self.bucket.map(|_| Sql::assembled(self.bucket_sql())),
+            group: self
+                .group_by
+                .as_ref()
+                .map(|_| Sql::assembled(self.group_sql())),
             column: column.map(|c| {
-                Sql(if self.aggregate.sums_values() {
+                Sql::assembled(if self.aggregate.sums_values() {
                     self.summand_sql(&c)
                 } else if self.aggregate.tracks_values() {
                     self.tracked_sql(&c)
@@ -292,197 +277,10 @@ impl Metric {
             id = self.id,
         )
     }
-}
 
-/// What a value of a summed column (sum, avg) adds to its counter's `total`: the value
-/// itself when finite; for NaN, Infinity and -Infinity a count at a fixed power of ten
-/// (`NON_FINITE_WEIGHTS`), which `tally._figure` decodes. Postgres' `sum` of a set holding
-/// one of them depends only on how many there are, and a total that absorbed a NaN could
-/// never lose it again when that row is deleted (NaN - NaN is NaN): counted apart, the
-/// total stays exact through deletes and updates. `finite` is the expression for a finite
-/// value (`Metric::summand_sql` bounds it). The single-row write path compiles this same
-/// expression.
-fn summand_sql(column: &str, finite: &str) -> String {
-    let [nan, infinity, minus_infinity] = NON_FINITE_WEIGHTS;
-    format!(
-        "CASE {column}::pg_catalog.numeric WHEN 'NaN' THEN '{nan}'::pg_catalog.numeric \
-         WHEN 'Infinity' THEN '{infinity}'::pg_catalog.numeric \
-         WHEN '-Infinity' THEN '{minus_infinity}'::pg_catalog.numeric \
-         ELSE {finite} END"
-    )
-}
-
-/// `value` where `within` holds, else `refusal` (a call that raises the writer's error): the
-/// refusing branch runs only for a value past a limit.
-fn checked_sql(within: &str, value: &str, refusal: &str) -> String {
-    format!("CASE WHEN {within} THEN {value} ELSE {refusal} END")
-}
-
-/// Whether `column`'s value is NULL as `count(column)` judges it: the value itself, not its
-/// fields (`ROW(NULL, NULL) IS NULL` is true, yet count counts that row value).
-fn is_null_sql(column: &str) -> String {
-    format!("pg_catalog.num_nulls({column}) = 1")
-}
-
-/// Summed finite values stay below this magnitude: the total of fewer than
-/// 2^63 of them stays far below the weight of one NaN, and below numeric's range, so no
-/// fold can overflow and no finite total can pass for a non-finite count.
-const SUMMAND_LIMIT: &str = "1e900";
-
-/// Group keys are at most this long: a longer one is no dashboard's label, and keys of a
-/// few hundred megabytes each (each accepted alone) overflowed the arrays a fold or a
-/// refresh passes them in (1 GB at most). Keys longer than 128 bytes are indexed by
-/// digest (`tally._group_index_key`).
-const GROUP_KEY_LIMIT_BYTES: u32 = 8192;
-
-/// Tracked values (min, max, count_distinct) are stored in at most this many bytes: each is
-/// a key of `tally._state`'s indexes, whose entries Postgres caps at 2704 bytes.
-const TRACKED_LIMIT_BYTES: u32 = 1024;
-
-/// The weight of one NaN, Infinity and -Infinity in a summed total (see `summand_sql`);
-/// `tally._figure` (sql/bootstrap.sql) decodes with the same three.
-const NON_FINITE_WEIGHTS: [&str; 3] = ["1e1000", "1e2000", "1e3000"];
-
-/// A total printed with more integer digits than this counts non-finite values (it is at
-/// least the weight of one NaN, `NON_FINITE_WEIGHTS`); a finite total has fewer (below
-/// `SUMMAND_LIMIT` per value). The snapshot's reader writes no such total as a JSON number.
-pub const FINITE_TOTAL_MAX_DIGITS: usize = 1000;
-
-/// How this database's catalog stores pending changes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ChangeShape {
-    /// 0.6.0: one `tally._change` row per statement, the changes as parallel arrays.
-    Packed,
-    /// 0.2.0-0.5.0: one `tally._delta` row per change.
-    Rows,
-    /// 0.1.0: `tally._delta` rows without the `value` column.
-    Legacy,
-}
-
-/// One SELECT returning the changes of all `parts` (counter rows in the order of
-/// `COUNTER_COLUMNS`) as seven parallel arrays, in the order of `CHANGE_ARRAY_TYPES`; no row
-/// when there are none (an UPDATE moving no row between groups changes nothing). Run as
-/// the table owner: the parts evaluate the metrics' expressions. None without parts.
-pub fn changes_select_sql(parts: Vec<String>) -> Option<Sql> {
-    if parts.is_empty() {
-        return None;
-    }
-    Some(changes_select(&parts.join(" UNION ALL ")))
-}
-
-/// The seven arrays of `changes_select_sql` over the counter rows `rows`.
-fn changes_select(rows: &str) -> Sql {
-    Sql(format!(
-        "SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
-                pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \
-                pg_catalog.array_agg(d.t) \
-           FROM ({rows}) AS d(m, b, g, x, r, v, t) HAVING pg_catalog.count(*) > 0"
-    ))
-}
-
-/// The SQL expressions of one metric over a source row (`Metric::row_expressions`).
-pub struct RowExpressions {
-    pub filter: Option<Sql>,
-    pub bucket: Option<Sql>,
-    pub group: Option<Sql>,
-    pub column: Option<Sql>,
-}
-
-/// The types of the seven arrays of `changes_select_sql`, which the inserts below take as
-/// `$1`..`$7`: metric_id, bucket_start, group_key, value, n_rows, n_values, total.
-pub const CHANGE_ARRAY_TYPES: [pgrx::pg_sys::Oid; 7] = [
-    pgrx::pg_sys::INT4ARRAYOID,
-    pgrx::pg_sys::TIMESTAMPTZARRAYOID,
-    pgrx::pg_sys::TEXTARRAYOID,
-    pgrx::pg_sys::NUMERICARRAYOID,
-    pgrx::pg_sys::INT8ARRAYOID,
-    pgrx::pg_sys::INT8ARRAYOID,
-    pgrx::pg_sys::NUMERICARRAYOID,
-];
-
-/// The seven arrays `$1`..`$7` as counter rows (metric_id, bucket_start, group_key, value,
-/// n_rows, n_values, total), as `d(m, b, g, x, r, v, t)`.
-const UNNESTED_ARRAYS: &str =
-    "ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), \
-    pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) \
-    AS d(m, b, g, x, r, v, t)";
-
-/// The insert of one statement's changes (`$1`..`$7`) into the change table of a catalog of
-/// `shape`. Runs with the extension owner's rights and evaluates nothing a user wrote.
-pub fn changes_insert_sql(shape: ChangeShape) -> &'static str {
-    match shape {
-        ChangeShape::Packed => {
-            "INSERT INTO tally._change (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        }
-        ChangeShape::Rows => {
-            "INSERT INTO tally._delta (metric_id, bucket_start, group_key, value, n_rows, n_values, total) \
-             SELECT d.m, d.b, d.g, d.x, d.r, d.v, d.t FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), \
-                    pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), \
-                    pg_catalog.unnest($7)) AS d(m, b, g, x, r, v, t)"
-        }
-        ChangeShape::Legacy => {
-            "INSERT INTO tally._delta (metric_id, bucket_start, group_key, n_rows, n_values, total) \
-             SELECT d.m, d.b, d.g, d.r, d.v, d.t FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), \
-                    pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), \
-                    pg_catalog.unnest($7)) AS d(m, b, g, x, r, v, t)"
-        }
-    }
-}
-
-/// Counter rows from the seven arrays `$1`..`$7` (a metric's live counters, computed as
-/// its table owner by `changes_select_sql`), in the order of `COUNTER_COLUMNS`.
-pub(super) fn counters_from_arrays_sql() -> String {
-    format!("SELECT d.m, d.b, d.g, d.x, d.r, d.v, d.t FROM {UNNESTED_ARRAYS}")
-}
-
-/// The live counters of `metric` over its whole source table, as the seven arrays of
-/// `changes_select_sql` (backfill, refresh, verify). Run as the table owner.
-pub fn live_counters_sql(metric: &Metric) -> Sql {
-    changes_select(&metric.aggregate_sql(Rows::Table(&metric.source), 1, true))
-}
-
-/// The encoding of NaN and infinities is written in Rust (this file, `read::snapshot`) and
-/// in SQL (`tally._figure`, `tally._non_finite_figure` in sql/bootstrap.sql): these keep them
-/// one rule.
-#[cfg(test)]
-mod unit {
-    use super::{FINITE_TOTAL_MAX_DIGITS, NON_FINITE_WEIGHTS, SUMMAND_LIMIT};
-
-    const BOOTSTRAP: &str = include_str!("../../sql/bootstrap.sql");
-
-    fn exponent(power_of_ten: &str) -> usize {
-        power_of_ten
-            .strip_prefix("1e")
-            .and_then(|e| e.parse().ok())
-            .expect("a power of ten")
-    }
-
-    #[test]
-    fn the_sql_decodes_the_weights_rust_encodes() {
-        let decoder = &BOOTSTRAP[BOOTSTRAP
-            .find("CREATE FUNCTION tally._non_finite_figure")
-            .expect("the decoder")..];
-        for weight in NON_FINITE_WEIGHTS {
-            assert!(
-                decoder.contains(&format!("'{weight}'::pg_catalog.numeric")),
-                "tally._non_finite_figure does not use {weight}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_thresholds_agree() {
-        let nan = exponent(NON_FINITE_WEIGHTS[0]);
-        // The snapshot's reader: a NaN count has nan + 1 digits, a finite total at most
-        // the limit's exponent plus the digits of 2^63 summands.
-        assert_eq!(FINITE_TOTAL_MAX_DIGITS, nan);
-        assert!(exponent(SUMMAND_LIMIT) + 19 < FINITE_TOTAL_MAX_DIGITS);
-        // tally._figure decodes totals from 5e(nan - 1) on: above every finite total.
-        assert!(BOOTSTRAP.contains(&format!("'5e{}'::pg_catalog.numeric", nan - 1)));
-        // The weights are far enough apart that counts of each cannot reach the next.
-        for pair in NON_FINITE_WEIGHTS.windows(2) {
-            assert!(exponent(pair[1]) - exponent(pair[0]) > 19);
-        }
+    /// The live counters of this metric over its whole source table, as the seven arrays of
+    /// `changes_select_sql` (backfill, refresh, verify). Run as the table owner.
+    pub fn live_counters_sql(&self) -> Sql {
+        changes_select(&self.aggregate_sql(Rows::Table(&self.source), 1, true))
     }
 }

@@ -1,5 +1,5 @@
-//! One-dimensional arrays of the `tally._change` columns: built for the direct write path
-//! (`direct`) and taken apart in place for the dashboard read and the fold (`scan`), with the element
+//! One-dimensional arrays of the `tally._change` columns: built for the single-row write path
+//! (`write::sys`) and taken apart in place for the dashboard read and the fold (`scan`), with the element
 //! layouts spelled out (no catalog lookup per array, which pgrx's `Array` does).
 
 use pgrx::datum::AnyNumeric;

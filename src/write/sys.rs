@@ -1,7 +1,14 @@
-//! The executor-free single-row write path (see `crate::write::single_row`): SQL expressions compiled
-//! once against a table's row shape and evaluated over the one row of a transition table,
-//! and the statement's changes stored as one `tally._change` row with `heap_insert` and
-//! index inserts.
+//! The unsafe calls of the write path, each block with the reason it is sound.
+//!
+//! - The trigger's view of its statement: its transition tables registered with SPI
+//!   (`register_transition_tables`, which pgrx's `Spi` does not do), whether it changed one
+//!   row, the row type it fired on (`RowShape`), the columns an UPDATE assigned
+//!   (`updated_columns`, from `tg_updatedcols`), and `enable_always` for the triggers it
+//!   (re)creates.
+//! - The executor-free single-row write path (see `crate::write::single_row`): SQL
+//!   expressions compiled once against a table's row shape and evaluated over the one row of
+//!   a transition table, and the statement's changes stored as one `tally._change` row with
+//!   `heap_insert` and index inserts.
 //!
 //! Why: profiling a single-row INSERT showed the SPI execution of the change INSERT — most of
 //! it `ExecutorStart` building the plan's nodes, slots and expressions on every statement —
@@ -14,8 +21,9 @@ use pgrx::prelude::*;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
 
-use super::array::{array_of, INT4, INT8, NUMERIC, TEXT, TIMESTAMPTZ};
 use crate::error::{Result, TallyError};
+use crate::ffi::{analyze_targets, attributes, with_fixed_settings};
+use crate::fold::sys::array::{array_of, INT4, INT8, NUMERIC, TEXT, TIMESTAMPTZ};
 
 /// A value computed for the current statement's row: valid until the next
 /// `RowExprs::reset`, which the borrow on `RowExprs` enforces.
@@ -59,7 +67,7 @@ impl RowExprs {
     pub fn compile(relid: pg_sys::Oid, query: &str, count: usize) -> Result<RowExprs> {
         let sql = CString::new(query)
             .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
-        super::with_fixed_settings(|| {
+        with_fixed_settings(|| {
             // SAFETY: the context is created under the caller's (transaction) context and
             // moved below TopMemoryContext only once everything in it is built, so an
             // ERROR half-way frees it with the transaction. Parse analysis builds its nodes
@@ -76,7 +84,7 @@ impl RowExprs {
                     8 * 1024 * 1024,
                 );
                 let caller = pg_sys::MemoryContextSwitchTo(context);
-                let targets = super::analyze_targets(&sql);
+                let targets = analyze_targets(&sql);
                 let mut states = Vec::with_capacity(count);
                 for target in targets {
                     let planned = pg_sys::expression_planner(target);
@@ -439,18 +447,6 @@ impl ChangeWriter {
     }
 }
 
-/// The oid of the relation pending changes go to: `tally._change`, or `tally._delta` on a
-/// catalog older than 0.6.0. None if the extension is not installed. It identifies the
-/// instance of the pg_tally catalog: DROP/CREATE EXTENSION gives a new one.
-pub fn changes_relid() -> Option<pg_sys::Oid> {
-    change_relid().or_else(|| super::relation_in(super::tally_schema()?, c"_delta"))
-}
-
-/// The oid of `tally._change`, None on a catalog older than 0.6.0.
-pub fn change_relid() -> Option<pg_sys::Oid> {
-    super::relation_in(super::tally_schema()?, c"_change")
-}
-
 /// Whether `desc` is exactly the columns of `CHANGE_COLUMNS`, none dropped.
 fn has_change_shape(desc: pg_sys::TupleDesc) -> bool {
     // SAFETY: a relation's descriptor has `natts` attributes.
@@ -458,7 +454,7 @@ fn has_change_shape(desc: pg_sys::TupleDesc) -> bool {
         if (*desc).natts as usize != CHANGE_COLUMNS.len() {
             return false;
         }
-        let attrs = super::attributes(desc);
+        let attrs = attributes(desc);
         attrs
             .iter()
             .zip(CHANGE_COLUMNS)
@@ -468,4 +464,174 @@ fn has_change_shape(desc: pg_sys::TupleDesc) -> bool {
                     && CStr::from_ptr(attr.attname.data.as_ptr()) == name
             })
     }
+}
+
+/// Makes the transition tables of `trigger` (REFERENCING NEW/OLD TABLE) visible to queries
+/// run on the current SPI connection. Must be called right after `SPI_connect`.
+pub fn register_transition_tables(trigger: &PgTrigger<'_>) -> Result<()> {
+    // SAFETY: trigger_data() is the TriggerData Postgres passed to this trigger call; it is
+    // valid for the whole call, and SPI_register_trigger_data only reads it to register
+    // the tuplestores as ephemeral named relations of the current SPI connection.
+    let status = unsafe {
+        pg_sys::SPI_register_trigger_data(
+            trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData
+        )
+    };
+    if status == pg_sys::SPI_OK_TD_REGISTER as i32 {
+        Ok(())
+    } else {
+        Err(TallyError::Internal(format!(
+            "SPI_register_trigger_data returned {status}"
+        )))
+    }
+}
+
+/// Whether the statement that fired `trigger` changed exactly one row: each of its
+/// transition tables (new rows, old rows, both for an UPDATE) holds one tuple. Such
+/// statements take the single-row paths.
+pub fn changed_one_row(trigger: &PgTrigger<'_>) -> bool {
+    let data = trigger.trigger_data();
+    let tables = [data.tg_newtable, data.tg_oldtable];
+    let mut present = tables.iter().filter(|t| !t.is_null());
+    // SAFETY: a non-null transition table of the TriggerData of this call is a valid
+    // tuplestore until the trigger returns; counting does not move its read pointers.
+    present.clone().count() > 0
+        && present.all(|&table| unsafe { pg_sys::tuplestore_tuple_count(table) } == 1)
+}
+
+/// The row type of a table as the write path's cached plans and compiled expressions
+/// were built for: each attribute's type, typmod and whether it is dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowShape(Vec<(pg_sys::Oid, i32, bool)>);
+
+impl RowShape {
+    /// The row type of the table `trigger` fired on.
+    pub fn of(trigger: &PgTrigger<'_>) -> RowShape {
+        let data = trigger.trigger_data();
+        // SAFETY: tg_relation is the open, locked relation the trigger fired on; its
+        // descriptor holds natts attributes.
+        unsafe {
+            let desc = (*data.tg_relation).rd_att;
+            let attrs = attributes(desc);
+            RowShape(
+                attrs
+                    .iter()
+                    .map(|a| (a.atttypid, a.atttypmod, a.attisdropped))
+                    .collect(),
+            )
+        }
+    }
+
+    /// Whether the table `trigger` fired on still has this row type. An ALTER TABLE whose
+    /// DDL hook did not run leaves the generation as it was: what was compiled for the old
+    /// row type must then not read the new one.
+    pub fn matches(&self, trigger: &PgTrigger<'_>) -> bool {
+        let data = trigger.trigger_data();
+        // SAFETY: as in `of`.
+        unsafe {
+            let desc = (*data.tg_relation).rd_att;
+            let attrs = attributes(desc);
+            attrs.len() == self.0.len()
+                && attrs
+                    .iter()
+                    .zip(&self.0)
+                    .all(|(a, s)| (a.atttypid, a.atttypmod, a.attisdropped) == *s)
+        }
+    }
+}
+
+/// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
+/// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table (or, for a partitioned
+/// table, on any of its partitions) may change any column without it appearing in the
+/// statement's SET list.
+pub fn updated_columns(trigger: &PgTrigger<'_>) -> Option<Vec<i16>> {
+    let data = trigger.trigger_data();
+    // SAFETY: tg_relation is the open, locked relation the trigger fired on; its rd_rel is
+    // its pg_class row, and its trigdesc is either null or a valid TriggerDesc for the
+    // duration of the call.
+    let (partitioned, has_before_row) = unsafe {
+        let relation = data.tg_relation;
+        let trigdesc = (*relation).trigdesc;
+        (
+            (*(*relation).rd_rel).relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char,
+            !trigdesc.is_null() && (*trigdesc).trig_update_before_row,
+        )
+    };
+    // An UPDATE through a partitioned table may meet a BEFORE ROW trigger on any partition,
+    // which the root's trigger descriptor does not show.
+    if partitioned || has_before_row || data.tg_updatedcols.is_null() {
+        return None;
+    }
+    let mut columns = Vec::new();
+    let mut member = -1;
+    loop {
+        // SAFETY: tg_updatedcols is a valid Bitmapset owned by the executor for this call.
+        member = unsafe { pg_sys::bms_next_member(data.tg_updatedcols, member) };
+        if member < 0 {
+            break;
+        }
+        let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+        if attnum > 0 {
+            columns.push(attnum as i16);
+        }
+    }
+    Some(columns)
+}
+
+/// Makes the triggers `names` of table `relid` fire whatever `session_replication_role` is,
+/// as `ALTER TABLE ... ENABLE ALWAYS TRIGGER` does. Not through ALTER TABLE: the triggers
+/// are rebuilt from the extension's ALTER TABLE event trigger, while the user's ALTER TABLE
+/// still has the table open, and a nested ALTER TABLE refuses a table in use. The caller
+/// holds SHARE ROW EXCLUSIVE on the table (the lock ALTER TABLE would take).
+pub fn enable_always(relid: pg_sys::Oid, names: &[&str]) -> Result<()> {
+    let names = names
+        .iter()
+        .map(|name| CString::new(*name).map_err(|e| TallyError::Internal(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    let lock = pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE;
+    // SAFETY: the table exists and is locked by the caller; `EnableDisableTrigger` updates
+    // the trigger's pg_trigger row and invalidates the relcache entry, raising an ERROR
+    // (which unwinds like any other) if no such trigger exists. The CommandCounterIncrement
+    // makes the change visible to the commands that follow in this transaction.
+    unsafe {
+        let relation = pg_sys::table_open(relid, lock);
+        for name in &names {
+            enable_disable_trigger(relation, name, lock);
+        }
+        pg_sys::table_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
+        pg_sys::CommandCounterIncrement();
+    }
+    Ok(())
+}
+
+/// `ALTER TABLE ... ENABLE ALWAYS TRIGGER name` on `relation`, that table's trigger only.
+///
+/// # Safety
+/// `relation` is open and locked with `lock`.
+unsafe fn enable_disable_trigger(
+    relation: pg_sys::Relation,
+    name: &std::ffi::CStr,
+    lock: pg_sys::LOCKMODE,
+) {
+    let fires = pg_sys::TRIGGER_FIRES_ALWAYS as std::ffi::c_char;
+    // SAFETY: the caller's promise; `name` is NUL-terminated.
+    #[cfg(feature = "pg15")]
+    unsafe {
+        pg_sys::EnableDisableTrigger(relation, name.as_ptr(), fires, false, lock)
+    };
+    // PostgreSQL 16 added the parent trigger to match (InvalidOid: any) and whether to recurse
+    // into partitions (no: pg_tally sets each partition's triggers itself).
+    // SAFETY: as above.
+    #[cfg(not(feature = "pg15"))]
+    unsafe {
+        pg_sys::EnableDisableTrigger(
+            relation,
+            name.as_ptr(),
+            pg_sys::InvalidOid,
+            fires,
+            false,
+            false,
+            lock,
+        )
+    };
 }

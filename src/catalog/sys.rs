@@ -1,0 +1,115 @@
+//! The unsafe calls of metric validation, each block with the reason it is sound: the raw
+//! grammar proving a filter is exactly one expression, and the parse analysis that records
+//! what an expression uses.
+
+use pgrx::pg_sys;
+use pgrx::PgList;
+use std::ffi::CString;
+
+use crate::error::{Result, TallyError};
+use crate::ffi::{analyze_targets, probe_and_roll_back};
+
+/// Proves that a text is exactly one SQL expression: `select` (`sql::single_expression_sql`:
+/// `SELECT <text>`) must parse to a single SELECT with one unnamed target and no FROM, WHERE,
+/// GROUP BY, set operation, locking or any other clause. This rejects "a; DROP TABLE t",
+/// "x) OR (true", "1 FROM t" and the like before the text is ever embedded in another
+/// statement.
+pub fn check_single_expression(select: &str) -> Result<()> {
+    let sql = CString::new(select).map_err(|_| TallyError::FilterNotExpression {
+        detail: "The filter contains a NUL byte.".into(),
+    })?;
+    let verdict = probe_and_roll_back(move || {
+        // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
+        // RawStmt allocated in CurrentMemoryContext (the caller's, see probe_and_roll_back).
+        // Every pointer read below is a node the grammar just built, checked for null
+        // before it is dereferenced.
+        unsafe {
+            let list = pg_sys::raw_parser(sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT);
+            let statements = PgList::<pg_sys::RawStmt>::from_pg(list);
+            if statements.len() != 1 {
+                return Err(format!("It holds {} statements.", statements.len()));
+            }
+            let raw = statements.get_ptr(0).ok_or("It holds no statement.")?;
+            let node = (*raw).stmt;
+            if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_SelectStmt {
+                return Err("It is not an expression.".to_string());
+            }
+            let select = node as *mut pg_sys::SelectStmt;
+            let s = &*select;
+            let only_target = s.distinctClause.is_null()
+                && s.intoClause.is_null()
+                && s.fromClause.is_null()
+                && s.whereClause.is_null()
+                && s.groupClause.is_null()
+                && s.havingClause.is_null()
+                && s.windowClause.is_null()
+                && s.valuesLists.is_null()
+                && s.sortClause.is_null()
+                && s.limitOffset.is_null()
+                && s.limitCount.is_null()
+                && s.lockingClause.is_null()
+                && s.withClause.is_null()
+                && s.op == pg_sys::SetOperation::SETOP_NONE;
+            if !only_target {
+                return Err(
+                    "It carries clauses beyond one expression (FROM, WHERE, UNION, ...)."
+                        .to_string(),
+                );
+            }
+            let targets = PgList::<pg_sys::ResTarget>::from_pg(s.targetList);
+            if targets.len() != 1 {
+                return Err(format!(
+                    "It holds {} comma-separated expressions.",
+                    targets.len()
+                ));
+            }
+            let target = targets.get_ptr(0).ok_or("It holds no expression.")?;
+            if !(*target).name.is_null() || !(*target).indirection.is_null() {
+                return Err("It names its result with AS.".to_string());
+            }
+            Ok(())
+        }
+    });
+    match verdict {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(detail)) => Err(TallyError::FilterNotExpression { detail }),
+        Err(caught) => Err(TallyError::FilterNotExpression {
+            detail: caught.message,
+        }),
+    }
+}
+
+/// Parse analysis (no planning, nothing evaluated but the input functions of the literals'
+/// types) of `sql`, a `SELECT <expression> FROM ONLY <table relid>`, recording every object
+/// the expression uses in pg_depend under a throw-away depender (`PROBE_DEPENDER`, the
+/// pg_class entry with oid 0), as a view's rule would record them. Run inside
+/// `probe_and_roll_back`, so the rows vanish with the probe, and as the table's owner
+/// (`as_table_owner`): a literal of a type whose input runs code (a domain's CHECK inside an
+/// array or composite) runs it with that owner's rights only.
+pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &str) -> Result<()> {
+    let text = CString::new(sql)
+        .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
+    let expression = *analyze_targets(&text)
+        .first()
+        .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
+    // SAFETY: `expression` is a node parse analysis just built in this memory context.
+    // recordDependencyOnSingleRelExpr only reads it and inserts pg_depend rows for it;
+    // CommandCounterIncrement makes them visible to the query that reads them back.
+    unsafe {
+        let depender = pg_sys::ObjectAddress {
+            classId: pg_sys::RelationRelationId,
+            objectId: pg_sys::InvalidOid,
+            objectSubId: 0,
+        };
+        pg_sys::recordDependencyOnSingleRelExpr(
+            &depender,
+            expression as *mut pg_sys::Node,
+            relid,
+            pg_sys::DependencyType::DEPENDENCY_NORMAL,
+            pg_sys::DependencyType::DEPENDENCY_NORMAL,
+            false,
+        );
+        pg_sys::CommandCounterIncrement();
+    }
+    Ok(())
+}
