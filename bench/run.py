@@ -248,19 +248,24 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--port", type=int, default=5496)
+    ap.add_argument("--pg", default="15", choices=["15", "16", "17", "18"],
+                    help="PostgreSQL major to run on (16-18: the PyPI tree of scripts/postgres.sh)")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--bulk-timeout", type=int, default=120)
     ap.add_argument("--no-install", action="store_true", help="skip building/installing the extension")
     args = ap.parse_args()
 
-    env = dict(os.environ, PGTALLY_PORT=str(args.port), PGTALLY_DATA=os.path.join(ROOT, ".pgdata-bench"),
+    pg_config = subprocess.run(["bash", os.path.join(ROOT, "scripts", "postgres.sh"), args.pg], check=True,
+                               capture_output=True, text=True).stdout.strip()
+    data = os.path.join(ROOT, ".pgdata-bench" + ("" if args.pg == "15" else args.pg))
+    env = dict(os.environ, PGTALLY_PORT=str(args.port), PGTALLY_DATA=data, PGTALLY_PG_CONFIG=pg_config,
                PGTALLY_COMPACTOR_DBS=BGW_DB)
     env.pop("PGTALLY_CRON_DB", None)
     env.pop("RUST_BACKTRACE", None)
     if not args.no_install:
         subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-deps.sh")], check=True)
-        subprocess.run(["cargo", "pgrx", "install", "--release", "--pg-config",
-                        "/usr/lib/postgresql/15/bin/pg_config"], check=True, cwd=ROOT, env=env,
+        subprocess.run(["cargo", "pgrx", "install", "--release", "--no-default-features", "--features",
+                        f"pg{args.pg}", "--pg-config", pg_config], check=True, cwd=ROOT, env=env,
                        stdout=subprocess.DEVNULL)
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "cluster.sh"), "restart"], check=True, env=env)
 
@@ -276,7 +281,8 @@ def main():
         results.append((f"{users // 1000}k users / {orders // 1000}k orders", rows))
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     print()
-    print(f"Machine: {cpu} cores, PostgreSQL 15 defaults (fsync on, synchronous_commit on unless noted), "
+    version = bench.psql("postgres", "SHOW server_version")
+    print(f"Machine: {cpu} cores, PostgreSQL {version} defaults (fsync on, synchronous_commit on unless noted), "
           f"pgbench -M prepared, {args.seconds}s × {args.reps} runs, medians; ratios are against BASE.")
     print()
     print(table(results, floor))

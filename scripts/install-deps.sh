@@ -4,6 +4,8 @@
 set -euo pipefail
 
 PGRX_VERSION="0.18.1"
+# Validates META.json against the PGXN meta spec (scripts/check-meta.sh, in the lint stage).
+PGXN_META_VERSION="0.7.0"
 APT_PACKAGES=(build-essential clang libclang-dev postgresql-15 postgresql-server-dev-15 postgresql-15-cron sudo)
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -27,6 +29,12 @@ if cargo pgrx --version 2>/dev/null | grep -qx "cargo-pgrx ${PGRX_VERSION}"; the
 else
   log "installing cargo-pgrx ${PGRX_VERSION} (takes a few minutes once)"
   cargo install cargo-pgrx --version "=${PGRX_VERSION}" --locked
+fi
+if pgxn_meta --version 2>/dev/null | grep -qx "pgxn_meta ${PGXN_META_VERSION}"; then
+  log "pgxn_meta ${PGXN_META_VERSION} present"
+else
+  log "installing pgxn_meta ${PGXN_META_VERSION} (the PGXN META.json validator, ~1 min once)"
+  cargo install pgxn_meta --version "=${PGXN_META_VERSION}" --locked
 fi
 
 # cargo-pgrx reads only $PGRX_HOME/config.toml; the project's pgrx-config.toml is the source of truth.

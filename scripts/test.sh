@@ -5,7 +5,7 @@
 # Stages, in order (name some to run only those: `bash scripts/test.sh lint unit`):
 #   lint         cargo fmt --check, cargo clippy -D warnings, no SQL formatted outside
 #                src/sql/ (and src/model/sql.rs), unsafe only in src/ffi* and */sys, no
-#                import cycle (seconds, no cluster)
+#                import cycle, META.json valid (seconds, no cluster)
 #   unit         plain #[test]s and property tests of pure logic (`cargo test --lib`, seconds,
 #                no cluster)
 #   regress      pg_regress golden tests (tests/pg_regress) on a throwaway local cluster
@@ -26,7 +26,8 @@
 # integration and faults on each of PGTALLY_MATRIX (default "16 17 18"; empty skips it). On
 # those majors the faults stage leaves out the upgrade from 0.1.0 (built for 15 only), and
 # slow (pg_cron and Django come from Debian's 15) is refused. Last, pg_upgrade from 15 to each
-# of 17 and 18 in the matrix (tests/pg-upgrade.sh).
+# of 17 and 18 in the matrix (tests/pg-upgrade.sh), and the release packages of 15 and the
+# matrix's majors, each installed as README says and used (tests/package.sh).
 #
 # PGTALLY_STATEMENTS (default 3000) sizes the differential test, PGTALLY_CONCURRENCY_SECONDS
 # (default 8) each isolation level of the concurrency test.
@@ -73,6 +74,7 @@ if wants lint; then
   bash scripts/check-sql.sh   # no SQL formatted outside src/sql/ (docs/security.md)
   python3 scripts/check-imports.py
   python3 scripts/check-unsafe.py
+  bash scripts/check-meta.sh     # META.json: the PGXN spec, Cargo.toml's version
 fi
 
 if wants unit; then
@@ -157,4 +159,7 @@ if $run_matrix; then
   PGTALLY_INSTALLED=1 PGTALLY_UPGRADE_TO="$(for m in 17 18; do
       case " ${PGTALLY_MATRIX-16 17 18} " in *" $m "*) printf '%s ' "$m" ;; esac; done)" \
     bash tests/pg-upgrade.sh 2>&1 | grep -v '^NOTICE'
+
+  step "packages: the .deb (dpkg -i on Debian's 15) and the 16-18 tarballs, built, installed, used"
+  PGTALLY_PACKAGE_MAJORS="15 ${PGTALLY_MATRIX-16 17 18}" bash tests/package.sh
 fi
