@@ -2,13 +2,17 @@
 //! SQL: sql/read.sql (the snapshot's query-based read), sql/values.sql (min, max,
 //! count_distinct figures), sql/bootstrap.sql (`_figure`). Unsafe calls: `sys` (who
 //! may read, the current bucket), `fold::sys::scan` (the store's index lookups without the
-//! executor), `ffi::security` (whose rights).
+//! executor), `ffi` (whose rights: `as_extension_owner`, `caller`).
 //!
 //! `value`, `groups`, `series`. Each is one read-only query over folded
 //! state plus pending changes, so it is exact at the statement's snapshot and works on a
 //! hot standby. Plans are prepared once per session.
 
 pub mod snapshot;
+// The tests reach the current bucket's Rust half (`tests::the_current_bucket_...`).
+#[cfg(feature = "pg_test")]
+pub(crate) mod sys;
+#[cfg(not(feature = "pg_test"))]
 mod sys;
 
 use pgrx::datum::{AnyNumeric, TimestampWithTimeZone};
@@ -276,7 +280,7 @@ pub fn may_read(client: &SpiClient<'_>, metric: &str) -> Result<bool> {
         .ok_or_else(|| TallyError::UnknownMetric(metric.to_string()))
 }
 
-/// Whether `reader` may read the figures of table `source` directly (`scan::may_read`: SELECT
+/// Whether `reader` may read the figures of table `source` directly (`sys::may_read`: SELECT
 /// on it, and every row visible under its row-level security); used by the SQL reads.
 #[pg_extern(stable, parallel_safe)]
 fn _may_read(reader: pg_sys::Oid, source: pg_sys::Oid) -> bool {

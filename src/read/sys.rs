@@ -22,18 +22,29 @@ pub fn may_read(relid: pg_sys::Oid, role: pg_sys::Oid) -> bool {
 }
 
 /// `date_trunc(bucket, now(), time_zone)`: the start of the bucket holding the
-/// transaction's timestamp, as `tally._current_bucket` computes it.
+/// transaction's timestamp, as `tally._current_bucket` (sql/bootstrap.sql) computes it for the
+/// SQL reads; `tests::the_current_bucket_is_the_same_in_rust_and_sql` holds the two together.
 pub fn current_bucket(bucket: &str, time_zone: &str) -> Option<pg_sys::TimestampTz> {
-    // SAFETY: GetCurrentTransactionStartTimestamp reads a backend global (it is now());
-    // timestamptz_trunc_zone takes (text, timestamptz, text) and returns a timestamptz by
-    // value; a bad unit or zone raises an ERROR like the SQL function would.
+    // SAFETY: GetCurrentTransactionStartTimestamp reads a backend global (it is now()).
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    bucket_start_at(bucket, time_zone, now)
+}
+
+/// `date_trunc(bucket, at, time_zone)`: the start of the bucket holding `at`.
+pub(crate) fn bucket_start_at(
+    bucket: &str,
+    time_zone: &str,
+    at: pg_sys::TimestampTz,
+) -> Option<pg_sys::TimestampTz> {
+    // SAFETY: timestamptz_trunc_zone (the C function of date_trunc(text, timestamptz, text))
+    // takes a text, a timestamptz by value and a text, and returns a timestamptz by value; a
+    // bad unit or zone raises an ERROR like the SQL function would.
     unsafe {
-        let now = pg_sys::GetCurrentTransactionStartTimestamp();
         pgrx::direct_function_call::<i64>(
             pg_sys::timestamptz_trunc_zone,
             &[
                 bucket.into_datum(),
-                Some(Datum::from(now)),
+                Some(Datum::from(at)),
                 time_zone.into_datum(),
             ],
         )

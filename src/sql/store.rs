@@ -12,12 +12,29 @@ use super::{Sql, COUNTER_COLUMNS};
 pub const HORIZON_SQL: &str =
     "coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id = 1), '0'::pg_catalog.xid8)";
 
-/// Rows of `_state` with the same (metric, bucket, group, value) as the row `f`: NULL-safe,
-/// through the `_state_values` expression index.
-pub const SAME_VALUE_KEY: &str = "s.metric_id = f.metric_id AND s.value = f.value \
-    AND coalesce(s.bucket_start, '-infinity') = coalesce(f.bucket_start, '-infinity') \
-    AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key(f.group_key), '') \
-    AND s.bucket_start IS NOT DISTINCT FROM f.bucket_start AND s.group_key IS NOT DISTINCT FROM f.group_key";
+/// Whether the `_state` row `state` has the key (`bucket`, `group`), NULL matching NULL: the
+/// one spelling of that rule. The coalesced forms are the columns of the `_state_values`
+/// expression index, so a lookup by key walks it; the IS NOT DISTINCT FROM recheck keeps a NULL
+/// bucket or group apart from `-infinity` or `''`, and a long key apart from another with the
+/// same digest. sql/values.sql's readers spell it out for `s`, `m_bucket`, `m_group` (a unit
+/// test below holds them to this). `verify`'s FULL JOIN (`drift_sql`) matches keys in a form
+/// a hash join can use instead: it compares whole tables, not one key.
+pub fn same_key_sql(state: &str, bucket: &str, group: &str) -> String {
+    format!(
+        "coalesce({state}.bucket_start, '-infinity') = coalesce({bucket}, '-infinity') \
+         AND coalesce(tally._group_index_key({state}.group_key), '') = coalesce(tally._group_index_key({group}), '') \
+         AND {state}.bucket_start IS NOT DISTINCT FROM {bucket} AND {state}.group_key IS NOT DISTINCT FROM {group}"
+    )
+}
+
+/// Rows `s` of `_state` with the same (metric, bucket, group, value) as the row `f`
+/// (`same_key_sql`).
+fn same_value_key_sql() -> String {
+    format!(
+        "s.metric_id = f.metric_id AND s.value = f.value AND {}",
+        same_key_sql("s", "f.bucket_start", "f.group_key")
+    )
+}
 
 /// The conflict target of an upsert into `tally._state`: its unique index `_state_key`.
 const STATE_KEY: &str = "(metric_id, bucket_start, value, tally._group_index_key(group_key))";
@@ -87,6 +104,7 @@ fn remove_pending_ctes(ids: &str) -> String {
 pub fn fold_apply_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
+        let same_value_key = same_value_key_sql();
         format!(
             "WITH summed AS (SELECT f.metric_id, f.bucket_start, f.group_key, f.value, pg_catalog.sum(f.n_rows) AS n_rows, \
                                     pg_catalog.sum(f.n_values) AS n_values, pg_catalog.sum(f.total) AS total, \
@@ -104,7 +122,7 @@ pub fn fold_apply_sql() -> &'static str {
                                                             - (coalesce(s.n_rows, 0) > 0)::pg_catalog.int4)::pg_catalog.numeric AS total \
                                         FROM summed f \
                                         JOIN tally._metric m ON m.id = f.metric_id AND m.aggregate = 'count_distinct' \
-                                        LEFT JOIN tally._state s ON {SAME_VALUE_KEY} \
+                                        LEFT JOIN tally._state s ON {same_value_key} \
                                        WHERE f.value IS NOT NULL \
                                        GROUP BY 1, 2, 3), \
                   folded AS (SELECT u.metric_id, u.bucket_start, u.group_key, u.value, pg_catalog.sum(u.n_rows), \
@@ -335,4 +353,53 @@ pub fn metric_select_sql(by: MetricsBy, current: bool) -> &'static str {
         MetricsBy::Source => 2,
     } + if current { 0 } else { 3 };
     &built[index]
+}
+
+#[cfg(test)]
+mod unit {
+    use super::same_key_sql;
+
+    const VALUES: &str = include_str!("../../sql/values.sql");
+
+    /// The body of SQL function `name` in sql/values.sql, `--` comments dropped, whitespace
+    /// runs as one space.
+    fn function_body(name: &str) -> String {
+        let start = VALUES
+            .find(&format!("CREATE FUNCTION {name}("))
+            .unwrap_or_else(|| panic!("{name} in sql/values.sql"));
+        let rest = &VALUES[start..];
+        let end = rest[1..]
+            .find("CREATE FUNCTION")
+            .map_or(rest.len(), |i| i + 1);
+        rest[..end]
+            .lines()
+            .map(|line| line.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The readers of min/max (`_extreme`) and of count_distinct's pending values
+    /// (`_distinct_pending`) each match a `_state` row's key exactly as the fold does
+    /// (`same_key_sql`), and the match ends where the rule ends (not inside a longer name).
+    #[test]
+    fn the_sql_readers_match_keys_as_the_fold_does() {
+        let rule = same_key_sql("s", "m_bucket", "m_group")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for reader in ["tally._extreme", "tally._distinct_pending"] {
+            let body = function_body(reader);
+            let at = body
+                .find(&rule)
+                .unwrap_or_else(|| panic!("{reader} does not match keys as `{rule}`"));
+            let after = body[at + rule.len()..].chars().next();
+            assert!(
+                !after.is_some_and(|c| c.is_alphanumeric() || c == '_'),
+                "{reader}: the rule continues into a longer name"
+            );
+        }
+    }
 }

@@ -19,6 +19,64 @@ mod tests {
             .expect("a count")
     }
 
+    /// The current bucket is one rule in two languages: `tally._current_bucket` for the SQL
+    /// reads (value, groups, series, the snapshot's query read) and `read::sys::current_bucket`
+    /// for the snapshot's direct read. Rust truncates as `date_trunc(unit, ts, zone)` does at
+    /// instants around DST changes, in zones with half- and quarter-hour offsets and across
+    /// the date line; both read the same now(); an unbucketed metric has no current bucket.
+    #[pg_test]
+    fn the_current_bucket_is_the_same_in_rust_and_sql() {
+        let instants = [
+            "2026-03-29 00:30:00+00",
+            "2026-03-29 01:30:00+00",
+            "2026-10-25 00:30:00+00",
+            "2026-10-25 01:30:00+00",
+            "2026-03-08 06:30:00+00",
+            "2026-11-01 05:30:00+00",
+            "2026-04-04 13:45:00+00",
+            "2026-12-31 23:59:59.999999+00",
+        ];
+        let zones = [
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "America/St_Johns",
+            "Asia/Kathmandu",
+            "Pacific/Chatham",
+            "Pacific/Kiritimati",
+        ];
+        let micros = |sql: &str, args: &[&str]| -> Option<pgrx::pg_sys::TimestampTz> {
+            let args: Vec<pgrx::datum::DatumWithOid> = args.iter().map(|a| (*a).into()).collect();
+            Spi::get_one_with_args::<TimestampWithTimeZone>(sql, &args)
+                .expect("query runs")
+                .map(pgrx::pg_sys::TimestampTz::from)
+        };
+        for unit in ["hour", "day", "week", "month"] {
+            for zone in zones {
+                for at in instants {
+                    let ts = micros("SELECT $1::timestamptz", &[at]).expect("a timestamp");
+                    assert_eq!(
+                        micros(
+                            "SELECT date_trunc($1, $3::timestamptz, $2)",
+                            &[unit, zone, at]
+                        ),
+                        crate::read::sys::bucket_start_at(unit, zone, ts),
+                        "{unit} in {zone} at {at}"
+                    );
+                }
+                assert_eq!(
+                    micros("SELECT tally._current_bucket($1, $2)", &[unit, zone]),
+                    crate::read::sys::current_bucket(unit, zone),
+                    "current {unit} in {zone}"
+                );
+            }
+        }
+        assert_eq!(
+            micros("SELECT tally._current_bucket(NULL, 'UTC')", &[]),
+            None
+        );
+    }
+
     #[pg_test]
     fn single_expressions_are_accepted() {
         for ok in [
