@@ -247,7 +247,7 @@ def main():
     ap.add_argument("--scales", default="0.1,1")
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--port", type=int, default=5496)
+    ap.add_argument("--port", type=int, default=None, help="default 5496 on 15, 5506-5508 on 16-18")
     ap.add_argument("--pg", default="15", choices=["15", "16", "17", "18"],
                     help="PostgreSQL major to run on (16-18: the PyPI tree of scripts/postgres.sh)")
     ap.add_argument("--methods", default=",".join(METHODS))
@@ -255,15 +255,20 @@ def main():
     ap.add_argument("--no-install", action="store_true", help="skip building/installing the extension")
     args = ap.parse_args()
 
+    if not args.no_install:
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-deps.sh")], check=True)
+    # After install-deps.sh, which resets $PGRX_HOME/config.toml: this records the major's tree there.
     pg_config = subprocess.run(["bash", os.path.join(ROOT, "scripts", "postgres.sh"), args.pg], check=True,
                                capture_output=True, text=True).stdout.strip()
     data = os.path.join(ROOT, ".pgdata-bench" + ("" if args.pg == "15" else args.pg))
-    env = dict(os.environ, PGTALLY_PORT=str(args.port), PGTALLY_DATA=data, PGTALLY_PG_CONFIG=pg_config,
+    # Each major's cluster on its own port, so one left running never blocks another's.
+    port = args.port if args.port else (5496 if args.pg == "15" else 5490 + int(args.pg))
+    args.port = port
+    env = dict(os.environ, PGTALLY_PORT=str(port), PGTALLY_DATA=data, PGTALLY_PG_CONFIG=pg_config,
                PGTALLY_COMPACTOR_DBS=BGW_DB)
     env.pop("PGTALLY_CRON_DB", None)
     env.pop("RUST_BACKTRACE", None)
     if not args.no_install:
-        subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-deps.sh")], check=True)
         subprocess.run(["cargo", "pgrx", "install", "--release", "--no-default-features", "--features",
                         f"pg{args.pg}", "--pg-config", pg_config], check=True, cwd=ROOT, env=env,
                        stdout=subprocess.DEVNULL)

@@ -61,7 +61,7 @@ CREATE TABLE tally._state (
 ) WITH (fillfactor = 90);
 -- One row per counter. value before the group: a group's summary rows (value IS NULL) are
 -- one index range, however many values the metric tracks. Values are at most 1024 bytes
--- (the write path refuses longer ones: src/sql/metric.rs, TRACKED_LIMIT_BYTES).
+-- (the write path refuses longer ones: src/sql/change.rs, TRACKED_LIMIT_BYTES).
 CREATE UNIQUE INDEX _state_key ON tally._state
     (metric_id, bucket_start, value, tally._group_index_key(group_key)) NULLS NOT DISTINCT;
 -- No index covers the counters (n_rows, n_values, total), so the fold's updates of them are
@@ -210,7 +210,7 @@ GRANT SELECT ON tally.metrics, tally.dashboards TO PUBLIC;
 
 -- The figure of a sum or avg whose total counts NaN, Infinity or -Infinity values (0.7.0):
 -- a summed value adds itself when finite, else one count at 1e1000 (NaN), 1e2000 (Infinity)
--- or 1e3000 (-Infinity) (src/sql/metric.rs, summand_sql), so deleting the row takes it out again,
+-- or 1e3000 (-Infinity) (src/sql/change.rs, summand_sql), so deleting the row takes it out again,
 -- which a NaN added to the total itself never allowed. Decoded as Postgres' sum and avg
 -- treat them: any NaN, or both infinities, give NaN; else the infinity present. A NaN total
 -- comes from a release before 0.7.0 (tally.refresh recomputes it). OPERATOR() forms all

@@ -10,7 +10,7 @@
 //! - SPI helpers under a chosen snapshot, table locks, relation lookups by name,
 //! - parse analysis of a statement's target list (`analyze_targets`, for validation and the
 //!   single-row path's compiled expressions), a descriptor's attributes,
-//! - the process: settings reload, preloading, the GUC prefix.
+//! - the process: preloading, the GUC prefix.
 
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::CaughtError;

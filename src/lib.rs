@@ -4,7 +4,9 @@
 //! `write` turns every write statement into one row of changes → `fold` adds committed
 //! changes to the counters → `read` answers from counters plus pending changes → `admin`
 //! recomputes and verifies from the source for DBA jobs. Beneath them: `model` (what a
-//! metric is), `sql` (the only place SQL text is built), `ffi` (the only place of `unsafe`).
+//! metric is, and its SQL: `model::sql`), `sql` (the SQL builder; the only other place SQL
+//! text is built), `ffi` (the `unsafe` calls every concern shares; each concern's own are in
+//! its `sys` module).
 
 // Public entry points return pgrx's ErrorReport as their Err so pgrx raises it with its
 // SQLSTATE, detail and hint; it is large, but exists only on the error path.

@@ -4,7 +4,7 @@
 # aggregate, verify. For the majors of PGTALLY_PACKAGE_MAJORS (default "15 16 17 18"):
 #   - 15: the .deb, with `dpkg -i` onto Debian's PostgreSQL 15, after removing the files a
 #     `cargo pgrx install` left there (so only the package can supply them); `dpkg -r` at the
-#     end takes them away again (the next stage that needs them installs them anew);
+#     end (or on failure) takes them away again, and this build is installed there as before;
 #   - 16, 17, 18: the tarball, unpacked with README's one command into the PyPI tree's
 #     `pg_config --pkglibdir` and `--sharedir`, after removing the installed files.
 # Clusters in .pgdata-package<major> on PGTALLY_PACKAGE_PORT (default 5484).
@@ -18,6 +18,18 @@ majors=(${PGTALLY_PACKAGE_MAJORS-15 16 17 18})
 fail() { echo "PACKAGE FAILED: $*" >&2; exit 1; }
 
 bash scripts/package.sh "${majors[@]}"
+
+# On any exit: no test cluster left running, no package left installed, and Debian's 15 with
+# this build installed as the other stages left it.
+cleanup() {
+  bash scripts/cluster.sh stop >/dev/null 2>&1 || true
+  if dpkg -s postgresql-15-pg-tally >/dev/null 2>&1; then dpkg -r postgresql-15-pg-tally >/dev/null || true; fi
+  case " ${majors[*]} " in *" 15 "*)
+    cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null 2>&1 \
+      || echo "[package] could not reinstall this build into PostgreSQL 15" >&2 ;;
+  esac
+}
+trap cleanup EXIT
 
 # The files an installation of pg_tally consists of, under a PostgreSQL's directories.
 remove_installed() {  # pg_config
@@ -49,7 +61,6 @@ use_it() {  # major, pg_config
     || fail "$1: verify reports drift"
   bash scripts/cluster.sh stop >/dev/null
   rm -rf "$data" "$data.log"
-  unset PGTALLY_PG_CONFIG PGTALLY_PORT PGTALLY_DATA
   echo "[package] PostgreSQL $1: installed from the package, figures exact"
 }
 
@@ -60,8 +71,7 @@ for major in "${majors[@]}"; do
     dpkg -r postgresql-15-pg-tally >/dev/null 2>&1 || true
     remove_installed "$pg_config"
     dpkg -i "$deb" >/dev/null
-    dpkg -L postgresql-15-pg-tally | grep -qx /usr/lib/postgresql/15/lib/pg_tally.so \
-      || fail "the package does not own pg_tally.so"
+    dpkg -S /usr/lib/postgresql/15/lib/pg_tally.so >/dev/null || fail "the package does not own pg_tally.so"
     use_it 15 "$pg_config"
     dpkg -r postgresql-15-pg-tally >/dev/null
     [ ! -e /usr/lib/postgresql/15/lib/pg_tally.so ] || fail "dpkg -r left pg_tally.so behind"
@@ -69,9 +79,9 @@ for major in "${majors[@]}"; do
   else
     tarball="$root/dist/pg_tally-$version-pg$major-x86_64-linux-gnu.tar.gz"
     remove_installed "$pg_config"
-    # README's command, with this tree's pg_config.
-    tar -xzf "$tarball" -C "$("$pg_config" --pkglibdir)" --strip-components=1 pkglibdir && \
-      tar -xzf "$tarball" -C "$("$pg_config" --sharedir)" --strip-components=1 sharedir
+    # README's commands, with this tree's pg_config.
+    tar --no-overwrite-dir -xzf "$tarball" -C "$("$pg_config" --pkglibdir)" --strip-components=1 pkglibdir
+    tar --no-overwrite-dir -xzf "$tarball" -C "$("$pg_config" --sharedir)" --strip-components=1 sharedir
     use_it "$major" "$pg_config"
   fi
 done

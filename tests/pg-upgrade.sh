@@ -28,6 +28,9 @@ install_into() {  # major, pg_config, [cargo target dir]
   CARGO_TARGET_DIR="${3:-$root/target}" cargo pgrx install --no-default-features --features "pg$1" \
     --pg-config "$2" >/dev/null
 }
+targets="${PGTALLY_UPGRADE_TO-17 18}"
+[ -n "${targets// /}" ] || { echo "[pg_upgrade] no target major: nothing to test"; exit 0; }
+trap stop_all EXIT
 install_into 15 "$old_config" "$root/target/pg15-pypi"
 db=tally_upgrade
 
@@ -37,6 +40,17 @@ cluster() {  # pg_config, data dir, command
   PGTALLY_PG_CONFIG="$1" PGTALLY_PORT="$port" PGTALLY_DATA="$2" bash scripts/cluster.sh "$3" >/dev/null
 }
 as_postgres() { runuser -u postgres -- "$@"; }
+# Every cluster this test may have started, stopped (on any exit, and before a rerun wipes
+# their data directories: a server left running would keep the port).
+stop_all() {
+  local dir major
+  for dir in "$work"/pg*; do
+    [ -s "$dir/PG_VERSION" ] || continue
+    major="$(cat "$dir/PG_VERSION")"
+    if [ "$major" = 15 ]; then cluster "$old_config" "$dir" stop 2>/dev/null || true
+    else cluster "$(bash scripts/postgres.sh "$major")" "$dir" stop 2>/dev/null || true; fi
+  done
+}
 
 # Every figure a user can read, one line per read; as_of (the read's time) left out.
 figures() {
@@ -91,13 +105,12 @@ populate() {
   echo "[pg_upgrade] 15: $pending statements' changes pending"
 }
 
-for target in ${PGTALLY_UPGRADE_TO-17 18}; do
+for target in $targets; do
   new_config="$(bash scripts/postgres.sh "$target")"
   new_bin="$("$new_config" --bindir)"
   [ "${PGTALLY_INSTALLED:-0}" = 1 ] || install_into "$target" "$new_config"
   old="$work/pg15" new="$work/pg$target"
-  cluster "$old_config" "$old" stop 2>/dev/null || true
-  cluster "$new_config" "$new" stop 2>/dev/null || true
+  stop_all
   rm -rf "$work" && install -d -o postgres -g postgres "$work"
 
   cluster "$old_config" "$old" start
@@ -151,5 +164,7 @@ for target in ${PGTALLY_UPGRADE_TO-17 18}; do
   cluster "$new_config" "$new" stop
   echo "[pg_upgrade] 15 -> $target: OK"
 done
+stop_all
+trap - EXIT
 rm -rf "$work"
 echo "[pg_upgrade] all upgrades passed"

@@ -52,9 +52,10 @@ pub fn serves_this_database() -> bool {
     })
 }
 
-#[pg_guard]
-#[no_mangle]
-pub extern "C-unwind" fn tally_compactor_main(_arg: pg_sys::Datum) {
+/// The background compactor's life: attach to its database, fold every naptime, reload the
+/// configuration on SIGHUP, stop on SIGTERM (`fold::sys::tally_compactor_main` is the entry
+/// point Postgres starts).
+pub(super) fn run() {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let database = BackgroundWorker::get_extra().to_string();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);

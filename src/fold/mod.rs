@@ -11,7 +11,7 @@
 //! A fold takes the pending `_change` rows (`sys::scan::take_changes`: an index scan from
 //! the fold horizon that deletes each row it reads, without the executor) and sums their
 //! changes per (metric, bucket, group, value) in Rust, reading the arrays in place. One
-//! SQL upsert (`apply_sql`) then adds those sums to `_state`, and the horizon moves on.
+//! SQL upsert (`sql::fold_apply_sql`) then adds those sums to `_state`, and the horizon moves on.
 //!
 //! Why not one SQL statement (0.6.0): unnesting each row's seven arrays with `ROWS FROM`
 //! runs seven function scans, each materialized, per `_change` row. That was two thirds of

@@ -8,8 +8,8 @@
 
 use super::Metric;
 use crate::sql::{
-    changes_select, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions, Rows,
-    Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
+    changes_select_one, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions,
+    Rows, Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
 };
 
 impl Metric {
@@ -140,7 +140,7 @@ impl Metric {
     /// `sign`: one row per (bucket, group) present, plus one per distinct value for the
     /// aggregates that track values. `live` (backfill, refresh, verify) also stores the
     /// distinct count of a count_distinct group, which triggers cannot know.
-    pub fn aggregate_sql(&self, rows: Rows<'_>, sign: i32, live: bool) -> String {
+    fn aggregate_text(&self, rows: Rows<'_>, sign: i32, live: bool) -> String {
         let relation = rows.name();
         if self.aggregate.tracks_values() {
             let sign = if sign < 0 { "-" } else { "" };
@@ -169,7 +169,7 @@ impl Metric {
     /// The counters of a statement that changed one row of `relation`: the same rows as
     /// `aggregate_sql` would produce, without aggregation, whose executor setup dominates
     /// the cost of a single-row statement.
-    pub fn single_row_sql(&self, rows: Rows<'_>, sign: i32) -> String {
+    fn single_row_text(&self, rows: Rows<'_>, sign: i32) -> String {
         let relation = rows.name();
         let column = self.value_column();
         let counted = match &column {
@@ -210,7 +210,7 @@ impl Metric {
 
     /// Net counters of an UPDATE: new rows in, old rows out, keeping only keys that changed,
     /// so an UPDATE that moves nothing between groups or buckets writes nothing.
-    pub fn update_sql(&self) -> String {
+    fn update_text(&self) -> String {
         let (new_rows, old_rows) = (NEW_ROWS, OLD_ROWS);
         if self.aggregate.tracks_values() {
             return self.values_sql(&[(new_rows, ""), (old_rows, "-")], false);
@@ -281,6 +281,21 @@ impl Metric {
     /// The live counters of this metric over its whole source table, as the seven arrays of
     /// `changes_select_sql` (backfill, refresh, verify). Run as the table owner.
     pub fn live_counters_sql(&self) -> Sql {
-        changes_select(&self.aggregate_sql(Rows::Table(&self.source), 1, true))
+        changes_select_one(&self.aggregate_sql(Rows::Table(&self.source), 1, true))
+    }
+
+    /// `aggregate_text` as a statement part for `changes_select_sql`.
+    pub fn aggregate_sql(&self, rows: Rows<'_>, sign: i32, live: bool) -> Sql {
+        Sql::assembled(self.aggregate_text(rows, sign, live))
+    }
+
+    /// `single_row_text` as a statement part for `changes_select_sql`.
+    pub fn single_row_sql(&self, rows: Rows<'_>, sign: i32) -> Sql {
+        Sql::assembled(self.single_row_text(rows, sign))
+    }
+
+    /// `update_text` as a statement part for `changes_select_sql`.
+    pub fn update_sql(&self) -> Sql {
+        Sql::assembled(self.update_text())
     }
 }

@@ -101,15 +101,21 @@ pub enum ChangeShape {
 /// `COUNTER_COLUMNS`) as seven parallel arrays, in the order of `CHANGE_ARRAY_TYPES`; no row
 /// when there are none (an UPDATE moving no row between groups changes nothing). Run as
 /// the table owner: the parts evaluate the metrics' expressions. None without parts.
-pub fn changes_select_sql(parts: Vec<String>) -> Option<Sql> {
+pub fn changes_select_sql(parts: Vec<Sql>) -> Option<Sql> {
     if parts.is_empty() {
         return None;
     }
-    Some(changes_select(&parts.join(" UNION ALL ")))
+    let texts: Vec<&str> = parts.iter().map(Sql::as_str).collect();
+    Some(changes_select(&texts.join(" UNION ALL ")))
+}
+
+/// `changes_select_sql` of one part.
+pub fn changes_select_one(part: &Sql) -> Sql {
+    changes_select(part.as_str())
 }
 
 /// The seven arrays of `changes_select_sql` over the counter rows `rows`.
-pub(crate) fn changes_select(rows: &str) -> Sql {
+fn changes_select(rows: &str) -> Sql {
     Sql(format!(
         "SELECT pg_catalog.array_agg(d.m), pg_catalog.array_agg(d.b), pg_catalog.array_agg(d.g), \
                 pg_catalog.array_agg(d.x), pg_catalog.array_agg(d.r), pg_catalog.array_agg(d.v), \

@@ -1,5 +1,5 @@
 //! The write path: one statement-level AFTER trigger per event on each source table. Every
-//! INSERT/UPDATE/DELETE statement (COPY included) runs one cached INSERT into `_delta` that
+//! INSERT/UPDATE/DELETE statement (COPY included) runs one cached INSERT into `_change` that
 //! carries the changes of all the table's metrics; TRUNCATE clears the table's counters.
 //!
 //! Triggers carry a generation number as their argument. Whenever the metrics of a table

@@ -91,3 +91,11 @@ pub fn lock_fold(lock_object: pg_sys::Oid, wait: bool) -> bool {
         }
     }
 }
+
+/// The background compactor's entry point, which Postgres finds by this exported name
+/// (`compactor::register` names it); the worker's work is `compactor::run`.
+#[pgrx::pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn tally_compactor_main(_arg: pg_sys::Datum) {
+    super::compactor::run();
+}
