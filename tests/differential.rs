@@ -1,4 +1,4 @@
-//! Randomized differential test: thousands of random INSERT/UPDATE/DELETE/COPY/TRUNCATE
+//! Randomized differential test: thousands of random INSERT/UPDATE/DELETE/MERGE/COPY/TRUNCATE
 //! statements (single-row ones through both write paths), in transactions that commit or roll back, with savepoints, on a table with
 //! NULLs, several groups and buckets in DST time zones. After every batch, every metric is
 //! compared with an aggregate over the live table written by hand in tests/common/workload.rs
@@ -36,12 +36,18 @@ fn random_statements_keep_every_metric_exact() {
     }
     define_metrics(&mut db);
     assert_exact(&mut db, "after backfill");
+    // MERGE ... WHEN NOT MATCHED BY SOURCE is PostgreSQL 17's.
+    let version: i32 = db
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .unwrap()
+        .get(0);
+    let merge_by_source = version >= 170000;
 
     let mut done = 0;
     let mut batch = 0;
     while done < statements {
         batch += 1;
-        done += random_transaction(&mut db, &mut rng);
+        done += random_transaction(&mut db, &mut rng, merge_by_source);
         if batch % 5 == 0 {
             maintenance(&mut db, &mut rng);
         }
@@ -56,7 +62,7 @@ fn random_statements_keep_every_metric_exact() {
 /// One transaction of 1-8 random statements, committed or rolled back, with savepoints.
 /// Single-row statements take the direct path in most transactions and the SQL path in the
 /// others (`tally.direct_writes`), so both write into the same counters.
-fn random_transaction(db: &mut Client, rng: &mut Rng) -> usize {
+fn random_transaction(db: &mut Client, rng: &mut Rng, merge_by_source: bool) -> usize {
     let mut count = 0;
     run(db, "BEGIN");
     if rng.chance(30) {
@@ -71,7 +77,7 @@ fn random_transaction(db: &mut Client, rng: &mut Rng) -> usize {
     for _ in 0..1 + rng.below(8) {
         if rng.chance(15) {
             run(db, "SAVEPOINT sp");
-            count += random_statement(db, rng);
+            count += random_statement(db, rng, merge_by_source);
             run(
                 db,
                 if rng.chance(50) {
@@ -81,7 +87,7 @@ fn random_transaction(db: &mut Client, rng: &mut Rng) -> usize {
                 },
             );
         } else {
-            count += random_statement(db, rng);
+            count += random_statement(db, rng, merge_by_source);
         }
     }
     run(db, if rng.chance(25) { "ROLLBACK" } else { "COMMIT" });
@@ -121,7 +127,7 @@ const WRITER_SETTINGS: &[(&str, &[&str])] = &[
     ("datestyle", &["'Postgres, DMY'"]),
 ];
 
-fn random_statement(db: &mut Client, rng: &mut Rng) -> usize {
+fn random_statement(db: &mut Client, rng: &mut Rng, merge_by_source: bool) -> usize {
     match rng.below(100) {
         0..=29 => run(db, &workload::insert_sql(rng)),
         30..=54 => run(db, &workload::update_sql(rng)),
@@ -132,7 +138,7 @@ fn random_statement(db: &mut Client, rng: &mut Rng) -> usize {
             db,
             "UPDATE orders SET note = md5(random()::text) WHERE id % 3 = 0",
         ),
-        _ => run(db, &workload::insert_sql(rng)),
+        _ => run(db, &workload::merge_sql(rng, merge_by_source)),
     }
     // Single-row statements, the common OLTP case, besides.
     match rng.below(4) {

@@ -339,6 +339,55 @@ pub fn update_sql(rng: &mut Rng) -> String {
     )
 }
 
+/// A MERGE of 1-6 source rows into orders: some match an existing row (distinct rows, each
+/// picked in SQL), which the MERGE deletes (a NULL qty) or updates; the others insert.
+/// `by_source` (PostgreSQL 17 on) also changes target rows no source row matches.
+pub fn merge_sql(rng: &mut Rng, by_source: bool) -> String {
+    let mut offsets: Vec<usize> = Vec::new();
+    let rows: Vec<String> = (0..1 + rng.below(6))
+        .map(|_| {
+            let id = if rng.chance(2) {
+                "NULL".to_string()
+            } else {
+                let mut offset = rng.below(60) as usize;
+                while offsets.contains(&offset) {
+                    offset += 1;
+                }
+                offsets.push(offset);
+                format!("(SELECT id FROM orders ORDER BY id OFFSET {offset} LIMIT 1)")
+            };
+            // value_tuple is "(user, status, ...)": the id goes first.
+            format!("({id}, {}", &value_tuple(rng)[1..])
+        })
+        .collect();
+    let unmatched = if by_source && rng.chance(3) {
+        format!(
+            " WHEN NOT MATCHED BY SOURCE AND o.id % {} = 0 THEN {}",
+            5 + rng.below(10),
+            if rng.chance(2) {
+                "DELETE".to_string()
+            } else {
+                format!("UPDATE SET status = '{}'", rng.pick(&STATUSES))
+            }
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "MERGE INTO orders o \
+         USING (SELECT id::int, user_id::int, status::text, amount::numeric, qty::int, created_at::timestamptz, \
+                       local_ts::timestamp, day::date, is_active::boolean \
+                  FROM (VALUES {}) AS v(id, user_id, status, amount, qty, created_at, local_ts, day, is_active)) s \
+         ON o.id = s.id \
+         WHEN MATCHED AND s.qty IS NULL THEN DELETE \
+         WHEN MATCHED THEN UPDATE SET user_id = s.user_id, status = s.status, amount = s.amount, qty = s.qty, \
+                                      created_at = s.created_at, local_ts = s.local_ts, day = s.day, is_active = s.is_active \
+         WHEN NOT MATCHED THEN INSERT (user_id, status, amount, qty, created_at, local_ts, day, is_active) \
+              VALUES (s.user_id, s.status, s.amount, s.qty, s.created_at, s.local_ts, s.day, s.is_active){unmatched}",
+        rows.join(", ")
+    )
+}
+
 pub fn delete_sql(rng: &mut Rng) -> String {
     match rng.below(3) {
         0 => format!(
