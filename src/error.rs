@@ -65,6 +65,13 @@ pub enum TallyError {
     #[error("bucket column \"{column}\" has type {type_name}")]
     WrongBucketType { column: String, type_name: String },
 
+    #[error("column \"{column}\" of table {table} ({role}) is a virtual generated column")]
+    VirtualColumn {
+        table: String,
+        column: String,
+        role: &'static str,
+    },
+
     #[error("group_by column \"{column}\" of type {type_name} has no stable text form")]
     WrongGroupType { column: String, type_name: String },
 
@@ -182,7 +189,7 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
-            ForcedRowSecurity(_) => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             ValueTooLong { .. } | GroupKeyTooLong { .. } => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
@@ -245,6 +252,9 @@ impl TallyError {
             UnknownBucket(_) => "Use one of: hour, day, week, month.",
             BucketPairing => "Pass both bucket => 'day' and bucket_column => 'created_at', or neither.",
             WrongBucketType { .. } => "Choose a timestamptz, timestamp or date column.",
+            VirtualColumn { .. } => {
+                "pg_tally counts the values a write stores, and PostgreSQL 18 computes a VIRTUAL column only when it is read: make it GENERATED ALWAYS AS (...) STORED, or use the columns it is computed from."
+            }
             WrongGroupType { .. } => {
                 "Its text form depends on session settings; group by a text, integer, boolean, date or enum column instead."
             }

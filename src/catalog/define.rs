@@ -360,6 +360,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         None => None,
         Some(text) => {
             let checked = check_filter(&source, text)?;
+            refuse_virtual(client, &source, &checked.columns, "filter")?;
             depends_on.extend(checked.columns);
             Some(checked.canonical)
         }
@@ -457,11 +458,45 @@ fn find_column(
             role,
         });
     };
+    refuse_virtual(client, source, &[name.to_string()], role)?;
     Ok(Column {
         name: row.get::<String>(1)?.unwrap_or_default(),
         type_oid: pg_sys::Oid::from(row.get::<i64>(2)?.unwrap_or_default() as u32),
         type_name: row.get::<String>(3)?.unwrap_or_default(),
     })
+}
+
+/// Fails when one of `columns` of the source is a VIRTUAL generated column (PostgreSQL 18):
+/// its value is computed when a query reads the row, not stored, so the write path, which
+/// reads the rows a statement stored (transition tables, the single-row path's tuple), would
+/// see NULL, and a statement over them fails. Before 18 no column is virtual.
+fn refuse_virtual(
+    client: &SpiClient<'_>,
+    source: &Source,
+    columns: &[String],
+    role: &'static str,
+) -> Result<()> {
+    let virtual_column = client
+        .select(
+            "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a \
+              WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
+                AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 'v' \
+              ORDER BY a.attnum LIMIT 1",
+            Some(1),
+            &[source.oid.into(), columns.to_vec().into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    match virtual_column {
+        Some(column) => Err(TallyError::VirtualColumn {
+            table: source.relation.to_string(),
+            column,
+            role,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
