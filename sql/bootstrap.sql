@@ -20,7 +20,7 @@ CREATE TABLE tally._metric (
     column_name   text,
     filter        text,
     group_by      text,
-    bucket        text CHECK (bucket IN ('hour', 'day', 'week', 'month')),
+    bucket        text CHECK (bucket IN ('hour', 'day', 'week', 'month', 'quarter', 'year')),
     bucket_column text,
     time_zone     text NOT NULL DEFAULT 'UTC',
     depends_on    text[] NOT NULL DEFAULT '{}',

@@ -249,7 +249,7 @@ impl TallyError {
             WrongColumnType { .. } => {
                 "sum, avg, min, max and count_distinct need an integer or numeric column (floats are not exact under incremental maintenance); count works on any column."
             }
-            UnknownBucket(_) => "Use one of: hour, day, week, month.",
+            UnknownBucket(_) => "Use one of: hour, day, week, month, quarter, year.",
             BucketPairing => "Pass both bucket => 'day' and bucket_column => 'created_at', or neither.",
             WrongBucketType { .. } => "Choose a timestamptz, timestamp or date column.",
             VirtualColumn { .. } => {

@@ -342,6 +342,9 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         (None, None) => None,
         (Some(bucket), Some(name)) => {
             let bucket = Bucket::parse(bucket)?;
+            if !catalog_takes(client, bucket)? {
+                return Err(TallyError::CatalogOutdated);
+            }
             let column = find_column(client, &source, name, "bucket_column")?;
             if !BUCKET_TYPES.contains(&column.type_oid) {
                 return Err(TallyError::WrongBucketType {
@@ -464,6 +467,25 @@ fn find_column(
         type_oid: pg_sys::Oid::from(row.get::<i64>(2)?.unwrap_or_default() as u32),
         type_name: row.get::<String>(3)?.unwrap_or_default(),
     })
+}
+
+/// Whether this database's catalog takes `bucket`: 0.10.0 added quarter and year, which the
+/// constraint of an older catalog refuses (between installing the library and `ALTER
+/// EXTENSION pg_tally UPDATE`, when the other buckets work on).
+fn catalog_takes(client: &SpiClient<'_>, bucket: Bucket) -> Result<bool> {
+    if !matches!(bucket, Bucket::Quarter | Bucket::Year) {
+        return Ok(true);
+    }
+    Ok(client
+        .select(
+            "SELECT pg_catalog.pg_get_constraintdef(c.oid) LIKE '%''quarter''%' FROM pg_catalog.pg_constraint c \
+              WHERE c.conrelid = 'tally._metric'::pg_catalog.regclass AND c.conname = '_metric_bucket_check'",
+            Some(1),
+            &[],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false))
 }
 
 /// Fails when one of `columns` of the source is a VIRTUAL generated column (PostgreSQL 18):

@@ -92,6 +92,14 @@ pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &str) -> Result<(
     let expression = *analyze_targets(&text)
         .first()
         .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
+    if let Some(type_name) = settings_dependent_json(expression) {
+        return Err(TallyError::FilterNotAllowed {
+            code: pgrx::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+            message: format!(
+                "functions in filter must be marked IMMUTABLE: JSON_VALUE or JSON_QUERY returning {type_name} reads its text under the session's DateStyle, TimeZone or IntervalStyle"
+            ),
+        });
+    }
     // SAFETY: `expression` is a node parse analysis just built in this memory context.
     // recordDependencyOnSingleRelExpr only reads it and inserts pg_depend rows for it;
     // CommandCounterIncrement makes them visible to the query that reads them back.
@@ -112,4 +120,71 @@ pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &str) -> Result<(
         pg_sys::CommandCounterIncrement();
     }
     Ok(())
+}
+
+/// The RETURNING type of a SQL/JSON query function (JSON_VALUE, JSON_QUERY; PostgreSQL 17) in
+/// `expression` whose text-to-type conversion is not immutable (date, time, timestamp,
+/// timestamptz, interval, arrays, domains), if there is one. Postgres' immutability check
+/// looks only at such a function's JSON path, so an index, and a filter, would otherwise take
+/// `JSON_VALUE(j, '$.d' RETURNING date)`: its value depends on the session's DateStyle, and the
+/// single-row path (the writer's settings) and the statement path (fixed settings) would
+/// count the same row differently.
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+fn settings_dependent_json(expression: *mut pg_sys::Expr) -> Option<String> {
+    let mut found = pg_sys::InvalidOid;
+    // SAFETY: `expression` is a node tree parse analysis just built; the walker reads it only,
+    // and `found` outlives the walk.
+    unsafe {
+        json_walker(
+            expression as *mut pg_sys::Node,
+            &mut found as *mut pg_sys::Oid as *mut std::ffi::c_void,
+        );
+    }
+    (found != pg_sys::InvalidOid).then(|| {
+        // SAFETY: format_type_be reads the type's catalog row and returns a palloc'd string.
+        unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(found)) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+/// Before PostgreSQL 17 there is no JSON_VALUE or JSON_QUERY.
+#[cfg(not(any(feature = "pg17", feature = "pg18")))]
+fn settings_dependent_json(_expression: *mut pg_sys::Expr) -> Option<String> {
+    None
+}
+
+/// `expression_tree_walker` callback of `settings_dependent_json`: stops at the first JsonExpr
+/// whose RETURNING type's input function is not immutable, storing the type in `context`.
+///
+/// # Safety
+/// `node` is null or a valid node; `context` points to a `pg_sys::Oid`.
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn json_walker(
+    node: *mut pg_sys::Node,
+    context: *mut std::ffi::c_void,
+) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    // SAFETY: the caller's promise; a T_JsonExpr node is a JsonExpr whose `returning`, when
+    // set, is a JsonReturning. getTypeInputInfo and func_volatile read the catalogs (an ERROR
+    // for a missing type propagates as any other).
+    unsafe {
+        if (*node).type_ == pg_sys::NodeTag::T_JsonExpr {
+            let returning = (*(node as *mut pg_sys::JsonExpr)).returning;
+            if !returning.is_null() {
+                let type_oid = (*returning).typid;
+                let (mut input, mut io_param) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+                pg_sys::getTypeInputInfo(type_oid, &mut input, &mut io_param);
+                if pg_sys::func_volatile(input) != pg_sys::PROVOLATILE_IMMUTABLE as std::ffi::c_char
+                {
+                    *(context as *mut pg_sys::Oid) = type_oid;
+                    return true;
+                }
+            }
+        }
+        pg_sys::expression_tree_walker(node, Some(json_walker), context)
+    }
 }

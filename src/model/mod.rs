@@ -72,6 +72,8 @@ pub enum Bucket {
     Day,
     Week,
     Month,
+    Quarter,
+    Year,
 }
 
 impl Bucket {
@@ -81,6 +83,8 @@ impl Bucket {
             "day" => Ok(Self::Day),
             "week" => Ok(Self::Week),
             "month" => Ok(Self::Month),
+            "quarter" => Ok(Self::Quarter),
+            "year" => Ok(Self::Year),
             _ => Err(TallyError::UnknownBucket(text.to_string())),
         }
     }
@@ -91,6 +95,8 @@ impl Bucket {
             Self::Day => "day",
             Self::Week => "week",
             Self::Month => "month",
+            Self::Quarter => "quarter",
+            Self::Year => "year",
         }
     }
 }
@@ -112,9 +118,6 @@ pub struct Metric {
     pub bucket: Option<Bucket>,
     pub bucket_column: Option<String>,
     pub time_zone: String,
-    /// Columns of the source the metric reads; an UPDATE touching none of them is skipped.
-    #[serde(skip)]
-    pub depends_on: Vec<String>,
     /// Whether the bucket column is timestamptz (else timestamp or date, read as local time).
     #[serde(skip)]
     pub bucket_column_is_tz: bool,
@@ -152,11 +155,10 @@ impl Metric {
             bucket,
             bucket_column: text(10)?,
             time_zone: required(11, "time_zone")?,
-            depends_on: row.get::<Vec<String>>(12)?.unwrap_or_default(),
-            bucket_column_is_tz: row.get::<bool>(13)?.unwrap_or(false),
-            owner: row.get::<pg_sys::Oid>(14)?.unwrap_or(pg_sys::InvalidOid),
-            broken: text(15)?,
-            refuses_unfoldable: row.get::<bool>(16)?.unwrap_or(false),
+            bucket_column_is_tz: row.get::<bool>(12)?.unwrap_or(false),
+            owner: row.get::<pg_sys::Oid>(13)?.unwrap_or(pg_sys::InvalidOid),
+            broken: text(14)?,
+            refuses_unfoldable: row.get::<bool>(15)?.unwrap_or(false),
         })
     }
 
@@ -212,14 +214,21 @@ mod unit {
         Aggregate::Max,
         Aggregate::CountDistinct,
     ];
-    const BUCKETS: [Bucket; 4] = [Bucket::Hour, Bucket::Day, Bucket::Week, Bucket::Month];
+    const BUCKETS: [Bucket; 6] = [
+        Bucket::Hour,
+        Bucket::Day,
+        Bucket::Week,
+        Bucket::Month,
+        Bucket::Quarter,
+        Bucket::Year,
+    ];
 
     proptest! {
         /// The names the API takes read back as themselves, in any case, with spaces around.
         #[test]
         fn names_read_back(index in 0usize..6, upper in any::<bool>(), pad in " {0,3}") {
             let aggregate = AGGREGATES[index];
-            let bucket = BUCKETS[index % 4];
+            let bucket = BUCKETS[index];
             let spell = |name: &str| {
                 let name = if upper { name.to_uppercase() } else { name.to_string() };
                 format!("{pad}{name}{pad}")
@@ -232,6 +241,8 @@ mod unit {
         fn other_names_are_refused(name in "[a-z_]{1,20}") {
             let known = AGGREGATES.iter().any(|a| a.as_str() == name);
             prop_assert_eq!(Aggregate::parse(&name).is_ok(), known);
+            let known = BUCKETS.iter().any(|b| b.as_str() == name);
+            prop_assert_eq!(Bucket::parse(&name).is_ok(), known);
         }
     }
 

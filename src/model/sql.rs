@@ -13,7 +13,7 @@ use crate::sql::{
 };
 
 impl Metric {
-    /// The bucket a source row falls in: the start of its local hour/day/week/month in the
+    /// The bucket a source row falls in: the start of its local hour/day/week/month/quarter/year in the
     /// metric's time zone, as timestamptz. `date_trunc(unit, timestamptz, zone)` is DST-correct;
     /// timestamp and date columns are local times in that zone already.
     pub fn bucket_sql(&self) -> String {

@@ -300,7 +300,7 @@ pub const FOLLOW_READ_TYPES_SQL: &str = "\
 /// The columns `model::Metric` reads, over `METRIC_FROM`.
 const METRIC_COLUMNS: &str = "m.id, m.name, \
     pg_catalog.format('%I.%I', n.nspname, c.relname), c.oid, m.aggregate, m.column_name, \
-    m.filter, m.group_by, m.bucket, m.bucket_column, m.time_zone, m.depends_on, \
+    m.filter, m.group_by, m.bucket, m.bucket_column, m.time_zone, \
     coalesce((SELECT a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype \
                 FROM pg_catalog.pg_attribute a \
                WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false), \

@@ -51,7 +51,7 @@ mod tests {
                 .expect("query runs")
                 .map(pgrx::pg_sys::TimestampTz::from)
         };
-        for unit in ["hour", "day", "week", "month"] {
+        for unit in ["hour", "day", "week", "month", "quarter", "year"] {
             for zone in zones {
                 for at in instants {
                     let ts = micros("SELECT $1::timestamptz", &[at]).expect("a timestamp");
@@ -159,7 +159,7 @@ mod tests {
     }
 
     #[pg_test]
-    fn update_of_unrelated_columns_writes_no_delta() {
+    fn update_of_unrelated_columns_writes_no_change() {
         Spi::run("CREATE TABLE u (id int, status text, note text)").unwrap();
         Spi::run("SELECT tally.create_metric('u_by_status', 'u', group_by => 'status')").unwrap();
         Spi::run("INSERT INTO u SELECT i, 'A', 'x' FROM generate_series(1, 10) i").unwrap();

@@ -2,8 +2,7 @@
 //!
 //! - The trigger's view of its statement: its transition tables registered with SPI
 //!   (`register_transition_tables`, which pgrx's `Spi` does not do), whether it changed one
-//!   row, the row type it fired on (`RowShape`), the columns an UPDATE assigned
-//!   (`updated_columns`, from `tg_updatedcols`), and `enable_always` for the triggers it
+//!   row, the row type it fired on (`RowShape`), and `enable_always` for the triggers it
 //!   (re)creates.
 //! - The executor-free single-row write path (see `crate::write::single_row`): SQL
 //!   expressions compiled once against a table's row shape and evaluated over the one row of
@@ -538,44 +537,6 @@ impl RowShape {
                     .all(|(a, s)| (a.atttypid, a.atttypmod, a.attisdropped) == *s)
         }
     }
-}
-
-/// Attribute numbers assigned by the UPDATE statement that fired `trigger`, or None when
-/// they cannot be trusted: a BEFORE ROW UPDATE trigger on the table (or, for a partitioned
-/// table, on any of its partitions) may change any column without it appearing in the
-/// statement's SET list.
-pub fn updated_columns(trigger: &PgTrigger<'_>) -> Option<Vec<i16>> {
-    let data = trigger.trigger_data();
-    // SAFETY: tg_relation is the open, locked relation the trigger fired on; its rd_rel is
-    // its pg_class row, and its trigdesc is either null or a valid TriggerDesc for the
-    // duration of the call.
-    let (partitioned, has_before_row) = unsafe {
-        let relation = data.tg_relation;
-        let trigdesc = (*relation).trigdesc;
-        (
-            (*(*relation).rd_rel).relkind == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char,
-            !trigdesc.is_null() && (*trigdesc).trig_update_before_row,
-        )
-    };
-    // An UPDATE through a partitioned table may meet a BEFORE ROW trigger on any partition,
-    // which the root's trigger descriptor does not show.
-    if partitioned || has_before_row || data.tg_updatedcols.is_null() {
-        return None;
-    }
-    let mut columns = Vec::new();
-    let mut member = -1;
-    loop {
-        // SAFETY: tg_updatedcols is a valid Bitmapset owned by the executor for this call.
-        member = unsafe { pg_sys::bms_next_member(data.tg_updatedcols, member) };
-        if member < 0 {
-            break;
-        }
-        let attnum = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
-        if attnum > 0 {
-            columns.push(attnum as i16);
-        }
-    }
-    Some(columns)
 }
 
 /// Makes the triggers `names` of table `relid` fire whatever `session_replication_role` is,

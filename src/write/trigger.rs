@@ -49,14 +49,12 @@ enum Event {
     Delete,
 }
 
-/// The metrics of one source table at one generation, with the attribute numbers each reads.
+/// The metrics of one source table at one generation.
 struct SourceMetrics {
     metrics: Vec<Metric>,
     /// The owner of the source table: the metrics' expressions (filters, casts of their
     /// columns) are planned and evaluated as this role, never as the extension owner.
     owner: pg_sys::Oid,
-    /// None: always concerned by an UPDATE (a column could not be resolved).
-    attnums: Vec<Option<Vec<i16>>>,
     /// The metrics' expressions compiled for single-row statements, on first use.
     fast: RefCell<Option<SingleRow>>,
     /// The row type everything above was built for.
@@ -153,7 +151,7 @@ fn write_through_sql(
     Spi::connect_mut(|client| -> TallyResult<u64> {
         sys::register_transition_tables(trigger)?;
         let metrics = source_metrics(client, trigger, relid, source, generation)?;
-        let mask = statement_mask(trigger, &metrics, event);
+        let mask = statement_mask(&metrics);
         if mask == 0 {
             return Ok(0);
         }
@@ -180,13 +178,15 @@ fn write_through_sql(
     })
 }
 
-/// The metrics a statement concerns: all of them, but for an UPDATE only those reading an
-/// assigned column.
-fn statement_mask(trigger: &PgTrigger<'_>, metrics: &SourceMetrics, event: Event) -> MetricMask {
-    match event {
-        Event::Update => update_mask(metrics, sys::updated_columns(trigger)),
-        _ => full_mask(metrics.metrics.len()),
-    }
+/// The metrics a statement concerns: all of them, an UPDATE's too. An UPDATE that changes
+/// nothing a metric reads nets to no change (the single-row path drops equal old/new parts,
+/// the SQL path's HAVING drops zero rows). The columns the statement assigned
+/// (`tg_updatedcols`) cannot narrow it: PostgreSQL gives an AFTER STATEMENT trigger the SET
+/// list of only the last UPDATE of the table in a query, while the transition tables hold the
+/// rows of every one (an UPDATE in a WITH clause beside the main UPDATE or MERGE), so a
+/// metric reading a column only the other one set lost its change.
+fn statement_mask(metrics: &SourceMetrics) -> MetricMask {
+    full_mask(metrics.metrics.len())
 }
 
 fn concerns(mask: MetricMask, index: usize) -> bool {
@@ -216,7 +216,7 @@ fn write_directly(
             Spi::connect(|client| source_metrics(client, trigger, relid, source, generation))
         })?,
     };
-    let mask = statement_mask(trigger, &metrics, event);
+    let mask = statement_mask(&metrics);
     if mask == 0 {
         return Ok(Some(0));
     }
@@ -290,31 +290,6 @@ fn full_mask(count: usize) -> MetricMask {
     }
 }
 
-/// Metrics an UPDATE can change: those reading a column the statement assigned. Without
-/// trustworthy column information every metric is concerned.
-fn update_mask(source: &SourceMetrics, updated: Option<Vec<i16>>) -> MetricMask {
-    let all = full_mask(source.metrics.len());
-    let Some(updated) = updated else { return all };
-    if source.metrics.len() >= MetricMask::BITS as usize {
-        return all;
-    }
-    source
-        .attnums
-        .iter()
-        .enumerate()
-        .fold(0, |mask, (i, attnums)| {
-            let concerned = match attnums {
-                None => true,
-                Some(attnums) => attnums.iter().any(|a| updated.contains(a)),
-            };
-            if concerned {
-                mask | (1 << i)
-            } else {
-                mask
-            }
-        })
-}
-
 /// The cached metrics of `relid` at `generation`, if they were built for the table's
 /// current row type; else None, with everything cached for the table forgotten.
 fn cached_source(
@@ -344,15 +319,9 @@ fn source_metrics(
     let metrics = Metric::load_for_source(client, source)?;
     // Every metric of a table has the table's owner.
     let owner = metrics.first().map_or(pg_sys::InvalidOid, |m| m.owner);
-    let mut attnums = Vec::with_capacity(metrics.len());
-    for metric in &metrics {
-        // A partition may number its columns differently from the root: resolve by name.
-        attnums.push(resolve_attnums(client, relid, &metric.depends_on)?);
-    }
     let loaded = Rc::new(SourceMetrics {
         metrics,
         owner,
-        attnums,
         fast: RefCell::new(None),
         shape: sys::RowShape::of(trigger),
     });
@@ -366,26 +335,6 @@ fn source_metrics(
             .retain(|key, _| key.relid != relid || key.generation == generation)
     });
     Ok(loaded)
-}
-
-fn resolve_attnums(
-    client: &SpiClient<'_>,
-    relid: pg_sys::Oid,
-    columns: &[String],
-) -> TallyResult<Option<Vec<i16>>> {
-    let rows = client.select(
-        "SELECT attnum FROM pg_catalog.pg_attribute \
-          WHERE attrelid = $1::pg_catalog.oid AND attname = ANY($2) AND attnum > 0 AND NOT attisdropped",
-        None,
-        &[relid.into(), columns.to_vec().into()],
-    )?;
-    let mut attnums = Vec::new();
-    for row in rows {
-        if let Some(attnum) = row.get::<i16>(1)? {
-            attnums.push(attnum);
-        }
-    }
-    Ok((attnums.len() == columns.len()).then_some(attnums))
 }
 
 fn plan_for(

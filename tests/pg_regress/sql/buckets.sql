@@ -35,6 +35,23 @@ SELECT tally.value('per_month') AS this_month_by_on_day, tally.value('per_day') 
 -- The range must be ordered.
 SELECT * FROM tally.series('per_day', '2026-04-01', '2026-03-01');
 
-SELECT tally.drop_metric(m) FROM unnest(ARRAY['per_day','per_hour','per_week','per_month']) m;
+-- Quarters and years (0.10.0), local to the metric's zone: 2026-03-31 22:30 UTC is already
+-- the second quarter in Paris, 2025-12-31 23:30 UTC already 2026. Any case is accepted.
+SELECT tally.create_metric('per_quarter', 'events', bucket => 'quarter', bucket_column => 'at', time_zone => 'Europe/Paris') IS NOT NULL;
+SELECT tally.create_metric('per_year', 'events', bucket => ' YEAR ', bucket_column => 'on_day', time_zone => 'Europe/Paris') IS NOT NULL;
+SELECT bucket FROM tally.metrics WHERE name IN ('per_quarter', 'per_year') ORDER BY name;
+INSERT INTO events (at, local_at, on_day)
+SELECT t, t AT TIME ZONE 'Europe/Paris', (t AT TIME ZONE 'Europe/Paris')::date
+  FROM (VALUES ('2026-03-31 21:59:59+00'::timestamptz), ('2026-03-31 22:30+00'), ('2025-12-31 22:59:59+00'),
+               ('2025-12-31 23:30+00'), ('2026-06-30 22:00+00')) v(t);
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value FROM tally.series('per_quarter', '2025-07-01', '2026-07-01');
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value FROM tally.series('per_year', '2020-01-01', '2030-01-01');
+SELECT tally.value('per_quarter') = (SELECT count(*) FROM events WHERE date_trunc('quarter', at, 'Europe/Paris') = date_trunc('quarter', now(), 'Europe/Paris')) AS this_quarter_ok,
+       tally.value('per_year') = (SELECT count(*) FROM events WHERE date_trunc('year', on_day::timestamp) = date_trunc('year', now() AT TIME ZONE 'Europe/Paris')) AS this_year_ok;
+SELECT count(*) AS drift FROM tally.verify();
+-- Other units are refused with the list of those there are.
+SELECT tally.create_metric('per_decade', 'events', bucket => 'decade', bucket_column => 'at');
+
+SELECT tally.drop_metric(m) FROM unnest(ARRAY['per_day','per_hour','per_week','per_month','per_quarter','per_year']) m;
 DROP TABLE events;
 RESET timezone;

@@ -51,6 +51,10 @@ INSERT INTO virt_t (id, price, qty) SELECT i, i, i % 3 FROM generate_series(2, 3
 UPDATE virt_t SET qty = qty + 1 WHERE id % 4 = 0;
 SELECT tally.value('virt_stored') = (SELECT sum(stored) FROM virt_t) AS stored_exact;
 SELECT count(*) AS drift FROM tally.verify();
+SELECT tally.drop_metric('virt_stored');
+DROP TABLE virt_t;
 \else
 \echo 'no VIRTUAL generated columns before PostgreSQL 18'
 \endif
+SELECT tally.drop_metric(m) FROM unnest(ARRAY['gen_total', 'gen_kinds', 'gen_big']) m;
+DROP TABLE gen_t;
