@@ -63,8 +63,8 @@ pub const CHECKS: &[Check] = &[
         name: "daily_revenue_paris",
         define: "'daily_revenue_paris', 'orders', 'sum', 'amount', group_by => 'status', bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
         oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), status, coalesce(sum(amount), 0) FROM orders \
-                 WHERE created_at >= '2026-01-01' AND created_at < '2027-01-01' GROUP BY 1, 2",
-        tally: "SELECT * FROM tally.series('daily_revenue_paris', '2026-01-01', '2027-01-01')",
+                 WHERE created_at IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('daily_revenue_paris', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "daily_revenue_paris_today",
@@ -77,22 +77,36 @@ pub const CHECKS: &[Check] = &[
         name: "hourly_new_york",
         define: "'hourly_new_york', 'orders', bucket => 'hour', bucket_column => 'created_at', time_zone => 'America/New_York'",
         oracle: "SELECT date_trunc('hour', created_at, 'America/New_York'), NULL::text, count(*)::numeric FROM orders \
-                 WHERE created_at >= '2026-01-01' AND created_at < '2027-01-01' GROUP BY 1",
-        tally: "SELECT * FROM tally.series('hourly_new_york', '2026-01-01', '2027-01-01')",
+                 WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('hourly_new_york', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "weekly_avg_local",
         define: "'weekly_avg_local', 'orders', 'avg', 'amount', bucket => 'week', bucket_column => 'local_ts', time_zone => 'Europe/Paris'",
         oracle: "SELECT date_trunc('week', local_ts) AT TIME ZONE 'Europe/Paris', NULL::text, avg(amount) FROM orders \
-                 WHERE local_ts >= '2025-12-20' AND local_ts < '2027-01-01' GROUP BY 1",
-        tally: "SELECT * FROM tally.series('weekly_avg_local', '2025-12-25', '2027-01-01')",
+                 WHERE local_ts IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('weekly_avg_local', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "monthly_by_active",
         define: "'monthly_by_active', 'orders', 'count', 'qty', group_by => 'is_active', bucket => 'month', bucket_column => 'day', time_zone => 'America/New_York'",
         oracle: "SELECT date_trunc('month', day::timestamp) AT TIME ZONE 'America/New_York', is_active::text, count(qty)::numeric FROM orders \
-                 WHERE day >= '2025-12-01' AND day < '2027-01-01' GROUP BY 1, 2",
-        tally: "SELECT * FROM tally.series('monthly_by_active', '2025-12-15', '2027-01-01')",
+                 WHERE day IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('monthly_by_active', '2000-01-01', '2100-01-01')",
+    },
+    Check {
+        name: "quarterly_amount_chatham",
+        define: "'quarterly_amount_chatham', 'orders', 'sum', 'amount', bucket => 'quarter', bucket_column => 'created_at', time_zone => 'Pacific/Chatham'",
+        oracle: "SELECT date_trunc('quarter', created_at, 'Pacific/Chatham'), NULL::text, coalesce(sum(amount), 0) FROM orders \
+                 WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('quarterly_amount_chatham', '2000-01-01', '2100-01-01')",
+    },
+    Check {
+        name: "yearly_by_status",
+        define: "'yearly_by_status', 'orders', group_by => 'status', bucket => 'year', bucket_column => 'day', time_zone => 'Asia/Kathmandu'",
+        oracle: "SELECT date_trunc('year', day::timestamp) AT TIME ZONE 'Asia/Kathmandu', status, count(*)::numeric FROM orders \
+                 WHERE day IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('yearly_by_status', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "big_paid_count",
@@ -122,15 +136,15 @@ pub const CHECKS: &[Check] = &[
         name: "weekly_min_amount_by_active",
         define: "'weekly_min_amount_by_active', 'orders', 'min', 'amount', group_by => 'is_active', bucket => 'week', bucket_column => 'day'",
         oracle: "SELECT date_trunc('week', day::timestamp) AT TIME ZONE 'UTC', is_active::text, min(amount) FROM orders \
-                 WHERE date_trunc('week', day::timestamp) >= '2025-12-22' AND date_trunc('week', day::timestamp) < '2027-01-01' GROUP BY 1, 2",
-        tally: "SELECT * FROM tally.series('weekly_min_amount_by_active', '2025-12-25', '2027-01-01')",
+                 WHERE day IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('weekly_min_amount_by_active', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "paid_buyers_daily_paris",
         define: "'paid_buyers_daily_paris', 'orders', 'count_distinct', 'user_id', filter => $$status = 'PAID'$$, bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
         oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), NULL::text, count(DISTINCT user_id)::numeric FROM orders \
-                 WHERE status = 'PAID' AND created_at >= '2026-01-01' AND created_at < '2027-01-01' GROUP BY 1",
-        tally: "SELECT * FROM tally.series('paid_buyers_daily_paris', '2026-01-01', '2027-01-01')",
+                 WHERE status = 'PAID' AND created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('paid_buyers_daily_paris', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "paid_buyers_today_paris",
@@ -236,6 +250,9 @@ fn timestamp(rng: &mut Rng) -> String {
             "2026-03-27 12:00+00",
             "2026-10-23 12:00+00",
             "2026-10-30 12:00+00",
+            // The end of a quarter, and of the year where it is already 2027 (Pacific/Chatham).
+            "2026-06-28 12:00+00",
+            "2026-12-26 12:00+00",
         ]);
         format!("'{base}'::timestamptz + interval '{minutes} minutes'")
     }
@@ -386,6 +403,15 @@ pub fn merge_sql(rng: &mut Rng, by_source: bool) -> String {
               VALUES (s.user_id, s.status, s.amount, s.qty, s.created_at, s.local_ts, s.day, s.is_active){unmatched}",
         rows.join(", ")
     )
+}
+
+/// Two UPDATEs of orders in one query, setting different columns: the main one's and the one
+/// in its WITH clause's rows share the transition tables (and may touch the same row, of which
+/// only one update takes effect).
+pub fn two_updates_sql(rng: &mut Rng) -> String {
+    let first = update_sql(rng);
+    let second = update_sql(rng);
+    format!("WITH x AS ({first} RETURNING id) {second}")
 }
 
 pub fn delete_sql(rng: &mut Rng) -> String {
