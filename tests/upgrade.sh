@@ -127,7 +127,10 @@ q -d tally_upgrade -c "BEGIN" -c "INSERT INTO orders (customer, status, amount) 
   -c "SELECT pg_sleep(2)" -c "COMMIT" >"$out/a" 2>&1 &
 writer_a=$!
 sleep 0.5
-q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE" >"$out/update" 2>&1 &
+# To 0.9.0 here: the 0.10.0 step locks tally._metric, which writer B holds while it waits
+# for the 0.6.0 step's lock, so in the same transaction the two would deadlock (docs/sql-api.md,
+# "Upgrading": from 0.8.0 or older under writes, update in two steps). 0.10.0 comes after.
+q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE TO '0.9.0'" >"$out/update" 2>&1 &
 update=$!
 until_waiting "ALTER EXTENSION"
 q -d tally_upgrade -c "INSERT INTO orders (customer, status, amount) VALUES (900002, 'PAID', 1.00)" >"$out/b" 2>&1 &
@@ -146,7 +149,7 @@ rm -rf "$out"
 # writer A's too.
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")" -gt "$pending" ] \
   || fail "the update did not carry all pending deltas (and writer A's) into tally._change"
-[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] || fail "not at $CURRENT"
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = 0.9.0 ] || fail "not at 0.9.0"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
 [ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \
   || fail "the updated snapshot does not read through the index lookups"
@@ -160,6 +163,32 @@ left=$(q -d tally_upgrade -c "$not_always")
 echo "upgrade:   triggers left for a busy table: $left (each named in a WARNING)"
 q -d tally_upgrade -c "ALTER TABLE orders ENABLE ALWAYS TRIGGER tally_insert" >/dev/null
 [ "$(q -d tally_upgrade -c "$not_always")" = 0 ] || fail "the hint's ALTER TABLE left triggers that do not fire ALWAYS"
+
+# 0.9.0 -> 0.10.0 widens the constraint on tally._metric.bucket, first thing: the update
+# waits for writer C (in flight, it read tally._metric), writer D queues behind the update,
+# and both commit.
+echo "upgrade: ALTER EXTENSION pg_tally UPDATE (0.9.0 -> $CURRENT) with writers around it"
+out="$(mktemp -d)"
+q -d tally_upgrade -c "BEGIN" -c "INSERT INTO orders (customer, status, amount) VALUES (900003, 'PAID', 2.25)" \
+  -c "SELECT pg_sleep(2)" -c "COMMIT" >"$out/c" 2>&1 &
+writer_c=$!
+sleep 0.5
+q -d tally_upgrade -c "ALTER EXTENSION pg_tally UPDATE" >"$out/update" 2>&1 &
+update=$!
+until_waiting "ALTER EXTENSION"
+q -d tally_upgrade -c "INSERT INTO orders (customer, status, amount) VALUES (900004, 'PAID', 3.50)" >"$out/d" 2>&1 &
+writer_d=$!
+until_waiting "INSERT INTO orders"
+wait "$writer_c" || fail "writer C failed: $(cat "$out/c")"
+wait "$update" || fail "the update to $CURRENT failed: $(cat "$out/update")"
+wait "$writer_d" || fail "writer D, queued behind the update, failed: $(cat "$out/d")"
+rm -rf "$out"
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM orders WHERE customer IN (900003, 900004)")" = 2 ] \
+  || fail "writer C's or D's row is missing"
+[ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] || fail "not at $CURRENT"
+[ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update to $CURRENT"
+[ "$(q -d tally_upgrade -c "SELECT tally.create_metric('per_quarter', 'orders', bucket => 'quarter', bucket_column => 'created_at') IS NOT NULL")" = t ] \
+  || fail "the updated catalog refuses a quarter bucket"
 
 echo "upgrade: after the update: more writes, a fold, the new aggregates"
 q -d tally_upgrade >/dev/null <<'SQL'
