@@ -75,6 +75,12 @@ impl SingleRow {
         })
     }
 
+    /// Whether the compiled expressions must run under all the fixed settings
+    /// (`RowExprs::writes_datetime_text`), not only the fixed output settings.
+    pub fn writes_datetime_text(&self) -> bool {
+        self.exprs.writes_datetime_text()
+    }
+
     /// Writes the changes of a statement that changed one row (`sides`: New for an INSERT,
     /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects into
     /// one `tally._change` row (`change`, its oid). Returns the rows written (1, or 0 when

@@ -48,6 +48,8 @@ pub struct RowExprs {
     old_slot: *mut pg_sys::TupleTableSlot,
     new_slot: *mut pg_sys::TupleTableSlot,
     states: Vec<*mut pg_sys::ExprState>,
+    /// Whether an expression writes a date, time or interval as text (`writes_datetime_text`).
+    datetime_text: bool,
 }
 
 impl Drop for RowExprs {
@@ -84,6 +86,9 @@ impl RowExprs {
                 );
                 let caller = pg_sys::MemoryContextSwitchTo(context);
                 let targets = analyze_targets(&sql);
+                let datetime_text = targets
+                    .iter()
+                    .any(|&target| writes_datetime_text(target as *mut pg_sys::Node));
                 let mut states = Vec::with_capacity(count);
                 for target in targets {
                     let planned = pg_sys::expression_planner(target);
@@ -111,9 +116,18 @@ impl RowExprs {
                     old_slot,
                     new_slot,
                     states,
+                    datetime_text,
                 })
             }
         })
+    }
+
+    /// Whether an expression gives a date, time, timestamp or interval the text form DateStyle,
+    /// IntervalStyle and TimeZone decide (an xml or SQL/JSON value built from one): it must be
+    /// evaluated under the fixed settings, as the statement path is, or a writer's own settings
+    /// would decide what is counted.
+    pub fn writes_datetime_text(&self) -> bool {
+        self.datetime_text
     }
 
     /// Frees everything computed for the previous row.
@@ -595,4 +609,59 @@ unsafe fn enable_disable_trigger(
             lock,
         )
     };
+}
+
+/// Whether the expression `node` holds an xml or SQL/JSON constructor or query (`XmlExpr`;
+/// `JsonConstructorExpr` from PostgreSQL 16; `JsonExpr` from 17). Postgres calls them
+/// immutable, yet the text they give a date, time, timestamp or interval follows DateStyle,
+/// IntervalStyle and TimeZone (`xmlelement(name a, ts)`, `JSON_VALUE(j, '$x' PASSING ts AS x
+/// RETURNING text)`).
+///
+/// # Safety
+/// `node` is null or a valid expression tree.
+unsafe fn writes_datetime_text(node: *mut pg_sys::Node) -> bool {
+    // SAFETY: the caller's promise; the walker only reads the tree.
+    unsafe { datetime_text_walker(node, std::ptr::null_mut()) }
+}
+
+/// `expression_tree_walker` callback of `writes_datetime_text`.
+///
+/// # Safety
+/// `node` is null or a valid node.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn datetime_text_walker(
+    node: *mut pg_sys::Node,
+    context: *mut std::ffi::c_void,
+) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    // SAFETY: the caller's promise: a valid node, whose tag is read and whose children the
+    // walker visits.
+    unsafe {
+        let tag = (*node).type_;
+        if tag == pg_sys::NodeTag::T_XmlExpr || is_sql_json(tag) {
+            return true;
+        }
+        pg_sys::expression_tree_walker(node, Some(datetime_text_walker), context)
+    }
+}
+
+/// SQL/JSON value constructors and queries: PostgreSQL 15 has none (they were withdrawn before
+/// its release).
+#[cfg(feature = "pg15")]
+fn is_sql_json(_tag: pg_sys::NodeTag) -> bool {
+    false
+}
+
+/// PostgreSQL 16 added the SQL/JSON constructors (JSON_OBJECT, JSON_ARRAY, ...).
+#[cfg(feature = "pg16")]
+fn is_sql_json(tag: pg_sys::NodeTag) -> bool {
+    tag == pg_sys::NodeTag::T_JsonConstructorExpr
+}
+
+/// PostgreSQL 17 added the SQL/JSON query functions (JSON_VALUE, JSON_QUERY, JSON_EXISTS).
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+fn is_sql_json(tag: pg_sys::NodeTag) -> bool {
+    tag == pg_sys::NodeTag::T_JsonConstructorExpr || tag == pg_sys::NodeTag::T_JsonExpr
 }

@@ -235,11 +235,21 @@ fn write_directly(
             SingleRow::compile(relid, &metrics.metrics)
         })?),
     };
-    ffi::with_fixed_output(|| {
+    // An xml or SQL/JSON value built from a date or time is text DateStyle, IntervalStyle and
+    // TimeZone decide: the statement path evaluates it under the fixed settings, so this one
+    // must too; the rest need only the fixed output settings, set only when the session has
+    // others (a cost on every single-row statement otherwise).
+    let all_settings = compiled.writes_datetime_text();
+    let write = || {
         ffi::as_role(metrics.owner, true, || {
             compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
         })
-    })
+    };
+    if all_settings {
+        ffi::with_fixed_settings(write)
+    } else {
+        ffi::with_fixed_output(write)
+    }
 }
 
 /// A pg_tally trigger's arguments: the generation, and for a partition the root table.

@@ -34,8 +34,29 @@ RESET DateStyle;
 SELECT tally.value('json_n') AS n, (SELECT count(*) FROM json_t WHERE JSON_VALUE(j, '$.n' RETURNING int) > 5) AS live_n,
        tally.value('json_s') AS s, (SELECT count(*) FROM json_t WHERE JSON_VALUE(j, '$.s') = 'a' AND JSON_EXISTS(j, '$.n')) AS live_s;
 SELECT count(*) AS drift FROM tally.verify();
-SELECT tally.drop_metric(m) FROM unnest(ARRAY['json_n', 'json_s']) m;
-DROP TABLE json_t;
+-- A date or time inside the JSON value is written as text under DateStyle and TimeZone
+-- (PASSING, .datetime()): immutable to Postgres, settings-dependent in fact. Such a filter is
+-- accepted, and counted under the fixed settings (TimeZone UTC, DateStyle ISO) on both write
+-- paths, whatever the writer's (before 0.10.0 the single-row path used the writer's).
+CREATE TABLE json_ts (id int, ts timestamptz, j jsonb DEFAULT '{}');
+SELECT tally.create_metric('json_utc', 'json_ts', filter => $$JSON_VALUE(j, '$x' PASSING ts AS x RETURNING text) LIKE '% 12:00:00+00'$$) IS NOT NULL AS created;
+SET TimeZone = 'Asia/Kathmandu';
+SET DateStyle = 'SQL, DMY';
+INSERT INTO json_ts (id, ts) VALUES (1, '2024-03-10 12:00+00');
+INSERT INTO json_ts (id, ts) VALUES (2, '2024-03-10 12:00+00'), (3, '2024-03-10 12:00+00');
+INSERT INTO json_ts (id, ts) VALUES (4, '2024-03-10 12:00+00');
+UPDATE json_ts SET ts = ts + interval '1 hour' WHERE id = 2;
+-- The live aggregate under the fixed settings: the three rows still at 12:00 UTC (one-row
+-- statements wrote two of them, and moved the fourth away).
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, MDY';
+SELECT tally.value('json_utc') AS counted,
+       (SELECT count(*) FROM json_ts WHERE JSON_VALUE(j, '$x' PASSING ts AS x RETURNING text) LIKE '% 12:00:00+00') AS live_in_utc;
+RESET TimeZone;
+RESET DateStyle;
+SELECT count(*) AS drift FROM tally.verify();
+SELECT tally.drop_metric(m) FROM unnest(ARRAY['json_n', 'json_s', 'json_utc']) m;
+DROP TABLE json_t, json_ts;
 \else
 \echo 'no JSON_VALUE before PostgreSQL 17'
 \endif
