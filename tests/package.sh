@@ -12,6 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
+# Plain clusters: nothing preloaded (scripts/test.sh's run on 15 exports pg_cron's database,
+# which PyPI's servers do not have).
+unset PGTALLY_CRON_DB PGTALLY_COMPACTOR_DBS PGTALLY_SERVER_OPTIONS
 port="${PGTALLY_PACKAGE_PORT:-5484}"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 majors=(${PGTALLY_PACKAGE_MAJORS-15 16 17 18})

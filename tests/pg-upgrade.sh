@@ -18,6 +18,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# Plain clusters: nothing preloaded (scripts/test.sh's run on 15 exports pg_cron's database,
+# which PyPI's servers do not have).
+unset PGTALLY_CRON_DB PGTALLY_COMPACTOR_DBS PGTALLY_SERVER_OPTIONS
 port="${PGTALLY_UPGRADE_PORT:-5486}"
 work="$root/.pgdata-upgrade"
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
