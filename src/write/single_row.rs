@@ -82,8 +82,8 @@ impl SingleRow {
     }
 
     /// Writes the changes of a statement that changed one row (`sides`: New for an INSERT,
-    /// Old for a DELETE, both for an UPDATE) for the metrics `concerned` selects into
-    /// one `tally._change` row (`change`, its oid). Returns the rows written (1, or 0 when
+    /// Old for a DELETE, both for an UPDATE) for every metric of the table into one
+    /// `tally._change` row (`change`, its oid). Returns the rows written (1, or 0 when
     /// nothing changed), or None when `_change` cannot be written directly (the caller then
     /// takes the SQL path).
     pub fn write(
@@ -91,7 +91,6 @@ impl SingleRow {
         trigger: &PgTrigger<'_>,
         change: pg_sys::Oid,
         sides: &[Side],
-        concerned: impl Fn(usize) -> bool,
     ) -> Result<Option<u64>> {
         let Some(mut writer) = ChangeWriter::open(change) else {
             return Ok(None);
@@ -105,12 +104,7 @@ impl SingleRow {
         }
         let exprs = &self.exprs;
         let mut rows = Vec::new();
-        for (_, metric) in self
-            .metrics
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| concerned(*i))
-        {
+        for metric in &self.metrics {
             let old = sides
                 .contains(&Side::Old)
                 .then(|| metric.parts(exprs, Side::Old));

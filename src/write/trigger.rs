@@ -61,9 +61,6 @@ struct SourceMetrics {
     shape: sys::RowShape,
 }
 
-/// Which metrics a statement concerns, as a bit set over `SourceMetrics::metrics`.
-type MetricMask = u128;
-
 /// One version of a table's metrics: the generation number its triggers carry, within one
 /// instance of the pg_tally catalog. DROP EXTENSION + CREATE EXTENSION restarts the
 /// generation sequence, so a long-lived (pooled) session could otherwise meet a number it
@@ -84,7 +81,6 @@ struct PlanKey {
     relid: pg_sys::Oid,
     generation: Generation,
     event: Event,
-    mask: MetricMask,
     /// The statement changed one row (INSERT/DELETE): no aggregation needed.
     single_row: bool,
 }
@@ -151,15 +147,13 @@ fn write_through_sql(
     Spi::connect_mut(|client| -> TallyResult<u64> {
         sys::register_transition_tables(trigger)?;
         let metrics = source_metrics(client, trigger, relid, source, generation)?;
-        let mask = statement_mask(&metrics);
-        if mask == 0 {
+        if metrics.metrics.is_empty() {
             return Ok(0);
         }
         let key = PlanKey {
             relid,
             generation,
             event,
-            mask,
             single_row: event != Event::Update && single_row,
         };
         // The metrics' expressions run as the table owner (planning included: it folds
@@ -178,20 +172,13 @@ fn write_through_sql(
     })
 }
 
-/// The metrics a statement concerns: all of them, an UPDATE's too. An UPDATE that changes
-/// nothing a metric reads nets to no change (the single-row path drops equal old/new parts,
-/// the SQL path's HAVING drops zero rows). The columns the statement assigned
-/// (`tg_updatedcols`) cannot narrow it: PostgreSQL gives an AFTER STATEMENT trigger the SET
-/// list of only the last UPDATE of the table in a query, while the transition tables hold the
-/// rows of every one (an UPDATE in a WITH clause beside the main UPDATE or MERGE), so a
-/// metric reading a column only the other one set lost its change.
-fn statement_mask(metrics: &SourceMetrics) -> MetricMask {
-    full_mask(metrics.metrics.len())
-}
-
-fn concerns(mask: MetricMask, index: usize) -> bool {
-    index >= MetricMask::BITS as usize || mask & (1 << index) != 0
-}
+// Every statement computes every metric of its table, an UPDATE's too. An UPDATE that changes
+// nothing a metric reads nets to no change (the single-row path drops equal old/new parts, the
+// SQL path's HAVING drops zero rows). The columns the statement assigned (`tg_updatedcols`)
+// cannot narrow it: PostgreSQL gives an AFTER STATEMENT trigger the SET list of only the last
+// UPDATE of the table in a query, while the transition tables hold the rows of every one (an
+// UPDATE in a WITH clause beside the main UPDATE or MERGE), so a metric reading a column only
+// the other one set lost its change.
 
 /// The single-row path without the SQL executor (see `write::single_row`). None when it cannot be
 /// taken: the catalog is not yet known to be current in this session, or `_delta` has a
@@ -216,8 +203,7 @@ fn write_directly(
             Spi::connect(|client| source_metrics(client, trigger, relid, source, generation))
         })?,
     };
-    let mask = statement_mask(&metrics);
-    if mask == 0 {
+    if metrics.metrics.is_empty() {
         return Ok(Some(0));
     }
     let sides: &[Side] = match event {
@@ -242,7 +228,7 @@ fn write_directly(
     let all_settings = compiled.writes_datetime_text();
     let write = || {
         ffi::as_role(metrics.owner, true, || {
-            compiled.write(trigger, generation.catalog, sides, |i| concerns(mask, i))
+            compiled.write(trigger, generation.catalog, sides)
         })
     };
     if all_settings {
@@ -290,14 +276,6 @@ fn on_truncate(relid: pg_sys::Oid) -> TallyResult<()> {
         storage::lock_folding()?;
         storage::clear_source(client, relid)
     })
-}
-
-fn full_mask(count: usize) -> MetricMask {
-    if count >= MetricMask::BITS as usize {
-        MetricMask::MAX
-    } else {
-        (1 << count) - 1
-    }
 }
 
 /// The cached metrics of `relid` at `generation`, if they were built for the table's
@@ -358,9 +336,7 @@ fn plan_for(
     let parts = source
         .metrics
         .iter()
-        .enumerate()
-        .filter(|(i, _)| concerns(key.mask, *i))
-        .map(|(_, metric)| match (key.event, key.single_row) {
+        .map(|metric| match (key.event, key.single_row) {
             (Event::Insert, true) => metric.single_row_sql(Rows::New, 1),
             (Event::Delete, true) => metric.single_row_sql(Rows::Old, -1),
             (Event::Insert, false) => metric.aggregate_sql(Rows::New, 1, false),
@@ -369,7 +345,7 @@ fn plan_for(
         })
         .collect();
     let sql = sql::changes_select_sql(parts)
-        .ok_or_else(|| TallyError::Internal("no metric for a non-empty mask".into()))?;
+        .ok_or_else(|| TallyError::Internal("no metric to compute".into()))?;
     let plan = Rc::new(client.prepare_mut(sql.as_str(), &[])?.keep());
     PLANS.with(|p| p.borrow_mut().insert(key, plan.clone()));
     Ok(plan)
