@@ -169,11 +169,21 @@ CREATE TABLE tally._partition (
 -- triggers with a new number, which is how every backend learns its cached plans are stale.
 CREATE SEQUENCE tally._generation;
 
+-- Value expressions (0.11.0): a metric whose column_name was one expression over the
+-- row's columns (price * quantity) stores Postgres' canonical text of it here, checked as
+-- a filter is; its _metric.column_name is NULL. A table of its own, not a column of
+-- _metric, for the reason given at tally._broken.
+CREATE TABLE tally._value_expression (
+    metric_id  int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    expression text NOT NULL
+);
+
 CREATE VIEW tally.metrics AS
 SELECT m.name,
        m.source,
        m.aggregate,
-       m.column_name,
+       coalesce(m.column_name, (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id))
+           AS column_name,
        m.filter,
        m.group_by,
        m.bucket,
@@ -200,6 +210,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._state', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._change', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._value_expression', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._read_types', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');

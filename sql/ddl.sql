@@ -72,8 +72,8 @@ BEGIN
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
     -- sources it may concern are checked, whatever check_function_bodies says: a typed table
     -- of the type (which the ALTER TYPE altered, and locked: rebuilt too), a table with a
-    -- column of it or of its array, a metric whose filter names a type the table's owner
-    -- owns (a filter uses no other role's type; matching by name alone let anyone's ALTER
+    -- column of it or of its array, a metric whose filter or value expression names a type
+    -- the table's owner owns (a filter uses no other role's type; matching by name alone let anyone's ALTER
     -- TYPE of a type named "(" reach every table). The ALTER TYPE is refused if a metric would
     -- break (0.9.0: every writer of the table failed from then on). A composite type is
     -- reported by its pg_class entry.
@@ -91,7 +91,10 @@ BEGIN
                     OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                                 WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.atttypid IN (t.oid, t.typarray))
-                    OR (t.typowner = r.relowner AND pg_catalog.strpos(m.filter, t.typname) > 0))
+                    OR (t.typowner = r.relowner
+                        AND (pg_catalog.strpos(m.filter, t.typname) > 0
+                             OR pg_catalog.strpos((SELECT e.expression FROM tally._value_expression e
+                                                    WHERE e.metric_id = m.id), t.typname) > 0)))
              GROUP BY m.source
         LOOP
             IF typed THEN

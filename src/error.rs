@@ -7,6 +7,27 @@ use pgrx::PgSqlErrorCode as Code;
 
 pub type Result<T> = std::result::Result<T, TallyError>;
 
+/// What a user's expression is for, as errors name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpressionRole {
+    /// `filter`: which rows count.
+    Filter,
+    /// `column_name` given as an expression (0.11.0): the value an aggregate reads.
+    Value,
+    /// The text form of a `group_by` column, probed as an index expression.
+    GroupKey,
+}
+
+impl std::fmt::Display for ExpressionRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Filter => "filter",
+            Self::Value => "value expression",
+            Self::GroupKey => "group key",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TallyError {
     #[error("metric \"{0}\" does not exist")]
@@ -78,14 +99,27 @@ pub enum TallyError {
     #[error("time zone \"{0}\" is not recognized")]
     BadTimeZone(String),
 
-    #[error("filter is not a single SQL expression")]
-    FilterNotExpression { detail: String },
+    #[error("{role} is not a single SQL expression")]
+    NotOneExpression {
+        role: ExpressionRole,
+        detail: String,
+    },
 
     #[error("filter must be a boolean expression, not {0}")]
     FilterNotBoolean(String),
 
-    #[error("filter is not allowed: {message}")]
-    FilterNotAllowed { code: Code, message: String },
+    #[error("{role} is not allowed: {message}")]
+    ExpressionNotAllowed {
+        role: ExpressionRole,
+        code: Code,
+        message: String,
+    },
+
+    #[error("cannot compute {aggregate} over a value expression of type {type_name}")]
+    WrongValueType {
+        aggregate: String,
+        type_name: String,
+    },
 
     #[error("must be owner of dashboard \"{0}\"")]
     NotOwnerOfDashboard(String),
@@ -167,12 +201,13 @@ impl TallyError {
                 Code::ERRCODE_INSUFFICIENT_PRIVILEGE
             }
             UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
-            WrongColumnType { .. } | WrongBucketType { .. } | WrongGroupType { .. } => {
-                Code::ERRCODE_DATATYPE_MISMATCH
-            }
+            WrongColumnType { .. }
+            | WrongValueType { .. }
+            | WrongBucketType { .. }
+            | WrongGroupType { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
             FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
-            FilterNotExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
-            FilterNotAllowed { code, .. } | FoldFailed { code, .. } => *code,
+            NotOneExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
+            ExpressionNotAllowed { code, .. } | FoldFailed { code, .. } => *code,
             EmptyName(_)
             | UnknownAggregate(_)
             | MissingColumn(_)
@@ -203,7 +238,7 @@ impl TallyError {
         use TallyError::*;
         match self {
             NotATable { kind, .. } => Some(format!("It is a {kind}.")),
-            FilterNotExpression { detail } => Some(detail.clone()),
+            NotOneExpression { detail, .. } => Some(detail.clone()),
             WrongBucketType { .. } => {
                 Some("Buckets are computed from timestamptz, timestamp or date columns.".into())
             }
@@ -249,6 +284,9 @@ impl TallyError {
             WrongColumnType { .. } => {
                 "sum, avg, min, max and count_distinct need an integer or numeric column (floats are not exact under incremental maintenance); count works on any column."
             }
+            WrongValueType { .. } => {
+                "sum, avg, min, max and count_distinct need an integer or numeric value (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+            }
             UnknownBucket(_) => "Use one of: hour, day, week, month, quarter, year.",
             BucketPairing => "Pass both bucket => 'day' and bucket_column => 'created_at', or neither.",
             WrongBucketType { .. } => "Choose a timestamptz, timestamp or date column.",
@@ -259,11 +297,17 @@ impl TallyError {
                 "Its text form depends on session settings; group by a text, integer, boolean, date or enum column instead."
             }
             BadTimeZone(_) => "Use a name from pg_timezone_names, such as 'UTC' or 'Europe/Paris'.",
-            FilterNotExpression { .. } => {
+            NotOneExpression { role: ExpressionRole::Value, .. } => {
+                "Pass a column name, or one expression over the table's columns, such as price * quantity; no statements, semicolons, FROM or subqueries."
+            }
+            NotOneExpression { .. } => {
                 "Pass one boolean expression over the table's columns, such as status = 'PAID'; no statements, semicolons, FROM or subqueries."
             }
             FilterNotBoolean(_) => "The filter must yield boolean, such as status = 'PAID' or is_active.",
-            FilterNotAllowed { .. } => {
+            ExpressionNotAllowed { role: ExpressionRole::Value, .. } => {
+                "A value expression is evaluated when rows are written, so it must be immutable and use only the row's own columns and built-in functions, operators, types and collations: no subqueries, aggregates, domains, user-defined, volatile or time-dependent functions such as now()."
+            }
+            ExpressionNotAllowed { .. } => {
                 "A filter is evaluated when rows are written, so it must be immutable and use only the row's own columns and built-in functions, operators, types and collations: no subqueries, aggregates, domains, user-defined, volatile or time-dependent functions such as now()."
             }
             MetricInUse { .. } => "Drop the dashboard first with tally.drop_dashboard(name).",

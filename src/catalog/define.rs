@@ -7,10 +7,10 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::{JsonB, PgRelation};
 
-use crate::error::{Result, SqlResult, TallyError};
+use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
-use crate::model::{Aggregate, Bucket, Metric};
+use crate::model::{Aggregate, Bucket, Metric, Value};
 use crate::read::metric_exists;
 use crate::write::trigger;
 
@@ -61,7 +61,7 @@ fn create_metric(
         name: crate::error::required(name, "metric name")?.trim(),
         source: Some(crate::error::required(source, "source")?.oid()),
         aggregate: aggregate.unwrap_or("count"),
-        column_name: non_empty(column_name),
+        value: non_empty(column_name).map(ValueRequest::ColumnOrExpression),
         filter: non_empty(filter),
         group_by: non_empty(group_by),
         bucket: non_empty(bucket),
@@ -150,7 +150,10 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                 name: &metric.name,
                 source: Some(metric.source_oid),
                 aggregate: metric.aggregate.as_str(),
-                column_name: metric.column_name.as_deref(),
+                value: metric.value.as_ref().map(|value| match value {
+                    Value::Column(name) => ValueRequest::Column(name),
+                    Value::Expression(expression) => ValueRequest::Expression(expression.as_str()),
+                }),
                 filter: metric.filter.as_ref().map(|f| f.as_str()),
                 group_by: metric.group_by.as_deref(),
                 bucket: metric.bucket.map(Bucket::as_str),
@@ -217,7 +220,7 @@ struct Request<'a> {
     name: &'a str,
     source: Option<pg_sys::Oid>,
     aggregate: &'a str,
-    column_name: Option<&'a str>,
+    value: Option<ValueRequest<'a>>,
     filter: Option<&'a str>,
     group_by: Option<&'a str>,
     bucket: Option<&'a str>,
@@ -225,10 +228,25 @@ struct Request<'a> {
     time_zone: &'a str,
 }
 
+/// What `column_name` was given as.
+#[derive(Clone, Copy)]
+enum ValueRequest<'a> {
+    /// From the caller: a column when it names one, or looks like a name (a misspelled
+    /// column is reported as one); otherwise one expression over the row's columns.
+    ColumnOrExpression(&'a str),
+    /// A stored metric's column.
+    Column(&'a str),
+    /// A stored metric's value expression: checked again as an expression, whatever columns
+    /// the table has gained since (a column named like its text must not change its meaning).
+    Expression(&'a str),
+}
+
 /// What validation produced: the canonical values to store.
 struct Validated {
     source: Source,
     aggregate: Aggregate,
+    /// The column, or the canonical text of the value expression.
+    value: Option<Value>,
     bucket: Option<Bucket>,
     time_zone: String,
     filter: Option<String>,
@@ -316,21 +334,17 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
 
-    match (request.column_name, aggregate.needs_column()) {
+    let value = match (request.value, aggregate.needs_column()) {
         (None, true) => return Err(TallyError::MissingColumn(aggregate.as_str().into())),
-        (None, false) => {}
-        (Some(name), needs) => {
-            let column = find_column(client, &source, name, "column_name")?;
-            if needs && !SUMMABLE_TYPES.contains(&column.type_oid) {
-                return Err(TallyError::WrongColumnType {
-                    aggregate: aggregate.as_str().into(),
-                    column: column.name,
-                    type_name: column.type_name,
-                });
-            }
-            depends_on.push(column.name);
-        }
-    }
+        (None, false) => None,
+        (Some(value), _) => Some(check_value(
+            client,
+            &source,
+            aggregate,
+            value,
+            &mut depends_on,
+        )?),
+    };
 
     if let Some(name) = request.group_by {
         let column = find_column(client, &source, name, "group_by")?;
@@ -373,6 +387,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     Ok(Validated {
         source,
         aggregate,
+        value,
         bucket,
         time_zone,
         filter,
@@ -541,20 +556,95 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
 /// two groups. Postgres judges that: the cast must be usable in an index expression.
 fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
     let expression = crate::sql::text_form_sql(&column.name);
-    probe_expression(source, &expression, |_, _| Ok(())).map_err(|_| {
-        TallyError::WrongGroupType {
+    probe_expression(source, &expression, ExpressionRole::GroupKey, |_, _| Ok(())).map_err(
+        |_| TallyError::WrongGroupType {
             column: column.name.clone(),
             type_name: column.type_name.clone(),
-        }
-    })?
+        },
+    )?
 }
 
-struct CheckedFilter {
+/// What `column_name` reads, with the columns it reads added to `depends_on`: a column of
+/// the source, or one expression over the row's columns (0.11.0), checked as a filter is.
+/// The aggregates but count need an integer or numeric value.
+fn check_value(
+    client: &SpiClient<'_>,
+    source: &Source,
+    aggregate: Aggregate,
+    request: ValueRequest<'_>,
+    depends_on: &mut Vec<String>,
+) -> Result<Value> {
+    let needs_number = aggregate.needs_column();
+    let column = match request {
+        ValueRequest::Column(name) => Some(name),
+        ValueRequest::Expression(_) => None,
+        ValueRequest::ColumnOrExpression(text) => {
+            (looks_like_a_name(text) || column_exists(client, source, text)?).then_some(text)
+        }
+    };
+    if let Some(name) = column {
+        let column = find_column(client, source, name, "column_name")?;
+        if needs_number && !SUMMABLE_TYPES.contains(&column.type_oid) {
+            return Err(TallyError::WrongColumnType {
+                aggregate: aggregate.as_str().into(),
+                column: column.name,
+                type_name: column.type_name,
+            });
+        }
+        depends_on.push(column.name.clone());
+        return Ok(Value::Column(column.name));
+    }
+    let text = match request {
+        ValueRequest::Column(text)
+        | ValueRequest::Expression(text)
+        | ValueRequest::ColumnOrExpression(text) => text,
+    };
+    if !crate::model::installed::has_value_expressions() {
+        return Err(TallyError::CatalogOutdated);
+    }
+    let checked = check_expression(source, text, ExpressionRole::Value)?;
+    refuse_virtual(client, source, &checked.columns, "column_name")?;
+    if needs_number && !SUMMABLE_TYPES.contains(&checked.type_oid) {
+        return Err(TallyError::WrongValueType {
+            aggregate: aggregate.as_str().into(),
+            type_name: checked.type_name,
+        });
+    }
+    depends_on.extend(checked.columns);
+    Ok(Value::Expression(crate::sql::Expression::stored(
+        checked.canonical,
+    )))
+}
+
+/// Whether `text` is spelled like a plain column name (letters, digits, `_`, `$`, not
+/// starting with a digit): such a `column_name` that names no column is a misspelled
+/// column, reported as one, not an expression.
+fn looks_like_a_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+fn column_exists(client: &SpiClient<'_>, source: &Source, name: &str) -> Result<bool> {
+    Ok(client
+        .select(
+            "SELECT 1 FROM pg_catalog.pg_attribute a \
+              WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+            Some(1),
+            &[source.oid.into(), name.into()],
+        )?
+        .next()
+        .is_some())
+}
+
+struct CheckedExpression {
     /// Postgres' own deparse of the expression: no comments, operators and functions
     /// qualified where they are not in pg_catalog.
     canonical: String,
     /// Source columns the expression reads.
     columns: Vec<String>,
+    type_oid: pg_sys::Oid,
+    type_name: String,
 }
 
 /// A filter must be one boolean expression, immutable, over the row's own columns, using
@@ -569,12 +659,26 @@ struct CheckedFilter {
 /// rolled back at once. The expression is stored as Postgres deparses it under
 /// `ffi::with_fixed_settings`, which is also how every later statement parses it, taken to
 /// the text that reads back there as itself (`canonical_text`).
-fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
-    super::sys::check_single_expression(crate::sql::single_expression_sql(text).as_str())?;
-    let inspected = probe_expression(source, text, |client, canonical| {
+fn check_filter(source: &Source, text: &str) -> Result<CheckedExpression> {
+    let checked = check_expression(source, text, ExpressionRole::Filter)?;
+    if checked.type_oid != pg_sys::BOOLOID {
+        return Err(TallyError::FilterNotBoolean(checked.type_name));
+    }
+    Ok(checked)
+}
+
+/// `check_filter`'s checks but the type: one immutable expression over the row's own
+/// columns, built-in objects only, and its canonical text, the columns it reads and its type.
+fn check_expression(
+    source: &Source,
+    text: &str,
+    role: ExpressionRole,
+) -> Result<CheckedExpression> {
+    super::sys::check_single_expression(crate::sql::single_expression_sql(text).as_str(), role)?;
+    let inspected = probe_expression(source, text, role, |client, canonical| {
         let row = client
             .select(
-                "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid, \
                         ARRAY(SELECT pa.attname::pg_catalog.text FROM pg_catalog.pg_depend d \
                                 JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.refobjid AND pa.attnum = d.refobjsubid \
                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
@@ -585,27 +689,34 @@ fn check_filter(source: &Source, text: &str) -> Result<CheckedFilter> {
                 &[],
             )?
             .first();
-        let type_name = row.get::<String>(1)?.unwrap_or_default();
-        let columns = row.get::<Vec<String>>(2)?.unwrap_or_default();
-        Ok((type_name, canonical.to_string(), columns))
+        Ok(CheckedExpression {
+            type_name: row.get::<String>(1)?.unwrap_or_default(),
+            type_oid: row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::InvalidOid),
+            columns: row.get::<Vec<String>>(3)?.unwrap_or_default(),
+            canonical: canonical.to_string(),
+        })
     });
-    let (type_name, canonical, columns) = match inspected {
-        Ok(result) => result?,
-        Err(caught) => return Err(filter_rejected(caught)),
-    };
-    if type_name != "boolean" {
-        return Err(TallyError::FilterNotBoolean(type_name));
+    match inspected {
+        Ok(result) => result,
+        Err(caught) => Err(expression_rejected(caught, role)),
     }
-    Ok(CheckedFilter { canonical, columns })
 }
 
-/// Postgres' messages speak of "index expressions"; the user wrote a filter.
-fn filter_rejected(caught: CaughtPgError) -> TallyError {
+/// Postgres' messages speak of "index expressions"; the user wrote a filter or a value
+/// expression.
+fn expression_rejected(caught: CaughtPgError, role: ExpressionRole) -> TallyError {
+    let (plural, singular) = match role {
+        ExpressionRole::Filter => ("filters", "filter"),
+        ExpressionRole::Value | ExpressionRole::GroupKey => {
+            ("value expressions", "value expression")
+        }
+    };
     let message = caught
         .message
-        .replace("index expressions", "filters")
-        .replace("index expression", "filter");
-    TallyError::FilterNotAllowed {
+        .replace("index expressions", plural)
+        .replace("index expression", singular);
+    TallyError::ExpressionNotAllowed {
+        role,
         code: caught.code,
         message,
     }
@@ -650,13 +761,14 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
 fn probe_expression<T>(
     source: &Source,
     expression: &str,
+    role: ExpressionRole,
     inspect: impl FnOnce(&SpiClient<'_>, &str) -> Result<T> + std::panic::UnwindSafe,
 ) -> std::result::Result<Result<T>, CaughtPgError> {
     let probe = crate::sql::probe_sql(&source.relation, expression);
     let (relid, owner) = (source.oid, source.owner);
     ffi::probe_and_roll_back(move || {
         ffi::as_table_owner(owner, || {
-            super::sys::record_expression_dependencies(relid, probe.dependencies.as_str())
+            super::sys::record_expression_dependencies(relid, probe.dependencies.as_str(), role)
         })?;
         // Everything below parses the text again (the index probes, the read-back of the
         // deparse): as the table owner too, not restricted only because it creates
@@ -667,11 +779,11 @@ fn probe_expression<T>(
         ffi::as_role(owner, false, || {
             ffi::with_fixed_settings(|| {
                 Spi::connect_mut(|client| -> Result<T> {
-                    require_built_in(client, relid, owner, None)?;
+                    require_built_in(client, relid, owner, None, role)?;
                     client.update(probe.table.as_str(), None, &[])?;
                     client.update(probe.index.as_str(), None, &[])?;
-                    let (canonical, parsed_as) = canonical_text(client)?;
-                    require_built_in(client, relid, owner, Some(&parsed_as))?;
+                    let (canonical, parsed_as) = canonical_text(client, role)?;
+                    require_built_in(client, relid, owner, Some(&parsed_as), role)?;
                     inspect(client, &canonical)
                 })
             })
@@ -686,6 +798,7 @@ fn require_built_in(
     relid: pg_sys::Oid,
     owner: pg_sys::Oid,
     index: Option<&str>,
+    role: ExpressionRole,
 ) -> Result<()> {
     let foreign = client
         .select(
@@ -698,7 +811,8 @@ fn require_built_in(
         .transpose()?
         .flatten();
     match foreign {
-        Some(object) => Err(TallyError::FilterNotAllowed {
+        Some(object) => Err(TallyError::ExpressionNotAllowed {
+            role,
             code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             message: format!("{object} is not built in"),
         }),
@@ -712,7 +826,7 @@ fn require_built_in(
 /// varchar column compared with a list of constants gains casts), but it reads back as an
 /// equivalent expression whose own deparse does: that text is stored, and every later parse
 /// of it (always under these settings) gives the same expression again.
-fn canonical_text(client: &mut SpiClient<'_>) -> Result<(String, String)> {
+fn canonical_text(client: &mut SpiClient<'_>, role: ExpressionRole) -> Result<(String, String)> {
     let mut canonical = deparsed(client, "pg_temp._tally_probe_idx")?;
     for round in 0..2 {
         client.update(
@@ -727,7 +841,8 @@ fn canonical_text(client: &mut SpiClient<'_>) -> Result<(String, String)> {
         }
         canonical = again;
     }
-    Err(TallyError::FilterNotAllowed {
+    Err(TallyError::ExpressionNotAllowed {
+        role,
         code: pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
         message: format!("the expression does not read back as itself: {canonical}"),
     })
@@ -767,7 +882,11 @@ fn insert_definition(
                 request.name.into(),
                 valid.source.oid.into(),
                 valid.aggregate.as_str().into(),
-                request.column_name.into(),
+                match &valid.value {
+                    Some(Value::Column(name)) => Some(name.as_str()),
+                    _ => None,
+                }
+                .into(),
                 valid.filter.clone().into(),
                 request.group_by.into(),
                 valid.bucket.map(Bucket::as_str).into(),
@@ -778,7 +897,16 @@ fn insert_definition(
         )?
         .first()
         .get_one::<i32>()?;
-    id.ok_or_else(|| TallyError::Internal("INSERT ... RETURNING id returned nothing".into()))
+    let id =
+        id.ok_or_else(|| TallyError::Internal("INSERT ... RETURNING id returned nothing".into()))?;
+    if let Some(Value::Expression(expression)) = &valid.value {
+        client.update(
+            "INSERT INTO tally._value_expression (metric_id, expression) VALUES ($1, $2)",
+            None,
+            &[id.into(), expression.as_str().into()],
+        )?;
+    }
+    Ok(id)
 }
 
 /// Counts the rows already in the table, straight into `_state`: read as the table owner

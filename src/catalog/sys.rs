@@ -6,7 +6,7 @@ use pgrx::pg_sys;
 use pgrx::PgList;
 use std::ffi::CString;
 
-use crate::error::{Result, TallyError};
+use crate::error::{ExpressionRole, Result, TallyError};
 use crate::ffi::{analyze_targets, probe_and_roll_back};
 
 /// Proves that a text is exactly one SQL expression: `select` (`sql::single_expression_sql`:
@@ -14,9 +14,10 @@ use crate::ffi::{analyze_targets, probe_and_roll_back};
 /// GROUP BY, set operation, locking or any other clause. This rejects "a; DROP TABLE t",
 /// "x) OR (true", "1 FROM t" and the like before the text is ever embedded in another
 /// statement.
-pub fn check_single_expression(select: &str) -> Result<()> {
-    let sql = CString::new(select).map_err(|_| TallyError::FilterNotExpression {
-        detail: "The filter contains a NUL byte.".into(),
+pub fn check_single_expression(select: &str, role: ExpressionRole) -> Result<()> {
+    let sql = CString::new(select).map_err(|_| TallyError::NotOneExpression {
+        role,
+        detail: format!("The {role} contains a NUL byte."),
     })?;
     let verdict = probe_and_roll_back(move || {
         // SAFETY: raw_parser only reads the NUL-terminated string and returns a List of
@@ -72,8 +73,9 @@ pub fn check_single_expression(select: &str) -> Result<()> {
     });
     match verdict {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(detail)) => Err(TallyError::FilterNotExpression { detail }),
-        Err(caught) => Err(TallyError::FilterNotExpression {
+        Ok(Err(detail)) => Err(TallyError::NotOneExpression { role, detail }),
+        Err(caught) => Err(TallyError::NotOneExpression {
+            role,
             detail: caught.message,
         }),
     }
@@ -86,17 +88,22 @@ pub fn check_single_expression(select: &str) -> Result<()> {
 /// `probe_and_roll_back`, so the rows vanish with the probe, and as the table's owner
 /// (`as_table_owner`): a literal of a type whose input runs code (a domain's CHECK inside an
 /// array or composite) runs it with that owner's rights only.
-pub fn record_expression_dependencies(relid: pg_sys::Oid, sql: &str) -> Result<()> {
+pub fn record_expression_dependencies(
+    relid: pg_sys::Oid,
+    sql: &str,
+    role: ExpressionRole,
+) -> Result<()> {
     let text = CString::new(sql)
         .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
     let expression = *analyze_targets(&text)
         .first()
         .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
     if let Some(type_name) = settings_dependent_json(expression) {
-        return Err(TallyError::FilterNotAllowed {
+        return Err(TallyError::ExpressionNotAllowed {
+            role,
             code: pgrx::PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
             message: format!(
-                "functions in filter must be marked IMMUTABLE: JSON_VALUE or JSON_QUERY returning {type_name} reads its text under the session's DateStyle, TimeZone or IntervalStyle"
+                "functions in {role} must be marked IMMUTABLE: JSON_VALUE or JSON_QUERY returning {type_name} reads its text under the session's DateStyle, TimeZone or IntervalStyle"
             ),
         });
     }

@@ -101,6 +101,27 @@ impl Bucket {
     }
 }
 
+/// What an aggregate reads from each row: a column, or (0.11.0) one expression over the
+/// row's columns, stored as Postgres' canonical text of it in `tally._value_expression`
+/// and validated as a filter is. Serialized as `column_name`, as the caller passed it.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Column(String),
+    Expression(Expression),
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Value::Column(name) => serializer.serialize_str(name),
+            Value::Expression(expression) => expression.serialize(serializer),
+        }
+    }
+}
+
 /// One stored metric. Serialized as the definition `create_metric` returns.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metric {
@@ -112,7 +133,8 @@ pub struct Metric {
     #[serde(skip)]
     pub source_oid: pg_sys::Oid,
     pub aggregate: Aggregate,
-    pub column_name: Option<String>,
+    #[serde(rename = "column_name")]
+    pub value: Option<Value>,
     pub filter: Option<Expression>,
     pub group_by: Option<String>,
     pub bucket: Option<Bucket>,
@@ -149,7 +171,10 @@ impl Metric {
             source: Relation::from_catalog(required(3, "source")?),
             source_oid: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
             aggregate,
-            column_name: text(6)?,
+            value: match text(16)? {
+                Some(expression) => Some(Value::Expression(Expression::stored(expression))),
+                None => text(6)?.map(Value::Column),
+            },
             filter: text(7)?.map(Expression::stored),
             group_by: text(8)?,
             bucket,
@@ -164,10 +189,7 @@ impl Metric {
 
     /// Loads one metric by name.
     pub fn load(client: &SpiClient<'_>, name: &str) -> Result<Self> {
-        let sql = crate::sql::metric_select_sql(
-            crate::sql::MetricsBy::Name,
-            crate::model::installed::catalog_is_current(),
-        );
+        let sql = crate::sql::metric_select_sql(crate::sql::MetricsBy::Name, installed::catalog());
         let rows = client.select(sql, Some(1), &[name.into()])?;
         match rows.into_iter().next() {
             Some(row) => Metric::from_row(&row),
@@ -180,10 +202,8 @@ impl Metric {
         match name {
             Some(name) => Ok(vec![Metric::load(client, name)?]),
             None => {
-                let sql = crate::sql::metric_select_sql(
-                    crate::sql::MetricsBy::All,
-                    crate::model::installed::catalog_is_current(),
-                );
+                let sql =
+                    crate::sql::metric_select_sql(crate::sql::MetricsBy::All, installed::catalog());
                 let rows = client.select(sql, None, &[])?;
                 rows.into_iter().map(|row| Metric::from_row(&row)).collect()
             }
@@ -192,10 +212,8 @@ impl Metric {
 
     /// Loads every metric defined on one source table, in creation order.
     pub fn load_for_source(client: &SpiClient<'_>, source: pg_sys::Oid) -> Result<Vec<Self>> {
-        let sql = crate::sql::metric_select_sql(
-            crate::sql::MetricsBy::Source,
-            crate::model::installed::catalog_is_current(),
-        );
+        let sql =
+            crate::sql::metric_select_sql(crate::sql::MetricsBy::Source, installed::catalog());
         let rows = client.select(sql, None, &[source.into()])?;
         rows.into_iter().map(|row| Metric::from_row(&row)).collect()
     }

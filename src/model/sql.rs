@@ -2,11 +2,11 @@
 //! source row (bucket, group key, value, filter) and the queries that turn rows into its
 //! counters, built on the rules of `sql::change`. Besides `src/sql/`, this is the one file
 //! that assembles SQL (`scripts/check-sql.sh` allows no other): identifiers are `Ident`s, the
-//! filter is its stored `Expression` (never the user's raw text), constants go through
+//! filter and a value expression are stored `Expression`s (never the user's raw text), constants go through
 //! `literal`, and every function and type is schema-qualified so a caller's search_path cannot
 //! change what the generated SQL means.
 
-use super::Metric;
+use super::{Metric, Value};
 use crate::sql::{
     changes_select_one, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions,
     Rows, Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
@@ -101,10 +101,13 @@ impl Metric {
         )
     }
 
+    /// What the aggregate reads from a row: its column, or its value expression in
+    /// parentheses (stored canonical text, like a filter).
     fn value_column(&self) -> Option<String> {
-        self.column_name
-            .as_deref()
-            .map(|column| Ident::new(column).to_string())
+        self.value.as_ref().map(|value| match value {
+            Value::Column(column) => Ident::new(column).to_string(),
+            Value::Expression(expression) => format!("({expression})"),
+        })
     }
 
     /// The expressions the single-row write path compiles (`write::single_row`), each computing over

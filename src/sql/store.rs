@@ -306,11 +306,15 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
                WHERE a.attrelid = c.oid AND a.attname = m.bucket_column AND NOT a.attisdropped), false), \
     c.relowner";
 
-/// `METRIC_COLUMNS` of a current catalog: also why the metric is broken (or NULL), and true
-/// (the catalog has `tally._refuse_value`). An older catalog has neither (`METRIC_OLD`).
-const METRIC_CURRENT: &str =
-    "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true";
-const METRIC_OLD: &str = "NULL::pg_catalog.text, false";
+/// What follows `METRIC_COLUMNS`: why the metric is broken (or NULL), whether the catalog
+/// has `tally._refuse_value`, and the value expression (or NULL), as far as the catalog has
+/// them.
+const METRIC_V0_11: &str =
+    "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
+    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id)";
+const METRIC_V0_9: &str = "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
+    NULL::pg_catalog.text";
+const METRIC_V0_1: &str = "NULL::pg_catalog.text, false, NULL::pg_catalog.text";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
@@ -326,32 +330,46 @@ pub enum MetricsBy {
     Source,
 }
 
+/// The catalog a database has, by the version that last changed the shape
+/// `metric_select_sql` reads: between installing this library and `ALTER EXTENSION pg_tally
+/// UPDATE`, writes go on over an older one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CatalogVersion {
+    /// Before 0.9.0: no `tally._broken`, no `tally._refuse_value`.
+    V0_1,
+    /// 0.9.0 and 0.10.0: broken metrics, limits checked in the writer's statement.
+    V0_9,
+    /// 0.11.0: value expressions (`tally._value_expression`).
+    V0_11,
+}
+
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
-/// catalog, `Relation::from_catalog`), on a current catalog or an older one (`current`:
-/// between installing this library and `ALTER EXTENSION pg_tally UPDATE`, writes go on).
-pub fn metric_select_sql(by: MetricsBy, current: bool) -> &'static str {
-    static BUILT: OnceLock<[String; 6]> = OnceLock::new();
+/// catalog, `Relation::from_catalog`), in the shape of `catalog`.
+pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str {
+    static BUILT: OnceLock<[String; 9]> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        let select = |extra: &str, rest: &str| {
-            format!("SELECT {METRIC_COLUMNS}, {extra} FROM {METRIC_FROM} {rest}")
-        };
         let by_name = "WHERE m.name = $1";
         let all = "ORDER BY m.id";
         let by_source = "WHERE m.source = $1::pg_catalog.oid ORDER BY m.id";
-        [
-            select(METRIC_CURRENT, by_name),
-            select(METRIC_CURRENT, all),
-            select(METRIC_CURRENT, by_source),
-            select(METRIC_OLD, by_name),
-            select(METRIC_OLD, all),
-            select(METRIC_OLD, by_source),
-        ]
+        let mut built = Vec::with_capacity(9);
+        for extra in [METRIC_V0_1, METRIC_V0_9, METRIC_V0_11] {
+            for rest in [by_name, all, by_source] {
+                built.push(format!(
+                    "SELECT {METRIC_COLUMNS}, {extra} FROM {METRIC_FROM} {rest}"
+                ));
+            }
+        }
+        built.try_into().expect("nine queries")
     });
     let index = match by {
         MetricsBy::Name => 0,
         MetricsBy::All => 1,
         MetricsBy::Source => 2,
-    } + if current { 0 } else { 3 };
+    } + 3 * match catalog {
+        CatalogVersion::V0_1 => 0,
+        CatalogVersion::V0_9 => 1,
+        CatalogVersion::V0_11 => 2,
+    };
     &built[index]
 }
 

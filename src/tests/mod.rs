@@ -10,6 +10,7 @@ mod tests {
     fn check_single_expression(text: &str) -> crate::error::Result<()> {
         crate::catalog::sys::check_single_expression(
             crate::sql::single_expression_sql(text).as_str(),
+            crate::error::ExpressionRole::Filter,
         )
     }
 

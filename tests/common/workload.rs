@@ -159,6 +159,50 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT status, count(DISTINCT user_id)::numeric FROM orders GROUP BY status",
         tally: "SELECT * FROM tally.groups('users_by_status')",
     },
+    // Value expressions (0.11.0): column_name as one expression over the row's columns.
+    Check {
+        name: "line_total_by_status",
+        define: "'line_total_by_status', 'orders', 'sum', 'amount * qty', group_by => 'status'",
+        oracle: "SELECT status, coalesce(sum(amount * qty), 0) FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('line_total_by_status')",
+    },
+    Check {
+        name: "paid_amount_case",
+        define: "'paid_amount_case', 'orders', 'sum', $$CASE WHEN status = 'PAID' THEN amount ELSE 0 END$$",
+        oracle: "SELECT coalesce(sum(CASE WHEN status = 'PAID' THEN amount ELSE 0 END), 0) FROM orders",
+        tally: "SELECT tally.value('paid_amount_case')",
+    },
+    Check {
+        name: "net_amount_avg_daily_paris",
+        define: "'net_amount_avg_daily_paris', 'orders', 'avg', 'amount - coalesce(qty, 0)', bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
+        oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), NULL::text, avg(amount - coalesce(qty, 0)) FROM orders \
+                 WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('net_amount_avg_daily_paris', '2000-01-01', '2100-01-01')",
+    },
+    Check {
+        name: "max_line_by_active",
+        define: "'max_line_by_active', 'orders', 'max', 'amount * qty', group_by => 'is_active'",
+        oracle: "SELECT is_active::text, max(amount * qty) FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('max_line_by_active')",
+    },
+    Check {
+        name: "longest_status",
+        define: "'longest_status', 'orders', 'max', 'length(status)', filter => 'qty > 0'",
+        oracle: "SELECT max(length(status))::numeric FROM orders WHERE qty > 0",
+        tally: "SELECT tally.value('longest_status')",
+    },
+    Check {
+        name: "user_bands",
+        define: "'user_bands', 'orders', 'count_distinct', 'user_id / 10'",
+        oracle: "SELECT count(DISTINCT user_id / 10)::numeric FROM orders",
+        tally: "SELECT tally.value('user_bands')",
+    },
+    Check {
+        name: "nonzero_qty_count",
+        define: "'nonzero_qty_count', 'orders', 'count', 'nullif(qty, 0)'",
+        oracle: "SELECT count(nullif(qty, 0))::numeric FROM orders",
+        tally: "SELECT tally.value('nonzero_qty_count')",
+    },
     Check {
         name: "users_overall",
         define: "",
