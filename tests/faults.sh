@@ -35,7 +35,8 @@ fresh_db() {
   # The value-tracking aggregates too: their per-value counters must survive every fault.
   q "$1" -c "SELECT tally.create_metric('buyers_daily', 'orders', 'count_distinct', 'user_id',
                                         bucket => 'day', bucket_column => 'created_at')" \
-         -c "SELECT tally.create_metric('largest_by_status', 'orders', 'max', 'amount', group_by => 'status')" >/dev/null
+         -c "SELECT tally.create_metric('largest_by_status', 'orders', 'max', 'amount', group_by => 'status')" \
+         -c "SELECT tally.create_metric('net_by_status', 'orders', 'sum', 'amount - user_id / 100', group_by => 'status')" >/dev/null
 }
 snapshot() { q "$1" -c "SELECT tally.snapshot('admin') - 'as_of'"; }
 
@@ -50,6 +51,8 @@ q postgres -c "DROP DATABASE IF EXISTS tally_dump_dst WITH (FORCE)" -c "CREATE D
 [ "$(snapshot tally_dump_src)" = "$(snapshot tally_dump_dst)" ] || fail "restored snapshot differs"
 [ "$(q tally_dump_dst -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tally\_%'")" = "8" ] || fail "restored triggers missing"
 expect_exact tally_dump_dst "restored database"
+[ "$(q tally_dump_dst -c "SELECT column_name FROM tally.metrics WHERE name = 'net_by_status'")" = "(amount - (user_id / 100)::numeric)" ] \
+  || fail "the value expression was not restored"
 q tally_dump_dst -c "INSERT INTO orders (user_id, status, amount) SELECT 1, 'PAID', 5 FROM generate_series(1, 100)" \
                  -c "UPDATE orders SET status = 'SHIPPED' WHERE status = 'PAID' AND id % 7 = 0" \
                  -c "DELETE FROM orders WHERE id % 17 = 0" \

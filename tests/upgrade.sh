@@ -150,6 +150,10 @@ rm -rf "$out"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._delta")" -gt "$pending" ] \
   || fail "the update did not carry all pending deltas (and writer A's) into tally._change"
 [ "$(q -d tally_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = 0.9.0 ] || fail "not at 0.9.0"
+# A value expression needs the 0.11.0 catalog: asked for, not half-created.
+early="$(q -d tally_upgrade -c "SELECT tally.create_metric('too_early', 'orders', 'sum', 'amount * 2')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" || fail "a value expression on a 0.9.0 catalog did not ask for the update"
+[ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._metric WHERE name = 'too_early'")" = 0 ] || fail "half-created metric"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
 [ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \
   || fail "the updated snapshot does not read through the index lookups"
@@ -164,7 +168,8 @@ echo "upgrade:   triggers left for a busy table: $left (each named in a WARNING)
 q -d tally_upgrade -c "ALTER TABLE orders ENABLE ALWAYS TRIGGER tally_insert" >/dev/null
 [ "$(q -d tally_upgrade -c "$not_always")" = 0 ] || fail "the hint's ALTER TABLE left triggers that do not fire ALWAYS"
 
-# 0.9.0 -> 0.10.0 widens the constraint on tally._metric.bucket, first thing: the update
+# 0.9.0 -> 0.10.0 widens the constraint on tally._metric.bucket, first thing (0.11.0 then
+# adds tally._value_expression, whose foreign key needs no lock writers hold): the update
 # waits for writer C (in flight, it read tally._metric), writer D queues behind the update,
 # and both commit.
 echo "upgrade: ALTER EXTENSION pg_tally UPDATE (0.9.0 -> $CURRENT) with writers around it"
@@ -198,11 +203,13 @@ DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
 SELECT tally.compact();
 SELECT tally.create_metric('cheapest', 'orders', 'min', 'amount');
 SELECT tally.create_metric('customers', 'orders', 'count_distinct', 'customer');
+SELECT tally.create_metric('doubled', 'orders', 'sum', 'amount * 2 + customer');
 DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
 UPDATE orders SET customer = 100000 WHERE id = 3;
 SQL
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted after new writes"
-[ "$(q -d tally_upgrade -c "SELECT tally.value('cheapest') = min(amount) AND tally.value('customers') = count(DISTINCT customer) FROM orders")" = t ] \
+[ "$(q -d tally_upgrade -c "SELECT tally.value('cheapest') = min(amount) AND tally.value('customers') = count(DISTINCT customer)
+                                  AND tally.value('doubled') = sum(amount * 2 + customer) FROM orders")" = t ] \
   || fail "new aggregates wrong on an upgraded database"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally.verify()" 2>/dev/null)" = 0 ] || fail "verify found drift"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM board_view")" = 1 ] || fail "typed view lost"

@@ -1,0 +1,133 @@
+-- Value expressions (0.11.0): column_name is a column, or one immutable expression over the
+-- row's own columns, validated as a filter is and stored as Postgres' canonical text.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CREATE TABLE lines (id serial PRIMARY KEY, status text, price numeric(10,2), quantity int,
+                    discount numeric, opened timestamp, closed timestamp, "price*quantity" int);
+INSERT INTO lines (status, price, quantity, discount, opened, closed, "price*quantity")
+VALUES ('PAID', 10.50, 2, NULL, '2026-01-01 10:00', '2026-01-01 12:30', 7),
+       ('PAID', 3.00, NULL, 1, '2026-01-02 00:00', NULL, 7),
+       ('NEW', NULL, 5, 0.5, NULL, NULL, NULL);
+-- Every aggregate over an expression; the definition comes back in canonical form.
+SELECT tally.create_metric('line_revenue', 'lines', 'sum', 'price * quantity')->>'column_name';
+SELECT tally.create_metric('net_by_status', 'lines', 'sum', 'price - coalesce(discount, 0)',
+                           group_by => 'status')->>'column_name';
+SELECT tally.create_metric('avg_hours_open', 'lines', 'avg',
+                           'extract(epoch FROM closed - opened) / 3600')->>'column_name';
+SELECT tally.create_metric('biggest_line', 'lines', 'max', 'price * quantity')->>'column_name';
+SELECT tally.create_metric('smallest_line', 'lines', 'min', 'price * quantity', filter => $$status = 'PAID'$$)->>'column_name';
+SELECT tally.create_metric('price_bands', 'lines', 'count_distinct', 'floor(price / 5)')->>'column_name';
+SELECT tally.create_metric('closed_lines', 'lines', 'count', 'closed - opened')->>'column_name';
+-- A text naming a column is that column, even one spelled like an expression.
+SELECT tally.create_metric('odd_column', 'lines', 'sum', ' price*quantity ')->>'column_name';
+SELECT name, aggregate, column_name FROM tally.metrics WHERE source = 'lines'::regclass ORDER BY name;
+-- Writes through every path: a one-row statement, several rows, UPDATE, DELETE, COPY.
+INSERT INTO lines (status, price, quantity, opened, closed) VALUES ('NEW', 2.25, 4, '2026-01-03 08:00', '2026-01-03 09:00');
+INSERT INTO lines (status, price, quantity, discount) SELECT 'PAID', i, i, i / 10.0 FROM generate_series(1, 20) i;
+UPDATE lines SET quantity = quantity + 1 WHERE id % 3 = 0;
+UPDATE lines SET price = NULL WHERE id = 5;
+DELETE FROM lines WHERE id IN (4, 10, 22);
+COPY lines (status, price, quantity, discount) FROM STDIN;
+SHIPPED	99.99	3	\N
+\N	1.00	1	1
+\.
+SELECT tally.value('line_revenue') = (SELECT sum(price * quantity) FROM lines) AS line_revenue,
+       tally.value('avg_hours_open') = (SELECT avg(extract(epoch FROM closed - opened) / 3600) FROM lines) AS avg_hours_open,
+       tally.value('biggest_line') = (SELECT max(price * quantity) FROM lines) AS biggest_line,
+       tally.value('smallest_line') = (SELECT min(price * quantity) FROM lines WHERE status = 'PAID') AS smallest_line,
+       tally.value('price_bands') = (SELECT count(DISTINCT floor(price / 5)) FROM lines) AS price_bands,
+       tally.value('closed_lines') = (SELECT count(closed - opened) FROM lines) AS closed_lines,
+       tally.value('odd_column') = (SELECT sum("price*quantity") FROM lines) AS odd_column;
+-- sum of no values is 0, as documented
+(SELECT group_key, value FROM tally.groups('net_by_status')
+ EXCEPT SELECT status, coalesce(sum(price - coalesce(discount, 0)), 0) FROM lines GROUP BY status)
+UNION ALL
+(SELECT status, coalesce(sum(price - coalesce(discount, 0)), 0) FROM lines GROUP BY status
+ EXCEPT SELECT group_key, value FROM tally.groups('net_by_status'));
+SELECT * FROM tally.groups('net_by_status') ORDER BY 1;
+SELECT tally.value('biggest_line'), tally.value('smallest_line'), tally.value('closed_lines');
+-- The current extreme deleted and updated away.
+DELETE FROM lines WHERE price * quantity = (SELECT max(price * quantity) FROM lines);
+UPDATE lines SET quantity = 0 WHERE price * quantity = (SELECT max(price * quantity) FROM lines);
+SELECT tally.value('biggest_line') = (SELECT max(price * quantity) FROM lines) AS biggest_after_delete;
+SELECT count(*) AS drift FROM tally.verify();
+-- A column added later with the expression's own text does not change what the metric reads.
+ALTER TABLE lines ADD COLUMN "price * quantity::numeric" int DEFAULT 1000;
+SELECT column_name FROM tally.metrics WHERE name = 'line_revenue';
+INSERT INTO lines (status, price, quantity) VALUES ('NEW', 1, 1);
+SELECT tally.value('line_revenue') = (SELECT sum(price * quantity) FROM lines) AS still_the_expression;
+-- DDL: a column an expression reads cannot be dropped or renamed; a retype recomputes.
+ALTER TABLE lines DROP COLUMN discount;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE lines RENAME COLUMN quantity TO qty;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE lines ALTER COLUMN quantity TYPE bigint;
+SELECT tally.value('line_revenue') = (SELECT sum(price * quantity) FROM lines) AS after_retype;
+SELECT count(*) AS drift FROM tally.verify();
+-- TRUNCATE empties them.
+TRUNCATE lines;
+SELECT tally.value('line_revenue'), tally.value('biggest_line'), tally.value('price_bands');
+-- Errors: not one expression, not allowed, wrong type, unknown column.
+SELECT tally.create_metric('bad', 'lines', 'sum', 'price; DROP TABLE lines');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', 'price) + (1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', 'price * random()::numeric');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', '(SELECT 1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', 'sum(price)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'count', 'length(opened::text)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', 'price::float8 * 2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'max', 'status || status');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', 'pricee');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', 'pricee * 2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'lines', 'sum', E'price\\u0000');
+\echo :LAST_ERROR_SQLSTATE
+-- A role's own code in a value expression would run in every writer's statement and as the
+-- table's owner in refresh: only built-in objects are allowed.
+CREATE ROLE vx_owner;
+CREATE ROLE vx_writer;
+GRANT CREATE ON SCHEMA public TO vx_owner;
+SET ROLE vx_owner;
+CREATE TABLE vx_t (id int, n numeric);
+GRANT INSERT, SELECT ON vx_t TO vx_writer;
+CREATE FUNCTION vx_double(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+CREATE DOMAIN vx_positive AS numeric CHECK (VALUE > 0);
+CREATE FUNCTION vx_plus(numeric, numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 + $2';
+CREATE OPERATOR public.#%# (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = vx_plus);
+SELECT tally.create_metric('vx_fn', 'vx_t', 'sum', 'vx_double(n)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('vx_fn', 'vx_t', 'sum', 'public.vx_double(n)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('vx_domain', 'vx_t', 'sum', 'n::public.vx_positive');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('vx_op', 'vx_t', 'sum', 'n OPERATOR(public.#%#) 1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('vx_ok', 'vx_t', 'sum', 'n * 2')->>'column_name';
+RESET ROLE;
+-- Not the table's owner: refused before the expression is read.
+SET ROLE vx_writer;
+SELECT tally.create_metric('vx_other', 'vx_t', 'sum', 'n * 3');
+\echo :LAST_ERROR_SQLSTATE
+-- A writer's settings do not move what an expression adds.
+SET datestyle = 'SQL, DMY';
+SET timezone = 'Pacific/Kiritimati';
+SET extra_float_digits = -15;
+SET search_path = pg_temp, public;
+INSERT INTO vx_t VALUES (1, 1.5);
+INSERT INTO vx_t SELECT i, i FROM generate_series(2, 4) i;
+RESET ALL;
+RESET ROLE;
+SELECT tally.value('vx_ok') = (SELECT sum(n * 2) FROM vx_t) AS exact, tally.value('vx_ok');
+SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass);
+DROP TABLE lines;
+DROP OWNED BY vx_owner;
+DROP ROLE vx_owner;
+DROP ROLE vx_writer;
