@@ -20,7 +20,12 @@ CREATE TABLE tally._metric (
     column_name   text,
     filter        text,
     group_by      text,
-    bucket        text CHECK (bucket IN ('hour', 'day', 'week', 'month', 'quarter', 'year')),
+    -- The buckets model::Bucket names (fixed widths since 0.11.0).
+    bucket        text CONSTRAINT _metric_bucket_check
+                       CHECK (bucket IN ('hour', 'day', 'week', 'month', 'quarter', 'year',
+                                     '1 minute', '2 minutes', '3 minutes', '4 minutes', '5 minutes', '6 minutes',
+                                     '10 minutes', '12 minutes', '15 minutes', '20 minutes', '30 minutes',
+                                     '2 hours', '3 hours', '4 hours', '6 hours', '8 hours', '12 hours')),
     bucket_column text,
     time_zone     text NOT NULL DEFAULT 'UTC',
     depends_on    text[] NOT NULL DEFAULT '{}',
@@ -259,11 +264,28 @@ RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            END
 $$;
 
+-- The start of the bucket holding the instant `at` (0.11.0), or NULL for an unbucketed
+-- metric: a calendar unit's local start (date_trunc in the time zone, DST-correct); N
+-- minutes counted in real time from the start of the local hour; N hours counted on the
+-- local clock from local midnight. The rule model/sql.rs (bucket_sql) writes into every
+-- change of a timestamptz column, and read::sys::bucket_start_at computes in Rust.
+CREATE FUNCTION tally._bucket_start(bucket text, at timestamptz, time_zone text)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN bucket IS NULL THEN NULL
+                WHEN bucket OPERATOR(pg_catalog.~~) '% minute%'
+                THEN pg_catalog.date_bin(pg_catalog.make_interval(mins => pg_catalog.split_part(bucket, ' ', 1)::pg_catalog.int4),
+                                         at, pg_catalog.date_trunc('hour', at, time_zone))
+                WHEN bucket OPERATOR(pg_catalog.~~) '% hours'
+                THEN pg_catalog.timezone(time_zone, pg_catalog.date_bin(
+                         pg_catalog.make_interval(hours => pg_catalog.split_part(bucket, ' ', 1)::pg_catalog.int4),
+                         pg_catalog.timezone(time_zone, at), pg_catalog.date_trunc('day', pg_catalog.timezone(time_zone, at))))
+                ELSE pg_catalog.date_trunc(bucket, at, time_zone) END
+$$;
+
 -- The bucket holding now() for a metric, or NULL for an unbucketed metric.
 CREATE FUNCTION tally._current_bucket(bucket text, time_zone text)
 RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN bucket IS NULL THEN NULL
-                ELSE pg_catalog.date_trunc(bucket, pg_catalog.now(), time_zone) END
+    SELECT tally._bucket_start(bucket, pg_catalog.now(), time_zone)
 $$;
 -- Definitions are not secret (tally.metrics is public); counters are only readable through
 -- the tally functions.

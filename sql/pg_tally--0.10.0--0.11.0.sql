@@ -1,7 +1,18 @@
--- pg_tally 0.10.0 -> 0.11.0 (CHANGELOG "0.11.0"): value expressions. A metric may aggregate
--- one expression over the row's columns (column_name => 'price * quantity'), stored in the
--- new table tally._value_expression.
+-- pg_tally 0.10.0 -> 0.11.0 (CHANGELOG "0.11.0"): value expressions (a metric may aggregate
+-- one expression over the row's columns, column_name => 'price * quantity', stored in the
+-- new table tally._value_expression) and fixed-width buckets ('15 minutes', '6 hours').
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.11.0'" to load this file. \quit
+
+-- The buckets a metric may name. First in this step, as in 0.10.0: the brief ACCESS
+-- EXCLUSIVE lock on tally._metric waits for writers in flight and holds new ones back only
+-- while the few definition rows are checked.
+ALTER TABLE tally._metric
+    DROP CONSTRAINT _metric_bucket_check,
+    ADD CONSTRAINT _metric_bucket_check
+        CHECK (bucket IN ('hour', 'day', 'week', 'month', 'quarter', 'year',
+            '1 minute', '2 minutes', '3 minutes', '4 minutes', '5 minutes', '6 minutes',
+            '10 minutes', '12 minutes', '15 minutes', '20 minutes', '30 minutes',
+            '2 hours', '3 hours', '4 hours', '6 hours', '8 hours', '12 hours'));
 
 -- A table of its own: its foreign key takes SHARE ROW EXCLUSIVE on tally._metric, which
 -- writers (who only read definitions) do not wait for, nor hold back.
@@ -25,6 +36,30 @@ SELECT m.name,
        m.created_at,
        (SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id) AS broken
   FROM tally._metric m;
+
+-- The start of the bucket holding the instant `at` (0.11.0), or NULL for an unbucketed
+-- metric: a calendar unit's local start (date_trunc in the time zone, DST-correct); N
+-- minutes counted in real time from the start of the local hour; N hours counted on the
+-- local clock from local midnight. The rule model/sql.rs (bucket_sql) writes into every
+-- change of a timestamptz column, and read::sys::bucket_start_at computes in Rust.
+CREATE FUNCTION tally._bucket_start(bucket text, at timestamptz, time_zone text)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN bucket IS NULL THEN NULL
+                WHEN bucket OPERATOR(pg_catalog.~~) '% minute%'
+                THEN pg_catalog.date_bin(pg_catalog.make_interval(mins => pg_catalog.split_part(bucket, ' ', 1)::pg_catalog.int4),
+                                         at, pg_catalog.date_trunc('hour', at, time_zone))
+                WHEN bucket OPERATOR(pg_catalog.~~) '% hours'
+                THEN pg_catalog.timezone(time_zone, pg_catalog.date_bin(
+                         pg_catalog.make_interval(hours => pg_catalog.split_part(bucket, ' ', 1)::pg_catalog.int4),
+                         pg_catalog.timezone(time_zone, at), pg_catalog.date_trunc('day', pg_catalog.timezone(time_zone, at))))
+                ELSE pg_catalog.date_trunc(bucket, at, time_zone) END
+$$;
+
+-- The bucket holding now() for a metric, or NULL for an unbucketed metric.
+CREATE OR REPLACE FUNCTION tally._current_bucket(bucket text, time_zone text)
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT tally._bucket_start(bucket, pg_catalog.now(), time_zone)
+$$;
 
 -- ALTER TYPE of a type the table's owner owns re-validates the metrics whose value
 -- expression names it, as it did those whose filter does.

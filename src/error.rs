@@ -287,7 +287,9 @@ impl TallyError {
             WrongValueType { .. } => {
                 "sum, avg, min, max and count_distinct need an integer or numeric value (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
             }
-            UnknownBucket(_) => "Use one of: hour, day, week, month, quarter, year.",
+            UnknownBucket(_) => {
+                "Use one of: hour, day, week, month, quarter, year; 'N minutes' where N divides 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30); 'N hours' where N divides 24 (2, 3, 4, 6, 8, 12)."
+            }
             BucketPairing => "Pass both bucket => 'day' and bucket_column => 'created_at', or neither.",
             WrongBucketType { .. } => "Choose a timestamptz, timestamp or date column.",
             VirtualColumn { .. } => {

@@ -153,6 +153,8 @@ rm -rf "$out"
 # A value expression needs the 0.11.0 catalog: asked for, not half-created.
 early="$(q -d tally_upgrade -c "SELECT tally.create_metric('too_early', 'orders', 'sum', 'amount * 2')" 2>&1 || true)"
 grep -q "older than the installed library" <<<"$early" || fail "a value expression on a 0.9.0 catalog did not ask for the update"
+early="$(q -d tally_upgrade -c "SELECT tally.create_metric('too_early', 'orders', bucket => '15 minutes', bucket_column => 'created_at')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" || fail "a 15-minute bucket on a 0.9.0 catalog did not ask for the update"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._metric WHERE name = 'too_early'")" = 0 ] || fail "half-created metric"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
 [ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \
@@ -194,6 +196,8 @@ rm -rf "$out"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update to $CURRENT"
 [ "$(q -d tally_upgrade -c "SELECT tally.create_metric('per_quarter', 'orders', bucket => 'quarter', bucket_column => 'created_at') IS NOT NULL")" = t ] \
   || fail "the updated catalog refuses a quarter bucket"
+[ "$(q -d tally_upgrade -c "SELECT tally.create_metric('per_quarter_hour', 'orders', bucket => '15 minutes', bucket_column => 'created_at') IS NOT NULL")" = t ] \
+  || fail "the updated catalog refuses a 15-minute bucket"
 
 echo "upgrade: after the update: more writes, a fold, the new aggregates"
 q -d tally_upgrade >/dev/null <<'SQL'

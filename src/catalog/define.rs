@@ -484,19 +484,23 @@ fn find_column(
     })
 }
 
-/// Whether this database's catalog takes `bucket`: 0.10.0 added quarter and year, which the
-/// constraint of an older catalog refuses (between installing the library and `ALTER
-/// EXTENSION pg_tally UPDATE`, when the other buckets work on).
+/// Whether this database's catalog takes `bucket`: 0.10.0 added quarter and year, 0.11.0
+/// the fixed widths, which the constraint of an older catalog refuses (between installing
+/// the library and `ALTER EXTENSION pg_tally UPDATE`, when the other buckets work on).
 fn catalog_takes(client: &SpiClient<'_>, bucket: Bucket) -> Result<bool> {
-    if !matches!(bucket, Bucket::Quarter | Bucket::Year) {
+    if matches!(
+        bucket,
+        Bucket::Hour | Bucket::Day | Bucket::Week | Bucket::Month
+    ) {
         return Ok(true);
     }
     Ok(client
         .select(
-            "SELECT pg_catalog.pg_get_constraintdef(c.oid) LIKE '%''quarter''%' FROM pg_catalog.pg_constraint c \
+            "SELECT pg_catalog.strpos(pg_catalog.pg_get_constraintdef(c.oid), pg_catalog.quote_literal($1)) > 0 \
+               FROM pg_catalog.pg_constraint c \
               WHERE c.conrelid = 'tally._metric'::pg_catalog.regclass AND c.conname = '_metric_bucket_check'",
             Some(1),
-            &[],
+            &[bucket.as_str().into()],
         )?
         .first()
         .get_one::<bool>()?

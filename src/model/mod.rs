@@ -65,8 +65,9 @@ impl Aggregate {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// A metric's time bucket: a calendar unit, or (0.11.0) a fixed width that divides an hour
+/// or a day. Stored and shown by its canonical name (`as_str`): `day`, `15 minutes`, `6 hours`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
     Hour,
     Day,
@@ -74,22 +75,85 @@ pub enum Bucket {
     Month,
     Quarter,
     Year,
+    /// N minutes (N divides 60), counted from the start of the local hour: real time, as
+    /// `hour` buckets are (the two passes of a repeated hour at a DST change stay apart).
+    Minutes(u8),
+    /// N hours (N divides 24, 2 to 12), counted on the local clock from local midnight,
+    /// as `day` buckets are (a bucket holding a DST change is an hour shorter or longer).
+    Hours(u8),
 }
+
+/// The widths a `Minutes` bucket may have, with their names.
+const MINUTE_WIDTHS: [(u8, &str); 11] = [
+    (1, "1 minute"),
+    (2, "2 minutes"),
+    (3, "3 minutes"),
+    (4, "4 minutes"),
+    (5, "5 minutes"),
+    (6, "6 minutes"),
+    (10, "10 minutes"),
+    (12, "12 minutes"),
+    (15, "15 minutes"),
+    (20, "20 minutes"),
+    (30, "30 minutes"),
+];
+/// The widths an `Hours` bucket may have, with their names.
+const HOUR_WIDTHS: [(u8, &str); 6] = [
+    (2, "2 hours"),
+    (3, "3 hours"),
+    (4, "4 hours"),
+    (6, "6 hours"),
+    (8, "8 hours"),
+    (12, "12 hours"),
+];
 
 impl Bucket {
     pub fn parse(text: &str) -> Result<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "hour" => Ok(Self::Hour),
-            "day" => Ok(Self::Day),
-            "week" => Ok(Self::Week),
-            "month" => Ok(Self::Month),
-            "quarter" => Ok(Self::Quarter),
-            "year" => Ok(Self::Year),
-            _ => Err(TallyError::UnknownBucket(text.to_string())),
+        let spelled = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase();
+        let unit = match spelled.as_str() {
+            "hour" => Some(Self::Hour),
+            "day" => Some(Self::Day),
+            "week" => Some(Self::Week),
+            "month" => Some(Self::Month),
+            "quarter" => Some(Self::Quarter),
+            "year" => Some(Self::Year),
+            _ => None,
+        };
+        unit.or_else(|| Self::parse_width(&spelled))
+            .ok_or_else(|| TallyError::UnknownBucket(text.to_string()))
+    }
+
+    /// `N minute(s)` or `N hour(s)` with a width of `MINUTE_WIDTHS` or `HOUR_WIDTHS`.
+    fn parse_width(spelled: &str) -> Option<Self> {
+        let (count, unit) = spelled.split_once(' ')?;
+        if !count.bytes().all(|b| b.is_ascii_digit()) || count.len() > 2 {
+            return None;
+        }
+        let count: u8 = count.parse().ok()?;
+        match unit {
+            "minute" | "minutes" => MINUTE_WIDTHS
+                .iter()
+                .any(|(width, _)| *width == count)
+                .then_some(Self::Minutes(count)),
+            "hour" | "hours" => HOUR_WIDTHS
+                .iter()
+                .any(|(width, _)| *width == count)
+                .then_some(Self::Hours(count)),
+            _ => None,
         }
     }
 
     pub fn as_str(self) -> &'static str {
+        let named = |widths: &[(u8, &'static str)], count: u8| {
+            widths
+                .iter()
+                .find(|(width, _)| *width == count)
+                .map_or("?", |(_, name)| *name)
+        };
         match self {
             Self::Hour => "hour",
             Self::Day => "day",
@@ -97,7 +161,18 @@ impl Bucket {
             Self::Month => "month",
             Self::Quarter => "quarter",
             Self::Year => "year",
+            Self::Minutes(count) => named(&MINUTE_WIDTHS, count),
+            Self::Hours(count) => named(&HOUR_WIDTHS, count),
         }
+    }
+}
+
+impl Serialize for Bucket {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -240,6 +315,43 @@ mod unit {
         Bucket::Quarter,
         Bucket::Year,
     ];
+
+    /// Every width reads back as itself from its name, and only the widths that divide an
+    /// hour (minutes) or a day (2 to 12 hours) exist.
+    #[test]
+    fn widths_read_back_and_others_are_refused() {
+        for count in 0u8..=99 {
+            let minutes = Bucket::parse(&format!("{count} minutes")).ok();
+            assert_eq!(
+                minutes.is_some(),
+                count > 0 && 60 % count == 0 && count < 60
+            );
+            if let Some(bucket) = minutes {
+                assert_eq!(bucket, Bucket::Minutes(count));
+                assert_eq!(Bucket::parse(bucket.as_str()).ok(), Some(bucket));
+                assert!(bucket.as_str().starts_with(&format!("{count} minute")));
+            }
+            let hours = Bucket::parse(&format!(" {count}  Hours ")).ok();
+            assert_eq!(hours.is_some(), count > 1 && 24 % count == 0 && count < 24);
+            if let Some(bucket) = hours {
+                assert_eq!(bucket, Bucket::Hours(count));
+                assert_eq!(Bucket::parse(bucket.as_str()).ok(), Some(bucket));
+                assert_eq!(bucket.as_str(), format!("{count} hours"));
+            }
+        }
+        for bad in [
+            "-15 minutes",
+            "+15 minutes",
+            "015 minutes",
+            "15",
+            "minutes",
+            "15 seconds",
+            "1.5 hours",
+            "15minutes",
+        ] {
+            assert!(Bucket::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     proptest! {
         /// The names the API takes read back as themselves, in any case, with spaces around.

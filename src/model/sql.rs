@@ -6,31 +6,58 @@
 //! `literal`, and every function and type is schema-qualified so a caller's search_path cannot
 //! change what the generated SQL means.
 
-use super::{Metric, Value};
+use super::{Bucket, Metric, Value};
 use crate::sql::{
     changes_select_one, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions,
     Rows, Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
 };
 
 impl Metric {
-    /// The bucket a source row falls in: the start of its local hour/day/week/month/quarter/year in the
-    /// metric's time zone, as timestamptz. `date_trunc(unit, timestamptz, zone)` is DST-correct;
-    /// timestamp and date columns are local times in that zone already.
+    /// The bucket a source row falls in, as timestamptz: the start of its local
+    /// hour/day/week/month/quarter/year in the metric's time zone (`date_trunc(unit,
+    /// timestamptz, zone)` is DST-correct), or of its fixed-width bucket (`Bucket::Minutes`:
+    /// real time from the local hour's start; `Bucket::Hours`: the local clock from local
+    /// midnight). timestamp and date columns are local times in that zone already. The same
+    /// rule as `tally._bucket_start` (sql/bootstrap.sql) for a timestamptz.
     pub fn bucket_sql(&self) -> String {
-        match (&self.bucket, &self.bucket_column) {
-            (Some(bucket), Some(column)) => {
-                let unit = literal(bucket.as_str());
-                let zone = literal(&self.time_zone);
-                let column = Ident::new(column);
-                if self.bucket_column_is_tz {
-                    format!("pg_catalog.date_trunc({unit}, {column}, {zone})")
-                } else {
+        let (Some(bucket), Some(column)) = (&self.bucket, &self.bucket_column) else {
+            return "NULL::pg_catalog.timestamptz".to_string();
+        };
+        let zone = literal(&self.time_zone);
+        let column = Ident::new(column);
+        let width = |count: u8, unit: &str| format!("pg_catalog.make_interval({unit} => {count})");
+        if self.bucket_column_is_tz {
+            match *bucket {
+                Bucket::Minutes(count) => format!(
+                    "pg_catalog.date_bin({}, {column}, pg_catalog.date_trunc('hour', {column}, {zone}))",
+                    width(count, "mins")
+                ),
+                Bucket::Hours(count) => {
+                    let local = format!("pg_catalog.timezone({zone}, {column})");
                     format!(
-                        "pg_catalog.timezone({zone}, pg_catalog.date_trunc({unit}, {column}::pg_catalog.timestamp))"
+                        "pg_catalog.timezone({zone}, pg_catalog.date_bin({}, {local}, pg_catalog.date_trunc('day', {local})))",
+                        width(count, "hours")
                     )
                 }
+                unit => format!(
+                    "pg_catalog.date_trunc({}, {column}, {zone})",
+                    literal(unit.as_str())
+                ),
             }
-            _ => "NULL::pg_catalog.timestamptz".to_string(),
+        } else {
+            let local = format!("{column}::pg_catalog.timestamp");
+            let start = match *bucket {
+                Bucket::Minutes(count) => format!(
+                    "pg_catalog.date_bin({}, {local}, pg_catalog.date_trunc('hour', {local}))",
+                    width(count, "mins")
+                ),
+                Bucket::Hours(count) => format!(
+                    "pg_catalog.date_bin({}, {local}, pg_catalog.date_trunc('day', {local}))",
+                    width(count, "hours")
+                ),
+                unit => format!("pg_catalog.date_trunc({}, {local})", literal(unit.as_str())),
+            };
+            format!("pg_catalog.timezone({zone}, {start})")
         }
     }
 

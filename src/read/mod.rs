@@ -159,11 +159,11 @@ fn groups(
     ))
 }
 
-/// Figures per bucket and group of one metric; `{horizon}` as in `CURRENT_GROUPS_SQL`.
+/// Figures per bucket and group of one metric; `{horizon}` as in `CURRENT_GROUPS_SQL`,
+/// `{bucket_start}` the start of the bucket holding `since` (`series_sql`).
 const SERIES_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name = $1), \
-     lo AS (SELECT CASE WHEN m.bucket IS NULL THEN NULL \
-                        ELSE pg_catalog.date_trunc(m.bucket, $2, m.time_zone) END AS since FROM m), \
+     lo AS (SELECT {bucket_start} AS since FROM m), \
      r AS (SELECT s.bucket_start, s.group_key, s.n_rows, s.n_values, s.total FROM m, lo, tally._state s \
             WHERE s.metric_id = m.id AND s.value IS NULL \
               AND (m.bucket IS NULL OR (s.bucket_start >= lo.since AND s.bucket_start < $3)) \
@@ -176,6 +176,24 @@ SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
                         pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)) \
   FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
  ORDER BY r.bucket_start, r.group_key NULLS FIRST";
+
+/// `SERIES_SQL` for this database's catalog: the bucket holding `since` is
+/// `tally._bucket_start` (0.11.0: fixed widths), or `date_trunc` on an older catalog (before
+/// `ALTER EXTENSION pg_tally UPDATE`, whose metrics have calendar buckets only).
+fn series_sql(catalog: crate::sql::CatalogVersion) -> &'static str {
+    static CURRENT: OnceLock<String> = OnceLock::new();
+    static OLDER: OnceLock<String> = OnceLock::new();
+    let (built, bucket_start) = if catalog == crate::sql::CatalogVersion::V0_11 {
+        (&CURRENT, "tally._bucket_start(m.bucket, $2, m.time_zone)")
+    } else {
+        (&OLDER, "CASE WHEN m.bucket IS NULL THEN NULL ELSE pg_catalog.date_trunc(m.bucket, $2, m.time_zone) END")
+    };
+    built.get_or_init(|| {
+        SERIES_SQL
+            .replace("{horizon}", crate::sql::HORIZON_SQL)
+            .replace("{bucket_start}", bucket_start)
+    })
+}
 
 /// Figures per bucket (and group) for buckets overlapping [since, until): buckets with no
 /// rows are absent. An unbucketed metric returns its totals with a NULL bucket_start.
@@ -207,10 +225,9 @@ fn series(
             crate::model::installed::require_current_catalog()?;
             require_read(client, metric)?;
             require_folding(client, metric)?;
-            static SQL: OnceLock<String> = OnceLock::new();
             let plan = read_plan(
                 client,
-                with_horizon(SERIES_SQL, &SQL),
+                series_sql(crate::model::installed::catalog()),
                 &[
                     pg_sys::TEXTOID,
                     pg_sys::TIMESTAMPTZOID,

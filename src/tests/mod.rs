@@ -20,9 +20,10 @@ mod tests {
             .expect("a count")
     }
 
-    /// The current bucket is one rule in two languages: `tally._current_bucket` for the SQL
-    /// reads (value, groups, series, the snapshot's query read) and `read::sys::current_bucket`
-    /// for the snapshot's direct read. Rust truncates as `date_trunc(unit, ts, zone)` does at
+    /// The current bucket is one rule in two languages: `tally._bucket_start` (through
+    /// `tally._current_bucket`) for the SQL reads (value, groups, series, the snapshot's query
+    /// read) and `read::sys::bucket_start_at` for the snapshot's direct read, for calendar
+    /// units and fixed widths. Both truncate a calendar unit as `date_trunc(unit, ts, zone)` does at
     /// instants around DST changes, in zones with half- and quarter-hour offsets and across
     /// the date line; both read the same now(); an unbucketed metric has no current bucket.
     #[pg_test]
@@ -36,6 +37,8 @@ mod tests {
             "2026-11-01 05:30:00+00",
             "2026-04-04 13:45:00+00",
             "2026-12-31 23:59:59.999999+00",
+            "2026-10-25 00:52:13+00",
+            "2026-11-01 06:07:00+00",
         ];
         let zones = [
             "UTC",
@@ -52,18 +55,31 @@ mod tests {
                 .expect("query runs")
                 .map(pgrx::pg_sys::TimestampTz::from)
         };
-        for unit in ["hour", "day", "week", "month", "quarter", "year"] {
+        let calendar = ["hour", "day", "week", "month", "quarter", "year"];
+        let widths = ["1 minute", "15 minutes", "30 minutes", "2 hours", "6 hours", "12 hours"];
+        for unit in calendar.into_iter().chain(widths) {
             for zone in zones {
                 for at in instants {
                     let ts = micros("SELECT $1::timestamptz", &[at]).expect("a timestamp");
+                    let sql = micros(
+                        "SELECT tally._bucket_start($1, $3::timestamptz, $2)",
+                        &[unit, zone, at],
+                    );
                     assert_eq!(
-                        micros(
-                            "SELECT date_trunc($1, $3::timestamptz, $2)",
-                            &[unit, zone, at]
-                        ),
+                        sql,
                         crate::read::sys::bucket_start_at(unit, zone, ts),
                         "{unit} in {zone} at {at}"
                     );
+                    if calendar.contains(&unit) {
+                        assert_eq!(
+                            sql,
+                            micros(
+                                "SELECT date_trunc($1, $3::timestamptz, $2)",
+                                &[unit, zone, at]
+                            ),
+                            "{unit} in {zone} at {at}"
+                        );
+                    }
                 }
                 assert_eq!(
                     micros("SELECT tally._current_bucket($1, $2)", &[unit, zone]),

@@ -108,6 +108,41 @@ pub const CHECKS: &[Check] = &[
                  WHERE day IS NOT NULL GROUP BY 1, 2",
         tally: "SELECT * FROM tally.series('yearly_by_status', '2000-01-01', '2100-01-01')",
     },
+    // Fixed-width buckets (0.11.0), oracles written with extract and floor rather than date_bin.
+    Check {
+        name: "quarter_hours_kathmandu",
+        define: "'quarter_hours_kathmandu', 'orders', bucket => '15 minutes', bucket_column => 'created_at', time_zone => 'Asia/Kathmandu'",
+        oracle: "SELECT date_trunc('hour', created_at, 'Asia/Kathmandu') \
+                        + floor(extract(epoch FROM created_at - date_trunc('hour', created_at, 'Asia/Kathmandu')) / 900) * interval '15 minutes', \
+                        NULL::text, count(*)::numeric FROM orders WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('quarter_hours_kathmandu', '2000-01-01', '2100-01-01')",
+    },
+    Check {
+        name: "six_hours_new_york_by_status",
+        define: "'six_hours_new_york_by_status', 'orders', 'sum', 'amount', group_by => 'status', bucket => '6 hours', bucket_column => 'created_at', time_zone => 'America/New_York'",
+        oracle: "SELECT (date_trunc('day', created_at AT TIME ZONE 'America/New_York') \
+                         + floor(extract(hour FROM created_at AT TIME ZONE 'America/New_York') / 6) * interval '6 hours') AT TIME ZONE 'America/New_York', \
+                        status, coalesce(sum(amount), 0) FROM orders WHERE created_at IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('six_hours_new_york_by_status', '2000-01-01', '2100-01-01')",
+    },
+    Check {
+        name: "six_hours_new_york_now",
+        define: "",
+        oracle: "SELECT status, coalesce(sum(amount), 0) FROM orders \
+                 WHERE date_trunc('day', created_at AT TIME ZONE 'America/New_York') \
+                       + floor(extract(hour FROM created_at AT TIME ZONE 'America/New_York') / 6) * interval '6 hours' \
+                     = date_trunc('day', now() AT TIME ZONE 'America/New_York') \
+                       + floor(extract(hour FROM now() AT TIME ZONE 'America/New_York') / 6) * interval '6 hours' \
+                 GROUP BY status",
+        tally: "SELECT * FROM tally.groups('six_hours_new_york_by_status')",
+    },
+    Check {
+        name: "two_hours_local_max",
+        define: "'two_hours_local_max', 'orders', 'max', 'qty', bucket => '2 hours', bucket_column => 'local_ts', time_zone => 'Europe/Paris'",
+        oracle: "SELECT (date_trunc('day', local_ts) + floor(extract(hour FROM local_ts) / 2) * interval '2 hours') AT TIME ZONE 'Europe/Paris', \
+                        NULL::text, max(qty)::numeric FROM orders WHERE local_ts IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('two_hours_local_max', '2000-01-01', '2100-01-01')",
+    },
     Check {
         name: "big_paid_count",
         define: "'big_paid_count', 'orders', filter => $$amount > 500 OR status IN ('PAID', 'SHIPPED')$$",

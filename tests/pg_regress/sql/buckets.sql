@@ -52,6 +52,32 @@ SELECT count(*) AS drift FROM tally.verify();
 -- Other units are refused with the list of those there are.
 SELECT tally.create_metric('per_decade', 'events', bucket => 'decade', bucket_column => 'at');
 
-SELECT tally.drop_metric(m) FROM unnest(ARRAY['per_day','per_hour','per_week','per_month','per_quarter','per_year']) m;
+-- Fixed widths (0.11.0). N minutes count real time from the local hour's start: Kathmandu
+-- is UTC+5:45, so its quarter hours start at :00, :15, :30, :45 there, which is :15, :30, :45,
+-- :00 UTC. N hours count the local clock from local midnight: on 2026-10-25, when Paris goes
+-- back from 03:00 to 02:00, its 00:00-06:00 bucket lasts seven hours.
+SELECT tally.create_metric('per_quarter_hour', 'events', bucket => '15 minutes', bucket_column => 'at', time_zone => 'Asia/Kathmandu')->>'bucket';
+SELECT tally.create_metric('per_six_hours', 'events', bucket => ' 6  HOURS', bucket_column => 'at', time_zone => 'Europe/Paris')->>'bucket';
+SELECT tally.create_metric('per_minute_local', 'events', bucket => '1 minutes', bucket_column => 'local_at', time_zone => 'Europe/Paris')->>'bucket';
+SELECT name, bucket FROM tally.metrics WHERE name IN ('per_quarter_hour', 'per_six_hours', 'per_minute_local') ORDER BY name;
+INSERT INTO events (at, local_at, on_day)
+SELECT t, t AT TIME ZONE 'Europe/Paris', (t AT TIME ZONE 'Europe/Paris')::date
+  FROM generate_series('2026-10-24 21:50+00'::timestamptz, '2026-10-25 05:10+00', '20 minutes') t;
+SELECT bucket_start, bucket_start AT TIME ZONE 'Asia/Kathmandu' AS kathmandu_start, value
+  FROM tally.series('per_quarter_hour', '2026-10-24 21:50+00', '2026-10-24 23:00+00');
+SELECT bucket_start, bucket_start AT TIME ZONE 'Europe/Paris' AS paris_start, value
+  FROM tally.series('per_six_hours', '2026-10-24 21:00+00', '2026-10-25 12:00+00');
+SELECT count(*) AS minutes, sum(value) AS rows FROM tally.series('per_minute_local', '2026-10-24', '2026-10-26');
+SELECT tally.value('per_six_hours') = (SELECT count(*) FROM events
+         WHERE date_trunc('day', at AT TIME ZONE 'Europe/Paris') + floor(extract(hour FROM at AT TIME ZONE 'Europe/Paris') / 6) * interval '6 hours'
+             = date_trunc('day', now() AT TIME ZONE 'Europe/Paris') + floor(extract(hour FROM now() AT TIME ZONE 'Europe/Paris') / 6) * interval '6 hours') AS this_six_hours_ok;
+SELECT count(*) AS drift FROM tally.verify();
+-- Widths that do not divide an hour or a day are refused, with the list of those there are.
+SELECT tally.create_metric('per_7_minutes', 'events', bucket => '7 minutes', bucket_column => 'at');
+SELECT tally.create_metric('per_5_hours', 'events', bucket => '5 hours', bucket_column => 'at');
+SELECT tally.create_metric('per_90_minutes', 'events', bucket => '90 minutes', bucket_column => 'at');
+
+SELECT tally.drop_metric(m) FROM unnest(ARRAY['per_day','per_hour','per_week','per_month','per_quarter','per_year',
+                                              'per_quarter_hour','per_six_hours','per_minute_local']) m;
 DROP TABLE events;
 RESET timezone;
