@@ -71,6 +71,13 @@ SELECT count(*) AS minutes, sum(value) AS rows FROM tally.series('per_minute_loc
 SELECT tally.value('per_six_hours') = (SELECT count(*) FROM events
          WHERE date_trunc('day', at AT TIME ZONE 'Europe/Paris') + floor(extract(hour FROM at AT TIME ZONE 'Europe/Paris') / 6) * interval '6 hours'
              = date_trunc('day', now() AT TIME ZONE 'Europe/Paris') + floor(extract(hour FROM now() AT TIME ZONE 'Europe/Paris') / 6) * interval '6 hours') AS this_six_hours_ok;
+-- The snapshot's direct read (the current bucket computed in Rust) equals its query read.
+INSERT INTO events (at, local_at) VALUES (now(), now() AT TIME ZONE 'Europe/Paris');
+SELECT tally.create_dashboard('widths', ARRAY['per_quarter_hour', 'per_six_hours', 'per_minute_local']);
+SELECT tally._snapshot_counters('widths') IS NOT NULL AS direct,
+       tally.snapshot('widths') - 'as_of' = tally._snapshot_sql('widths') - 'as_of' AS same,
+       (tally.snapshot('widths')->>'per_six_hours')::int >= 1 AS counted;
+SELECT tally.drop_dashboard('widths');
 SELECT count(*) AS drift FROM tally.verify();
 -- Widths that do not divide an hour or a day are refused, with the list of those there are.
 SELECT tally.create_metric('per_7_minutes', 'events', bucket => '7 minutes', bucket_column => 'at');
