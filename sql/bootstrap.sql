@@ -30,6 +30,10 @@ CREATE TABLE tally._metric (
     time_zone     text NOT NULL DEFAULT 'UTC',
     depends_on    text[] NOT NULL DEFAULT '{}',
     created_at    timestamptz NOT NULL DEFAULT now(),
+    -- A metric grouped by several columns (0.11.0) lists them here, in order; group_by
+    -- then holds them joined by ', ' (shown in tally.metrics). NULL for one or none. Last
+    -- because 0.11.0 added it: upgraded and fresh catalogs have the same shape.
+    group_columns text[],
     CHECK ((bucket IS NULL) = (bucket_column IS NULL)),
     CONSTRAINT _metric_aggregate_check
         CHECK (aggregate IN ('count', 'sum', 'avg', 'min', 'max', 'count_distinct'))

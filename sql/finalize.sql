@@ -26,7 +26,7 @@
 -- executes SQL (ffi::with_fixed_settings); its single-row path only evaluates precompiled
 -- built-in expressions (as the table owner) and inserts change rows.
 ALTER FUNCTION tally._on_write() SECURITY DEFINER;
-ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.drop_metric(text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._create_dashboard(text, text[], text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally.drop_dashboard(text) SET search_path = pg_catalog, pg_temp;
@@ -49,8 +49,8 @@ ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_c
 REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass), tally._check_source(regclass),
     tally._snapshot_query(text, oid) FROM PUBLIC;
 
-COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text) IS
-'Defines a metric on a table (count, sum, avg, min, max or count_distinct; optional filter, group_by, bucket) and backfills it. Returns the stored definition.';
+COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) IS
+'Defines a metric on a table (count, sum, avg, min, max or count_distinct over a column or expression; optional filter, group_by column or columns, bucket) and backfills it. Returns the stored definition.';
 COMMENT ON FUNCTION tally.drop_metric(text) IS 'Drops a metric, its counters and (if it was the last on its table) the triggers.';
 COMMENT ON FUNCTION tally.value(text) IS 'The current figure of a metric over all groups; for a bucketed metric, the bucket holding now().';
 COMMENT ON FUNCTION tally.groups(text) IS 'The current figure of a metric per group; for a bucketed metric, the bucket holding now().';

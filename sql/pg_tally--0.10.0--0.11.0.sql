@@ -3,10 +3,12 @@
 -- new table tally._value_expression) and fixed-width buckets ('15 minutes', '6 hours').
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.11.0'" to load this file. \quit
 
--- The buckets a metric may name. First in this step, as in 0.10.0: the brief ACCESS
--- EXCLUSIVE lock on tally._metric waits for writers in flight and holds new ones back only
--- while the few definition rows are checked.
+-- The buckets a metric may name, and the columns of a metric grouped by several. First in
+-- this step, as in 0.10.0: the brief ACCESS EXCLUSIVE lock on tally._metric waits for
+-- writers in flight and holds new ones back only while the few definition rows are checked
+-- (the new column has no default: no rewrite).
 ALTER TABLE tally._metric
+    ADD COLUMN group_columns text[],
     DROP CONSTRAINT _metric_bucket_check,
     ADD CONSTRAINT _metric_bucket_check
         CHECK (bucket IN ('hour', 'day', 'week', 'month', 'quarter', 'year',
@@ -142,3 +144,120 @@ BEGIN
 END
 $fn$;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- The figures of a metric grouped by several columns (0.11.0), `flat` keyed by group key
+-- (the JSON array of the columns' text forms), as nested objects: {"PAID": {"web": 10}} from
+-- {"[\"PAID\", \"web\"]": 10}; a NULL column reads as "null", as a NULL group does. Any other
+-- metric's `flat` is returned as it is (`several` false).
+CREATE FUNCTION tally._nested_groups(flat pg_catalog.jsonb, several pg_catalog.bool) RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    nested jsonb := '{}';
+    group_key text;
+    figure jsonb;
+    path text[];
+BEGIN
+    IF NOT several OR flat IS NULL THEN
+        RETURN flat;
+    END IF;
+    FOR group_key, figure IN SELECT e.key, e.value FROM jsonb_each(flat) e LOOP
+        path := ARRAY(SELECT coalesce(p.part, 'null')
+                        FROM jsonb_array_elements_text(group_key::jsonb) WITH ORDINALITY p(part, n)
+                       ORDER BY p.n);
+        FOR depth IN 1 .. array_length(path, 1) - 1 LOOP
+            IF nested #> path[1:depth] IS NULL THEN
+                nested := jsonb_set(nested, path[1:depth], '{}');
+            END IF;
+        END LOOP;
+        nested := jsonb_set(nested, path, figure);
+    END LOOP;
+    RETURN nested;
+END
+$fn$;
+
+-- The snapshot's query read nests the figures of a metric grouped by several columns.
+CREATE OR REPLACE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+DECLARE
+    result pg_catalog.jsonb;
+    allowed pg_catalog.bool;
+    errors pg_catalog.jsonb;
+BEGIN
+    -- Readable by whoever may read every source table, or may SELECT the dashboard's typed
+    -- view while the dashboard's owner may still read every source table (a view does not
+    -- keep publishing figures its owner lost the right to read).
+    SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
+           pg_catalog.bool_and(tally._may_read(reader, mt.source))
+           OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
+               AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source))),
+           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', b.reason, mt.name))
+               FILTER (WHERE b.reason IS NOT NULL)
+      INTO result, allowed, errors
+      FROM tally._dashboard d
+     CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
+      JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
+      LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
+     CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
+     CROSS JOIN LATERAL (
+            SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
+                        WHEN mt.group_by IS NULL
+                        THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                                      'null'::pg_catalog.jsonb)
+                        ELSE tally._nested_groups(
+                                 coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
+                                            FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
+                                 mt.group_columns IS NOT NULL)
+                   END AS figure
+              FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
+                           pg_catalog.sum(x.total) AS t
+                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
+                            UNION ALL
+                            SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL AND s.value IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
+                     GROUP BY x.group_key) g) f
+     WHERE d.name OPERATOR(pg_catalog.=) dashboard
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
+    IF result IS NULL THEN
+        RAISE EXCEPTION 'dashboard "%" does not exist', dashboard
+              USING ERRCODE = 'undefined_object',
+                    HINT = 'SELECT name FROM tally.dashboards lists the dashboards.';
+    END IF;
+    IF NOT allowed THEN
+        RAISE EXCEPTION 'permission denied to read dashboard "%"', dashboard
+              USING ERRCODE = 'insufficient_privilege',
+                    HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
+    END IF;
+    -- A broken metric (tally._broken, 0.9.0) reads as null, and why under "errors".
+    IF errors IS NOT NULL THEN
+        result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('errors', errors);
+    END IF;
+    RETURN result;
+END
+$fn$;
+ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+
+-- create_metric's group_by takes one column (text) or several (an array): anycompatible,
+-- DEFAULT NULL::text (src/catalog/define.rs says why not an overload).
+DROP FUNCTION tally.create_metric(text, regclass, text, text, text, text, text, text, text);
+CREATE FUNCTION tally.create_metric(
+    name text, source regclass, aggregate text DEFAULT 'count', column_name text DEFAULT NULL,
+    filter text DEFAULT NULL, group_by anycompatible DEFAULT NULL::text, bucket text DEFAULT NULL,
+    bucket_column text DEFAULT NULL, time_zone text DEFAULT 'UTC'
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'create_metric_wrapper';
+ALTER FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) IS
+'Defines a metric on a table (count, sum, avg, min, max or count_distinct over a column or expression; optional filter, group_by column or columns, bucket) and backfills it. Returns the stored definition.';

@@ -1,3 +1,33 @@
+-- The figures of a metric grouped by several columns (0.11.0), `flat` keyed by group key
+-- (the JSON array of the columns' text forms), as nested objects: {"PAID": {"web": 10}} from
+-- {"[\"PAID\", \"web\"]": 10}; a NULL column reads as "null", as a NULL group does. Any other
+-- metric's `flat` is returned as it is (`several` false).
+CREATE FUNCTION tally._nested_groups(flat pg_catalog.jsonb, several pg_catalog.bool) RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    nested jsonb := '{}';
+    group_key text;
+    figure jsonb;
+    path text[];
+BEGIN
+    IF NOT several OR flat IS NULL THEN
+        RETURN flat;
+    END IF;
+    FOR group_key, figure IN SELECT e.key, e.value FROM jsonb_each(flat) e LOOP
+        path := ARRAY(SELECT coalesce(p.part, 'null')
+                        FROM jsonb_array_elements_text(group_key::jsonb) WITH ORDINALITY p(part, n)
+                       ORDER BY p.n);
+        FOR depth IN 1 .. array_length(path, 1) - 1 LOOP
+            IF nested #> path[1:depth] IS NULL THEN
+                nested := jsonb_set(nested, path[1:depth], '{}');
+            END IF;
+        END LOOP;
+        nested := jsonb_set(nested, path, figure);
+    END LOOP;
+    RETURN nested;
+END
+$fn$;
+
 -- tally._snapshot_query: the same read as one query (0.1.0-0.2.0's tally.snapshot), for the
 -- reader `reader`. Written in PL/pgSQL on purpose: the jsonb is built by Postgres and returned
 -- as is, so numeric figures stay exact (a round trip through a JSON library would turn them
@@ -41,8 +71,10 @@ BEGIN
                         WHEN mt.group_by IS NULL
                         THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
                                       'null'::pg_catalog.jsonb)
-                        ELSE coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
-                                        FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb)
+                        ELSE tally._nested_groups(
+                                 coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
+                                            FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
+                                 mt.group_columns IS NOT NULL)
                    END AS figure
               FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
                            pg_catalog.sum(x.total) AS t

@@ -93,6 +93,15 @@ pub enum TallyError {
         role: &'static str,
     },
 
+    #[error("group_by names column \"{0}\" twice")]
+    RepeatedGroupColumn(String),
+
+    #[error("group_by names {0} columns")]
+    TooManyGroupColumns(usize),
+
+    #[error("group_by must be a column name or an array of them, not {0}")]
+    WrongGroupByType(String),
+
     #[error("group_by column \"{column}\" of type {type_name} has no stable text form")]
     WrongGroupType { column: String, type_name: String },
 
@@ -203,6 +212,7 @@ impl TallyError {
             UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
             WrongColumnType { .. }
             | WrongValueType { .. }
+            | WrongGroupByType(_)
             | WrongBucketType { .. }
             | WrongGroupType { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
             FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
@@ -216,6 +226,7 @@ impl TallyError {
             | BadTimeZone(_)
             | EmptyDashboard
             | RepeatedDashboardMetric(_)
+            | RepeatedGroupColumn(_)
             | BadRange => Code::ERRCODE_INVALID_PARAMETER_VALUE,
             BadViewName(_) => Code::ERRCODE_INVALID_NAME,
             UnknownSchema(_) => Code::ERRCODE_INVALID_SCHEMA_NAME,
@@ -227,7 +238,9 @@ impl TallyError {
             ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            ValueTooLong { .. } | GroupKeyTooLong { .. } => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            ValueTooLong { .. } | GroupKeyTooLong { .. } | TooManyGroupColumns(_) => {
+                Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED
+            }
             MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             CatalogOutdated => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
@@ -318,6 +331,9 @@ impl TallyError {
             }
             EmptyDashboard => "Pass an array of metric names, such as ARRAY['total_users'].",
             RepeatedDashboardMetric(_) => "List each metric once.",
+            RepeatedGroupColumn(_) => "List each group column once.",
+            TooManyGroupColumns(_) => "Group by at most 8 columns.",
+            WrongGroupByType(_) => "Pass group_by => 'status', or group_by => ARRAY['status', 'channel'].",
             BadViewName(_) => "Use a plain name or schema.name, such as dashboard_view or public.dashboard_view.",
             UnknownSchema(_) => "Create the schema first, or name an existing one.",
             NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",

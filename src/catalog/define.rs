@@ -44,30 +44,79 @@ struct Column {
     type_name: String,
 }
 
+/// `tally.create_metric`. `group_by` is declared `anycompatible DEFAULT NULL::text` (the SQL
+/// below), so one function takes one column as text (`group_by => 'status'`, an untyped
+/// literal resolves to text) and several as an array (0.11.0: `group_by => ARRAY['status',
+/// 'channel']`), whatever the other arguments' notation. An overload taking text[] could not
+/// do both: with defaults on both, a call naming no group would match either.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = "
+CREATE FUNCTION tally.create_metric(
+    name text, source regclass, aggregate text DEFAULT 'count', column_name text DEFAULT NULL,
+    filter text DEFAULT NULL, group_by anycompatible DEFAULT NULL::text, bucket text DEFAULT NULL,
+    bucket_column text DEFAULT NULL, time_zone text DEFAULT 'UTC'
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'create_metric_wrapper';"
+)]
 fn create_metric(
     name: Option<&str>,
     source: Option<PgRelation>,
-    aggregate: default!(Option<&str>, "'count'"),
-    column_name: default!(Option<&str>, "NULL"),
-    filter: default!(Option<&str>, "NULL"),
-    group_by: default!(Option<&str>, "NULL"),
-    bucket: default!(Option<&str>, "NULL"),
-    bucket_column: default!(Option<&str>, "NULL"),
-    time_zone: default!(Option<&str>, "'UTC'"),
+    aggregate: Option<&str>,
+    column_name: Option<&str>,
+    filter: Option<&str>,
+    group_by: Option<pgrx::AnyElement>,
+    bucket: Option<&str>,
+    bucket_column: Option<&str>,
+    time_zone: Option<&str>,
 ) -> SqlResult<JsonB> {
+    let columns = group_columns(group_by)?;
     let request = Request {
         name: crate::error::required(name, "metric name")?.trim(),
         source: Some(crate::error::required(source, "source")?.oid()),
         aggregate: aggregate.unwrap_or("count"),
         value: non_empty(column_name).map(ValueRequest::ColumnOrExpression),
         filter: non_empty(filter),
-        group_by: non_empty(group_by),
+        group_by: columns.iter().map(String::as_str).collect(),
         bucket: non_empty(bucket),
         bucket_column: non_empty(bucket_column),
         time_zone: non_empty(time_zone).unwrap_or("UTC"),
     };
+    create(request)
+}
+
+/// The group columns `group_by` names: none (NULL, or a blank text), one (a text), or the
+/// elements of a text array (none of them NULL, at least one).
+fn group_columns(group_by: Option<pgrx::AnyElement>) -> Result<Vec<String>> {
+    let Some(argument) = group_by else {
+        return Ok(Vec::new());
+    };
+    match super::sys::group_by_argument(&argument) {
+        Some(super::sys::GroupByArgument::Column(text)) => Ok(non_empty(Some(&text))
+            .map(str::to_string)
+            .into_iter()
+            .collect()),
+        Some(super::sys::GroupByArgument::Columns(columns)) => {
+            if columns.is_empty() {
+                return Err(TallyError::EmptyName("group_by"));
+            }
+            columns
+                .into_iter()
+                .map(|column| crate::error::required(column, "a group_by column"))
+                .collect()
+        }
+        None => Err(TallyError::WrongGroupByType(super::sys::type_name(
+            argument.oid(),
+        ))),
+    }
+}
+
+/// Defines the requested metric with the extension's rights, once the caller's are checked.
+fn create(request: Request<'_>) -> SqlResult<JsonB> {
     let metric = ffi::as_extension_owner(|| {
         Spi::connect_mut(|client| {
             crate::model::installed::require_current_catalog()?;
@@ -155,7 +204,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                     Value::Expression(expression) => ValueRequest::Expression(expression.as_str()),
                 }),
                 filter: metric.filter.as_ref().map(|f| f.as_str()),
-                group_by: metric.group_by.as_deref(),
+                group_by: metric.group_by.iter().map(String::as_str).collect(),
                 bucket: metric.bucket.map(Bucket::as_str),
                 bucket_column: metric.bucket_column.as_deref(),
                 time_zone: &metric.time_zone,
@@ -222,7 +271,8 @@ struct Request<'a> {
     aggregate: &'a str,
     value: Option<ValueRequest<'a>>,
     filter: Option<&'a str>,
-    group_by: Option<&'a str>,
+    /// No column, one (the text form names it), or several (the array form).
+    group_by: Vec<&'a str>,
     bucket: Option<&'a str>,
     bucket_column: Option<&'a str>,
     time_zone: &'a str,
@@ -247,6 +297,8 @@ struct Validated {
     aggregate: Aggregate,
     /// The column, or the canonical text of the value expression.
     value: Option<Value>,
+    /// The group columns, as the catalog spells them.
+    group_by: Vec<String>,
     bucket: Option<Bucket>,
     time_zone: String,
     filter: Option<String>,
@@ -346,11 +398,8 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         )?),
     };
 
-    if let Some(name) = request.group_by {
-        let column = find_column(client, &source, name, "group_by")?;
-        check_group_text_form(&source, &column)?;
-        depends_on.push(column.name);
-    }
+    let group_by = check_group_by(client, &source, &request.group_by)?;
+    depends_on.extend(group_by.iter().cloned());
 
     let bucket = match (request.bucket, request.bucket_column) {
         (None, None) => None,
@@ -388,6 +437,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         source,
         aggregate,
         value,
+        group_by,
         bucket,
         time_zone,
         filter,
@@ -554,6 +604,30 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
         .flatten();
     found.ok_or_else(|| TallyError::BadTimeZone(zone.to_string()))
 }
+
+/// Group columns: each names a column of the source once, with a stable text form; several
+/// (at most `MAX_GROUP_COLUMNS`) need the 0.11.0 catalog.
+fn check_group_by(client: &SpiClient<'_>, source: &Source, names: &[&str]) -> Result<Vec<String>> {
+    if names.len() > MAX_GROUP_COLUMNS {
+        return Err(TallyError::TooManyGroupColumns(names.len()));
+    }
+    if names.len() > 1 && !crate::model::installed::has_value_expressions() {
+        return Err(TallyError::CatalogOutdated);
+    }
+    let mut columns: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        let column = find_column(client, source, name, "group_by")?;
+        if columns.contains(&column.name) {
+            return Err(TallyError::RepeatedGroupColumn(column.name));
+        }
+        check_group_text_form(source, &column)?;
+        columns.push(column.name);
+    }
+    Ok(columns)
+}
+
+/// The most columns a metric groups by: a dashboard's breakdown, not a table's key.
+const MAX_GROUP_COLUMNS: usize = 8;
 
 /// A group key is the column's text form; it must not depend on session settings (a
 /// timestamptz prints in the session's TimeZone), or two sessions would count one row in
@@ -892,7 +966,11 @@ fn insert_definition(
                 }
                 .into(),
                 valid.filter.clone().into(),
-                request.group_by.into(),
+                match valid.group_by.as_slice() {
+                    [] => None,
+                    columns => Some(columns.join(", ")),
+                }
+                .into(),
                 valid.bucket.map(Bucket::as_str).into(),
                 request.bucket_column.into(),
                 valid.time_zone.clone().into(),
@@ -903,6 +981,14 @@ fn insert_definition(
         .get_one::<i32>()?;
     let id =
         id.ok_or_else(|| TallyError::Internal("INSERT ... RETURNING id returned nothing".into()))?;
+    if valid.group_by.len() > 1 {
+        // Only a 0.11.0 catalog has the column (`check_group_by`).
+        client.update(
+            "UPDATE tally._metric SET group_columns = $2 WHERE id = $1",
+            None,
+            &[id.into(), valid.group_by.clone().into()],
+        )?;
+    }
     if let Some(Value::Expression(expression)) = &valid.value {
         client.update(
             "INSERT INTO tally._value_expression (metric_id, expression) VALUES ($1, $2)",

@@ -3,7 +3,7 @@
 //! what an expression uses.
 
 use pgrx::pg_sys;
-use pgrx::PgList;
+use pgrx::{AnyElement, PgList};
 use std::ffi::CString;
 
 use crate::error::{ExpressionRole, Result, TallyError};
@@ -193,5 +193,41 @@ unsafe extern "C-unwind" fn json_walker(
             }
         }
         pg_sys::expression_tree_walker(node, Some(json_walker), context)
+    }
+}
+
+/// What a `group_by` argument (`anycompatible`) holds.
+pub enum GroupByArgument {
+    /// A text or varchar: one column (or none, when blank).
+    Column(String),
+    /// A text or varchar array: several columns (NULL elements kept, for the caller to refuse).
+    Columns(Vec<Option<String>>),
+}
+
+/// Reads `argument` as a column name or an array of them, by its type; None for any other
+/// type.
+pub fn group_by_argument(argument: &AnyElement) -> Option<GroupByArgument> {
+    let oid = argument.oid();
+    if oid == pg_sys::TEXTOID || oid == pg_sys::VARCHAROID {
+        // SAFETY: the datum is a text or varchar (checked above), which share text's varlena
+        // layout; it is not NULL (AnyElement holds only non-NULL values).
+        unsafe { argument.into::<String>() }.map(GroupByArgument::Column)
+    } else if oid == pg_sys::TEXTARRAYOID || oid == pg_sys::VARCHARARRAYOID {
+        // SAFETY: the datum is an array of text or varchar (checked above), read as an array
+        // of text, elements of the same varlena layout; NULL elements come back as None.
+        unsafe { argument.into::<Vec<Option<String>>>() }.map(GroupByArgument::Columns)
+    } else {
+        None
+    }
+}
+
+/// The SQL name of type `oid`, for an error message.
+pub fn type_name(oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be returns a palloc'd NUL-terminated string for any oid (a
+    // placeholder for an unknown one); it is copied before the memory context goes.
+    unsafe {
+        std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid))
+            .to_string_lossy()
+            .into_owned()
     }
 }

@@ -197,6 +197,17 @@ impl Serialize for Value {
     }
 }
 
+fn serialize_group_by<S: serde::Serializer>(
+    columns: &[String],
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match columns {
+        [] => serializer.serialize_none(),
+        [column] => serializer.serialize_str(column),
+        columns => columns.serialize(serializer),
+    }
+}
+
 /// One stored metric. Serialized as the definition `create_metric` returns.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metric {
@@ -211,7 +222,10 @@ pub struct Metric {
     #[serde(rename = "column_name")]
     pub value: Option<Value>,
     pub filter: Option<Expression>,
-    pub group_by: Option<String>,
+    /// The group columns: none, one (a key is its text form), or several (0.11.0: a key is
+    /// the JSON array of their text forms). Serialized as null, a name, or an array.
+    #[serde(serialize_with = "serialize_group_by")]
+    pub group_by: Vec<String>,
     pub bucket: Option<Bucket>,
     pub bucket_column: Option<String>,
     pub time_zone: String,
@@ -251,7 +265,10 @@ impl Metric {
                 None => text(6)?.map(Value::Column),
             },
             filter: text(7)?.map(Expression::stored),
-            group_by: text(8)?,
+            group_by: match row.get::<Vec<String>>(17)? {
+                Some(columns) => columns,
+                None => text(8)?.into_iter().collect(),
+            },
             bucket,
             bucket_column: text(10)?,
             time_zone: required(11, "time_zone")?,

@@ -61,13 +61,23 @@ impl Metric {
         }
     }
 
-    /// The group key of a source row: the group column's text form, refused in the writer's
-    /// statement when longer than `GROUP_KEY_LIMIT_BYTES` (`tally._refuse_group_key`).
+    /// The group key of a source row: the group column's text form, or (several columns,
+    /// 0.11.0) the JSON array of their text forms (`["PAID", "web"]`, a NULL as null), refused
+    /// in the writer's statement when longer than `GROUP_KEY_LIMIT_BYTES`
+    /// (`tally._refuse_group_key`).
     pub fn group_sql(&self) -> String {
-        let Some(column) = &self.group_by else {
-            return "NULL::pg_catalog.text".to_string();
+        let key = match self.group_by.as_slice() {
+            [] => return "NULL::pg_catalog.text".to_string(),
+            [column] => format!("{}::pg_catalog.text", Ident::new(column)),
+            columns => format!(
+                "pg_catalog.jsonb_build_array({})::pg_catalog.text",
+                columns
+                    .iter()
+                    .map(|column| format!("{}::pg_catalog.text", Ident::new(column)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
-        let key = format!("{}::pg_catalog.text", Ident::new(column));
         if !self.refuses_unfoldable {
             return key;
         }
@@ -150,10 +160,7 @@ impl Metric {
                 .as_ref()
                 .map(|f| Sql::assembled(format!("({f})"))),
             bucket: self.bucket.map(|_| Sql::assembled(self.bucket_sql())),
-            group: self
-                .group_by
-                .as_ref()
-                .map(|_| Sql::assembled(self.group_sql())),
+            group: (!self.group_by.is_empty()).then(|| Sql::assembled(self.group_sql())),
             column: column.map(|c| {
                 Sql::assembled(if self.aggregate.sums_values() {
                     self.summand_sql(&c)

@@ -257,35 +257,37 @@ enum Lookup {
 
 fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
     let mut found = Lookup::Missing;
-    reader.lookup(
-        "_metric",
-        &[Key::Text("name", name)],
-        &[
-            "id",
-            "source",
-            "aggregate",
-            "group_by",
-            "bucket",
-            "time_zone",
-        ],
-        |row| {
-            let aggregate = row.get::<String>(2).unwrap_or_default();
-            found = match (summed(&aggregate), row.get::<i32>(0)) {
-                (Some(aggregate), Some(id)) => Lookup::Found(SummedMetric {
-                    id,
-                    name: name.to_string(),
-                    source: row.get::<pg_sys::Oid>(1).unwrap_or(pg_sys::InvalidOid),
-                    aggregate,
-                    grouped: row.get::<String>(3).is_some(),
-                    bucket: row
-                        .get::<String>(4)
-                        .map(|b| (b, row.get::<String>(5).unwrap_or_else(|| "UTC".into()))),
-                }),
-                _ => Lookup::NeedsQuery,
-            };
-            Ok(())
-        },
-    )?;
+    let mut columns = vec![
+        "id",
+        "source",
+        "aggregate",
+        "group_by",
+        "bucket",
+        "time_zone",
+    ];
+    // A metric grouped by several columns (0.11.0 catalogs) nests its figures: the query reads it.
+    let several_known = crate::model::installed::catalog() == crate::sql::CatalogVersion::V0_11;
+    if several_known {
+        columns.push("group_columns");
+    }
+    reader.lookup("_metric", &[Key::Text("name", name)], &columns, |row| {
+        let aggregate = row.get::<String>(2).unwrap_or_default();
+        let several = several_known && row.get::<Vec<String>>(6).is_some();
+        found = match (summed(&aggregate), row.get::<i32>(0)) {
+            (Some(aggregate), Some(id)) if !several => Lookup::Found(SummedMetric {
+                id,
+                name: name.to_string(),
+                source: row.get::<pg_sys::Oid>(1).unwrap_or(pg_sys::InvalidOid),
+                aggregate,
+                grouped: row.get::<String>(3).is_some(),
+                bucket: row
+                    .get::<String>(4)
+                    .map(|b| (b, row.get::<String>(5).unwrap_or_else(|| "UTC".into()))),
+            }),
+            _ => Lookup::NeedsQuery,
+        };
+        Ok(())
+    })?;
     if let Lookup::Found(metric) = &found {
         if is_broken(reader, metric.id)? {
             return Ok(Lookup::NeedsQuery);

@@ -307,14 +307,15 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
     c.relowner";
 
 /// What follows `METRIC_COLUMNS`: why the metric is broken (or NULL), whether the catalog
-/// has `tally._refuse_value`, and the value expression (or NULL), as far as the catalog has
-/// them.
+/// has `tally._refuse_value`, the value expression (or NULL) and the group columns of a
+/// metric grouped by several (or NULL), as far as the catalog has them.
 const METRIC_V0_11: &str =
     "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
-    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id)";
+    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns";
 const METRIC_V0_9: &str = "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
-    NULL::pg_catalog.text";
-const METRIC_V0_1: &str = "NULL::pg_catalog.text, false, NULL::pg_catalog.text";
+    NULL::pg_catalog.text, NULL::pg_catalog.text[]";
+const METRIC_V0_1: &str =
+    "NULL::pg_catalog.text, false, NULL::pg_catalog.text, NULL::pg_catalog.text[]";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \

@@ -56,7 +56,14 @@ mod tests {
                 .map(pgrx::pg_sys::TimestampTz::from)
         };
         let calendar = ["hour", "day", "week", "month", "quarter", "year"];
-        let widths = ["1 minute", "15 minutes", "30 minutes", "2 hours", "6 hours", "12 hours"];
+        let widths = [
+            "1 minute",
+            "15 minutes",
+            "30 minutes",
+            "2 hours",
+            "6 hours",
+            "12 hours",
+        ];
         for unit in calendar.into_iter().chain(widths) {
             for zone in zones {
                 for at in instants {
