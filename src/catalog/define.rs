@@ -807,8 +807,11 @@ fn expression_rejected(caught: CaughtPgError, role: ExpressionRole) -> TallyErro
 /// copy of it (a `regclass` constant naming the source is refused: the stored text would
 /// name it). Enum types (and arrays of them) carry no code
 /// and are allowed, so a filter may compare an enum column with a label, if the table's
-/// owner `$2` controls them (the stored text names the type: whoever may drop it may put a
-/// domain of that name in its place) and they are not temporary (a temporary type's name
+/// owner `$2` controls them and their schema, or a superuser owns the schema (the stored
+/// text names the type: whoever may drop it, its owner or its schema's, may put a domain of
+/// that name in its place, whose CHECK would then run as the table's owner; 0.11.0, found
+/// by a hostile probe: a schema's owner swapped another role's enum; `public` is owned by
+/// the database's owner) and they are not temporary (a temporary type's name
 /// would be looked up in each writer's own temporary schema).
 const FOREIGN_OBJECT_SQL: &str = "\
 SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
@@ -823,6 +826,14 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
             AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
                         AND pg_catalog.pg_has_role($2::pg_catalog.oid, coalesce(e.typowner, t.typowner), 'USAGE') \
+                        AND coalesce((SELECT pg_catalog.pg_has_role($2::pg_catalog.oid, r.oid, 'USAGE') OR r.rolsuper \
+                                        FROM pg_catalog.pg_namespace n \
+                                        JOIN pg_catalog.pg_roles r \
+                                          ON r.oid = CASE WHEN n.nspowner = 'pg_database_owner'::pg_catalog.regrole \
+                                                          THEN (SELECT d.datdba FROM pg_catalog.pg_database d \
+                                                                 WHERE d.datname = pg_catalog.current_database()) \
+                                                          ELSE n.nspowner END \
+                                       WHERE n.oid = coalesce(e.typnamespace, t.typnamespace)), false) \
                         AND NOT pg_catalog.pg_is_other_temp_schema(coalesce(e.typnamespace, t.typnamespace)) \
                         AND coalesce(e.typnamespace, t.typnamespace) <> pg_catalog.pg_my_temp_schema() \
                    FROM pg_catalog.pg_type t \

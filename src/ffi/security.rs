@@ -46,17 +46,24 @@ pub fn with_fixed_settings<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
 /// value above 0 gives the shortest exact text), a bytea's `bytea_output` (and `xmlbinary`
 /// inside xml), and a time zone named by an abbreviation (`date_trunc(unit, t, 'EST')`, a
 /// bucket) `timezone_abbreviations`.
-const OUTPUT_SETTINGS: [(&CStr, &CStr); 4] = [
+const OUTPUT_SETTINGS: [(&CStr, &CStr); 5] = [
     (c"extra_float_digits", c"3"),
     (c"bytea_output", c"hex"),
     (c"xmlbinary", c"base64"),
     (c"timezone_abbreviations", c"Default"),
+    // quote_ident, which is immutable, quotes every identifier under it (0.11.0; found by a
+    // hostile probe: a writer's SET moved length(quote_ident(s))).
+    (c"quote_all_identifiers", c"off"),
 ];
 
 /// Runs `body` (the single-row path's evaluation of compiled expressions) under
 /// `OUTPUT_SETTINGS`: a group key or bucket is such a function's result, so a writer's own
 /// settings would otherwise file its row under another key. Costs a few lookups when the
-/// session already has them so.
+/// session already has them so. Either way `body` runs inside a nest level of its own that
+/// discards every setting changed in it: a table owner's code reached there (the CHECK of
+/// a domain it put in place of an enum its filter names) must not leave a search_path
+/// behind in the writer's session (0.11.0; before, the fast case ran `body` bare, and a
+/// superuser's next query resolved names in the owner's schema).
 pub fn with_fixed_output<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     // SAFETY: reads an int global; GetConfigOption returns the current value of a built-in
     // option as a NUL-terminated string (never NULL for an existing one).
@@ -67,7 +74,7 @@ pub fn with_fixed_output<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
             })
     };
     if fixed {
-        body()
+        super::with_settings(&[] as &[(&CStr, &CStr)], body)
     } else {
         super::with_settings(&OUTPUT_SETTINGS, body)
     }

@@ -233,13 +233,15 @@ impl Metric {
             (Some(column), true) => format!(
                 "{summary} UNION ALL \
                  {head}, {tracked}, {sign}::pg_catalog.int8, {sign}::pg_catalog.int8, 0::pg_catalog.numeric \
-                 FROM {relation} WHERE {column} IS NOT NULL{and_filter}",
+                 FROM {relation} WHERE {valued}",
                 tracked = self.tracked_sql(column),
-                and_filter = self
-                    .filter
-                    .as_ref()
-                    .map(|f| format!(" AND ({f})"))
-                    .unwrap_or_default()
+                // The filter first, as every other path evaluates it: a value expression that
+                // can raise (a / b) is computed only for rows the filter keeps (AND would
+                // leave the order to the planner).
+                valued = match &self.filter {
+                    Some(filter) => format!("CASE WHEN ({filter}) THEN {column} IS NOT NULL ELSE false END"),
+                    None => format!("{column} IS NOT NULL"),
+                }
             ),
             _ => summary,
         }

@@ -126,8 +126,66 @@ INSERT INTO vx_t SELECT i, i FROM generate_series(2, 4) i;
 RESET ALL;
 RESET ROLE;
 SELECT tally.value('vx_ok') = (SELECT sum(n * 2) FROM vx_t) AS exact, tally.value('vx_ok');
-SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass);
+-- Hostile probes of 0.11.0, each found by one and closed:
+-- 1. A writer's quote_all_identifiers moved quote_ident (immutable), on both write paths.
+SET ROLE vx_owner;
+CREATE TABLE vx_q (id int, s text);
+GRANT INSERT ON vx_q TO vx_writer;
+SELECT tally.create_metric('vx_quoted', 'vx_q', 'sum', 'length(quote_ident(s))') IS NOT NULL AS created;
+SET ROLE vx_writer;
+SET quote_all_identifiers = on;
+INSERT INTO vx_q VALUES (1, 'abc');
+INSERT INTO vx_q VALUES (2, 'abcd'), (3, 'Xyz');
+RESET quote_all_identifiers;
+RESET ROLE;
+SELECT tally.value('vx_quoted') AS quoted, (SELECT sum(length(quote_ident(s))) FROM vx_q) AS live;
+-- 2. The one-row SQL path of min/max/count_distinct computed the value before the filter:
+--    a row the filter excludes failed on a / b with b = 0 (the direct path did not).
+SET ROLE vx_owner;
+CREATE TABLE vx_z (id int, a numeric, b numeric);
+SELECT tally.create_metric('vx_ratio', 'vx_z', 'max', 'a / b', filter => 'b <> 0') IS NOT NULL AS created;
+SET tally.direct_writes = off;
+INSERT INTO vx_z VALUES (1, 5, 0);
+INSERT INTO vx_z VALUES (2, 6, 3);
+DELETE FROM vx_z WHERE id = 1;
+RESET tally.direct_writes;
+INSERT INTO vx_z VALUES (3, 5, 0);
+SELECT tally.value('vx_ratio') AS ratio, (SELECT max(a / b) FROM vx_z WHERE b <> 0) AS live;
+RESET ROLE;
+-- 3. An enum in a schema another role owns: that role could drop it and put a domain of the
+--    same name in its place, whose CHECK would run as the table's owner. Refused.
+CREATE ROLE vx_schema_owner;
+CREATE SCHEMA vx_other AUTHORIZATION vx_schema_owner;
+CREATE SCHEMA vx_own AUTHORIZATION vx_owner;
+GRANT CREATE, USAGE ON SCHEMA vx_other TO vx_owner;
+SET ROLE vx_owner;
+CREATE TYPE vx_other.prio AS ENUM ('low', 'high');
+SELECT tally.create_metric('vx_prio', 'vx_z', 'sum', $$CASE WHEN 'high'::vx_other.prio > 'low'::vx_other.prio THEN a END$$);
+\echo :LAST_ERROR_SQLSTATE
+-- In a schema of its own, the owner's enum is fine.
+CREATE TYPE vx_own.prio AS ENUM ('low', 'high');
+SELECT tally.create_metric('vx_prio', 'vx_z', 'sum', $$CASE WHEN 'high'::vx_own.prio > 'low'::vx_own.prio THEN a END$$) IS NOT NULL AS created;
+-- 4. The owner swaps its own enum for a domain whose CHECK sets search_path: it runs (as
+--    the owner, restricted, like an index expression's function), but its setting must not
+--    outlive the writer's statement, or the next query of a superuser writing the table
+--    would resolve names in the owner's schema.
+CREATE FUNCTION vx_own.hook(text) RETURNS boolean LANGUAGE plpgsql AS
+  $f$BEGIN PERFORM pg_catalog.set_config('search_path', 'vx_own, pg_catalog', false); RETURN true; END$f$;
+ALTER TYPE vx_own.prio RENAME TO prio_old;
+CREATE DOMAIN vx_own.prio AS text CHECK (vx_own.hook(VALUE));
+GRANT INSERT ON vx_z TO PUBLIC;
+RESET ROLE;
+SHOW search_path;
+INSERT INTO vx_z VALUES (4, 1, 1);
+SHOW search_path;
+SET tally.direct_writes = off;
+INSERT INTO vx_z VALUES (5, 1, 1);
+RESET tally.direct_writes;
+SHOW search_path;
+DROP SCHEMA vx_other CASCADE;
+SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass, 'vx_q'::regclass, 'vx_z'::regclass);
 DROP TABLE lines;
 DROP OWNED BY vx_owner;
 DROP ROLE vx_owner;
+DROP ROLE vx_schema_owner;
 DROP ROLE vx_writer;
