@@ -238,6 +238,20 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT count(nullif(qty, 0))::numeric FROM orders",
         tally: "SELECT tally.value('nonzero_qty_count')",
     },
+    // Several group columns (0.11.0): the key is the JSON array of their text forms.
+    Check {
+        name: "amount_by_status_active",
+        define: "'amount_by_status_active', 'orders', 'sum', 'amount', group_by => ARRAY['status', 'is_active']",
+        oracle: "SELECT to_jsonb(ARRAY[status, is_active::text])::text, coalesce(sum(amount), 0) FROM orders GROUP BY 1",
+        tally: "SELECT * FROM tally.groups('amount_by_status_active')",
+    },
+    Check {
+        name: "users_by_active_status_daily",
+        define: "'users_by_active_status_daily', 'orders', 'count_distinct', 'user_id', group_by => ARRAY['is_active', 'status'], bucket => 'day', bucket_column => 'created_at', time_zone => 'America/New_York'",
+        oracle: "SELECT date_trunc('day', created_at, 'America/New_York'), to_jsonb(ARRAY[is_active::text, status])::text, \
+                        count(DISTINCT user_id)::numeric FROM orders WHERE created_at IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('users_by_active_status_daily', '2000-01-01', '2100-01-01')",
+    },
     Check {
         name: "users_overall",
         define: "",
