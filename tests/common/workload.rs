@@ -137,11 +137,11 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT * FROM tally.groups('six_hours_new_york_by_status')",
     },
     Check {
-        name: "two_hours_local_max",
-        define: "'two_hours_local_max', 'orders', 'max', 'qty', bucket => '2 hours', bucket_column => 'local_ts', time_zone => 'Europe/Paris'",
+        name: "two_hours_local_sum",
+        define: "'two_hours_local_sum', 'orders', 'sum', 'qty', bucket => '2 hours', bucket_column => 'local_ts', time_zone => 'Europe/Paris'",
         oracle: "SELECT (date_trunc('day', local_ts) + floor(extract(hour FROM local_ts) / 2) * interval '2 hours') AT TIME ZONE 'Europe/Paris', \
-                        NULL::text, max(qty)::numeric FROM orders WHERE local_ts IS NOT NULL GROUP BY 1",
-        tally: "SELECT * FROM tally.series('two_hours_local_max', '2000-01-01', '2100-01-01')",
+                        NULL::text, coalesce(sum(qty), 0)::numeric FROM orders WHERE local_ts IS NOT NULL GROUP BY 1",
+        tally: "SELECT * FROM tally.series('two_hours_local_sum', '2000-01-01', '2100-01-01')",
     },
     Check {
         name: "big_paid_count",
@@ -246,11 +246,10 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT * FROM tally.groups('amount_by_status_active')",
     },
     Check {
-        name: "users_by_active_status_daily",
-        define: "'users_by_active_status_daily', 'orders', 'count_distinct', 'user_id', group_by => ARRAY['is_active', 'status'], bucket => 'day', bucket_column => 'created_at', time_zone => 'America/New_York'",
-        oracle: "SELECT date_trunc('day', created_at, 'America/New_York'), to_jsonb(ARRAY[is_active::text, status])::text, \
-                        count(DISTINCT user_id)::numeric FROM orders WHERE created_at IS NOT NULL GROUP BY 1, 2",
-        tally: "SELECT * FROM tally.series('users_by_active_status_daily', '2000-01-01', '2100-01-01')",
+        name: "users_by_active_status",
+        define: "'users_by_active_status', 'orders', 'count_distinct', 'user_id', group_by => ARRAY['is_active', 'status']",
+        oracle: "SELECT to_jsonb(ARRAY[is_active::text, status])::text, count(DISTINCT user_id)::numeric FROM orders GROUP BY 1",
+        tally: "SELECT * FROM tally.groups('users_by_active_status')",
     },
     Check {
         name: "users_overall",
