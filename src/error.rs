@@ -309,7 +309,7 @@ impl TallyError {
                 "pg_tally counts the values a write stores, and PostgreSQL 18 computes a VIRTUAL column only when it is read: make it GENERATED ALWAYS AS (...) STORED, or use the columns it is computed from."
             }
             WrongGroupType { .. } => {
-                "Its text form depends on session settings; group by a text, integer, boolean, date or enum column instead."
+                "Its text form is not fixed (a date prints by DateStyle, an enum label can be renamed); group by a text, varchar, integer, numeric, boolean or uuid column instead."
             }
             BadTimeZone(_) => "Use a name from pg_timezone_names, such as 'UTC' or 'Europe/Paris'.",
             NotOneExpression { role: ExpressionRole::Value, .. } => {

@@ -611,7 +611,7 @@ fn check_group_by(client: &SpiClient<'_>, source: &Source, names: &[&str]) -> Re
     if names.len() > MAX_GROUP_COLUMNS {
         return Err(TallyError::TooManyGroupColumns(names.len()));
     }
-    if names.len() > 1 && !crate::model::installed::has_value_expressions() {
+    if names.len() > 1 && !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_11) {
         return Err(TallyError::CatalogOutdated);
     }
     let mut columns: Vec<String> = Vec::with_capacity(names.len());
@@ -677,7 +677,7 @@ fn check_value(
         | ValueRequest::Expression(text)
         | ValueRequest::ColumnOrExpression(text) => text,
     };
-    if !crate::model::installed::has_value_expressions() {
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_11) {
         return Err(TallyError::CatalogOutdated);
     }
     let checked = check_expression(source, text, ExpressionRole::Value)?;

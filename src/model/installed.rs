@@ -4,17 +4,20 @@
 
 use crate::error::{Result, TallyError};
 use crate::sql::CatalogVersion;
+use std::cell::Cell;
+use std::ffi::CStr;
+use std::thread::LocalKey;
 
 thread_local! {
     /// Once the catalog is seen current it stays so for the life of the backend.
-    static CATALOG_CURRENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Once the catalog is seen holding value expressions it stays so.
-    static HAS_VALUE_EXPRESSIONS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static CATALOG_CURRENT: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.11.0 it stays so.
+    static CATALOG_0_11: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_value_expressions() {
+    if has_relation(&CATALOG_0_11, c"_value_expression") {
         CatalogVersion::V0_11
     } else if catalog_is_current() {
         CatalogVersion::V0_9
@@ -23,17 +26,10 @@ pub fn catalog() -> CatalogVersion {
     }
 }
 
-/// Whether this database's catalog has `tally._value_expression` (0.11.0): metrics may
-/// then aggregate an expression. Metrics over columns work on older catalogs too.
-pub fn has_value_expressions() -> bool {
-    if HAS_VALUE_EXPRESSIONS.with(|c| c.get()) {
-        return true;
-    }
-    let has = crate::ffi::tally_schema()
-        .and_then(|schema| crate::ffi::relation_in(schema, c"_value_expression"))
-        .is_some();
-    HAS_VALUE_EXPRESSIONS.with(|c| c.set(has));
-    has
+/// Whether this database's catalog is at `version` or later: 0.11.0 for value expressions,
+/// several group columns and fixed-width buckets (what is older works on older catalogs).
+pub fn catalog_has(version: CatalogVersion) -> bool {
+    catalog() >= version
 }
 
 /// Whether this database's pg_tally catalog matches the library (0.9.0: metrics can be
@@ -42,14 +38,20 @@ pub fn has_value_expressions() -> bool {
 /// recording changes in the old catalog's shape, nothing folds, and everything else asks
 /// for the update.
 pub fn catalog_is_current() -> bool {
-    if CATALOG_CURRENT.with(|c| c.get()) {
+    has_relation(&CATALOG_CURRENT, c"_broken")
+}
+
+/// Whether schema tally holds `relation`, remembered in `seen` once it does (a catalog is
+/// only ever updated forward while a backend lives).
+fn has_relation(seen: &'static LocalKey<Cell<bool>>, relation: &CStr) -> bool {
+    if seen.with(Cell::get) {
         return true;
     }
-    let current = crate::ffi::tally_schema()
-        .and_then(|schema| crate::ffi::relation_in(schema, c"_broken"))
+    let has = crate::ffi::tally_schema()
+        .and_then(|schema| crate::ffi::relation_in(schema, relation))
         .is_some();
-    CATALOG_CURRENT.with(|c| c.set(current));
-    current
+    seen.with(|c| c.set(has));
+    has
 }
 
 /// Whether this session has already seen the catalog current, without asking the database

@@ -334,7 +334,7 @@ pub enum MetricsBy {
 /// The catalog a database has, by the version that last changed the shape
 /// `metric_select_sql` reads: between installing this library and `ALTER EXTENSION pg_tally
 /// UPDATE`, writes go on over an older one.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum CatalogVersion {
     /// Before 0.9.0: no `tally._broken`, no `tally._refuse_value`.
     V0_1,
