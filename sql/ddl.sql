@@ -43,6 +43,24 @@ BEGIN
                         HINT = 'Drop those metrics first with tally.drop_metric(name), then repeat the command.';
         END IF;
     END LOOP;
+    -- A type a filter or value expression names (an enum: no other type passes their
+    -- check), dropped: the stored text would name a free type name, and whoever may create
+    -- in its schema could fill it with a domain whose CHECK runs as the table's owner in
+    -- every write (0.11.0, found by a hostile probe). The metrics whose text holds the
+    -- type's name are checked again, which fails, and the drop with it. A table's own row
+    -- type, dropped with the table, is no such type.
+    FOR root IN SELECT DISTINCT m.source::oid
+                  FROM pg_event_trigger_dropped_objects() d
+                  JOIN tally._metric m
+                    ON pg_catalog.strpos(coalesce(m.filter, '') OPERATOR(pg_catalog.||) ' '
+                                         OPERATOR(pg_catalog.||) coalesce((SELECT e.expression FROM tally._value_expression e
+                                                                           WHERE e.metric_id = m.id), ''),
+                                         d.object_identity) > 0
+                 WHERE d.object_type = 'type'
+                   AND NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() t
+                                    WHERE t.object_type = 'table' AND t.object_identity = d.object_identity) LOOP
+        PERFORM tally._check_source(root::regclass);
+    END LOOP;
 END
 $fn$;
 
@@ -84,6 +102,7 @@ BEGIN
               JOIN pg_catalog.pg_type t
                 ON (c.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = c.objid)
                 OR (c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND t.typrelid = c.objid)
+              JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
               JOIN tally._metric m ON true
               JOIN pg_catalog.pg_class r ON r.oid = m.source
              WHERE c.command_tag = 'ALTER TYPE'
@@ -94,7 +113,18 @@ BEGIN
                     OR (t.typowner = r.relowner
                         AND (pg_catalog.strpos(m.filter, t.typname) > 0
                              OR pg_catalog.strpos((SELECT e.expression FROM tally._value_expression e
-                                                    WHERE e.metric_id = m.id), t.typname) > 0)))
+                                                    WHERE e.metric_id = m.id), t.typname) > 0))
+                    -- 0.11.0, found by a hostile probe: an enum given to another owner is
+                    -- still named by its qualified name; one renamed by the table's owner
+                    -- (a filter may name only its own enums) leaves the filter naming a
+                    -- free name, which no text search finds, so every metric of its tables
+                    -- with a filter or value expression is checked again.
+                    OR pg_catalog.strpos(coalesce(m.filter, '') || ' ' || coalesce((SELECT e.expression FROM tally._value_expression e
+                                                                                     WHERE e.metric_id = m.id), ''),
+                                         pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.typname)) > 0
+                    OR (t.typtype = 'e' AND t.typowner = r.relowner
+                        AND (m.filter IS NOT NULL
+                             OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id))))
              GROUP BY m.source
         LOOP
             IF typed THEN

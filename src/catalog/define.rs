@@ -109,6 +109,9 @@ fn group_columns(group_by: Option<pgrx::AnyElement>) -> Result<Vec<String>> {
                 .map(|column| crate::error::required(column, "a group_by column"))
                 .collect()
         }
+        Some(super::sys::GroupByArgument::NotAList) => Err(TallyError::WrongGroupByType(
+            "an array of more than one dimension, or not counted from 1".into(),
+        )),
         None => Err(TallyError::WrongGroupByType(super::sys::type_name(
             argument.oid(),
         ))),
@@ -807,7 +810,8 @@ fn expression_rejected(caught: CaughtPgError, role: ExpressionRole) -> TallyErro
 /// copy of it (a `regclass` constant naming the source is refused: the stored text would
 /// name it). Enum types (and arrays of them) carry no code
 /// and are allowed, so a filter may compare an enum column with a label, if the table's
-/// owner `$2` controls them and their schema, or a superuser owns the schema (the stored
+/// owner `$2` owns them (0.11.0; before, any role it is a member of) and controls their
+/// schema, or a superuser owns the schema (the stored
 /// text names the type: whoever may drop it, its owner or its schema's, may put a domain of
 /// that name in its place, whose CHECK would then run as the table's owner; 0.11.0, found
 /// by a hostile probe: a schema's owner swapped another role's enum; `public` is owned by
@@ -825,7 +829,7 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
    AND d.refobjid >= 16384::pg_catalog.oid \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
             AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
-                        AND pg_catalog.pg_has_role($2::pg_catalog.oid, coalesce(e.typowner, t.typowner), 'USAGE') \
+                        AND coalesce(e.typowner, t.typowner) = $2::pg_catalog.oid \
                         AND coalesce((SELECT pg_catalog.pg_has_role($2::pg_catalog.oid, r.oid, 'USAGE') OR r.rolsuper \
                                         FROM pg_catalog.pg_namespace n \
                                         JOIN pg_catalog.pg_roles r \

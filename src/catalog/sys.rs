@@ -202,6 +202,8 @@ pub enum GroupByArgument {
     Column(String),
     /// A text or varchar array: several columns (NULL elements kept, for the caller to refuse).
     Columns(Vec<Option<String>>),
+    /// A text or varchar array of more than one dimension, or not counted from 1.
+    NotAList,
 }
 
 /// Reads `argument` as a column name or an array of them, by its type; None for any other
@@ -213,11 +215,31 @@ pub fn group_by_argument(argument: &AnyElement) -> Option<GroupByArgument> {
         // layout; it is not NULL (AnyElement holds only non-NULL values).
         unsafe { argument.into::<String>() }.map(GroupByArgument::Column)
     } else if oid == pg_sys::TEXTARRAYOID || oid == pg_sys::VARCHARARRAYOID {
+        if !is_a_list(argument) {
+            return Some(GroupByArgument::NotAList);
+        }
         // SAFETY: the datum is an array of text or varchar (checked above), read as an array
         // of text, elements of the same varlena layout; NULL elements come back as None.
         unsafe { argument.into::<Vec<Option<String>>>() }.map(GroupByArgument::Columns)
     } else {
         None
+    }
+}
+
+/// Whether the array `argument` is a list: one dimension counted from 1, or empty (pgrx
+/// would flatten `ARRAY[['a', 'b'], ['c', 'd']]` or `'[2:3]={a,b}'` into one).
+fn is_a_list(argument: &AnyElement) -> bool {
+    // SAFETY: `argument` holds a non-NULL array datum (its type was checked by the caller);
+    // pg_detoast_datum returns it or a palloc'd plain copy, whose header (ndim) and, for
+    // ndim dimensions, the lower bounds after the dimensions (ARR_LBOUND) are read.
+    unsafe {
+        let array =
+            pg_sys::pg_detoast_datum(argument.datum().cast_mut_ptr()) as *const pg_sys::ArrayType;
+        let ndim = (*array).ndim;
+        let lower_bounds = (array as *const u8).add(
+            std::mem::size_of::<pg_sys::ArrayType>() + std::mem::size_of::<i32>() * ndim as usize,
+        ) as *const i32;
+        ndim == 0 || (ndim == 1 && lower_bounds.read_unaligned() == 1)
     }
 }
 

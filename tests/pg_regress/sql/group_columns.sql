@@ -63,6 +63,10 @@ SELECT tally.create_metric('bad', 'sales', group_by => ARRAY['status', 'at']);
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'sales', group_by => ARRAY['status', 'channel', 'vip', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
 \echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'sales', group_by => ARRAY[['status', 'channel'], ['vip', 'c1']]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'sales', group_by => '[2:3]={status,channel}'::text[]);
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS left_behind FROM tally.metrics WHERE name = 'bad';
 -- DDL: a group column cannot be dropped.
 ALTER TABLE sales DROP COLUMN channel;

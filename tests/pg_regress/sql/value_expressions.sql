@@ -171,10 +171,15 @@ SELECT tally.create_metric('vx_prio', 'vx_z', 'sum', $$CASE WHEN 'high'::vx_own.
 --    would resolve names in the owner's schema.
 CREATE FUNCTION vx_own.hook(text) RETURNS boolean LANGUAGE plpgsql AS
   $f$BEGIN PERFORM pg_catalog.set_config('search_path', 'vx_own, pg_catalog', false); RETURN true; END$f$;
-ALTER TYPE vx_own.prio RENAME TO prio_old;
-CREATE DOMAIN vx_own.prio AS text CHECK (vx_own.hook(VALUE));
 GRANT INSERT ON vx_z TO PUBLIC;
 RESET ROLE;
+-- (The hooks refuse the swap since 0.11.0, case 5 below; a superuser turning them off, or a
+-- restore, is what is left to reach it.)
+ALTER EVENT TRIGGER tally_alter_table DISABLE;
+ALTER TYPE vx_own.prio RENAME TO prio_old;
+ALTER EVENT TRIGGER tally_alter_table ENABLE;
+CREATE DOMAIN vx_own.prio AS text CHECK (vx_own.hook(VALUE));
+ALTER DOMAIN vx_own.prio OWNER TO vx_owner;
 SHOW search_path;
 INSERT INTO vx_z VALUES (4, 1, 1);
 SHOW search_path;
@@ -182,6 +187,22 @@ SET tally.direct_writes = off;
 INSERT INTO vx_z VALUES (5, 1, 1);
 RESET tally.direct_writes;
 SHOW search_path;
+SELECT tally.drop_metric('vx_prio');
+-- 5. Renaming or dropping an enum a filter or value expression names would free its name
+--    for anyone who may create in its schema (a domain there runs as the table's owner):
+--    refused, as dropping a column is; changes that keep the name resolving pass.
+SET ROLE vx_owner;
+CREATE TYPE vx_own.stage AS ENUM ('draft', 'final');
+SELECT tally.create_metric('vx_final', 'vx_z', 'count', filter => $$'final'::vx_own.stage > 'draft'::vx_own.stage AND a > 0$$) IS NOT NULL AS created;
+ALTER TYPE vx_own.stage RENAME TO stage_old;
+\echo :LAST_ERROR_SQLSTATE
+DROP TYPE vx_own.stage;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TYPE vx_own.stage ADD VALUE 'archived';
+CREATE TYPE vx_own.unrelated AS ENUM ('x');
+DROP TYPE vx_own.unrelated;
+SELECT tally.value('vx_final') AS still_counting;
+RESET ROLE;
 DROP SCHEMA vx_other CASCADE;
 SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass, 'vx_q'::regclass, 'vx_z'::regclass);
 DROP TABLE lines;
