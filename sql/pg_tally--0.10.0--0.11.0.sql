@@ -97,6 +97,29 @@ BEGIN
     -- TYPE of a type named "(" reach every table). The ALTER TYPE is refused if a metric would
     -- break (0.9.0: every writer of the table failed from then on). A composite type is
     -- reported by its pg_class entry.
+    -- A schema renamed leaves a filter that names one of its enums naming a free schema
+    -- name, which anyone allowed to create schemas could fill with a domain run as the
+    -- table's owner; one given away is no longer the table owner's (0.11.0). The metrics
+    -- with a filter or value expression of the tables whose owner controls the schema, or
+    -- that name it, are checked again, and the change refused if one would break.
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER SCHEMA') THEN
+        FOR root IN
+            SELECT DISTINCT m.source::oid
+              FROM pg_event_trigger_ddl_commands() c
+              JOIN pg_catalog.pg_namespace n ON c.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.oid = c.objid
+              JOIN tally._metric m ON m.filter IS NOT NULL
+                                   OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id)
+              JOIN pg_catalog.pg_class r ON r.oid = m.source
+             WHERE c.command_tag = 'ALTER SCHEMA'
+               AND (pg_catalog.pg_has_role(r.relowner, n.nspowner, 'USAGE')
+                    OR pg_catalog.strpos(coalesce(m.filter, '') || ' ' || coalesce((SELECT e.expression FROM tally._value_expression e
+                                                                                     WHERE e.metric_id = m.id), ''),
+                                         pg_catalog.quote_ident(n.nspname) || '.') > 0)
+        LOOP
+            PERFORM tally._check_source(root::regclass);
+        END LOOP;
+        RETURN;
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
         FOR root, typed IN
             SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
@@ -157,6 +180,10 @@ BEGIN
 END
 $fn$;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+-- ... and fires for ALTER SCHEMA too.
+DROP EVENT TRIGGER tally_alter_table;
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE', 'ALTER SCHEMA')
+    EXECUTE FUNCTION tally._on_alter_table();
 
 -- A dropped enum that a filter or value expression names is refused, as a dropped column is.
 CREATE OR REPLACE FUNCTION tally._on_sql_drop() RETURNS event_trigger

@@ -203,6 +203,16 @@ CREATE TYPE vx_own.unrelated AS ENUM ('x');
 DROP TYPE vx_own.unrelated;
 SELECT tally.value('vx_final') AS still_counting;
 RESET ROLE;
+-- Nor renaming or giving away the schema (anyone allowed to create schemas could then create
+-- one of that name).
+GRANT CREATE ON DATABASE tally_regress TO vx_owner;
+SET ROLE vx_owner;
+ALTER SCHEMA vx_own RENAME TO vx_own_old;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+ALTER SCHEMA vx_own OWNER TO vx_schema_owner;
+\echo :LAST_ERROR_SQLSTATE
+REVOKE CREATE ON DATABASE tally_regress FROM vx_owner;
 DROP SCHEMA vx_other CASCADE;
 SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass, 'vx_q'::regclass, 'vx_z'::regclass);
 DROP TABLE lines;
