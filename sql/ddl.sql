@@ -97,22 +97,16 @@ BEGIN
     -- reported by its pg_class entry.
     -- A schema renamed leaves a filter that names one of its enums naming a free schema
     -- name, which anyone allowed to create schemas could fill with a domain run as the
-    -- table's owner; one given away is no longer the table owner's (0.11.0). The metrics
-    -- with a filter or value expression of the tables whose owner controls the schema, or
-    -- that name it, are checked again, and the change refused if one would break.
+    -- table's owner; one given away is no longer the table owner's (0.11.0, found by hostile
+    -- probes). Nothing after the command tells which filters named it (its old name is
+    -- gone; REASSIGN OWNED or ALTER DATABASE OWNER, which fire no event trigger, may have
+    -- moved it from the table owner before): every metric with a filter or value expression
+    -- is checked again, and the ALTER SCHEMA refused if one would break. A rare command.
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER SCHEMA') THEN
         FOR root IN
-            SELECT DISTINCT m.source::oid
-              FROM pg_event_trigger_ddl_commands() c
-              JOIN pg_catalog.pg_namespace n ON c.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.oid = c.objid
-              JOIN tally._metric m ON m.filter IS NOT NULL
-                                   OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id)
-              JOIN pg_catalog.pg_class r ON r.oid = m.source
-             WHERE c.command_tag = 'ALTER SCHEMA'
-               AND (pg_catalog.pg_has_role(r.relowner, n.nspowner, 'USAGE')
-                    OR pg_catalog.strpos(coalesce(m.filter, '') || ' ' || coalesce((SELECT e.expression FROM tally._value_expression e
-                                                                                     WHERE e.metric_id = m.id), ''),
-                                         pg_catalog.quote_ident(n.nspname) || '.') > 0)
+            SELECT DISTINCT m.source::oid FROM tally._metric m
+             WHERE m.filter IS NOT NULL
+                OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id)
         LOOP
             PERFORM tally._check_source(root::regclass);
         END LOOP;

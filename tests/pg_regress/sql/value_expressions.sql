@@ -213,10 +213,31 @@ RESET ROLE;
 ALTER SCHEMA vx_own OWNER TO vx_schema_owner;
 \echo :LAST_ERROR_SQLSTATE
 REVOKE CREATE ON DATABASE tally_regress FROM vx_owner;
+-- 6. Nor after REASSIGN OWNED, which fires no event trigger, moved the schema from a group
+--    the table's owner belongs to, to another member of it (found by a hostile probe).
+CREATE ROLE vx_group;
+CREATE ROLE vx_member IN ROLE vx_group;
+GRANT vx_group TO vx_owner;
+CREATE SCHEMA vx_shared AUTHORIZATION vx_group;
+GRANT CREATE ON DATABASE tally_regress TO vx_member;
+SET ROLE vx_owner;
+CREATE TYPE vx_shared.tier AS ENUM ('low', 'high');
+SELECT tally.create_metric('vx_tier', 'vx_z', 'count', filter => $$'high'::vx_shared.tier > 'low'::vx_shared.tier AND b > 0$$) IS NOT NULL AS created;
+RESET ROLE;
+SET ROLE vx_member;
+REASSIGN OWNED BY vx_group TO vx_member;
+ALTER SCHEMA vx_shared RENAME TO vx_shared_old;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT tally.drop_metric('vx_tier');
+DROP SCHEMA vx_shared CASCADE;
+REVOKE CREATE ON DATABASE tally_regress FROM vx_member;
 DROP SCHEMA vx_other CASCADE;
 SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass, 'vx_q'::regclass, 'vx_z'::regclass);
 DROP TABLE lines;
 DROP OWNED BY vx_owner;
 DROP ROLE vx_owner;
 DROP ROLE vx_schema_owner;
+DROP ROLE vx_member;
+DROP ROLE vx_group;
 DROP ROLE vx_writer;
