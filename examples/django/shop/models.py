@@ -1,5 +1,7 @@
 from django.db import models
 
+from pg_tally.models import DashboardView
+
 STATUSES = ["PENDING", "PAID", "SHIPPED", "CANCELLED", "REFUNDED"]
 
 
@@ -22,11 +24,9 @@ class Order(models.Model):
         db_table = "orders"
 
 
-class AdminDashboard(models.Model):
+class AdminDashboard(DashboardView):
     """Unmanaged model over the dashboard's typed view: one row, always current."""
 
-    id = models.IntegerField(primary_key=True)
-    as_of = models.DateTimeField()
     total_users = models.DecimalField(max_digits=20, decimal_places=2)
     active_users = models.DecimalField(max_digits=20, decimal_places=2)
     total_orders = models.DecimalField(max_digits=20, decimal_places=2)
@@ -34,6 +34,5 @@ class AdminDashboard(models.Model):
     orders_today = models.DecimalField(max_digits=20, decimal_places=2)
     revenue_today = models.DecimalField(max_digits=20, decimal_places=2)
 
-    class Meta:
-        managed = False
+    class Meta(DashboardView.Meta):
         db_table = "shop_admin_dashboard"

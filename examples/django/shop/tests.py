@@ -76,3 +76,133 @@ class FlushTests(TransactionTestCase):
         user = User.objects.create(email="a@example.com")
         Order.objects.create(user=user, status="PAID", amount=Decimal("1.00"))
         self.assertEqual(snapshot_figures(), live_figures())
+
+
+class PackageTests(TestCase):
+    """django-pg-tally (python/django-pg-tally): its operations, readers and check."""
+
+    def setUp(self):
+        users = User.objects.bulk_create([User(email=f"p{i}@example.com", is_active=i % 2 == 0) for i in range(6)])
+        Order.objects.bulk_create(
+            [Order(user=users[i % 6], status=STATUSES[i % 3], amount=Decimal(i) + Decimal("0.50")) for i in range(30)]
+        )
+
+    def run_operation(self, operation, backwards=False):
+        from django.apps import apps
+        from django.db import connection
+        from django.db.migrations.state import ProjectState
+
+        state = ProjectState.from_apps(apps)
+        with connection.schema_editor() as editor:
+            if backwards:
+                operation.database_backwards("shop", editor, state, state)
+            else:
+                operation.database_forwards("shop", editor, state, state)
+
+    def metric_names(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM tally.metrics ORDER BY name")
+            return [row[0] for row in cursor.fetchall()]
+
+    def test_create_metric_resolves_fields_and_compiles_q_filters(self):
+        from django.db import connection
+        from django.db.models import Q
+
+        import pg_tally
+        from pg_tally.operations import CreateMetric
+
+        operation = CreateMetric("paid_amount_by_user", model="shop.Order", aggregate="sum", field="amount",
+                                 filter=Q(status="PAID") & ~Q(amount__lt=3), group_by="user")
+        self.run_operation(operation)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT filter, group_by FROM tally.metrics WHERE name = 'paid_amount_by_user'")
+            stored_filter, group_by = cursor.fetchone()
+        self.assertEqual(group_by, "user_id")
+        self.assertIn("'PAID'", stored_filter)
+        live = Order.objects.filter(status="PAID").exclude(amount__lt=3).aggregate(s=Sum("amount"))["s"]
+        self.assertEqual(pg_tally.value("paid_amount_by_user"), live)
+        self.run_operation(operation, backwards=True)
+        self.assertNotIn("paid_amount_by_user", self.metric_names())
+
+    def test_several_group_fields_nest_in_the_snapshot(self):
+        import pg_tally
+        from pg_tally.operations import CreateDashboard, CreateMetric
+
+        self.run_operation(CreateMetric("orders_by_status_user", model="shop.Order", group_by=["status", "user"]))
+        self.run_operation(CreateDashboard("nested", metrics=["orders_by_status_user"]))
+        nested = pg_tally.snapshot("nested")["orders_by_status_user"]
+        live = {}
+        for row in Order.objects.values("status", "user_id").annotate(n=Count("id")):
+            live.setdefault(row["status"], {})[str(row["user_id"])] = row["n"]
+        self.assertEqual(nested, live)
+
+    def test_a_filter_through_a_relation_is_refused(self):
+        from django.core.exceptions import FieldError
+        from django.db.models import Q
+
+        from pg_tally.operations import CreateMetric
+
+        with self.assertRaises(FieldError):
+            self.run_operation(CreateMetric("by_email", model="shop.Order", filter=Q(user__email="p1@example.com")))
+        self.assertNotIn("by_email", self.metric_names())
+
+    def test_drop_metric_is_reversible_with_its_definition(self):
+        import pg_tally
+        from pg_tally.operations import CreateMetric, DropMetric
+
+        self.run_operation(CreateMetric("big_orders", model="shop.Order", filter="amount > 10"))
+        drop = DropMetric("big_orders", model="shop.Order", filter="amount > 10")
+        self.assertTrue(drop.reversible)
+        self.assertFalse(DropMetric("big_orders").reversible)
+        self.run_operation(drop)
+        self.assertNotIn("big_orders", self.metric_names())
+        self.run_operation(drop, backwards=True)
+        self.assertEqual(pg_tally.value("big_orders"), Order.objects.filter(amount__gt=10).count())
+
+    def test_readers_return_python_types(self):
+        import pg_tally
+
+        snap = pg_tally.snapshot("admin")
+        self.assertIsInstance(snap["as_of"], datetime.datetime)
+        self.assertIsNotNone(snap["as_of"].tzinfo)
+        self.assertIsInstance(snap["total_orders"], int)
+        self.assertIsInstance(snap["revenue_today"], Decimal)
+        self.assertEqual(pg_tally.value("total_orders"), Order.objects.count())
+        rows = pg_tally.series("orders_today", timezone.now() - datetime.timedelta(days=2))
+        self.assertEqual(sum(n for _, _, n in rows), Order.objects.count())
+        self.assertTrue(all(isinstance(start, datetime.datetime) and key is None for start, key, _ in rows))
+
+    def test_descriptions_and_sqlmigrate(self):
+        import io
+
+        from django.core.management import call_command
+
+        from pg_tally.operations import CreateDashboard, CreateMetric, DropDashboard
+
+        self.assertEqual(CreateMetric("m", model="shop.Order", aggregate="sum", field="amount").describe(),
+                         "Create pg_tally metric m (sum) on shop.Order")
+        self.assertEqual(CreateDashboard("d", metrics=["a", "b"]).describe(), "Create pg_tally dashboard d (2 metrics)")
+        self.assertFalse(DropDashboard("d").reversible)
+        name, args, kwargs = CreateMetric("m", model="shop.Order", group_by=["status"]).deconstruct()
+        self.assertEqual((name, args, kwargs), ("CreateMetric", ["m"], {"model": "shop.Order", "group_by": ["status"]}))
+        out = io.StringIO()
+        call_command("sqlmigrate", "shop", "0002", stdout=out)
+        sql = out.getvalue()
+        self.assertIn("tally.create_metric('revenue_today', 'orders'::regclass, 'sum', 'amount'", sql)
+        # The Q filter, compiled by Django and passed as one quoted text argument.
+        self.assertIn("""'"status" IN (''PAID'', ''SHIPPED'')'""", sql)
+        self.assertIn("tally.create_dashboard('admin'", sql)
+
+    def test_system_check(self):
+        import pg_tally
+        from pg_tally.checks import check_extension
+
+        self.assertEqual(check_extension(databases=["default"]), [])
+        expected = pg_tally.EXTENSION_VERSION
+        try:
+            pg_tally.EXTENSION_VERSION = "99.0.0"
+            self.assertEqual([m.id for m in check_extension(databases=["default"])], ["pg_tally.W001"])
+        finally:
+            pg_tally.EXTENSION_VERSION = expected

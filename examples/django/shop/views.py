@@ -1,18 +1,13 @@
-import json
-from decimal import Decimal
-
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.http import JsonResponse
 
+import pg_tally
 from shop.models import AdminDashboard
 
 
 def read_snapshot(name="admin"):
-    """The whole dashboard in one query. Numbers come back as exact Decimals."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tally.snapshot(%s)::text", [name])
-        return json.loads(cursor.fetchone()[0], parse_float=Decimal)
+    """The whole dashboard in one query: counts as int, sums as exact Decimals."""
+    return pg_tally.snapshot(name)
 
 
 def dashboard(request):
