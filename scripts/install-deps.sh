@@ -6,7 +6,9 @@ set -euo pipefail
 PGRX_VERSION="0.18.1"
 # Validates META.json against the PGXN meta spec (scripts/check-meta.sh, in the lint stage).
 PGXN_META_VERSION="0.7.0"
-APT_PACKAGES=(build-essential clang libclang-dev postgresql-15 postgresql-server-dev-15 postgresql-15-cron sudo)
+# chromium and its driver: the Django package's page is tested in a real browser (Selenium).
+APT_PACKAGES=(build-essential clang libclang-dev postgresql-15 postgresql-server-dev-15 postgresql-15-cron sudo
+              chromium chromium-driver)
 
 log() { printf '[setup] %s\n' "$*"; }
 

@@ -10,6 +10,9 @@ ROOT_URLCONF = "dashboard_site.urls"
 INSTALLED_APPS = ["django.contrib.postgres", "pg_tally", "shop"]
 MIDDLEWARE = []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# pg_tally's dashboard page (pg_tally.views.DashboardPage) comes with its template.
+STATIC_URL = "/static/"  # the test server's static handler wants one; the page needs none
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",

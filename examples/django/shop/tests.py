@@ -1,9 +1,14 @@
 """Django's test runner against the real extension: the dashboard is one query and its
 figures follow every kind of ORM write (save, bulk_create, queryset update and delete)."""
 import datetime
+import os
 from decimal import Decimal
+from pathlib import Path
+
+from django.test import LiveServerTestCase
 
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncDay
 from django.test import TestCase, TransactionTestCase
 from django.utils import timezone
 
@@ -206,3 +211,109 @@ class PackageTests(TestCase):
             self.assertEqual([m.id for m in check_extension(databases=["default"])], ["pg_tally.W001"])
         finally:
             pg_tally.EXTENSION_VERSION = expected
+
+
+def page_expectations():
+    """What the dashboard page must show, from live aggregates over the tables."""
+    live = live_figures()
+    since = timezone.now() - datetime.timedelta(days=30)
+    days = (
+        Order.objects.filter(status__in=["PAID", "SHIPPED"], created_at__gte=since)
+        .annotate(day=TruncDay("created_at", tzinfo=datetime.timezone.utc))
+        .values("day")
+        .annotate(s=Sum("amount"))
+    )
+    return live, {row["day"].date().isoformat(): row["s"] for row in days}
+
+
+class DashboardPageTests(TestCase):
+    def setUp(self):
+        user = User.objects.create(email="page@example.com")
+        Order.objects.bulk_create([Order(user=user, status=STATUSES[i % 5], amount=Decimal(i)) for i in range(20)])
+        # Orders of earlier days: the line has a point per day with paid or shipped orders.
+        for days_ago in (1, 3):
+            Order.objects.filter(id__in=Order.objects.filter(status="PAID").values("id")[:2]).update(
+                created_at=timezone.now() - datetime.timedelta(days=days_ago)
+            )
+
+    def test_one_page_load_is_two_queries(self):
+        with self.assertNumQueries(2):  # the snapshot, and the revenue_by_day series
+            response = self.client.get("/dashboard/page/")
+        self.assertEqual(response.status_code, 200)
+        html = response.content.decode()
+        live, per_day = page_expectations()
+        self.assertIn(f'<div class="card" data-metric="total_orders"><div class="name">total_orders</div>'
+                      f'<div class="value">{live["total_orders"]}</div>', html)
+        for status, n in live["orders_per_status"].items():
+            self.assertIn(f'data-label="{status}" data-value="{n}"', html)
+        self.assertEqual(html.count("<circle "), len(per_day))
+
+
+class BrowserTests(LiveServerTestCase):
+    """The page in a real browser: Debian's headless Chromium, driven by Selenium, loads it from
+    Django's test server against the real extension. The cards equal live aggregates, the
+    charts have their marks, ORM writes between two loads move the figures, and a screenshot
+    is kept (target/artifacts/django-dashboard.png, not committed)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = os.environ.get("PGTALLY_CHROMIUM", "/usr/bin/chromium")
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+            options.add_argument(argument)
+        service = Service(os.environ.get("PGTALLY_CHROMEDRIVER", "/usr/bin/chromedriver"))
+        cls.browser = webdriver.Chrome(service=service, options=options)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        super().tearDownClass()
+
+    def shown(self):
+        from selenium.webdriver.common.by import By
+
+        self.browser.get(f"{self.live_server_url}/dashboard/page/")
+        cards = {
+            card.get_attribute("data-metric"): card.find_element(By.CLASS_NAME, "value").text
+            for card in self.browser.find_elements(By.CSS_SELECTOR, ".card")
+        }
+        bars = {
+            bar.get_attribute("data-label"): int(bar.get_attribute("data-value"))
+            for bar in self.browser.find_elements(By.CSS_SELECTOR, 'svg.bar[data-metric="orders_per_status"] rect')
+        }
+        points = {
+            dot.get_attribute("data-bucket")[:10]: Decimal(dot.get_attribute("data-value"))
+            for dot in self.browser.find_elements(By.CSS_SELECTOR, 'svg.line[data-metric="revenue_by_day"] circle')
+        }
+        return cards, bars, points
+
+    def assert_page_is_live(self):
+        cards, bars, points = self.shown()
+        live, per_day = page_expectations()
+        for name in ("total_users", "active_users", "total_orders", "orders_today"):
+            self.assertEqual(cards[name], str(live[name]), name)
+        self.assertEqual(Decimal(cards["revenue_today"]), live["revenue_today"])
+        self.assertEqual(bars, live["orders_per_status"])
+        self.assertEqual(points, per_day)
+        self.assertGreater(len(points), 1)
+
+    def test_the_page_in_chromium_follows_orm_writes(self):
+        user = User.objects.create(email="browser@example.com")
+        Order.objects.bulk_create([Order(user=user, status=STATUSES[i % 5], amount=Decimal(i) + Decimal("0.5"))
+                                   for i in range(40)])
+        Order.objects.filter(id__in=Order.objects.filter(status="SHIPPED").values("id")[:3]).update(
+            created_at=timezone.now() - datetime.timedelta(days=2)
+        )
+        self.assert_page_is_live()
+        artifacts = Path(os.environ.get("PGTALLY_ARTIFACTS", Path(__file__).resolve().parents[3] / "target" / "artifacts"))
+        artifacts.mkdir(parents=True, exist_ok=True)
+        self.assertTrue(self.browser.save_screenshot(str(artifacts / "django-dashboard.png")))
+        # Writes through the ORM between two loads move the figures.
+        Order.objects.bulk_create([Order(user=user, status="PAID", amount=Decimal("100.25")) for _ in range(5)])
+        Order.objects.filter(status="CANCELLED").delete()
+        User.objects.create(email="second@example.com", is_active=False)
+        self.assert_page_is_live()
