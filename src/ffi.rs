@@ -20,6 +20,7 @@ use std::ffi::CString;
 
 use crate::error::{Result, TallyError};
 
+pub mod expression;
 mod security;
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, session_role,

@@ -10,6 +10,7 @@ use pgrx::{JsonB, PgRelation};
 use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
+use crate::model::builtin::{expression_rejected, require_built_in};
 use crate::model::{Aggregate, Bucket, Metric, Value};
 use crate::read::metric_exists;
 use crate::write::trigger;
@@ -783,68 +784,6 @@ fn check_expression(
     }
 }
 
-/// Postgres' messages speak of "index expressions"; the user wrote a filter or a value
-/// expression.
-fn expression_rejected(caught: CaughtPgError, role: ExpressionRole) -> TallyError {
-    let (plural, singular) = match role {
-        ExpressionRole::Filter => ("filters", "filter"),
-        ExpressionRole::Value | ExpressionRole::GroupKey => {
-            ("value expressions", "value expression")
-        }
-    };
-    let message = caught
-        .message
-        .replace("index expressions", plural)
-        .replace("index expression", singular);
-    TallyError::ExpressionNotAllowed {
-        role,
-        code: caught.code,
-        message,
-    }
-}
-
-/// The first object that the expression recorded for the probe index named `$3` uses (NULL:
-/// the owner's parse, `super::sys::record_expression_dependencies`, under the pg_class entry 0)
-/// that is not built in (created after initdb: oid at or past FirstNormalObjectId, or gone
-/// since it was recorded), other than the columns of the source table `$1` and the probe's
-/// copy of it (a `regclass` constant naming the source is refused: the stored text would
-/// name it). Enum types (and arrays of them) carry no code
-/// and are allowed, so a filter may compare an enum column with a label, if the table's
-/// owner `$2` owns them (0.11.0; before, any role it is a member of) and controls their
-/// schema, or a superuser owns the schema (the stored
-/// text names the type: whoever may drop it, its owner or its schema's, may put a domain of
-/// that name in its place, whose CHECK would then run as the table's owner; 0.11.0, found
-/// by a hostile probe: a schema's owner swapped another role's enum; `public` is owned by
-/// the database's owner) and they are not temporary (a temporary type's name
-/// would be looked up in each writer's own temporary schema).
-const FOREIGN_OBJECT_SQL: &str = "\
-SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
-                'an object dropped while the filter was read') \
-  FROM pg_catalog.pg_depend d \
- WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-   AND d.objid = coalesce(pg_catalog.to_regclass($3)::pg_catalog.oid, 0::pg_catalog.oid) \
-   AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-            AND ((d.refobjid = $1::pg_catalog.oid AND d.refobjsubid > 0) \
-                 OR d.refobjid = coalesce(pg_catalog.to_regclass('pg_temp._tally_probe')::pg_catalog.oid, 0::pg_catalog.oid))) \
-   AND d.refobjid >= 16384::pg_catalog.oid \
-   AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
-            AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
-                        AND coalesce(e.typowner, t.typowner) = $2::pg_catalog.oid \
-                        AND coalesce((SELECT pg_catalog.pg_has_role($2::pg_catalog.oid, r.oid, 'USAGE') OR r.rolsuper \
-                                        FROM pg_catalog.pg_namespace n \
-                                        JOIN pg_catalog.pg_roles r \
-                                          ON r.oid = CASE WHEN n.nspowner = 'pg_database_owner'::pg_catalog.regrole \
-                                                          THEN (SELECT d.datdba FROM pg_catalog.pg_database d \
-                                                                 WHERE d.datname = pg_catalog.current_database()) \
-                                                          ELSE n.nspowner END \
-                                       WHERE n.oid = coalesce(e.typnamespace, t.typnamespace)), false) \
-                        AND NOT pg_catalog.pg_is_other_temp_schema(coalesce(e.typnamespace, t.typnamespace)) \
-                        AND coalesce(e.typnamespace, t.typnamespace) <> pg_catalog.pg_my_temp_schema() \
-                   FROM pg_catalog.pg_type t \
-                   LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' \
-                  WHERE t.oid = d.refobjid), false)) \
- ORDER BY 1 LIMIT 1";
-
 /// Proves `expression` uses only built-in objects (parse analysis only, as the table's
 /// owner in a security-restricted operation: literals' input functions are the only code it
 /// can run), then builds an empty temporary copy of the source, indexes the expression
@@ -861,7 +800,11 @@ fn probe_expression<T>(
     let (relid, owner) = (source.oid, source.owner);
     ffi::probe_and_roll_back(move || {
         ffi::as_table_owner(owner, || {
-            super::sys::record_expression_dependencies(relid, probe.dependencies.as_str(), role)
+            crate::ffi::expression::record_expression_dependencies(
+                relid,
+                probe.dependencies.as_str(),
+                role,
+            )
         })?;
         // Everything below parses the text again (the index probes, the read-back of the
         // deparse): as the table owner too, not restricted only because it creates
@@ -882,35 +825,6 @@ fn probe_expression<T>(
             })
         })
     })
-}
-
-/// Fails with the first object the probed expression uses that is not built in
-/// (`FOREIGN_OBJECT_SQL`), as recorded by the owner's parse or by probe index `index`.
-fn require_built_in(
-    client: &SpiClient<'_>,
-    relid: pg_sys::Oid,
-    owner: pg_sys::Oid,
-    index: Option<&str>,
-    role: ExpressionRole,
-) -> Result<()> {
-    let foreign = client
-        .select(
-            FOREIGN_OBJECT_SQL,
-            Some(1),
-            &[relid.into(), owner.into(), index.into()],
-        )?
-        .next()
-        .map(|row| row.get::<String>(1))
-        .transpose()?
-        .flatten();
-    match foreign {
-        Some(object) => Err(TallyError::ExpressionNotAllowed {
-            role,
-            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            message: format!("{object} is not built in"),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// The probed expression's canonical text, and the probe index that is its own parse:

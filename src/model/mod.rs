@@ -3,6 +3,7 @@
 //! builder's types). Enums here are the closed vocabularies of the public API. `installed`
 //! says which catalog version this database has. SQL: sql/bootstrap.sql (`_metric`).
 
+pub mod builtin;
 pub mod installed;
 mod sql;
 

@@ -665,3 +665,55 @@ fn is_sql_json(tag: pg_sys::NodeTag) -> bool {
 fn is_sql_json(tag: pg_sys::NodeTag) -> bool {
     tag == pg_sys::NodeTag::T_JsonConstructorExpr || tag == pg_sys::NodeTag::T_JsonExpr
 }
+
+thread_local! {
+    /// Counts the catalog changes this backend has been told of that could change what a
+    /// stored expression resolves to (`catalog_epoch`).
+    static CATALOG_EPOCH: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static EPOCH_WATCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A number that changes whenever this backend learns that a function, type, cast, operator,
+/// collation or schema was created, changed or dropped anywhere in the database: what a stored
+/// expression resolves to may then differ (a role's new cast from a type it owns), so the write
+/// path checks its metrics again (`model::builtin::recheck`) and builds new plans before using
+/// any made earlier. Postgres' own plan cache would otherwise analyze the stored text again on
+/// such a change, without that check.
+pub fn catalog_epoch() -> u64 {
+    if !EPOCH_WATCHED.with(|w| w.replace(true)) {
+        use pg_sys::SysCacheIdentifier as Cache;
+        for cache in [
+            Cache::PROCOID,
+            Cache::TYPEOID,
+            Cache::CASTSOURCETARGET,
+            Cache::OPEROID,
+            Cache::COLLOID,
+            Cache::NAMESPACEOID,
+        ] {
+            // SAFETY: registers a callback that only increments a thread-local counter (it
+            // cannot fail or call into Postgres), for the life of the backend; the cache ids are
+            // this major's (pgrx's bindings), and six of them stay far below the registry's
+            // capacity.
+            unsafe {
+                pg_sys::CacheRegisterSyscacheCallback(
+                    cache as std::ffi::c_int,
+                    Some(catalog_changed),
+                    pg_sys::Datum::from(0),
+                );
+            }
+        }
+    }
+    CATALOG_EPOCH.with(|e| e.get())
+}
+
+/// The syscache invalidation callback of `catalog_epoch`.
+///
+/// # Safety
+/// Called by Postgres' invalidation processing with its usual arguments, none of which is read.
+unsafe extern "C-unwind" fn catalog_changed(
+    _arg: pg_sys::Datum,
+    _cache: std::ffi::c_int,
+    _hash: u32,
+) {
+    CATALOG_EPOCH.with(|e| e.set(e.get().wrapping_add(1)));
+}

@@ -233,6 +233,45 @@ SELECT tally.drop_metric('vx_tier');
 DROP SCHEMA vx_shared CASCADE;
 REVOKE CREATE ON DATABASE tally_regress FROM vx_member;
 DROP SCHEMA vx_other CASCADE;
+-- 7. A cast created after the metric by the owner of a type its filter casts would make the
+--    stored text run that role's function as the table's owner, a superuser here (found by
+--    a hostile probe). Every path reads the stored text again only after checking it anew.
+CREATE ROLE vx_caster;
+CREATE SCHEMA vx_cast AUTHORIZATION vx_caster;
+SET ROLE vx_caster;
+CREATE DOMAIN vx_cast.d AS int;
+CREATE TABLE vx_cast.evidence (who text);
+GRANT USAGE ON SCHEMA vx_cast TO PUBLIC;
+GRANT INSERT ON vx_cast.evidence TO PUBLIC;
+RESET ROLE;
+CREATE TABLE vx_tags (id int, tags vx_cast.d[]);
+SELECT tally.create_metric('vx_tagged', 'vx_tags', filter => 'cardinality(tags::int[]) > 1') IS NOT NULL AS created;
+-- Plans and compiled expressions of this session exist before the cast.
+INSERT INTO vx_tags VALUES (1, '{1,2}');
+INSERT INTO vx_tags SELECT 2, '{3,4}'::vx_cast.d[] UNION ALL SELECT 3, '{5}'::vx_cast.d[];
+SET ROLE vx_caster;
+CREATE FUNCTION vx_cast.evil(vx_cast.d[]) RETURNS int[] LANGUAGE plpgsql AS
+  $f$BEGIN INSERT INTO vx_cast.evidence VALUES (current_user); RETURN ARRAY(SELECT e::int FROM unnest($1) e); END$f$;
+CREATE CAST (vx_cast.d[] AS int[]) WITH FUNCTION vx_cast.evil(vx_cast.d[]);
+RESET ROLE;
+INSERT INTO vx_tags VALUES (4, '{1,2}');
+\echo :LAST_ERROR_SQLSTATE
+SET tally.direct_writes = off;
+INSERT INTO vx_tags VALUES (5, '{1,2}');
+RESET tally.direct_writes;
+INSERT INTO vx_tags SELECT 6, '{1,2}'::vx_cast.d[] UNION ALL SELECT 7, '{3}'::vx_cast.d[];
+SELECT tally.refresh('vx_tagged');
+SELECT count(*) AS ran FROM vx_cast.evidence;
+-- Gone again: the table is written and counted as before.
+SET ROLE vx_caster;
+DROP CAST (vx_cast.d[] AS int[]);
+RESET ROLE;
+INSERT INTO vx_tags VALUES (8, '{1,2}');
+SELECT tally.value('vx_tagged') AS tagged, (SELECT count(*) FROM vx_tags WHERE cardinality(tags::int[]) > 1) AS live;
+SELECT tally.drop_metric('vx_tagged');
+DROP TABLE vx_tags;
+DROP SCHEMA vx_cast CASCADE;
+DROP ROLE vx_caster;
 SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass, 'vx_q'::regclass, 'vx_z'::regclass);
 DROP TABLE lines;
 DROP OWNED BY vx_owner;
