@@ -86,7 +86,8 @@ BEGIN
                     DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
                     HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
     END IF;
-    -- An ALTER TYPE may change what a metric reads without touching its table: an enum value
+    -- An ALTER TYPE (or ALTER DOMAIN: a domain given to another owner, who could then add a
+    -- cast from it, 0.11.0) may change what a metric reads without touching its table: an enum value
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
     -- sources it may concern are checked, whatever check_function_bodies says: a typed table
     -- of the type (which the ALTER TYPE altered, and locked: rebuilt too), a table with a
@@ -112,7 +113,7 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER TYPE') THEN
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')) THEN
         FOR root, typed IN
             SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
               FROM pg_event_trigger_ddl_commands() c
@@ -122,7 +123,7 @@ BEGIN
               JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
               JOIN tally._metric m ON true
               JOIN pg_catalog.pg_class r ON r.oid = m.source
-             WHERE c.command_tag = 'ALTER TYPE'
+             WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')
                AND (r.reloftype = t.oid
                     OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                                 WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -193,6 +194,6 @@ END
 $fn$;
 
 CREATE EVENT TRIGGER tally_sql_drop ON sql_drop EXECUTE FUNCTION tally._on_sql_drop();
-CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE', 'ALTER SCHEMA')
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE', 'ALTER DOMAIN', 'ALTER SCHEMA')
     EXECUTE FUNCTION tally._on_alter_table();
 CREATE EVENT TRIGGER tally_table_rewrite ON table_rewrite EXECUTE FUNCTION tally._on_table_rewrite();

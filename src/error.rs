@@ -139,9 +139,6 @@ pub enum TallyError {
     #[error("metric \"{metric}\" is used by dashboard \"{dashboard}\"")]
     MetricInUse { metric: String, dashboard: String },
 
-    #[error("metric \"{metric}\" no longer reads only built-in objects: {cause}")]
-    MetricNoLongerValid { metric: String, cause: String },
-
     #[error("this change to the table would break metric \"{metric}\": {cause}")]
     SourceChangeBreaks { metric: String, cause: String },
 
@@ -245,7 +242,6 @@ impl TallyError {
                 Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED
             }
             MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            MetricNoLongerValid { .. } => Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
             CatalogOutdated => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
         }
@@ -349,7 +345,6 @@ impl TallyError {
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             GroupKeyTooLong { .. } => "Write a shorter value, or group by another column; the statement was not applied.",
             MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",
-            MetricNoLongerValid { .. } => "A cast, operator or type created since the metric was defined changes what its stored expression would run; drop that object, or drop the metric (tally.drop_metric) and define it again. Nothing of the statement was applied.",
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",
         };
         Some(hint.to_string())

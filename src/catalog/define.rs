@@ -431,6 +431,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         Some(text) => {
             let checked = check_filter(&source, text)?;
             refuse_virtual(client, &source, &checked.columns, "filter")?;
+            refuse_foreign_types(client, &source, &checked.columns, ExpressionRole::Filter)?;
             depends_on.extend(checked.columns);
             Some(checked.canonical)
         }
@@ -561,6 +562,52 @@ fn catalog_takes(client: &SpiClient<'_>, bucket: Bucket) -> Result<bool> {
         .unwrap_or(false))
 }
 
+/// Fails when an expression reads a column whose type, or an element or base type of it, is
+/// neither built in nor owned by the table's owner. The stored text is parsed again on every
+/// write, and whoever owns a type the expression meets may add a cast from it (CREATE CAST
+/// needs only that) or an implicit one, which the same text would then run: as the table's
+/// owner, a superuser for a superuser's table (0.11.0, found by a hostile probe). Types of
+/// the owner's own can only be changed by it.
+fn refuse_foreign_types(
+    client: &SpiClient<'_>,
+    source: &Source,
+    columns: &[String],
+    role: ExpressionRole,
+) -> Result<()> {
+    let foreign = client
+        .select(
+            "WITH RECURSIVE used(column_name, type_oid) AS ( \
+                 SELECT a.attname::pg_catalog.text, a.atttypid FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
+                    AND a.attnum > 0 AND NOT a.attisdropped \
+                 UNION \
+                 SELECT u.column_name, n.type_oid FROM used u \
+                   JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                  CROSS JOIN LATERAL (VALUES (t.typelem), (t.typbasetype), \
+                        ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid))) n(type_oid) \
+                  WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) \
+             SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
+                                      u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
+               FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+              WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
+              ORDER BY 1 LIMIT 1",
+            Some(1),
+            &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    match foreign {
+        Some(message) => Err(TallyError::ExpressionNotAllowed {
+            role,
+            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            message,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Fails when one of `columns` of the source is a VIRTUAL generated column (PostgreSQL 18):
 /// its value is computed when a query reads the row, not stored, so the write path, which
 /// reads the rows a statement stored (transition tables, the single-row path's tuple), would
@@ -686,6 +733,7 @@ fn check_value(
     }
     let checked = check_expression(source, text, ExpressionRole::Value)?;
     refuse_virtual(client, source, &checked.columns, "column_name")?;
+    refuse_foreign_types(client, source, &checked.columns, ExpressionRole::Value)?;
     if needs_number && !SUMMABLE_TYPES.contains(&checked.type_oid) {
         return Err(TallyError::WrongValueType {
             aggregate: aggregate.as_str().into(),

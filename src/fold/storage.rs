@@ -78,9 +78,6 @@ pub fn clear_source(_client: &mut SpiClient<'_>, source: pgrx::pg_sys::Oid) -> R
 /// owner's rights.
 pub fn live_counters(metric: &Metric, snapshot: &Snapshot) -> Result<Option<Vec<SpiValue>>> {
     require_whole_table_readable(metric.source_oid, &metric.source)?;
-    // The recount reads the stored expressions anew: only if they still resolve to built-in
-    // objects (a superuser's refresh must not run a cast some role created since).
-    crate::model::builtin::recheck(metric)?;
     let sql = metric.live_counters_sql();
     crate::ffi::as_table_owner(metric.owner, || {
         let (_, row) =

@@ -1,16 +1,12 @@
 //! Which objects a user's expression (a filter, a value expression) may use: only built-in
 //! ones, and enum types its table's owner owns in a schema it controls. Checked when a
-//! metric is defined (`catalog::define`), and again whenever a stored expression is about to
-//! be read anew (`recheck`: the write path's plans and compiled expressions, the recounts):
-//! the stored text names objects, and a cast or an operator created since, by the owner of a
-//! type the expression meets, could make the same text resolve to code of that role.
+//! metric is defined and whenever the DDL hooks validate it again (`catalog::define`).
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use super::{Metric, Value};
 use crate::error::{ExpressionRole, Result, TallyError};
-use crate::ffi::{self, CaughtPgError};
+use crate::ffi::CaughtPgError;
 
 /// The first object that the expression recorded for the probe index named `$3` uses (NULL:
 /// the owner's parse, `super::sys::record_expression_dependencies`, under the pg_class entry 0)
@@ -101,47 +97,4 @@ pub fn expression_rejected(caught: CaughtPgError, role: ExpressionRole) -> Tally
         code: caught.code,
         message,
     }
-}
-
-/// The stored filter and value expression of `metric` still use only what `FOREIGN_OBJECT_SQL`
-/// allows, as parse analysis resolves them now (as the table's owner, restricted, nothing
-/// planned or run, the pg_depend rows rolled back). Fails with the first object that is not.
-pub fn recheck(metric: &Metric) -> Result<()> {
-    let expressions = [
-        metric
-            .filter
-            .as_ref()
-            .map(|f| (f.as_str(), ExpressionRole::Filter)),
-        match &metric.value {
-            Some(Value::Expression(e)) => Some((e.as_str(), ExpressionRole::Value)),
-            _ => None,
-        },
-    ];
-    for (text, role) in expressions.into_iter().flatten() {
-        let probe = crate::sql::probe_sql(&metric.source, text);
-        let (relid, owner) = (metric.source_oid, metric.owner);
-        let checked = ffi::probe_and_roll_back(move || {
-            ffi::as_table_owner(owner, || {
-                ffi::expression::record_expression_dependencies(
-                    relid,
-                    probe.dependencies.as_str(),
-                    role,
-                )
-            })?;
-            Spi::connect(|client| require_built_in(client, relid, owner, None, role))
-        });
-        match checked {
-            Ok(result) => result.map_err(|cause| TallyError::MetricNoLongerValid {
-                metric: metric.name.clone(),
-                cause: cause.to_string(),
-            })?,
-            Err(caught) => {
-                return Err(TallyError::MetricNoLongerValid {
-                    metric: metric.name.clone(),
-                    cause: expression_rejected(caught, role).to_string(),
-                })
-            }
-        }
-    }
-    Ok(())
 }

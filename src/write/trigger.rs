@@ -59,9 +59,6 @@ struct SourceMetrics {
     fast: RefCell<Option<SingleRow>>,
     /// The row type everything above was built for.
     shape: sys::RowShape,
-    /// `sys::catalog_epoch` before the metrics were loaded and checked again
-    /// (`model::builtin::recheck`): a catalog change since makes all of it stale.
-    epoch: u64,
 }
 
 /// One version of a table's metrics: the generation number its triggers carry, within one
@@ -161,22 +158,10 @@ fn write_through_sql(
         };
         // The metrics' expressions run as the table owner (planning included: it folds
         // constants); only the insert into tally's own table runs with the extension's rights.
-        // A plan runs only if no catalog change reached this backend since its metrics were
-        // checked (`catalog_epoch`): preparing it may take in such a change, and Postgres
-        // would analyze the stored text again for it.
-        let mut metrics = metrics;
-        let mut attempts = 0;
-        let changes = loop {
-            let plan = ffi::as_table_owner(metrics.owner, || plan_for(client, &metrics, key))?;
-            if metrics.epoch == sys::catalog_epoch() || attempts == STALE_RETRIES {
-                break ffi::as_table_owner(metrics.owner, || {
-                    ffi::first_row(client.select(&*plan, None, &[])?, &sql::CHANGE_ARRAY_TYPES)
-                })?;
-            }
-            attempts += 1;
-            forget_source(relid);
-            metrics = source_metrics(client, trigger, relid, source, generation)?;
-        };
+        let changes = ffi::as_table_owner(metrics.owner, || {
+            let plan = plan_for(client, &metrics, key)?;
+            ffi::first_row(client.select(&*plan, None, &[])?, &sql::CHANGE_ARRAY_TYPES)
+        })?;
         let Some(changes) = changes else {
             return Ok(0);
         };
@@ -232,19 +217,9 @@ fn write_directly(
     let mut fast = metrics.fast.borrow_mut();
     let compiled = match fast.as_mut() {
         Some(compiled) => compiled,
-        None => {
-            let compiled = ffi::as_table_owner(metrics.owner, || {
-                SingleRow::compile(relid, &metrics.metrics)
-            })?;
-            // Compiling read the stored text again: if a catalog change reached this backend
-            // since the metrics were checked, the SQL path (which checks again) takes it.
-            if metrics.epoch != sys::catalog_epoch() {
-                drop(fast);
-                forget_source(relid);
-                return Ok(None);
-            }
-            fast.insert(compiled)
-        }
+        None => fast.insert(ffi::as_table_owner(metrics.owner, || {
+            SingleRow::compile(relid, &metrics.metrics)
+        })?),
     };
     // An xml or SQL/JSON value built from a date or time is text DateStyle, IntervalStyle and
     // TimeZone decide: the statement path evaluates it under the fixed settings, so this one
@@ -311,21 +286,12 @@ fn cached_source(
     generation: Generation,
 ) -> Option<Rc<SourceMetrics>> {
     let found = SOURCES.with(|s| s.borrow().get(&(relid, generation)).cloned())?;
-    if found.shape.matches(trigger) && found.epoch == sys::catalog_epoch() {
+    if found.shape.matches(trigger) {
         return Some(found);
     }
-    forget_source(relid);
-    None
-}
-
-/// How many times a statement rebuilds its table's checked metrics and plans when the
-/// catalog keeps changing under it; the last build runs (its check saw those changes).
-const STALE_RETRIES: u32 = 3;
-
-/// Forgets everything cached for `relid`: its metrics, compiled expressions and plans.
-fn forget_source(relid: pg_sys::Oid) {
     SOURCES.with(|s| s.borrow_mut().retain(|(r, _), _| *r != relid));
     PLANS.with(|p| p.borrow_mut().retain(|key, _| key.relid != relid));
+    None
 }
 
 fn source_metrics(
@@ -338,13 +304,7 @@ fn source_metrics(
     if let Some(found) = cached_source(trigger, relid, generation) {
         return Ok(found);
     }
-    let epoch = sys::catalog_epoch();
     let metrics = Metric::load_for_source(client, source)?;
-    // What the stored expressions resolve to now, before any plan or compiled expression
-    // is built from them.
-    for metric in &metrics {
-        crate::model::builtin::recheck(metric)?;
-    }
     // Every metric of a table has the table's owner.
     let owner = metrics.first().map_or(pg_sys::InvalidOid, |m| m.owner);
     let loaded = Rc::new(SourceMetrics {
@@ -352,7 +312,6 @@ fn source_metrics(
         owner,
         fast: RefCell::new(None),
         shape: sys::RowShape::of(trigger),
-        epoch,
     });
     SOURCES.with(|s| {
         let mut sources = s.borrow_mut();

@@ -233,43 +233,32 @@ SELECT tally.drop_metric('vx_tier');
 DROP SCHEMA vx_shared CASCADE;
 REVOKE CREATE ON DATABASE tally_regress FROM vx_member;
 DROP SCHEMA vx_other CASCADE;
--- 7. A cast created after the metric by the owner of a type its filter casts would make the
---    stored text run that role's function as the table's owner, a superuser here (found by
---    a hostile probe). Every path reads the stored text again only after checking it anew.
+-- 7. A filter or value expression may read a column only if the table's owner owns its type
+--    (and the types it is made of), or it is built in: whoever owns the type may add a cast
+--    from it later, which the stored text would then run as the table's owner, a superuser
+--    here (found by a hostile probe: CREATE CAST (their_domain[] AS int[]) WITH FUNCTION).
 CREATE ROLE vx_caster;
 CREATE SCHEMA vx_cast AUTHORIZATION vx_caster;
 SET ROLE vx_caster;
 CREATE DOMAIN vx_cast.d AS int;
-CREATE TABLE vx_cast.evidence (who text);
 GRANT USAGE ON SCHEMA vx_cast TO PUBLIC;
-GRANT INSERT ON vx_cast.evidence TO PUBLIC;
 RESET ROLE;
-CREATE TABLE vx_tags (id int, tags vx_cast.d[]);
-SELECT tally.create_metric('vx_tagged', 'vx_tags', filter => 'cardinality(tags::int[]) > 1') IS NOT NULL AS created;
--- Plans and compiled expressions of this session exist before the cast.
-INSERT INTO vx_tags VALUES (1, '{1,2}');
-INSERT INTO vx_tags SELECT 2, '{3,4}'::vx_cast.d[] UNION ALL SELECT 3, '{5}'::vx_cast.d[];
-SET ROLE vx_caster;
-CREATE FUNCTION vx_cast.evil(vx_cast.d[]) RETURNS int[] LANGUAGE plpgsql AS
-  $f$BEGIN INSERT INTO vx_cast.evidence VALUES (current_user); RETURN ARRAY(SELECT e::int FROM unnest($1) e); END$f$;
-CREATE CAST (vx_cast.d[] AS int[]) WITH FUNCTION vx_cast.evil(vx_cast.d[]);
-RESET ROLE;
-INSERT INTO vx_tags VALUES (4, '{1,2}');
+CREATE TABLE vx_tags (id int, tags vx_cast.d[], n int);
+SELECT tally.create_metric('vx_tagged', 'vx_tags', filter => 'cardinality(tags::int[]) > 1');
 \echo :LAST_ERROR_SQLSTATE
-SET tally.direct_writes = off;
-INSERT INTO vx_tags VALUES (5, '{1,2}');
-RESET tally.direct_writes;
-INSERT INTO vx_tags SELECT 6, '{1,2}'::vx_cast.d[] UNION ALL SELECT 7, '{3}'::vx_cast.d[];
-SELECT tally.refresh('vx_tagged');
-SELECT count(*) AS ran FROM vx_cast.evidence;
--- Gone again: the table is written and counted as before.
-SET ROLE vx_caster;
-DROP CAST (vx_cast.d[] AS int[]);
-RESET ROLE;
-INSERT INTO vx_tags VALUES (8, '{1,2}');
-SELECT tally.value('vx_tagged') AS tagged, (SELECT count(*) FROM vx_tags WHERE cardinality(tags::int[]) > 1) AS live;
+SELECT tally.create_metric('vx_tagged', 'vx_tags', 'sum', '(tags::int[])[1]');
+\echo :LAST_ERROR_SQLSTATE
+-- Counting the column, or reading only the others, is fine.
+SELECT tally.create_metric('vx_tagged', 'vx_tags', 'count', 'tags', filter => 'n > 0') IS NOT NULL AS created;
+-- A domain of the table's owner is fine, until it is given away: refused then.
+CREATE DOMAIN vx_cast.own AS int;
+CREATE TABLE vx_owned (id int, tags vx_cast.own[]);
+SELECT tally.create_metric('vx_owned_tags', 'vx_owned', filter => 'cardinality(tags::int[]) > 1') IS NOT NULL AS created;
+ALTER DOMAIN vx_cast.own OWNER TO vx_caster;
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.drop_metric('vx_owned_tags');
 SELECT tally.drop_metric('vx_tagged');
-DROP TABLE vx_tags;
+DROP TABLE vx_tags, vx_owned;
 DROP SCHEMA vx_cast CASCADE;
 DROP ROLE vx_caster;
 SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('lines'::regclass, 'vx_t'::regclass, 'vx_q'::regclass, 'vx_z'::regclass);
