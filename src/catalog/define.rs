@@ -562,8 +562,10 @@ fn catalog_takes(client: &SpiClient<'_>, bucket: Bucket) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// Fails when an expression reads a column whose type, or an element or base type of it, is
-/// neither built in nor owned by the table's owner. The stored text is parsed again on every
+/// Fails when an expression reads a column whose type, or a type it is made of (an array's
+/// element, a domain's base, a range's subtype, a multirange's range, a composite's
+/// attributes, all the way down), is neither built in nor owned by the table's owner: built-in
+/// functions reach each of them (`upper(multirange)`). The stored text is parsed again on every
 /// write, and whoever owns a type the expression meets may add a cast from it (CREATE CAST
 /// needs only that) or an implicit one, which the same text would then run: as the table's
 /// owner, a superuser for a superuser's table (0.11.0, found by a hostile probe). Types of
@@ -583,8 +585,14 @@ fn refuse_foreign_types(
                  UNION \
                  SELECT u.column_name, n.type_oid FROM used u \
                    JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                  CROSS JOIN LATERAL (VALUES (t.typelem), (t.typbasetype), \
-                        ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid))) n(type_oid) \
+                  CROSS JOIN LATERAL ( \
+                        VALUES (t.typelem), (t.typbasetype), \
+                               ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)), \
+                               ((SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid)) \
+                        UNION ALL \
+                        SELECT f.atttypid FROM pg_catalog.pg_attribute f \
+                         WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped \
+                  ) n(type_oid) \
                   WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) \
              SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
                                       u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \

@@ -178,8 +178,9 @@ RESET ROLE;
 ALTER EVENT TRIGGER tally_alter_table DISABLE;
 ALTER TYPE vx_own.prio RENAME TO prio_old;
 ALTER EVENT TRIGGER tally_alter_table ENABLE;
+SET ROLE vx_owner;
 CREATE DOMAIN vx_own.prio AS text CHECK (vx_own.hook(VALUE));
-ALTER DOMAIN vx_own.prio OWNER TO vx_owner;
+RESET ROLE;
 SHOW search_path;
 INSERT INTO vx_z VALUES (4, 1, 1);
 SHOW search_path;
@@ -248,6 +249,13 @@ SELECT tally.create_metric('vx_tagged', 'vx_tags', filter => 'cardinality(tags::
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('vx_tagged', 'vx_tags', 'sum', '(tags::int[])[1]');
 \echo :LAST_ERROR_SQLSTATE
+-- Nor through a type of the owner's made of it: a multirange over a range of it, whose
+-- upper() is the other role's array (found by a hostile probe).
+CREATE TYPE vx_cast.r AS RANGE (subtype = vx_cast.d[]);
+CREATE TABLE vx_spans (id int, m vx_cast.r_multirange);
+SELECT tally.create_metric('vx_spans_2', 'vx_spans', filter => $$upper(m)::int[] = '{2}'$$);
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE vx_spans;
 -- Counting the column, or reading only the others, is fine.
 SELECT tally.create_metric('vx_tagged', 'vx_tags', 'count', 'tags', filter => 'n > 0') IS NOT NULL AS created;
 -- A domain of the table's owner is fine, until it is given away: refused then.
