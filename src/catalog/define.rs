@@ -430,8 +430,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         None => None,
         Some(text) => {
             let checked = check_filter(&source, text)?;
-            refuse_virtual(client, &source, &checked.columns, "filter")?;
-            refuse_foreign_types(client, &source, &checked.columns, ExpressionRole::Filter)?;
+            refuse_unreadable_columns(client, &source, &checked.columns, ExpressionRole::Filter)?;
             depends_on.extend(checked.columns);
             Some(checked.canonical)
         }
@@ -511,12 +510,42 @@ fn check_source(client: &SpiClient<'_>, oid: Option<pg_sys::Oid>) -> Result<Sour
     })
 }
 
+/// Column `name` of the source (named as `role`): it must exist and be one the write path
+/// can read.
 fn find_column(
     client: &SpiClient<'_>,
     source: &Source,
     name: &str,
     role: &'static str,
 ) -> Result<Column> {
+    require_column(
+        client,
+        source,
+        name,
+        role,
+        lookup_column(client, source, name)?,
+    )
+}
+
+/// `find_column` of a column already looked up (`found`).
+fn require_column(
+    client: &SpiClient<'_>,
+    source: &Source,
+    name: &str,
+    role: &'static str,
+    found: Option<Column>,
+) -> Result<Column> {
+    let column = found.ok_or_else(|| TallyError::UnknownColumn {
+        table: source.relation.to_string(),
+        column: name.to_string(),
+        role,
+    })?;
+    refuse_virtual(client, source, &[name.to_string()], role)?;
+    Ok(column)
+}
+
+/// Column `name` of the source, if it has one.
+fn lookup_column(client: &SpiClient<'_>, source: &Source, name: &str) -> Result<Option<Column>> {
     let rows = client.select(
         "SELECT a.attname::pg_catalog.text, a.atttypid::pg_catalog.int8, pg_catalog.format_type(a.atttypid, a.atttypmod) \
            FROM pg_catalog.pg_attribute a \
@@ -525,18 +554,13 @@ fn find_column(
         &[source.oid.into(), name.into()],
     )?;
     let Some(row) = rows.into_iter().next() else {
-        return Err(TallyError::UnknownColumn {
-            table: source.relation.to_string(),
-            column: name.to_string(),
-            role,
-        });
+        return Ok(None);
     };
-    refuse_virtual(client, source, &[name.to_string()], role)?;
-    Ok(Column {
+    Ok(Some(Column {
         name: row.get::<String>(1)?.unwrap_or_default(),
         type_oid: pg_sys::Oid::from(row.get::<i64>(2)?.unwrap_or_default() as u32),
         type_name: row.get::<String>(3)?.unwrap_or_default(),
-    })
+    }))
 }
 
 /// Whether this database's catalog takes `bucket`: 0.10.0 added quarter and year, 0.11.0
@@ -560,6 +584,22 @@ fn catalog_takes(client: &SpiClient<'_>, bucket: Bucket) -> Result<bool> {
         .first()
         .get_one::<bool>()?
         .unwrap_or(false))
+}
+
+/// The columns a filter or value expression reads must be readable by the write path
+/// (`refuse_virtual`) and of types no other role can add casts from (`refuse_foreign_types`).
+fn refuse_unreadable_columns(
+    client: &SpiClient<'_>,
+    source: &Source,
+    columns: &[String],
+    role: ExpressionRole,
+) -> Result<()> {
+    let argument = match role {
+        ExpressionRole::Filter => "filter",
+        ExpressionRole::Value | ExpressionRole::GroupKey => "column_name",
+    };
+    refuse_virtual(client, source, columns, argument)?;
+    refuse_foreign_types(client, source, columns, role)
 }
 
 /// Fails when an expression reads a column whose type, or a type it is made of (an array's
@@ -713,14 +753,18 @@ fn check_value(
 ) -> Result<Value> {
     let needs_number = aggregate.needs_column();
     let column = match request {
-        ValueRequest::Column(name) => Some(name),
+        ValueRequest::Column(name) => Some(find_column(client, source, name, "column_name")?),
         ValueRequest::Expression(_) => None,
         ValueRequest::ColumnOrExpression(text) => {
-            (looks_like_a_name(text) || column_exists(client, source, text)?).then_some(text)
+            let found = lookup_column(client, source, text)?;
+            if found.is_some() || looks_like_a_name(text) {
+                Some(require_column(client, source, text, "column_name", found)?)
+            } else {
+                None
+            }
         }
     };
-    if let Some(name) = column {
-        let column = find_column(client, source, name, "column_name")?;
+    if let Some(column) = column {
         if needs_number && !SUMMABLE_TYPES.contains(&column.type_oid) {
             return Err(TallyError::WrongColumnType {
                 aggregate: aggregate.as_str().into(),
@@ -740,8 +784,7 @@ fn check_value(
         return Err(TallyError::CatalogOutdated);
     }
     let checked = check_expression(source, text, ExpressionRole::Value)?;
-    refuse_virtual(client, source, &checked.columns, "column_name")?;
-    refuse_foreign_types(client, source, &checked.columns, ExpressionRole::Value)?;
+    refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
     if needs_number && !SUMMABLE_TYPES.contains(&checked.type_oid) {
         return Err(TallyError::WrongValueType {
             aggregate: aggregate.as_str().into(),
@@ -761,18 +804,6 @@ fn looks_like_a_name(text: &str) -> bool {
     let mut chars = text.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-}
-
-fn column_exists(client: &SpiClient<'_>, source: &Source, name: &str) -> Result<bool> {
-    Ok(client
-        .select(
-            "SELECT 1 FROM pg_catalog.pg_attribute a \
-              WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
-            Some(1),
-            &[source.oid.into(), name.into()],
-        )?
-        .next()
-        .is_some())
 }
 
 struct CheckedExpression {

@@ -266,7 +266,7 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
         "time_zone",
     ];
     // A metric grouped by several columns (0.11.0 catalogs) nests its figures: the query reads it.
-    let several_known = crate::model::installed::catalog() == crate::sql::CatalogVersion::V0_11;
+    let several_known = crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_11);
     if several_known {
         columns.push("group_columns");
     }
