@@ -187,6 +187,17 @@ CREATE TABLE tally._value_expression (
     expression text NOT NULL
 );
 
+-- The type of the values a min, max or count_distinct metric tracks when it is not a
+-- number (0.12.0; src/model/value_type.rs): its values are kept in tally._state.value and
+-- tally._change.value as numerics that order and equate as they do, and its min and max
+-- figures are read back in this type. A table of its own, for the reason given at
+-- tally._broken.
+CREATE TABLE tally._value_type (
+    metric_id  int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    type_name  text NOT NULL
+               CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean', 'text'))
+);
+
 CREATE VIEW tally.metrics AS
 SELECT m.name,
        m.source,
@@ -220,6 +231,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._change', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._value_expression', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._value_type', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._read_types', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');

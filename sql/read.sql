@@ -28,6 +28,15 @@ BEGIN
 END
 $fn$;
 
+-- A figure in the snapshot's jsonb (0.12.0): a number, or for a min or max metric over
+-- values of another type (tally._value_type), its encoding decoded into that type
+-- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
+-- in UTC; a string for a uuid or a text; true or false). NULL stays NULL.
+CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, figure pg_catalog.numeric) RETURNS pg_catalog.jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, figure) END
+$fn$;
+
 -- tally._snapshot_query: the same read as one query (0.1.0-0.2.0's tally.snapshot), for the
 -- reader `reader`. Written in PL/pgSQL on purpose: the jsonb is built by Postgres and returned
 -- as is, so numeric figures stay exact (a round trip through a JSON library would turn them
@@ -65,14 +74,17 @@ BEGIN
      CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
       LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
+     LEFT JOIN tally._value_type vt
+            ON vt.metric_id OPERATOR(pg_catalog.=) mt.id AND mt.aggregate OPERATOR(pg_catalog.=) ANY ('{min,max}'::pg_catalog.text[])
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
             SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
                         WHEN mt.group_by IS NULL
-                        THEN coalesce(pg_catalog.to_jsonb(tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                        THEN coalesce(tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
                                       'null'::pg_catalog.jsonb)
                         ELSE tally._nested_groups(
-                                 coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'), tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t))
+                                 coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'),
+                                                                      tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t)))
                                             FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
                                  mt.group_columns IS NOT NULL)
                    END AS figure
@@ -131,4 +143,44 @@ AS $fn$
     SELECT coalesce(pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
                     OPERATOR(pg_catalog.||) tally._snapshot_counters(dashboard)::pg_catalog.jsonb,
                     tally._snapshot_sql(dashboard))
+$fn$;
+
+-- The typed reads (0.12.0): a metric's figures in the type the caller names with a NULL of
+-- it, such as tally.value('last_order_at', NULL::timestamptz). The figures come as the text
+-- of their type from the Rust reads (src/read/mod.rs: _value_text, _groups_text,
+-- _series_text), which check that the type fits the figures (their own type, text or
+-- varchar; a numeric figure also an integer or float type), and are cast here by the type's
+-- input, which reads that text back under any session settings (ISO 8601). The cast runs
+-- with the caller's rights (these are not SECURITY DEFINER), and the type is named by
+-- format's %s of a regtype, which quotes and qualifies it.
+CREATE FUNCTION tally.value(metric pg_catalog.text, as_type anyelement) RETURNS anyelement
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    figure ALIAS FOR $0;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT $1::%s', pg_catalog.pg_typeof(as_type))
+       INTO figure USING tally._value_text(metric, pg_catalog.pg_typeof(as_type));
+    RETURN figure;
+END
+$fn$;
+
+CREATE FUNCTION tally.groups(metric pg_catalog.text, as_type anyelement)
+RETURNS TABLE (group_key pg_catalog.text, value anyelement)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT g.group_key, g.value::%s FROM tally._groups_text($1, $2) g',
+                                           pg_catalog.pg_typeof(as_type))
+           USING metric, pg_catalog.pg_typeof(as_type);
+END
+$fn$;
+
+CREATE FUNCTION tally.series(metric pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,
+                             as_type anyelement)
+RETURNS TABLE (bucket_start pg_catalog.timestamptz, group_key pg_catalog.text, value anyelement)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT s.bucket_start, s.group_key, s.value::%s FROM tally._series_text($1, $2, $3, $4) s',
+                                           pg_catalog.pg_typeof(as_type))
+           USING metric, since, until, pg_catalog.pg_typeof(as_type);
+END
 $fn$;

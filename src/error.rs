@@ -130,6 +130,44 @@ pub enum TallyError {
         type_name: String,
     },
 
+    /// min or max over text whose collation does not order by bytes (0.12.0).
+    #[error("cannot compute {aggregate} over {what} in collation \"{collation}\"")]
+    TextNotByteOrdered {
+        aggregate: String,
+        what: String,
+        collation: String,
+    },
+
+    /// count_distinct over text in a nondeterministic collation (0.12.0).
+    #[error(
+        "cannot compute count_distinct over {what} in nondeterministic collation \"{collation}\""
+    )]
+    NondeterministicCollation { what: String, collation: String },
+
+    /// A text value a min or max metric cannot keep (0.12.0).
+    #[error("metric \"{metric}\" cannot keep a text of {bytes} bytes")]
+    TextTooLong { metric: String, bytes: usize },
+
+    /// `tally.value(metric)` and the other numeric reads of a metric whose figures have
+    /// another type (0.12.0).
+    #[error("the figures of metric \"{metric}\" are of type {value_type}, not numeric")]
+    FigureNotNumeric {
+        metric: String,
+        value_type: &'static str,
+    },
+
+    /// A typed read asked for a type the metric's figures cannot be read as (0.12.0).
+    #[error("the figures of metric \"{metric}\" are of type {value_type}, not {asked}")]
+    WrongFigureType {
+        metric: String,
+        value_type: &'static str,
+        asked: String,
+    },
+
+    /// A figure past its type's range: an interval sum whose months do not fit (0.12.0).
+    #[error("{value_type} out of range")]
+    FigureOutOfRange { value_type: &'static str },
+
     #[error("must be owner of dashboard \"{0}\"")]
     NotOwnerOfDashboard(String),
 
@@ -212,6 +250,8 @@ impl TallyError {
             UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
             WrongColumnType { .. }
             | WrongValueType { .. }
+            | FigureNotNumeric { .. }
+            | WrongFigureType { .. }
             | WrongGroupByType(_)
             | WrongBucketType { .. }
             | WrongGroupType { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
@@ -238,9 +278,14 @@ impl TallyError {
             ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            ValueTooLong { .. } | GroupKeyTooLong { .. } | TooManyGroupColumns(_) => {
-                Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED
+            TextNotByteOrdered { .. } | NondeterministicCollation { .. } => {
+                Code::ERRCODE_FEATURE_NOT_SUPPORTED
             }
+            FigureOutOfRange { .. } => Code::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            ValueTooLong { .. }
+            | TextTooLong { .. }
+            | GroupKeyTooLong { .. }
+            | TooManyGroupColumns(_) => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             CatalogOutdated => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             Spi(_) | Internal(_) => Code::ERRCODE_INTERNAL_ERROR,
@@ -266,6 +311,16 @@ impl TallyError {
             ),
             ValueTooLong { .. } => Some(
                 "min, max and count_distinct keep each distinct value in an index, which takes values of up to 1024 bytes (about 2000 digits).".into(),
+            ),
+            // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
+            TextTooLong { .. } => Some(
+                "min and max keep each distinct text in an index, in order, which takes texts of up to 600 bytes.".into(),
+            ),
+            TextNotByteOrdered { .. } => Some(
+                "min and max over text keep each distinct value in an index of byte order, which is the order of the collations C, POSIX and ucs_basic (and pg_c_utf8, pg_unicode_fast) only.".into(),
+            ),
+            NondeterministicCollation { .. } => Some(
+                "count_distinct compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
             ),
             _ => None,
         }
@@ -295,10 +350,25 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum, avg, min, max and count_distinct need an integer or numeric column (floats are not exact under incremental maintenance); count works on any column."
+                "sum and avg need an integer or numeric column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, text, varchar and char (floats are not exact under incremental maintenance); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum, avg, min, max and count_distinct need an integer or numeric value (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+                "sum and avg need an integer or numeric value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean and text values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+            }
+            TextNotByteOrdered { .. } => {
+                "Give the value a byte-ordered collation, such as column_name => 'version COLLATE \"C\"'; count_distinct takes text in any deterministic collation."
+            }
+            NondeterministicCollation { .. } => {
+                "Count a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
+            }
+            FigureNotNumeric { .. } => {
+                "Read them in their type: tally.value(name, NULL::the_type), tally.groups(name, NULL::the_type), tally.series(name, since, until, NULL::the_type); tally.snapshot and the typed view carry the type too."
+            }
+            WrongFigureType { .. } => {
+                "Pass a NULL of the figures' type (or text), such as tally.value(name, NULL::timestamptz)."
+            }
+            FigureOutOfRange { .. } => {
+                "An interval this large has more months than an interval holds: narrow the bucket or the filter."
             }
             UnknownBucket(_) => {
                 "Use one of: hour, day, week, month, quarter, year; 'N minutes' where N divides 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30); 'N hours' where N divides 24 (2, 3, 4, 6, 8, 12)."
@@ -343,6 +413,7 @@ impl TallyError {
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
+            TextTooLong { .. } => "Write a shorter text, or constrain the column (such as varchar(150)); the statement was not applied.",
             GroupKeyTooLong { .. } => "Write a shorter value, or group by another column; the statement was not applied.",
             MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",

@@ -20,6 +20,7 @@ use std::ffi::CString;
 
 use crate::error::{Result, TallyError};
 
+pub mod datetime;
 pub mod expression;
 mod security;
 pub use security::{

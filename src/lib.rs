@@ -52,7 +52,11 @@ extension_sql_file!(
         "values",
         read::_may_read,
         read::snapshot::_snapshot_counters,
-        read::snapshot::_snapshot_text
+        read::snapshot::_snapshot_text,
+        read::_value_text,
+        read::_groups_text,
+        read::_series_text,
+        model::value_type::_figure_json
     ]
 );
 extension_sql_file!(

@@ -7,8 +7,9 @@ use pgrx::spi::SpiClient;
 
 use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
+use crate::model::ValueType;
 use crate::read::{named_row_exists, require_read};
-use crate::sql::{self, Relation};
+use crate::sql::{self, Relation, ViewColumn};
 
 /// Behind `tally.create_dashboard` (sql/dashboard.sql), which passes the caller's
 /// current schema: this function runs with a fixed search_path and would otherwise put an
@@ -184,8 +185,30 @@ fn parse_view_name(view: &str) -> Result<Vec<String>> {
     }
 }
 
+/// The metrics among `metrics` whose figures are not numeric (0.12.0: min and max over
+/// other types, `tally._value_type`), with their type.
+fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(String, ValueType)>> {
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+        return Ok(Vec::new());
+    }
+    let rows = client.select(
+        "SELECT m.name, t.type_name FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+          WHERE m.name = ANY ($1) AND m.aggregate IN ('min', 'max')",
+        None,
+        &[metrics.to_vec().into()],
+    )?;
+    let mut typed = Vec::new();
+    for row in rows {
+        let name = row.get::<String>(1)?.unwrap_or_default();
+        let type_name = row.get::<String>(2)?.unwrap_or_default();
+        typed.push((name, ValueType::parse(&type_name)?));
+    }
+    Ok(typed)
+}
+
 /// The typed view: `id` (always 1, a primary key for ORMs), `as_of`, then one column per
-/// metric: numeric for an ungrouped metric, jsonb {group: value} for a grouped one.
+/// metric: of its figures' type (numeric, or a min or max metric's other type) for an
+/// ungrouped metric, jsonb {group: value} for a grouped one.
 fn create_view(
     client: &mut SpiClient<'_>,
     dashboard: &str,
@@ -202,9 +225,19 @@ fn create_view(
         .first()
         .get_one::<Vec<String>>()?
         .unwrap_or_default();
-    let columns: Vec<(String, bool)> = metrics
+    let typed = figure_types(client, metrics)?;
+    let columns: Vec<ViewColumn> = metrics
         .iter()
-        .map(|metric| (metric.clone(), grouped.contains(metric)))
+        .map(|metric| ViewColumn {
+            metric: metric.clone(),
+            grouped: grouped.contains(metric),
+            figure_type: typed
+                .iter()
+                .find(|(name, _)| name == metric)
+                .map_or("pg_catalog.numeric", |(_, value_type)| {
+                    value_type.sql_type()
+                }),
+        })
         .collect();
     client.update(
         sql::create_view_sql(view, dashboard, &columns).as_str(),

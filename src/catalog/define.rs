@@ -11,7 +11,7 @@ use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
 use crate::model::builtin::{expression_rejected, require_built_in};
-use crate::model::{Aggregate, Bucket, Metric, Value};
+use crate::model::{Aggregate, Bucket, Metric, Value, ValueType};
 use crate::read::metric_exists;
 use crate::write::trigger;
 
@@ -43,6 +43,7 @@ struct Column {
     name: String,
     type_oid: pg_sys::Oid,
     type_name: String,
+    collation: pg_sys::Oid,
 }
 
 /// `tally.create_metric`. `group_by` is declared `anycompatible DEFAULT NULL::text` (the SQL
@@ -213,10 +214,24 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                 bucket_column: metric.bucket_column.as_deref(),
                 time_zone: &metric.time_zone,
             };
-            validate(client, &request, false).map_err(|cause| TallyError::SourceChangeBreaks {
-                metric: metric.name.clone(),
-                cause: cause.to_string(),
+            let valid = validate(client, &request, false).map_err(|cause| {
+                TallyError::SourceChangeBreaks {
+                    metric: metric.name.clone(),
+                    cause: cause.to_string(),
+                }
             })?;
+            if valid.value_type != metric.value_type {
+                // The change queries encode values by the type the metric was defined over,
+                // and its counters hold them so: a new type needs a new metric.
+                return Err(TallyError::SourceChangeBreaks {
+                    metric: metric.name.clone(),
+                    cause: format!(
+                        "it tracks values of type {}, which would become {}",
+                        metric.value_type.as_str(),
+                        valid.value_type.as_str()
+                    ),
+                });
+            }
         }
         let Some(first) = metrics.first() else {
             return Ok(());
@@ -301,6 +316,9 @@ struct Validated {
     aggregate: Aggregate,
     /// The column, or the canonical text of the value expression.
     value: Option<Value>,
+    /// The type of the values a min, max or count_distinct metric tracks (numeric for the
+    /// other aggregates).
+    value_type: ValueType,
     /// The group columns, as the catalog spells them.
     group_by: Vec<String>,
     bucket: Option<Bucket>,
@@ -390,16 +408,14 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
 
-    let value = match (request.value, aggregate.needs_column()) {
+    let (value, value_type) = match (request.value, aggregate.needs_column()) {
         (None, true) => return Err(TallyError::MissingColumn(aggregate.as_str().into())),
-        (None, false) => None,
-        (Some(value), _) => Some(check_value(
-            client,
-            &source,
-            aggregate,
-            value,
-            &mut depends_on,
-        )?),
+        (None, false) => (None, ValueType::Numeric),
+        (Some(value), _) => {
+            let (value, value_type) =
+                check_value(client, &source, aggregate, value, &mut depends_on)?;
+            (Some(value), value_type)
+        }
     };
 
     let group_by = check_group_by(client, &source, &request.group_by)?;
@@ -441,6 +457,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         source,
         aggregate,
         value,
+        value_type,
         group_by,
         bucket,
         time_zone,
@@ -547,7 +564,8 @@ fn require_column(
 /// Column `name` of the source, if it has one.
 fn lookup_column(client: &SpiClient<'_>, source: &Source, name: &str) -> Result<Option<Column>> {
     let rows = client.select(
-        "SELECT a.attname::pg_catalog.text, a.atttypid::pg_catalog.int8, pg_catalog.format_type(a.atttypid, a.atttypmod) \
+        "SELECT a.attname::pg_catalog.text, a.atttypid::pg_catalog.int8, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                a.attcollation \
            FROM pg_catalog.pg_attribute a \
           WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
         Some(1),
@@ -560,6 +578,7 @@ fn lookup_column(client: &SpiClient<'_>, source: &Source, name: &str) -> Result<
         name: row.get::<String>(1)?.unwrap_or_default(),
         type_oid: pg_sys::Oid::from(row.get::<i64>(2)?.unwrap_or_default() as u32),
         type_name: row.get::<String>(3)?.unwrap_or_default(),
+        collation: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
     }))
 }
 
@@ -742,16 +761,15 @@ fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
 }
 
 /// What `column_name` reads, with the columns it reads added to `depends_on`: a column of
-/// the source, or one expression over the row's columns (0.11.0), checked as a filter is.
-/// The aggregates but count need an integer or numeric value.
+/// the source, or one expression over the row's columns (0.11.0), checked as a filter is;
+/// and the type of the values it gives (`value_type`).
 fn check_value(
     client: &SpiClient<'_>,
     source: &Source,
     aggregate: Aggregate,
     request: ValueRequest<'_>,
     depends_on: &mut Vec<String>,
-) -> Result<Value> {
-    let needs_number = aggregate.needs_column();
+) -> Result<(Value, ValueType)> {
     let column = match request {
         ValueRequest::Column(name) => Some(find_column(client, source, name, "column_name")?),
         ValueRequest::Expression(_) => None,
@@ -765,15 +783,22 @@ fn check_value(
         }
     };
     if let Some(column) = column {
-        if needs_number && !SUMMABLE_TYPES.contains(&column.type_oid) {
-            return Err(TallyError::WrongColumnType {
-                aggregate: aggregate.as_str().into(),
-                column: column.name,
-                type_name: column.type_name,
-            });
-        }
+        let wrong = || TallyError::WrongColumnType {
+            aggregate: aggregate.as_str().into(),
+            column: column.name.clone(),
+            type_name: column.type_name.clone(),
+        };
+        let what = format!("column \"{}\"", column.name);
+        let value_type = value_type(
+            client,
+            aggregate,
+            column.type_oid,
+            column.collation,
+            &what,
+            wrong,
+        )?;
         depends_on.push(column.name.clone());
-        return Ok(Value::Column(column.name));
+        return Ok((Value::Column(column.name), value_type));
     }
     let text = match request {
         ValueRequest::Column(text)
@@ -785,16 +810,108 @@ fn check_value(
     }
     let checked = check_expression(source, text, ExpressionRole::Value)?;
     refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
-    if needs_number && !SUMMABLE_TYPES.contains(&checked.type_oid) {
-        return Err(TallyError::WrongValueType {
-            aggregate: aggregate.as_str().into(),
-            type_name: checked.type_name,
+    let wrong = || TallyError::WrongValueType {
+        aggregate: aggregate.as_str().into(),
+        type_name: checked.type_name.clone(),
+    };
+    let value_type = value_type(
+        client,
+        aggregate,
+        checked.type_oid,
+        checked.collation,
+        "a value expression",
+        wrong,
+    )?;
+    depends_on.extend(checked.columns);
+    Ok((
+        Value::Expression(crate::sql::Expression::stored(checked.canonical)),
+        value_type,
+    ))
+}
+
+/// The type of the values an aggregate reads from a column or expression of type
+/// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
+/// count reads any (it only counts them); sum and avg integers and numeric; min, max and
+/// count_distinct (0.12.0) the types of `ValueType`, text in a collation whose order is byte
+/// order for min and max (the order its encoding keeps), in a deterministic one for
+/// count_distinct (whose equality is byte equality).
+fn value_type(
+    client: &SpiClient<'_>,
+    aggregate: Aggregate,
+    type_oid: pg_sys::Oid,
+    collation: pg_sys::Oid,
+    what: &str,
+    wrong: impl FnOnce() -> TallyError,
+) -> Result<ValueType> {
+    if aggregate == Aggregate::Count {
+        return Ok(ValueType::Numeric);
+    }
+    let base = crate::ffi::datetime::base_type(type_oid);
+    if aggregate.sums_values() {
+        return if SUMMABLE_TYPES.contains(&base) {
+            Ok(ValueType::Numeric)
+        } else {
+            Err(wrong())
+        };
+    }
+    let value_type = ValueType::of_base_type(base).ok_or_else(wrong)?;
+    if value_type == ValueType::Numeric {
+        return Ok(value_type);
+    }
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+        return Err(TallyError::CatalogOutdated);
+    }
+    if value_type == ValueType::Text {
+        check_text_collation(client, aggregate, collation, what)?;
+    }
+    Ok(value_type)
+}
+
+/// Refuses a text value's `collation` where its encoding would not keep the aggregate
+/// exact (`value_type`). The database's default collation is byte-ordered when it is libc's
+/// C or POSIX; of the others, the built-in C, POSIX, ucs_basic, pg_c_utf8 and
+/// pg_unicode_fast (code point order, which is UTF-8's byte order).
+fn check_text_collation(
+    client: &SpiClient<'_>,
+    aggregate: Aggregate,
+    collation: pg_sys::Oid,
+    what: &str,
+) -> Result<()> {
+    let collation = if collation == pg_sys::InvalidOid {
+        pg_sys::DEFAULT_COLLATION_OID
+    } else {
+        collation
+    };
+    let row = client
+        .select(
+            "SELECT c.collname::pg_catalog.text, c.collisdeterministic, \
+                    CASE WHEN c.oid = 100 \
+                         THEN (SELECT d.datlocprovider = 'c' AND d.datcollate IN ('C', 'POSIX') \
+                                 FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
+                         ELSE c.collnamespace = 'pg_catalog'::pg_catalog.regnamespace \
+                              AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END \
+               FROM pg_catalog.pg_collation c WHERE c.oid = $1::pg_catalog.oid",
+            Some(1),
+            &[collation.into()],
+        )?
+        .first();
+    let name = row.get::<String>(1)?.unwrap_or_default();
+    let deterministic = row.get::<bool>(2)?.unwrap_or(false);
+    let byte_ordered = row.get::<bool>(3)?.unwrap_or(false);
+    if aggregate == Aggregate::CountDistinct && !deterministic {
+        return Err(TallyError::NondeterministicCollation {
+            what: what.to_string(),
+            collation: name,
         });
     }
-    depends_on.extend(checked.columns);
-    Ok(Value::Expression(crate::sql::Expression::stored(
-        checked.canonical,
-    )))
+    if aggregate != Aggregate::CountDistinct && !byte_ordered {
+        return Err(TallyError::TextNotByteOrdered {
+            aggregate: aggregate.as_str().to_string(),
+            what: what.to_string(),
+            collation: name,
+        });
+    }
+    Ok(())
 }
 
 /// Whether `text` is spelled like a plain column name (letters, digits, `_`, `$`, not
@@ -814,6 +931,8 @@ struct CheckedExpression {
     columns: Vec<String>,
     type_oid: pg_sys::Oid,
     type_name: String,
+    /// The expression's collation (InvalidOid for a type without one).
+    collation: pg_sys::Oid,
 }
 
 /// A filter must be one boolean expression, immutable, over the row's own columns, using
@@ -851,7 +970,14 @@ fn check_expression(
                         ARRAY(SELECT pa.attname::pg_catalog.text FROM pg_catalog.pg_depend d \
                                 JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.refobjid AND pa.attnum = d.refobjsubid \
                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1) \
+                                 AND d.objid = a.attrelid AND d.refobjsubid > 0 ORDER BY 1), \
+                        (SELECT i.indcollation[0] FROM pg_catalog.pg_index i WHERE i.indexrelid = a.attrelid), \
+                        (SELECT pg_catalog.format(' COLLATE %I.%I', n.nspname, c.collname) \
+                           FROM pg_catalog.pg_index i \
+                           JOIN pg_catalog.pg_collation c ON c.oid = i.indcollation[0] \
+                           JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
+                          WHERE i.indexrelid = a.attrelid \
+                            AND c.oid <> (SELECT t.typcollation FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid)) \
                    FROM pg_catalog.pg_attribute a \
                   WHERE a.attrelid = 'pg_temp._tally_probe_idx'::pg_catalog.regclass AND a.attnum = 1",
                 Some(1),
@@ -862,7 +988,14 @@ fn check_expression(
             type_name: row.get::<String>(1)?.unwrap_or_default(),
             type_oid: row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::InvalidOid),
             columns: row.get::<Vec<String>>(3)?.unwrap_or_default(),
-            canonical: canonical.to_string(),
+            collation: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+            // An index column keeps a top-level COLLATE as its collation, and its deparse
+            // leaves it out: a value expression's collation (which orders a text's min and
+            // max) is written back onto its canonical text, which then reads back as itself.
+            canonical: match (role, row.get::<String>(5)?) {
+                (ExpressionRole::Value, Some(collate)) => format!("({canonical}){collate}"),
+                _ => canonical.to_string(),
+            },
         })
     });
     match inspected {
@@ -1010,6 +1143,14 @@ fn insert_definition(
             "INSERT INTO tally._value_expression (metric_id, expression) VALUES ($1, $2)",
             None,
             &[id.into(), expression.as_str().into()],
+        )?;
+    }
+    if valid.value_type != ValueType::Numeric {
+        // Only a 0.12.0 catalog takes other types (`value_type`).
+        client.update(
+            "INSERT INTO tally._value_type (metric_id, type_name) VALUES ($1, $2)",
+            None,
+            &[id.into(), valid.value_type.as_str().into()],
         )?;
     }
     Ok(id)

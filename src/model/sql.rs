@@ -6,7 +6,7 @@
 //! `literal`, and every function and type is schema-qualified so a caller's search_path cannot
 //! change what the generated SQL means.
 
-use super::{Bucket, Metric, Value};
+use super::{Aggregate, Bucket, Metric, Value, ValueType};
 use crate::sql::{
     changes_select_one, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions,
     Rows, Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
@@ -111,11 +111,23 @@ impl Metric {
         summand_sql(column, &finite)
     }
 
-    /// A value of a tracked column (min, max, count_distinct) as stored: numeric, refused in
-    /// the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
+    /// A value of a tracked column (min, max, count_distinct) as stored: numeric, or (0.12.0)
+    /// the numeric encoding of a value of another type (`model::value_type`: a cast to the
+    /// type itself, which only looks through a domain or drops a char's padding, then
+    /// `tally._tracked_value`; a text of a min or max metric through
+    /// `tally._tracked_text_in_order`, which refuses one too long to keep in order). Refused
+    /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {
-        let value = format!("{column}::pg_catalog.numeric");
+        let typed = format!("({column})::{}", self.value_type.sql_type());
+        let value = match self.value_type {
+            ValueType::Numeric => format!("{column}::pg_catalog.numeric"),
+            ValueType::Text if self.aggregate != Aggregate::CountDistinct => format!(
+                "tally._tracked_text_in_order({}, {typed})",
+                literal(&self.name)
+            ),
+            _ => format!("tally._tracked_value({typed})"),
+        };
         if !self.refuses_unfoldable {
             return value;
         }
@@ -304,7 +316,7 @@ impl Metric {
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         let valued = "pg_catalog.sum(d.r) FILTER (WHERE d.v IS NOT NULL)";
-        let total = if live && self.aggregate == crate::model::Aggregate::CountDistinct {
+        let total = if live && self.aggregate == Aggregate::CountDistinct {
             "CASE WHEN GROUPING(d.v) = 1 THEN pg_catalog.count(DISTINCT d.v) ELSE 0 END"
         } else {
             "0"

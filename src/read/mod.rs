@@ -23,6 +23,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use crate::error::{required, Result, SqlResult, TallyError};
+use crate::model::ValueType;
 use crate::{ffi, plans};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
@@ -81,6 +82,8 @@ UNION ALL \
 SELECT NULL, f.group_key, NULL, f.figure, NULL FROM f";
 
 struct CurrentFigures {
+    /// The type the figures are of (`figure_type`).
+    figure_type: ValueType,
     total: Option<AnyNumeric>,
     groups: Vec<(Option<String>, Option<AnyNumeric>)>,
 }
@@ -98,6 +101,7 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
             let rows = client.select(&*plan, None, &[metric.into(), ffi::caller().into()])?;
             let mut found = false;
             let mut figures = CurrentFigures {
+                figure_type: ValueType::Numeric,
                 total: None,
                 groups: Vec::new(),
             };
@@ -126,15 +130,94 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                 return Err(TallyError::UnknownMetric(metric.to_string()));
             }
             figures.groups.sort_by(|a, b| a.0.cmp(&b.0));
+            figures.figure_type = figure_type(client, metric)?;
             Ok(figures)
         })
     })
 }
 
+/// The type of the figures of `metric`: the type of the values a min or max metric tracks
+/// (0.12.0, `tally._value_type`), numeric for every other metric.
+fn figure_type(client: &SpiClient<'_>, metric: &str) -> Result<ValueType> {
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+        return Ok(ValueType::Numeric);
+    }
+    let name = client
+        .select(
+            "SELECT t.type_name FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+              WHERE m.name = $1 AND m.aggregate IN ('min', 'max')",
+            Some(1),
+            &[metric.into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    name.map_or(Ok(ValueType::Numeric), |name| ValueType::parse(&name))
+}
+
+/// The numeric reads (`value`, `groups`, `series`) refuse a metric whose figures have
+/// another type, pointing to the typed reads.
+fn require_numeric(metric: &str, figure_type: ValueType) -> Result<()> {
+    match figure_type {
+        ValueType::Numeric => Ok(()),
+        other => Err(TallyError::FigureNotNumeric {
+            metric: metric.to_string(),
+            value_type: other.as_str(),
+        }),
+    }
+}
+
+/// The typed reads (`tally.value(metric, as_type)` and the others, sql/read.sql) take a
+/// figure as text and cast it to `asked`: its own type, text or varchar; a numeric figure
+/// also to the integer and float types.
+fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid) -> Result<()> {
+    let asked = crate::ffi::datetime::base_type(asked);
+    let numbers = [
+        pg_sys::INT2OID,
+        pg_sys::INT4OID,
+        pg_sys::INT8OID,
+        pg_sys::FLOAT4OID,
+        pg_sys::FLOAT8OID,
+    ];
+    if asked == figure_type.type_oid()
+        || asked == pg_sys::TEXTOID
+        || asked == pg_sys::VARCHAROID
+        || (figure_type == ValueType::Numeric && numbers.contains(&asked))
+    {
+        return Ok(());
+    }
+    Err(TallyError::WrongFigureType {
+        metric: metric.to_string(),
+        value_type: figure_type.as_str(),
+        asked: crate::ffi::datetime::type_name(asked),
+    })
+}
+
+/// A figure as its type's text (`value_type::figure_text`).
+fn as_text(figure_type: ValueType, figure: Option<AnyNumeric>) -> Result<Option<String>> {
+    figure
+        .map(|figure| crate::model::value_type::figure_text(figure_type, &figure))
+        .transpose()
+}
+
 /// The metric's figure over all groups: for a bucketed metric, the bucket holding now().
 #[pg_extern(stable, parallel_safe)]
 fn value(metric: Option<&str>) -> SqlResult<Option<AnyNumeric>> {
-    Ok(current_figures(required(metric, "metric")?)?.total)
+    let metric = required(metric, "metric")?;
+    let figures = current_figures(metric)?;
+    require_numeric(metric, figures.figure_type)?;
+    Ok(figures.total)
+}
+
+/// `value` as the text of the figure's type, for `tally.value(metric, as_type)` (sql/read.sql),
+/// which casts it to `as_type`.
+#[pg_extern(stable, parallel_safe)]
+fn _value_text(metric: Option<&str>, asked: pg_sys::Oid) -> SqlResult<Option<String>> {
+    let metric = required(metric, "metric")?;
+    let figures = current_figures(metric)?;
+    require_readable_as(metric, figures.figure_type, asked)?;
+    Ok(as_text(figures.figure_type, figures.total)?)
 }
 
 /// The metric's figure per group (the NULL group included): for a bucketed metric, in the
@@ -154,9 +237,37 @@ fn groups(
     >,
     ErrorReport,
 > {
-    Ok(TableIterator::new(
-        current_figures(required(metric, "metric")?)?.groups,
-    ))
+    let metric = required(metric, "metric")?;
+    let figures = current_figures(metric)?;
+    require_numeric(metric, figures.figure_type)?;
+    Ok(TableIterator::new(figures.groups))
+}
+
+/// `groups` with each figure as the text of its type, for `tally.groups(metric, as_type)`.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, parallel_safe)]
+fn _groups_text(
+    metric: Option<&str>,
+    asked: pg_sys::Oid,
+) -> std::result::Result<
+    TableIterator<
+        'static,
+        (
+            name!(group_key, Option<String>),
+            name!(value, Option<String>),
+        ),
+    >,
+    ErrorReport,
+> {
+    let metric = required(metric, "metric")?;
+    let figures = current_figures(metric)?;
+    require_readable_as(metric, figures.figure_type, asked)?;
+    let groups = figures
+        .groups
+        .into_iter()
+        .map(|(key, figure)| Ok((key, as_text(figures.figure_type, figure)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TableIterator::new(groups))
 }
 
 /// Figures per bucket and group of one metric; `{horizon}` as in `CURRENT_GROUPS_SQL`,
@@ -183,7 +294,7 @@ SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
 fn series_sql(catalog: crate::sql::CatalogVersion) -> &'static str {
     static CURRENT: OnceLock<String> = OnceLock::new();
     static OLDER: OnceLock<String> = OnceLock::new();
-    let (built, bucket_start) = if catalog == crate::sql::CatalogVersion::V0_11 {
+    let (built, bucket_start) = if catalog >= crate::sql::CatalogVersion::V0_11 {
         (&CURRENT, "tally._bucket_start(m.bucket, $2, m.time_zone)")
     } else {
         (&OLDER, "CASE WHEN m.bucket IS NULL THEN NULL ELSE pg_catalog.date_trunc(m.bucket, $2, m.time_zone) END")
@@ -215,13 +326,61 @@ fn series(
     ErrorReport,
 > {
     let metric = required(metric, "metric")?;
+    let (figure_type, rows) = series_figures(metric, since, until)?;
+    require_numeric(metric, figure_type)?;
+    Ok(TableIterator::new(rows))
+}
+
+/// `series` with each figure as the text of its type, for `tally.series(metric, since, until,
+/// as_type)`.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, parallel_safe)]
+fn _series_text(
+    metric: Option<&str>,
+    since: Option<TimestampWithTimeZone>,
+    until: Option<TimestampWithTimeZone>,
+    asked: pg_sys::Oid,
+) -> std::result::Result<
+    TableIterator<
+        'static,
+        (
+            name!(bucket_start, Option<TimestampWithTimeZone>),
+            name!(group_key, Option<String>),
+            name!(value, Option<String>),
+        ),
+    >,
+    ErrorReport,
+> {
+    let metric = required(metric, "metric")?;
+    let (figure_type, rows) = series_figures(metric, since, until)?;
+    require_readable_as(metric, figure_type, asked)?;
+    let rows = rows
+        .into_iter()
+        .map(|(bucket, key, figure)| Ok((bucket, key, as_text(figure_type, figure)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TableIterator::new(rows))
+}
+
+/// One series row: a bucket's start, a group key, the figure (encoded: `value_type`).
+type SeriesRow = (
+    Option<TimestampWithTimeZone>,
+    Option<String>,
+    Option<AnyNumeric>,
+);
+
+/// The figures of `series`, and the type they are of.
+fn series_figures(
+    metric: &str,
+    since: Option<TimestampWithTimeZone>,
+    until: Option<TimestampWithTimeZone>,
+) -> Result<(ValueType, Vec<SeriesRow>)> {
     let since = required(since, "since")?;
     let until = required(until, "until")?;
     if since >= until {
-        return Err(TallyError::BadRange.into());
+        return Err(TallyError::BadRange);
     }
-    let rows = ffi::as_extension_owner(|| {
-        Spi::connect(|client| -> Result<Vec<_>> {
+    ffi::as_extension_owner(|| {
+        Spi::connect(|client| -> Result<(ValueType, Vec<SeriesRow>)> {
             crate::model::installed::require_current_catalog()?;
             require_read(client, metric)?;
             require_folding(client, metric)?;
@@ -242,10 +401,9 @@ fn series(
                     row.get::<AnyNumeric>(4)?,
                 ));
             }
-            Ok(out)
+            Ok((figure_type(client, metric)?, out))
         })
-    })?;
-    Ok(TableIterator::new(rows))
+    })
 }
 
 /// The caller may read a metric's figures if it may SELECT its source table.

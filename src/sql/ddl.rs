@@ -30,16 +30,25 @@ pub fn create_trigger_sql(
 /// A dashboard's typed view `view`: `id` (always 1, a primary key for ORMs), `as_of`, then
 /// one column per metric (`metrics`: name, and whether it is grouped): numeric for an
 /// ungrouped metric, jsonb {group: value} for a grouped one.
-pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[(String, bool)]) -> Sql {
+/// One metric's column of a dashboard's typed view.
+pub struct ViewColumn {
+    pub metric: String,
+    pub grouped: bool,
+    /// The SQL type of its figures (`ValueType::sql_type`): a constant of this crate, never
+    /// a user's text.
+    pub figure_type: &'static str,
+}
+
+pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn]) -> Sql {
     let columns: Vec<String> = metrics
         .iter()
-        .map(|(metric, grouped)| {
-            let key = literal(metric);
-            let column = Ident::new(metric);
-            if *grouped {
-                format!("s -> {key} AS {column}")
+        .map(|column| {
+            let key = literal(&column.metric);
+            let name = Ident::new(&column.metric);
+            if column.grouped {
+                format!("s -> {key} AS {name}")
             } else {
-                format!("(s ->> {key})::pg_catalog.numeric AS {column}")
+                format!("(s ->> {key})::{} AS {name}", column.figure_type)
             }
         })
         .collect();

@@ -307,15 +307,21 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
     c.relowner";
 
 /// What follows `METRIC_COLUMNS`: why the metric is broken (or NULL), whether the catalog
-/// has `tally._refuse_value`, the value expression (or NULL) and the group columns of a
-/// metric grouped by several (or NULL), as far as the catalog has them.
+/// has `tally._refuse_value`, the value expression (or NULL), the group columns of a
+/// metric grouped by several (or NULL) and the type of the values it tracks when not numeric
+/// (or NULL), as far as the catalog has them.
+const METRIC_V0_12: &str =
+    "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
+    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
+    (SELECT t.type_name FROM tally._value_type t WHERE t.metric_id = m.id)";
 const METRIC_V0_11: &str =
     "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
-    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns";
+    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
+    NULL::pg_catalog.text";
 const METRIC_V0_9: &str = "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
-    NULL::pg_catalog.text, NULL::pg_catalog.text[]";
+    NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text";
 const METRIC_V0_1: &str =
-    "NULL::pg_catalog.text, false, NULL::pg_catalog.text, NULL::pg_catalog.text[]";
+    "NULL::pg_catalog.text, false, NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
@@ -342,25 +348,27 @@ pub enum CatalogVersion {
     V0_9,
     /// 0.11.0: value expressions (`tally._value_expression`).
     V0_11,
+    /// 0.12.0: min, max and count_distinct over other types (`tally._value_type`).
+    V0_12,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
 /// catalog, `Relation::from_catalog`), in the shape of `catalog`.
 pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str {
-    static BUILT: OnceLock<[String; 9]> = OnceLock::new();
+    static BUILT: OnceLock<[String; 12]> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let by_name = "WHERE m.name = $1";
         let all = "ORDER BY m.id";
         let by_source = "WHERE m.source = $1::pg_catalog.oid ORDER BY m.id";
-        let mut built = Vec::with_capacity(9);
-        for extra in [METRIC_V0_1, METRIC_V0_9, METRIC_V0_11] {
+        let mut built = Vec::with_capacity(12);
+        for extra in [METRIC_V0_1, METRIC_V0_9, METRIC_V0_11, METRIC_V0_12] {
             for rest in [by_name, all, by_source] {
                 built.push(format!(
                     "SELECT {METRIC_COLUMNS}, {extra} FROM {METRIC_FROM} {rest}"
                 ));
             }
         }
-        built.try_into().expect("nine queries")
+        built.try_into().expect("twelve queries")
     });
     let index = match by {
         MetricsBy::Name => 0,
@@ -370,6 +378,7 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         CatalogVersion::V0_1 => 0,
         CatalogVersion::V0_9 => 1,
         CatalogVersion::V0_11 => 2,
+        CatalogVersion::V0_12 => 3,
     };
     &built[index]
 }

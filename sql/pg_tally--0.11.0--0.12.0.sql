@@ -1,0 +1,240 @@
+-- pg_tally 0.11.0 -> 0.12.0 (CHANGELOG "0.12.0"): min, max and count_distinct over
+-- timestamptz, timestamp, date, time, interval, uuid, boolean and text (their values kept as
+-- numerics that order and equate as they do; the type in the new table tally._value_type),
+-- and the typed reads tally.value/groups/series(..., as_type).
+\echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.12.0'" to load this file. \quit
+
+-- A table of its own: its foreign key takes SHARE ROW EXCLUSIVE on tally._metric, which
+-- writers (who only read definitions) do not wait for, nor hold back. Nothing else in this
+-- step locks a table writers use.
+CREATE TABLE tally._value_type (
+    metric_id  int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
+    type_name  text NOT NULL
+               CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean', 'text'))
+);
+SELECT pg_catalog.pg_extension_config_dump('tally._value_type', '');
+
+-- The encoders the change queries call (src/model/value_type.rs).
+CREATE FUNCTION tally._tracked_value(
+    "value" bool
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_boolean_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" date
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_date_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" interval
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_interval_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" TEXT
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_text_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" time
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_time_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" timestamp
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_timestamp_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" timestamp with time zone
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_timestamptz_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" uuid
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_uuid_wrapper';
+CREATE FUNCTION tally._tracked_text_in_order(
+    "metric" TEXT,
+    "value" TEXT
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_tracked_text_in_order_wrapper';
+
+-- The readers of typed figures (src/read/mod.rs, src/model/value_type.rs).
+CREATE FUNCTION tally._figure_json(
+    "value_type" TEXT,
+    "figure" NUMERIC
+) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_figure_json_wrapper';
+CREATE FUNCTION tally._value_text(
+    "metric" TEXT,
+    "asked" oid
+) RETURNS TEXT
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_value_text_wrapper';
+CREATE FUNCTION tally._groups_text(
+    "metric" TEXT,
+    "asked" oid
+) RETURNS TABLE (
+    "group_key" TEXT,
+    "value" TEXT
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_groups_text_wrapper';
+CREATE FUNCTION tally._series_text(
+    "metric" TEXT,
+    "since" timestamp with time zone,
+    "until" timestamp with time zone,
+    "asked" oid
+) RETURNS TABLE (
+    "bucket_start" timestamp with time zone,
+    "group_key" TEXT,
+    "value" TEXT
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_series_text_wrapper';
+ALTER FUNCTION tally._value_text(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally._groups_text(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+ALTER FUNCTION tally._series_text(text, timestamptz, timestamptz, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+
+-- A figure in the snapshot's jsonb (0.12.0): a number, or for a min or max metric over
+-- values of another type (tally._value_type), its encoding decoded into that type
+-- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
+-- in UTC; a string for a uuid or a text; true or false). NULL stays NULL.
+CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, figure pg_catalog.numeric) RETURNS pg_catalog.jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, figure) END
+$fn$;
+
+CREATE OR REPLACE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $fn$
+DECLARE
+    result pg_catalog.jsonb;
+    allowed pg_catalog.bool;
+    errors pg_catalog.jsonb;
+BEGIN
+    -- Readable by whoever may read every source table, or may SELECT the dashboard's typed
+    -- view while the dashboard's owner may still read every source table (a view does not
+    -- keep publishing figures its owner lost the right to read).
+    SELECT pg_catalog.jsonb_build_object('as_of', pg_catalog.now())
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_object_agg(mt.name, f.figure),
+           pg_catalog.bool_and(tally._may_read(reader, mt.source))
+           OR (pg_catalog.bool_or(coalesce(pg_catalog.has_table_privilege(reader, d.view_name::pg_catalog.oid, 'SELECT'), false))
+               AND pg_catalog.bool_and(tally._may_read(d.owner::pg_catalog.oid, mt.source))),
+           pg_catalog.jsonb_object_agg(mt.name, pg_catalog.format('broken: %s; run tally.refresh(%L)', b.reason, mt.name))
+               FILTER (WHERE b.reason IS NOT NULL)
+      INTO result, allowed, errors
+      FROM tally._dashboard d
+     CROSS JOIN LATERAL pg_catalog.unnest(d.metrics) AS u(name)
+      JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
+      LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
+     LEFT JOIN tally._value_type vt
+            ON vt.metric_id OPERATOR(pg_catalog.=) mt.id AND mt.aggregate OPERATOR(pg_catalog.=) ANY ('{min,max}'::pg_catalog.text[])
+     CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
+     CROSS JOIN LATERAL (
+            SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
+                        WHEN mt.group_by IS NULL
+                        THEN coalesce(tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                                      'null'::pg_catalog.jsonb)
+                        ELSE tally._nested_groups(
+                                 coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'),
+                                                                      tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t)))
+                                            FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
+                                 mt.group_columns IS NOT NULL)
+                   END AS figure
+              FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
+                           pg_catalog.sum(x.total) AS t
+                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
+                            UNION ALL
+                            SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                             WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL AND s.value IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
+                            UNION ALL
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                             WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
+                               AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
+                     GROUP BY x.group_key) g) f
+     WHERE d.name OPERATOR(pg_catalog.=) dashboard
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
+    IF result IS NULL THEN
+        RAISE EXCEPTION 'dashboard "%" does not exist', dashboard
+              USING ERRCODE = 'undefined_object',
+                    HINT = 'SELECT name FROM tally.dashboards lists the dashboards.';
+    END IF;
+    IF NOT allowed THEN
+        RAISE EXCEPTION 'permission denied to read dashboard "%"', dashboard
+              USING ERRCODE = 'insufficient_privilege',
+                    HINT = 'Figures are readable by roles that may SELECT the source tables and, when they have row-level security, would see all of their rows (their owner, BYPASSRLS roles); others read what the dashboard''s typed view publishes: GRANT SELECT ON the_view TO the_role.';
+    END IF;
+    -- A broken metric (tally._broken, 0.9.0) reads as null, and why under "errors".
+    IF errors IS NOT NULL THEN
+        result := result OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('errors', errors);
+    END IF;
+    RETURN result;
+END
+$fn$;
+ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
+
+-- The typed reads (0.12.0): a metric's figures in the type the caller names with a NULL of
+-- it, such as tally.value('last_order_at', NULL::timestamptz). The figures come as the text
+-- of their type from the Rust reads (src/read/mod.rs: _value_text, _groups_text,
+-- _series_text), which check that the type fits the figures (their own type, text or
+-- varchar; a numeric figure also an integer or float type), and are cast here by the type's
+-- input, which reads that text back under any session settings (ISO 8601). The cast runs
+-- with the caller's rights (these are not SECURITY DEFINER), and the type is named by
+-- format's %s of a regtype, which quotes and qualifies it.
+CREATE FUNCTION tally.value(metric pg_catalog.text, as_type anyelement) RETURNS anyelement
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    figure ALIAS FOR $0;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT $1::%s', pg_catalog.pg_typeof(as_type))
+       INTO figure USING tally._value_text(metric, pg_catalog.pg_typeof(as_type));
+    RETURN figure;
+END
+$fn$;
+
+CREATE FUNCTION tally.groups(metric pg_catalog.text, as_type anyelement)
+RETURNS TABLE (group_key pg_catalog.text, value anyelement)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT g.group_key, g.value::%s FROM tally._groups_text($1, $2) g',
+                                           pg_catalog.pg_typeof(as_type))
+           USING metric, pg_catalog.pg_typeof(as_type);
+END
+$fn$;
+
+CREATE FUNCTION tally.series(metric pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,
+                             as_type anyelement)
+RETURNS TABLE (bucket_start pg_catalog.timestamptz, group_key pg_catalog.text, value anyelement)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT s.bucket_start, s.group_key, s.value::%s FROM tally._series_text($1, $2, $3, $4) s',
+                                           pg_catalog.pg_typeof(as_type))
+           USING metric, since, until, pg_catalog.pg_typeof(as_type);
+END
+$fn$;
+COMMENT ON FUNCTION tally.value(text, anyelement) IS 'The current figure of a metric over all groups, in the type of as_type (pass a NULL of the figure''s type, such as NULL::timestamptz).';
+COMMENT ON FUNCTION tally.groups(text, anyelement) IS 'The current figure of a metric per group, in the type of as_type.';
+COMMENT ON FUNCTION tally.series(text, timestamptz, timestamptz, anyelement) IS 'Figures per bucket and group for buckets overlapping [since, until), in the type of as_type.';

@@ -1,0 +1,80 @@
+//! The unsafe calls that write a figure of a date/time type as text in a form no session
+//! setting changes (Postgres' own JSON and ISO 8601 encoders), and that look through a
+//! domain to its base type. Used by `model::value_type`.
+
+use pgrx::pg_sys;
+use std::ffi::CStr;
+
+/// A date, time, timestamp or timestamptz datum as Postgres writes it into JSON: ISO 8601
+/// whatever DateStyle says, a timestamptz in UTC with its offset (`+00:00`), infinities as
+/// `infinity` and `-infinity`.
+pub fn json_datetime(value: Option<pg_sys::Datum>, type_oid: pg_sys::Oid) -> String {
+    let Some(value) = value else {
+        return String::new();
+    };
+    let utc: std::ffi::c_int = 0;
+    let mut buffer = [0 as std::ffi::c_char; pg_sys::MAXDATELEN as usize + 1];
+    // SAFETY: `value` is a by-value datum of `type_oid`, one of the four types
+    // JsonEncodeDateTime encodes; `buffer` holds MAXDATELEN + 1 bytes, as it requires, and
+    // it writes a NUL-terminated string there (an out-of-range value raises an ERROR,
+    // turned into a Rust panic by pgrx and back into the ERROR at the SQL boundary).
+    unsafe {
+        pg_sys::JsonEncodeDateTime(buffer.as_mut_ptr(), value, type_oid, &utc);
+    }
+    // SAFETY: the buffer now holds a NUL-terminated string within its length.
+    unsafe { CStr::from_ptr(buffer.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An interval as ISO 8601 (`P1Y2M3DT4H5M6S`, what IntervalStyle `iso_8601` prints), read
+/// back as itself by interval input under any IntervalStyle. On Postgres 17 and later, the
+/// infinite intervals as `infinity` and `-infinity`.
+pub fn iso_interval(months: i32, days: i32, micros: i64) -> String {
+    if cfg!(any(feature = "pg17", feature = "pg18")) {
+        if (months, days, micros) == (i32::MAX, i32::MAX, i64::MAX) {
+            return "infinity".to_string();
+        }
+        if (months, days, micros) == (i32::MIN, i32::MIN, i64::MIN) {
+            return "-infinity".to_string();
+        }
+    }
+    let span = pg_sys::Interval {
+        time: micros,
+        day: days,
+        month: months,
+    };
+    let mut fields = pg_sys::pg_itm::default();
+    let mut buffer = [0 as std::ffi::c_char; pg_sys::MAXDATELEN as usize + 1];
+    // SAFETY: interval2itm only splits a finite interval (the infinite ones of Postgres 17
+    // returned above) into the fields struct it is given; EncodeInterval writes at most
+    // MAXDATELEN bytes and a NUL into the buffer, which holds MAXDATELEN + 1.
+    unsafe {
+        pg_sys::interval2itm(span, &mut fields);
+        pg_sys::EncodeInterval(
+            &mut fields,
+            pg_sys::INTSTYLE_ISO_8601 as std::ffi::c_int,
+            buffer.as_mut_ptr(),
+        );
+    }
+    // SAFETY: the buffer now holds a NUL-terminated string within its length.
+    unsafe { CStr::from_ptr(buffer.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The base type of `type_oid`: itself, or the type a domain (of a domain...) is over.
+pub fn base_type(type_oid: pg_sys::Oid) -> pg_sys::Oid {
+    // SAFETY: a syscache lookup by oid; an oid that names no type is returned unchanged.
+    unsafe { pg_sys::getBaseType(type_oid) }
+}
+
+/// A type's name as `format_type` writes it (schema-qualified where the search path would
+/// not find it), for errors.
+pub fn type_name(type_oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be looks the type up by oid (an unknown oid gives "???" or an
+    // ERROR, turned into a Rust panic by pgrx and back at the SQL boundary) and returns a
+    // palloc'd NUL-terminated string.
+    let name = unsafe { CStr::from_ptr(pg_sys::format_type_be(type_oid)) };
+    name.to_string_lossy().into_owned()
+}

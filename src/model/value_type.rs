@@ -1,0 +1,433 @@
+//! The type of the values a min, max or count_distinct metric tracks (0.12.0), and how such
+//! a value is kept: as one `numeric` in the `value` column of `tally._state` and
+//! `tally._change`, encoded so that two values are equal exactly when their encodings are,
+//! and (for min and max) ordered exactly as their encodings are. The fold, the readers of
+//! extremes (`tally._extreme` walks an index of numerics) and the distinct counts work on
+//! the encodings unchanged; a figure is decoded into its type only when it is read
+//! (`figure_text`, `figure_json`).
+//!
+//! | type | encoding |
+//! |---|---|
+//! | integers, numeric | the value itself (`Numeric`, as before 0.12.0) |
+//! | timestamptz, timestamp, time | its microseconds (Postgres' own int64; ±infinity are its extremes) |
+//! | date | its days since 2000-01-01 (int32; ±infinity are its extremes) |
+//! | interval | its span in microseconds with 30-day months, as `interval_cmp` orders and equates intervals |
+//! | uuid | its 16 bytes as one unsigned integer (uuid order is byte order) |
+//! | boolean | 0 or 1 |
+//! | text, varchar, char | `0.` and each byte as three digits (byte order); past `TEXT_KEPT_BYTES`, `1.` and the SHA-512 digest's bytes (equality only) |
+//!
+//! Text is ordered by byte order, which is its collation's order only for the byte-ordered
+//! collations (`catalog::define` refuses min and max over text in any other); equality by
+//! bytes is a deterministic collation's equality (count_distinct refuses the others).
+//! SQL: sql/bootstrap.sql (`tally._value_type`), the `_tracked_*` functions below.
+
+use pgrx::datum::{Date, Interval, Time, Timestamp, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, Uuid};
+
+use crate::error::{Result, SqlResult, TallyError};
+
+/// The text of at most this many bytes is kept as itself (the index of `tally._state`
+/// takes a value of up to `sql::TRACKED_LIMIT_BYTES`: 600 bytes encode in about 908).
+pub const TEXT_KEPT_BYTES: usize = 600;
+
+const USECS_PER_DAY: i128 = 86_400_000_000;
+const USECS_PER_MONTH: i128 = 30 * USECS_PER_DAY;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Numeric,
+    Timestamptz,
+    Timestamp,
+    Date,
+    Time,
+    Interval,
+    Uuid,
+    Boolean,
+    Text,
+}
+
+const NAMED: [(ValueType, &str); 9] = [
+    (ValueType::Numeric, "numeric"),
+    (ValueType::Timestamptz, "timestamptz"),
+    (ValueType::Timestamp, "timestamp"),
+    (ValueType::Date, "date"),
+    (ValueType::Time, "time"),
+    (ValueType::Interval, "interval"),
+    (ValueType::Uuid, "uuid"),
+    (ValueType::Boolean, "boolean"),
+    (ValueType::Text, "text"),
+];
+
+impl ValueType {
+    /// The value type of a column or expression of base type `base` (a domain's base type
+    /// already looked up), None for a type no metric tracks.
+    pub fn of_base_type(base: pg_sys::Oid) -> Option<Self> {
+        Some(match base {
+            pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID | pg_sys::NUMERICOID => {
+                Self::Numeric
+            }
+            pg_sys::TIMESTAMPTZOID => Self::Timestamptz,
+            pg_sys::TIMESTAMPOID => Self::Timestamp,
+            pg_sys::DATEOID => Self::Date,
+            pg_sys::TIMEOID => Self::Time,
+            pg_sys::INTERVALOID => Self::Interval,
+            pg_sys::UUIDOID => Self::Uuid,
+            pg_sys::BOOLOID => Self::Boolean,
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => Self::Text,
+            _ => return None,
+        })
+    }
+
+    /// The name stored in `tally._value_type` and shown in errors: the SQL type's name.
+    pub fn as_str(self) -> &'static str {
+        NAMED
+            .iter()
+            .find(|(value_type, _)| *value_type == self)
+            .map_or("numeric", |(_, name)| name)
+    }
+
+    pub fn parse(name: &str) -> Result<Self> {
+        NAMED
+            .iter()
+            .find(|(_, known)| *known == name)
+            .map(|(value_type, _)| *value_type)
+            .ok_or_else(|| TallyError::Internal(format!("unknown value type \"{name}\"")))
+    }
+
+    /// The SQL type a figure of this type has, schema-qualified.
+    pub fn sql_type(self) -> &'static str {
+        match self {
+            Self::Numeric => "pg_catalog.numeric",
+            Self::Timestamptz => "pg_catalog.timestamptz",
+            Self::Timestamp => "pg_catalog.timestamp",
+            Self::Date => "pg_catalog.date",
+            Self::Time => "pg_catalog.time",
+            Self::Interval => "pg_catalog.interval",
+            Self::Uuid => "pg_catalog.uuid",
+            Self::Boolean => "pg_catalog.bool",
+            Self::Text => "pg_catalog.text",
+        }
+    }
+
+    /// The oid of `sql_type`.
+    pub fn type_oid(self) -> pg_sys::Oid {
+        match self {
+            Self::Numeric => pg_sys::NUMERICOID,
+            Self::Timestamptz => pg_sys::TIMESTAMPTZOID,
+            Self::Timestamp => pg_sys::TIMESTAMPOID,
+            Self::Date => pg_sys::DATEOID,
+            Self::Time => pg_sys::TIMEOID,
+            Self::Interval => pg_sys::INTERVALOID,
+            Self::Uuid => pg_sys::UUIDOID,
+            Self::Boolean => pg_sys::BOOLOID,
+            Self::Text => pg_sys::TEXTOID,
+        }
+    }
+}
+
+/// `bytes` as a tracked text value: `0.` and three digits per byte (no byte is 0 in a text,
+/// so a longer text with the same start is larger, as in byte order), `0` for the empty
+/// text; a text longer than `TEXT_KEPT_BYTES`, `1.` and its digest's 64 bytes the same way
+/// (at least 1: never equal to a kept text; all of the same length: equal only when the
+/// digests are).
+pub fn encode_text(bytes: &[u8]) -> String {
+    if bytes.len() > TEXT_KEPT_BYTES {
+        use sha2::Digest;
+        return digits_of("1", &sha2::Sha512::digest(bytes));
+    }
+    if bytes.is_empty() {
+        return "0".to_string();
+    }
+    digits_of("0", bytes)
+}
+
+fn digits_of(integer: &str, bytes: &[u8]) -> String {
+    let mut encoded = String::with_capacity(integer.len() + 1 + 3 * bytes.len());
+    encoded.push_str(integer);
+    encoded.push('.');
+    for byte in bytes {
+        encoded.push_str(&format!("{byte:03}"));
+    }
+    encoded
+}
+
+/// The text `encode_text` kept as `encoded` (numeric's text form: trailing zeros may be
+/// gone), None for a digest or anything else.
+pub fn decode_text(encoded: &str) -> Option<Vec<u8>> {
+    let digits = match encoded.split_once('.') {
+        None if encoded == "0" => return Some(Vec::new()),
+        Some(("0", digits)) if digits.bytes().all(|b| b.is_ascii_digit()) => digits,
+        _ => return None,
+    };
+    let padded = format!("{digits:0<width$}", width = digits.len().div_ceil(3) * 3);
+    padded
+        .as_bytes()
+        .chunks(3)
+        .map(|group| {
+            std::str::from_utf8(group)
+                .ok()
+                .and_then(|g| g.parse::<u8>().ok())
+                .filter(|byte| *byte != 0)
+        })
+        .collect()
+}
+
+/// An interval's span in microseconds, as Postgres orders and equates intervals
+/// (`interval_cmp_value`: a month is 30 days, a day 24 hours).
+pub fn interval_span(months: i32, days: i32, micros: i64) -> i128 {
+    i128::from(months) * USECS_PER_MONTH + i128::from(days) * USECS_PER_DAY + i128::from(micros)
+}
+
+/// The interval a span encodes: the extremes (Postgres 17's ±infinity, the largest and
+/// smallest intervals before) as themselves, any other span justified into months, days and
+/// time of one sign (`justify_interval`'s form), which equals every interval of that span.
+/// None when the months do not fit (a span only a sum could reach, never a tracked value).
+pub fn interval_of_span(span: i128) -> Option<(i32, i32, i64)> {
+    if span == interval_span(i32::MAX, i32::MAX, i64::MAX) {
+        return Some((i32::MAX, i32::MAX, i64::MAX));
+    }
+    if span == interval_span(i32::MIN, i32::MIN, i64::MIN) {
+        return Some((i32::MIN, i32::MIN, i64::MIN));
+    }
+    let months = i32::try_from(span / USECS_PER_MONTH).ok()?;
+    let rest = span % USECS_PER_MONTH;
+    let days = i32::try_from(rest / USECS_PER_DAY).ok()?;
+    let micros = i64::try_from(rest % USECS_PER_DAY).ok()?;
+    Some((months, days, micros))
+}
+
+/// A figure of a metric of `value_type` as its type's text: the form every reader gives,
+/// read back as itself by the type's input under any session settings (ISO 8601: a
+/// timestamptz in UTC with its offset, `2026-12-05T16:00:00+00:00`; an interval as
+/// `P1Y2M3DT4H`; a uuid in its usual form; a boolean as `true` or `false`).
+pub fn figure_text(value_type: ValueType, figure: &AnyNumeric) -> Result<String> {
+    let encoded = figure.to_string();
+    let unreadable = || {
+        TallyError::Internal(format!(
+            "a {} figure encoded as {encoded}",
+            value_type.as_str()
+        ))
+    };
+    let integer = || encoded.parse::<i128>().map_err(|_| unreadable());
+    Ok(match value_type {
+        ValueType::Numeric => encoded.clone(),
+        ValueType::Timestamptz => {
+            let micros = i64::try_from(integer()?).map_err(|_| unreadable())?;
+            let value = TimestampWithTimeZone::try_from(micros).map_err(|_| unreadable())?;
+            crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::TIMESTAMPTZOID)
+        }
+        ValueType::Timestamp => {
+            let micros = i64::try_from(integer()?).map_err(|_| unreadable())?;
+            let value = Timestamp::try_from(micros).map_err(|_| unreadable())?;
+            crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::TIMESTAMPOID)
+        }
+        ValueType::Date => {
+            let days = i32::try_from(integer()?).map_err(|_| unreadable())?;
+            let value = Date::try_from(days).map_err(|_| unreadable())?;
+            crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::DATEOID)
+        }
+        ValueType::Time => {
+            let micros = i64::try_from(integer()?).map_err(|_| unreadable())?;
+            let value = Time::try_from(micros).map_err(|_| unreadable())?;
+            crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::TIMEOID)
+        }
+        ValueType::Interval => {
+            let (months, days, micros) =
+                interval_of_span(integer()?).ok_or_else(|| TallyError::FigureOutOfRange {
+                    value_type: value_type.as_str(),
+                })?;
+            crate::ffi::datetime::iso_interval(months, days, micros)
+        }
+        ValueType::Uuid => {
+            // A uuid's 128 bits exceed i128.
+            let bits = encoded.parse::<u128>().map_err(|_| unreadable())?;
+            Uuid::from_bytes(bits.to_be_bytes()).to_string()
+        }
+        ValueType::Boolean => match integer()? {
+            0 => "false".to_string(),
+            1 => "true".to_string(),
+            _ => return Err(unreadable()),
+        },
+        ValueType::Text => {
+            let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
+            String::from_utf8(bytes).map_err(|_| unreadable())?
+        }
+    })
+}
+
+/// A figure as a JSON value: a number for a numeric figure (Postgres' own text of it, exact),
+/// true or false for a boolean, a string (`figure_text`) for every other type.
+pub fn figure_json(value_type: ValueType, figure: &AnyNumeric) -> Result<serde_json::Value> {
+    let text = figure_text(value_type, figure)?;
+    Ok(match value_type {
+        ValueType::Numeric => {
+            serde_json::from_str(&text).map_err(|e| TallyError::Internal(e.to_string()))?
+        }
+        ValueType::Boolean => serde_json::Value::Bool(text == "true"),
+        _ => serde_json::Value::String(text),
+    })
+}
+
+/// A min or max figure of `value_type` (a name of `tally._value_type`) in the snapshot's
+/// jsonb (`figure_json`), for `tally._snapshot_query` (sql/read.sql).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _figure_json(value_type: &str, figure: AnyNumeric) -> SqlResult<pgrx::JsonB> {
+    Ok(pgrx::JsonB(figure_json(
+        ValueType::parse(value_type)?,
+        &figure,
+    )?))
+}
+
+fn numeric(encoded: String) -> AnyNumeric {
+    AnyNumeric::try_from(encoded.as_str()).expect("an encoding is a numeric's text")
+}
+
+// The encoders the change queries call (`Metric::tracked_sql`), one per type: immutable
+// and strict, so a NULL stays NULL (not counted) and the planner may fold constants.
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_timestamptz(value: TimestampWithTimeZone) -> AnyNumeric {
+    AnyNumeric::from(value.into_inner())
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_timestamp(value: Timestamp) -> AnyNumeric {
+    AnyNumeric::from(value.into_inner())
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_date(value: Date) -> AnyNumeric {
+    AnyNumeric::from(value.into_inner())
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_time(value: Time) -> AnyNumeric {
+    AnyNumeric::from(pg_sys::TimeADT::from(value))
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_interval(value: Interval) -> AnyNumeric {
+    numeric(interval_span(value.months(), value.days(), value.micros()).to_string())
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_uuid(value: Uuid) -> AnyNumeric {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(value.as_bytes());
+    numeric(u128::from_be_bytes(bytes).to_string())
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_boolean(value: bool) -> AnyNumeric {
+    AnyNumeric::from(i32::from(value))
+}
+
+/// A text value of a count_distinct metric: any length (past `TEXT_KEPT_BYTES`, by digest).
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_text(value: &str) -> AnyNumeric {
+    numeric(encode_text(value.as_bytes()))
+}
+
+/// A text value of a min or max metric: kept as itself, so one longer than
+/// `TEXT_KEPT_BYTES` is refused in the writer's statement (a digest has no order).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_text_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
+    if value.len() > TEXT_KEPT_BYTES {
+        return Err(TallyError::TextTooLong {
+            metric: metric.to_string(),
+            bytes: value.len(),
+        }
+        .into());
+    }
+    Ok(numeric(encode_text(value.as_bytes())))
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Compares two decimal fractions of the form `encode_text` writes, as numbers.
+    fn numeric_order(a: &str, b: &str) -> std::cmp::Ordering {
+        let split = |s: &str| -> (String, String) {
+            let (i, f) = s.split_once('.').unwrap_or((s, ""));
+            (i.to_string(), f.trim_end_matches('0').to_string())
+        };
+        let (ai, af) = split(a);
+        let (bi, bf) = split(b);
+        ai.len().cmp(&bi.len()).then(ai.cmp(&bi)).then_with(|| {
+            let width = af.len().max(bf.len());
+            format!("{af:0<width$}").cmp(&format!("{bf:0<width$}"))
+        })
+    }
+
+    proptest! {
+        /// Kept texts order and equate as their bytes do, and read back as themselves.
+        #[test]
+        fn kept_texts_keep_byte_order(a in "\\PC{0,40}", b in "\\PC{0,40}") {
+            let (ea, eb) = (encode_text(a.as_bytes()), encode_text(b.as_bytes()));
+            prop_assert_eq!(numeric_order(&ea, &eb), a.as_bytes().cmp(b.as_bytes()));
+            prop_assert_eq!(decode_text(&ea), Some(a.as_bytes().to_vec()));
+            // Numeric's text may drop the trailing zeros of the last group.
+            let trimmed = ea.trim_end_matches('0').trim_end_matches('.');
+            let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+            prop_assert_eq!(decode_text(trimmed), Some(a.as_bytes().to_vec()));
+        }
+
+        /// Spans order as Postgres orders intervals, and a span's justified interval has it.
+        #[test]
+        fn spans_round_trip(months in -100_000i32..100_000, days in -100_000i32..100_000,
+                            micros in -(1i64 << 50)..(1i64 << 50)) {
+            let span = interval_span(months, days, micros);
+            let (m, d, u) = interval_of_span(span).expect("a tracked interval fits");
+            prop_assert_eq!(interval_span(m, d, u), span);
+            prop_assert!(m.signum() * d.signum() >= 0 && i64::from(d.signum()) * u.signum() >= 0);
+        }
+    }
+
+    #[test]
+    fn long_texts_are_digests_apart_from_kept_ones() {
+        let long = "x".repeat(TEXT_KEPT_BYTES + 1);
+        let encoded = encode_text(long.as_bytes());
+        assert!(encoded.starts_with("1."));
+        assert_eq!(encoded.len(), 2 + 3 * 64);
+        assert_eq!(decode_text(&encoded), None);
+        assert_ne!(
+            encoded,
+            encode_text("x".repeat(TEXT_KEPT_BYTES + 2).as_bytes())
+        );
+        assert!(encode_text("x".repeat(TEXT_KEPT_BYTES).as_bytes()).starts_with("0."));
+        assert_eq!(encode_text(b""), "0");
+    }
+
+    #[test]
+    fn extreme_intervals_read_back_as_themselves() {
+        for (m, d, u) in [
+            (i32::MAX, i32::MAX, i64::MAX),
+            (i32::MIN, i32::MIN, i64::MIN),
+        ] {
+            assert_eq!(interval_of_span(interval_span(m, d, u)), Some((m, d, u)));
+        }
+    }
+
+    #[test]
+    fn the_error_names_the_limit() {
+        let error = TallyError::TextTooLong {
+            metric: "m".into(),
+            bytes: TEXT_KEPT_BYTES + 1,
+        };
+        let report = pgrx::pg_sys::panic::ErrorReport::from(error);
+        assert!(report
+            .detail()
+            .is_some_and(|d| d.contains(&format!(" {TEXT_KEPT_BYTES} bytes"))));
+    }
+
+    #[test]
+    fn names_read_back() {
+        for (value_type, name) in NAMED {
+            assert_eq!(value_type.as_str(), name);
+            assert_eq!(ValueType::parse(name).ok(), Some(value_type));
+        }
+    }
+}
