@@ -1,7 +1,7 @@
 -- pg_tally 0.11.0 -> 0.12.0 (CHANGELOG "0.12.0"): min, max and count_distinct over
--- timestamptz, timestamp, date, time, interval, uuid, boolean and text (their values kept as
--- numerics that order and equate as they do; the type in the new table tally._value_type),
--- and the typed reads tally.value/groups/series(..., as_type).
+-- timestamptz, timestamp, date, time, interval, uuid, boolean and text, and sum and avg over
+-- interval (values kept as numerics that order, equate or add as they do; the type in the
+-- new table tally._value_type); the typed reads tally.value/groups/series(..., as_type).
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.12.0'" to load this file. \quit
 
 -- A table of its own: its foreign key takes SHARE ROW EXCLUSIVE on tally._metric, which
@@ -22,12 +22,6 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'tracked_boolean_wrapper';
 CREATE FUNCTION tally._tracked_value(
-    "value" date
-) RETURNS NUMERIC
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'tracked_date_wrapper';
-CREATE FUNCTION tally._tracked_value(
     "value" interval
 ) RETURNS NUMERIC
 IMMUTABLE STRICT PARALLEL SAFE
@@ -39,24 +33,6 @@ CREATE FUNCTION tally._tracked_value(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'tracked_text_wrapper';
-CREATE FUNCTION tally._tracked_value(
-    "value" time
-) RETURNS NUMERIC
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'tracked_time_wrapper';
-CREATE FUNCTION tally._tracked_value(
-    "value" timestamp
-) RETURNS NUMERIC
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'tracked_timestamp_wrapper';
-CREATE FUNCTION tally._tracked_value(
-    "value" timestamp with time zone
-) RETURNS NUMERIC
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'tracked_timestamptz_wrapper';
 CREATE FUNCTION tally._tracked_value(
     "value" uuid
 ) RETURNS NUMERIC
@@ -70,15 +46,31 @@ CREATE FUNCTION tally._tracked_text_in_order(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_tracked_text_in_order_wrapper';
+CREATE FUNCTION tally._summed_interval(
+    "metric" TEXT,
+    "value" interval
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_summed_interval_wrapper';
 
 -- The readers of typed figures (src/read/mod.rs, src/model/value_type.rs).
 CREATE FUNCTION tally._figure_json(
     "value_type" TEXT,
+    "aggregate" TEXT,
     "figure" NUMERIC
 ) RETURNS jsonb
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_figure_json_wrapper';
+CREATE FUNCTION tally._interval_figure(
+    "aggregate" TEXT,
+    "count" NUMERIC,
+    "total" NUMERIC
+) RETURNS NUMERIC
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_interval_figure_wrapper';
 CREATE FUNCTION tally._value_text(
     "metric" TEXT,
     "asked" oid
@@ -117,10 +109,28 @@ ALTER FUNCTION tally._series_text(text, timestamptz, timestamptz, oid) SET searc
 -- values of another type (tally._value_type), its encoding decoded into that type
 -- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
 -- in UTC; a string for a uuid or a text; true or false). NULL stays NULL.
-CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, figure pg_catalog.numeric) RETURNS pg_catalog.jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, figure) END
+CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
+RETURNS pg_catalog.jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, aggregate, figure) END
 $fn$;
+
+-- A group's figure for the snapshot (0.12.0): tally._figure_of's, but a sum or avg over
+-- intervals from its counters (tally._interval_figure), which tally._figure would divide
+-- as numbers.
+CREATE FUNCTION tally._snapshot_figure(m_id pg_catalog.int4, aggregate pg_catalog.text, type_name pg_catalog.text,
+                                       bucket pg_catalog.timestamptz, group_key pg_catalog.text,
+                                       n_values pg_catalog.numeric, total pg_catalog.numeric)
+RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT tally._typed_figure(type_name, aggregate,
+               CASE WHEN type_name OPERATOR(pg_catalog.=) 'interval'
+                         AND aggregate OPERATOR(pg_catalog.=) ANY ('{sum,avg}'::pg_catalog.text[])
+                    THEN tally._interval_figure(aggregate, n_values, total)
+                    ELSE tally._figure_of(m_id, aggregate, bucket, group_key, n_values, total) END)
+$fn$;
+-- The snapshot's query decodes typed figures with these (0.12.0); nobody else needs them.
+REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._interval_figure(text, numeric, numeric),
+    tally._typed_figure(text, text, numeric),
+    tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -146,16 +156,16 @@ BEGIN
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
       LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
      LEFT JOIN tally._value_type vt
-            ON vt.metric_id OPERATOR(pg_catalog.=) mt.id AND mt.aggregate OPERATOR(pg_catalog.=) ANY ('{min,max}'::pg_catalog.text[])
+            ON vt.metric_id OPERATOR(pg_catalog.=) mt.id AND mt.aggregate OPERATOR(pg_catalog.<>) 'count_distinct'
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
             SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
                         WHEN mt.group_by IS NULL
-                        THEN coalesce(tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                        THEN coalesce(tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t)),
                                       'null'::pg_catalog.jsonb)
                         ELSE tally._nested_groups(
                                  coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'),
-                                                                      tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t)))
+                                                                      tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, g.k, g.v, g.t))
                                             FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
                                  mt.group_columns IS NOT NULL)
                    END AS figure

@@ -32,9 +32,23 @@ $fn$;
 -- values of another type (tally._value_type), its encoding decoded into that type
 -- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
 -- in UTC; a string for a uuid or a text; true or false). NULL stays NULL.
-CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, figure pg_catalog.numeric) RETURNS pg_catalog.jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, figure) END
+CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
+RETURNS pg_catalog.jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, aggregate, figure) END
+$fn$;
+
+-- A group's figure for the snapshot (0.12.0): tally._figure_of's, but a sum or avg over
+-- intervals from its counters (tally._interval_figure), which tally._figure would divide
+-- as numbers.
+CREATE FUNCTION tally._snapshot_figure(m_id pg_catalog.int4, aggregate pg_catalog.text, type_name pg_catalog.text,
+                                       bucket pg_catalog.timestamptz, group_key pg_catalog.text,
+                                       n_values pg_catalog.numeric, total pg_catalog.numeric)
+RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT tally._typed_figure(type_name, aggregate,
+               CASE WHEN type_name OPERATOR(pg_catalog.=) 'interval'
+                         AND aggregate OPERATOR(pg_catalog.=) ANY ('{sum,avg}'::pg_catalog.text[])
+                    THEN tally._interval_figure(aggregate, n_values, total)
+                    ELSE tally._figure_of(m_id, aggregate, bucket, group_key, n_values, total) END)
 $fn$;
 
 -- tally._snapshot_query: the same read as one query (0.1.0-0.2.0's tally.snapshot), for the
@@ -75,16 +89,16 @@ BEGIN
       JOIN tally._metric mt ON mt.name OPERATOR(pg_catalog.=) u.name
       LEFT JOIN tally._broken b ON b.metric_id OPERATOR(pg_catalog.=) mt.id
      LEFT JOIN tally._value_type vt
-            ON vt.metric_id OPERATOR(pg_catalog.=) mt.id AND mt.aggregate OPERATOR(pg_catalog.=) ANY ('{min,max}'::pg_catalog.text[])
+            ON vt.metric_id OPERATOR(pg_catalog.=) mt.id AND mt.aggregate OPERATOR(pg_catalog.<>) 'count_distinct'
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
             SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
                         WHEN mt.group_by IS NULL
-                        THEN coalesce(tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t))),
+                        THEN coalesce(tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t)),
                                       'null'::pg_catalog.jsonb)
                         ELSE tally._nested_groups(
                                  coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'),
-                                                                      tally._typed_figure(vt.type_name, tally._figure_of(mt.id, mt.aggregate, c.cur, g.k, g.v, g.t)))
+                                                                      tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, g.k, g.v, g.t))
                                             FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
                                  mt.group_columns IS NOT NULL)
                    END AS figure

@@ -138,6 +138,10 @@ pub enum TallyError {
         collation: String,
     },
 
+    /// min, max or count_distinct over text in a database not encoded in UTF-8 (0.12.0).
+    #[error("cannot compute {aggregate} over text in a database not encoded in UTF8")]
+    TextNotUtf8 { aggregate: String },
+
     /// count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(
         "cannot compute count_distinct over {what} in nondeterministic collation \"{collation}\""
@@ -163,6 +167,10 @@ pub enum TallyError {
         value_type: &'static str,
         asked: String,
     },
+
+    /// An infinite interval in a sum or avg over intervals (Postgres 17 and later; 0.12.0).
+    #[error("metric \"{metric}\" cannot add an infinite interval")]
+    InfiniteInterval { metric: String },
 
     /// A figure past its type's range: an interval sum whose months do not fit (0.12.0).
     #[error("{value_type} out of range")]
@@ -278,10 +286,12 @@ impl TallyError {
             ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            TextNotByteOrdered { .. } | NondeterministicCollation { .. } => {
+            TextNotByteOrdered { .. } | NondeterministicCollation { .. } | TextNotUtf8 { .. } => {
                 Code::ERRCODE_FEATURE_NOT_SUPPORTED
             }
-            FigureOutOfRange { .. } => Code::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            FigureOutOfRange { .. } | InfiniteInterval { .. } => {
+                Code::ERRCODE_DATETIME_FIELD_OVERFLOW
+            }
             ValueTooLong { .. }
             | TextTooLong { .. }
             | GroupKeyTooLong { .. }
@@ -361,6 +371,9 @@ impl TallyError {
             NondeterministicCollation { .. } => {
                 "Count a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }
+            TextNotUtf8 { .. } => {
+                "pg_tally keeps the texts of min, max and count_distinct as UTF-8; count works on text in any encoding."
+            }
             FigureNotNumeric { .. } => {
                 "Read them in their type: tally.value(name, NULL::the_type), tally.groups(name, NULL::the_type), tally.series(name, since, until, NULL::the_type); tally.snapshot and the typed view carry the type too."
             }
@@ -414,6 +427,7 @@ impl TallyError {
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             TextTooLong { .. } => "Write a shorter text, or constrain the column (such as varchar(150)); the statement was not applied.",
+            InfiniteInterval { .. } => "A sum or avg over intervals adds their months, days and time apart, which an infinite interval has no finite value for; the statement was not applied.",
             GroupKeyTooLong { .. } => "Write a shorter value, or group by another column; the statement was not applied.",
             MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",
             Spi(_) | Internal(_) => "This is a bug in pg_tally; please report it with the statement that caused it.",

@@ -56,7 +56,8 @@ extension_sql_file!(
         read::_value_text,
         read::_groups_text,
         read::_series_text,
-        model::value_type::_figure_json
+        model::value_type::_figure_json,
+        model::value_type::_interval_figure
     ]
 );
 extension_sql_file!(

@@ -186,14 +186,14 @@ fn parse_view_name(view: &str) -> Result<Vec<String>> {
 }
 
 /// The metrics among `metrics` whose figures are not numeric (0.12.0: min and max over
-/// other types, `tally._value_type`), with their type.
+/// other types, sum and avg over intervals: `tally._value_type`), with their type.
 fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(String, ValueType)>> {
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
         return Ok(Vec::new());
     }
     let rows = client.select(
         "SELECT m.name, t.type_name FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
-          WHERE m.name = ANY ($1) AND m.aggregate IN ('min', 'max')",
+          WHERE m.name = ANY ($1) AND m.aggregate <> 'count_distinct'",
         None,
         &[metrics.to_vec().into()],
     )?;

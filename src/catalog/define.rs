@@ -831,10 +831,10 @@ fn check_value(
 
 /// The type of the values an aggregate reads from a column or expression of type
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
-/// count reads any (it only counts them); sum and avg integers and numeric; min, max and
-/// count_distinct (0.12.0) the types of `ValueType`, text in a collation whose order is byte
-/// order for min and max (the order its encoding keeps), in a deterministic one for
-/// count_distinct (whose equality is byte equality).
+/// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
+/// interval; min, max and count_distinct (0.12.0) the types of `ValueType`, text in a
+/// collation whose order is byte order for min and max (the order its encoding keeps), in a
+/// deterministic one for count_distinct (whose equality is byte equality).
 fn value_type(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
@@ -847,14 +847,15 @@ fn value_type(
         return Ok(ValueType::Numeric);
     }
     let base = crate::ffi::datetime::base_type(type_oid);
-    if aggregate.sums_values() {
-        return if SUMMABLE_TYPES.contains(&base) {
-            Ok(ValueType::Numeric)
-        } else {
-            Err(wrong())
-        };
-    }
-    let value_type = ValueType::of_base_type(base).ok_or_else(wrong)?;
+    let value_type = match ValueType::of_base_type(base) {
+        Some(ValueType::Numeric) if aggregate.sums_values() && !SUMMABLE_TYPES.contains(&base) => {
+            return Err(wrong())
+        }
+        Some(value_type @ (ValueType::Numeric | ValueType::Interval)) => value_type,
+        Some(_) if aggregate.sums_values() => return Err(wrong()),
+        Some(value_type) => value_type,
+        None => return Err(wrong()),
+    };
     if value_type == ValueType::Numeric {
         return Ok(value_type);
     }
@@ -889,7 +890,8 @@ fn check_text_collation(
                          THEN (SELECT d.datlocprovider = 'c' AND d.datcollate IN ('C', 'POSIX') \
                                  FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
                          ELSE c.collnamespace = 'pg_catalog'::pg_catalog.regnamespace \
-                              AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END \
+                              AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END, \
+                    pg_catalog.getdatabaseencoding()::pg_catalog.text \
                FROM pg_catalog.pg_collation c WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
             &[collation.into()],
@@ -898,6 +900,12 @@ fn check_text_collation(
     let name = row.get::<String>(1)?.unwrap_or_default();
     let deterministic = row.get::<bool>(2)?.unwrap_or(false);
     let byte_ordered = row.get::<bool>(3)?.unwrap_or(false);
+    if row.get::<String>(4)?.as_deref() != Some("UTF8") {
+        // The encoders and the reads take text as UTF-8 (pgrx's &str).
+        return Err(TallyError::TextNotUtf8 {
+            aggregate: aggregate.as_str().to_string(),
+        });
+    }
     if aggregate == Aggregate::CountDistinct && !deterministic {
         return Err(TallyError::NondeterministicCollation {
             what: what.to_string(),
@@ -976,8 +984,7 @@ fn check_expression(
                            FROM pg_catalog.pg_index i \
                            JOIN pg_catalog.pg_collation c ON c.oid = i.indcollation[0] \
                            JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
-                          WHERE i.indexrelid = a.attrelid \
-                            AND c.oid <> (SELECT t.typcollation FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid)) \
+                          WHERE i.indexrelid = a.attrelid) \
                    FROM pg_catalog.pg_attribute a \
                   WHERE a.attrelid = 'pg_temp._tally_probe_idx'::pg_catalog.regclass AND a.attnum = 1",
                 Some(1),
@@ -991,7 +998,8 @@ fn check_expression(
             collation: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
             // An index column keeps a top-level COLLATE as its collation, and its deparse
             // leaves it out: a value expression's collation (which orders a text's min and
-            // max) is written back onto its canonical text, which then reads back as itself.
+            // max) is written back onto its canonical text, which then reads back as itself,
+            // even where it is "default" and a column it reads has another.
             canonical: match (role, row.get::<String>(5)?) {
                 (ExpressionRole::Value, Some(collate)) => format!("({canonical}){collate}"),
                 _ => canonical.to_string(),

@@ -63,9 +63,23 @@ pub fn iso_interval(months: i32, days: i32, micros: i64) -> String {
         .into_owned()
 }
 
-/// The base type of `type_oid`: itself, or the type a domain (of a domain...) is over.
+/// The base type of `type_oid`: itself, or the type a domain (of a domain...) is over;
+/// InvalidOid for an oid that names no type.
 pub fn base_type(type_oid: pg_sys::Oid) -> pg_sys::Oid {
-    // SAFETY: a syscache lookup by oid; an oid that names no type is returned unchanged.
+    // SAFETY: a syscache probe by oid, with no other argument.
+    let exists = unsafe {
+        pg_sys::SearchSysCacheExists(
+            pg_sys::SysCacheIdentifier::TYPEOID as std::ffi::c_int,
+            pg_sys::Datum::from(type_oid),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    };
+    if !exists {
+        return pg_sys::InvalidOid;
+    }
+    // SAFETY: a syscache lookup by the oid of an existing type.
     unsafe { pg_sys::getBaseType(type_oid) }
 }
 
@@ -77,4 +91,31 @@ pub fn type_name(type_oid: pg_sys::Oid) -> String {
     // palloc'd NUL-terminated string.
     let name = unsafe { CStr::from_ptr(pg_sys::format_type_be(type_oid)) };
     name.to_string_lossy().into_owned()
+}
+
+/// An interval divided by `divisor` as Postgres divides one (`interval_div`, what
+/// `avg(interval)` does with the sum and the count), as months, days and microseconds.
+pub fn interval_divided(months: i32, days: i32, micros: i64, divisor: f64) -> (i32, i32, i64) {
+    let mut dividend = pg_sys::Interval {
+        time: micros,
+        day: days,
+        month: months,
+    };
+    // SAFETY: interval_div takes an interval by reference and a float8, which these datums
+    // are (`dividend` outlives the call); it returns a palloc'd interval, read by value. An
+    // overflow raises an ERROR, turned into a Rust panic by pgrx and back into the ERROR at
+    // the SQL boundary.
+    let quotient = unsafe {
+        pgrx::fcinfo::direct_function_call::<pgrx::datum::Interval>(
+            pg_sys::interval_div,
+            &[
+                Some(pg_sys::Datum::from(&mut dividend as *mut pg_sys::Interval)),
+                pgrx::IntoDatum::into_datum(divisor),
+            ],
+        )
+    };
+    match quotient {
+        Some(quotient) => (quotient.months(), quotient.days(), quotient.micros()),
+        None => (0, 0, 0),
+    }
 }

@@ -98,7 +98,15 @@ impl Metric {
     /// What a value of the summed column adds to a total (`summand_sql`). A finite value
     /// of magnitude `SUMMAND_LIMIT` or more is refused in the writer's statement
     /// (`tally._refuse_value`): it could overflow a fold, or pass for a NaN.
+    /// A sum or avg over intervals (0.12.0) adds each value's parts packed into one numeric
+    /// instead (`tally._summed_interval`, which refuses an infinite interval).
     fn summand_sql(&self, column: &str) -> String {
+        if self.value_type == ValueType::Interval {
+            return format!(
+                "tally._summed_interval({}, ({column})::pg_catalog.interval)",
+                literal(&self.name)
+            );
+        }
         let value = format!("{column}::pg_catalog.numeric");
         if !self.refuses_unfoldable {
             return summand_sql(column, &value);

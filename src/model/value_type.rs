@@ -16,6 +16,13 @@
 //! | boolean | 0 or 1 |
 //! | text, varchar, char | `0.` and each byte as three digits (byte order); past `TEXT_KEPT_BYTES`, `1.` and the SHA-512 digest's bytes (equality only) |
 //!
+//! A sum or avg over interval (0.12.0) adds, per row, its months, days and microseconds
+//! packed into one numeric (`pack_interval`: months·10⁸⁰ + days·10⁴⁰ + microseconds), so the
+//! totals of `tally._state.total` add all three apart, as Postgres' `sum(interval)` does, and
+//! unpack exactly (`unpack_interval`) however many rows were added (each part stays below
+//! 10³⁹ in magnitude, the half of 10⁴⁰ that centered remainders need). An avg is that sum
+//! divided as Postgres' `avg(interval)` divides it (`interval_div` by the count).
+//!
 //! Text is ordered by byte order, which is its collation's order only for the byte-ordered
 //! collations (`catalog::define` refuses min and max over text in any other); equality by
 //! bytes is a deterministic collation's equality (count_distinct refuses the others).
@@ -26,6 +33,7 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, Uuid};
 
 use crate::error::{Result, SqlResult, TallyError};
+use crate::model::Aggregate;
 
 /// The text of at most this many bytes is kept as itself (the index of `tally._state`
 /// takes a value of up to `sql::TRACKED_LIMIT_BYTES`: 600 bytes encode in about 908).
@@ -181,8 +189,9 @@ pub fn interval_span(months: i32, days: i32, micros: i64) -> i128 {
 
 /// The interval a span encodes: the extremes (Postgres 17's ±infinity, the largest and
 /// smallest intervals before) as themselves, any other span justified into months, days and
-/// time of one sign (`justify_interval`'s form), which equals every interval of that span.
-/// None when the months do not fit (a span only a sum could reach, never a tracked value).
+/// time of one sign (`justify_interval`'s form), which equals every interval of that span;
+/// past the months an interval holds, the most months it holds and the rest in days, then
+/// time. Every span of an interval has such a form; None for one no interval has.
 pub fn interval_of_span(span: i128) -> Option<(i32, i32, i64)> {
     if span == interval_span(i32::MAX, i32::MAX, i64::MAX) {
         return Some((i32::MAX, i32::MAX, i64::MAX));
@@ -190,18 +199,91 @@ pub fn interval_of_span(span: i128) -> Option<(i32, i32, i64)> {
     if span == interval_span(i32::MIN, i32::MIN, i64::MIN) {
         return Some((i32::MIN, i32::MIN, i64::MIN));
     }
-    let months = i32::try_from(span / USECS_PER_MONTH).ok()?;
-    let rest = span % USECS_PER_MONTH;
-    let days = i32::try_from(rest / USECS_PER_DAY).ok()?;
-    let micros = i64::try_from(rest % USECS_PER_DAY).ok()?;
-    Some((months, days, micros))
+    let clamp = |value: i128| value.clamp(i128::from(i32::MIN), i128::from(i32::MAX));
+    let months = clamp(span / USECS_PER_MONTH);
+    let rest = span - months * USECS_PER_MONTH;
+    let days = clamp(rest / USECS_PER_DAY);
+    let micros = i64::try_from(rest - days * USECS_PER_DAY).ok()?;
+    Some((months as i32, days as i32, micros))
+}
+
+/// The base of `pack_interval`: each of the three parts of a sum of intervals stays below
+/// half of it in magnitude (2^63 rows of at most 2^63 microseconds each).
+const PACKING_BASE: &str = "1e40";
+
+fn packing_base() -> AnyNumeric {
+    numeric(PACKING_BASE.to_string())
+}
+
+/// An interval's months, days and microseconds packed into one numeric that sums as the
+/// three do apart (see the module's table).
+pub fn pack_interval(months: i32, days: i32, micros: i64) -> AnyNumeric {
+    let base = packing_base();
+    (AnyNumeric::from(months) * base.clone() + AnyNumeric::from(days)) * base
+        + AnyNumeric::from(micros)
+}
+
+/// The remainder of `value` by `base` nearest to zero, and the quotient that goes with it.
+fn centered_division(value: AnyNumeric, base: &AnyNumeric) -> (AnyNumeric, AnyNumeric) {
+    let mut rest = value.clone() % base.clone();
+    let twice = rest.clone() * AnyNumeric::from(2);
+    if twice >= *base {
+        rest -= base.clone();
+    } else if twice < -base.clone() {
+        rest += base.clone();
+    }
+    let quotient = (value - rest.clone()) / base.clone();
+    (rest, quotient)
+}
+
+/// The months, days and microseconds a sum of `pack_interval`s adds up to; None when one
+/// does not fit an interval (a sum past what interval holds: `FigureOutOfRange`).
+pub fn unpack_interval(total: &AnyNumeric) -> Option<(i32, i32, i64)> {
+    let base = packing_base();
+    let (micros, rest) = centered_division(total.clone(), &base);
+    let (days, months) = centered_division(rest, &base);
+    Some((
+        i32::try_from(months).ok()?,
+        i32::try_from(days).ok()?,
+        i64::try_from(micros).ok()?,
+    ))
+}
+
+/// The figure of a sum (`total`) or avg (`total` over `count` rows) of intervals, packed:
+/// the avg divides the sum as Postgres' `avg(interval)` does (`interval_div` by the count
+/// as float8). None (SQL NULL) for an avg of no rows.
+pub fn interval_figure(
+    aggregate: Aggregate,
+    count: &AnyNumeric,
+    total: &AnyNumeric,
+) -> Result<Option<AnyNumeric>> {
+    let out_of_range = || TallyError::FigureOutOfRange {
+        value_type: "interval",
+    };
+    if aggregate != Aggregate::Avg {
+        return Ok(Some(total.clone()));
+    }
+    let count = i64::try_from(count.clone()).map_err(|_| out_of_range())?;
+    if count == 0 {
+        return Ok(None);
+    }
+    let (months, days, micros) = unpack_interval(total).ok_or_else(out_of_range)?;
+    let (months, days, micros) =
+        crate::ffi::datetime::interval_divided(months, days, micros, count as f64);
+    Ok(Some(pack_interval(months, days, micros)))
 }
 
 /// A figure of a metric of `value_type` as its type's text: the form every reader gives,
 /// read back as itself by the type's input under any session settings (ISO 8601: a
 /// timestamptz in UTC with its offset, `2026-12-05T16:00:00+00:00`; an interval as
 /// `P1Y2M3DT4H`; a uuid in its usual form; a boolean as `true` or `false`).
-pub fn figure_text(value_type: ValueType, figure: &AnyNumeric) -> Result<String> {
+/// An interval figure is a span (min, max: `interval_span`) or packed (sum, avg:
+/// `pack_interval`), as `aggregate` says.
+pub fn figure_text(
+    value_type: ValueType,
+    aggregate: Aggregate,
+    figure: &AnyNumeric,
+) -> Result<String> {
     let encoded = figure.to_string();
     let unreadable = || {
         TallyError::Internal(format!(
@@ -233,10 +315,14 @@ pub fn figure_text(value_type: ValueType, figure: &AnyNumeric) -> Result<String>
             crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::TIMEOID)
         }
         ValueType::Interval => {
-            let (months, days, micros) =
-                interval_of_span(integer()?).ok_or_else(|| TallyError::FigureOutOfRange {
-                    value_type: value_type.as_str(),
-                })?;
+            let parts = if aggregate.sums_values() {
+                unpack_interval(figure)
+            } else {
+                interval_of_span(integer()?)
+            };
+            let (months, days, micros) = parts.ok_or(TallyError::FigureOutOfRange {
+                value_type: "interval",
+            })?;
             crate::ffi::datetime::iso_interval(months, days, micros)
         }
         ValueType::Uuid => {
@@ -258,8 +344,12 @@ pub fn figure_text(value_type: ValueType, figure: &AnyNumeric) -> Result<String>
 
 /// A figure as a JSON value: a number for a numeric figure (Postgres' own text of it, exact),
 /// true or false for a boolean, a string (`figure_text`) for every other type.
-pub fn figure_json(value_type: ValueType, figure: &AnyNumeric) -> Result<serde_json::Value> {
-    let text = figure_text(value_type, figure)?;
+pub fn figure_json(
+    value_type: ValueType,
+    aggregate: Aggregate,
+    figure: &AnyNumeric,
+) -> Result<serde_json::Value> {
+    let text = figure_text(value_type, aggregate, figure)?;
     Ok(match value_type {
         ValueType::Numeric => {
             serde_json::from_str(&text).map_err(|e| TallyError::Internal(e.to_string()))?
@@ -269,14 +359,49 @@ pub fn figure_json(value_type: ValueType, figure: &AnyNumeric) -> Result<serde_j
     })
 }
 
-/// A min or max figure of `value_type` (a name of `tally._value_type`) in the snapshot's
-/// jsonb (`figure_json`), for `tally._snapshot_query` (sql/read.sql).
+/// A figure of a metric of `aggregate` over values of `value_type` (a name of
+/// `tally._value_type`) in the snapshot's jsonb (`figure_json`), for
+/// `tally._snapshot_query` (sql/read.sql).
 #[pg_extern(immutable, strict, parallel_safe)]
-fn _figure_json(value_type: &str, figure: AnyNumeric) -> SqlResult<pgrx::JsonB> {
-    Ok(pgrx::JsonB(figure_json(
-        ValueType::parse(value_type)?,
-        &figure,
-    )?))
+fn _figure_json(value_type: &str, aggregate: &str, figure: AnyNumeric) -> SqlResult<pgrx::JsonB> {
+    let (value_type, aggregate) = (ValueType::parse(value_type)?, Aggregate::parse(aggregate)?);
+    Ok(pgrx::JsonB(figure_json(value_type, aggregate, &figure)?))
+}
+
+/// The figure of a sum or avg metric over intervals from its summed counters
+/// (`interval_figure`), for `tally._snapshot_query`: `tally._figure` would divide the packed
+/// total itself.
+#[pg_extern(immutable, parallel_safe)]
+fn _interval_figure(
+    aggregate: &str,
+    count: Option<AnyNumeric>,
+    total: Option<AnyNumeric>,
+) -> SqlResult<Option<AnyNumeric>> {
+    let aggregate = Aggregate::parse(aggregate)?;
+    let zero = AnyNumeric::from(0);
+    Ok(interval_figure(
+        aggregate,
+        count.as_ref().unwrap_or(&zero),
+        total.as_ref().unwrap_or(&zero),
+    )?)
+}
+
+/// What an interval adds to the total of a sum or avg metric (`pack_interval`). An infinite
+/// interval (Postgres 17) has no parts to add: it is refused in the writer's statement.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _summed_interval(metric: &str, value: Interval) -> SqlResult<AnyNumeric> {
+    let (months, days, micros) = (value.months(), value.days(), value.micros());
+    let infinite = [
+        (i32::MAX, i32::MAX, i64::MAX),
+        (i32::MIN, i32::MIN, i64::MIN),
+    ];
+    if cfg!(any(feature = "pg17", feature = "pg18")) && infinite.contains(&(months, days, micros)) {
+        return Err(TallyError::InfiniteInterval {
+            metric: metric.to_string(),
+        }
+        .into());
+    }
+    Ok(pack_interval(months, days, micros))
 }
 
 fn numeric(encoded: String) -> AnyNumeric {
@@ -286,24 +411,50 @@ fn numeric(encoded: String) -> AnyNumeric {
 // The encoders the change queries call (`Metric::tracked_sql`), one per type: immutable
 // and strict, so a NULL stays NULL (not counted) and the planner may fold constants.
 
-#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
-fn tracked_timestamptz(value: TimestampWithTimeZone) -> AnyNumeric {
-    AnyNumeric::from(value.into_inner())
+// The date and time types are read as the integers Postgres stores (each declared below with
+// its SQL type): pgrx's own conversions would take time '24:00' to '00:00'.
+#[pg_extern(
+    immutable,
+    strict,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._tracked_value(value timestamptz) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_timestamptz_wrapper';"
+)]
+fn tracked_timestamptz(micros: i64) -> AnyNumeric {
+    AnyNumeric::from(micros)
 }
 
-#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
-fn tracked_timestamp(value: Timestamp) -> AnyNumeric {
-    AnyNumeric::from(value.into_inner())
+#[pg_extern(
+    immutable,
+    strict,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._tracked_value(value timestamp) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_timestamp_wrapper';"
+)]
+fn tracked_timestamp(micros: i64) -> AnyNumeric {
+    AnyNumeric::from(micros)
 }
 
-#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
-fn tracked_date(value: Date) -> AnyNumeric {
-    AnyNumeric::from(value.into_inner())
+#[pg_extern(
+    immutable,
+    strict,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._tracked_value(value date) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_date_wrapper';"
+)]
+fn tracked_date(days: i32) -> AnyNumeric {
+    AnyNumeric::from(days)
 }
 
-#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
-fn tracked_time(value: Time) -> AnyNumeric {
-    AnyNumeric::from(pg_sys::TimeADT::from(value))
+#[pg_extern(
+    immutable,
+    strict,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._tracked_value(value time) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_time_wrapper';"
+)]
+fn tracked_time(micros: i64) -> AnyNumeric {
+    AnyNumeric::from(micros)
 }
 
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
@@ -377,12 +528,14 @@ mod unit {
 
         /// Spans order as Postgres orders intervals, and a span's justified interval has it.
         #[test]
-        fn spans_round_trip(months in -100_000i32..100_000, days in -100_000i32..100_000,
-                            micros in -(1i64 << 50)..(1i64 << 50)) {
+        fn spans_round_trip(months in any::<i32>(), days in any::<i32>(), micros in any::<i64>()) {
             let span = interval_span(months, days, micros);
-            let (m, d, u) = interval_of_span(span).expect("a tracked interval fits");
+            let (m, d, u) = interval_of_span(span).expect("every interval's span has a form");
             prop_assert_eq!(interval_span(m, d, u), span);
-            prop_assert!(m.signum() * d.signum() >= 0 && i64::from(d.signum()) * u.signum() >= 0);
+            // Justified (one sign) unless the months are at their limit.
+            if m != i32::MAX && m != i32::MIN {
+                prop_assert!(m.signum() * d.signum() >= 0 && i64::from(d.signum()) * u.signum() >= 0);
+            }
         }
     }
 

@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use crate::error::{required, Result, SqlResult, TallyError};
-use crate::model::ValueType;
+use crate::model::{Aggregate, ValueType};
 use crate::{ffi, plans};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
@@ -67,7 +67,8 @@ WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current
             WHERE m.cur IS NULL), \
      g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
                   pg_catalog.sum(total) AS total FROM r GROUP BY group_key), \
-     f AS (SELECT g.group_key, tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total) AS figure \
+     f AS (SELECT g.group_key, g.n_values, g.total, \
+                  tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total) AS figure \
              FROM m, g WHERE m.allowed AND m.broken IS NULL AND g.n_rows <> 0) \
 SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
        CASE WHEN NOT m.allowed OR m.broken IS NOT NULL THEN NULL \
@@ -76,16 +77,38 @@ SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
             WHEN m.aggregate = 'count_distinct' AND m.grouped THEN tally._distinct_across(m.id, m.cur) \
             WHEN m.aggregate = 'count_distinct' THEN coalesce((SELECT pg_catalog.sum(figure) FROM f), 0) \
             ELSE tally._figure(m.aggregate, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g)) \
-       END, m.broken \
+       END, m.broken, (SELECT pg_catalog.sum(n_values) FROM g), (SELECT pg_catalog.sum(total) FROM g) \
   FROM m \
 UNION ALL \
-SELECT NULL, f.group_key, NULL, f.figure, NULL FROM f";
+SELECT NULL, f.group_key, NULL, f.figure, NULL, f.n_values, f.total FROM f";
 
 struct CurrentFigures {
+    aggregate: Aggregate,
     /// The type the figures are of (`figure_type`).
     figure_type: ValueType,
     total: Option<AnyNumeric>,
     groups: Vec<(Option<String>, Option<AnyNumeric>)>,
+}
+
+/// A figure as the read queries compute it, with the summed counters it came from: a sum or
+/// avg over intervals (0.12.0) takes its figure from those (`interval_figure`), which
+/// `tally._figure` cannot (it would divide the packed total itself).
+fn figure_of(
+    aggregate: Aggregate,
+    figure_type: ValueType,
+    figure: Option<AnyNumeric>,
+    n_values: Option<AnyNumeric>,
+    total: Option<AnyNumeric>,
+) -> Result<Option<AnyNumeric>> {
+    if figure_type != ValueType::Interval || !aggregate.sums_values() {
+        return Ok(figure);
+    }
+    let zero = AnyNumeric::from(0);
+    crate::model::value_type::interval_figure(
+        aggregate,
+        n_values.as_ref().unwrap_or(&zero),
+        total.as_ref().unwrap_or(&zero),
+    )
 }
 
 fn current_figures(metric: &str) -> Result<CurrentFigures> {
@@ -99,15 +122,18 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                 &[pg_sys::TEXTOID, pg_sys::OIDOID],
             )?;
             let rows = client.select(&*plan, None, &[metric.into(), ffi::caller().into()])?;
-            let mut found = false;
-            let mut figures = CurrentFigures {
-                figure_type: ValueType::Numeric,
-                total: None,
-                groups: Vec::new(),
-            };
+            let figure_type = figure_type(client, metric)?;
+            let mut found = None;
+            let mut total = None;
+            let mut groups = Vec::new();
             for row in rows {
-                if row.get::<String>(1)?.is_some() {
-                    found = true;
+                let counters = (
+                    row.get::<AnyNumeric>(4)?,
+                    row.get::<AnyNumeric>(6)?,
+                    row.get::<AnyNumeric>(7)?,
+                );
+                if let Some(aggregate) = row.get::<String>(1)? {
+                    found = Some(Aggregate::parse(&aggregate)?);
                     if row.get::<bool>(3)? != Some(true) {
                         return Err(TallyError::NotAllowedToRead {
                             what: format!("metric \"{metric}\""),
@@ -119,25 +145,35 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                             reason,
                         });
                     }
-                    figures.total = row.get::<AnyNumeric>(4)?;
+                    total = Some(counters);
                 } else {
-                    figures
-                        .groups
-                        .push((row.get::<String>(2)?, row.get::<AnyNumeric>(4)?));
+                    groups.push((row.get::<String>(2)?, counters));
                 }
             }
-            if !found {
+            let Some(aggregate) = found else {
                 return Err(TallyError::UnknownMetric(metric.to_string()));
-            }
-            figures.groups.sort_by(|a, b| a.0.cmp(&b.0));
-            figures.figure_type = figure_type(client, metric)?;
-            Ok(figures)
+            };
+            let figure = |(figure, n_values, total)| {
+                figure_of(aggregate, figure_type, figure, n_values, total)
+            };
+            let mut groups = groups
+                .into_iter()
+                .map(|(key, counters)| Ok((key, figure(counters)?)))
+                .collect::<Result<Vec<_>>>()?;
+            groups.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(CurrentFigures {
+                aggregate,
+                figure_type,
+                total: total.map(figure).transpose()?.flatten(),
+                groups,
+            })
         })
     })
 }
 
-/// The type of the figures of `metric`: the type of the values a min or max metric tracks
-/// (0.12.0, `tally._value_type`), numeric for every other metric.
+/// The type of the figures of `metric`: the type of the values a min, max, sum or avg metric
+/// reads when it is not a number (0.12.0, `tally._value_type`); numeric for every other
+/// metric (a count_distinct's figure is a count, whatever it counts).
 fn figure_type(client: &SpiClient<'_>, metric: &str) -> Result<ValueType> {
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
         return Ok(ValueType::Numeric);
@@ -145,7 +181,7 @@ fn figure_type(client: &SpiClient<'_>, metric: &str) -> Result<ValueType> {
     let name = client
         .select(
             "SELECT t.type_name FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
-              WHERE m.name = $1 AND m.aggregate IN ('min', 'max')",
+              WHERE m.name = $1 AND m.aggregate <> 'count_distinct'",
             Some(1),
             &[metric.into()],
         )?
@@ -169,10 +205,11 @@ fn require_numeric(metric: &str, figure_type: ValueType) -> Result<()> {
 }
 
 /// The typed reads (`tally.value(metric, as_type)` and the others, sql/read.sql) take a
-/// figure as text and cast it to `asked`: its own type, text or varchar; a numeric figure
-/// also to the integer and float types.
+/// figure as text and cast it to `asked`: its own type, text, varchar or char; a numeric
+/// figure also to the integer and float types.
 fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid) -> Result<()> {
     let asked = crate::ffi::datetime::base_type(asked);
+    let text_types = [pg_sys::TEXTOID, pg_sys::VARCHAROID, pg_sys::BPCHAROID];
     let numbers = [
         pg_sys::INT2OID,
         pg_sys::INT4OID,
@@ -181,8 +218,7 @@ fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid)
         pg_sys::FLOAT8OID,
     ];
     if asked == figure_type.type_oid()
-        || asked == pg_sys::TEXTOID
-        || asked == pg_sys::VARCHAROID
+        || text_types.contains(&asked)
         || (figure_type == ValueType::Numeric && numbers.contains(&asked))
     {
         return Ok(());
@@ -195,9 +231,13 @@ fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid)
 }
 
 /// A figure as its type's text (`value_type::figure_text`).
-fn as_text(figure_type: ValueType, figure: Option<AnyNumeric>) -> Result<Option<String>> {
+fn as_text(
+    figure_type: ValueType,
+    aggregate: Aggregate,
+    figure: Option<AnyNumeric>,
+) -> Result<Option<String>> {
     figure
-        .map(|figure| crate::model::value_type::figure_text(figure_type, &figure))
+        .map(|figure| crate::model::value_type::figure_text(figure_type, aggregate, &figure))
         .transpose()
 }
 
@@ -217,7 +257,11 @@ fn _value_text(metric: Option<&str>, asked: pg_sys::Oid) -> SqlResult<Option<Str
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
     require_readable_as(metric, figures.figure_type, asked)?;
-    Ok(as_text(figures.figure_type, figures.total)?)
+    Ok(as_text(
+        figures.figure_type,
+        figures.aggregate,
+        figures.total,
+    )?)
 }
 
 /// The metric's figure per group (the NULL group included): for a bucketed metric, in the
@@ -265,7 +309,12 @@ fn _groups_text(
     let groups = figures
         .groups
         .into_iter()
-        .map(|(key, figure)| Ok((key, as_text(figures.figure_type, figure)?)))
+        .map(|(key, figure)| {
+            Ok((
+                key,
+                as_text(figures.figure_type, figures.aggregate, figure)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(TableIterator::new(groups))
 }
@@ -284,7 +333,8 @@ WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name
               AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))) \
 SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
        tally._figure_of((SELECT id FROM m), (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
-                        pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)) \
+                        pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)), \
+       pg_catalog.sum(r.n_values), pg_catalog.sum(r.total) \
   FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
  ORDER BY r.bucket_start, r.group_key NULLS FIRST";
 
@@ -326,7 +376,7 @@ fn series(
     ErrorReport,
 > {
     let metric = required(metric, "metric")?;
-    let (figure_type, rows) = series_figures(metric, since, until)?;
+    let (_, figure_type, rows) = series_figures(metric, since, until)?;
     require_numeric(metric, figure_type)?;
     Ok(TableIterator::new(rows))
 }
@@ -352,11 +402,11 @@ fn _series_text(
     ErrorReport,
 > {
     let metric = required(metric, "metric")?;
-    let (figure_type, rows) = series_figures(metric, since, until)?;
+    let (aggregate, figure_type, rows) = series_figures(metric, since, until)?;
     require_readable_as(metric, figure_type, asked)?;
     let rows = rows
         .into_iter()
-        .map(|(bucket, key, figure)| Ok((bucket, key, as_text(figure_type, figure)?)))
+        .map(|(bucket, key, figure)| Ok((bucket, key, as_text(figure_type, aggregate, figure)?)))
         .collect::<Result<Vec<_>>>()?;
     Ok(TableIterator::new(rows))
 }
@@ -368,19 +418,19 @@ type SeriesRow = (
     Option<AnyNumeric>,
 );
 
-/// The figures of `series`, and the type they are of.
+/// The figures of `series`, with the metric's aggregate and the type they are of.
 fn series_figures(
     metric: &str,
     since: Option<TimestampWithTimeZone>,
     until: Option<TimestampWithTimeZone>,
-) -> Result<(ValueType, Vec<SeriesRow>)> {
+) -> Result<(Aggregate, ValueType, Vec<SeriesRow>)> {
     let since = required(since, "since")?;
     let until = required(until, "until")?;
     if since >= until {
         return Err(TallyError::BadRange);
     }
     ffi::as_extension_owner(|| {
-        Spi::connect(|client| -> Result<(ValueType, Vec<SeriesRow>)> {
+        Spi::connect(|client| -> Result<(Aggregate, ValueType, Vec<SeriesRow>)> {
             crate::model::installed::require_current_catalog()?;
             require_read(client, metric)?;
             require_folding(client, metric)?;
@@ -393,15 +443,25 @@ fn series_figures(
                     pg_sys::TIMESTAMPTZOID,
                 ],
             )?;
+            let figure_type = figure_type(client, metric)?;
+            let mut aggregate = Aggregate::Count;
             let mut out = Vec::new();
             for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
+                aggregate = Aggregate::parse(&row.get::<String>(1)?.unwrap_or_default())?;
+                let figure = figure_of(
+                    aggregate,
+                    figure_type,
+                    row.get::<AnyNumeric>(4)?,
+                    row.get::<AnyNumeric>(5)?,
+                    row.get::<AnyNumeric>(6)?,
+                );
                 out.push((
                     row.get::<TimestampWithTimeZone>(2)?,
                     row.get::<String>(3)?,
-                    row.get::<AnyNumeric>(4)?,
+                    figure?,
                 ));
             }
-            Ok((figure_type(client, metric)?, out))
+            Ok((aggregate, figure_type, out))
         })
     })
 }

@@ -184,9 +184,16 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     };
     let horizon = crate::fold::fold_horizon(&reader)?;
     let (names, view) = dashboard_definition(&reader, dashboard)?;
+    // A sum or avg over intervals (0.12.0 catalogs: `tally._value_type`) has a packed total
+    // only the query decodes.
+    let typed = if crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+        Reader::open(&[("_value_type", "_value_type_pkey")])?
+    } else {
+        None
+    };
     let mut metrics = Vec::with_capacity(names.len());
     for name in &names {
-        match metric_definition(&reader, name)? {
+        match metric_definition(&reader, typed.as_ref(), name)? {
             Lookup::Found(metric) => metrics.push(metric),
             Lookup::Missing => {}
             Lookup::NeedsQuery => return Ok(None),
@@ -250,12 +257,12 @@ enum Lookup {
     Found(SummedMetric),
     /// Dropped since the dashboard was made; the query skips it too.
     Missing,
-    /// A value-tracking aggregate, or a broken metric: the whole dashboard goes to the
-    /// query.
+    /// A value-tracking aggregate, a broken metric, or a sum or avg over intervals: the
+    /// whole dashboard goes to the query.
     NeedsQuery,
 }
 
-fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
+fn metric_definition(reader: &Reader, typed: Option<&Reader>, name: &str) -> Result<Lookup> {
     let mut found = Lookup::Missing;
     let mut columns = vec![
         "id",
@@ -289,10 +296,29 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
         Ok(())
     })?;
     if let Lookup::Found(metric) = &found {
-        if is_broken(reader, metric.id)? {
+        if is_broken(reader, metric.id)? || has_value_type(typed, metric)? {
             return Ok(Lookup::NeedsQuery);
         }
     }
+    Ok(found)
+}
+
+/// Whether a sum or avg metric reads values of another type than numbers (`tally._value_type`,
+/// 0.12.0: intervals): the query reads it.
+fn has_value_type(typed: Option<&Reader>, metric: &SummedMetric) -> Result<bool> {
+    let Some(typed) = typed.filter(|_| metric.aggregate != Aggregate::Count) else {
+        return Ok(false);
+    };
+    let mut found = false;
+    typed.lookup(
+        "_value_type",
+        &[Key::Int4("metric_id", metric.id)],
+        &[],
+        |_| {
+            found = true;
+            Ok(())
+        },
+    )?;
     Ok(found)
 }
 

@@ -305,4 +305,72 @@ mod tests {
         }
         assert_eq!(count("SELECT count(*) FROM tally.verify()"), 0);
     }
+
+    /// Sums of intervals packed into numerics (`model::value_type::pack_interval`) add their
+    /// months, days and microseconds apart and unpack exactly, at the extremes each part can
+    /// take and for many rows, and an avg divides as Postgres' own `avg(interval)`:
+    /// both compared with Postgres' sum and avg of the same intervals, as text.
+    #[pg_test]
+    fn packed_interval_sums_are_postgres_sums() {
+        use crate::model::value_type::{interval_figure, pack_interval, unpack_interval};
+        use crate::model::Aggregate;
+        use pgrx::AnyNumeric;
+        let parts: [(i32, i32, i64); 7] = [
+            (1, 0, 0),
+            (0, 30, 0),
+            (0, 0, -7_200_000_000),
+            (-5, 17, 123_456),
+            // Within float8's exact integers: the expected side builds them with one.
+            (i32::MAX / 4, -(i32::MAX / 4), 1 << 52),
+            (-(i32::MAX / 4), i32::MAX / 4, -(1 << 52)),
+            (3, -2, 1),
+        ];
+        for extreme in [
+            (i32::MAX, i32::MAX, i64::MAX),
+            (i32::MIN, i32::MIN, i64::MIN),
+            (i32::MIN, i32::MAX, i64::MIN),
+        ] {
+            let (m, d, u) = extreme;
+            assert_eq!(unpack_interval(&pack_interval(m, d, u)), Some(extreme));
+            let mut many = AnyNumeric::from(0);
+            for _ in 0..1000 {
+                many += pack_interval(m, d, u);
+            }
+            // A thousand of them is past what an interval holds: no figure, not a wrong one.
+            assert_eq!(unpack_interval(&many), None);
+        }
+        let mut total = AnyNumeric::from(0);
+        for (months, days, micros) in parts {
+            assert_eq!(
+                unpack_interval(&pack_interval(months, days, micros)),
+                Some((months, days, micros))
+            );
+            total += pack_interval(months, days, micros);
+        }
+        let values = parts
+            .iter()
+            .map(|(m, d, u)| format!("pg_catalog.make_interval(months => {m}, days => {d}) + {u} * interval '1 microsecond'"))
+            .collect::<Vec<_>>()
+            .join("), (");
+        let expected = |aggregate: &str| {
+            Spi::get_one::<String>(&format!(
+                "SET LOCAL IntervalStyle = 'iso_8601'; SELECT {aggregate}(v)::text FROM (VALUES ({values})) AS t(v)"
+            ))
+            .expect("query runs")
+            .expect("a figure")
+        };
+        let count = AnyNumeric::from(parts.len() as i64);
+        for (aggregate, name) in [(Aggregate::Sum, "sum"), (Aggregate::Avg, "avg")] {
+            let figure = interval_figure(aggregate, &count, &total)
+                .expect("in range")
+                .expect("rows");
+            let read = crate::model::value_type::figure_text(
+                crate::model::ValueType::Interval,
+                aggregate,
+                &figure,
+            )
+            .expect("an interval");
+            assert_eq!(read, expected(name), "{name}");
+        }
+    }
 }

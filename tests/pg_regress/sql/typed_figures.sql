@@ -1,6 +1,7 @@
 -- Typed figures (0.12.0): min, max and count_distinct over timestamptz, timestamp, date,
--- time, interval, uuid, boolean and text; the typed reads tally.value/groups/series(...,
--- as_type); the snapshot's jsonb and the typed view in the figures' type.
+-- time, interval, uuid, boolean and text; sum and avg over interval; the typed reads
+-- tally.value/groups/series(..., as_type); the snapshot's jsonb and the typed view in the
+-- figures' type.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 CREATE TABLE events (id serial PRIMARY KEY, kind text, at timestamptz, local_at timestamp, day date,
@@ -32,6 +33,11 @@ SELECT tally.create_metric('first_email', 'events', 'min', 'email COLLATE "C"')-
 SELECT tally.create_metric('codes', 'events', 'count_distinct', 'code')->>'column_name';
 SELECT tally.create_metric('labels', 'events', 'count_distinct', 'label')->>'column_name';
 SELECT tally.create_metric('last_day_seen', 'events', 'max', $$coalesce(day, '2000-01-01')$$)->>'column_name';
+SELECT tally.create_metric('total_took', 'events', 'sum', 'took')->>'column_name';
+SELECT tally.create_metric('avg_took', 'events', 'avg', 'took')->>'column_name';
+SELECT tally.create_metric('avg_took_by_kind', 'events', 'avg', 'took', group_by => 'kind')->>'column_name';
+SELECT tally.create_metric('avg_wait', 'events', 'avg', $$at - '2026-12-01 00:00+00'::timestamptz$$)->>'column_name';
+SELECT tally.create_metric('all_events', 'events')->>'aggregate';
 SELECT name, aggregate, column_name FROM tally.metrics WHERE source = 'events'::regclass ORDER BY name;
 SELECT metric_id IS NOT NULL AS stored, type_name FROM tally._value_type ORDER BY metric_id;
 
@@ -54,6 +60,15 @@ CREATE FUNCTION check_figures() RETURNS TABLE (metric text, exact boolean) LANGU
            ('codes', tally.value('codes') IS NOT DISTINCT FROM (SELECT count(DISTINCT code) FROM events)),
            ('labels', tally.value('labels') IS NOT DISTINCT FROM (SELECT count(DISTINCT label) FROM events)),
            ('last_day_seen', tally.value('last_day_seen', NULL::date) IS NOT DISTINCT FROM (SELECT max(coalesce(day, '2000-01-01')) FROM events)),
+           -- Sums and averages of intervals keep months, days and time apart, as Postgres'
+           -- do: compared as text, not only as equal intervals.
+           ('total_took', tally.value('total_took', NULL::interval)::text IS NOT DISTINCT FROM (SELECT sum(took) FROM events)::text),
+           ('avg_took', tally.value('avg_took', NULL::interval)::text IS NOT DISTINCT FROM (SELECT avg(took) FROM events)::text),
+           ('avg_wait', tally.value('avg_wait', NULL::interval)::text IS NOT DISTINCT FROM
+                        (SELECT avg(at - '2026-12-01 00:00+00'::timestamptz) FROM events)::text),
+           ('avg_took_by_kind', NOT EXISTS (
+                SELECT kind, avg(took)::text FROM events GROUP BY kind
+                EXCEPT ALL SELECT group_key, value::text FROM tally.groups('avg_took_by_kind', NULL::interval))),
            ('first_at_by_kind', NOT EXISTS (
                 SELECT kind, min(at) FROM events GROUP BY kind
                 EXCEPT ALL SELECT * FROM tally.groups('first_at_by_kind', NULL::timestamptz))),
@@ -88,12 +103,19 @@ c	2026-12-06 00:00:00+00	3 days	11111111-1111-1111-1111-111111111111	CAROL@examp
 \.
 SELECT * FROM check_figures() WHERE NOT exact;
 SELECT tally.value('last_at', NULL::timestamptz) AS last_at, tally.value('latest_version', NULL::text) AS latest_version,
-       tally.value('longest', NULL::interval) AS longest;
+       tally.value('longest', NULL::interval) AS longest, tally.value('total_took', NULL::interval) AS total_took,
+       tally.value('avg_took', NULL::interval) AS avg_took;
 
 -- The snapshot carries each type (ISO 8601, a timestamptz in UTC; strings; booleans), and the
 -- typed view has the figures' types. Neither changes with the session's settings.
 SELECT tally.create_dashboard('events', ARRAY['last_at', 'first_at_by_kind', 'first_day', 'latest_clock', 'longest',
-                                              'top_session', 'any_ok', 'latest_version', 'emails', 'last_local'], 'events_view');
+                                              'top_session', 'any_ok', 'latest_version', 'emails', 'last_local',
+                                              'total_took', 'avg_took_by_kind'], 'events_view');
+-- A dashboard of counts and a sum over intervals goes to the query (the one-row read by index
+-- lookups reads numbers only), with the same figures.
+SELECT tally.create_dashboard('took', ARRAY['total_took', 'all_events']);
+SELECT tally._snapshot_counters('took') IS NULL AS read_by_query,
+       (tally.snapshot('took') ->> 'total_took')::interval = tally.value('total_took', NULL::interval) AS same;
 SELECT jsonb_pretty(tally.snapshot('events') - 'as_of');
 SET TimeZone = 'America/New_York'; SET DateStyle = 'SQL, DMY'; SET IntervalStyle = 'sql_standard';
 SELECT (tally.snapshot('events') - 'as_of') = (SELECT tally.snapshot('events') - 'as_of') AS same,
@@ -130,6 +152,8 @@ SELECT tally.create_metric('pmax', 'floats', 'count_distinct', 'p');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('tsum', 'floats', 'sum', 'name');
 \echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('tsum', 'floats', 'avg', $$'1 day'::interval * x$$);
+\echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('posix_max', 'floats', 'max', 'name')->>'column_name';
 INSERT INTO events (version) VALUES (repeat('v', 601));
 \echo :LAST_ERROR_SQLSTATE
@@ -152,6 +176,25 @@ ALTER TABLE events ALTER COLUMN version TYPE text COLLATE "default";
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM check_figures() WHERE NOT exact;
 
+-- Found by a hostile probe, each now exact: time '24:00' (pgrx's own conversion takes it to
+-- '00:00'), an interval whose months and days are near their limits (no span is beyond
+-- what a read can write back), a top-level COLLATE "default" over a column of another
+-- collation (kept in the stored text, so later DDL re-checks the same expression).
+CREATE TABLE edges (clock time, took interval, t text COLLATE "C");
+SELECT tally.create_metric('edge_latest', 'edges', 'max', 'clock')->>'column_name';
+SELECT tally.create_metric('edge_clocks', 'edges', 'count_distinct', 'clock')->>'column_name';
+SELECT tally.create_metric('edge_longest', 'edges', 'max', 'took')->>'column_name';
+SELECT tally.create_metric('edge_texts', 'edges', 'count_distinct', 't COLLATE "default"')->>'column_name';
+INSERT INTO edges VALUES ('08:00', make_interval(months => 2147483647, days => 2147483647), 'a'),
+                         ('24:00', make_interval(months => 2147483647, days => 30), 'b'), ('00:00', '1 day', 'a');
+SELECT tally.value('edge_latest', NULL::time) = (SELECT max(clock) FROM edges) AS latest,
+       tally.value('edge_clocks') = (SELECT count(DISTINCT clock) FROM edges) AS clocks,
+       tally.value('edge_longest', NULL::interval) = (SELECT max(took) FROM edges) AS longest,
+       tally.value('edge_texts') = (SELECT count(DISTINCT t) FROM edges) AS texts;
+ALTER TABLE edges ADD COLUMN z int;
+SELECT tally.drop_metric(name) FROM tally.metrics WHERE source = 'edges'::regclass;
+DROP TABLE edges;
+
 -- Hostile: a type name made to break out of the dynamic cast is quoted by format's %s of a
 -- regtype; a domain's CHECK runs with the caller's rights (not SECURITY DEFINER).
 CREATE DOMAIN "text; SELECT 1/0; --" AS text;
@@ -165,6 +208,11 @@ SELECT tally.value('latest_version', NULL::reader_text) AS checked_as_reader;
 RESET ROLE;
 SELECT tally.value('latest_version', NULL::reader_text);
 \echo :LAST_ERROR_SQLSTATE
+-- The snapshot's decoders are the extension owner's alone.
+SET ROLE typed_reader;
+SELECT tally._figure_json('text', 'max', 1);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 -- A reader without SELECT on the table is refused before any figure is read.
 REVOKE SELECT ON events FROM typed_reader;
 SET ROLE typed_reader;
@@ -174,6 +222,7 @@ RESET ROLE;
 
 SELECT tally.verify();
 SELECT tally.drop_dashboard('events');
+SELECT tally.drop_dashboard('took');
 SELECT tally.drop_metric(name) FROM tally.metrics WHERE source IN ('events'::regclass, 'floats'::regclass, 'notes'::regclass);
 DROP TABLE events, floats, notes;
 DROP DOMAIN reader_text, "text; SELECT 1/0; --";
