@@ -15,6 +15,14 @@ CREATE TABLE tally._value_type (
 SELECT pg_catalog.pg_extension_config_dump('tally._value_type', '');
 
 -- The encoders the change queries call (src/model/value_type.rs).
+CREATE FUNCTION tally._tracked_value(value timestamptz) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_timestamptz_wrapper';
+CREATE FUNCTION tally._tracked_value(value timestamp) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_timestamp_wrapper';
+CREATE FUNCTION tally._tracked_value(value date) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_date_wrapper';
+CREATE FUNCTION tally._tracked_value(value time) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_time_wrapper';
 CREATE FUNCTION tally._tracked_value(
     "value" bool
 ) RETURNS NUMERIC
