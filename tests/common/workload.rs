@@ -257,6 +257,81 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT count(DISTINCT user_id)::numeric FROM orders",
         tally: "SELECT tally.value('users_by_status')",
     },
+    // Typed figures (0.12.0), read in their own type: min/max over timestamptz, date,
+    // boolean, uuid, text in a byte-ordered collation and interval; count_distinct over text
+    // in the database's collation (its 3600-byte statuses by digest) and uuid; sum and avg
+    // over interval, compared as text (months, days and time kept apart as Postgres keeps them).
+    Check {
+        name: "last_created_by_status",
+        define: "'last_created_by_status', 'orders', 'max', 'created_at', group_by => 'status'",
+        oracle: "SELECT status, max(created_at) FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('last_created_by_status', NULL::timestamptz)",
+    },
+    Check {
+        name: "first_created",
+        define: "'first_created', 'orders', 'min', 'created_at'",
+        oracle: "SELECT min(created_at) FROM orders",
+        tally: "SELECT tally.value('first_created', NULL::timestamptz)",
+    },
+    Check {
+        name: "first_day_by_active",
+        define: "'first_day_by_active', 'orders', 'min', 'day', group_by => 'is_active'",
+        oracle: "SELECT is_active::text, min(day) FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('first_day_by_active', NULL::date)",
+    },
+    Check {
+        name: "any_active_by_status",
+        define: "'any_active_by_status', 'orders', 'max', 'is_active', group_by => 'status'",
+        oracle: "SELECT status, bool_or(is_active) FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('any_active_by_status', NULL::boolean)",
+    },
+    Check {
+        name: "statuses_by_active",
+        define: "'statuses_by_active', 'orders', 'count_distinct', 'status', group_by => 'is_active'",
+        oracle: "SELECT is_active::text, count(DISTINCT status)::numeric FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('statuses_by_active')",
+    },
+    Check {
+        name: "max_status_bytes",
+        define: "'max_status_bytes', 'orders', 'max', $$left(status, 50) COLLATE \"C\"$$",
+        oracle: "SELECT max(left(status, 50) COLLATE \"C\") FROM orders",
+        tally: "SELECT tally.value('max_status_bytes', NULL::text)",
+    },
+    Check {
+        name: "user_uuid_max_by_status",
+        define: "'user_uuid_max_by_status', 'orders', 'max', 'md5(user_id::text)::uuid', group_by => 'status'",
+        // uuid order is byte order, which is the order of the lowercase hex digits in "C".
+        oracle: "SELECT status, max(md5(user_id::text) COLLATE \"C\")::uuid FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('user_uuid_max_by_status', NULL::uuid)",
+    },
+    Check {
+        name: "user_uuids",
+        define: "'user_uuids', 'orders', 'count_distinct', 'md5(user_id::text)::uuid'",
+        oracle: "SELECT count(DISTINCT md5(user_id::text)::uuid)::numeric FROM orders",
+        tally: "SELECT tally.value('user_uuids')",
+    },
+    Check {
+        name: "longest_wait",
+        define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",
+        oracle: "SELECT max(created_at - '2026-01-01 00:00+00'::timestamptz) FROM orders",
+        tally: "SELECT tally.value('longest_wait', NULL::interval)",
+    },
+    Check {
+        name: "wait_sum_by_status",
+        define: "'wait_sum_by_status', 'orders', 'sum', $$created_at - '2026-01-01 00:00+00'::timestamptz$$, group_by => 'status'",
+        oracle: "SELECT status, sum(created_at - '2026-01-01 00:00+00'::timestamptz)::text FROM orders GROUP BY status",
+        tally: "SELECT group_key, value::text FROM tally.groups('wait_sum_by_status', NULL::interval)",
+    },
+    Check {
+        name: "span_avg_daily_paris",
+        define: "'span_avg_daily_paris', 'orders', 'avg', 'make_interval(months => qty % 3, days => user_id, hours => qty % 7)', \
+                 bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
+        oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), NULL::text, \
+                        avg(make_interval(months => qty % 3, days => user_id, hours => qty % 7))::text FROM orders \
+                 WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT bucket_start, group_key, value::text \
+                FROM tally.series('span_avg_daily_paris', '2000-01-01', '2100-01-01', NULL::interval)",
+    },
 ];
 
 /// Defines every metric of CHECKS on the orders table.
@@ -272,9 +347,36 @@ pub fn define_metrics(db: &mut Client) {
         .join(", ");
     db.batch_execute(&format!(
         "SELECT tally.create_dashboard('summed', ARRAY[{summed}]); \
-         SELECT tally.create_dashboard('everything', ARRAY[{summed}, 'min_amount', 'users_by_status'])"
+         SELECT tally.create_dashboard('everything', ARRAY[{summed}, 'min_amount', 'users_by_status']); \
+         SELECT tally.create_dashboard('typed', ARRAY['first_created', 'max_status_bytes', 'longest_wait', \
+                                                      'wait_sum_by_status', 'user_uuids'], 'typed_view')"
     ))
     .unwrap();
+}
+
+/// The dashboard `typed` (0.12.0) carries each figure in its type: its snapshot's strings
+/// and its typed view's columns read back as what the typed reads say (each checked against
+/// the live aggregate by `assert_exact`).
+fn assert_typed_snapshot(db: &mut Client, when: &str) {
+    let row = db
+        .query_one(
+            "SELECT ((s ->> 'first_created')::timestamptz IS NOT DISTINCT FROM tally.value('first_created', NULL::timestamptz)) \
+                AND ((s ->> 'max_status_bytes') IS NOT DISTINCT FROM tally.value('max_status_bytes', NULL::text)) \
+                AND ((s ->> 'longest_wait')::interval IS NOT DISTINCT FROM tally.value('longest_wait', NULL::interval)) \
+                AND ((s ->> 'user_uuids')::numeric IS NOT DISTINCT FROM tally.value('user_uuids')) \
+                AND (SELECT coalesce(bool_and((s -> 'wait_sum_by_status' ->> coalesce(g.group_key, 'null'))::interval::text \
+                                              IS NOT DISTINCT FROM g.value::text), true) \
+                       FROM tally.groups('wait_sum_by_status', NULL::interval) g) \
+                AND (SELECT v.first_created IS NOT DISTINCT FROM tally.value('first_created', NULL::timestamptz) \
+                            AND v.longest_wait IS NOT DISTINCT FROM tally.value('longest_wait', NULL::interval) \
+                       FROM typed_view v), \
+                    s::text \
+               FROM tally.snapshot('typed') AS s",
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{when}: typed snapshot: {e:?}"));
+    let (same, read): (bool, String) = (row.get(0), row.get(1));
+    assert!(same, "{when}: the typed snapshot differs from the typed reads: {read}");
 }
 
 /// Every count/sum/avg metric of `CHECKS`: a dashboard `tally.snapshot` reads with index
@@ -616,4 +718,5 @@ pub fn assert_exact(db: &mut Client, when: &str) {
         "{when}: pending deltas lie before the fold horizon"
     );
     assert_snapshots(db, when);
+    assert_typed_snapshot(db, when);
 }
