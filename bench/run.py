@@ -39,7 +39,7 @@ READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
 # and a max over each order's buyer, as its integer id or as an email-shaped text key
 # ('user' || user_id || '@example.com' in collation "C"): what a text key costs a write
 # beyond an integer one.
-KEYS = {"PG_TALLY_KEYS_INT": "user_id",
+KEYS = {"PG_TALLY_KEYS_INT": "'user_id'",
         "PG_TALLY_KEYS_TEXT": """$$('user' || user_id || '@example.com') COLLATE "C"$$"""}
 # PG_TALLY_BGW: pg_tally with its background compactor (the cluster preloads pg_tally and
 # names this method's database in tally.compactor_databases); writers there do not fold.

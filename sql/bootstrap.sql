@@ -187,15 +187,18 @@ CREATE TABLE tally._value_expression (
     expression text NOT NULL
 );
 
--- The type of the values a min, max or count_distinct metric tracks when it is not a
--- number (0.12.0; src/model/value_type.rs): its values are kept in tally._state.value and
--- tally._change.value as numerics that order and equate as they do, and its min and max
--- figures are read back in this type. A table of its own, for the reason given at
--- tally._broken.
+-- The type of the values a min, max, count_distinct, sum or avg metric reads when they are
+-- not numbers (0.12.0; src/model/value_type.rs): its values are kept in tally._state.value
+-- and tally._change.value as numerics that equate (and mostly order, or add) as they do, and
+-- its figures are read back in this type. For a text whose min and max follow a collation
+-- that is not byte order, that collation (schema, name: a built-in one). A table of its own,
+-- for the reason given at tally._broken.
 CREATE TABLE tally._value_type (
     metric_id  int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
     type_name  text NOT NULL
-               CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean', 'text'))
+               CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
+                                    'text', 'inet')),
+    collation_name text[] CHECK (collation_name IS NULL OR (type_name = 'text' AND pg_catalog.cardinality(collation_name) = 2))
 );
 
 CREATE VIEW tally.metrics AS

@@ -51,10 +51,13 @@ ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_cat
 ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass), tally._check_source(regclass),
     tally._snapshot_query(text, oid) FROM PUBLIC;
--- The snapshot's query decodes typed figures with these (0.12.0); nobody else needs them.
+-- The reads (as the extension owner) decode typed figures and order sorted ones with these
+-- (0.12.0); nobody else needs them.
 REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._interval_figure(text, numeric, numeric),
     tally._typed_figure(text, text, numeric),
-    tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric) FROM PUBLIC;
+    tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric),
+    tally._sort_key(integer), tally._sorted_extreme(integer, text, timestamptz, text),
+    tally._sorted_pick(text, text, numeric[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) IS
 'Defines a metric on a table (count, sum, avg, min, max or count_distinct over a column or expression; optional filter, group_by column or columns, bucket) and backfills it. Returns the stored definition.';

@@ -10,7 +10,9 @@
 CREATE TABLE tally._value_type (
     metric_id  int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
     type_name  text NOT NULL
-               CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean', 'text'))
+               CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
+                                    'text', 'inet')),
+    collation_name text[] CHECK (collation_name IS NULL OR (type_name = 'text' AND pg_catalog.cardinality(collation_name) = 2))
 );
 SELECT pg_catalog.pg_extension_config_dump('tally._value_type', '');
 
@@ -29,6 +31,12 @@ CREATE FUNCTION tally._tracked_value(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'tracked_boolean_wrapper';
+CREATE FUNCTION tally._tracked_value(
+    "value" inet
+) RETURNS NUMERIC
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tracked_inet_wrapper';
 CREATE FUNCTION tally._tracked_value(
     "value" interval
 ) RETURNS NUMERIC
@@ -54,6 +62,12 @@ CREATE FUNCTION tally._tracked_text_in_order(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_tracked_text_in_order_wrapper';
+CREATE FUNCTION tally._text_of(
+    "encoded" NUMERIC
+) RETURNS TEXT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_text_of_wrapper';
 CREATE FUNCTION tally._summed_interval(
     "metric" TEXT,
     "value" interval
@@ -113,6 +127,100 @@ ALTER FUNCTION tally._value_text(text, oid) SET search_path = pg_catalog, pg_tem
 ALTER FUNCTION tally._groups_text(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
 ALTER FUNCTION tally._series_text(text, timestamptz, timestamptz, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
 
+-- The expression that orders the values of metric m_id as the values themselves order
+-- (0.12.0), over a column v of their encodings (src/model/value_type.rs), for the metrics whose
+-- encodings do not: a text in a collation that is not byte order (tally._value_type.collation_name,
+-- a built-in collation, quoted here), inet. NULL for every other metric.
+CREATE FUNCTION tally._sort_key(m_id int) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t.collation_name IS NOT NULL
+                THEN pg_catalog.format('tally._text_of(v) COLLATE %I.%I', t.collation_name[1], t.collation_name[2])
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
+                THEN 'tally._text_of(v)::pg_catalog.inet'
+           END
+      FROM tally._value_type t WHERE t.metric_id OPERATOR(pg_catalog.=) m_id
+$$;
+
+-- The smallest (min) or largest (max) value of a group with a positive net count, by the
+-- metric's tally._sort_key: every such value of the group is read and ordered, so this
+-- costs O(distinct values of the group), where tally._extreme walks an index. The key is
+-- built here from the catalog, never passed in.
+CREATE FUNCTION tally._sorted_extreme(m_id int, m_aggregate text, m_bucket timestamptz, m_group text)
+RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    sort_key text := tally._sort_key(m_id);
+    result numeric;
+BEGIN
+    EXECUTE format($q$
+        SELECT c.v FROM (
+            SELECT x.value FROM (
+                SELECT s.value, s.n_rows FROM tally._state s
+                 WHERE s.metric_id = $1 AND s.value IS NOT NULL
+                   AND coalesce(s.bucket_start, '-infinity') = coalesce($2, '-infinity')
+                   AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key($3), '')
+                   AND s.bucket_start IS NOT DISTINCT FROM $2 AND s.group_key IS NOT DISTINCT FROM $3
+                UNION ALL
+                SELECT d.value, d.n_rows FROM tally._delta d
+                 WHERE d.metric_id = $1 AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
+                   AND d.bucket_start IS NOT DISTINCT FROM $2 AND d.group_key IS NOT DISTINCT FROM $3) x
+             GROUP BY x.value HAVING sum(x.n_rows) > 0) AS c(v)
+         ORDER BY %s %s LIMIT 1$q$, sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
+       INTO result USING m_id, m_bucket, m_group;
+    RETURN result;
+END
+$fn$;
+
+-- The min or max figure of a group: by tally._extreme's index walk, or by
+-- tally._sorted_extreme for the values whose encodings do not order as they do.
+CREATE FUNCTION tally._extreme_of(m_id int, m_aggregate text, m_bucket timestamptz, m_group text)
+RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF tally._sort_key(m_id) IS NULL THEN
+        RETURN tally._extreme(m_id, m_aggregate, m_bucket, m_group);
+    END IF;
+    RETURN tally._sorted_extreme(m_id, m_aggregate, m_bucket, m_group);
+END
+$fn$;
+
+-- The min or max among `candidates` (the figures of a metric's groups) by the values' own
+-- order: the figure of a grouped min or max metric over all its groups.
+CREATE FUNCTION tally._sorted_pick(m_name text, m_aggregate text, candidates numeric[])
+RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    sort_key text := tally._sort_key((SELECT m.id FROM tally._metric m WHERE m.name = m_name));
+    result numeric;
+BEGIN
+    IF sort_key IS NULL THEN
+        RETURN CASE WHEN m_aggregate = 'max' THEN (SELECT max(c.v) FROM unnest(candidates) AS c(v))
+                    ELSE (SELECT min(c.v) FROM unnest(candidates) AS c(v)) END;
+    END IF;
+    EXECUTE format('SELECT v FROM unnest($1) AS c(v) WHERE v IS NOT NULL ORDER BY %s %s LIMIT 1',
+                   sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
+       INTO result USING candidates;
+    RETURN result;
+END
+$fn$;
+
+-- A group's figure from its summary counters (n_values, total: folded plus pending), for
+-- every aggregate. Plain SQL so the planner inlines it; CASE calls the value readers only
+-- for the aggregates that need them.
+CREATE OR REPLACE FUNCTION tally._figure_of(m_id int, aggregate text, bucket timestamptz, group_key text,
+                                 n_values numeric, total numeric)
+RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN aggregate OPERATOR(pg_catalog.=) ANY ('{min,max}'::pg_catalog.text[])
+                THEN tally._extreme_of(m_id, aggregate, bucket, group_key)
+                WHEN aggregate OPERATOR(pg_catalog.=) 'count_distinct'
+                THEN coalesce(total, 0) OPERATOR(pg_catalog.+) tally._distinct_pending(m_id, bucket, group_key)
+                ELSE tally._figure(aggregate, n_values, total)
+           END
+$$;
+
 -- A figure in the snapshot's jsonb (0.12.0): a number, or for a min or max metric over
 -- values of another type (tally._value_type), its encoding decoded into that type
 -- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
@@ -135,10 +243,13 @@ RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
                     THEN tally._interval_figure(aggregate, n_values, total)
                     ELSE tally._figure_of(m_id, aggregate, bucket, group_key, n_values, total) END)
 $fn$;
--- The snapshot's query decodes typed figures with these (0.12.0); nobody else needs them.
+-- The reads (as the extension owner) decode typed figures and order sorted ones with these
+-- (0.12.0); nobody else needs them.
 REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._interval_figure(text, numeric, numeric),
     tally._typed_figure(text, text, numeric),
-    tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric) FROM PUBLIC;
+    tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric),
+    tally._sort_key(integer), tally._sorted_extreme(integer, text, timestamptz, text),
+    tally._sorted_pick(text, text, numeric[]) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE

@@ -130,9 +130,9 @@ pub enum TallyError {
         type_name: String,
     },
 
-    /// min or max over text whose collation does not order by bytes (0.12.0).
+    /// min or max over text in a collation created after initdb (0.12.0).
     #[error("cannot compute {aggregate} over {what} in collation \"{collation}\"")]
-    TextNotByteOrdered {
+    CollationNotBuiltIn {
         aggregate: String,
         what: String,
         collation: String,
@@ -142,11 +142,15 @@ pub enum TallyError {
     #[error("cannot compute {aggregate} over text in a database not encoded in UTF8")]
     TextNotUtf8 { aggregate: String },
 
-    /// count_distinct over text in a nondeterministic collation (0.12.0).
+    /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(
-        "cannot compute count_distinct over {what} in nondeterministic collation \"{collation}\""
+        "cannot compute {aggregate} over {what} in nondeterministic collation \"{collation}\""
     )]
-    NondeterministicCollation { what: String, collation: String },
+    NondeterministicCollation {
+        aggregate: String,
+        what: String,
+        collation: String,
+    },
 
     /// A text value a min or max metric cannot keep (0.12.0).
     #[error("metric \"{metric}\" cannot keep a text of {bytes} bytes")]
@@ -164,7 +168,7 @@ pub enum TallyError {
     #[error("the figures of metric \"{metric}\" are of type {value_type}, not {asked}")]
     WrongFigureType {
         metric: String,
-        value_type: &'static str,
+        value_type: String,
         asked: String,
     },
 
@@ -286,7 +290,7 @@ impl TallyError {
             ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            TextNotByteOrdered { .. } | NondeterministicCollation { .. } | TextNotUtf8 { .. } => {
+            CollationNotBuiltIn { .. } | NondeterministicCollation { .. } | TextNotUtf8 { .. } => {
                 Code::ERRCODE_FEATURE_NOT_SUPPORTED
             }
             FigureOutOfRange { .. } | InfiniteInterval { .. } => {
@@ -326,11 +330,11 @@ impl TallyError {
             TextTooLong { .. } => Some(
                 "min and max keep each distinct text in an index, in order, which takes texts of up to 600 bytes.".into(),
             ),
-            TextNotByteOrdered { .. } => Some(
-                "min and max over text keep each distinct value in an index of byte order, which is the order of the collations C, POSIX and ucs_basic (and pg_c_utf8, pg_unicode_fast) only.".into(),
+            CollationNotBuiltIn { .. } => Some(
+                "min and max over text pick their figure by the value's collation when it is read; a collation created after initdb could be renamed and another put in its place.".into(),
             ),
             NondeterministicCollation { .. } => Some(
-                "count_distinct compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
+                "pg_tally compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
             ),
             _ => None,
         }
@@ -360,16 +364,16 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer or numeric column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, text, varchar and char (floats are not exact under incremental maintenance); count works on any column."
+                "sum and avg need an integer, numeric or interval column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, text, varchar and char (floats are not exact under incremental maintenance); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer or numeric value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean and text values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+                "sum and avg need an integer, numeric or interval value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet and text values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
             }
-            TextNotByteOrdered { .. } => {
-                "Give the value a byte-ordered collation, such as column_name => 'version COLLATE \"C\"'; count_distinct takes text in any deterministic collation."
+            CollationNotBuiltIn { .. } => {
+                "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
             }
             NondeterministicCollation { .. } => {
-                "Count a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
+                "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }
             TextNotUtf8 { .. } => {
                 "pg_tally keeps the texts of min, max and count_distinct as UTF-8; count works on text in any encoding."

@@ -186,8 +186,9 @@ fn parse_view_name(view: &str) -> Result<Vec<String>> {
 }
 
 /// The metrics among `metrics` whose figures are not numeric (0.12.0: min and max over
-/// other types, sum and avg over intervals: `tally._value_type`), with their type.
-fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(String, ValueType)>> {
+/// other types, sum and avg over intervals: `tally._value_type`), with their SQL type
+/// (`ValueType::sql_type`).
+fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(String, String)>> {
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
         return Ok(Vec::new());
     }
@@ -200,8 +201,8 @@ fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(Strin
     let mut typed = Vec::new();
     for row in rows {
         let name = row.get::<String>(1)?.unwrap_or_default();
-        let type_name = row.get::<String>(2)?.unwrap_or_default();
-        typed.push((name, ValueType::parse(&type_name)?));
+        let value_type = ValueType::parse(&row.get::<String>(2)?.unwrap_or_default())?;
+        typed.push((name, value_type.sql_type().to_string()));
     }
     Ok(typed)
 }
@@ -231,12 +232,10 @@ fn create_view(
         .map(|metric| ViewColumn {
             metric: metric.clone(),
             grouped: grouped.contains(metric),
-            figure_type: typed
-                .iter()
-                .find(|(name, _)| name == metric)
-                .map_or("pg_catalog.numeric", |(_, value_type)| {
-                    value_type.sql_type()
-                }),
+            figure_type: typed.iter().find(|(name, _)| name == metric).map_or_else(
+                || "pg_catalog.numeric".to_string(),
+                |(_, sql_type)| sql_type.clone(),
+            ),
         })
         .collect();
     client.update(

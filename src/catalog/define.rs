@@ -11,7 +11,7 @@ use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
 use crate::model::builtin::{expression_rejected, require_built_in};
-use crate::model::{Aggregate, Bucket, Metric, Value, ValueType};
+use crate::model::{Aggregate, Bucket, Metric, Value, ValueKind, ValueType};
 use crate::read::metric_exists;
 use crate::write::trigger;
 
@@ -220,15 +220,15 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                     cause: cause.to_string(),
                 }
             })?;
-            if valid.value_type != metric.value_type {
+            if valid.value_kind != metric.value_kind {
                 // The change queries encode values by the type the metric was defined over,
                 // and its counters hold them so: a new type needs a new metric.
                 return Err(TallyError::SourceChangeBreaks {
                     metric: metric.name.clone(),
                     cause: format!(
                         "it tracks values of type {}, which would become {}",
-                        metric.value_type.as_str(),
-                        valid.value_type.as_str()
+                        metric.value_kind.describe(),
+                        valid.value_kind.describe()
                     ),
                 });
             }
@@ -316,9 +316,9 @@ struct Validated {
     aggregate: Aggregate,
     /// The column, or the canonical text of the value expression.
     value: Option<Value>,
-    /// The type of the values a min, max or count_distinct metric tracks (numeric for the
-    /// other aggregates).
-    value_type: ValueType,
+    /// The type of the values a min, max, count_distinct, sum or avg metric reads (numeric
+    /// for count, and for numbers).
+    value_kind: ValueKind,
     /// The group columns, as the catalog spells them.
     group_by: Vec<String>,
     bucket: Option<Bucket>,
@@ -408,13 +408,13 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
 
-    let (value, value_type) = match (request.value, aggregate.needs_column()) {
+    let (value, value_kind) = match (request.value, aggregate.needs_column()) {
         (None, true) => return Err(TallyError::MissingColumn(aggregate.as_str().into())),
-        (None, false) => (None, ValueType::Numeric),
+        (None, false) => (None, ValueKind::of(ValueType::Numeric)),
         (Some(value), _) => {
-            let (value, value_type) =
+            let (value, value_kind) =
                 check_value(client, &source, aggregate, value, &mut depends_on)?;
-            (Some(value), value_type)
+            (Some(value), value_kind)
         }
     };
 
@@ -457,7 +457,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         source,
         aggregate,
         value,
-        value_type,
+        value_kind,
         group_by,
         bucket,
         time_zone,
@@ -769,7 +769,7 @@ fn check_value(
     aggregate: Aggregate,
     request: ValueRequest<'_>,
     depends_on: &mut Vec<String>,
-) -> Result<(Value, ValueType)> {
+) -> Result<(Value, ValueKind)> {
     let column = match request {
         ValueRequest::Column(name) => Some(find_column(client, source, name, "column_name")?),
         ValueRequest::Expression(_) => None,
@@ -789,7 +789,7 @@ fn check_value(
             type_name: column.type_name.clone(),
         };
         let what = format!("column \"{}\"", column.name);
-        let value_type = value_type(
+        let value_kind = value_type(
             client,
             aggregate,
             column.type_oid,
@@ -798,7 +798,7 @@ fn check_value(
             wrong,
         )?;
         depends_on.push(column.name.clone());
-        return Ok((Value::Column(column.name), value_type));
+        return Ok((Value::Column(column.name), value_kind));
     }
     let text = match request {
         ValueRequest::Column(text)
@@ -814,7 +814,7 @@ fn check_value(
         aggregate: aggregate.as_str().into(),
         type_name: checked.type_name.clone(),
     };
-    let value_type = value_type(
+    let value_kind = value_type(
         client,
         aggregate,
         checked.type_oid,
@@ -825,7 +825,7 @@ fn check_value(
     depends_on.extend(checked.columns);
     Ok((
         Value::Expression(crate::sql::Expression::stored(checked.canonical)),
-        value_type,
+        value_kind,
     ))
 }
 
@@ -842,9 +842,9 @@ fn value_type(
     collation: pg_sys::Oid,
     what: &str,
     wrong: impl FnOnce() -> TallyError,
-) -> Result<ValueType> {
+) -> Result<ValueKind> {
     if aggregate == Aggregate::Count {
-        return Ok(ValueType::Numeric);
+        return Ok(ValueKind::of(ValueType::Numeric));
     }
     let base = crate::ffi::datetime::base_type(type_oid);
     let value_type = match ValueType::of_base_type(base) {
@@ -857,27 +857,34 @@ fn value_type(
         None => return Err(wrong()),
     };
     if value_type == ValueType::Numeric {
-        return Ok(value_type);
+        return Ok(ValueKind::of(value_type));
     }
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
         return Err(TallyError::CatalogOutdated);
     }
-    if value_type == ValueType::Text {
-        check_text_collation(client, aggregate, collation, what)?;
-    }
-    Ok(value_type)
+    Ok(ValueKind {
+        value_type,
+        collation: match value_type {
+            ValueType::Text => check_text_collation(client, aggregate, collation, what)?,
+            _ => None,
+        },
+    })
 }
 
-/// Refuses a text value's `collation` where its encoding would not keep the aggregate
-/// exact (`value_type`). The database's default collation is byte-ordered when it is libc's
-/// C or POSIX; of the others, the built-in C, POSIX, ucs_basic, pg_c_utf8 and
-/// pg_unicode_fast (code point order, which is UTF-8's byte order).
+/// Refuses a text value's `collation` where the aggregate could not stay exact
+/// (`value_type`), and returns the collation a min or max picks its figure by when read
+/// (None: byte order, the order of the encodings' index). Byte order is the order of the
+/// database's default collation when it is libc's C or POSIX, and of the built-in C, POSIX,
+/// ucs_basic, pg_c_utf8 and pg_unicode_fast (code point order, which is UTF-8's byte
+/// order). Any other deterministic collation (whose equality is byte equality, as the
+/// encoding's) serves min and max if it is built in (created by initdb: no role can rename
+/// it or put another in its place), count_distinct in any case.
 fn check_text_collation(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
     collation: pg_sys::Oid,
     what: &str,
-) -> Result<()> {
+) -> Result<Option<(String, String)>> {
     let collation = if collation == pg_sys::InvalidOid {
         pg_sys::DEFAULT_COLLATION_OID
     } else {
@@ -891,8 +898,10 @@ fn check_text_collation(
                                  FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
                          ELSE c.collnamespace = 'pg_catalog'::pg_catalog.regnamespace \
                               AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END, \
-                    pg_catalog.getdatabaseencoding()::pg_catalog.text \
-               FROM pg_catalog.pg_collation c WHERE c.oid = $1::pg_catalog.oid",
+                    pg_catalog.getdatabaseencoding()::pg_catalog.text, \
+                    c.oid < 16384, n.nspname::pg_catalog.text \
+               FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
+              WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
             &[collation.into()],
         )?
@@ -906,20 +915,25 @@ fn check_text_collation(
             aggregate: aggregate.as_str().to_string(),
         });
     }
-    if aggregate == Aggregate::CountDistinct && !deterministic {
+    if !deterministic {
         return Err(TallyError::NondeterministicCollation {
-            what: what.to_string(),
-            collation: name,
-        });
-    }
-    if aggregate != Aggregate::CountDistinct && !byte_ordered {
-        return Err(TallyError::TextNotByteOrdered {
             aggregate: aggregate.as_str().to_string(),
             what: what.to_string(),
             collation: name,
         });
     }
-    Ok(())
+    if aggregate == Aggregate::CountDistinct || byte_ordered {
+        return Ok(None);
+    }
+    if row.get::<bool>(5)? != Some(true) {
+        return Err(TallyError::CollationNotBuiltIn {
+            aggregate: aggregate.as_str().to_string(),
+            what: what.to_string(),
+            collation: name,
+        });
+    }
+    let schema = row.get::<String>(6)?.unwrap_or_default();
+    Ok(Some((schema, name)))
 }
 
 /// Whether `text` is spelled like a plain column name (letters, digits, `_`, `$`, not
@@ -1153,12 +1167,20 @@ fn insert_definition(
             &[id.into(), expression.as_str().into()],
         )?;
     }
-    if valid.value_type != ValueType::Numeric {
+    let kind = &valid.value_kind;
+    if kind.value_type != ValueType::Numeric {
         // Only a 0.12.0 catalog takes other types (`value_type`).
         client.update(
-            "INSERT INTO tally._value_type (metric_id, type_name) VALUES ($1, $2)",
+            "INSERT INTO tally._value_type (metric_id, type_name, collation_name) VALUES ($1, $2, $3)",
             None,
-            &[id.into(), valid.value_type.as_str().into()],
+            &[
+                id.into(),
+                kind.value_type.as_str().into(),
+                kind.collation
+                    .as_ref()
+                    .map(|(schema, name)| vec![schema.clone(), name.clone()])
+                    .into(),
+            ],
         )?;
     }
     Ok(id)

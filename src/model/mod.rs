@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Result, TallyError};
 use crate::sql::{Expression, Relation};
-pub use value_type::ValueType;
+pub use value_type::{ValueKind, ValueType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -246,11 +246,11 @@ pub struct Metric {
     /// EXTENSION pg_tally UPDATE`, where writes keep counting as before.
     #[serde(skip)]
     pub refuses_unfoldable: bool,
-    /// The type of the values a min, max or count_distinct metric tracks (0.12.0,
+    /// The type of the values a min, max, count_distinct, sum or avg metric reads (0.12.0,
     /// `tally._value_type`; numeric for every other metric), which its change queries encode
     /// (`value_type`) and its figures are read as.
     #[serde(skip)]
-    pub value_type: ValueType,
+    pub value_kind: ValueKind,
 }
 
 /// Columns selected by every metric-loading query, in `Metric::from_row` order.
@@ -284,10 +284,18 @@ impl Metric {
             owner: row.get::<pg_sys::Oid>(13)?.unwrap_or(pg_sys::InvalidOid),
             broken: text(14)?,
             refuses_unfoldable: row.get::<bool>(15)?.unwrap_or(false),
-            value_type: text(18)?
-                .map(|name| ValueType::parse(&name))
-                .transpose()?
-                .unwrap_or(ValueType::Numeric),
+            value_kind: ValueKind {
+                value_type: text(18)?
+                    .map(|name| ValueType::parse(&name))
+                    .transpose()?
+                    .unwrap_or(ValueType::Numeric),
+                collation: row
+                    .get::<Vec<String>>(19)?
+                    .and_then(|parts| match parts.as_slice() {
+                        [schema, name] => Some((schema.clone(), name.clone())),
+                        _ => None,
+                    }),
+            },
         })
     }
 

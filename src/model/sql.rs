@@ -101,7 +101,7 @@ impl Metric {
     /// A sum or avg over intervals (0.12.0) adds each value's parts packed into one numeric
     /// instead (`tally._summed_interval`, which refuses an infinite interval).
     fn summand_sql(&self, column: &str) -> String {
-        if self.value_type == ValueType::Interval {
+        if self.value_kind.value_type == ValueType::Interval {
             return format!(
                 "tally._summed_interval({}, ({column})::pg_catalog.interval)",
                 literal(&self.name)
@@ -127,8 +127,8 @@ impl Metric {
     /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {
-        let typed = format!("({column})::{}", self.value_type.sql_type());
-        let value = match self.value_type {
+        let typed = format!("({column})::{}", self.value_kind.value_type.sql_type());
+        let value = match self.value_kind.value_type {
             ValueType::Numeric => format!("{column}::pg_catalog.numeric"),
             ValueType::Text if self.aggregate != Aggregate::CountDistinct => format!(
                 "tally._tracked_text_in_order({}, {typed})",

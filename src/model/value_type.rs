@@ -15,6 +15,12 @@
 //! | uuid | its 16 bytes as one unsigned integer (uuid order is byte order) |
 //! | boolean | 0 or 1 |
 //! | text, varchar, char | `0.` and each byte as three digits (byte order); past `TEXT_KEPT_BYTES`, `1.` and the SHA-512 digest's bytes (equality only) |
+//! | inet | its text (`inet_out`, one text per value) as a text is kept |
+//!
+//! For two of them the encoding's order is not the values' order: text in a collation whose
+//! order is not byte order, and inet. Their min and max are picked when read, by the values'
+//! own order among the values present in the group (`tally._sorted_extreme`,
+//! sql/values.sql: O(distinct values of the group)); `ValueKind::sorted` says which.
 //!
 //! A sum or avg over interval (0.12.0) adds, per row, its months, days and microseconds
 //! packed into one numeric (`pack_interval`: months·10⁸⁰ + days·10⁴⁰ + microseconds), so the
@@ -35,6 +41,37 @@ use pgrx::{AnyNumeric, Uuid};
 use crate::error::{Result, SqlResult, TallyError};
 use crate::model::Aggregate;
 
+/// A metric's value type as `tally._value_type` records it: with, for a text whose min and
+/// max follow a collation that is not byte order, that collation (schema, name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueKind {
+    pub value_type: ValueType,
+    pub collation: Option<(String, String)>,
+}
+
+impl ValueKind {
+    pub fn of(value_type: ValueType) -> Self {
+        ValueKind {
+            value_type,
+            collation: None,
+        }
+    }
+
+    /// The type as errors name it: `timestamptz`, `text in collation "de_DE"`.
+    pub fn describe(&self) -> String {
+        match &self.collation {
+            Some((_, name)) => format!("text in collation \"{name}\""),
+            None => self.value_type.as_str().to_string(),
+        }
+    }
+
+    /// Whether a min or max of these values is picked when read, by the values' own order
+    /// (`tally._sorted_extreme`), not by the order of their encodings.
+    pub fn sorted(&self) -> bool {
+        self.collation.is_some() || self.value_type == ValueType::Inet
+    }
+}
+
 /// The text of at most this many bytes is kept as itself (the index of `tally._state`
 /// takes a value of up to `sql::TRACKED_LIMIT_BYTES`: 600 bytes encode in about 908).
 pub const TEXT_KEPT_BYTES: usize = 600;
@@ -53,9 +90,10 @@ pub enum ValueType {
     Uuid,
     Boolean,
     Text,
+    Inet,
 }
 
-const NAMED: [(ValueType, &str); 9] = [
+const NAMED: [(ValueType, &str); 10] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -65,6 +103,7 @@ const NAMED: [(ValueType, &str); 9] = [
     (ValueType::Uuid, "uuid"),
     (ValueType::Boolean, "boolean"),
     (ValueType::Text, "text"),
+    (ValueType::Inet, "inet"),
 ];
 
 impl ValueType {
@@ -83,6 +122,7 @@ impl ValueType {
             pg_sys::UUIDOID => Self::Uuid,
             pg_sys::BOOLOID => Self::Boolean,
             pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => Self::Text,
+            pg_sys::INETOID => Self::Inet,
             _ => return None,
         })
     }
@@ -115,6 +155,7 @@ impl ValueType {
             Self::Uuid => "pg_catalog.uuid",
             Self::Boolean => "pg_catalog.bool",
             Self::Text => "pg_catalog.text",
+            Self::Inet => "pg_catalog.inet",
         }
     }
 
@@ -130,6 +171,7 @@ impl ValueType {
             Self::Uuid => pg_sys::UUIDOID,
             Self::Boolean => pg_sys::BOOLOID,
             Self::Text => pg_sys::TEXTOID,
+            Self::Inet => pg_sys::INETOID,
         }
     }
 }
@@ -335,7 +377,7 @@ pub fn figure_text(
             1 => "true".to_string(),
             _ => return Err(unreadable()),
         },
-        ValueType::Text => {
+        ValueType::Text | ValueType::Inet => {
             let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
             String::from_utf8(bytes).map_err(|_| unreadable())?
         }
@@ -478,6 +520,20 @@ fn tracked_boolean(value: bool) -> AnyNumeric {
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
 fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
+}
+
+/// An inet value: its text, which `inet_out` writes one way per value (what inet's
+/// equality compares), kept as a text is.
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_inet(value: pgrx::Inet) -> AnyNumeric {
+    numeric(encode_text(value.0.as_bytes()))
+}
+
+/// A kept text (or inet's text) from its encoding, for the order of a min or max picked when
+/// read (`tally._sorted_extreme`).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _text_of(encoded: AnyNumeric) -> SqlResult<String> {
+    Ok(figure_text(ValueType::Text, Aggregate::Max, &encoded)?)
 }
 
 /// A text value of a min or max metric: kept as itself, so one longer than

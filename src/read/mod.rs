@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use crate::error::{required, Result, SqlResult, TallyError};
-use crate::model::{Aggregate, ValueType};
+use crate::model::{Aggregate, ValueKind, ValueType};
 use crate::{ffi, plans};
 
 /// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
@@ -84,8 +84,8 @@ SELECT NULL, f.group_key, NULL, f.figure, NULL, f.n_values, f.total FROM f";
 
 struct CurrentFigures {
     aggregate: Aggregate,
-    /// The type the figures are of (`figure_type`).
-    figure_type: ValueType,
+    /// The type the figures are of (`figure_kind`).
+    kind: ValueKind,
     total: Option<AnyNumeric>,
     groups: Vec<(Option<String>, Option<AnyNumeric>)>,
 }
@@ -122,7 +122,8 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                 &[pg_sys::TEXTOID, pg_sys::OIDOID],
             )?;
             let rows = client.select(&*plan, None, &[metric.into(), ffi::caller().into()])?;
-            let figure_type = figure_type(client, metric)?;
+            let kind = figure_kind(client, metric)?;
+            let figure_type = kind.value_type;
             let mut found = None;
             let mut total = None;
             let mut groups = Vec::new();
@@ -161,35 +162,70 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                 .map(|(key, counters)| Ok((key, figure(counters)?)))
                 .collect::<Result<Vec<_>>>()?;
             groups.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut total = total.map(figure).transpose()?.flatten();
+            if kind.sorted() && groups.len() > 1 {
+                // The min or max over all groups, by the values' own order (the query took
+                // it by their encodings').
+                total = sorted_pick(client, metric, aggregate, &groups)?;
+            }
             Ok(CurrentFigures {
                 aggregate,
-                figure_type,
-                total: total.map(figure).transpose()?.flatten(),
+                kind,
+                total,
                 groups,
             })
         })
     })
 }
 
-/// The type of the figures of `metric`: the type of the values a min, max, sum or avg metric
+/// The type of the figures of `metric` (with what orders them): the type of the values a min, max, sum or avg metric
 /// reads when it is not a number (0.12.0, `tally._value_type`); numeric for every other
 /// metric (a count_distinct's figure is a count, whatever it counts).
-fn figure_type(client: &SpiClient<'_>, metric: &str) -> Result<ValueType> {
+fn figure_kind(client: &SpiClient<'_>, metric: &str) -> Result<ValueKind> {
+    let numeric = ValueKind::of(ValueType::Numeric);
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
-        return Ok(ValueType::Numeric);
+        return Ok(numeric);
     }
-    let name = client
+    let row = client
         .select(
-            "SELECT t.type_name FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+            "SELECT t.type_name, t.collation_name \
+               FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
               WHERE m.name = $1 AND m.aggregate <> 'count_distinct'",
             Some(1),
             &[metric.into()],
         )?
-        .next()
-        .map(|row| row.get::<String>(1))
-        .transpose()?
-        .flatten();
-    name.map_or(Ok(ValueType::Numeric), |name| ValueType::parse(&name))
+        .next();
+    let Some(row) = row else {
+        return Ok(numeric);
+    };
+    Ok(ValueKind {
+        value_type: ValueType::parse(&row.get::<String>(1)?.unwrap_or_default())?,
+        collation: row
+            .get::<Vec<String>>(2)?
+            .and_then(|parts| match parts.as_slice() {
+                [schema, name] => Some((schema.clone(), name.clone())),
+                _ => None,
+            }),
+    })
+}
+
+/// The min or max among the figures of `groups` by the values' own order
+/// (`tally._sorted_pick`, sql/values.sql).
+fn sorted_pick(
+    client: &SpiClient<'_>,
+    metric: &str,
+    aggregate: Aggregate,
+    groups: &[(Option<String>, Option<AnyNumeric>)],
+) -> Result<Option<AnyNumeric>> {
+    let figures: Vec<Option<AnyNumeric>> = groups.iter().map(|(_, f)| f.clone()).collect();
+    Ok(client
+        .select(
+            "SELECT tally._sorted_pick($1, $2, $3::pg_catalog.numeric[])",
+            Some(1),
+            &[metric.into(), aggregate.as_str().into(), figures.into()],
+        )?
+        .first()
+        .get_one::<AnyNumeric>()?)
 }
 
 /// The numeric reads (`value`, `groups`, `series`) refuse a metric whose figures have
@@ -207,7 +243,8 @@ fn require_numeric(metric: &str, figure_type: ValueType) -> Result<()> {
 /// The typed reads (`tally.value(metric, as_type)` and the others, sql/read.sql) take a
 /// figure as text and cast it to `asked`: its own type, text, varchar or char; a numeric
 /// figure also to the integer and float types.
-fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid) -> Result<()> {
+fn require_readable_as(metric: &str, kind: &ValueKind, asked: pg_sys::Oid) -> Result<()> {
+    let figure_type = kind.value_type;
     let asked = crate::ffi::datetime::base_type(asked);
     let text_types = [pg_sys::TEXTOID, pg_sys::VARCHAROID, pg_sys::BPCHAROID];
     let numbers = [
@@ -217,7 +254,8 @@ fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid)
         pg_sys::FLOAT4OID,
         pg_sys::FLOAT8OID,
     ];
-    if asked == figure_type.type_oid()
+    let own = figure_type.type_oid();
+    if asked == own
         || text_types.contains(&asked)
         || (figure_type == ValueType::Numeric && numbers.contains(&asked))
     {
@@ -225,7 +263,7 @@ fn require_readable_as(metric: &str, figure_type: ValueType, asked: pg_sys::Oid)
     }
     Err(TallyError::WrongFigureType {
         metric: metric.to_string(),
-        value_type: figure_type.as_str(),
+        value_type: crate::ffi::datetime::type_name(own),
         asked: crate::ffi::datetime::type_name(asked),
     })
 }
@@ -246,7 +284,7 @@ fn as_text(
 fn value(metric: Option<&str>) -> SqlResult<Option<AnyNumeric>> {
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
-    require_numeric(metric, figures.figure_type)?;
+    require_numeric(metric, figures.kind.value_type)?;
     Ok(figures.total)
 }
 
@@ -256,9 +294,9 @@ fn value(metric: Option<&str>) -> SqlResult<Option<AnyNumeric>> {
 fn _value_text(metric: Option<&str>, asked: pg_sys::Oid) -> SqlResult<Option<String>> {
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
-    require_readable_as(metric, figures.figure_type, asked)?;
+    require_readable_as(metric, &figures.kind, asked)?;
     Ok(as_text(
-        figures.figure_type,
+        figures.kind.value_type,
         figures.aggregate,
         figures.total,
     )?)
@@ -283,7 +321,7 @@ fn groups(
 > {
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
-    require_numeric(metric, figures.figure_type)?;
+    require_numeric(metric, figures.kind.value_type)?;
     Ok(TableIterator::new(figures.groups))
 }
 
@@ -305,14 +343,14 @@ fn _groups_text(
 > {
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
-    require_readable_as(metric, figures.figure_type, asked)?;
+    require_readable_as(metric, &figures.kind, asked)?;
     let groups = figures
         .groups
         .into_iter()
         .map(|(key, figure)| {
             Ok((
                 key,
-                as_text(figures.figure_type, figures.aggregate, figure)?,
+                as_text(figures.kind.value_type, figures.aggregate, figure)?,
             ))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -376,8 +414,8 @@ fn series(
     ErrorReport,
 > {
     let metric = required(metric, "metric")?;
-    let (_, figure_type, rows) = series_figures(metric, since, until)?;
-    require_numeric(metric, figure_type)?;
+    let (_, kind, rows) = series_figures(metric, since, until)?;
+    require_numeric(metric, kind.value_type)?;
     Ok(TableIterator::new(rows))
 }
 
@@ -402,8 +440,9 @@ fn _series_text(
     ErrorReport,
 > {
     let metric = required(metric, "metric")?;
-    let (aggregate, figure_type, rows) = series_figures(metric, since, until)?;
-    require_readable_as(metric, figure_type, asked)?;
+    let (aggregate, kind, rows) = series_figures(metric, since, until)?;
+    require_readable_as(metric, &kind, asked)?;
+    let figure_type = kind.value_type;
     let rows = rows
         .into_iter()
         .map(|(bucket, key, figure)| Ok((bucket, key, as_text(figure_type, aggregate, figure)?)))
@@ -423,14 +462,14 @@ fn series_figures(
     metric: &str,
     since: Option<TimestampWithTimeZone>,
     until: Option<TimestampWithTimeZone>,
-) -> Result<(Aggregate, ValueType, Vec<SeriesRow>)> {
+) -> Result<(Aggregate, ValueKind, Vec<SeriesRow>)> {
     let since = required(since, "since")?;
     let until = required(until, "until")?;
     if since >= until {
         return Err(TallyError::BadRange);
     }
     ffi::as_extension_owner(|| {
-        Spi::connect(|client| -> Result<(Aggregate, ValueType, Vec<SeriesRow>)> {
+        Spi::connect(|client| -> Result<(Aggregate, ValueKind, Vec<SeriesRow>)> {
             crate::model::installed::require_current_catalog()?;
             require_read(client, metric)?;
             require_folding(client, metric)?;
@@ -443,7 +482,8 @@ fn series_figures(
                     pg_sys::TIMESTAMPTZOID,
                 ],
             )?;
-            let figure_type = figure_type(client, metric)?;
+            let kind = figure_kind(client, metric)?;
+            let figure_type = kind.value_type;
             let mut aggregate = Aggregate::Count;
             let mut out = Vec::new();
             for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
@@ -461,7 +501,7 @@ fn series_figures(
                     figure?,
                 ));
             }
-            Ok((aggregate, figure_type, out))
+            Ok((aggregate, kind, out))
         })
     })
 }

@@ -36,7 +36,7 @@ pub struct ViewColumn {
     pub grouped: bool,
     /// The SQL type of its figures (`ValueType::sql_type`): a constant of this crate, never
     /// a user's text.
-    pub figure_type: &'static str,
+    pub figure_type: String,
 }
 
 pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn]) -> Sql {

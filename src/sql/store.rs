@@ -308,20 +308,22 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
 
 /// What follows `METRIC_COLUMNS`: why the metric is broken (or NULL), whether the catalog
 /// has `tally._refuse_value`, the value expression (or NULL), the group columns of a
-/// metric grouped by several (or NULL) and the type of the values it tracks when not numeric
-/// (or NULL), as far as the catalog has them.
+/// metric grouped by several (or NULL) and the type of the values it reads when not numbers
+/// (`tally._value_type`: its name and collation, or NULLs), as far as the catalog
+/// has them.
 const METRIC_V0_12: &str =
     "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
     (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
-    (SELECT t.type_name FROM tally._value_type t WHERE t.metric_id = m.id)";
+    t.type_name, t.collation_name";
 const METRIC_V0_11: &str =
     "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
     (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
-    NULL::pg_catalog.text";
+    NULL::pg_catalog.text, NULL::pg_catalog.text[]";
 const METRIC_V0_9: &str = "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
-    NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text";
+    NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text, NULL::pg_catalog.text[]";
 const METRIC_V0_1: &str =
-    "NULL::pg_catalog.text, false, NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text";
+    "NULL::pg_catalog.text, false, NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text, \
+     NULL::pg_catalog.text[]";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
@@ -361,10 +363,16 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         let all = "ORDER BY m.id";
         let by_source = "WHERE m.source = $1::pg_catalog.oid ORDER BY m.id";
         let mut built = Vec::with_capacity(12);
-        for extra in [METRIC_V0_1, METRIC_V0_9, METRIC_V0_11, METRIC_V0_12] {
+        let value_types = "LEFT JOIN tally._value_type t ON t.metric_id = m.id";
+        for (extra, join) in [
+            (METRIC_V0_1, ""),
+            (METRIC_V0_9, ""),
+            (METRIC_V0_11, ""),
+            (METRIC_V0_12, value_types),
+        ] {
             for rest in [by_name, all, by_source] {
                 built.push(format!(
-                    "SELECT {METRIC_COLUMNS}, {extra} FROM {METRIC_FROM} {rest}"
+                    "SELECT {METRIC_COLUMNS}, {extra} FROM {METRIC_FROM} {join} {rest}"
                 ));
             }
         }
@@ -418,10 +426,20 @@ mod unit {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        for reader in ["tally._extreme", "tally._distinct_pending"] {
+        // tally._sorted_extreme (0.12.0) runs its query with EXECUTE: the bucket and group
+        // are its parameters $2 and $3 there.
+        let dynamic = same_key_sql("s", "$2", "$3")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (reader, rule) in [
+            ("tally._extreme", &rule),
+            ("tally._distinct_pending", &rule),
+            ("tally._sorted_extreme", &dynamic),
+        ] {
             let body = function_body(reader);
             let at = body
-                .find(&rule)
+                .find(rule.as_str())
                 .unwrap_or_else(|| panic!("{reader} does not match keys as `{rule}`"));
             let after = body[at + rule.len()..].chars().next();
             assert!(

@@ -298,6 +298,34 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT tally.value('max_status_bytes', NULL::text)",
     },
     Check {
+        name: "max_status_by_active",
+        // The database's collation, which is not byte order: picked when read.
+        define: "'max_status_by_active', 'orders', 'max', 'left(status, 50)', group_by => 'is_active'",
+        oracle: "SELECT is_active::text, max(left(status, 50)) FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('max_status_by_active', NULL::text)",
+    },
+    Check {
+        name: "max_status_overall",
+        define: "",
+        oracle: "SELECT max(left(status, 50)) FROM orders",
+        tally: "SELECT tally.value('max_status_by_active', NULL::text)",
+    },
+    Check {
+        name: "low_address_by_status",
+        define: "'low_address_by_status', 'orders', 'min', \
+                 $$CASE WHEN user_id % 2 = 0 THEN ('10.0.0.' || user_id)::inet ELSE ('::' || user_id)::inet END$$, \
+                 group_by => 'status'",
+        oracle: "SELECT status, min(CASE WHEN user_id % 2 = 0 THEN ('10.0.0.' || user_id)::inet ELSE ('::' || user_id)::inet END) \
+                 FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('low_address_by_status', NULL::inet)",
+    },
+    Check {
+        name: "low_address_overall",
+        define: "",
+        oracle: "SELECT min(CASE WHEN user_id % 2 = 0 THEN ('10.0.0.' || user_id)::inet ELSE ('::' || user_id)::inet END) FROM orders",
+        tally: "SELECT tally.value('low_address_by_status', NULL::inet)",
+    },
+    Check {
         name: "user_uuid_max_by_status",
         define: "'user_uuid_max_by_status', 'orders', 'max', 'md5(user_id::text)::uuid', group_by => 'status'",
         // uuid order is byte order, which is the order of the lowercase hex digits in "C".
@@ -376,7 +404,10 @@ fn assert_typed_snapshot(db: &mut Client, when: &str) {
         )
         .unwrap_or_else(|e| panic!("{when}: typed snapshot: {e:?}"));
     let (same, read): (bool, String) = (row.get(0), row.get(1));
-    assert!(same, "{when}: the typed snapshot differs from the typed reads: {read}");
+    assert!(
+        same,
+        "{when}: the typed snapshot differs from the typed reads: {read}"
+    );
 }
 
 /// Every count/sum/avg metric of `CHECKS`: a dashboard `tally.snapshot` reads with index
