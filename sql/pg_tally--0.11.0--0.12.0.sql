@@ -249,7 +249,7 @@ REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._inter
     tally._typed_figure(text, text, numeric),
     tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric),
     tally._sort_key(integer), tally._sorted_extreme(integer, text, timestamptz, text),
-    tally._sorted_pick(text, text, numeric[]) FROM PUBLIC;
+    tally._sorted_pick(text, text, numeric[]), tally._text_of(numeric) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE

@@ -385,7 +385,7 @@ impl TallyError {
                 "Pass a NULL of the figures' type (or text), such as tally.value(name, NULL::timestamptz)."
             }
             FigureOutOfRange { .. } => {
-                "An interval this large has more months than an interval holds: narrow the bucket or the filter."
+                "The figure has more months, days or microseconds than an interval holds, as Postgres' own sum(interval) would say; the snapshot and the typed view read it as null."
             }
             UnknownBucket(_) => {
                 "Use one of: hour, day, week, month, quarter, year; 'N minutes' where N divides 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30); 'N hours' where N divides 24 (2, 3, 4, 6, 8, 12)."

@@ -193,13 +193,14 @@ pub fn encode_text(bytes: &[u8]) -> String {
 }
 
 fn digits_of(integer: &str, bytes: &[u8]) -> String {
-    let mut encoded = String::with_capacity(integer.len() + 1 + 3 * bytes.len());
-    encoded.push_str(integer);
-    encoded.push('.');
-    for byte in bytes {
-        encoded.push_str(&format!("{byte:03}"));
+    // On every written text: one allocation, no formatting per byte.
+    let mut encoded = Vec::with_capacity(integer.len() + 1 + 3 * bytes.len());
+    encoded.extend_from_slice(integer.as_bytes());
+    encoded.push(b'.');
+    for &byte in bytes {
+        encoded.extend_from_slice(&[b'0' + byte / 100, b'0' + byte / 10 % 10, b'0' + byte % 10]);
     }
-    encoded
+    String::from_utf8(encoded).expect("ASCII digits")
 }
 
 /// The text `encode_text` kept as `encoded` (numeric's text form: trailing zeros may be
@@ -412,7 +413,9 @@ fn _figure_json(value_type: &str, aggregate: &str, figure: AnyNumeric) -> SqlRes
 
 /// The figure of a sum or avg metric over intervals from its summed counters
 /// (`interval_figure`), for `tally._snapshot_query`: `tally._figure` would divide the packed
-/// total itself.
+/// total itself. A sum past what an interval holds (Postgres' own `sum` raises 22008) is
+/// NULL here: one metric's figure must not make the rest of a dashboard unreadable, and
+/// any writer of its table could make it so. `tally.value` raises the error.
 #[pg_extern(immutable, parallel_safe)]
 fn _interval_figure(
     aggregate: &str,
@@ -421,10 +424,14 @@ fn _interval_figure(
 ) -> SqlResult<Option<AnyNumeric>> {
     let aggregate = Aggregate::parse(aggregate)?;
     let zero = AnyNumeric::from(0);
+    let total = total.as_ref().unwrap_or(&zero);
+    if unpack_interval(total).is_none() {
+        return Ok(None);
+    }
     Ok(interval_figure(
         aggregate,
         count.as_ref().unwrap_or(&zero),
-        total.as_ref().unwrap_or(&zero),
+        total,
     )?)
 }
 

@@ -179,6 +179,20 @@ class PackageTests(TestCase):
         self.assertEqual(sum(n for _, _, n in rows), Order.objects.count())
         self.assertTrue(all(isinstance(start, datetime.datetime) and key is None for start, key, _ in rows))
 
+    def test_typed_figures_read_as_python_types(self):
+        import pg_tally
+        from django.db.models import Max, Min
+        from pg_tally.operations import CreateMetric
+
+        self.run_operation(CreateMetric("last_order_at", model="shop.Order", aggregate="max", field="created_at"))
+        self.run_operation(CreateMetric("first_status", model="shop.Order", aggregate="min", field="status"))
+        last = pg_tally.value("last_order_at", as_type="timestamptz")
+        self.assertIsInstance(last, datetime.datetime)
+        self.assertEqual(last, Order.objects.aggregate(m=Max("created_at"))["m"])
+        self.assertEqual(pg_tally.value("first_status", as_type="text"), Order.objects.aggregate(m=Min("status"))["m"])
+        with self.assertRaises(ValueError):
+            pg_tally.value("last_order_at", as_type="timestamptz; DROP TABLE orders")
+
     def test_descriptions_and_sqlmigrate(self):
         import io
 

@@ -23,20 +23,55 @@ def snapshot(dashboard, using="default"):
     return figures
 
 
-def value(metric, using="default"):
+# The figure types of pg_tally 0.12.0 a typed read may name (``as_type``), as SQL: a fixed
+# vocabulary, never a caller's text in the statement.
+FIGURE_TYPES = {
+    "timestamptz": "pg_catalog.timestamptz",
+    "timestamp": "pg_catalog.timestamp",
+    "date": "pg_catalog.date",
+    "time": "pg_catalog.time",
+    "interval": "pg_catalog.interval",
+    "uuid": "pg_catalog.uuid",
+    "boolean": "pg_catalog.bool",
+    "text": "pg_catalog.text",
+    "inet": "pg_catalog.inet",
+}
+
+
+def _figure_type(as_type):
+    try:
+        return FIGURE_TYPES[as_type]
+    except KeyError:
+        raise ValueError(f"as_type must be one of {', '.join(sorted(FIGURE_TYPES))}, not {as_type!r}") from None
+
+
+def value(metric, as_type=None, using="default"):
     """One metric's figure (over all groups; the current bucket of a bucketed metric), as
-    int when it is whole, else Decimal; None when there is none (avg, min, max of nothing)."""
+    int when it is whole, else Decimal; None when there is none (avg, min, max of nothing).
+    A figure of another type (pg_tally 0.12.0: ``max`` of a DateTimeField, ``avg`` of a
+    DurationField) is read with ``as_type``, such as ``"timestamptz"`` (an aware datetime)
+    or ``"interval"`` (a timedelta, with psycopg's months of 30 days)."""
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT tally.value(%s)", [metric])
-        return _number(cursor.fetchone()[0])
+        if as_type is None:
+            cursor.execute("SELECT tally.value(%s)", [metric])
+            return _number(cursor.fetchone()[0])
+        cursor.execute(f"SELECT tally.value(%s, NULL::{_figure_type(as_type)})", [metric])
+        return cursor.fetchone()[0]
 
 
-def series(metric, since, until=None, using="default"):
+def series(metric, since, until=None, as_type=None, using="default"):
     """Figures per bucket (and group) of a bucketed metric from the bucket holding ``since``
     up to before ``until`` (default: now): a list of ``(bucket_start, group_key, value)``
     in bucket order. ``group_key`` is None for an ungrouped metric; for several group
-    columns it is the JSON array text (``'["PAID", "web"]'``)."""
+    columns it is the JSON array text (``'["PAID", "web"]'``). ``as_type`` as for ``value``."""
     with connections[using].cursor() as cursor:
+        if as_type is not None:
+            cursor.execute(
+                "SELECT bucket_start, group_key, value "
+                f"FROM tally.series(%s, %s, coalesce(%s, now()), NULL::{_figure_type(as_type)})",
+                [metric, since, until],
+            )
+            return cursor.fetchall()
         cursor.execute(
             "SELECT bucket_start, group_key, value FROM tally.series(%s, %s, coalesce(%s, now()))",
             [metric, since, until],
