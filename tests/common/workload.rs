@@ -347,7 +347,8 @@ pub const CHECKS: &[Check] = &[
     Check {
         name: "wait_sum_by_status",
         define: "'wait_sum_by_status', 'orders', 'sum', $$created_at - '2026-01-01 00:00+00'::timestamptz$$, group_by => 'status'",
-        oracle: "SELECT status, sum(created_at - '2026-01-01 00:00+00'::timestamptz)::text FROM orders GROUP BY status",
+        // A sum of no values is 0, an interval one 00:00:00, as pg_tally's numeric sums.
+        oracle: "SELECT status, coalesce(sum(created_at - '2026-01-01 00:00+00'::timestamptz), '0')::text FROM orders GROUP BY status",
         tally: "SELECT group_key, value::text FROM tally.groups('wait_sum_by_status', NULL::interval)",
     },
     Check {
