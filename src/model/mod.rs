@@ -284,18 +284,7 @@ impl Metric {
             owner: row.get::<pg_sys::Oid>(13)?.unwrap_or(pg_sys::InvalidOid),
             broken: text(14)?,
             refuses_unfoldable: row.get::<bool>(15)?.unwrap_or(false),
-            value_kind: ValueKind {
-                value_type: text(18)?
-                    .map(|name| ValueType::parse(&name))
-                    .transpose()?
-                    .unwrap_or(ValueType::Numeric),
-                collation: row
-                    .get::<Vec<String>>(19)?
-                    .and_then(|parts| match parts.as_slice() {
-                        [schema, name] => Some((schema.clone(), name.clone())),
-                        _ => None,
-                    }),
-            },
+            value_kind: ValueKind::from_catalog(text(18)?, row.get::<Vec<String>>(19)?)?,
         })
     }
 

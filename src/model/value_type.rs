@@ -57,6 +57,21 @@ impl ValueKind {
         }
     }
 
+    /// The kind a row of `tally._value_type` records (`type_name`, `collation_name`);
+    /// numeric when the metric has none.
+    pub fn from_catalog(type_name: Option<String>, collation: Option<Vec<String>>) -> Result<Self> {
+        let Some(type_name) = type_name else {
+            return Ok(Self::of(ValueType::Numeric));
+        };
+        Ok(ValueKind {
+            value_type: ValueType::parse(&type_name)?,
+            collation: collation.and_then(|parts| match parts.as_slice() {
+                [schema, name] => Some((schema.clone(), name.clone())),
+                _ => None,
+            }),
+        })
+    }
+
     /// The type as errors name it: `timestamptz`, `text in collation "de_DE"`.
     pub fn describe(&self) -> String {
         match &self.collation {

@@ -198,15 +198,7 @@ fn figure_kind(client: &SpiClient<'_>, metric: &str) -> Result<ValueKind> {
     let Some(row) = row else {
         return Ok(numeric);
     };
-    Ok(ValueKind {
-        value_type: ValueType::parse(&row.get::<String>(1)?.unwrap_or_default())?,
-        collation: row
-            .get::<Vec<String>>(2)?
-            .and_then(|parts| match parts.as_slice() {
-                [schema, name] => Some((schema.clone(), name.clone())),
-                _ => None,
-            }),
-    })
+    ValueKind::from_catalog(row.get::<String>(1)?, row.get::<Vec<String>>(2)?)
 }
 
 /// The min or max among the figures of `groups` by the values' own order
