@@ -122,8 +122,6 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
                 &[pg_sys::TEXTOID, pg_sys::OIDOID],
             )?;
             let rows = client.select(&*plan, None, &[metric.into(), ffi::caller().into()])?;
-            let kind = figure_kind(client, metric)?;
-            let figure_type = kind.value_type;
             let mut found = None;
             let mut total = None;
             let mut groups = Vec::new();
@@ -154,6 +152,8 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
             let Some(aggregate) = found else {
                 return Err(TallyError::UnknownMetric(metric.to_string()));
             };
+            let kind = figure_kind(client, metric, Some(aggregate))?;
+            let figure_type = kind.value_type;
             let figure = |(figure, n_values, total)| {
                 figure_of(aggregate, figure_type, figure, n_values, total)
             };
@@ -181,9 +181,17 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
 /// The type of the figures of `metric` (with what orders them): the type of the values a min, max, sum or avg metric
 /// reads when it is not a number (0.12.0, `tally._value_type`); numeric for every other
 /// metric (a count_distinct's figure is a count, whatever it counts).
-fn figure_kind(client: &SpiClient<'_>, metric: &str) -> Result<ValueKind> {
+fn figure_kind(
+    client: &SpiClient<'_>,
+    metric: &str,
+    aggregate: Option<Aggregate>,
+) -> Result<ValueKind> {
     let numeric = ValueKind::of(ValueType::Numeric);
-    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+    // A count's and a count_distinct's figures are counts: no lookup on their reads. An
+    // aggregate not known yet (a series without rows) is looked up.
+    if matches!(aggregate, Some(Aggregate::Count | Aggregate::CountDistinct))
+        || !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12)
+    {
         return Ok(numeric);
     }
     let row = client
@@ -474,25 +482,31 @@ fn series_figures(
                     pg_sys::TIMESTAMPTZOID,
                 ],
             )?;
-            let kind = figure_kind(client, metric)?;
-            let figure_type = kind.value_type;
-            let mut aggregate = Aggregate::Count;
-            let mut out = Vec::new();
+            let mut aggregate = None;
+            let mut read = Vec::new();
             for row in client.select(&*plan, None, &[metric.into(), since.into(), until.into()])? {
-                aggregate = Aggregate::parse(&row.get::<String>(1)?.unwrap_or_default())?;
-                let figure = figure_of(
-                    aggregate,
-                    figure_type,
-                    row.get::<AnyNumeric>(4)?,
-                    row.get::<AnyNumeric>(5)?,
-                    row.get::<AnyNumeric>(6)?,
-                );
-                out.push((
+                aggregate = Some(Aggregate::parse(
+                    &row.get::<String>(1)?.unwrap_or_default(),
+                )?);
+                read.push((
                     row.get::<TimestampWithTimeZone>(2)?,
                     row.get::<String>(3)?,
-                    figure?,
+                    (
+                        row.get::<AnyNumeric>(4)?,
+                        row.get::<AnyNumeric>(5)?,
+                        row.get::<AnyNumeric>(6)?,
+                    ),
                 ));
             }
+            let kind = figure_kind(client, metric, aggregate)?;
+            let aggregate = aggregate.unwrap_or(Aggregate::Count);
+            let out = read
+                .into_iter()
+                .map(|(bucket, key, (figure, n_values, total))| {
+                    let figure = figure_of(aggregate, kind.value_type, figure, n_values, total)?;
+                    Ok((bucket, key, figure))
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok((aggregate, kind, out))
         })
     })

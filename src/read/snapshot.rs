@@ -184,16 +184,9 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
     };
     let horizon = crate::fold::fold_horizon(&reader)?;
     let (names, view) = dashboard_definition(&reader, dashboard)?;
-    // A sum or avg over intervals (0.12.0 catalogs: `tally._value_type`) has a packed total
-    // only the query decodes.
-    let typed = if crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
-        Reader::open(&[("_value_type", "_value_type_pkey")])?
-    } else {
-        None
-    };
     let mut metrics = Vec::with_capacity(names.len());
     for name in &names {
-        match metric_definition(&reader, typed.as_ref(), name)? {
+        match metric_definition(&reader, name)? {
             Lookup::Found(metric) => metrics.push(metric),
             Lookup::Missing => {}
             Lookup::NeedsQuery => return Ok(None),
@@ -203,6 +196,9 @@ fn read_dashboard(dashboard: &str) -> Result<Option<String>> {
         // Every metric it showed was dropped (by their owners: `drop_metric` takes a metric
         // out of other roles' dashboards): it shows nothing, and its typed view NULLs.
         return Ok(Some("{}".to_string()));
+    }
+    if any_value_type(&metrics)? {
+        return Ok(None);
     }
     require_read(dashboard, &metrics, view)?;
     let mut readings: Vec<Reading<'_>> = metrics
@@ -262,7 +258,7 @@ enum Lookup {
     NeedsQuery,
 }
 
-fn metric_definition(reader: &Reader, typed: Option<&Reader>, name: &str) -> Result<Lookup> {
+fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
     let mut found = Lookup::Missing;
     let mut columns = vec![
         "id",
@@ -296,29 +292,36 @@ fn metric_definition(reader: &Reader, typed: Option<&Reader>, name: &str) -> Res
         Ok(())
     })?;
     if let Lookup::Found(metric) = &found {
-        if is_broken(reader, metric.id)? || has_value_type(typed, metric)? {
+        if is_broken(reader, metric.id)? {
             return Ok(Lookup::NeedsQuery);
         }
     }
     Ok(found)
 }
 
-/// Whether a sum or avg metric reads values of another type than numbers (`tally._value_type`,
-/// 0.12.0: intervals): the query reads it.
-fn has_value_type(typed: Option<&Reader>, metric: &SummedMetric) -> Result<bool> {
-    let Some(typed) = typed.filter(|_| metric.aggregate != Aggregate::Count) else {
+/// Whether a sum or avg metric among `metrics` reads values of another type than numbers
+/// (`tally._value_type`, 0.12.0: intervals), which only the query decodes. The table is
+/// opened only for a dashboard with a sum or avg metric, on a 0.12.0 catalog.
+fn any_value_type(metrics: &[SummedMetric]) -> Result<bool> {
+    let summed: Vec<i32> = metrics
+        .iter()
+        .filter(|m| m.aggregate != Aggregate::Count)
+        .map(|m| m.id)
+        .collect();
+    if summed.is_empty() || !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12)
+    {
+        return Ok(false);
+    }
+    let Some(typed) = Reader::open(&[("_value_type", "_value_type_pkey")])? else {
         return Ok(false);
     };
     let mut found = false;
-    typed.lookup(
-        "_value_type",
-        &[Key::Int4("metric_id", metric.id)],
-        &[],
-        |_| {
+    for id in summed {
+        typed.lookup("_value_type", &[Key::Int4("metric_id", id)], &[], |_| {
             found = true;
             Ok(())
-        },
-    )?;
+        })?;
+    }
     Ok(found)
 }
 
