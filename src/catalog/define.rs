@@ -762,7 +762,7 @@ fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
 
 /// What `column_name` reads, with the columns it reads added to `depends_on`: a column of
 /// the source, or one expression over the row's columns (0.11.0), checked as a filter is;
-/// and the type of the values it gives (`value_type`).
+/// and the type of the values it gives (`value_kind`).
 fn check_value(
     client: &SpiClient<'_>,
     source: &Source,
@@ -789,7 +789,7 @@ fn check_value(
             type_name: column.type_name.clone(),
         };
         let what = format!("column \"{}\"", column.name);
-        let value_kind = value_type(
+        let value_kind = value_kind(
             client,
             aggregate,
             column.type_oid,
@@ -814,7 +814,7 @@ fn check_value(
         aggregate: aggregate.as_str().into(),
         type_name: checked.type_name.clone(),
     };
-    let value_kind = value_type(
+    let value_kind = value_kind(
         client,
         aggregate,
         checked.type_oid,
@@ -833,9 +833,9 @@ fn check_value(
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
 /// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
 /// interval; min, max and count_distinct (0.12.0) the types of `ValueType`, text in a
-/// collation whose order is byte order for min and max (the order its encoding keeps), in a
-/// deterministic one for count_distinct (whose equality is byte equality).
-fn value_type(
+/// deterministic collation (whose equality is the encoding's byte equality), for min and
+/// max one of pg_catalog (`check_text_collation`).
+fn value_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
     type_oid: pg_sys::Oid,
@@ -872,7 +872,7 @@ fn value_type(
 }
 
 /// Refuses a text value's `collation` where the aggregate could not stay exact
-/// (`value_type`), and returns the collation a min or max picks its figure by when read
+/// (`value_kind`), and returns the collation a min or max picks its figure by when read
 /// (None: byte order, the order of the encodings' index). Byte order is the order of the
 /// database's default collation when it is libc's C or POSIX, and of the built-in C, POSIX,
 /// ucs_basic, pg_c_utf8 and pg_unicode_fast (code point order, which is UTF-8's byte
@@ -1169,7 +1169,7 @@ fn insert_definition(
     }
     let kind = &valid.value_kind;
     if kind.value_type != ValueType::Numeric {
-        // Only a 0.12.0 catalog takes other types (`value_type`).
+        // Only a 0.12.0 catalog takes other types (`value_kind`).
         client.update(
             "INSERT INTO tally._value_type (metric_id, type_name, collation_name) VALUES ($1, $2, $3)",
             None,
