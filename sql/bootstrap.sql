@@ -196,9 +196,21 @@ CREATE TABLE tally._value_expression (
 CREATE TABLE tally._value_type (
     metric_id  int PRIMARY KEY REFERENCES tally._metric (id) ON DELETE CASCADE,
     type_name  text NOT NULL
+               CONSTRAINT _value_type_type_name_check
                CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
-                                    'text', 'inet')),
+                                    'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum')),
     collation_name text[] CHECK (collation_name IS NULL OR (type_name = 'text' AND pg_catalog.cardinality(collation_name) = 2))
+);
+
+-- The enum a metric of type_name 'enum' reads (0.13.0): its values are kept by label, and
+-- ordered, when read, by the enum's order. `labels` are the enum's labels as pg_tally last
+-- saw them: a label renamed since (ALTER TYPE ... RENAME VALUE) leaves counters on the old
+-- label, which the DDL hooks find by this list and recompute (catalog::define). By regtype:
+-- a dump names the type, a restore finds it again (its oid and its labels' oids change).
+CREATE TABLE tally._value_enum (
+    metric_id int PRIMARY KEY REFERENCES tally._value_type (metric_id) ON DELETE CASCADE,
+    enum_type regtype NOT NULL,
+    labels    text[] NOT NULL
 );
 
 CREATE VIEW tally.metrics AS
@@ -235,6 +247,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._dashboard', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._value_expression', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._value_type', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._value_enum', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._read_types', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');

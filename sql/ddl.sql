@@ -8,7 +8,9 @@
 --                                                            is skipped (0.9.0)
 --   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
 --   ALTER TYPE (an enum value renamed, a typed table's    -> every metric re-validated (0.9.0)
---   attribute retyped)
+--   attribute retyped)                                     a metric over the enum's values
+--                                                            recomputed when a label it kept
+--                                                            was renamed (0.13.0)
 --   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
 --                                                         -> triggers on every partition
 --                                                            rebuilt, metrics recomputed
@@ -142,7 +144,12 @@ BEGIN
                                          pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.typname)) > 0
                     OR (t.typtype = 'e' AND t.typowner = r.relowner
                         AND (m.filter IS NOT NULL
-                             OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id))))
+                             OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id)))
+                    -- 0.13.0: a metric over the enum's values (by a domain, or an
+                    -- expression, too) keeps them by label: a label renamed is followed
+                    -- (tally._check_source recomputes it).
+                    OR EXISTS (SELECT 1 FROM tally._value_enum x
+                                WHERE x.metric_id = m.id AND x.enum_type::pg_catalog.oid = t.oid))
              GROUP BY m.source
         LOOP
             IF typed THEN

@@ -60,13 +60,24 @@ $fn$;
 -- The expression that orders the values of metric m_id as the values themselves order
 -- (0.12.0), over a column v of their encodings (src/model/value_type.rs), for the metrics whose
 -- encodings do not: a text in a collation that is not byte order (tally._value_type.collation_name,
--- a built-in collation, quoted here), inet. NULL for every other metric.
+-- a built-in collation, quoted here), inet, cidr (0.13.0), an enum (0.13.0: by its labels'
+-- order in pg_enum, looked up by the enum's oid, a number here; a label the enum no longer
+-- has, which the DDL hooks recompute away, has no place and comes last). NULL for every
+-- other metric.
 CREATE FUNCTION tally._sort_key(m_id int) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN t.collation_name IS NOT NULL
                 THEN pg_catalog.format('tally._text_of(v) COLLATE %I.%I', t.collation_name[1], t.collation_name[2])
                 WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
                 THEN 'tally._text_of(v)::pg_catalog.inet'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'cidr'
+                THEN 'tally._text_of(v)::pg_catalog.cidr'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'enum'
+                THEN pg_catalog.format('(SELECT e.enumsortorder FROM pg_catalog.pg_enum e '
+                                       'WHERE e.enumtypid OPERATOR(pg_catalog.=) %s '
+                                       'AND e.enumlabel OPERATOR(pg_catalog.=) tally._text_of(v))',
+                                       coalesce((SELECT x.enum_type::pg_catalog.oid FROM tally._value_enum x
+                                                  WHERE x.metric_id OPERATOR(pg_catalog.=) m_id), 0))
            END
       FROM tally._value_type t WHERE t.metric_id OPERATOR(pg_catalog.=) m_id
 $$;
@@ -96,7 +107,7 @@ BEGIN
                  WHERE d.metric_id = $1 AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
                    AND d.bucket_start IS NOT DISTINCT FROM $2 AND d.group_key IS NOT DISTINCT FROM $3) x
              GROUP BY x.value HAVING sum(x.n_rows) > 0) AS c(v)
-         ORDER BY %s %s LIMIT 1$q$, sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
+         ORDER BY %s %s NULLS LAST LIMIT 1$q$, sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
        INTO result USING m_id, m_bucket, m_group;
     RETURN result;
 END
@@ -130,7 +141,7 @@ BEGIN
         RETURN CASE WHEN m_aggregate = 'max' THEN (SELECT max(c.v) FROM unnest(candidates) AS c(v))
                     ELSE (SELECT min(c.v) FROM unnest(candidates) AS c(v)) END;
     END IF;
-    EXECUTE format('SELECT v FROM unnest($1) AS c(v) WHERE v IS NOT NULL ORDER BY %s %s LIMIT 1',
+    EXECUTE format('SELECT v FROM unnest($1) AS c(v) WHERE v IS NOT NULL ORDER BY %s %s NULLS LAST LIMIT 1',
                    sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
        INTO result USING candidates;
     RETURN result;

@@ -9,7 +9,7 @@ use crate::error::{Result, SqlResult, TallyError};
 use crate::ffi;
 use crate::model::ValueType;
 use crate::read::{named_row_exists, require_read};
-use crate::sql::{self, Relation, ViewColumn};
+use crate::sql::{self, Relation, ViewColumn, ViewFigure};
 
 /// Behind `tally.create_dashboard` (sql/dashboard.sql), which passes the caller's
 /// current schema: this function runs with a fixed search_path and would otherwise put an
@@ -186,15 +186,14 @@ fn parse_view_name(view: &str) -> Result<Vec<String>> {
 }
 
 /// The metrics among `metrics` whose figures are not numeric (0.12.0: min and max over
-/// other types, sum and avg over intervals: `tally._value_type`), with their SQL type
-/// (`ValueType::sql_type`).
-fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(String, String)>> {
+/// other types, sum and avg over intervals: `tally._value_type`), with how the typed view
+/// reads them (`ValueType::sql_type`, an enum's own type).
+fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(String, ViewFigure)>> {
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
         return Ok(Vec::new());
     }
     let rows = client.select(
-        "SELECT m.name, t.type_name FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
-          WHERE m.name = ANY ($1) AND m.aggregate <> 'count_distinct'",
+        crate::sql::figure_types_sql(crate::model::installed::catalog()),
         None,
         &[metrics.to_vec().into()],
     )?;
@@ -202,7 +201,13 @@ fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(Strin
     for row in rows {
         let name = row.get::<String>(1)?.unwrap_or_default();
         let value_type = ValueType::parse(&row.get::<String>(2)?.unwrap_or_default())?;
-        typed.push((name, value_type.sql_type().to_string()));
+        let figure = match (row.get::<String>(3)?, row.get::<String>(4)?) {
+            (Some(schema), Some(name)) if value_type == ValueType::Enum => {
+                ViewFigure::Enum { schema, name }
+            }
+            _ => ViewFigure::Cast(value_type.sql_type()),
+        };
+        typed.push((name, figure));
     }
     Ok(typed)
 }
@@ -226,16 +231,16 @@ fn create_view(
         .first()
         .get_one::<Vec<String>>()?
         .unwrap_or_default();
-    let typed = figure_types(client, metrics)?;
+    let mut typed = figure_types(client, metrics)?;
     let columns: Vec<ViewColumn> = metrics
         .iter()
         .map(|metric| ViewColumn {
             metric: metric.clone(),
             grouped: grouped.contains(metric),
-            figure_type: typed.iter().find(|(name, _)| name == metric).map_or_else(
-                || "pg_catalog.numeric".to_string(),
-                |(_, sql_type)| sql_type.clone(),
-            ),
+            figure: match typed.iter().position(|(name, _)| name == metric) {
+                Some(at) => typed.swap_remove(at).1,
+                None => ViewFigure::Cast("pg_catalog.numeric"),
+            },
         })
         .collect();
     client.update(

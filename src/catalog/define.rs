@@ -237,6 +237,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             return Ok(());
         };
         let retyped = follow_read_types(client, first.source_oid)?;
+        let relabelled = follow_enum_labels(client, first.source_oid, &first.source)?;
         if rebuild == Rebuild::Triggers {
             trigger::reinstall_if_present(client, first.source_oid)?;
             if is_partitioned(client, first.source_oid)? {
@@ -249,7 +250,7 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
         // without a rewrite: what they compute may have.
         for metric in metrics
             .iter()
-            .filter(|m| m.broken.is_some() || retyped.contains(&m.id))
+            .filter(|m| m.broken.is_some() || retyped.contains(&m.id) || relabelled.contains(&m.id))
         {
             crate::fold::storage::recompute(metric)?;
         }
@@ -266,6 +267,34 @@ fn follow_read_types(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> Result<
         .first()
         .get::<Vec<i32>>(1)?
         .unwrap_or_default())
+}
+
+/// Saves the labels of the enums the metrics of `source` read and returns the metrics one of
+/// whose labels was renamed (0.13.0): their counters keep values by label, so they are
+/// recomputed. A writer that read the old label may not have committed yet: the table is
+/// locked against writers first (until this transaction ends, which a rename of a label
+/// justifies; adding a label changes nothing kept and locks nothing).
+fn follow_enum_labels(
+    client: &mut SpiClient<'_>,
+    source_oid: pg_sys::Oid,
+    source: &crate::sql::Relation,
+) -> Result<Vec<i32>> {
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_13) {
+        return Ok(Vec::new());
+    }
+    let relabelled = client
+        .update(
+            crate::sql::FOLLOW_ENUM_LABELS_SQL,
+            Some(1),
+            &[source_oid.into()],
+        )?
+        .first()
+        .get::<Vec<i32>>(1)?
+        .unwrap_or_default();
+    if !relabelled.is_empty() {
+        client.update(crate::sql::lock_out_writers_sql(source).as_str(), None, &[])?;
+    }
+    Ok(relabelled)
 }
 
 fn is_partitioned(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<bool> {
@@ -832,7 +861,8 @@ fn check_value(
 /// The type of the values an aggregate reads from a column or expression of type
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
 /// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
-/// interval; min, max and count_distinct (0.12.0) the types of `ValueType`, text in a
+/// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8 and any enum
+/// 0.13.0) the types of `ValueType`, text in a
 /// deterministic collation (whose equality is the encoding's byte equality), for min and
 /// max one of pg_catalog (`check_text_collation`).
 fn value_kind(
@@ -847,7 +877,8 @@ fn value_kind(
         return Ok(ValueKind::of(ValueType::Numeric));
     }
     let base = crate::ffi::datetime::base_type(type_oid);
-    let value_type = match ValueType::of_base_type(base) {
+    let is_enum = crate::ffi::enums::is_enum(base);
+    let value_type = match ValueType::of_base_type(base).or(is_enum.then_some(ValueType::Enum)) {
         Some(ValueType::Numeric) if aggregate.sums_values() && !SUMMABLE_TYPES.contains(&base) => {
             return Err(wrong())
         }
@@ -859,8 +890,18 @@ fn value_kind(
     if value_type == ValueType::Numeric {
         return Ok(ValueKind::of(value_type));
     }
-    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+    let since = match value_type {
+        ValueType::Cidr | ValueType::Macaddr | ValueType::Macaddr8 | ValueType::Enum => {
+            crate::sql::CatalogVersion::V0_13
+        }
+        _ => crate::sql::CatalogVersion::V0_12,
+    };
+    if !crate::model::installed::catalog_has(since) {
         return Err(TallyError::CatalogOutdated);
+    }
+    if value_type == ValueType::Enum {
+        // Labels are kept and read back as UTF-8, as texts are.
+        require_utf8(client, aggregate)?;
     }
     Ok(ValueKind {
         value_type,
@@ -868,7 +909,27 @@ fn value_kind(
             ValueType::Text => check_text_collation(client, aggregate, collation, what)?,
             _ => None,
         },
+        enum_type: is_enum.then_some(base),
     })
+}
+
+/// Refuses text-like values (a text, an enum's labels) in a database whose encoding is not
+/// UTF-8: the encoders and the reads take them as UTF-8 (pgrx's &str).
+fn require_utf8(client: &SpiClient<'_>, aggregate: Aggregate) -> Result<()> {
+    let encoding = client
+        .select(
+            "SELECT pg_catalog.getdatabaseencoding()::pg_catalog.text",
+            Some(1),
+            &[],
+        )?
+        .first()
+        .get_one::<String>()?;
+    if encoding.as_deref() != Some("UTF8") {
+        return Err(TallyError::TextNotUtf8 {
+            aggregate: aggregate.as_str().to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a text value's `collation` where the aggregate could not stay exact
@@ -898,7 +959,6 @@ fn check_text_collation(
                                  FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
                          ELSE c.collnamespace = 'pg_catalog'::pg_catalog.regnamespace \
                               AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END, \
-                    pg_catalog.getdatabaseencoding()::pg_catalog.text, \
                     c.oid < 16384, n.nspname::pg_catalog.text \
                FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
@@ -909,12 +969,7 @@ fn check_text_collation(
     let name = row.get::<String>(1)?.unwrap_or_default();
     let deterministic = row.get::<bool>(2)?.unwrap_or(false);
     let byte_ordered = row.get::<bool>(3)?.unwrap_or(false);
-    if row.get::<String>(4)?.as_deref() != Some("UTF8") {
-        // The encoders and the reads take text as UTF-8 (pgrx's &str).
-        return Err(TallyError::TextNotUtf8 {
-            aggregate: aggregate.as_str().to_string(),
-        });
-    }
+    require_utf8(client, aggregate)?;
     if !deterministic {
         return Err(TallyError::NondeterministicCollation {
             aggregate: aggregate.as_str().to_string(),
@@ -925,14 +980,14 @@ fn check_text_collation(
     if aggregate == Aggregate::CountDistinct || byte_ordered {
         return Ok(None);
     }
-    if row.get::<bool>(5)? != Some(true) {
+    if row.get::<bool>(4)? != Some(true) {
         return Err(TallyError::CollationNotBuiltIn {
             aggregate: aggregate.as_str().to_string(),
             what: what.to_string(),
             collation: name,
         });
     }
-    let schema = row.get::<String>(6)?.unwrap_or_default();
+    let schema = row.get::<String>(5)?.unwrap_or_default();
     Ok(Some((schema, name)))
 }
 
@@ -1181,6 +1236,14 @@ fn insert_definition(
                     .map(|(schema, name)| vec![schema.clone(), name.clone()])
                     .into(),
             ],
+        )?;
+    }
+    if let Some(enum_type) = kind.enum_type {
+        // Only a 0.13.0 catalog takes enums (`value_kind`).
+        client.update(
+            crate::sql::SAVE_ENUM_SQL,
+            None,
+            &[id.into(), enum_type.into()],
         )?;
     }
     Ok(id)

@@ -15,11 +15,15 @@ thread_local! {
     static CATALOG_0_11: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.12.0 it stays so.
     static CATALOG_0_12: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.13.0 it stays so.
+    static CATALOG_0_13: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_relation(&CATALOG_0_12, c"_value_type") {
+    if has_relation(&CATALOG_0_13, c"_value_enum") {
+        CatalogVersion::V0_13
+    } else if has_relation(&CATALOG_0_12, c"_value_type") {
         CatalogVersion::V0_12
     } else if has_relation(&CATALOG_0_11, c"_value_expression") {
         CatalogVersion::V0_11
@@ -32,7 +36,7 @@ pub fn catalog() -> CatalogVersion {
 
 /// Whether this database's catalog is at `version` or later: 0.11.0 for value expressions,
 /// several group columns and fixed-width buckets, 0.12.0 for values of other types than
-/// numbers (what is older works on older catalogs).
+/// numbers, 0.13.0 for enums, cidr and macaddr (what is older works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }

@@ -284,7 +284,11 @@ impl Metric {
             owner: row.get::<pg_sys::Oid>(13)?.unwrap_or(pg_sys::InvalidOid),
             broken: text(14)?,
             refuses_unfoldable: row.get::<bool>(15)?.unwrap_or(false),
-            value_kind: ValueKind::from_catalog(text(18)?, row.get::<Vec<String>>(19)?)?,
+            value_kind: ValueKind::from_catalog(
+                text(18)?,
+                row.get::<Vec<String>>(19)?,
+                row.get::<pg_sys::Oid>(20)?,
+            )?,
         })
     }
 

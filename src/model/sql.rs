@@ -123,7 +123,8 @@ impl Metric {
     /// the numeric encoding of a value of another type (`model::value_type`: a cast to the
     /// type itself, which only looks through a domain or drops a char's padding, then
     /// `tally._tracked_value`; a text of a min or max metric through
-    /// `tally._tracked_text_in_order`, which refuses one too long to keep in order). Refused
+    /// `tally._tracked_text_in_order`, which refuses one too long to keep in order; a cidr as
+    /// inet, a macaddr as its text, an enum by its label, `tally._tracked_label`). Refused
     /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {
@@ -134,6 +135,12 @@ impl Metric {
                 "tally._tracked_text_in_order({}, {typed})",
                 literal(&self.name)
             ),
+            // By label, read by `enum_out` itself: never a cast (its owner's function).
+            ValueType::Enum => format!("tally._tracked_label({column})"),
+            ValueType::Cidr => format!("tally._tracked_value({typed}::pg_catalog.inet)"),
+            ValueType::Macaddr | ValueType::Macaddr8 => {
+                format!("tally._tracked_value({typed}::pg_catalog.text)")
+            }
             _ => format!("tally._tracked_value({typed})"),
         };
         if !self.refuses_unfoldable {

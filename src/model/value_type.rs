@@ -15,10 +15,12 @@
 //! | uuid | its 16 bytes as one unsigned integer (uuid order is byte order) |
 //! | boolean | 0 or 1 |
 //! | text, varchar, char | `0.` and each byte as three digits (byte order); past `TEXT_KEPT_BYTES`, `1.` and the SHA-512 digest's bytes (equality only) |
-//! | inet | its text (`inet_out`, one text per value) as a text is kept |
+//! | inet, cidr | its text (`inet_out`, one text per value) as a text is kept |
+//! | macaddr, macaddr8 | its text (fixed-width lowercase hex: byte order is its order) as a text is kept |
+//! | enum | its label (unique in its enum) as a text is kept (0.13.0) |
 //!
-//! For two of them the encoding's order is not the values' order: text in a collation whose
-//! order is not byte order, and inet. Their min and max are picked when read, by the values'
+//! For four of them the encoding's order is not the values' order: text in a collation whose
+//! order is not byte order, inet, cidr and enums (ordered by the enum's own order). Their min and max are picked when read, by the values'
 //! own order among the values present in the group (`tally._sorted_extreme`,
 //! sql/values.sql: O(distinct values of the group)); `ValueKind::sorted` says which.
 //!
@@ -47,6 +49,8 @@ use crate::model::Aggregate;
 pub struct ValueKind {
     pub value_type: ValueType,
     pub collation: Option<(String, String)>,
+    /// The enum of a `ValueType::Enum` (its base type, never a domain over it).
+    pub enum_type: Option<pg_sys::Oid>,
 }
 
 impl ValueKind {
@@ -54,12 +58,17 @@ impl ValueKind {
         ValueKind {
             value_type,
             collation: None,
+            enum_type: None,
         }
     }
 
     /// The kind a row of `tally._value_type` records (`type_name`, `collation_name`);
     /// numeric when the metric has none.
-    pub fn from_catalog(type_name: Option<String>, collation: Option<Vec<String>>) -> Result<Self> {
+    pub fn from_catalog(
+        type_name: Option<String>,
+        collation: Option<Vec<String>>,
+        enum_type: Option<pg_sys::Oid>,
+    ) -> Result<Self> {
         let Some(type_name) = type_name else {
             return Ok(Self::of(ValueType::Numeric));
         };
@@ -69,6 +78,7 @@ impl ValueKind {
                 [schema, name] => Some((schema.clone(), name.clone())),
                 _ => None,
             }),
+            enum_type,
         })
     }
 
@@ -83,7 +93,19 @@ impl ValueKind {
     /// Whether a min or max of these values is picked when read, by the values' own order
     /// (`tally._sorted_extreme`), not by the order of their encodings.
     pub fn sorted(&self) -> bool {
-        self.collation.is_some() || self.value_type == ValueType::Inet
+        self.collation.is_some()
+            || matches!(
+                self.value_type,
+                ValueType::Inet | ValueType::Cidr | ValueType::Enum
+            )
+    }
+
+    /// The oid of the figures' type: `ValueType::type_oid`, an enum's own.
+    pub fn figure_type_oid(&self) -> pg_sys::Oid {
+        match self.enum_type {
+            Some(enum_type) => enum_type,
+            None => self.value_type.type_oid(),
+        }
     }
 }
 
@@ -106,9 +128,14 @@ pub enum ValueType {
     Boolean,
     Text,
     Inet,
+    Cidr,
+    Macaddr,
+    Macaddr8,
+    /// Any enum (`ValueKind::enum_type` says which).
+    Enum,
 }
 
-const NAMED: [(ValueType, &str); 10] = [
+const NAMED: [(ValueType, &str); 14] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -119,11 +146,16 @@ const NAMED: [(ValueType, &str); 10] = [
     (ValueType::Boolean, "boolean"),
     (ValueType::Text, "text"),
     (ValueType::Inet, "inet"),
+    (ValueType::Cidr, "cidr"),
+    (ValueType::Macaddr, "macaddr"),
+    (ValueType::Macaddr8, "macaddr8"),
+    (ValueType::Enum, "enum"),
 ];
 
 impl ValueType {
     /// The value type of a column or expression of base type `base` (a domain's base type
-    /// already looked up), None for a type no metric tracks.
+    /// already looked up), None for a type no metric tracks. Enums are told apart by the
+    /// catalog (`ffi::datetime::is_enum`), not here.
     pub fn of_base_type(base: pg_sys::Oid) -> Option<Self> {
         Some(match base {
             pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID | pg_sys::NUMERICOID => {
@@ -138,6 +170,9 @@ impl ValueType {
             pg_sys::BOOLOID => Self::Boolean,
             pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => Self::Text,
             pg_sys::INETOID => Self::Inet,
+            pg_sys::CIDROID => Self::Cidr,
+            pg_sys::MACADDROID => Self::Macaddr,
+            pg_sys::MACADDR8OID => Self::Macaddr8,
             _ => return None,
         })
     }
@@ -158,7 +193,9 @@ impl ValueType {
             .ok_or_else(|| TallyError::Internal(format!("unknown value type \"{name}\"")))
     }
 
-    /// The SQL type a figure of this type has, schema-qualified.
+    /// The SQL type a figure of this type has, schema-qualified (an enum's figure is its
+    /// label: the type `Metric::tracked_sql` reads it as, and the typed view's column type
+    /// is the enum's own, `catalog::dashboard`).
     pub fn sql_type(self) -> &'static str {
         match self {
             Self::Numeric => "pg_catalog.numeric",
@@ -171,6 +208,10 @@ impl ValueType {
             Self::Boolean => "pg_catalog.bool",
             Self::Text => "pg_catalog.text",
             Self::Inet => "pg_catalog.inet",
+            Self::Cidr => "pg_catalog.cidr",
+            Self::Macaddr => "pg_catalog.macaddr",
+            Self::Macaddr8 => "pg_catalog.macaddr8",
+            Self::Enum => "pg_catalog.text",
         }
     }
 
@@ -187,6 +228,10 @@ impl ValueType {
             Self::Boolean => pg_sys::BOOLOID,
             Self::Text => pg_sys::TEXTOID,
             Self::Inet => pg_sys::INETOID,
+            Self::Cidr => pg_sys::CIDROID,
+            Self::Macaddr => pg_sys::MACADDROID,
+            Self::Macaddr8 => pg_sys::MACADDR8OID,
+            Self::Enum => pg_sys::TEXTOID,
         }
     }
 }
@@ -393,9 +438,24 @@ pub fn figure_text(
             1 => "true".to_string(),
             _ => return Err(unreadable()),
         },
-        ValueType::Text | ValueType::Inet => {
+        ValueType::Text
+        | ValueType::Inet
+        | ValueType::Macaddr
+        | ValueType::Macaddr8
+        | ValueType::Enum => {
             let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
             String::from_utf8(bytes).map_err(|_| unreadable())?
+        }
+        ValueType::Cidr => {
+            // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
+            // cidr_out writes.
+            let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
+            let text = String::from_utf8(bytes).map_err(|_| unreadable())?;
+            match (text.contains('/'), text.contains(':')) {
+                (true, _) => text,
+                (false, false) => format!("{text}/32"),
+                (false, true) => format!("{text}/128"),
+            }
         }
     })
 }
@@ -549,6 +609,46 @@ fn tracked_text(value: &str) -> AnyNumeric {
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
 fn tracked_inet(value: pgrx::Inet) -> AnyNumeric {
     numeric(encode_text(value.0.as_bytes()))
+}
+
+/// An enum value of a min, max or count_distinct metric (0.13.0): its label, kept as a text
+/// is. Read by Postgres' own `enum_out`: a cast of the enum to text would run any cast its
+/// owner defined, in every write. Named apart from `_tracked_value` so that no cast is ever
+/// a candidate for the call; `anyelement`, which takes a domain over an enum (`anyenum`
+/// does not), checked to be one here.
+#[pg_extern(
+    immutable,
+    strict,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._tracked_label(value anyelement) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_label_wrapper';"
+)]
+fn tracked_label(value: pg_sys::Oid, fcinfo: pg_sys::FunctionCallInfo) -> SqlResult<AnyNumeric> {
+    let value_type = crate::ffi::enums::argument_type(fcinfo, 0);
+    if !crate::ffi::enums::is_enum(value_type) {
+        return Err(TallyError::Internal(format!(
+            "a label asked of a value of type {}, which is no enum",
+            crate::ffi::datetime::type_name(value_type)
+        ))
+        .into());
+    }
+    Ok(numeric(encode_text(&crate::ffi::enums::label_of(value))))
+}
+
+/// The value labelled `label` of the enum `of_type` is a NULL of (0.13.0): an enum figure
+/// in the typed view's column of the enum's type. Postgres' own `enum_in`, for the reason
+/// given at `tracked_label` (the view runs with its owner's rights). A label the enum no
+/// longer has raises 22P02.
+#[pg_extern(
+    stable,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._enum_value(label text, of_type anyenum) RETURNS anyenum
+STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'enum_value_wrapper';"
+)]
+fn enum_value(label: Option<&str>, fcinfo: pg_sys::FunctionCallInfo) -> Option<pg_sys::Oid> {
+    let label = label?;
+    let enum_type = crate::ffi::enums::argument_type(fcinfo, 1);
+    Some(crate::ffi::enums::value_of(enum_type, label))
 }
 
 /// A kept text (or inet's text) from its encoding, for the order of a min or max picked when

@@ -196,9 +196,7 @@ fn figure_kind(
     }
     let row = client
         .select(
-            "SELECT t.type_name, t.collation_name \
-               FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
-              WHERE m.name = $1 AND m.aggregate <> 'count_distinct'",
+            crate::sql::figure_kind_sql(crate::model::installed::catalog()),
             Some(1),
             &[metric.into()],
         )?
@@ -206,7 +204,11 @@ fn figure_kind(
     let Some(row) = row else {
         return Ok(numeric);
     };
-    ValueKind::from_catalog(row.get::<String>(1)?, row.get::<Vec<String>>(2)?)
+    ValueKind::from_catalog(
+        row.get::<String>(1)?,
+        row.get::<Vec<String>>(2)?,
+        row.get::<pg_sys::Oid>(3)?,
+    )
 }
 
 /// The min or max among the figures of `groups` by the values' own order
@@ -254,7 +256,7 @@ fn require_readable_as(metric: &str, kind: &ValueKind, asked: pg_sys::Oid) -> Re
         pg_sys::FLOAT4OID,
         pg_sys::FLOAT8OID,
     ];
-    let own = figure_type.type_oid();
+    let own = kind.figure_type_oid();
     if asked == own
         || text_types.contains(&asked)
         || (figure_type == ValueType::Numeric && numbers.contains(&asked))

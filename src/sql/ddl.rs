@@ -34,9 +34,18 @@ pub fn create_trigger_sql(
 pub struct ViewColumn {
     pub metric: String,
     pub grouped: bool,
-    /// The SQL type of its figures (`ValueType::sql_type`): a constant of this crate, never
-    /// a user's text.
-    pub figure_type: String,
+    pub figure: ViewFigure,
+}
+
+/// How the typed view reads an ungrouped metric's figure from the snapshot's text of it.
+pub enum ViewFigure {
+    /// Cast to the SQL type of its figures (`ValueType::sql_type`): a constant of this
+    /// crate, never a user's text.
+    Cast(&'static str),
+    /// An enum's label, made the enum's value by `tally._enum_value` (0.13.0: never a cast,
+    /// which the enum's owner may define and the view would run with its owner's rights).
+    /// The enum's schema and name, quoted here.
+    Enum { schema: String, name: String },
 }
 
 pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn]) -> Sql {
@@ -48,7 +57,17 @@ pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn])
             if column.grouped {
                 format!("s -> {key} AS {name}")
             } else {
-                format!("(s ->> {key})::{} AS {name}", column.figure_type)
+                match &column.figure {
+                    ViewFigure::Cast(sql_type) => format!("(s ->> {key})::{sql_type} AS {name}"),
+                    ViewFigure::Enum {
+                        schema,
+                        name: type_name,
+                    } => format!(
+                        "tally._enum_value(s ->> {key}, NULL::{}.{}) AS {name}",
+                        Ident::new(schema),
+                        Ident::new(type_name)
+                    ),
+                }
             }
         })
         .collect();
@@ -58,6 +77,12 @@ pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn])
         columns.join(", "),
         literal(dashboard)
     ))
+}
+
+/// Waits for every transaction writing `source` (or any of its partitions) to end, and keeps
+/// new writers out until this one ends: SHARE conflicts with their ROW EXCLUSIVE.
+pub fn lock_out_writers_sql(source: &Relation) -> Sql {
+    Sql(format!("LOCK TABLE {source} IN SHARE MODE"))
 }
 
 /// Hands the typed view to its dashboard's owner.

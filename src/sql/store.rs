@@ -297,6 +297,61 @@ pub const FOLLOW_READ_TYPES_SQL: &str = "\
     SELECT coalesce(pg_catalog.array_agg(now.id), '{}') FROM now \
       JOIN tally._read_types r ON r.metric_id = now.id WHERE r.types <> now.types";
 
+/// Saves the enum `$2` a metric `$1` reads (`tally._value_enum`), with its labels.
+pub const SAVE_ENUM_SQL: &str = "\
+    INSERT INTO tally._value_enum (metric_id, enum_type, labels) \
+    SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, \
+           coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
+      FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid";
+
+/// Saves the labels of the enums the metrics of source `$1` read (`tally._value_enum`) and
+/// returns the metrics one of whose saved labels the enum no longer has: a label renamed
+/// (ALTER TYPE ... RENAME VALUE), which their counters may still hold.
+pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
+    WITH now AS ( \
+        SELECT x.metric_id, x.labels AS saved, \
+               coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
+                           FROM pg_catalog.pg_enum e WHERE e.enumtypid = x.enum_type::pg_catalog.oid), '{}') AS labels \
+          FROM tally._value_enum x JOIN tally._metric m ON m.id = x.metric_id \
+         WHERE m.source = $1::pg_catalog.oid), \
+         saved AS (UPDATE tally._value_enum x SET labels = now.labels FROM now \
+                    WHERE x.metric_id = now.metric_id AND x.labels <> now.labels RETURNING 1) \
+    SELECT coalesce(pg_catalog.array_agg(now.metric_id) FILTER (WHERE NOT now.saved <@ now.labels), '{}') \
+      FROM now";
+
+/// The type of the figures of metric `$1` (`read::figure_kind`): its `tally._value_type`
+/// row and, for an enum, which (0.13.0), as far as the catalog has them.
+pub fn figure_kind_sql(catalog: CatalogVersion) -> &'static str {
+    if catalog >= CatalogVersion::V0_13 {
+        "SELECT t.type_name, t.collation_name, \
+                (SELECT x.enum_type::pg_catalog.oid FROM tally._value_enum x WHERE x.metric_id = m.id) \
+           FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+          WHERE m.name = $1 AND m.aggregate <> 'count_distinct'"
+    } else {
+        "SELECT t.type_name, t.collation_name, NULL::pg_catalog.oid \
+           FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+          WHERE m.name = $1 AND m.aggregate <> 'count_distinct'"
+    }
+}
+
+/// The metrics among `$1` whose figures are not numeric, with their type's name and, for an
+/// enum, its schema and name (0.13.0), as far as the catalog has them
+/// (`catalog::dashboard::figure_types`).
+pub fn figure_types_sql(catalog: CatalogVersion) -> &'static str {
+    if catalog >= CatalogVersion::V0_13 {
+        "SELECT m.name, t.type_name, n.nspname::pg_catalog.text, y.typname::pg_catalog.text \
+           FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+           LEFT JOIN tally._value_enum x ON x.metric_id = m.id \
+           LEFT JOIN pg_catalog.pg_type y ON y.oid = x.enum_type::pg_catalog.oid \
+           LEFT JOIN pg_catalog.pg_namespace n ON n.oid = y.typnamespace \
+          WHERE m.name = ANY ($1) AND m.aggregate <> 'count_distinct'"
+    } else {
+        "SELECT m.name, t.type_name, NULL::pg_catalog.text, NULL::pg_catalog.text \
+           FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id \
+          WHERE m.name = ANY ($1) AND m.aggregate <> 'count_distinct'"
+    }
+}
+
 /// The columns `model::Metric` reads, over `METRIC_FROM`.
 const METRIC_COLUMNS: &str = "m.id, m.name, \
     pg_catalog.format('%I.%I', n.nspname, c.relname), c.oid, m.aggregate, m.column_name, \
@@ -309,21 +364,27 @@ const METRIC_COLUMNS: &str = "m.id, m.name, \
 /// What follows `METRIC_COLUMNS`: why the metric is broken (or NULL), whether the catalog
 /// has `tally._refuse_value`, the value expression (or NULL), the group columns of a
 /// metric grouped by several (or NULL) and the type of the values it reads when not numbers
-/// (`tally._value_type`: its name and collation, or NULLs), as far as the catalog
-/// has them.
+/// (`tally._value_type`: its name and collation, or NULLs; an enum's oid,
+/// `tally._value_enum`), as far as the catalog has them.
+const METRIC_V0_13: &str =
+    "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
+    (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
+    t.type_name, t.collation_name, \
+    (SELECT x.enum_type::pg_catalog.oid FROM tally._value_enum x WHERE x.metric_id = m.id)";
 const METRIC_V0_12: &str =
     "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
     (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
-    t.type_name, t.collation_name";
+    t.type_name, t.collation_name, NULL::pg_catalog.oid";
 const METRIC_V0_11: &str =
     "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
     (SELECT e.expression FROM tally._value_expression e WHERE e.metric_id = m.id), m.group_columns, \
-    NULL::pg_catalog.text, NULL::pg_catalog.text[]";
+    NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.oid";
 const METRIC_V0_9: &str = "(SELECT b.reason FROM tally._broken b WHERE b.metric_id = m.id), true, \
-    NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text, NULL::pg_catalog.text[]";
+    NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text, NULL::pg_catalog.text[], \
+    NULL::pg_catalog.oid";
 const METRIC_V0_1: &str =
     "NULL::pg_catalog.text, false, NULL::pg_catalog.text, NULL::pg_catalog.text[], NULL::pg_catalog.text, \
-     NULL::pg_catalog.text[]";
+     NULL::pg_catalog.text[], NULL::pg_catalog.oid";
 
 const METRIC_FROM: &str = "tally._metric m \
     JOIN pg_catalog.pg_class c ON c.oid = m.source \
@@ -352,23 +413,26 @@ pub enum CatalogVersion {
     V0_11,
     /// 0.12.0: min, max and count_distinct over other types (`tally._value_type`).
     V0_12,
+    /// 0.13.0: enums (`tally._value_enum`), cidr, macaddr and macaddr8.
+    V0_13,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
 /// catalog, `Relation::from_catalog`), in the shape of `catalog`.
 pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str {
-    static BUILT: OnceLock<[String; 12]> = OnceLock::new();
+    static BUILT: OnceLock<[String; 15]> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let by_name = "WHERE m.name = $1";
         let all = "ORDER BY m.id";
         let by_source = "WHERE m.source = $1::pg_catalog.oid ORDER BY m.id";
-        let mut built = Vec::with_capacity(12);
+        let mut built = Vec::with_capacity(15);
         let value_types = "LEFT JOIN tally._value_type t ON t.metric_id = m.id";
         for (extra, join) in [
             (METRIC_V0_1, ""),
             (METRIC_V0_9, ""),
             (METRIC_V0_11, ""),
             (METRIC_V0_12, value_types),
+            (METRIC_V0_13, value_types),
         ] {
             for rest in [by_name, all, by_source] {
                 built.push(format!(
@@ -376,7 +440,7 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
                 ));
             }
         }
-        built.try_into().expect("twelve queries")
+        built.try_into().expect("fifteen queries")
     });
     let index = match by {
         MetricsBy::Name => 0,
@@ -387,6 +451,7 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         CatalogVersion::V0_9 => 1,
         CatalogVersion::V0_11 => 2,
         CatalogVersion::V0_12 => 3,
+        CatalogVersion::V0_13 => 4,
     };
     &built[index]
 }
