@@ -159,10 +159,7 @@ pub enum TallyError {
     /// `tally.value(metric)` and the other numeric reads of a metric whose figures have
     /// another type (0.12.0).
     #[error("the figures of metric \"{metric}\" are of type {value_type}, not numeric")]
-    FigureNotNumeric {
-        metric: String,
-        value_type: &'static str,
-    },
+    FigureNotNumeric { metric: String, value_type: String },
 
     /// A typed read asked for a type the metric's figures cannot be read as (0.12.0).
     #[error("the figures of metric \"{metric}\" are of type {value_type}, not {asked}")]
@@ -364,10 +361,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, text, varchar and char (floats are not exact under incremental maintenance); count works on any column."
+                "sum and avg need an integer, numeric or interval column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char and enums (floats are not exact under incremental maintenance); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet and text values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+                "sum and avg need an integer, numeric or interval value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text and enum values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
@@ -376,7 +373,7 @@ impl TallyError {
                 "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }
             TextNotUtf8 { .. } => {
-                "pg_tally keeps the texts of min, max and count_distinct as UTF-8; count works on text in any encoding."
+                "pg_tally keeps the texts (and enum labels) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
             }
             FigureNotNumeric { .. } => {
                 "Read them in their type: tally.value(name, NULL::the_type), tally.groups(name, NULL::the_type), tally.series(name, since, until, NULL::the_type); tally.snapshot and the typed view carry the type too."

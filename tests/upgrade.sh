@@ -157,6 +157,10 @@ early="$(q -d tally_upgrade -c "SELECT tally.create_metric('too_early', 'orders'
 grep -q "older than the installed library" <<<"$early" || fail "a 15-minute bucket on a 0.9.0 catalog did not ask for the update"
 early="$(q -d tally_upgrade -c "SELECT tally.create_metric('too_early', 'orders', 'max', 'created_at')" 2>&1 || true)"
 grep -q "older than the installed library" <<<"$early" || fail "a max over timestamptz on a 0.9.0 catalog did not ask for the update"
+q -d tally_upgrade -c "CREATE TYPE urgency AS ENUM ('low', 'high')" -c "CREATE TABLE tickets (id int, urgency urgency)" \
+  -c "INSERT INTO tickets VALUES (1, 'low'), (2, 'high')" >/dev/null
+early="$(q -d tally_upgrade -c "SELECT tally.create_metric('too_early', 'tickets', 'max', 'urgency')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" || fail "a max over an enum on a 0.9.0 catalog did not ask for the update"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally._metric WHERE name = 'too_early'")" = 0 ] || fail "half-created metric"
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted across the update"
 [ "$(q -d tally_upgrade -c "SELECT tally._snapshot_counters('board') IS NOT NULL")" = t ] \
@@ -212,8 +216,11 @@ SELECT tally.create_metric('customers', 'orders', 'count_distinct', 'customer');
 SELECT tally.create_metric('doubled', 'orders', 'sum', 'amount * 2 + customer');
 SELECT tally.create_metric('last_order', 'orders', 'max', 'created_at');
 SELECT tally.create_metric('statuses', 'orders', 'count_distinct', 'status');
+SELECT tally.create_metric('top_urgency', 'tickets', 'max', 'urgency');
 DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
 UPDATE orders SET customer = 100000 WHERE id = 3;
+ALTER TYPE urgency RENAME VALUE 'high' TO 'urgent';
+INSERT INTO tickets VALUES (3, 'low');
 SQL
 [ "$(q -d tally_upgrade -c "$EXACT")" = t ] || fail "snapshot drifted after new writes"
 [ "$(q -d tally_upgrade -c "SELECT tally.value('cheapest') = min(amount) AND tally.value('customers') = count(DISTINCT customer)
@@ -221,6 +228,8 @@ SQL
                                   AND tally.value('last_order', NULL::timestamptz) IS NOT DISTINCT FROM max(created_at)
                                   AND tally.value('statuses') = count(DISTINCT status) FROM orders")" = t ] \
   || fail "new aggregates wrong on an upgraded database"
+[ "$(q -d tally_upgrade -c "SELECT tally.value('top_urgency', NULL::urgency) = max(urgency) AND max(urgency) = 'urgent' FROM tickets")" = t ] \
+  || fail "an enum's max on an upgraded database is wrong after a label's rename"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM tally.verify()" 2>/dev/null)" = 0 ] || fail "verify found drift"
 [ "$(q -d tally_upgrade -c "SELECT count(*) FROM board_view")" = 1 ] || fail "typed view lost"
 

@@ -82,11 +82,13 @@ impl ValueKind {
         })
     }
 
-    /// The type as errors name it: `timestamptz`, `text in collation "de_DE"`.
+    /// The type as errors name it: `timestamptz`, `text in collation "de_DE"`, an enum's
+    /// own name (`public.urgency`).
     pub fn describe(&self) -> String {
-        match &self.collation {
-            Some((_, name)) => format!("text in collation \"{name}\""),
-            None => self.value_type.as_str().to_string(),
+        match (&self.collation, self.enum_type) {
+            (Some((_, name)), _) => format!("text in collation \"{name}\""),
+            (None, Some(enum_type)) => crate::ffi::datetime::type_name(enum_type),
+            (None, None) => self.value_type.as_str().to_string(),
         }
     }
 

@@ -232,12 +232,12 @@ fn sorted_pick(
 
 /// The numeric reads (`value`, `groups`, `series`) refuse a metric whose figures have
 /// another type, pointing to the typed reads.
-fn require_numeric(metric: &str, figure_type: ValueType) -> Result<()> {
-    match figure_type {
+fn require_numeric(metric: &str, kind: &ValueKind) -> Result<()> {
+    match kind.value_type {
         ValueType::Numeric => Ok(()),
-        other => Err(TallyError::FigureNotNumeric {
+        _ => Err(TallyError::FigureNotNumeric {
             metric: metric.to_string(),
-            value_type: other.as_str(),
+            value_type: kind.describe(),
         }),
     }
 }
@@ -286,7 +286,7 @@ fn as_text(
 fn value(metric: Option<&str>) -> SqlResult<Option<AnyNumeric>> {
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
-    require_numeric(metric, figures.kind.value_type)?;
+    require_numeric(metric, &figures.kind)?;
     Ok(figures.total)
 }
 
@@ -323,7 +323,7 @@ fn groups(
 > {
     let metric = required(metric, "metric")?;
     let figures = current_figures(metric)?;
-    require_numeric(metric, figures.kind.value_type)?;
+    require_numeric(metric, &figures.kind)?;
     Ok(TableIterator::new(figures.groups))
 }
 
@@ -417,7 +417,7 @@ fn series(
 > {
     let metric = required(metric, "metric")?;
     let (_, kind, rows) = series_figures(metric, since, until)?;
-    require_numeric(metric, kind.value_type)?;
+    require_numeric(metric, &kind)?;
     Ok(TableIterator::new(rows))
 }
 

@@ -7,9 +7,15 @@ use super::Rng;
 use postgres::Client;
 use std::io::Write;
 
+/// The orders table; its `stage` (0.13.0), an enum whose order is not its labels' byte
+/// order, follows the status (a generated column: the statements need not know it).
 pub const ORDERS_TABLE: &str =
-    "CREATE TABLE orders (id serial PRIMARY KEY, user_id int, status text, amount numeric(12,2), \
-    qty int, created_at timestamptz, local_ts timestamp, day date, is_active boolean, note text)";
+    "CREATE TYPE order_stage AS ENUM ('shipped', 'paid', 'pending', 'refunded', 'cancelled'); \
+    CREATE TABLE orders (id serial PRIMARY KEY, user_id int, status text, amount numeric(12,2), \
+    qty int, created_at timestamptz, local_ts timestamp, day date, is_active boolean, note text, \
+    stage order_stage GENERATED ALWAYS AS (CASE left(status, 9) WHEN 'PENDING' THEN 'pending'::order_stage \
+        WHEN 'PAID' THEN 'paid'::order_stage WHEN 'SHIPPED' THEN 'shipped'::order_stage \
+        WHEN 'CANCELLED' THEN 'cancelled'::order_stage WHEN 'REFUNDED' THEN 'refunded'::order_stage END) STORED)";
 
 pub const STATUSES: [&str; 5] = ["PENDING", "PAID", "SHIPPED", "CANCELLED", "REFUNDED"];
 
@@ -338,6 +344,52 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT count(DISTINCT md5(user_id::text)::uuid)::numeric FROM orders",
         tally: "SELECT tally.value('user_uuids')",
     },
+    // 0.13.0: an enum (by a generated column), cidr, macaddr and macaddr8 (by expressions).
+    Check {
+        name: "last_stage_by_active",
+        define: "'last_stage_by_active', 'orders', 'max', 'stage', group_by => 'is_active'",
+        oracle: "SELECT is_active::text, max(stage) FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('last_stage_by_active', NULL::order_stage)",
+    },
+    Check {
+        name: "last_stage_overall",
+        define: "",
+        oracle: "SELECT max(stage) FROM orders",
+        tally: "SELECT tally.value('last_stage_by_active', NULL::order_stage)",
+    },
+    Check {
+        name: "first_stage",
+        define: "'first_stage', 'orders', 'min', 'stage'",
+        oracle: "SELECT min(stage)::text FROM orders",
+        tally: "SELECT tally.value('first_stage', NULL::text)",
+    },
+    Check {
+        name: "stages_by_user_parity",
+        define: "'stages_by_user_parity', 'orders', 'count_distinct', 'stage', group_by => 'is_active'",
+        oracle: "SELECT is_active::text, count(DISTINCT stage)::numeric FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('stages_by_user_parity')",
+    },
+    Check {
+        name: "widest_net_by_status",
+        define: "'widest_net_by_status', 'orders', 'min', \
+                 $$network(('10.' || abs(user_id % 7) || '.0.0/' || (8 + abs(qty % 9)))::inet)$$, group_by => 'status'",
+        oracle: "SELECT status, min(network(('10.' || abs(user_id % 7) || '.0.0/' || (8 + abs(qty % 9)))::inet)) FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('widest_net_by_status', NULL::cidr)",
+    },
+    Check {
+        name: "user_macs",
+        define: "'user_macs', 'orders', 'count_distinct', $$lpad(to_hex(user_id), 12, '0')::macaddr$$",
+        oracle: "SELECT count(DISTINCT lpad(to_hex(user_id), 12, '0')::macaddr)::numeric FROM orders",
+        tally: "SELECT tally.value('user_macs')",
+    },
+    Check {
+        name: "top_user_mac8",
+        define: "'top_user_mac8', 'orders', 'max', $$lpad(to_hex(user_id * 7919), 16, '0')::macaddr8$$",
+        // macaddr8 has no max(): its order, which is byte order.
+        oracle: "SELECT m FROM (SELECT lpad(to_hex(user_id * 7919), 16, '0')::macaddr8 AS m FROM orders) o \
+                 WHERE m IS NOT NULL ORDER BY m DESC LIMIT 1",
+        tally: "SELECT tally.value('top_user_mac8', NULL::macaddr8)",
+    },
     Check {
         name: "longest_wait",
         define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",
@@ -378,7 +430,8 @@ pub fn define_metrics(db: &mut Client) {
         "SELECT tally.create_dashboard('summed', ARRAY[{summed}]); \
          SELECT tally.create_dashboard('everything', ARRAY[{summed}, 'min_amount', 'users_by_status']); \
          SELECT tally.create_dashboard('typed', ARRAY['first_created', 'max_status_bytes', 'longest_wait', \
-                                                      'wait_sum_by_status', 'user_uuids'], 'typed_view')"
+                                                      'wait_sum_by_status', 'user_uuids', 'first_stage', \
+                                                      'top_user_mac8'], 'typed_view')"
     ))
     .unwrap();
 }
@@ -393,11 +446,16 @@ fn assert_typed_snapshot(db: &mut Client, when: &str) {
                 AND ((s ->> 'max_status_bytes') IS NOT DISTINCT FROM tally.value('max_status_bytes', NULL::text)) \
                 AND ((s ->> 'longest_wait')::interval IS NOT DISTINCT FROM tally.value('longest_wait', NULL::interval)) \
                 AND ((s ->> 'user_uuids')::numeric IS NOT DISTINCT FROM tally.value('user_uuids')) \
+                AND ((s ->> 'first_stage')::order_stage IS NOT DISTINCT FROM tally.value('first_stage', NULL::order_stage)) \
+                AND ((s ->> 'top_user_mac8')::macaddr8 IS NOT DISTINCT FROM tally.value('top_user_mac8', NULL::macaddr8)) \
                 AND (SELECT coalesce(bool_and((s -> 'wait_sum_by_status' ->> coalesce(g.group_key, 'null'))::interval::text \
                                               IS NOT DISTINCT FROM g.value::text), true) \
                        FROM tally.groups('wait_sum_by_status', NULL::interval) g) \
                 AND (SELECT v.first_created IS NOT DISTINCT FROM tally.value('first_created', NULL::timestamptz) \
                             AND v.longest_wait IS NOT DISTINCT FROM tally.value('longest_wait', NULL::interval) \
+                            AND v.first_stage IS NOT DISTINCT FROM tally.value('first_stage', NULL::order_stage) \
+                            AND pg_typeof(v.first_stage) = 'order_stage'::regtype \
+                            AND v.top_user_mac8 IS NOT DISTINCT FROM tally.value('top_user_mac8', NULL::macaddr8) \
                        FROM typed_view v), \
                     s::text \
                FROM tally.snapshot('typed') AS s",

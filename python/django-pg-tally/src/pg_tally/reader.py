@@ -23,8 +23,9 @@ def snapshot(dashboard, using="default"):
     return figures
 
 
-# The figure types of pg_tally 0.12.0 a typed read may name (``as_type``), as SQL: a fixed
-# vocabulary, never a caller's text in the statement.
+# The figure types of pg_tally 0.13.0 a typed read may name (``as_type``), as SQL: a fixed
+# vocabulary, never a caller's text in the statement. An enum's figure is read as "text"
+# (its label).
 FIGURE_TYPES = {
     "timestamptz": "pg_catalog.timestamptz",
     "timestamp": "pg_catalog.timestamp",
@@ -35,6 +36,9 @@ FIGURE_TYPES = {
     "boolean": "pg_catalog.bool",
     "text": "pg_catalog.text",
     "inet": "pg_catalog.inet",
+    "cidr": "pg_catalog.cidr",
+    "macaddr": "pg_catalog.macaddr",
+    "macaddr8": "pg_catalog.macaddr8",
 }
 
 

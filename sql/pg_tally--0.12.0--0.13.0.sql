@@ -1,0 +1,228 @@
+-- pg_tally 0.12.0 -> 0.13.0 (CHANGELOG "0.13.0"): min, max and count_distinct over enums
+-- (kept by label; the enum and its labels in the new table tally._value_enum, a renamed label
+-- followed by the DDL hooks), cidr, macaddr and macaddr8.
+\echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.13.0'" to load this file. \quit
+
+-- The four new type names. The constraint is named as a fresh install names it. This locks
+-- tally._value_type until the update commits: a writer that loads its table's metrics
+-- meanwhile (once per session, or after a change of definitions) waits that long.
+ALTER TABLE tally._value_type
+    DROP CONSTRAINT _value_type_type_name_check,
+    ADD CONSTRAINT _value_type_type_name_check
+        CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
+                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum'));
+
+-- The enum a metric of type_name 'enum' reads (0.13.0): its values are kept by label, and
+-- ordered, when read, by the enum's order. `labels` are the enum's labels as pg_tally last
+-- saw them: a label renamed since (ALTER TYPE ... RENAME VALUE) leaves counters on the old
+-- label, which the DDL hooks find by this list and recompute (catalog::define). By regtype:
+-- a dump names the type, a restore finds it again (its oid and its labels' oids change).
+CREATE TABLE tally._value_enum (
+    metric_id int PRIMARY KEY REFERENCES tally._value_type (metric_id) ON DELETE CASCADE,
+    enum_type regtype NOT NULL,
+    labels    text[] NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('tally._value_enum', '');
+
+-- An enum's label as the change queries keep it, and the typed view's enum column
+-- (src/model/value_type.rs).
+CREATE FUNCTION tally._tracked_label(value anyelement) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_label_wrapper';
+CREATE FUNCTION tally._enum_value(label text, of_type anyenum) RETURNS anyenum
+STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'enum_value_wrapper';
+
+-- sql/values.sql: the sorted reads order cidr and enums too; a label no longer in its enum
+-- comes last.
+-- The expression that orders the values of metric m_id as the values themselves order
+-- (0.12.0), over a column v of their encodings (src/model/value_type.rs), for the metrics whose
+-- encodings do not: a text in a collation that is not byte order (tally._value_type.collation_name,
+-- a built-in collation, quoted here), inet, cidr (0.13.0), an enum (0.13.0: by its labels'
+-- order in pg_enum, looked up by the enum's oid, a number here; a label the enum no longer
+-- has, which the DDL hooks recompute away, has no place and comes last). NULL for every
+-- other metric.
+CREATE OR REPLACE FUNCTION tally._sort_key(m_id int) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t.collation_name IS NOT NULL
+                THEN pg_catalog.format('tally._text_of(v) COLLATE %I.%I', t.collation_name[1], t.collation_name[2])
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
+                THEN 'tally._text_of(v)::pg_catalog.inet'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'cidr'
+                THEN 'tally._text_of(v)::pg_catalog.cidr'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'enum'
+                THEN pg_catalog.format('(SELECT e.enumsortorder FROM pg_catalog.pg_enum e '
+                                       'WHERE e.enumtypid OPERATOR(pg_catalog.=) %s '
+                                       'AND e.enumlabel OPERATOR(pg_catalog.=) tally._text_of(v))',
+                                       coalesce((SELECT x.enum_type::pg_catalog.oid FROM tally._value_enum x
+                                                  WHERE x.metric_id OPERATOR(pg_catalog.=) m_id), 0))
+           END
+      FROM tally._value_type t WHERE t.metric_id OPERATOR(pg_catalog.=) m_id
+$$;
+
+-- The smallest (min) or largest (max) value of a group with a positive net count, by the
+-- metric's tally._sort_key: every such value of the group is read and ordered, so this
+-- costs O(distinct values of the group), where tally._extreme walks an index. The key is
+-- built here from the catalog, never passed in.
+CREATE OR REPLACE FUNCTION tally._sorted_extreme(m_id int, m_aggregate text, m_bucket timestamptz, m_group text)
+RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    sort_key text := tally._sort_key(m_id);
+    result numeric;
+BEGIN
+    EXECUTE format($q$
+        SELECT c.v FROM (
+            SELECT x.value FROM (
+                SELECT s.value, s.n_rows FROM tally._state s
+                 WHERE s.metric_id = $1 AND s.value IS NOT NULL
+                   AND coalesce(s.bucket_start, '-infinity') = coalesce($2, '-infinity')
+                   AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key($3), '')
+                   AND s.bucket_start IS NOT DISTINCT FROM $2 AND s.group_key IS NOT DISTINCT FROM $3
+                UNION ALL
+                SELECT d.value, d.n_rows FROM tally._delta d
+                 WHERE d.metric_id = $1 AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
+                   AND d.bucket_start IS NOT DISTINCT FROM $2 AND d.group_key IS NOT DISTINCT FROM $3) x
+             GROUP BY x.value HAVING sum(x.n_rows) > 0) AS c(v)
+         ORDER BY %s %s NULLS LAST LIMIT 1$q$, sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
+       INTO result USING m_id, m_bucket, m_group;
+    RETURN result;
+END
+$fn$;
+
+-- The min or max among `candidates` (the figures of a metric's groups) by the values' own
+-- order: the figure of a grouped min or max metric over all its groups.
+CREATE OR REPLACE FUNCTION tally._sorted_pick(m_name text, m_aggregate text, candidates numeric[])
+RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    sort_key text := tally._sort_key((SELECT m.id FROM tally._metric m WHERE m.name = m_name));
+    result numeric;
+BEGIN
+    IF sort_key IS NULL THEN
+        RETURN CASE WHEN m_aggregate = 'max' THEN (SELECT max(c.v) FROM unnest(candidates) AS c(v))
+                    ELSE (SELECT min(c.v) FROM unnest(candidates) AS c(v)) END;
+    END IF;
+    EXECUTE format('SELECT v FROM unnest($1) AS c(v) WHERE v IS NOT NULL ORDER BY %s %s NULLS LAST LIMIT 1',
+                   sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
+       INTO result USING candidates;
+    RETURN result;
+END
+$fn$;
+
+-- sql/ddl.sql: an ALTER TYPE of an enum a metric reads the values of checks that metric's
+-- table (a renamed label is followed there).
+CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    root oid;
+    typed bool;
+    users text;
+BEGIN
+    -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
+    -- ... INHERIT) would add rows the metric cannot see written: refused, whatever
+    -- check_function_bodies says.
+    SELECT pg_catalog.string_agg(DISTINCT m.name, ', ' ORDER BY m.name) INTO users
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.objid
+      JOIN pg_catalog.pg_class p ON p.oid = i.inhparent AND p.relkind = 'r'
+      JOIN tally._metric m ON m.source::oid = i.inhparent
+     WHERE c.classid = 'pg_class'::regclass;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot inherit from a table pg_tally counts'
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
+                    HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
+    END IF;
+    -- An ALTER TYPE (or ALTER DOMAIN: a domain given to another owner, who could then add a
+    -- cast from it, 0.11.0) may change what a metric reads without touching its table: an enum value
+    -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
+    -- sources it may concern are checked, whatever check_function_bodies says: a typed table
+    -- of the type (which the ALTER TYPE altered, and locked: rebuilt too), a table with a
+    -- column of it or of its array, a metric whose filter or value expression names a type
+    -- the table's owner owns (a filter uses no other role's type; matching by name alone let anyone's ALTER
+    -- TYPE of a type named "(" reach every table). The ALTER TYPE is refused if a metric would
+    -- break (0.9.0: every writer of the table failed from then on). A composite type is
+    -- reported by its pg_class entry.
+    -- A schema renamed leaves a filter that names one of its enums naming a free schema
+    -- name, which anyone allowed to create schemas could fill with a domain run as the
+    -- table's owner; one given away is no longer the table owner's (0.11.0, found by hostile
+    -- probes). Nothing after the command tells which filters named it (its old name is
+    -- gone; REASSIGN OWNED or ALTER DATABASE OWNER, which fire no event trigger, may have
+    -- moved it from the table owner before): every metric with a filter or value expression
+    -- is checked again, and the ALTER SCHEMA refused if one would break. A rare command.
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER SCHEMA') THEN
+        FOR root IN
+            SELECT DISTINCT m.source::oid FROM tally._metric m
+             WHERE m.filter IS NOT NULL
+                OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id)
+        LOOP
+            PERFORM tally._check_source(root::regclass);
+        END LOOP;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')) THEN
+        FOR root, typed IN
+            SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
+              FROM pg_event_trigger_ddl_commands() c
+              JOIN pg_catalog.pg_type t
+                ON (c.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = c.objid)
+                OR (c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND t.typrelid = c.objid)
+              JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+              JOIN tally._metric m ON true
+              JOIN pg_catalog.pg_class r ON r.oid = m.source
+             WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')
+               AND (r.reloftype = t.oid
+                    OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                  AND a.atttypid IN (t.oid, t.typarray))
+                    OR (t.typowner = r.relowner
+                        AND (pg_catalog.strpos(m.filter, t.typname) > 0
+                             OR pg_catalog.strpos((SELECT e.expression FROM tally._value_expression e
+                                                    WHERE e.metric_id = m.id), t.typname) > 0))
+                    -- 0.11.0, found by a hostile probe: an enum given to another owner is
+                    -- still named by its qualified name; one renamed by the table's owner
+                    -- (a filter may name only its own enums) leaves the filter naming a
+                    -- free name, which no text search finds, so every metric of its tables
+                    -- with a filter or value expression is checked again.
+                    OR pg_catalog.strpos(coalesce(m.filter, '') || ' ' || coalesce((SELECT e.expression FROM tally._value_expression e
+                                                                                     WHERE e.metric_id = m.id), ''),
+                                         pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.typname)) > 0
+                    OR (t.typtype = 'e' AND t.typowner = r.relowner
+                        AND (m.filter IS NOT NULL
+                             OR EXISTS (SELECT 1 FROM tally._value_expression e WHERE e.metric_id = m.id)))
+                    -- 0.13.0: a metric over the enum's values (by a domain, or an
+                    -- expression, too) keeps them by label: a label renamed is followed
+                    -- (tally._check_source recomputes it).
+                    OR EXISTS (SELECT 1 FROM tally._value_enum x
+                                WHERE x.metric_id = m.id AND x.enum_type::pg_catalog.oid = t.oid))
+             GROUP BY m.source
+        LOOP
+            IF typed THEN
+                PERFORM tally._revalidate_source(root::regclass);
+            ELSE
+                PERFORM tally._check_source(root::regclass);
+            END IF;
+        END LOOP;
+        RETURN;
+    END IF;
+    -- A partition (created, attached, detached) counts for the root of its tree.
+    FOR root IN SELECT DISTINCT coalesce(pg_partition_root(c.objid), c.objid)
+                    FROM pg_event_trigger_ddl_commands() c
+                   WHERE c.classid = 'pg_class'::regclass LOOP
+        IF NOT EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::oid = root) THEN
+            CONTINUE;
+        END IF;
+        -- pg_restore (every pg_dump script turns check_function_bodies off) recreates the
+        -- triggers itself; rebuilding them halfway through would collide with the dump's.
+        -- The metrics are still checked (a renamed column a filter reads is refused: every
+        -- write of the table would fail) and follow what changed (0.9.0; skipped before).
+        IF current_setting('check_function_bodies') = 'off' THEN
+            PERFORM tally._check_source(root::regclass);
+        ELSE
+            PERFORM tally._revalidate_source(root::regclass);
+        END IF;
+    END LOOP;
+END
+$fn$;
+ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
