@@ -386,8 +386,8 @@ pub const CHECKS: &[Check] = &[
         name: "top_user_mac8",
         define: "'top_user_mac8', 'orders', 'max', $$lpad(to_hex(user_id * 7919), 16, '0')::macaddr8$$",
         // macaddr8 has no max(): its order, which is byte order.
-        oracle: "SELECT m FROM (SELECT lpad(to_hex(user_id * 7919), 16, '0')::macaddr8 AS m FROM orders) o \
-                 WHERE m IS NOT NULL ORDER BY m DESC LIMIT 1",
+        oracle: "SELECT (SELECT m FROM (SELECT lpad(to_hex(user_id * 7919), 16, '0')::macaddr8 AS m FROM orders) o \
+                 WHERE m IS NOT NULL ORDER BY m DESC LIMIT 1)",
         tally: "SELECT tally.value('top_user_mac8', NULL::macaddr8)",
     },
     Check {
