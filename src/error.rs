@@ -139,8 +139,15 @@ pub enum TallyError {
     },
 
     /// min, max or count_distinct over text in a database not encoded in UTF-8 (0.12.0).
-    #[error("cannot compute {aggregate} over text in a database not encoded in UTF8")]
+    #[error(
+        "cannot compute {aggregate} over text or enum labels in a database not encoded in UTF8"
+    )]
     TextNotUtf8 { aggregate: String },
+
+    /// `tally._tracked_label` called with a value that is no enum (0.13.0: only the change
+    /// queries call it, always with one).
+    #[error("tally._tracked_label takes an enum value, not a value of type {type_name}")]
+    NotAnEnum { type_name: String },
 
     /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(
@@ -261,6 +268,7 @@ impl TallyError {
             | WrongValueType { .. }
             | FigureNotNumeric { .. }
             | WrongFigureType { .. }
+            | NotAnEnum { .. }
             | WrongGroupByType(_)
             | WrongBucketType { .. }
             | WrongGroupType { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
@@ -380,6 +388,9 @@ impl TallyError {
             }
             WrongFigureType { .. } => {
                 "Pass a NULL of the figures' type (or text), such as tally.value(name, NULL::timestamptz)."
+            }
+            NotAnEnum { .. } => {
+                "It is pg_tally's own encoder of enum values: define a min, max or count_distinct metric over an enum column instead."
             }
             FigureOutOfRange { .. } => {
                 "The figure has more months, days or microseconds than an interval holds, as Postgres' own sum(interval) would say; the snapshot and the typed view read it as null."

@@ -295,6 +295,17 @@ impl SpiValue {
         SpiValue { datum: None, oid }
     }
 
+    /// The text of a text result column, None for NULL or another type.
+    pub fn text(&self) -> Option<String> {
+        if self.oid != pg_sys::TEXTOID {
+            return None;
+        }
+        // SAFETY: a text Datum (checked above) of a result row, in the SPI connection's
+        // memory, which is still open (an SpiValue does not outlive it).
+        self.datum
+            .and_then(|datum| unsafe { String::from_datum(datum, false) })
+    }
+
     /// An oid argument.
     pub fn of_oid(oid: pg_sys::Oid) -> Self {
         SpiValue {

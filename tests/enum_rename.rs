@@ -1,7 +1,10 @@
-//! An enum label renamed while a writer that read the old label has not committed (0.13.0):
-//! pg_tally keeps enum values by label, so the writer's change holds the old one. The ALTER
-//! TYPE's hook must wait for that writer (it locks the table against writers) and recompute
-//! after it: the figures then hold the new label, as the table does.
+//! Enum labels renamed or added while pg_tally is in the middle of something (0.13.0).
+//! pg_tally keeps enum values by label and saves the enum's labels when a metric is defined:
+//! - a writer that read the old label has not committed: the ALTER TYPE's hook must wait for
+//!   it (it locks the table against writers) and recompute after it;
+//! - a metric is being defined (found by a hostile probe): a label renamed or added
+//!   meanwhile must wait for the definition to commit (it locks the enum's labels), so that
+//!   the labels it saved are the enum's and a later rename is seen.
 
 mod common;
 
@@ -12,6 +15,39 @@ fn text(db: &mut postgres::Client, sql: &str) -> String {
     db.query_one(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
         .get(0)
+}
+
+fn drift(db: &mut postgres::Client) -> i64 {
+    db.query_one("SELECT count(*) FROM tally.verify()", &[])
+        .unwrap()
+        .get(0)
+}
+
+/// Runs `sql` in a new session of `database` on a thread, and returns once that session
+/// waits for a lock (it must not finish first).
+fn blocked(database: &'static str, sql: &'static str) -> std::thread::JoinHandle<()> {
+    let handle = std::thread::spawn(move || {
+        let mut db = connect(database);
+        db.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    });
+    let mut watcher = connect(database);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND wait_event_type = 'Lock'",
+                &[&sql],
+            )
+            .unwrap()
+            .get(0);
+        if waiting == 1 {
+            return handle;
+        }
+        assert!(!handle.is_finished(), "{sql} did not wait");
+        assert!(Instant::now() < deadline, "{sql} never waited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -31,34 +67,9 @@ fn a_rename_waits_for_writers_of_the_old_label() {
         .batch_execute("BEGIN; INSERT INTO tickets VALUES (2, 'done')")
         .unwrap();
 
-    let renamer = std::thread::spawn(move || {
-        let mut db = connect(name);
-        db.batch_execute("ALTER TYPE stage RENAME VALUE 'done' TO 'closed'")
-            .unwrap_or_else(|e| panic!("the rename failed: {e:?}"));
-    });
     // The rename commits its own catalog change only after the hook: it must be waiting for
     // the writer's lock, not finished.
-    let mut watcher = connect(name);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                  WHERE query LIKE 'ALTER TYPE stage%' AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if waiting == 1 {
-            break;
-        }
-        assert!(
-            !renamer.is_finished(),
-            "the rename finished while a writer of the old label was in flight"
-        );
-        assert!(Instant::now() < deadline, "the rename never waited");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let renamer = blocked(name, "ALTER TYPE stage RENAME VALUE 'done' TO 'closed'");
     writer.batch_execute("COMMIT").unwrap();
     renamer.join().unwrap();
 
@@ -73,11 +84,7 @@ fn a_rename_waits_for_writers_of_the_old_label() {
         ),
         "1=1,2=1"
     );
-    let drift: i64 = writer
-        .query_one("SELECT count(*) FROM tally.verify()", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(drift, 0, "verify found drift after the rename");
+    assert_eq!(drift(&mut writer), 0, "verify found drift after the rename");
     // Later writers see the new label.
     writer
         .batch_execute("INSERT INTO tickets VALUES (3, 'closed'); DELETE FROM tickets WHERE id = 2")
@@ -86,4 +93,70 @@ fn a_rename_waits_for_writers_of_the_old_label() {
         text(&mut writer, "SELECT tally.value('last_stage', NULL::text)"),
         "closed"
     );
+}
+
+#[test]
+fn a_rename_waits_for_a_metric_being_defined() {
+    let name = "tally_enum_rename_define";
+    let mut definer = fresh_database(name);
+    definer
+        .batch_execute(
+            "CREATE TYPE level AS ENUM ('low', 'mid', 'high'); \
+             CREATE TABLE items (id int, level level); \
+             INSERT INTO items VALUES (1, 'mid'), (2, 'high');",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    definer
+        .batch_execute("BEGIN")
+        .and_then(|_| {
+            definer
+                .batch_execute("SELECT tally.create_metric('top_level', 'items', 'max', 'level')")
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let renamer = blocked(name, "ALTER TYPE level RENAME VALUE 'high' TO 'top'");
+    definer.batch_execute("COMMIT").unwrap();
+    renamer.join().unwrap();
+    assert_eq!(
+        text(&mut definer, "SELECT tally.value('top_level', NULL::text)"),
+        "top"
+    );
+    assert_eq!(
+        drift(&mut definer),
+        0,
+        "verify found drift after the rename"
+    );
+}
+
+#[test]
+fn a_metric_defined_while_a_label_is_added_sees_it_renamed_later() {
+    let name = "tally_enum_add_define";
+    let mut adder = fresh_database(name);
+    adder
+        .batch_execute(
+            "CREATE TYPE priority AS ENUM ('p3', 'p2', 'p1'); \
+             CREATE TABLE jobs (id int, priority priority); \
+             INSERT INTO jobs VALUES (1, 'p3'), (2, 'p2');",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    adder
+        .batch_execute("BEGIN")
+        .and_then(|_| adder.batch_execute("ALTER TYPE priority ADD VALUE 'p0'"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let definer = blocked(
+        name,
+        "SELECT tally.create_metric('top_priority', 'jobs', 'max', 'priority')",
+    );
+    adder.batch_execute("COMMIT").unwrap();
+    definer.join().unwrap();
+    adder
+        .batch_execute(
+            "INSERT INTO jobs VALUES (3, 'p0'); \
+             ALTER TYPE priority RENAME VALUE 'p0' TO 'p0_urgent';",
+        )
+        .unwrap();
+    assert_eq!(
+        text(&mut adder, "SELECT tally.value('top_priority', NULL::text)"),
+        "p0_urgent"
+    );
+    assert_eq!(drift(&mut adder), 0, "verify found drift after the rename");
 }

@@ -271,9 +271,12 @@ fn follow_read_types(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> Result<
 
 /// Saves the labels of the enums the metrics of `source` read and returns the metrics one of
 /// whose labels was renamed (0.13.0): their counters keep values by label, so they are
-/// recomputed. A writer that read the old label may not have committed yet: the table is
-/// locked against writers first (until this transaction ends, which a rename of a label
-/// justifies; adding a label changes nothing kept and locks nothing).
+/// recomputed. The enums are locked against other renames and additions first, and their
+/// labels read in the latest snapshot (a REPEATABLE READ transaction's own could predate a
+/// label added since, and save a list that hides that label's later rename). A writer that
+/// read the old label may not have committed yet: the table is locked against writers
+/// before the recompute (until this transaction ends, which a rename of a label justifies;
+/// adding a label changes nothing kept and locks no table).
 fn follow_enum_labels(
     client: &mut SpiClient<'_>,
     source_oid: pg_sys::Oid,
@@ -282,15 +285,33 @@ fn follow_enum_labels(
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_13) {
         return Ok(Vec::new());
     }
-    let relabelled = client
-        .update(
-            crate::sql::FOLLOW_ENUM_LABELS_SQL,
+    let enums = client
+        .select(
+            crate::sql::ENUMS_OF_SOURCE_SQL,
             Some(1),
             &[source_oid.into()],
         )?
         .first()
-        .get::<Vec<i32>>(1)?
+        .get::<Vec<pg_sys::Oid>>(1)?
         .unwrap_or_default();
+    if enums.is_empty() {
+        return Ok(Vec::new());
+    }
+    enums.iter().copied().for_each(ffi::enums::lock_labels);
+    let snapshot = ffi::Snapshot::latest();
+    let (_, row) = ffi::execute_in_snapshot(
+        &snapshot,
+        &crate::sql::FOLLOW_ENUM_LABELS_SQL,
+        &[ffi::SpiValue::of_oid(source_oid)],
+        &[pg_sys::TEXTOID],
+    )?;
+    snapshot.release();
+    let relabelled: Vec<i32> = row
+        .and_then(|row| row.first().and_then(ffi::SpiValue::text))
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|id| id.parse().ok())
+        .collect();
     if !relabelled.is_empty() {
         client.update(crate::sql::lock_out_writers_sql(source).as_str(), None, &[])?;
     }
@@ -1239,12 +1260,17 @@ fn insert_definition(
         )?;
     }
     if let Some(enum_type) = kind.enum_type {
-        // Only a 0.13.0 catalog takes enums (`value_kind`).
-        client.update(
-            crate::sql::SAVE_ENUM_SQL,
-            None,
-            &[id.into(), enum_type.into()],
+        // Only a 0.13.0 catalog takes enums (`value_kind`). The labels saved are the enum's
+        // until this transaction ends (`follow_enum_labels` says why).
+        ffi::enums::lock_labels(enum_type);
+        let snapshot = ffi::Snapshot::latest();
+        ffi::execute_in_snapshot(
+            &snapshot,
+            &crate::sql::SAVE_ENUM_SQL,
+            &[ffi::SpiValue::of_int4(id), ffi::SpiValue::of_oid(enum_type)],
+            &[],
         )?;
+        snapshot.release();
     }
     Ok(id)
 }

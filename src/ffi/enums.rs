@@ -12,6 +12,23 @@ pub fn is_enum(type_oid: pg_sys::Oid) -> bool {
     unsafe { pg_sys::type_is_enum(type_oid) }
 }
 
+/// Waits for the transactions adding or renaming labels of `enum_type` to end, and keeps
+/// new ones from starting until this transaction ends: `ALTER TYPE ... ADD VALUE` and
+/// `RENAME VALUE` take an ExclusiveLock on the type, which a ShareLock conflicts with. The
+/// labels read after it (in the latest snapshot) stay the enum's labels until commit.
+pub fn lock_labels(enum_type: pg_sys::Oid) {
+    // SAFETY: a lock-manager call on the type's object tag for this transaction, released
+    // at commit or abort; a wait may raise an ERROR (cancel, deadlock), which propagates.
+    unsafe {
+        pg_sys::LockDatabaseObject(
+            pg_sys::TypeRelationId,
+            enum_type,
+            0,
+            pg_sys::ShareLock as pg_sys::LOCKMODE,
+        )
+    }
+}
+
 /// The label of an enum value (the oid its datum is), as its bytes.
 pub fn label_of(value: pg_sys::Oid) -> Vec<u8> {
     // SAFETY: enum_out takes one argument, an enum value's oid, and returns a palloc'd

@@ -628,10 +628,9 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_label_w
 fn tracked_label(value: pg_sys::Oid, fcinfo: pg_sys::FunctionCallInfo) -> SqlResult<AnyNumeric> {
     let value_type = crate::ffi::enums::argument_type(fcinfo, 0);
     if !crate::ffi::enums::is_enum(value_type) {
-        return Err(TallyError::Internal(format!(
-            "a label asked of a value of type {}, which is no enum",
-            crate::ffi::datetime::type_name(value_type)
-        ))
+        return Err(TallyError::NotAnEnum {
+            type_name: crate::ffi::datetime::type_name(value_type),
+        }
         .into());
     }
     Ok(numeric(encode_text(&crate::ffi::enums::label_of(value))))

@@ -297,7 +297,8 @@ pub const FOLLOW_READ_TYPES_SQL: &str = "\
     SELECT coalesce(pg_catalog.array_agg(now.id), '{}') FROM now \
       JOIN tally._read_types r ON r.metric_id = now.id WHERE r.types <> now.types";
 
-/// Saves the enum `$2` a metric `$1` reads (`tally._value_enum`), with its labels.
+/// Saves the enum `$2` a metric `$1` reads (`tally._value_enum`), with its labels: run in
+/// the latest snapshot, the enum locked (`catalog::define`).
 pub const SAVE_ENUM_SQL: &str = "\
     INSERT INTO tally._value_enum (metric_id, enum_type, labels) \
     SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, \
@@ -305,8 +306,9 @@ pub const SAVE_ENUM_SQL: &str = "\
       FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid";
 
 /// Saves the labels of the enums the metrics of source `$1` read (`tally._value_enum`) and
-/// returns the metrics one of whose saved labels the enum no longer has: a label renamed
-/// (ALTER TYPE ... RENAME VALUE), which their counters may still hold.
+/// returns the metrics one of whose saved labels the enum no longer has (their ids, comma
+/// separated): a label renamed (ALTER TYPE ... RENAME VALUE), which their counters may still
+/// hold. Run in the latest snapshot, the enums locked (`catalog::define`).
 pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
     WITH now AS ( \
         SELECT x.metric_id, x.labels AS saved, \
@@ -316,8 +318,15 @@ pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
          WHERE m.source = $1::pg_catalog.oid), \
          saved AS (UPDATE tally._value_enum x SET labels = now.labels FROM now \
                     WHERE x.metric_id = now.metric_id AND x.labels <> now.labels RETURNING 1) \
-    SELECT coalesce(pg_catalog.array_agg(now.metric_id) FILTER (WHERE NOT now.saved <@ now.labels), '{}') \
+    SELECT coalesce(pg_catalog.string_agg(now.metric_id::pg_catalog.text, ',') \
+                      FILTER (WHERE NOT now.saved <@ now.labels), '') \
       FROM now";
+
+/// The enums the metrics of source `$1` read (`tally._value_enum`).
+pub const ENUMS_OF_SOURCE_SQL: &str = "\
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
+      FROM tally._value_enum x JOIN tally._metric m ON m.id = x.metric_id \
+     WHERE m.source = $1::pg_catalog.oid";
 
 /// The type of the figures of metric `$1` (`read::figure_kind`): its `tally._value_type`
 /// row and, for an enum, which (0.13.0), as far as the catalog has them.

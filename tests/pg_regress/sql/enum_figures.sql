@@ -108,6 +108,9 @@ CREATE TYPE severity AS ENUM ('low', 'high');
 ALTER TABLE tickets ALTER COLUMN urgency TYPE severity USING 'low';
 DROP TYPE urgency CASCADE;
 SELECT tally.value('top_urgency');
+-- The enum encoder is called by the change queries only: anything else is no enum.
+SELECT tally._tracked_label(1);
+SELECT tally._tracked_label('a'::text);
 
 -- Hostile: the enum's owner (not the table's) defines casts to and from text that record who
 -- ran them. No write, fold, read, snapshot or view read runs them.
