@@ -24,6 +24,9 @@ DECLARE
     users text;
     root oid;
 BEGIN
+    -- 0.13.0: the metrics below are the ones this transaction's snapshot sees; refused when a
+    -- REPEATABLE READ or SERIALIZABLE snapshot misses some (40001, retried by clients).
+    PERFORM tally._require_current_metrics();
     -- A dropped partition took its rows out of its root's figures: recompute them.
     FOR root IN SELECT DISTINCT p.root FROM pg_event_trigger_dropped_objects() d
                   JOIN tally._partition p ON p.relid = d.objid
@@ -73,6 +76,7 @@ DECLARE
     typed bool;
     users text;
 BEGIN
+    PERFORM tally._require_current_metrics();   -- as in tally._on_sql_drop (0.13.0)
     -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
     -- ... INHERIT) would add rows the metric cannot see written: refused, whatever
     -- check_function_bodies says.
@@ -191,6 +195,7 @@ DECLARE
     rewritten oid := pg_event_trigger_table_rewrite_oid();
     root oid := coalesce(pg_partition_root(rewritten), rewritten);
 BEGIN
+    PERFORM tally._require_current_metrics();   -- as in tally._on_sql_drop (0.13.0)
     INSERT INTO tally._broken (metric_id, reason)
     SELECT m.id, format('its table %s was rewritten by %s and not recomputed: the DDL hook that recomputes it did not run',
                         root::regclass, tg_tag)

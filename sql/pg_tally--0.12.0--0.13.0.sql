@@ -110,8 +110,85 @@ BEGIN
 END
 $fn$;
 
--- sql/ddl.sql: an ALTER TYPE of an enum a metric reads the values of checks that metric's
--- table (a renamed label is followed there).
+-- The DDL hooks refuse DDL whose REPEATABLE READ / SERIALIZABLE snapshot misses a metric
+-- defined or dropped since (src/catalog/define.rs).
+CREATE FUNCTION tally._require_current_metrics() RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_require_current_metrics_wrapper';
+REVOKE EXECUTE ON FUNCTION tally._require_current_metrics() FROM PUBLIC;
+
+-- sql/ddl.sql: the hooks call it first; an ALTER TYPE of an enum a metric reads the values
+-- of checks that metric's table (a renamed label is followed there).
+- DDL on source tables never leaves a metric silently out of step with its table:
+--   DROP TABLE / DROP COLUMN of something a metric uses  -> refused, with the metrics named
+--   any other ALTER TABLE of a source                     -> every metric is re-validated
+--                                                            (refused if one would break),
+--                                                            then its triggers are rebuilt
+--   a rewrite of a source (ALTER COLUMN ... TYPE, USING)  -> its metrics recomputed; marked
+--                                                            broken if the ALTER TABLE hook
+--                                                            is skipped (0.9.0)
+--   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
+--   ALTER TYPE (an enum value renamed, a typed table's    -> every metric re-validated (0.9.0)
+--   attribute retyped)                                     a metric over the enum's values
+--                                                            recomputed when a label it kept
+--                                                            was renamed (0.13.0)
+--   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
+--                                                         -> triggers on every partition
+--                                                            rebuilt, metrics recomputed
+--   TRUNCATE                                              -> counters emptied by the trigger
+--   DROP EXTENSION pg_tally                               -> refused while tables have its
+--                                                            triggers, unless CASCADE
+CREATE OR REPLACE FUNCTION tally._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    dropped record;
+    users text;
+    root oid;
+BEGIN
+    -- 0.13.0: the metrics below are the ones this transaction's snapshot sees; refused when a
+    -- REPEATABLE READ or SERIALIZABLE snapshot misses some (40001, retried by clients).
+    PERFORM tally._require_current_metrics();
+    -- A dropped partition took its rows out of its root's figures: recompute them.
+    FOR root IN SELECT DISTINCT p.root FROM pg_event_trigger_dropped_objects() d
+                  JOIN tally._partition p ON p.relid = d.objid
+                 WHERE d.object_type = 'table' LOOP
+        DELETE FROM tally._partition p USING pg_event_trigger_dropped_objects() d WHERE p.relid = d.objid;
+        PERFORM tally._revalidate_source(root::regclass);
+    END LOOP;
+    FOR dropped IN SELECT * FROM pg_event_trigger_dropped_objects()
+                    WHERE object_type IN ('table', 'table column') LOOP
+        SELECT string_agg(m.name, ', ' ORDER BY m.name) INTO users
+          FROM tally._metric m
+         WHERE m.source::oid = dropped.objid
+           AND (dropped.object_type = 'table'
+                OR dropped.address_names[array_upper(dropped.address_names, 1)] = ANY (m.depends_on));
+        IF users IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot drop % %: pg_tally metrics depend on it', dropped.object_type, dropped.object_identity
+                  USING ERRCODE = 'dependent_objects_still_exist',
+                        DETAIL = format('Metrics using it: %s.', users),
+                        HINT = 'Drop those metrics first with tally.drop_metric(name), then repeat the command.';
+        END IF;
+    END LOOP;
+    -- A type a filter or value expression names (an enum: no other type passes their
+    -- check), dropped: the stored text would name a free type name, and whoever may create
+    -- in its schema could fill it with a domain whose CHECK runs as the table's owner in
+    -- every write (0.11.0, found by a hostile probe). The metrics whose text holds the
+    -- type's name are checked again, which fails, and the drop with it. A table's own row
+    -- type, dropped with the table, is no such type.
+    FOR root IN SELECT DISTINCT m.source::oid
+                  FROM pg_event_trigger_dropped_objects() d
+                  JOIN tally._metric m
+                    ON pg_catalog.strpos(coalesce(m.filter, '') OPERATOR(pg_catalog.||) ' '
+                                         OPERATOR(pg_catalog.||) coalesce((SELECT e.expression FROM tally._value_expression e
+                                                                           WHERE e.metric_id = m.id), ''),
+                                         d.object_identity) > 0
+                 WHERE d.object_type = 'type'
+                   AND NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() t
+                                    WHERE t.object_type = 'table' AND t.object_identity = d.object_identity) LOOP
+        PERFORM tally._check_source(root::regclass);
+    END LOOP;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -119,6 +196,7 @@ DECLARE
     typed bool;
     users text;
 BEGIN
+    PERFORM tally._require_current_metrics();   -- as in tally._on_sql_drop (0.13.0)
     -- A table that inherits from a metric's table (CREATE TABLE ... INHERITS, ALTER TABLE
     -- ... INHERIT) would add rows the metric cannot see written: refused, whatever
     -- check_function_bodies says.
@@ -225,4 +303,27 @@ BEGIN
     END LOOP;
 END
 $fn$;
+
+-- A rewrite may change every value a metric read (ALTER COLUMN amount TYPE numeric USING
+-- amount * 100): the metrics of the rewritten table (or of the root of its partition tree)
+-- are marked broken here, before the rewrite, and recomputed by tally._on_alter_table at the
+-- end of the command, which clears the mark. Should that hook not run, they stay broken,
+-- visibly, until tally.refresh: never silently wrong.
+CREATE OR REPLACE FUNCTION tally._on_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rewritten oid := pg_event_trigger_table_rewrite_oid();
+    root oid := coalesce(pg_partition_root(rewritten), rewritten);
+BEGIN
+    PERFORM tally._require_current_metrics();   -- as in tally._on_sql_drop (0.13.0)
+    INSERT INTO tally._broken (metric_id, reason)
+    SELECT m.id, format('its table %s was rewritten by %s and not recomputed: the DDL hook that recomputes it did not run',
+                        root::regclass, tg_tag)
+      FROM tally._metric m
+     WHERE m.source::oid = root
+        ON CONFLICT (metric_id) DO NOTHING;
+END
+$fn$;
+ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

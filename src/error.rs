@@ -214,6 +214,14 @@ pub enum TallyError {
     #[error("{0} must run at READ COMMITTED isolation")]
     NeedsReadCommitted(&'static str),
 
+    /// DDL in a REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates a metric
+    /// defined or dropped since (0.13.0, found by a hostile probe): the DDL hooks would not
+    /// see that metric, and leave it out of step with its table.
+    #[error(
+        "a pg_tally metric was defined or dropped after this transaction's snapshot was taken"
+    )]
+    MetricsChangedSinceSnapshot,
+
     #[error("since must be earlier than until")]
     BadRange,
 
@@ -292,6 +300,7 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            MetricsChangedSinceSnapshot => Code::ERRCODE_T_R_SERIALIZATION_FAILURE,
             ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
@@ -433,6 +442,7 @@ impl TallyError {
             UnknownSchema(_) => "Create the schema first, or name an existing one.",
             NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",
             NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
+            MetricsChangedSinceSnapshot => "Retry the transaction (as after any serialization failure), or run the DDL in READ COMMITTED.",
             BadRange => "Pass since < until.",
             ForcedRowSecurity(_) => "ALTER TABLE ... NO FORCE ROW LEVEL SECURITY (policies still apply to every other role), or drop the table's metrics first.",
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",

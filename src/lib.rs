@@ -66,7 +66,8 @@ extension_sql_file!(
     requires = [
         "bootstrap",
         catalog::define::_revalidate_source,
-        catalog::define::_check_source
+        catalog::define::_check_source,
+        catalog::define::_require_current_metrics
     ]
 );
 extension_sql_file!(

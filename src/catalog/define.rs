@@ -188,6 +188,39 @@ fn _check_source(source: PgRelation) -> SqlResult<()> {
     Ok(())
 }
 
+/// Called first by the DDL hooks (sql/ddl.sql). In a REPEATABLE READ or SERIALIZABLE
+/// transaction, the hooks read the metrics in the transaction's snapshot, which may predate
+/// a metric defined (or dropped) while the DDL waited for its locks: an ALTER TYPE would not
+/// follow a renamed label for it, a rewrite would not recompute it. Such a DDL is refused as
+/// a serialization failure (40001), which a client retries. READ COMMITTED reads the
+/// metrics anew in each statement of the hooks, after the DDL's locks were granted.
+#[pg_extern(volatile, parallel_unsafe)]
+fn _require_current_metrics() -> SqlResult<()> {
+    if ffi::is_read_committed() {
+        return Ok(());
+    }
+    Spi::connect_mut(|client| -> Result<()> {
+        let in_snapshot = client
+            .select(crate::sql::METRIC_IDS_SQL, Some(1), &[])?
+            .first()
+            .get_one::<String>()?;
+        let snapshot = ffi::Snapshot::latest();
+        let (_, latest) = ffi::execute_in_snapshot(
+            &snapshot,
+            &crate::sql::METRIC_IDS_SQL,
+            &[],
+            &[pg_sys::TEXTOID],
+        )?;
+        snapshot.release();
+        let latest = latest.and_then(|row| row.first().and_then(ffi::SpiValue::text));
+        if latest != in_snapshot {
+            return Err(TallyError::MetricsChangedSinceSnapshot);
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 /// What a revalidation rebuilds besides checking.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rebuild {
@@ -383,6 +416,11 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         return Err(TallyError::NeedsReadCommitted("tally.create_metric"));
     }
     let valid = validate(client, request, true)?;
+    if let Some(enum_type) = valid.value_kind.enum_type {
+        // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table):
+        // the labels this metric saves stay the enum's until it commits.
+        ffi::enums::lock_labels(enum_type);
+    }
     lock_source(valid.source.oid);
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
@@ -1261,8 +1299,7 @@ fn insert_definition(
     }
     if let Some(enum_type) = kind.enum_type {
         // Only a 0.13.0 catalog takes enums (`value_kind`). The labels saved are the enum's
-        // until this transaction ends (`follow_enum_labels` says why).
-        ffi::enums::lock_labels(enum_type);
+        // until this transaction ends (`define` locked them; `follow_enum_labels` says why).
         let snapshot = ffi::Snapshot::latest();
         ffi::execute_in_snapshot(
             &snapshot,

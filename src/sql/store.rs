@@ -322,6 +322,11 @@ pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
                       FILTER (WHERE NOT now.saved <@ now.labels), '') \
       FROM now";
 
+/// Every metric's id, as one text (`catalog::define::_require_current_metrics` compares two
+/// snapshots by it).
+pub const METRIC_IDS_SQL: &str = "\
+    SELECT coalesce(pg_catalog.string_agg(m.id::pg_catalog.text, ',' ORDER BY m.id), '') FROM tally._metric m";
+
 /// The enums the metrics of source `$1` read (`tally._value_enum`).
 pub const ENUMS_OF_SOURCE_SQL: &str = "\
     SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
