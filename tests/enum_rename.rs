@@ -17,10 +17,15 @@ fn text(db: &mut postgres::Client, sql: &str) -> String {
         .get(0)
 }
 
-fn drift(db: &mut postgres::Client) -> i64 {
-    db.query_one("SELECT count(*) FROM tally.verify()", &[])
+/// The metric's figure (as text) is `expected`, and `tally.verify` finds no drift.
+fn assert_exact(db: &mut postgres::Client, metric: &str, expected: &str) {
+    let figure = text(db, &format!("SELECT tally.value('{metric}', NULL::text)"));
+    assert_eq!(figure, expected, "{metric}");
+    let drift: i64 = db
+        .query_one("SELECT count(*) FROM tally.verify()", &[])
         .unwrap()
-        .get(0)
+        .get(0);
+    assert_eq!(drift, 0, "verify found drift");
 }
 
 /// Runs `sql` in a new session of `database` on a thread, and returns once that session
@@ -73,10 +78,7 @@ fn a_rename_waits_for_writers_of_the_old_label() {
     writer.batch_execute("COMMIT").unwrap();
     renamer.join().unwrap();
 
-    assert_eq!(
-        text(&mut writer, "SELECT tally.value('last_stage', NULL::text)"),
-        "closed"
-    );
+    assert_exact(&mut writer, "last_stage", "closed");
     assert_eq!(
         text(
             &mut writer,
@@ -84,7 +86,6 @@ fn a_rename_waits_for_writers_of_the_old_label() {
         ),
         "1=1,2=1"
     );
-    assert_eq!(drift(&mut writer), 0, "verify found drift after the rename");
     // Later writers see the new label.
     writer
         .batch_execute("INSERT INTO tickets VALUES (3, 'closed'); DELETE FROM tickets WHERE id = 2")
@@ -116,15 +117,7 @@ fn a_rename_waits_for_a_metric_being_defined() {
     let renamer = blocked(name, "ALTER TYPE level RENAME VALUE 'high' TO 'top'");
     definer.batch_execute("COMMIT").unwrap();
     renamer.join().unwrap();
-    assert_eq!(
-        text(&mut definer, "SELECT tally.value('top_level', NULL::text)"),
-        "top"
-    );
-    assert_eq!(
-        drift(&mut definer),
-        0,
-        "verify found drift after the rename"
-    );
+    assert_exact(&mut definer, "top_level", "top");
 }
 
 #[test]
@@ -154,9 +147,5 @@ fn a_metric_defined_while_a_label_is_added_sees_it_renamed_later() {
              ALTER TYPE priority RENAME VALUE 'p0' TO 'p0_urgent';",
         )
         .unwrap();
-    assert_eq!(
-        text(&mut adder, "SELECT tally.value('top_priority', NULL::text)"),
-        "p0_urgent"
-    );
-    assert_eq!(drift(&mut adder), 0, "verify found drift after the rename");
+    assert_exact(&mut adder, "top_priority", "p0_urgent");
 }
