@@ -118,25 +118,6 @@ REVOKE EXECUTE ON FUNCTION tally._require_current_metrics() FROM PUBLIC;
 
 -- sql/ddl.sql: the hooks call it first; an ALTER TYPE of an enum a metric reads the values
 -- of checks that metric's table (a renamed label is followed there).
-- DDL on source tables never leaves a metric silently out of step with its table:
---   DROP TABLE / DROP COLUMN of something a metric uses  -> refused, with the metrics named
---   any other ALTER TABLE of a source                     -> every metric is re-validated
---                                                            (refused if one would break),
---                                                            then its triggers are rebuilt
---   a rewrite of a source (ALTER COLUMN ... TYPE, USING)  -> its metrics recomputed; marked
---                                                            broken if the ALTER TABLE hook
---                                                            is skipped (0.9.0)
---   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
---   ALTER TYPE (an enum value renamed, a typed table's    -> every metric re-validated (0.9.0)
---   attribute retyped)                                     a metric over the enum's values
---                                                            recomputed when a label it kept
---                                                            was renamed (0.13.0)
---   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
---                                                         -> triggers on every partition
---                                                            rebuilt, metrics recomputed
---   TRUNCATE                                              -> counters emptied by the trigger
---   DROP EXTENSION pg_tally                               -> refused while tables have its
---                                                            triggers, unless CASCADE
 CREATE OR REPLACE FUNCTION tally._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
