@@ -1,16 +1,16 @@
 -- pg_tally 0.12.0 -> 0.13.0 (CHANGELOG "0.13.0"): min, max and count_distinct over enums
 -- (kept by label; the enum and its labels in the new table tally._value_enum, a renamed label
--- followed by the DDL hooks), cidr, macaddr and macaddr8.
+-- followed by the DDL hooks), cidr, macaddr, macaddr8, bytea, bit and varbit.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.13.0'" to load this file. \quit
 
--- The four new type names. The constraint is named as a fresh install names it. This locks
+-- The six new type names. The constraint is named as a fresh install names it. This locks
 -- tally._value_type until the update commits: a writer that loads its table's metrics
 -- meanwhile (once per session, or after a change of definitions) waits that long.
 ALTER TABLE tally._value_type
     DROP CONSTRAINT _value_type_type_name_check,
     ADD CONSTRAINT _value_type_type_name_check
         CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
-                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum'));
+                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit'));
 
 -- The enum a metric of type_name 'enum' reads (0.13.0): its values are kept by label, and
 -- ordered, when read, by the enum's order. `labels` are the enum's labels as pg_tally last
@@ -30,6 +30,15 @@ CREATE FUNCTION tally._tracked_label(value anyelement) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_label_wrapper';
 CREATE FUNCTION tally._enum_value(label text, of_type anyenum) RETURNS anyenum
 STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'enum_value_wrapper';
+
+-- bytea, bit and varbit as the change queries keep them (src/model/value_type.rs); the
+-- texts' min/max encoder now names the kind of value it refuses (one message for the three).
+CREATE FUNCTION tally._tracked_value("value" bytea) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_bytea_wrapper';
+CREATE FUNCTION tally._tracked_bytea_in_order("metric" text, "value" bytea) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_bytea_in_order_wrapper';
+CREATE FUNCTION tally._tracked_bits_in_order("metric" text, "bits" text) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_bits_in_order_wrapper';
 
 -- sql/values.sql: the sorted reads order cidr and enums too; a label no longer in its enum
 -- comes last.
@@ -308,3 +317,51 @@ $fn$;
 ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- sql/read.sql: the typed reads make an enum's figures its values by enum_in, never by a
+-- cast from text its owner could have created (tally._figure_cast).
+CREATE FUNCTION tally._enum_of("asked" oid) RETURNS oid
+STABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_enum_of_wrapper';
+-- The SQL that makes `figure`, an expression of a figure's text, a value of the type `asked`
+-- (0.13.0): its cast, but for an enum (or a domain over one) the label made the enum's value
+-- by tally._enum_value (Postgres' enum_in) first, since a cast from text to the enum could be
+-- one its owner created, which would run with the reader's rights.
+CREATE FUNCTION tally._figure_cast(figure pg_catalog.text, asked pg_catalog.regtype) RETURNS pg_catalog.text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT CASE WHEN e.enum_type IS NULL THEN pg_catalog.format('%s::%s', figure, asked)
+                ELSE pg_catalog.format('tally._enum_value(%s, NULL::%s)::%s', figure, e.enum_type, asked)
+           END
+      FROM (SELECT tally._enum_of(asked::pg_catalog.oid)::pg_catalog.regtype AS enum_type) e
+$fn$;
+
+CREATE OR REPLACE FUNCTION tally.value(metric pg_catalog.text, as_type anyelement) RETURNS anyelement
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    figure ALIAS FOR $0;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %s', tally._figure_cast('$1', pg_catalog.pg_typeof(as_type)))
+       INTO figure USING tally._value_text(metric, pg_catalog.pg_typeof(as_type));
+    RETURN figure;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION tally.groups(metric pg_catalog.text, as_type anyelement)
+RETURNS TABLE (group_key pg_catalog.text, value anyelement)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT g.group_key, %s FROM tally._groups_text($1, $2) g',
+                                           tally._figure_cast('g.value', pg_catalog.pg_typeof(as_type)))
+           USING metric, pg_catalog.pg_typeof(as_type);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION tally.series(metric pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,
+                             as_type anyelement)
+RETURNS TABLE (bucket_start pg_catalog.timestamptz, group_key pg_catalog.text, value anyelement)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT s.bucket_start, s.group_key, %s FROM tally._series_text($1, $2, $3, $4) s',
+                                           tally._figure_cast('s.value', pg_catalog.pg_typeof(as_type)))
+           USING metric, since, until, pg_catalog.pg_typeof(as_type);
+END
+$fn$;

@@ -167,12 +167,25 @@ $fn$;
 -- input, which reads that text back under any session settings (ISO 8601). The cast runs
 -- with the caller's rights (these are not SECURITY DEFINER), and the type is named by
 -- format's %s of a regtype, which quotes and qualifies it.
+
+-- The SQL that makes `figure`, an expression of a figure's text, a value of the type `asked`
+-- (0.13.0): its cast, but for an enum (or a domain over one) the label made the enum's value
+-- by tally._enum_value (Postgres' enum_in) first, since a cast from text to the enum could be
+-- one its owner created, which would run with the reader's rights.
+CREATE FUNCTION tally._figure_cast(figure pg_catalog.text, asked pg_catalog.regtype) RETURNS pg_catalog.text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT CASE WHEN e.enum_type IS NULL THEN pg_catalog.format('%s::%s', figure, asked)
+                ELSE pg_catalog.format('tally._enum_value(%s, NULL::%s)::%s', figure, e.enum_type, asked)
+           END
+      FROM (SELECT tally._enum_of(asked::pg_catalog.oid)::pg_catalog.regtype AS enum_type) e
+$fn$;
+
 CREATE FUNCTION tally.value(metric pg_catalog.text, as_type anyelement) RETURNS anyelement
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     figure ALIAS FOR $0;
 BEGIN
-    EXECUTE pg_catalog.format('SELECT $1::%s', pg_catalog.pg_typeof(as_type))
+    EXECUTE pg_catalog.format('SELECT %s', tally._figure_cast('$1', pg_catalog.pg_typeof(as_type)))
        INTO figure USING tally._value_text(metric, pg_catalog.pg_typeof(as_type));
     RETURN figure;
 END
@@ -182,8 +195,8 @@ CREATE FUNCTION tally.groups(metric pg_catalog.text, as_type anyelement)
 RETURNS TABLE (group_key pg_catalog.text, value anyelement)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
-    RETURN QUERY EXECUTE pg_catalog.format('SELECT g.group_key, g.value::%s FROM tally._groups_text($1, $2) g',
-                                           pg_catalog.pg_typeof(as_type))
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT g.group_key, %s FROM tally._groups_text($1, $2) g',
+                                           tally._figure_cast('g.value', pg_catalog.pg_typeof(as_type)))
            USING metric, pg_catalog.pg_typeof(as_type);
 END
 $fn$;
@@ -193,8 +206,8 @@ CREATE FUNCTION tally.series(metric pg_catalog.text, since pg_catalog.timestampt
 RETURNS TABLE (bucket_start pg_catalog.timestamptz, group_key pg_catalog.text, value anyelement)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
-    RETURN QUERY EXECUTE pg_catalog.format('SELECT s.bucket_start, s.group_key, s.value::%s FROM tally._series_text($1, $2, $3, $4) s',
-                                           pg_catalog.pg_typeof(as_type))
+    RETURN QUERY EXECUTE pg_catalog.format('SELECT s.bucket_start, s.group_key, %s FROM tally._series_text($1, $2, $3, $4) s',
+                                           tally._figure_cast('s.value', pg_catalog.pg_typeof(as_type)))
            USING metric, since, until, pg_catalog.pg_typeof(as_type);
 END
 $fn$;

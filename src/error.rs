@@ -159,9 +159,14 @@ pub enum TallyError {
         collation: String,
     },
 
-    /// A text value a min or max metric cannot keep (0.12.0).
-    #[error("metric \"{metric}\" cannot keep a text of {bytes} bytes")]
-    TextTooLong { metric: String, bytes: usize },
+    /// A text (0.12.0), bytea or bit string (0.13.0) a min or max metric cannot keep.
+    #[error("metric \"{metric}\" cannot keep a {what} of {size} {unit}")]
+    TooLongToOrder {
+        metric: String,
+        what: &'static str,
+        size: usize,
+        unit: &'static str,
+    },
 
     /// `tally.value(metric)` and the other numeric reads of a metric whose figures have
     /// another type (0.12.0).
@@ -311,7 +316,7 @@ impl TallyError {
                 Code::ERRCODE_DATETIME_FIELD_OVERFLOW
             }
             ValueTooLong { .. }
-            | TextTooLong { .. }
+            | TooLongToOrder { .. }
             | GroupKeyTooLong { .. }
             | TooManyGroupColumns(_) => Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             MetricBroken { .. } => Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -341,8 +346,8 @@ impl TallyError {
                 "min, max and count_distinct keep each distinct value in an index, which takes values of up to 1024 bytes (about 2000 digits).".into(),
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
-            TextTooLong { .. } => Some(
-                "min and max keep each distinct text in an index, in order, which takes texts of up to 600 bytes.".into(),
+            TooLongToOrder { .. } => Some(
+                "min and max keep each distinct text, bytea or bit string in an index, in order, which takes texts and byteas of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "min and max over text pick their figure by the value's collation when it is read; a collation created after initdb could be renamed and another put in its place.".into(),
@@ -378,10 +383,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char and enums (floats are not exact under incremental maintenance); count works on any column."
+                "sum and avg need an integer, numeric or interval column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit and enums (floats are not exact under incremental maintenance); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text and enum values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+                "sum and avg need an integer, numeric or interval value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string and enum values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
@@ -448,7 +453,7 @@ impl TallyError {
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
-            TextTooLong { .. } => "Write a shorter text, or constrain the column (such as varchar(150)); the statement was not applied.",
+            TooLongToOrder { .. } => "Write a shorter value, or constrain the column (such as varchar(150)); count_distinct takes any length. The statement was not applied.",
             InfiniteInterval { .. } => "A sum or avg over intervals adds their months, days and time apart, which an infinite interval has no finite value for; the statement was not applied.",
             GroupKeyTooLong { .. } => "Write a shorter value, or group by another column; the statement was not applied.",
             MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",

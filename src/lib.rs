@@ -56,6 +56,7 @@ extension_sql_file!(
         read::_value_text,
         read::_groups_text,
         read::_series_text,
+        read::_enum_of,
         model::value_type::_figure_json,
         model::value_type::_interval_figure
     ]

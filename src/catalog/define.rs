@@ -920,8 +920,8 @@ fn check_value(
 /// The type of the values an aggregate reads from a column or expression of type
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
 /// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
-/// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8 and any enum
-/// 0.13.0) the types of `ValueType`, text in a
+/// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8, bytea, bit,
+/// varbit and any enum 0.13.0) the types of `ValueType`, text in a
 /// deterministic collation (whose equality is the encoding's byte equality), for min and
 /// max one of pg_catalog (`check_text_collation`).
 fn value_kind(
@@ -950,9 +950,12 @@ fn value_kind(
         return Ok(ValueKind::of(value_type));
     }
     let since = match value_type {
-        ValueType::Cidr | ValueType::Macaddr | ValueType::Macaddr8 | ValueType::Enum => {
-            crate::sql::CatalogVersion::V0_13
-        }
+        ValueType::Cidr
+        | ValueType::Macaddr
+        | ValueType::Macaddr8
+        | ValueType::Enum
+        | ValueType::Bytea
+        | ValueType::Bit => crate::sql::CatalogVersion::V0_13,
         _ => crate::sql::CatalogVersion::V0_12,
     };
     if !crate::model::installed::catalog_has(since) {

@@ -124,14 +124,18 @@ impl Metric {
     /// type itself, which only looks through a domain or drops a char's padding, then
     /// `tally._tracked_value`; a text of a min or max metric through
     /// `tally._tracked_text_in_order`, which refuses one too long to keep in order; a cidr as
-    /// inet, a macaddr as its text, an enum by its label, `tally._tracked_label`). Refused
+    /// inet, a macaddr as its text, an enum by its label, `tally._tracked_label`; a bytea or
+    /// a bit string of a min or max through `_tracked_bytea_in_order`,
+    /// `_tracked_bits_in_order`). Refused
     /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {
         let typed = format!("({column})::{}", self.value_kind.value_type.sql_type());
+        // min and max keep their values in order: a value too long for that is refused.
+        let in_order = self.aggregate != Aggregate::CountDistinct;
         let value = match self.value_kind.value_type {
             ValueType::Numeric => format!("{column}::pg_catalog.numeric"),
-            ValueType::Text if self.aggregate != Aggregate::CountDistinct => format!(
+            ValueType::Text if in_order => format!(
                 "tally._tracked_text_in_order({}, {typed})",
                 literal(&self.name)
             ),
@@ -141,6 +145,16 @@ impl Metric {
             ValueType::Macaddr | ValueType::Macaddr8 => {
                 format!("tally._tracked_value({typed}::pg_catalog.text)")
             }
+            ValueType::Bytea if in_order => format!(
+                "tally._tracked_bytea_in_order({}, {typed})",
+                literal(&self.name)
+            ),
+            // A bit string by its text of 0s and 1s (varbit: a bare bit is bit(1)).
+            ValueType::Bit if in_order => format!(
+                "tally._tracked_bits_in_order({}, {typed}::pg_catalog.text)",
+                literal(&self.name)
+            ),
+            ValueType::Bit => format!("tally._tracked_value({typed}::pg_catalog.text)"),
             _ => format!("tally._tracked_value({typed})"),
         };
         if !self.refuses_unfoldable {

@@ -18,6 +18,8 @@
 //! | inet, cidr | its text (`inet_out`, one text per value) as a text is kept |
 //! | macaddr, macaddr8 | its text (fixed-width lowercase hex: byte order is its order) as a text is kept |
 //! | enum | its label (unique in its enum) as a text is kept (0.13.0) |
+//! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
+//! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //!
 //! For four of them the encoding's order is not the values' order: text in a collation whose
 //! order is not byte order, inet, cidr and enums (ordered by the enum's own order). Their min and max are picked when read, by the values'
@@ -135,9 +137,12 @@ pub enum ValueType {
     Macaddr8,
     /// Any enum (`ValueKind::enum_type` says which).
     Enum,
+    Bytea,
+    /// bit and varbit, whose figures are read as varbit (a bit without a length is bit(1)).
+    Bit,
 }
 
-const NAMED: [(ValueType, &str); 14] = [
+const NAMED: [(ValueType, &str); 16] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -152,6 +157,8 @@ const NAMED: [(ValueType, &str); 14] = [
     (ValueType::Macaddr, "macaddr"),
     (ValueType::Macaddr8, "macaddr8"),
     (ValueType::Enum, "enum"),
+    (ValueType::Bytea, "bytea"),
+    (ValueType::Bit, "varbit"),
 ];
 
 impl ValueType {
@@ -175,6 +182,8 @@ impl ValueType {
             pg_sys::CIDROID => Self::Cidr,
             pg_sys::MACADDROID => Self::Macaddr,
             pg_sys::MACADDR8OID => Self::Macaddr8,
+            pg_sys::BYTEAOID => Self::Bytea,
+            pg_sys::BITOID | pg_sys::VARBITOID => Self::Bit,
             _ => return None,
         })
     }
@@ -214,6 +223,8 @@ impl ValueType {
             Self::Macaddr => "pg_catalog.macaddr",
             Self::Macaddr8 => "pg_catalog.macaddr8",
             Self::Enum => "pg_catalog.text",
+            Self::Bytea => "pg_catalog.bytea",
+            Self::Bit => "pg_catalog.varbit",
         }
     }
 
@@ -234,6 +245,8 @@ impl ValueType {
             Self::Macaddr => pg_sys::MACADDROID,
             Self::Macaddr8 => pg_sys::MACADDR8OID,
             Self::Enum => pg_sys::TEXTOID,
+            Self::Bytea => pg_sys::BYTEAOID,
+            Self::Bit => pg_sys::VARBITOID,
         }
     }
 }
@@ -254,6 +267,59 @@ pub fn encode_text(bytes: &[u8]) -> String {
     digits_of("0", bytes)
 }
 
+/// `bytes` of a bytea as a tracked value: `encode_text`'s form with each byte plus one (a
+/// bytea may hold a zero byte, which as `000` could end a numeric's digits unseen), so that
+/// a longer bytea with the same start is larger, as in bytea's order; a bytea longer than
+/// `TEXT_KEPT_BYTES` by digest, as a long text.
+pub fn encode_bytea(bytes: &[u8]) -> String {
+    if bytes.len() > TEXT_KEPT_BYTES {
+        return encode_text(bytes);
+    }
+    if bytes.is_empty() {
+        return "0".to_string();
+    }
+    let mut encoded = Vec::with_capacity(2 + 3 * bytes.len());
+    encoded.extend_from_slice(b"0.");
+    for &byte in bytes {
+        let shifted = u16::from(byte) + 1;
+        encoded.extend_from_slice(&[
+            b'0' + (shifted / 100) as u8,
+            b'0' + (shifted / 10 % 10) as u8,
+            b'0' + (shifted % 10) as u8,
+        ]);
+    }
+    String::from_utf8(encoded).expect("ASCII digits")
+}
+
+/// The bytea `encode_bytea` kept as `encoded`, None for a digest or anything else.
+pub fn decode_bytea(encoded: &str) -> Option<Vec<u8>> {
+    let groups = digit_groups(encoded)?;
+    groups
+        .into_iter()
+        .map(|group| {
+            group
+                .checked_sub(1)
+                .and_then(|byte| u8::try_from(byte).ok())
+        })
+        .collect()
+}
+
+/// The three-digit groups after `0.` of a kept text or bytea (numeric's text form:
+/// trailing zeros may be gone), None for a digest or anything else.
+fn digit_groups(encoded: &str) -> Option<Vec<u16>> {
+    let digits = match encoded.split_once('.') {
+        None if encoded == "0" => return Some(Vec::new()),
+        Some(("0", digits)) if digits.bytes().all(|b| b.is_ascii_digit()) => digits,
+        _ => return None,
+    };
+    let padded = format!("{digits:0<width$}", width = digits.len().div_ceil(3) * 3);
+    padded
+        .as_bytes()
+        .chunks(3)
+        .map(|group| std::str::from_utf8(group).ok()?.parse::<u16>().ok())
+        .collect()
+}
+
 fn digits_of(integer: &str, bytes: &[u8]) -> String {
     // On every written text: one allocation, no formatting per byte.
     let mut encoded = Vec::with_capacity(integer.len() + 1 + 3 * bytes.len());
@@ -268,21 +334,9 @@ fn digits_of(integer: &str, bytes: &[u8]) -> String {
 /// The text `encode_text` kept as `encoded` (numeric's text form: trailing zeros may be
 /// gone), None for a digest or anything else.
 pub fn decode_text(encoded: &str) -> Option<Vec<u8>> {
-    let digits = match encoded.split_once('.') {
-        None if encoded == "0" => return Some(Vec::new()),
-        Some(("0", digits)) if digits.bytes().all(|b| b.is_ascii_digit()) => digits,
-        _ => return None,
-    };
-    let padded = format!("{digits:0<width$}", width = digits.len().div_ceil(3) * 3);
-    padded
-        .as_bytes()
-        .chunks(3)
-        .map(|group| {
-            std::str::from_utf8(group)
-                .ok()
-                .and_then(|g| g.parse::<u8>().ok())
-                .filter(|byte| *byte != 0)
-        })
+    digit_groups(encoded)?
+        .into_iter()
+        .map(|group| u8::try_from(group).ok().filter(|byte| *byte != 0))
         .collect()
 }
 
@@ -444,9 +498,19 @@ pub fn figure_text(
         | ValueType::Inet
         | ValueType::Macaddr
         | ValueType::Macaddr8
-        | ValueType::Enum => {
+        | ValueType::Enum
+        | ValueType::Bit => {
             let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
             String::from_utf8(bytes).map_err(|_| unreadable())?
+        }
+        ValueType::Bytea => {
+            let bytes = decode_bytea(&encoded).ok_or_else(unreadable)?;
+            let mut text = String::with_capacity(2 + 2 * bytes.len());
+            text.push_str("\\x");
+            for byte in bytes {
+                text.push_str(&format!("{byte:02x}"));
+            }
+            text
         }
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
@@ -606,6 +670,12 @@ fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
 }
 
+/// A bytea value of a count_distinct metric (0.13.0): any length, as a text.
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_bytea(value: &[u8]) -> AnyNumeric {
+    numeric(encode_bytea(value))
+}
+
 /// An inet value: its text, which `inet_out` writes one way per value (what inet's
 /// equality compares), kept as a text is.
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
@@ -663,14 +733,41 @@ fn _text_of(encoded: AnyNumeric) -> SqlResult<String> {
 /// `TEXT_KEPT_BYTES` is refused in the writer's statement (a digest has no order).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_text_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
+    in_order(metric, "text", "bytes", value.as_bytes(), encode_text)
+}
+
+/// A bit string of a min or max metric, given as its text of `0`s and `1`s (0.13.0): kept
+/// as a text is, so one of more than `TEXT_KEPT_BYTES` bits is refused.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_bits_in_order(metric: &str, bits: &str) -> SqlResult<AnyNumeric> {
+    in_order(metric, "bit string", "bits", bits.as_bytes(), encode_text)
+}
+
+/// A bytea value of a min or max metric (0.13.0), refused past `TEXT_KEPT_BYTES` as a text.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_bytea_in_order(metric: &str, value: &[u8]) -> SqlResult<AnyNumeric> {
+    in_order(metric, "bytea", "bytes", value, encode_bytea)
+}
+
+/// `encode(value)`, or the refusal of a value too long to keep in order (`what`, measured
+/// in `unit`s: one per byte of `value`).
+fn in_order(
+    metric: &str,
+    what: &'static str,
+    unit: &'static str,
+    value: &[u8],
+    encode: fn(&[u8]) -> String,
+) -> SqlResult<AnyNumeric> {
     if value.len() > TEXT_KEPT_BYTES {
-        return Err(TallyError::TextTooLong {
+        return Err(TallyError::TooLongToOrder {
             metric: metric.to_string(),
-            bytes: value.len(),
+            what,
+            size: value.len(),
+            unit,
         }
         .into());
     }
-    Ok(numeric(encode_text(value.as_bytes())))
+    Ok(numeric(encode(value)))
 }
 
 #[cfg(test)]
@@ -705,6 +802,21 @@ mod unit {
             prop_assert_eq!(decode_text(trimmed), Some(a.as_bytes().to_vec()));
         }
 
+        /// Kept byteas (zero bytes among them) order and equate as bytea does (bytes, then
+        /// length), and read back as themselves, their trailing zeros trimmed or not.
+        #[test]
+        fn kept_byteas_keep_bytea_order(
+            a in proptest::collection::vec(prop_oneof![Just(0u8), Just(255u8), any::<u8>()], 0..40),
+            b in proptest::collection::vec(prop_oneof![Just(0u8), Just(255u8), any::<u8>()], 0..40),
+        ) {
+            let (ea, eb) = (encode_bytea(&a), encode_bytea(&b));
+            prop_assert_eq!(numeric_order(&ea, &eb), a.cmp(&b));
+            prop_assert_eq!(decode_bytea(&ea), Some(a.clone()));
+            let trimmed = ea.trim_end_matches('0').trim_end_matches('.');
+            let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+            prop_assert_eq!(decode_bytea(trimmed), Some(a));
+        }
+
         /// Spans order as Postgres orders intervals, and a span's justified interval has it.
         #[test]
         fn spans_round_trip(months in any::<i32>(), days in any::<i32>(), micros in any::<i64>()) {
@@ -734,6 +846,22 @@ mod unit {
     }
 
     #[test]
+    fn zero_bytes_are_kept_apart() {
+        let kept: Vec<String> = [&b""[..], b"\0", b"\0\0", b"A", b"A\0"]
+            .iter()
+            .map(|bytes| encode_bytea(bytes))
+            .collect();
+        for (i, a) in kept.iter().enumerate() {
+            for b in &kept[i + 1..] {
+                assert_eq!(numeric_order(a, b), std::cmp::Ordering::Less, "{a} < {b}");
+            }
+        }
+        let long = vec![0u8; TEXT_KEPT_BYTES + 1];
+        assert!(encode_bytea(&long).starts_with("1."));
+        assert_eq!(decode_bytea(&encode_bytea(&long)), None);
+    }
+
+    #[test]
     fn extreme_intervals_read_back_as_themselves() {
         for (m, d, u) in [
             (i32::MAX, i32::MAX, i64::MAX),
@@ -745,9 +873,11 @@ mod unit {
 
     #[test]
     fn the_error_names_the_limit() {
-        let error = TallyError::TextTooLong {
+        let error = TallyError::TooLongToOrder {
             metric: "m".into(),
-            bytes: TEXT_KEPT_BYTES + 1,
+            what: "text",
+            size: TEXT_KEPT_BYTES + 1,
+            unit: "bytes",
         };
         let report = pgrx::pg_sys::panic::ErrorReport::from(error);
         assert!(report

@@ -270,6 +270,16 @@ fn require_readable_as(metric: &str, kind: &ValueKind, asked: pg_sys::Oid) -> Re
     })
 }
 
+/// The enum a typed read asks for (`asked` itself, or the enum under a domain), for
+/// `tally._figure_cast` (0.13.0): its figures are made enum values by Postgres' `enum_in`,
+/// never by a cast from text, which the enum's owner may have created and which would run
+/// with the reader's rights. NULL for any other type.
+#[pg_extern(stable, strict, parallel_safe)]
+fn _enum_of(asked: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    let base = crate::ffi::datetime::base_type(asked);
+    crate::ffi::enums::is_enum(base).then_some(base)
+}
+
 /// A figure as its type's text (`value_type::figure_text`).
 fn as_text(
     figure_type: ValueType,

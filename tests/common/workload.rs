@@ -390,6 +390,38 @@ pub const CHECKS: &[Check] = &[
                  WHERE m IS NOT NULL ORDER BY m DESC LIMIT 1)",
         tally: "SELECT tally.value('top_user_mac8', NULL::macaddr8)",
     },
+    // 0.13.0: bytea and bit strings (by expressions): values of 0 to 3 bytes or 0 to 8 bits,
+    // many a prefix of another, zero bytes among them.
+    Check {
+        name: "top_user_bytes_by_status",
+        define: "'top_user_bytes_by_status', 'orders', 'max', \
+                 $$substring(decode(md5(user_id::text), 'hex') FROM 1 FOR abs(qty % 4))$$, group_by => 'status'",
+        // bytea has no max(): its order, byte by byte, then length.
+        oracle: "SELECT o.status, (SELECT x.v FROM (SELECT substring(decode(md5(user_id::text), 'hex') FROM 1 FOR abs(qty % 4)) AS v \
+                                                 FROM orders i WHERE i.status IS NOT DISTINCT FROM o.status) x \
+                                  WHERE x.v IS NOT NULL ORDER BY x.v DESC LIMIT 1) \
+                 FROM (SELECT DISTINCT status FROM orders) o",
+        tally: "SELECT * FROM tally.groups('top_user_bytes_by_status', NULL::bytea)",
+    },
+    Check {
+        name: "user_id_bytes",
+        define: "'user_id_bytes', 'orders', 'count_distinct', 'int4send(user_id % 300)'",
+        oracle: "SELECT count(DISTINCT int4send(user_id % 300))::numeric FROM orders",
+        tally: "SELECT tally.value('user_id_bytes')",
+    },
+    Check {
+        name: "least_qty_bits",
+        define: "'least_qty_bits', 'orders', 'min', 'substring(qty::bit(8)::varbit FROM 1 FOR abs(user_id % 9))'",
+        oracle: "SELECT (SELECT v FROM (SELECT substring(qty::bit(8)::varbit FROM 1 FOR abs(user_id % 9)) AS v FROM orders) o \
+                 WHERE v IS NOT NULL ORDER BY v LIMIT 1)",
+        tally: "SELECT tally.value('least_qty_bits', NULL::varbit)",
+    },
+    Check {
+        name: "qty_bit_sets",
+        define: "'qty_bit_sets', 'orders', 'count_distinct', '(qty % 16)::bit(4)'",
+        oracle: "SELECT count(DISTINCT (qty % 16)::bit(4))::numeric FROM orders",
+        tally: "SELECT tally.value('qty_bit_sets')",
+    },
     Check {
         name: "longest_wait",
         define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",
@@ -431,7 +463,7 @@ pub fn define_metrics(db: &mut Client) {
          SELECT tally.create_dashboard('everything', ARRAY[{summed}, 'min_amount', 'users_by_status']); \
          SELECT tally.create_dashboard('typed', ARRAY['first_created', 'max_status_bytes', 'longest_wait', \
                                                       'wait_sum_by_status', 'user_uuids', 'first_stage', \
-                                                      'top_user_mac8'], 'typed_view')"
+                                                      'top_user_mac8', 'least_qty_bits'], 'typed_view')"
     ))
     .unwrap();
 }
@@ -448,6 +480,7 @@ fn assert_typed_snapshot(db: &mut Client, when: &str) {
                 AND ((s ->> 'user_uuids')::numeric IS NOT DISTINCT FROM tally.value('user_uuids')) \
                 AND ((s ->> 'first_stage')::order_stage IS NOT DISTINCT FROM tally.value('first_stage', NULL::order_stage)) \
                 AND ((s ->> 'top_user_mac8')::macaddr8 IS NOT DISTINCT FROM tally.value('top_user_mac8', NULL::macaddr8)) \
+                AND ((s ->> 'least_qty_bits')::varbit IS NOT DISTINCT FROM tally.value('least_qty_bits', NULL::varbit)) \
                 AND (SELECT coalesce(bool_and((s -> 'wait_sum_by_status' ->> coalesce(g.group_key, 'null'))::interval::text \
                                               IS NOT DISTINCT FROM g.value::text), true) \
                        FROM tally.groups('wait_sum_by_status', NULL::interval) g) \
@@ -456,6 +489,7 @@ fn assert_typed_snapshot(db: &mut Client, when: &str) {
                             AND v.first_stage IS NOT DISTINCT FROM tally.value('first_stage', NULL::order_stage) \
                             AND pg_typeof(v.first_stage) = 'order_stage'::regtype \
                             AND v.top_user_mac8 IS NOT DISTINCT FROM tally.value('top_user_mac8', NULL::macaddr8) \
+                            AND v.least_qty_bits IS NOT DISTINCT FROM tally.value('least_qty_bits', NULL::varbit) \
                        FROM typed_view v), \
                     s::text \
                FROM tally.snapshot('typed') AS s",

@@ -1,6 +1,7 @@
 -- Enums, cidr, macaddr and macaddr8 (0.13.0): min, max and count_distinct; an enum kept by
 -- label, ordered when read by the enum's own order, its renamed labels followed; the typed
--- reads, the snapshot and the typed view; casts an enum's owner defines never run.
+-- reads, the snapshot and the typed view; casts an enum's owner defines never run. bytea,
+-- bit and varbit are in bytea_figures.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -140,6 +141,13 @@ SELECT tally.compact() >= 0 AS compacted;
 SELECT tally.snapshot('moods_board') - 'as_of' AS snapshot;
 SELECT top_mood, moods_seen FROM moods_board_view;
 SELECT tally.value('top_mood', NULL::text) AS top_text;
+-- A typed read in the enum (or a domain over it) makes the label the enum's value by
+-- enum_in: the owner's cast from text runs for no reader either.
+CREATE DOMAIN mood_d AS mood;
+SELECT tally.value('top_mood', NULL::mood) AS top_mood, pg_typeof(tally.value('top_mood', NULL::mood)),
+       tally.value('top_mood', NULL::mood_d) AS top_mood_d, pg_typeof(tally.value('top_mood', NULL::mood_d));
+SELECT * FROM tally.groups('top_mood', NULL::mood);
+SELECT bucket_start, group_key, value, pg_typeof(value) FROM tally.series('top_mood', now() - interval '1 day', now(), NULL::mood_d);
 SELECT count(*) AS cast_calls FROM cast_calls;
 SET ROLE enum_owner;
 ALTER TYPE mood RENAME VALUE 'glad' TO 'happy';
@@ -155,6 +163,7 @@ DROP TABLE tickets, moods, cast_calls;
 DROP TYPE urgency_d;
 DROP TYPE urgency, severity;
 DROP SCHEMA enum_casts CASCADE;
+DROP DOMAIN mood_d;
 DROP TYPE mood;
 DROP ROLE enum_owner;
 RESET client_min_messages;

@@ -39,6 +39,8 @@ FIGURE_TYPES = {
     "cidr": "pg_catalog.cidr",
     "macaddr": "pg_catalog.macaddr",
     "macaddr8": "pg_catalog.macaddr8",
+    "bytea": "pg_catalog.bytea",
+    "varbit": "pg_catalog.varbit",
 }
 
 
