@@ -319,17 +319,23 @@ ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_cat
 ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- sql/read.sql: the typed reads make an enum's figures its values by enum_in, never by a
--- cast from text its owner could have created (tally._figure_cast).
+-- cast from text its owner could have created, and read a char figure whole
+-- (tally._figure_cast).
 CREATE FUNCTION tally._enum_of("asked" oid) RETURNS oid
 STABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_enum_of_wrapper';
 -- The SQL that makes `figure`, an expression of a figure's text, a value of the type `asked`
 -- (0.13.0): its cast, but for an enum (or a domain over one) the label made the enum's value
 -- by tally._enum_value (Postgres' enum_in) first, since a cast from text to the enum could be
--- one its owner created, which would run with the reader's rights.
+-- one its owner created, which would run with the reader's rights; and for char, a cast to
+-- bpchar, which has no length (a regtype's text, "character", is char(1) in a cast, which
+-- would cut the figure to its first character).
 CREATE FUNCTION tally._figure_cast(figure pg_catalog.text, asked pg_catalog.regtype) RETURNS pg_catalog.text
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
-    SELECT CASE WHEN e.enum_type IS NULL THEN pg_catalog.format('%s::%s', figure, asked)
-                ELSE pg_catalog.format('tally._enum_value(%s, NULL::%s)::%s', figure, e.enum_type, asked)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT CASE WHEN e.enum_type IS NOT NULL
+                THEN pg_catalog.format('tally._enum_value(%s, NULL::%s)::%s', figure, e.enum_type, asked)
+                WHEN asked OPERATOR(pg_catalog.=) 'pg_catalog.bpchar'::pg_catalog.regtype
+                THEN pg_catalog.format('%s::pg_catalog.bpchar', figure)
+                ELSE pg_catalog.format('%s::%s', figure, asked)
            END
       FROM (SELECT tally._enum_of(asked::pg_catalog.oid)::pg_catalog.regtype AS enum_type) e
 $fn$;

@@ -159,6 +159,10 @@ pub enum TallyError {
         collation: String,
     },
 
+    /// A column a metric reads is of a temporary type (0.13.0: `catalog::define`).
+    #[error("column \"{column}\" is of a temporary type, {type_name}")]
+    TemporaryType { column: String, type_name: String },
+
     /// A text (0.12.0), bytea or bit string (0.13.0) a min or max metric cannot keep.
     #[error("metric \"{metric}\" cannot keep a {what} of {size} {unit}")]
     TooLongToOrder {
@@ -261,6 +265,20 @@ pub fn required<T>(argument: Option<T>, what: &'static str) -> Result<T> {
     argument.ok_or(TallyError::NullArgument(what))
 }
 
+/// Keeps Rust backtraces out of the errors clients see (0.13.0, found by a hostile probe):
+/// pgrx appends one to an error's DETAIL when `std::backtrace::Backtrace::capture` captures,
+/// which it does when the server inherited `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) from
+/// whoever started it: dozens of frames, with the build's paths, under every pg_tally
+/// error. `RUST_LIB_BACKTRACE=0` turns library captures off and leaves panics' own
+/// backtraces (RUST_BACKTRACE) in the server log; a developer who set `RUST_LIB_BACKTRACE`
+/// keeps it. Called first in `_PG_init`, before any capture has read (and cached) the
+/// setting; a backend runs one thread, so no other thread reads the environment meanwhile.
+pub fn keep_backtraces_out_of_errors() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+}
+
 impl TallyError {
     /// The SQLSTATE this error is raised with.
     pub fn code(&self) -> Code {
@@ -306,7 +324,9 @@ impl TallyError {
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
             MetricsChangedSinceSnapshot => Code::ERRCODE_T_R_SERIALIZATION_FAILURE,
-            ForcedRowSecurity(_) | VirtualColumn { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            ForcedRowSecurity(_) | VirtualColumn { .. } | TemporaryType { .. } => {
+                Code::ERRCODE_FEATURE_NOT_SUPPORTED
+            }
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             CollationNotBuiltIn { .. } | NondeterministicCollation { .. } | TextNotUtf8 { .. } => {
@@ -352,6 +372,9 @@ impl TallyError {
             CollationNotBuiltIn { .. } => Some(
                 "min and max over text pick their figure by the value's collation when it is read; a collation created after initdb could be renamed and another put in its place.".into(),
             ),
+            TemporaryType { .. } => Some(
+                "Postgres drops the column with its temporary type when the session that created the type ends, unseen by pg_tally's DDL hooks: the metric would keep a stale figure and the table's writes would fail.".into(),
+            ),
             NondeterministicCollation { .. } => Some(
                 "pg_tally compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
             ),
@@ -391,6 +414,7 @@ impl TallyError {
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
             }
+            TemporaryType { .. } => "Create the type (and what it is made of) in a permanent schema.",
             NondeterministicCollation { .. } => {
                 "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }

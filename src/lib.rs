@@ -80,6 +80,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    error::keep_backtraces_out_of_errors();
     gucs::register();
     if ffi::preloading() {
         fold::compactor::register_workers();

@@ -109,7 +109,9 @@ rm -rf "$standby" && install -d -o postgres -g postgres -m 700 "$standby"
 runuser -u postgres -- "$bindir/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$standby" -R -X stream --checkpoint=fast 2>&1 \
   | grep -v 'skipping special file' || true
 touch "$standby.log" && chown postgres "$standby.log"
-env -u RUST_BACKTRACE ${library_path:+LD_LIBRARY_PATH="$library_path"} runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -l "$standby.log" -w -t 60 start \
+# Started with RUST_BACKTRACE=1, as a shell that exports it would: no Rust backtrace may
+# reach a client's error (pg_tally turns library captures off, src/error.rs).
+env -u RUST_LIB_BACKTRACE RUST_BACKTRACE=1 ${library_path:+LD_LIBRARY_PATH="$library_path"} runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -l "$standby.log" -w -t 60 start \
   -o "-p $sport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$standby -c hot_standby=on" >/dev/null
 trap 'runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -m immediate stop >/dev/null 2>&1 || true' EXIT
 qs() { psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$sport" -U postgres -d tally_standby "$@"; }
@@ -129,6 +131,13 @@ for read in "SELECT tally.snapshot('admin') - 'as_of'" "SELECT tally.value('tota
   [ -n "$primary" ] && [ "$primary" = "$replica" ] || fail "standby differs for: $read"
 done
 echo "[faults] hot standby: snapshot, value, groups and series equal the primary's"
+# A Postgres error inside pg_tally's Rust code (its SPI INSERT, read-only here) is where pgrx
+# would attach the backtrace.
+refused="$(qs -c "SELECT tally.create_metric('on_standby', 'orders')" 2>&1 || true)"
+grep -q 'read-only transaction' <<<"$refused" || fail "the standby did not refuse a new metric: $refused"
+if grep -qiE 'backtrace|\.rs:[0-9]+|rust_begin_unwind' <<<"$refused"; then
+  fail "a Rust backtrace reached the client of a server started with RUST_BACKTRACE=1: $refused"
+fi
 runuser -u postgres -- "$bindir/pg_ctl" -D "$standby" -m fast -w stop >/dev/null
 trap - EXIT
 rm -rf "$standby" "$standby.log"

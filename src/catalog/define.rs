@@ -541,6 +541,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     };
     depends_on.sort();
     depends_on.dedup();
+    refuse_temporary_types(client, &source, &depends_on)?;
     Ok(Validated {
         source,
         aggregate,
@@ -709,6 +710,68 @@ fn refuse_unreadable_columns(
     refuse_foreign_types(client, source, columns, role)
 }
 
+/// The types the columns `$2` of the table `$1` are made of, each with its column: the
+/// column's type, an array's element, a domain's base, a range's subtype, a multirange's
+/// range, a composite's attributes, all the way down; then `$select` over them (`used`).
+macro_rules! column_types_sql {
+    ($select:literal) => {
+        concat!(
+            "WITH RECURSIVE used(column_name, type_oid) AS ( \
+                 SELECT a.attname::pg_catalog.text, a.atttypid FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
+                    AND a.attnum > 0 AND NOT a.attisdropped \
+                 UNION \
+                 SELECT u.column_name, n.type_oid FROM used u \
+                   JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                  CROSS JOIN LATERAL ( \
+                        VALUES (t.typelem), (t.typbasetype), \
+                               ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)), \
+                               ((SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid)) \
+                        UNION ALL \
+                        SELECT f.atttypid FROM pg_catalog.pg_attribute f \
+                         WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped \
+                  ) n(type_oid) \
+                  WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) ",
+            $select
+        )
+    };
+}
+
+/// Fails when a column a metric reads is of a temporary type, or of a type made of one
+/// (0.13.0, found by a hostile probe): Postgres drops such a column with the type when the
+/// session that created it ends, and that fires no event trigger, so the metric would keep
+/// a stale figure, unmarked, and every later write of the table would fail.
+fn refuse_temporary_types(
+    client: &SpiClient<'_>,
+    source: &Source,
+    columns: &[String],
+) -> Result<()> {
+    let temporary = client
+        .select(
+            column_types_sql!(
+                "SELECT u.column_name, pg_catalog.format_type(u.type_oid, NULL) \
+                   FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                  WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() \
+                     OR pg_catalog.pg_is_other_temp_schema(t.typnamespace) \
+                  ORDER BY 1, 2 LIMIT 1"
+            ),
+            Some(1),
+            &[source.oid.into(), columns.to_vec().into()],
+        )?
+        .next()
+        .map(|row| -> Result<(String, String)> {
+            Ok((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<String>(2)?.unwrap_or_default(),
+            ))
+        })
+        .transpose()?;
+    match temporary {
+        Some((column, type_name)) => Err(TallyError::TemporaryType { column, type_name }),
+        None => Ok(()),
+    }
+}
+
 /// Fails when an expression reads a column whose type, or a type it is made of (an array's
 /// element, a domain's base, a range's subtype, a multirange's range, a composite's
 /// attributes, all the way down), is neither built in nor owned by the table's owner: built-in
@@ -725,28 +788,13 @@ fn refuse_foreign_types(
 ) -> Result<()> {
     let foreign = client
         .select(
-            "WITH RECURSIVE used(column_name, type_oid) AS ( \
-                 SELECT a.attname::pg_catalog.text, a.atttypid FROM pg_catalog.pg_attribute a \
-                  WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
-                    AND a.attnum > 0 AND NOT a.attisdropped \
-                 UNION \
-                 SELECT u.column_name, n.type_oid FROM used u \
-                   JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                  CROSS JOIN LATERAL ( \
-                        VALUES (t.typelem), (t.typbasetype), \
-                               ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)), \
-                               ((SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid)) \
-                        UNION ALL \
-                        SELECT f.atttypid FROM pg_catalog.pg_attribute f \
-                         WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped \
-                  ) n(type_oid) \
-                  WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) \
-             SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
-                                      u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
-               FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-              WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
-              ORDER BY 1 LIMIT 1",
-            Some(1),
+            column_types_sql!(
+                "SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
+                                          u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
+                   FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                  WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
+                  ORDER BY 1 LIMIT 1"
+            ),            Some(1),
             &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
         )?
         .next()

@@ -84,12 +84,17 @@ pub fn base_type(type_oid: pg_sys::Oid) -> pg_sys::Oid {
 }
 
 /// A type's name as `format_type` writes it (schema-qualified where the search path would
-/// not find it), for errors.
+/// not find it), for errors; `???` for an oid that is no type (a hand-made call's argument).
 pub fn type_name(type_oid: pg_sys::Oid) -> String {
-    // SAFETY: format_type_be looks the type up by oid (an unknown oid gives "???" or an
-    // ERROR, turned into a Rust panic by pgrx and back at the SQL boundary) and returns a
-    // palloc'd NUL-terminated string.
-    let name = unsafe { CStr::from_ptr(pg_sys::format_type_be(type_oid)) };
+    // SAFETY: format_type_extended looks the type up by oid (with ALLOW_INVALID, an unknown
+    // oid gives "???", not an ERROR) and returns a palloc'd NUL-terminated string.
+    let name = unsafe {
+        CStr::from_ptr(pg_sys::format_type_extended(
+            type_oid,
+            -1,
+            pg_sys::FORMAT_TYPE_ALLOW_INVALID as pg_sys::bits16,
+        ))
+    };
     name.to_string_lossy().into_owned()
 }
 

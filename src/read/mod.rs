@@ -247,6 +247,7 @@ fn require_numeric(metric: &str, kind: &ValueKind) -> Result<()> {
 /// figure also to the integer and float types.
 fn require_readable_as(metric: &str, kind: &ValueKind, asked: pg_sys::Oid) -> Result<()> {
     let figure_type = kind.value_type;
+    let asked_oid = asked;
     let asked = crate::ffi::datetime::base_type(asked);
     let text_types = [pg_sys::TEXTOID, pg_sys::VARCHAROID, pg_sys::BPCHAROID];
     let numbers = [
@@ -266,7 +267,12 @@ fn require_readable_as(metric: &str, kind: &ValueKind, asked: pg_sys::Oid) -> Re
     Err(TallyError::WrongFigureType {
         metric: metric.to_string(),
         value_type: crate::ffi::datetime::type_name(own),
-        asked: crate::ffi::datetime::type_name(asked),
+        // A hand-made call's oid may be no type at all (`base_type` gives InvalidOid).
+        asked: if asked == pg_sys::InvalidOid {
+            format!("type oid {}", asked_oid.to_u32())
+        } else {
+            crate::ffi::datetime::type_name(asked)
+        },
     })
 }
 

@@ -127,6 +127,29 @@ SELECT tally.create_metric('body_sum', 'blobs', 'sum', 'body');
 SELECT tally.value('top_flags', NULL::bit);
 SELECT tally.value('last_body', NULL::varbit);
 
+-- A typed read as char keeps the whole figure (a bare char in a cast is char(1)); a type oid
+-- that is no type gets a clean 42804.
+SELECT tally.value('top_flags', NULL::char(2)) AS as_char, tally.value('last_body', NULL::bpchar) AS as_bpchar;
+SELECT tally._value_text('top_flags', 0);
+\echo :LAST_ERROR_SQLSTATE
+
+-- A column of a temporary type (or of a type made of one) is refused, as the value, a group
+-- column or a filter's column, and so is a column retyped to one: Postgres drops the column
+-- with the type when its session ends, unseen by the DDL hooks.
+CREATE DOMAIN pg_temp.temp_bytes AS bytea;
+CREATE DOMAIN pg_temp.temp_int AS int;
+CREATE TABLE temp_typed (id int, b pg_temp.temp_bytes, g pg_temp.temp_int, a pg_temp.temp_int[], k text);
+SELECT tally.create_metric('temp_max', 'temp_typed', 'max', 'b');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('temp_count', 'temp_typed', group_by => 'g');
+SELECT tally.create_metric('temp_filtered', 'temp_typed', filter => 'cardinality(a) > 1');
+SELECT tally.create_metric('temp_later', 'temp_typed', 'max', 'k')->>'column_name';
+ALTER TABLE temp_typed ALTER COLUMN k TYPE pg_temp.temp_bytes USING k::bytea;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS half_created FROM tally.metrics WHERE name LIKE 'temp\_%' AND name <> 'temp_later';
+SELECT tally.drop_metric('temp_later') IS NOT NULL AS dropped;
+DROP TABLE temp_typed;
+
 DROP VIEW compared;
 DROP VIEW expected;
 SELECT tally.drop_dashboard('blobs_board');
