@@ -737,10 +737,11 @@ macro_rules! column_types_sql {
     };
 }
 
-/// Fails when a column a metric reads is of a temporary type, or of a type made of one
-/// (0.13.0, found by a hostile probe): Postgres drops such a column with the type when the
-/// session that created it ends, and that fires no event trigger, so the metric would keep
-/// a stale figure, unmarked, and every later write of the table would fail.
+/// Fails when a column a metric reads is of a temporary type, or of a type made of one, or
+/// in a temporary collation, or of a type in one (0.13.0, found by a hostile probe):
+/// Postgres drops such a column with the type or collation when the session that created it
+/// ends, and that fires no event trigger, so the metric would keep a stale figure, unmarked,
+/// and every later write of the table would fail.
 fn refuse_temporary_types(
     client: &SpiClient<'_>,
     source: &Source,
@@ -749,10 +750,22 @@ fn refuse_temporary_types(
     let temporary = client
         .select(
             column_types_sql!(
-                "SELECT u.column_name, pg_catalog.format_type(u.type_oid, NULL) \
-                   FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                  WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() \
-                     OR pg_catalog.pg_is_other_temp_schema(t.typnamespace) \
+                "SELECT * FROM ( \
+                     SELECT u.column_name, 'type ' || pg_catalog.format_type(u.type_oid, NULL) \
+                       FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                      WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() \
+                         OR pg_catalog.pg_is_other_temp_schema(t.typnamespace) \
+                     UNION ALL \
+                     SELECT c.column_name, 'collation ' || c.collation::pg_catalog.regcollation::pg_catalog.text \
+                       FROM (SELECT a.attname::pg_catalog.text, a.attcollation FROM pg_catalog.pg_attribute a \
+                              WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
+                                AND a.attnum > 0 AND NOT a.attisdropped \
+                             UNION ALL \
+                             SELECT u.column_name, t.typcollation FROM used u \
+                               JOIN pg_catalog.pg_type t ON t.oid = u.type_oid) c(column_name, collation) \
+                       JOIN pg_catalog.pg_collation l ON l.oid = c.collation \
+                      WHERE l.collnamespace = pg_catalog.pg_my_temp_schema() \
+                         OR pg_catalog.pg_is_other_temp_schema(l.collnamespace)) found \
                   ORDER BY 1, 2 LIMIT 1"
             ),
             Some(1),
@@ -767,7 +780,7 @@ fn refuse_temporary_types(
         })
         .transpose()?;
     match temporary {
-        Some((column, type_name)) => Err(TallyError::TemporaryType { column, type_name }),
+        Some((column, object)) => Err(TallyError::TemporaryType { column, object }),
         None => Ok(()),
     }
 }

@@ -143,6 +143,12 @@ SELECT tally.create_metric('temp_max', 'temp_typed', 'max', 'b');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('temp_count', 'temp_typed', group_by => 'g');
 SELECT tally.create_metric('temp_filtered', 'temp_typed', filter => 'cardinality(a) > 1');
+-- A temporary collation likewise: Postgres drops the column with it.
+CREATE COLLATION pg_temp.temp_c FROM "C";
+ALTER TABLE temp_typed ADD COLUMN s text COLLATE pg_temp.temp_c;
+SELECT tally.create_metric('temp_names', 'temp_typed', 'count_distinct', 's');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('temp_per_name', 'temp_typed', group_by => 's');
 SELECT tally.create_metric('temp_later', 'temp_typed', 'max', 'k')->>'column_name';
 ALTER TABLE temp_typed ALTER COLUMN k TYPE pg_temp.temp_bytes USING k::bytea;
 \echo :LAST_ERROR_SQLSTATE
