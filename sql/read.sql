@@ -162,11 +162,11 @@ $fn$;
 -- The typed reads (0.12.0): a metric's figures in the type the caller names with a NULL of
 -- it, such as tally.value('last_order_at', NULL::timestamptz). The figures come as the text
 -- of their type from the Rust reads (src/read/mod.rs: _value_text, _groups_text,
--- _series_text), which check that the type fits the figures (their own type, text or
--- varchar; a numeric figure also an integer or float type), and are cast here by the type's
--- input, which reads that text back under any session settings (ISO 8601). The cast runs
--- with the caller's rights (these are not SECURITY DEFINER), and the type is named by
--- format's %s of a regtype, which quotes and qualifies it.
+-- _series_text), which check that the type fits the figures (their own type, text, varchar
+-- or char; a numeric figure also an integer or float type), and are made values of it here
+-- by the SQL tally._figure_cast writes: the type's input, which reads that text back under
+-- any session settings (ISO 8601). It runs with the caller's rights (these are not SECURITY
+-- DEFINER), and the type is named by format's %s of a regtype, which quotes and qualifies it.
 
 -- The SQL that makes `figure`, an expression of a figure's text, a value of the type `asked`
 -- (0.13.0): its cast, but for an enum (or a domain over one) the label made the enum's value

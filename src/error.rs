@@ -160,7 +160,8 @@ pub enum TallyError {
     },
 
     /// A column a metric reads is of a temporary type, or in a temporary collation (0.13.0:
-    /// `catalog::define`); `object` says which ("type pg_temp.t", "collation pg_temp.c").
+    /// `catalog::define`); `object` says which ("type temp_bytes", "collation pg_temp_3.c":
+    /// qualified when not this session's own).
     #[error("column \"{column}\" uses the temporary {object}")]
     TemporaryType { column: String, object: String },
 
@@ -267,17 +268,24 @@ pub fn required<T>(argument: Option<T>, what: &'static str) -> Result<T> {
 }
 
 /// Keeps Rust backtraces out of the errors clients see (0.13.0, found by a hostile probe):
-/// pgrx appends one to an error's DETAIL when `std::backtrace::Backtrace::capture` captures,
-/// which it does when the server inherited `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) from
-/// whoever started it: dozens of frames, with the build's paths, under every pg_tally
-/// error. `RUST_LIB_BACKTRACE=0` turns library captures off and leaves panics' own
-/// backtraces (RUST_BACKTRACE) in the server log; a developer who set `RUST_LIB_BACKTRACE`
-/// keeps it. Called first in `_PG_init`, before any capture has read (and cached) the
-/// setting; a backend runs one thread, so no other thread reads the environment meanwhile.
+/// pgrx appends one to the DETAIL of an error raised inside pg_tally's Rust code when
+/// `std::backtrace::Backtrace::capture` captures, which it does when the server inherited
+/// `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) from whoever started it: a hundred lines, with
+/// the build's paths. The standard library reads those variables once, at the first capture,
+/// and keeps the answer for the process (and the backends a preloading postmaster forks):
+/// this makes that first capture with `RUST_LIB_BACKTRACE=0`, then restores the
+/// environment, so nothing else the server runs (an archive_command, another library) sees
+/// a change. Errors then carry no backtrace, nor does any other report of pg_tally's (pgrx
+/// reports a backend's panics through the same errors); a developer who wants them sets
+/// `RUST_LIB_BACKTRACE=1`, which this leaves alone. Called first in `_PG_init`, before any
+/// capture; a backend runs one thread, so no other reads the environment meanwhile.
 pub fn keep_backtraces_out_of_errors() {
-    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
-        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_some() {
+        return;
     }
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    let _first = std::backtrace::Backtrace::capture();
+    std::env::remove_var("RUST_LIB_BACKTRACE");
 }
 
 impl TallyError {
@@ -478,7 +486,16 @@ impl TallyError {
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
-            TooLongToOrder { .. } => "Write a shorter value, or constrain the column (such as varchar(150)); count_distinct takes any length. The statement was not applied.",
+            TooLongToOrder { what, .. } => {
+                let constrain = match *what {
+                    "bytea" => "CHECK (octet_length(the_column) <= 600)",
+                    "bit string" => "varbit(600)",
+                    _ => "varchar(150)",
+                };
+                return Some(format!(
+                    "Write a shorter value, or constrain the column (such as {constrain}); count_distinct takes any length. The statement was not applied."
+                ));
+            }
             InfiniteInterval { .. } => "A sum or avg over intervals adds their months, days and time apart, which an infinite interval has no finite value for; the statement was not applied.",
             GroupKeyTooLong { .. } => "Write a shorter value, or group by another column; the statement was not applied.",
             MetricBroken { .. } => "Recompute it from its table with tally.refresh(name): it folds again from then on.",

@@ -738,7 +738,8 @@ macro_rules! column_types_sql {
 }
 
 /// Fails when a column a metric reads is of a temporary type, or of a type made of one, or
-/// in a temporary collation, or of a type in one (0.13.0, found by a hostile probe):
+/// in a temporary collation, or of a type (or a composite's attribute) in one (0.13.0,
+/// found by a hostile probe):
 /// Postgres drops such a column with the type or collation when the session that created it
 /// ends, and that fires no event trigger, so the metric would keep a stale figure, unmarked,
 /// and every later write of the table would fail.
@@ -762,7 +763,12 @@ fn refuse_temporary_types(
                                 AND a.attnum > 0 AND NOT a.attisdropped \
                              UNION ALL \
                              SELECT u.column_name, t.typcollation FROM used u \
-                               JOIN pg_catalog.pg_type t ON t.oid = u.type_oid) c(column_name, collation) \
+                               JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                             UNION ALL \
+                             SELECT u.column_name, f.attcollation FROM used u \
+                               JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                               JOIN pg_catalog.pg_attribute f ON t.typrelid <> 0 AND f.attrelid = t.typrelid \
+                                AND f.attnum > 0 AND NOT f.attisdropped) c(column_name, collation) \
                        JOIN pg_catalog.pg_collation l ON l.oid = c.collation \
                       WHERE l.collnamespace = pg_catalog.pg_my_temp_schema() \
                          OR pg_catalog.pg_is_other_temp_schema(l.collnamespace)) found \
@@ -807,7 +813,8 @@ fn refuse_foreign_types(
                    FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
                   WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
                   ORDER BY 1 LIMIT 1"
-            ),            Some(1),
+            ),
+            Some(1),
             &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
         )?
         .next()

@@ -670,7 +670,8 @@ fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
 }
 
-/// A bytea value of a count_distinct metric (0.13.0): any length, as a text.
+/// A bytea value of a count_distinct metric (0.13.0): any length (past `TEXT_KEPT_BYTES`
+/// by digest, as a long text; `encode_bytea`).
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
 fn tracked_bytea(value: &[u8]) -> AnyNumeric {
     numeric(encode_bytea(value))
