@@ -160,8 +160,7 @@ pub enum TallyError {
     },
 
     /// A column a metric reads is of a temporary type, or in a temporary collation (0.13.0:
-    /// `catalog::define`); `object` says which ("type temp_bytes", "collation pg_temp_3.c":
-    /// qualified when not this session's own).
+    /// `catalog::define`); `object` says which ("type temp_bytes", "collation temp_c").
     #[error("column \"{column}\" uses the temporary {object}")]
     TemporaryType { column: String, object: String },
 

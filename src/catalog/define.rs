@@ -757,7 +757,7 @@ fn refuse_temporary_types(
                       WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() \
                          OR pg_catalog.pg_is_other_temp_schema(t.typnamespace) \
                      UNION ALL \
-                     SELECT c.column_name, 'collation ' || c.collation::pg_catalog.regcollation::pg_catalog.text \
+                     SELECT c.column_name, 'collation ' || pg_catalog.quote_ident(l.collname) \
                        FROM (SELECT a.attname::pg_catalog.text, a.attcollation FROM pg_catalog.pg_attribute a \
                               WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
                                 AND a.attnum > 0 AND NOT a.attisdropped \
@@ -768,8 +768,8 @@ fn refuse_temporary_types(
                              SELECT u.column_name, f.attcollation FROM used u \
                                JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
                                JOIN pg_catalog.pg_attribute f ON t.typrelid <> 0 AND f.attrelid = t.typrelid \
-                                AND f.attnum > 0 AND NOT f.attisdropped) c(column_name, collation) \
-                       JOIN pg_catalog.pg_collation l ON l.oid = c.collation \
+                                AND f.attnum > 0 AND NOT f.attisdropped) c(column_name, collation_oid) \
+                       JOIN pg_catalog.pg_collation l ON l.oid = c.collation_oid \
                       WHERE l.collnamespace = pg_catalog.pg_my_temp_schema() \
                          OR pg_catalog.pg_is_other_temp_schema(l.collnamespace)) found \
                   ORDER BY 1, 2 LIMIT 1"
