@@ -270,7 +270,7 @@ def main():
 
     if not args.no_install:
         subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-deps.sh")], check=True)
-    # After install-deps.sh, which resets $PGRX_HOME/config.toml: this records the major's tree there.
+    # After install-deps.sh (which writes 15's line of $PGRX_HOME/config.toml): this records the major's tree there.
     pg_config = subprocess.run(["bash", os.path.join(ROOT, "scripts", "postgres.sh"), args.pg], check=True,
                                capture_output=True, text=True).stdout.strip()
     data = os.path.join(ROOT, ".pgdata-bench" + ("" if args.pg == "15" else args.pg))

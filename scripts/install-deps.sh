@@ -39,11 +39,17 @@ else
   cargo install pgxn_meta --version "=${PGXN_META_VERSION}" --locked
 fi
 
-# cargo-pgrx reads only $PGRX_HOME/config.toml; the project's pgrx-config.toml is the source of truth.
+# cargo-pgrx reads only $PGRX_HOME/config.toml; the project's pgrx-config.toml is the source of
+# truth for 15's line. The other majors' lines (scripts/postgres.sh) stay: a run on 15 must not
+# take 16-18 away from another run that is building for them.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
 mkdir -p "$PGRX_HOME"
-if ! cmp -s "$root/pgrx-config.toml" "$PGRX_HOME/config.toml"; then
-  cp "$root/pgrx-config.toml" "$PGRX_HOME/config.toml"
-  log "wrote $PGRX_HOME/config.toml"
+config="$PGRX_HOME/config.toml"
+grep -qx '\[configs\]' "$config" 2>/dev/null || printf '[configs]\n' > "$config"
+pg15_line="$(grep '^pg15 = ' "$root/pgrx-config.toml")"
+if ! grep -qxF "$pg15_line" "$config"; then
+  sed -i '/^pg15 = /d' "$config"
+  printf '%s\n' "$pg15_line" >> "$config"
+  log "wrote 15's pg_config into $config"
 fi

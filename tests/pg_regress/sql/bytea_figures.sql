@@ -161,7 +161,6 @@ CREATE COLLATION pg_temp.temp_c FROM "C";
 ALTER TABLE temp_typed ADD COLUMN s text COLLATE pg_temp.temp_c;
 SELECT tally.create_metric('temp_names', 'temp_typed', 'count_distinct', 's');
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('temp_per_name', 'temp_typed', group_by => 's');
 SELECT tally.create_metric('temp_later', 'temp_typed', 'max', 'k')->>'column_name';
 ALTER TABLE temp_typed ALTER COLUMN k TYPE pg_temp.temp_bytes USING k::bytea;
 \echo :LAST_ERROR_SQLSTATE
