@@ -159,10 +159,11 @@ pub enum TallyError {
         collation: String,
     },
 
-    /// A column a metric reads is of a temporary type, or in a temporary collation (0.13.0:
-    /// `catalog::define`); `object` says which ("type temp_bytes", "collation temp_c").
-    #[error("column \"{column}\" uses the temporary {object}")]
-    TemporaryType { column: String, object: String },
+    /// The metric would depend on an object in a temporary schema (0.13.0: `catalog::define`
+    /// follows the table's, its partitions' and the read columns' dependencies); `object` is
+    /// its type and identity ("type pg_temp.temp_bytes", "function pg_temp.f(integer)").
+    #[error("the metric would depend on the temporary {object}")]
+    TemporaryType { object: String },
 
     /// A text (0.12.0), bytea or bit string (0.13.0) a min or max metric cannot keep.
     #[error("metric \"{metric}\" cannot keep a {what} of {size} {unit}")]
@@ -381,7 +382,7 @@ impl TallyError {
                 "min and max over text pick their figure by the value's collation when it is read; a collation created after initdb could be renamed and another put in its place.".into(),
             ),
             TemporaryType { .. } => Some(
-                "Postgres drops the column with a temporary type or collation it uses when the session that created them ends, unseen by pg_tally's DDL hooks: the metric would keep a stale figure and the table's writes would fail.".into(),
+                "Postgres drops a session's temporary objects when it ends, and by cascade the columns, partitions or tables that depend on them, unseen by pg_tally's DDL hooks: the metric would keep a stale figure, and the table's writes would fail or its rows vanish.".into(),
             ),
             NondeterministicCollation { .. } => Some(
                 "pg_tally compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
@@ -422,7 +423,7 @@ impl TallyError {
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
             }
-            TemporaryType { .. } => "Create the type (and what it is made of) or the collation in a permanent schema.",
+            TemporaryType { .. } => "Create that object, and what depends on it, in a permanent schema.",
             NondeterministicCollation { .. } => {
                 "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }

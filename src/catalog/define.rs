@@ -710,39 +710,17 @@ fn refuse_unreadable_columns(
     refuse_foreign_types(client, source, columns, role)
 }
 
-/// The types the columns `$2` of the table `$1` are made of, each with its column: the
-/// column's type, an array's element, a domain's base, a range's subtype, a multirange's
-/// range, a composite's attributes, all the way down; then `$select` over them (`used`).
-macro_rules! column_types_sql {
-    ($select:literal) => {
-        concat!(
-            "WITH RECURSIVE used(column_name, type_oid) AS ( \
-                 SELECT a.attname::pg_catalog.text, a.atttypid FROM pg_catalog.pg_attribute a \
-                  WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
-                    AND a.attnum > 0 AND NOT a.attisdropped \
-                 UNION \
-                 SELECT u.column_name, n.type_oid FROM used u \
-                   JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                  CROSS JOIN LATERAL ( \
-                        VALUES (t.typelem), (t.typbasetype), \
-                               ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)), \
-                               ((SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid)) \
-                        UNION ALL \
-                        SELECT f.atttypid FROM pg_catalog.pg_attribute f \
-                         WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped \
-                  ) n(type_oid) \
-                  WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) ",
-            $select
-        )
-    };
-}
-
-/// Fails when a column a metric reads is of a temporary type, or of a type made of one, or
-/// in a temporary collation, or of a type (or a composite's attribute) in one (0.13.0,
-/// found by a hostile probe):
-/// Postgres drops such a column with the type or collation when the session that created it
-/// ends, and that fires no event trigger, so the metric would keep a stale figure, unmarked,
-/// and every later write of the table would fail.
+/// Fails when the metric would depend on an object in a temporary schema (0.13.0, found by
+/// two hostile probes): Postgres drops a session's temporary objects when it ends, and with
+/// them, by cascade, whatever depends on them, firing no event trigger. A column the metric
+/// reads (of a temporary type or collation, a range over one, a domain over one; generated
+/// from a temporary function), or the table itself or one of its partitions (a typed table of
+/// a temporary type; a partition key over a temporary function or collation) would vanish so:
+/// the metric would keep a stale figure, unmarked, and the table's writes would fail, or rows
+/// would leave the table unseen. This follows `pg_depend` from the table, each partition and
+/// each column read, through every object they depend on (built-in objects, which depend on
+/// nothing temporary, not followed), and names the first temporary one by its identity
+/// (`pg_temp.name`, whichever session's).
 fn refuse_temporary_types(
     client: &SpiClient<'_>,
     source: &Source,
@@ -750,43 +728,36 @@ fn refuse_temporary_types(
 ) -> Result<()> {
     let temporary = client
         .select(
-            column_types_sql!(
-                "SELECT * FROM ( \
-                     SELECT u.column_name, 'type ' || pg_catalog.format_type(u.type_oid, NULL) \
-                       FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                      WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() \
-                         OR pg_catalog.pg_is_other_temp_schema(t.typnamespace) \
-                     UNION ALL \
-                     SELECT c.column_name, 'collation ' || pg_catalog.quote_ident(l.collname) \
-                       FROM (SELECT a.attname::pg_catalog.text, a.attcollation FROM pg_catalog.pg_attribute a \
-                              WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
-                                AND a.attnum > 0 AND NOT a.attisdropped \
-                             UNION ALL \
-                             SELECT u.column_name, t.typcollation FROM used u \
-                               JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                             UNION ALL \
-                             SELECT u.column_name, f.attcollation FROM used u \
-                               JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                               JOIN pg_catalog.pg_attribute f ON t.typrelid <> 0 AND f.attrelid = t.typrelid \
-                                AND f.attnum > 0 AND NOT f.attisdropped) c(column_name, collation_oid) \
-                       JOIN pg_catalog.pg_collation l ON l.oid = c.collation_oid \
-                      WHERE l.collnamespace = pg_catalog.pg_my_temp_schema() \
-                         OR pg_catalog.pg_is_other_temp_schema(l.collnamespace)) found \
-                  ORDER BY 1, 2 LIMIT 1"
-            ),
+            "WITH RECURSIVE tables(relid) AS ( \
+                 SELECT $1::pg_catalog.regclass \
+                 UNION SELECT t.relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t), \
+             reached(classid, objid, objsubid, start) AS ( \
+                 SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, t.relid::pg_catalog.oid, 0, true \
+                   FROM tables t \
+                 UNION \
+                 SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, a.attrelid, a.attnum::pg_catalog.int4, true \
+                   FROM tables t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid \
+                  WHERE a.attname = ANY ($2::pg_catalog.text[]) AND a.attnum > 0 AND NOT a.attisdropped \
+                 UNION \
+                 SELECT d.refclassid, d.refobjid, d.refobjsubid, false FROM reached r \
+                   JOIN pg_catalog.pg_depend d ON d.classid = r.classid AND d.objid = r.objid \
+                    AND (d.objsubid = r.objsubid OR NOT r.start) \
+                  WHERE d.refobjid >= 16384::pg_catalog.oid) \
+             SELECT i.type || ' ' || i.identity \
+               FROM reached r \
+              CROSS JOIN LATERAL pg_catalog.pg_identify_object(r.classid, r.objid, r.objsubid) i \
+              WHERE NOT r.start AND (i.schema ~ '^pg_(toast_)?temp' \
+                    OR (r.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND i.name ~ '^pg_(toast_)?temp')) \
+              ORDER BY 1 LIMIT 1",
             Some(1),
             &[source.oid.into(), columns.to_vec().into()],
         )?
         .next()
-        .map(|row| -> Result<(String, String)> {
-            Ok((
-                row.get::<String>(1)?.unwrap_or_default(),
-                row.get::<String>(2)?.unwrap_or_default(),
-            ))
-        })
-        .transpose()?;
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
     match temporary {
-        Some((column, object)) => Err(TallyError::TemporaryType { column, object }),
+        Some(object) => Err(TallyError::TemporaryType { object }),
         None => Ok(()),
     }
 }
@@ -807,13 +778,27 @@ fn refuse_foreign_types(
 ) -> Result<()> {
     let foreign = client
         .select(
-            column_types_sql!(
-                "SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
-                                          u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
-                   FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
-                  WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
-                  ORDER BY 1 LIMIT 1"
-            ),
+            "WITH RECURSIVE used(column_name, type_oid) AS ( \
+                 SELECT a.attname::pg_catalog.text, a.atttypid FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
+                    AND a.attnum > 0 AND NOT a.attisdropped \
+                 UNION \
+                 SELECT u.column_name, n.type_oid FROM used u \
+                   JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+                  CROSS JOIN LATERAL ( \
+                        VALUES (t.typelem), (t.typbasetype), \
+                               ((SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)), \
+                               ((SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid)) \
+                        UNION ALL \
+                        SELECT f.atttypid FROM pg_catalog.pg_attribute f \
+                         WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped \
+                  ) n(type_oid) \
+                  WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) \
+             SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
+                                      u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
+               FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
+              WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
+              ORDER BY 1 LIMIT 1",
             Some(1),
             &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
         )?

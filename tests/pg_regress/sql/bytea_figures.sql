@@ -143,32 +143,6 @@ SELECT tally.value('top_flags', NULL::char(2)) AS as_char, tally.value('last_bod
 SELECT tally._value_text('top_flags', 0);
 \echo :LAST_ERROR_SQLSTATE
 
--- A column of a temporary type (or of a type made of one) is refused, as the value, a group
--- column or a filter's column, and so is a column retyped to one: Postgres drops the column
--- with the type when its session ends, unseen by the DDL hooks.
-CREATE DOMAIN pg_temp.temp_bytes AS bytea;
-CREATE DOMAIN pg_temp.temp_int AS int;
-CREATE DOMAIN wrapped_int AS pg_temp.temp_int;
-CREATE TABLE temp_typed (id int, b pg_temp.temp_bytes, g pg_temp.temp_int, a pg_temp.temp_int[], k text,
-                         w wrapped_int);
-SELECT tally.create_metric('temp_max', 'temp_typed', 'max', 'b');
-\echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('temp_count', 'temp_typed', group_by => 'g');
-SELECT tally.create_metric('temp_filtered', 'temp_typed', filter => 'cardinality(a) > 1');
-SELECT tally.create_metric('temp_wrapped', 'temp_typed', 'max', 'w');
--- A temporary collation likewise: Postgres drops the column with it.
-CREATE COLLATION pg_temp.temp_c FROM "C";
-ALTER TABLE temp_typed ADD COLUMN s text COLLATE pg_temp.temp_c;
-SELECT tally.create_metric('temp_names', 'temp_typed', 'count_distinct', 's');
-\echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('temp_later', 'temp_typed', 'max', 'k')->>'column_name';
-ALTER TABLE temp_typed ALTER COLUMN k TYPE pg_temp.temp_bytes USING k::bytea;
-\echo :LAST_ERROR_SQLSTATE
-SELECT count(*) AS half_created FROM tally.metrics WHERE name LIKE 'temp\_%' AND name <> 'temp_later';
-SELECT tally.drop_metric('temp_later') IS NOT NULL AS dropped;
-DROP TABLE temp_typed;
-DROP DOMAIN wrapped_int;
-
 DROP VIEW compared;
 DROP VIEW expected;
 SELECT tally.drop_dashboard('blobs_board');
