@@ -717,10 +717,12 @@ fn refuse_unreadable_columns(
 /// from a temporary function), or the table itself or one of its partitions (a typed table of
 /// a temporary type; a partition key over a temporary function or collation) would vanish so:
 /// the metric would keep a stale figure, unmarked, and the table's writes would fail, or rows
-/// would leave the table unseen. This follows `pg_depend` from the table, each partition and
-/// each column read, through every object they depend on (built-in objects, which depend on
-/// nothing temporary, not followed), and names the first temporary one by its identity
-/// (`pg_temp.name`, whichever session's).
+/// would leave the table unseen. This follows `pg_depend` from the table and each partition
+/// (their own dependencies, not their other columns'), each column read and the generation
+/// expression of a generated one, through every object they depend on (a composite type's
+/// attributes included; built-in objects, which depend on nothing temporary, not followed),
+/// and names the first temporary one found, not its schema, as `pg_temp.name` whichever
+/// session's it is.
 fn refuse_temporary_types(
     client: &SpiClient<'_>,
     source: &Source,
@@ -731,24 +733,35 @@ fn refuse_temporary_types(
             "WITH RECURSIVE tables(relid) AS ( \
                  SELECT $1::pg_catalog.regclass \
                  UNION SELECT t.relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t), \
-             reached(classid, objid, objsubid, start) AS ( \
-                 SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, t.relid::pg_catalog.oid, 0, true \
+             used(attrelid, attnum, generated) AS ( \
+                 SELECT a.attrelid, a.attnum, a.attgenerated <> '' \
+                   FROM tables t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid \
+                  WHERE a.attname = ANY ($2::pg_catalog.text[]) AND a.attnum > 0 AND NOT a.attisdropped), \
+             reached(classid, objid, objsubid) AS ( \
+                 SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, t.relid::pg_catalog.oid, 0 \
                    FROM tables t \
                  UNION \
-                 SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, a.attrelid, a.attnum::pg_catalog.int4, true \
-                   FROM tables t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid \
-                  WHERE a.attname = ANY ($2::pg_catalog.text[]) AND a.attnum > 0 AND NOT a.attisdropped \
+                 SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, u.attrelid, u.attnum::pg_catalog.int4 \
+                   FROM used u \
                  UNION \
-                 SELECT d.refclassid, d.refobjid, d.refobjsubid, false FROM reached r \
+                 SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass::pg_catalog.oid, ad.oid, 0 \
+                   FROM used u JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = u.attrelid AND ad.adnum = u.attnum \
+                  WHERE u.generated \
+                 UNION \
+                 SELECT d.refclassid, d.refobjid, d.refobjsubid FROM reached r \
                    JOIN pg_catalog.pg_depend d ON d.classid = r.classid AND d.objid = r.objid \
-                    AND (d.objsubid = r.objsubid OR NOT r.start) \
+                    AND (d.objsubid = r.objsubid \
+                         OR r.classid <> 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid \
+                         OR (r.objsubid = 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
+                                                         WHERE c.oid = r.objid AND c.relkind = 'c'))) \
                   WHERE d.refobjid >= 16384::pg_catalog.oid) \
-             SELECT i.type || ' ' || i.identity \
+             SELECT pg_catalog.regexp_replace(i.type || ' ' || i.identity, 'pg_(toast_)?temp_[0-9]+', 'pg_temp', 'g') \
                FROM reached r \
               CROSS JOIN LATERAL pg_catalog.pg_identify_object(r.classid, r.objid, r.objsubid) i \
-              WHERE NOT r.start AND (i.schema ~ '^pg_(toast_)?temp' \
-                    OR (r.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND i.name ~ '^pg_(toast_)?temp')) \
-              ORDER BY 1 LIMIT 1",
+              WHERE i.schema ~ '^pg_(toast_)?temp' \
+                 OR (r.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid \
+                     AND i.name ~ '^pg_(toast_)?temp') \
+              ORDER BY r.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid, 1 LIMIT 1",
             Some(1),
             &[source.oid.into(), columns.to_vec().into()],
         )?

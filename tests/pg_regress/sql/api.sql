@@ -62,7 +62,10 @@ SELECT tally.compact() > 0 AS folded_something;
 SELECT count(*) AS pending FROM tally._delta;
 SELECT * FROM tally.verify();
 SET client_min_messages = warning;
-SELECT metric, groups FROM tally.refresh() ORDER BY metric;
+-- (revenue_today's orders span 3 or 4 UTC days, by the hour the test runs: 3 from 23:00)
+SELECT metric, CASE WHEN metric = 'revenue_today' THEN groups BETWEEN 3 AND 4 END AS three_or_four_days,
+       CASE WHEN metric <> 'revenue_today' THEN groups END AS groups
+  FROM tally.refresh() ORDER BY metric;
 RESET client_min_messages;
 SELECT * FROM tally.verify('orders_per_status');
 

@@ -27,7 +27,7 @@ SELECT tally.create_metric('temp_names', 'temp_typed', 'count_distinct', 's');
 SELECT tally.create_metric('temp_ranges', 'temp_typed', 'count', 'r');
 SELECT tally.create_metric('temp_doubled', 'temp_typed', 'sum', 'd');
 -- A column of the same table that the metric does not read is no matter.
-SELECT tally.create_metric('temp_later', 'temp_typed', 'max', 'k')->>'column_name';
+SELECT tally.create_metric('temp_later', 'temp_typed', 'count_distinct', 'k')->>'column_name';
 -- A column the metric reads, retyped to one: the ALTER TABLE hook refuses it.
 ALTER TABLE temp_typed ALTER COLUMN k TYPE pg_temp.temp_bytes USING k::bytea;
 \echo :LAST_ERROR_SQLSTATE
