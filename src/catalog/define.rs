@@ -728,9 +728,9 @@ fn refuse_temporary_types(
     source: &Source,
     columns: &[String],
 ) -> Result<()> {
-    let temporary = client
-        .select(
-            "WITH RECURSIVE tables(relid) AS ( \
+    let temporary = first_text_over_columns(
+        client,
+        "WITH RECURSIVE tables(relid) AS ( \
                  SELECT $1::pg_catalog.regclass \
                  UNION SELECT t.relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t), \
              used(attrelid, attnum, generated) AS ( \
@@ -762,13 +762,9 @@ fn refuse_temporary_types(
                  OR (r.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid \
                      AND i.name ~ '^pg_(toast_)?temp') \
               ORDER BY r.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid, 1 LIMIT 1",
-            Some(1),
-            &[source.oid.into(), columns.to_vec().into()],
-        )?
-        .next()
-        .map(|row| row.get::<String>(1))
-        .transpose()?
-        .flatten();
+        source,
+        columns,
+    )?;
     match temporary {
         Some(object) => Err(TallyError::TemporaryType { object }),
         None => Ok(()),
@@ -829,6 +825,26 @@ fn refuse_foreign_types(
     }
 }
 
+/// The text the first row of `query` gives (NULL as None), run over the source's oid (`$1`)
+/// and the names of `columns` (`$2`): the checks of the columns a metric reads.
+fn first_text_over_columns(
+    client: &SpiClient<'_>,
+    query: &str,
+    source: &Source,
+    columns: &[String],
+) -> Result<Option<String>> {
+    Ok(client
+        .select(
+            query,
+            Some(1),
+            &[source.oid.into(), columns.to_vec().into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten())
+}
+
 /// Fails when one of `columns` of the source is a VIRTUAL generated column (PostgreSQL 18):
 /// its value is computed when a query reads the row, not stored, so the write path, which
 /// reads the rows a statement stored (transition tables, the single-row path's tuple), would
@@ -839,19 +855,15 @@ fn refuse_virtual(
     columns: &[String],
     role: &'static str,
 ) -> Result<()> {
-    let virtual_column = client
-        .select(
-            "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a \
-              WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
-                AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 'v' \
-              ORDER BY a.attnum LIMIT 1",
-            Some(1),
-            &[source.oid.into(), columns.to_vec().into()],
-        )?
-        .next()
-        .map(|row| row.get::<String>(1))
-        .transpose()?
-        .flatten();
+    let virtual_column = first_text_over_columns(
+        client,
+        "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a \
+          WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = ANY ($2::pg_catalog.text[]) \
+            AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 'v' \
+          ORDER BY a.attnum LIMIT 1",
+        source,
+        columns,
+    )?;
     match virtual_column {
         Some(column) => Err(TallyError::VirtualColumn {
             table: source.relation.to_string(),
