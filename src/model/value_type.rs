@@ -257,56 +257,60 @@ impl ValueType {
 /// (at least 1: never equal to a kept text; all of the same length: equal only when the
 /// digests are).
 pub fn encode_text(bytes: &[u8]) -> String {
-    if bytes.len() > TEXT_KEPT_BYTES {
-        use sha2::Digest;
-        return digits_of("1", &sha2::Sha512::digest(bytes));
-    }
-    if bytes.is_empty() {
-        return "0".to_string();
-    }
-    digits_of("0", bytes)
+    encode_kept(bytes, 0)
 }
 
-/// `bytes` of a bytea as a tracked value: `encode_text`'s form with each byte plus one (a
-/// bytea may hold a zero byte, which as `000` could end a numeric's digits unseen), so that
-/// a longer bytea with the same start is larger, as in bytea's order; a bytea longer than
-/// `TEXT_KEPT_BYTES` by digest, as a long text.
+/// `bytes` of a bytea as a tracked value (0.13.0): `encode_text`'s form with each byte plus
+/// one (a bytea may hold a zero byte, which as `000` could end a numeric's digits unseen),
+/// so that a longer bytea with the same start is larger, as in bytea's order; past
+/// `TEXT_KEPT_BYTES`, the digest a text of those bytes has.
 pub fn encode_bytea(bytes: &[u8]) -> String {
+    encode_kept(bytes, 1)
+}
+
+/// The text `encode_text` kept as `encoded` (numeric's text form: trailing zeros may be
+/// gone), None for a digest or anything else.
+pub fn decode_text(encoded: &str) -> Option<Vec<u8>> {
+    decode_kept(encoded, 0)
+}
+
+/// The bytea `encode_bytea` kept as `encoded`, None for a digest or anything else.
+pub fn decode_bytea(encoded: &str) -> Option<Vec<u8>> {
+    decode_kept(encoded, 1)
+}
+
+/// The kept form of `bytes`, each written as the byte plus `offset` (`encode_text`,
+/// `encode_bytea`); a digest's bytes as themselves.
+fn encode_kept(bytes: &[u8], offset: u16) -> String {
     if bytes.len() > TEXT_KEPT_BYTES {
-        return encode_text(bytes);
+        use sha2::Digest;
+        return digits_of("1", &sha2::Sha512::digest(bytes), 0);
     }
     if bytes.is_empty() {
         return "0".to_string();
     }
-    let mut encoded = Vec::with_capacity(2 + 3 * bytes.len());
-    encoded.extend_from_slice(b"0.");
+    digits_of("0", bytes, offset)
+}
+
+fn digits_of(integer: &str, bytes: &[u8], offset: u16) -> String {
+    // On every written text: one allocation, no formatting per byte.
+    let mut encoded = Vec::with_capacity(integer.len() + 1 + 3 * bytes.len());
+    encoded.extend_from_slice(integer.as_bytes());
+    encoded.push(b'.');
     for &byte in bytes {
-        let shifted = u16::from(byte) + 1;
+        let digits = u16::from(byte) + offset;
         encoded.extend_from_slice(&[
-            b'0' + (shifted / 100) as u8,
-            b'0' + (shifted / 10 % 10) as u8,
-            b'0' + (shifted % 10) as u8,
+            b'0' + (digits / 100) as u8,
+            b'0' + (digits / 10 % 10) as u8,
+            b'0' + (digits % 10) as u8,
         ]);
     }
     String::from_utf8(encoded).expect("ASCII digits")
 }
 
-/// The bytea `encode_bytea` kept as `encoded`, None for a digest or anything else.
-pub fn decode_bytea(encoded: &str) -> Option<Vec<u8>> {
-    let groups = digit_groups(encoded)?;
-    groups
-        .into_iter()
-        .map(|group| {
-            group
-                .checked_sub(1)
-                .and_then(|byte| u8::try_from(byte).ok())
-        })
-        .collect()
-}
-
-/// The three-digit groups after `0.` of a kept text or bytea (numeric's text form:
-/// trailing zeros may be gone), None for a digest or anything else.
-fn digit_groups(encoded: &str) -> Option<Vec<u16>> {
+/// The bytes `encode_kept` wrote with `offset`; None for a digest or anything else. No
+/// group is `000` (a numeric's text may have lost it at the end).
+fn decode_kept(encoded: &str, offset: u16) -> Option<Vec<u8>> {
     let digits = match encoded.split_once('.') {
         None if encoded == "0" => return Some(Vec::new()),
         Some(("0", digits)) if digits.bytes().all(|b| b.is_ascii_digit()) => digits,
@@ -316,27 +320,11 @@ fn digit_groups(encoded: &str) -> Option<Vec<u16>> {
     padded
         .as_bytes()
         .chunks(3)
-        .map(|group| std::str::from_utf8(group).ok()?.parse::<u16>().ok())
-        .collect()
-}
-
-fn digits_of(integer: &str, bytes: &[u8]) -> String {
-    // On every written text: one allocation, no formatting per byte.
-    let mut encoded = Vec::with_capacity(integer.len() + 1 + 3 * bytes.len());
-    encoded.extend_from_slice(integer.as_bytes());
-    encoded.push(b'.');
-    for &byte in bytes {
-        encoded.extend_from_slice(&[b'0' + byte / 100, b'0' + byte / 10 % 10, b'0' + byte % 10]);
-    }
-    String::from_utf8(encoded).expect("ASCII digits")
-}
-
-/// The text `encode_text` kept as `encoded` (numeric's text form: trailing zeros may be
-/// gone), None for a digest or anything else.
-pub fn decode_text(encoded: &str) -> Option<Vec<u8>> {
-    digit_groups(encoded)?
-        .into_iter()
-        .map(|group| u8::try_from(group).ok().filter(|byte| *byte != 0))
+        .map(|group| {
+            let group = std::str::from_utf8(group).ok()?.parse::<u16>().ok()?;
+            (group != 0).then_some(())?;
+            u8::try_from(group.checked_sub(offset)?).ok()
+        })
         .collect()
 }
 
