@@ -163,15 +163,14 @@ pub enum TallyError {
     /// follows the table's, its partitions' and the read columns' dependencies); `object` is
     /// its type and identity ("type pg_temp.temp_bytes", "function pg_temp.f(integer)").
     #[error("the metric would depend on the temporary {object}")]
-    TemporaryType { object: String },
+    TemporaryObject { object: String },
 
     /// A text (0.12.0), bytea or bit string (0.13.0) a min or max metric cannot keep.
-    #[error("metric \"{metric}\" cannot keep a {what} of {size} {unit}")]
+    #[error("metric \"{metric}\" cannot keep a {} of {size} {}", kind.name(), kind.unit())]
     TooLongToOrder {
         metric: String,
-        what: &'static str,
+        kind: OrderedKind,
         size: usize,
-        unit: &'static str,
     },
 
     /// `tally.value(metric)` and the other numeric reads of a metric whose figures have
@@ -267,6 +266,41 @@ pub fn required<T>(argument: Option<T>, what: &'static str) -> Result<T> {
     argument.ok_or(TallyError::NullArgument(what))
 }
 
+/// The kinds of value a min or max keeps in order up to a size (`TooLongToOrder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderedKind {
+    Text,
+    Bytea,
+    BitString,
+}
+
+impl OrderedKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Bytea => "bytea",
+            Self::BitString => "bit string",
+        }
+    }
+
+    /// What its size is counted in: bytes, or a bit string's bits.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Self::BitString => "bits",
+            Self::Text | Self::Bytea => "bytes",
+        }
+    }
+
+    /// A column constraint that keeps such values short enough, for the hint.
+    fn constraint(self) -> &'static str {
+        match self {
+            Self::Text => "varchar(150)",
+            Self::Bytea => "CHECK (octet_length(the_column) <= 600)",
+            Self::BitString => "varbit(600)",
+        }
+    }
+}
+
 /// Keeps Rust backtraces out of the errors clients see (0.13.0, found by a hostile probe):
 /// pgrx appends one to the DETAIL of an error raised inside pg_tally's Rust code when
 /// `std::backtrace::Backtrace::capture` captures, which it does when the server inherited
@@ -333,7 +367,7 @@ impl TallyError {
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
             MetricsChangedSinceSnapshot => Code::ERRCODE_T_R_SERIALIZATION_FAILURE,
-            ForcedRowSecurity(_) | VirtualColumn { .. } | TemporaryType { .. } => {
+            ForcedRowSecurity(_) | VirtualColumn { .. } | TemporaryObject { .. } => {
                 Code::ERRCODE_FEATURE_NOT_SUPPORTED
             }
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
@@ -381,7 +415,7 @@ impl TallyError {
             CollationNotBuiltIn { .. } => Some(
                 "min and max over text pick their figure by the value's collation when it is read; a collation created after initdb could be renamed and another put in its place.".into(),
             ),
-            TemporaryType { .. } => Some(
+            TemporaryObject { .. } => Some(
                 "Postgres drops a session's temporary objects when it ends, and by cascade the columns, partitions or tables that depend on them, unseen by pg_tally's DDL hooks: the metric would keep a stale figure, and the table's writes would fail or its rows vanish.".into(),
             ),
             NondeterministicCollation { .. } => Some(
@@ -423,7 +457,7 @@ impl TallyError {
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
             }
-            TemporaryType { .. } => "Create that object, and what depends on it, in a permanent schema.",
+            TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
             NondeterministicCollation { .. } => {
                 "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }
@@ -486,14 +520,10 @@ impl TallyError {
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
-            TooLongToOrder { what, .. } => {
-                let constrain = match *what {
-                    "bytea" => "CHECK (octet_length(the_column) <= 600)",
-                    "bit string" => "varbit(600)",
-                    _ => "varchar(150)",
-                };
+            TooLongToOrder { kind, .. } => {
                 return Some(format!(
-                    "Write a shorter value, or constrain the column (such as {constrain}); count_distinct takes any length. The statement was not applied."
+                    "Write a shorter value, or constrain the column (such as {}); count_distinct takes any length. The statement was not applied.",
+                    kind.constraint()
                 ));
             }
             InfiniteInterval { .. } => "A sum or avg over intervals adds their months, days and time apart, which an infinite interval has no finite value for; the statement was not applied.",

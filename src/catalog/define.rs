@@ -541,7 +541,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
     };
     depends_on.sort();
     depends_on.dedup();
-    refuse_temporary_types(client, &source, &depends_on)?;
+    refuse_temporary_dependencies(client, &source, &depends_on)?;
     Ok(Validated {
         source,
         aggregate,
@@ -723,7 +723,7 @@ fn refuse_unreadable_columns(
 /// attributes included; built-in objects, which depend on nothing temporary, not followed),
 /// and names the first temporary one found, not its schema, as `pg_temp.name` whichever
 /// session's it is.
-fn refuse_temporary_types(
+fn refuse_temporary_dependencies(
     client: &SpiClient<'_>,
     source: &Source,
     columns: &[String],
@@ -766,7 +766,7 @@ fn refuse_temporary_types(
         columns,
     )?;
     match temporary {
-        Some(object) => Err(TallyError::TemporaryType { object }),
+        Some(object) => Err(TallyError::TemporaryObject { object }),
         None => Ok(()),
     }
 }

@@ -42,7 +42,7 @@ use pgrx::datum::{Date, Interval, Time, Timestamp, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, Uuid};
 
-use crate::error::{Result, SqlResult, TallyError};
+use crate::error::{OrderedKind, Result, SqlResult, TallyError};
 use crate::model::Aggregate;
 
 /// A metric's value type as `tally._value_type` records it: with, for a text whose min and
@@ -722,37 +722,35 @@ fn _text_of(encoded: AnyNumeric) -> SqlResult<String> {
 /// `TEXT_KEPT_BYTES` is refused in the writer's statement (a digest has no order).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_text_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
-    in_order(metric, "text", "bytes", value.as_bytes(), encode_text)
+    in_order(metric, OrderedKind::Text, value.as_bytes(), encode_text)
 }
 
 /// A bit string of a min or max metric, given as its text of `0`s and `1`s (0.13.0): kept
 /// as a text is, so one of more than `TEXT_KEPT_BYTES` bits is refused.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_bits_in_order(metric: &str, bits: &str) -> SqlResult<AnyNumeric> {
-    in_order(metric, "bit string", "bits", bits.as_bytes(), encode_text)
+    in_order(metric, OrderedKind::BitString, bits.as_bytes(), encode_text)
 }
 
 /// A bytea value of a min or max metric (0.13.0), refused past `TEXT_KEPT_BYTES` as a text.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_bytea_in_order(metric: &str, value: &[u8]) -> SqlResult<AnyNumeric> {
-    in_order(metric, "bytea", "bytes", value, encode_bytea)
+    in_order(metric, OrderedKind::Bytea, value, encode_bytea)
 }
 
-/// `encode(value)`, or the refusal of a value too long to keep in order (`what`, measured
-/// in `unit`s: one per byte of `value`).
+/// `encode(value)`, or the refusal of a value too long to keep in order (a `kind`, whose
+/// size is one unit per byte of `value`).
 fn in_order(
     metric: &str,
-    what: &'static str,
-    unit: &'static str,
+    kind: OrderedKind,
     value: &[u8],
     encode: fn(&[u8]) -> String,
 ) -> SqlResult<AnyNumeric> {
     if value.len() > TEXT_KEPT_BYTES {
         return Err(TallyError::TooLongToOrder {
             metric: metric.to_string(),
-            what,
+            kind,
             size: value.len(),
-            unit,
         }
         .into());
     }
@@ -864,9 +862,8 @@ mod unit {
     fn the_error_names_the_limit() {
         let error = TallyError::TooLongToOrder {
             metric: "m".into(),
-            what: "text",
+            kind: OrderedKind::Text,
             size: TEXT_KEPT_BYTES + 1,
-            unit: "bytes",
         };
         let report = pgrx::pg_sys::panic::ErrorReport::from(error);
         assert!(report
