@@ -53,3 +53,12 @@ if ! grep -qxF "$pg15_line" "$config"; then
   printf '%s\n' "$pg15_line" >> "$config"
   log "wrote 15's pg_config into $config"
 fi
+# A line whose pg_config is gone (a checkout since deleted wrote it) fails every build: pgrx's
+# build script checks each line. Such lines go; scripts/postgres.sh writes them again.
+while IFS= read -r line; do
+  path="${line#*= \"}"; path="${path%\"}"
+  if [ ! -x "$path" ]; then
+    sed -i "\\|^${line%% =*} = |d" "$config"
+    log "dropped ${line%% =*} from $config: $path is gone"
+  fi
+done < <(grep -E '^pg[0-9]+ = "' "$config")
