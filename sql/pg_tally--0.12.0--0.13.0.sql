@@ -1,16 +1,18 @@
 -- pg_tally 0.12.0 -> 0.13.0 (CHANGELOG "0.13.0"): min, max and count_distinct over enums
 -- (kept by label; the enum and its labels in the new table tally._value_enum, a renamed label
--- followed by the DDL hooks), cidr, macaddr, macaddr8, bytea, bit and varbit.
+-- followed by the DDL hooks), cidr, macaddr, macaddr8, bytea, bit, varbit, real and double
+-- precision.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.13.0'" to load this file. \quit
 
--- The six new type names. The constraint is named as a fresh install names it. This locks
+-- The eight new type names. The constraint is named as a fresh install names it. This locks
 -- tally._value_type until the update commits: a writer that loads its table's metrics
 -- meanwhile (once per session, or after a change of definitions) waits that long.
 ALTER TABLE tally._value_type
     DROP CONSTRAINT _value_type_type_name_check,
     ADD CONSTRAINT _value_type_type_name_check
         CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
-                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit'));
+                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
+                             'float4', 'float8'));
 
 -- The enum a metric of type_name 'enum' reads (0.13.0): its values are kept by label, and
 -- ordered, when read, by the enum's order. `labels` are the enum's labels as pg_tally last
@@ -39,6 +41,12 @@ CREATE FUNCTION tally._tracked_bytea_in_order("metric" text, "value" bytea) RETU
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_bytea_in_order_wrapper';
 CREATE FUNCTION tally._tracked_bits_in_order("metric" text, "bits" text) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_bits_in_order_wrapper';
+
+-- real and double precision as the change queries keep them (src/model/value_type.rs).
+CREATE FUNCTION tally._tracked_value("value" double precision) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_float8_wrapper';
+CREATE FUNCTION tally._tracked_value("value" real) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_float4_wrapper';
 
 -- sql/values.sql: the sorted reads order cidr and enums too; a label no longer in its enum
 -- comes last.

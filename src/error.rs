@@ -449,10 +449,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit and enums (floats are not exact under incremental maintenance); count works on any column."
+                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit and enums; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value; min, max and count_distinct also take timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string and enum values (floats are not exact under incremental maintenance): cast it, such as (price * quantity)::numeric; count works on any value."
+                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string and enum values; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."

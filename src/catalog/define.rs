@@ -999,7 +999,7 @@ fn check_value(
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
 /// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
 /// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8, bytea, bit,
-/// varbit and any enum 0.13.0) the types of `ValueType`, text in a
+/// varbit, real, double precision and any enum 0.13.0) the types of `ValueType`, text in a
 /// deterministic collation (whose equality is the encoding's byte equality), for min and
 /// max one of pg_catalog (`check_text_collation`).
 fn value_kind(
@@ -1033,7 +1033,9 @@ fn value_kind(
         | ValueType::Macaddr8
         | ValueType::Enum
         | ValueType::Bytea
-        | ValueType::Bit => crate::sql::CatalogVersion::V0_13,
+        | ValueType::Bit
+        | ValueType::Float4
+        | ValueType::Float8 => crate::sql::CatalogVersion::V0_13,
         _ => crate::sql::CatalogVersion::V0_12,
     };
     if !crate::model::installed::catalog_has(since) {

@@ -20,6 +20,7 @@
 //! | enum | its label (unique in its enum) as a text is kept (0.13.0) |
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
+//! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
 //!
 //! For four of them the encoding's order is not the values' order: text in a collation whose
 //! order is not byte order, inet, cidr and enums (ordered by the enum's own order). Their min and max are picked when read, by the values'
@@ -90,6 +91,10 @@ impl ValueKind {
         match (&self.collation, self.enum_type) {
             (Some((_, name)), _) => format!("text in collation \"{name}\""),
             (None, Some(enum_type)) => crate::ffi::datetime::type_name(enum_type),
+            // `real` and `double precision`, as Postgres names them.
+            (None, None) if matches!(self.value_type, ValueType::Float4 | ValueType::Float8) => {
+                crate::ffi::datetime::type_name(self.value_type.type_oid())
+            }
             (None, None) => self.value_type.as_str().to_string(),
         }
     }
@@ -140,9 +145,12 @@ pub enum ValueType {
     Bytea,
     /// bit and varbit, whose figures are read as varbit (a bit without a length is bit(1)).
     Bit,
+    /// real (0.13.0): kept as the double precision it widens to exactly, read back as real.
+    Float4,
+    Float8,
 }
 
-const NAMED: [(ValueType, &str); 16] = [
+const NAMED: [(ValueType, &str); 18] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -159,6 +167,8 @@ const NAMED: [(ValueType, &str); 16] = [
     (ValueType::Enum, "enum"),
     (ValueType::Bytea, "bytea"),
     (ValueType::Bit, "varbit"),
+    (ValueType::Float4, "float4"),
+    (ValueType::Float8, "float8"),
 ];
 
 impl ValueType {
@@ -184,6 +194,8 @@ impl ValueType {
             pg_sys::MACADDR8OID => Self::Macaddr8,
             pg_sys::BYTEAOID => Self::Bytea,
             pg_sys::BITOID | pg_sys::VARBITOID => Self::Bit,
+            pg_sys::FLOAT4OID => Self::Float4,
+            pg_sys::FLOAT8OID => Self::Float8,
             _ => return None,
         })
     }
@@ -225,6 +237,8 @@ impl ValueType {
             Self::Enum => "pg_catalog.text",
             Self::Bytea => "pg_catalog.bytea",
             Self::Bit => "pg_catalog.varbit",
+            Self::Float4 => "pg_catalog.float4",
+            Self::Float8 => "pg_catalog.float8",
         }
     }
 
@@ -247,6 +261,8 @@ impl ValueType {
             Self::Enum => pg_sys::TEXTOID,
             Self::Bytea => pg_sys::BYTEAOID,
             Self::Bit => pg_sys::VARBITOID,
+            Self::Float4 => pg_sys::FLOAT4OID,
+            Self::Float8 => pg_sys::FLOAT8OID,
         }
     }
 }
@@ -326,6 +342,83 @@ fn decode_kept(encoded: &str, offset: u16) -> Option<Vec<u8>> {
             u8::try_from(group.checked_sub(offset)?).ok()
         })
         .collect()
+}
+
+/// A float's key (0.13.0): its bits as an unsigned integer ordered as the floats are (the sign
+/// bit set for a positive float, every bit flipped for a negative one), with -0 as 0 and
+/// every NaN as one NaN, which sorts above +Infinity: Postgres' order and equality of floats
+/// (`float8_cmp`, and `float8_hash` equates what it does). A real widens to double
+/// precision exactly, in order, and has the key of its double.
+pub fn float_key(value: f64) -> u64 {
+    const NAN: u64 = 0x7ff8_0000_0000_0000;
+    let bits = if value.is_nan() {
+        NAN
+    } else if value == 0.0 {
+        0
+    } else {
+        value.to_bits()
+    };
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The float whose key (`float_key`) is `key`.
+pub fn float_of_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
+}
+
+/// A float's text as Postgres writes it (`float8out`, `float4out` for a real, under any
+/// `extra_float_digits` above 0): `NaN`, `Infinity`, `-Infinity`; else the fewest digits that
+/// read back as the same float (Rust's `{:e}` finds them), in fixed notation when the
+/// decimal exponent is from -4 up to below 15 (a real: 6), else as `1.5e-05`, `1e+300`.
+pub fn float_text(value: f64, real: bool) -> String {
+    if value.is_nan() {
+        return "NaN".to_string();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+    }
+    // A real's shortest digits are those of the real, not of the double it widened to.
+    let scientific = if real {
+        format!("{:e}", value as f32)
+    } else {
+        format!("{value:e}")
+    };
+    let (mantissa, exponent) = scientific.split_once('e').expect("{:e} writes an exponent");
+    let exponent: i32 = exponent.parse().expect("{:e} writes an integer exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(unsigned) => ("-", unsigned),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let fixed_below = if real { 6 } else { 15 };
+    if !(-4..fixed_below).contains(&exponent) {
+        let (first, rest) = digits.split_at(1);
+        let point = if rest.is_empty() { "" } else { "." };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        return format!(
+            "{sign}{first}{point}{rest}e{exponent_sign}{:02}",
+            exponent.abs()
+        );
+    }
+    if exponent < 0 {
+        let zeros = "0".repeat((-exponent - 1) as usize);
+        return format!("{sign}0.{zeros}{digits}");
+    }
+    let integer_digits = exponent as usize + 1;
+    if digits.len() <= integer_digits {
+        format!("{sign}{digits:0<integer_digits$}")
+    } else {
+        let (integer, fraction) = digits.split_at(integer_digits);
+        format!("{sign}{integer}.{fraction}")
+    }
 }
 
 /// An interval's span in microseconds, as Postgres orders and equates intervals
@@ -500,6 +593,10 @@ pub fn figure_text(
             }
             text
         }
+        ValueType::Float4 | ValueType::Float8 => {
+            let key = encoded.parse::<u64>().map_err(|_| unreadable())?;
+            float_text(float_of_key(key), value_type == ValueType::Float4)
+        }
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.
@@ -514,8 +611,9 @@ pub fn figure_text(
     })
 }
 
-/// A figure as a JSON value: a number for a numeric figure (Postgres' own text of it, exact),
-/// true or false for a boolean, a string (`figure_text`) for every other type.
+/// A figure as a JSON value: a number for a numeric figure (Postgres' own text of it, exact)
+/// and a float's (but NaN, Infinity and -Infinity: strings, as `to_jsonb` writes them), true
+/// or false for a boolean, a string (`figure_text`) for every other type.
 pub fn figure_json(
     value_type: ValueType,
     aggregate: Aggregate,
@@ -527,6 +625,9 @@ pub fn figure_json(
             serde_json::from_str(&text).map_err(|e| TallyError::Internal(e.to_string()))?
         }
         ValueType::Boolean => serde_json::Value::Bool(text == "true"),
+        ValueType::Float4 | ValueType::Float8 => {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        }
         _ => serde_json::Value::String(text),
     })
 }
@@ -645,6 +746,18 @@ fn tracked_uuid(value: Uuid) -> AnyNumeric {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(value.as_bytes());
     numeric(u128::from_be_bytes(bytes).to_string())
+}
+
+/// A double precision value (0.13.0) by its key (`float_key`).
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_float8(value: f64) -> AnyNumeric {
+    numeric(float_key(value).to_string())
+}
+
+/// A real value (0.13.0) by the key of the double precision it widens to.
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
+fn tracked_float4(value: f32) -> AnyNumeric {
+    numeric(float_key(f64::from(value)).to_string())
 }
 
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
@@ -774,6 +887,93 @@ mod unit {
             let width = af.len().max(bf.len());
             format!("{af:0<width$}").cmp(&format!("{bf:0<width$}"))
         })
+    }
+
+    /// Postgres' order of floats (`float8_cmp`): -0 equals 0, NaN equals NaN and exceeds all.
+    fn postgres_float_order(a: f64, b: f64) -> std::cmp::Ordering {
+        match (a.is_nan(), b.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            (false, false) => a.partial_cmp(&b).unwrap(),
+        }
+    }
+
+    /// Any f64, its special values and both zeros often.
+    fn any_float() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(f64::MIN_POSITIVE),
+            Just(-f64::MIN_POSITIVE),
+            Just(f64::from_bits(1)),
+            (-1e20f64..1e20).boxed(),
+        ]
+    }
+
+    #[test]
+    fn float_texts_are_postgres_texts() {
+        // What float8out and float4out write (extra_float_digits = 1, Postgres 12 and later).
+        let doubles = [
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (100.0, "100"),
+            (1e-4, "0.0001"),
+            (1.5e-5, "1.5e-05"),
+            (123456789012345.0, "123456789012345"),
+            (1e15, "1e+15"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (1e300, "1e+300"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (0.0, "0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (value, text) in doubles {
+            assert_eq!(float_text(value, false), text, "{value:e}");
+        }
+        let reals = [
+            (1.1f32, "1.1"),
+            (123456.0, "123456"),
+            (1234567.0, "1.234567e+06"),
+            (3.4028235e38, "3.4028235e+38"),
+            (1e-5, "1e-05"),
+            (0.001, "0.001"),
+        ];
+        for (value, text) in reals {
+            assert_eq!(float_text(f64::from(value), true), text, "{value:e}");
+        }
+    }
+
+    proptest! {
+        /// Float keys order and equate as Postgres orders and equates floats, and read back
+        /// as the same float (-0 as 0, any NaN as NaN).
+        #[test]
+        fn float_keys_keep_postgres_order(a in any_float(), b in any_float()) {
+            let (ka, kb) = (float_key(a), float_key(b));
+            prop_assert_eq!(ka.cmp(&kb), postgres_float_order(a, b));
+            let back = float_of_key(ka);
+            prop_assert!(back == a || (back.is_nan() && a.is_nan()));
+            // The key is a numeric's digits: numeric order is integer order.
+            prop_assert_eq!(ka.to_string().parse::<u64>().unwrap(), ka);
+        }
+
+        /// A float's text reads back as that float, a real's as that real.
+        #[test]
+        fn float_texts_read_back(value in any_float(), real in any::<u32>().prop_map(f32::from_bits)) {
+            let text = float_text(value, false);
+            let back: f64 = text.replace("Infinity", "inf").parse().unwrap();
+            prop_assert!(back == value || (back.is_nan() && value.is_nan()), "{text}");
+            let text = float_text(f64::from(real), true);
+            let back: f32 = text.replace("Infinity", "inf").parse().unwrap();
+            prop_assert!(back == real || (back.is_nan() && real.is_nan()), "{text}");
+        }
     }
 
     proptest! {

@@ -427,7 +427,8 @@ pub enum CatalogVersion {
     V0_11,
     /// 0.12.0: min, max and count_distinct over other types (`tally._value_type`).
     V0_12,
-    /// 0.13.0: enums (`tally._value_enum`), cidr, macaddr, macaddr8, bytea, bit and varbit.
+    /// 0.13.0: enums (`tally._value_enum`), cidr, macaddr, macaddr8, bytea, bit, varbit, real
+    /// and double precision.
     V0_13,
 }
 

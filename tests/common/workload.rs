@@ -422,6 +422,30 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT count(DISTINCT (qty % 16)::bit(4))::numeric FROM orders",
         tally: "SELECT tally.value('qty_bit_sets')",
     },
+    // 0.13.0: real and double precision (by expressions), with NaN, -Infinity and -0.
+    Check {
+        name: "top_ratio_by_status",
+        define: "'top_ratio_by_status', 'orders', 'max', \
+                 $$CASE WHEN qty % 13 = 0 THEN 'NaN'::float8 WHEN qty % 17 = 0 THEN '-Infinity'::float8 \
+                        ELSE amount::float8 / nullif(qty, 0) END$$, group_by => 'status'",
+        oracle: "SELECT status, max(CASE WHEN qty % 13 = 0 THEN 'NaN'::float8 WHEN qty % 17 = 0 THEN '-Infinity'::float8 \
+                                         ELSE amount::float8 / nullif(qty, 0) END) FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('top_ratio_by_status', NULL::float8)",
+    },
+    Check {
+        name: "least_real_qty",
+        define: "'least_real_qty', 'orders', 'min', $$CASE WHEN qty % 5 = 0 THEN '-0'::real ELSE qty::real / 7::real END$$",
+        oracle: "SELECT min(CASE WHEN qty % 5 = 0 THEN '-0'::real ELSE qty::real / 7::real END) FROM orders",
+        tally: "SELECT tally.value('least_real_qty', NULL::real)",
+    },
+    Check {
+        name: "ratio_values",
+        define: "'ratio_values', 'orders', 'count_distinct', \
+                 $$CASE WHEN user_id % 7 = 0 THEN 'NaN'::float8 ELSE (user_id % 50)::float8 / 4 END$$",
+        oracle: "SELECT count(DISTINCT CASE WHEN user_id % 7 = 0 THEN 'NaN'::float8 ELSE (user_id % 50)::float8 / 4 END)::numeric \
+                 FROM orders",
+        tally: "SELECT tally.value('ratio_values')",
+    },
     Check {
         name: "longest_wait",
         define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",
@@ -463,7 +487,7 @@ pub fn define_metrics(db: &mut Client) {
          SELECT tally.create_dashboard('everything', ARRAY[{summed}, 'min_amount', 'users_by_status']); \
          SELECT tally.create_dashboard('typed', ARRAY['first_created', 'max_status_bytes', 'longest_wait', \
                                                       'wait_sum_by_status', 'user_uuids', 'first_stage', \
-                                                      'top_user_mac8', 'least_qty_bits'], 'typed_view')"
+                                                      'top_user_mac8', 'least_qty_bits', 'least_real_qty'], 'typed_view')"
     ))
     .unwrap();
 }
@@ -481,6 +505,7 @@ fn assert_typed_snapshot(db: &mut Client, when: &str) {
                 AND ((s ->> 'first_stage')::order_stage IS NOT DISTINCT FROM tally.value('first_stage', NULL::order_stage)) \
                 AND ((s ->> 'top_user_mac8')::macaddr8 IS NOT DISTINCT FROM tally.value('top_user_mac8', NULL::macaddr8)) \
                 AND ((s ->> 'least_qty_bits')::varbit IS NOT DISTINCT FROM tally.value('least_qty_bits', NULL::varbit)) \
+                AND ((s ->> 'least_real_qty')::real IS NOT DISTINCT FROM tally.value('least_real_qty', NULL::real)) \
                 AND (SELECT coalesce(bool_and((s -> 'wait_sum_by_status' ->> coalesce(g.group_key, 'null'))::interval::text \
                                               IS NOT DISTINCT FROM g.value::text), true) \
                        FROM tally.groups('wait_sum_by_status', NULL::interval) g) \
@@ -490,6 +515,8 @@ fn assert_typed_snapshot(db: &mut Client, when: &str) {
                             AND pg_typeof(v.first_stage) = 'order_stage'::regtype \
                             AND v.top_user_mac8 IS NOT DISTINCT FROM tally.value('top_user_mac8', NULL::macaddr8) \
                             AND v.least_qty_bits IS NOT DISTINCT FROM tally.value('least_qty_bits', NULL::varbit) \
+                            AND v.least_real_qty IS NOT DISTINCT FROM tally.value('least_real_qty', NULL::real) \
+                            AND pg_typeof(v.least_real_qty) = 'real'::regtype \
                        FROM typed_view v), \
                     s::text \
                FROM tally.snapshot('typed') AS s",

@@ -190,6 +190,11 @@ class PackageTests(TestCase):
         self.assertIsInstance(last, datetime.datetime)
         self.assertEqual(last, Order.objects.aggregate(m=Max("created_at"))["m"])
         self.assertEqual(pg_tally.value("first_status", as_type="text"), Order.objects.aggregate(m=Min("status"))["m"])
+        self.run_operation(CreateMetric("largest_amount_float", model="shop.Order", aggregate="max",
+                                        expression="amount::float8"))
+        largest = pg_tally.value("largest_amount_float", as_type="float8")
+        self.assertIsInstance(largest, float)
+        self.assertEqual(largest, float(Order.objects.aggregate(m=Max("amount"))["m"]))
         with self.assertRaises(ValueError):
             pg_tally.value("last_order_at", as_type="timestamptz; DROP TABLE orders")
 

@@ -30,10 +30,10 @@ SELECT tally.create_metric('m', 't', 'sum', 'status');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('m', 't', 'avg', 'price');
 \echo :LAST_ERROR_SQLSTATE
--- min, max and count_distinct need an exact (integer or numeric) column too
+-- min, max and count_distinct need a column, of a type they keep (not jsonb)
 SELECT tally.create_metric('m', 't', 'min');
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('m', 't', 'max', 'price');
+SELECT tally.create_metric('m', 't', 'max', 'note');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('m', 't', 'count_distinct', 'note');
 \echo :LAST_ERROR_SQLSTATE

@@ -128,7 +128,7 @@ SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
 SELECT * FROM tally.series('last_at', '2026-01-01', '2027-01-01', NULL::timestamptz);
 
 -- Refused, each with its SQLSTATE: the numeric reads of a typed figure; a type it cannot be
--- read as; float values; a type no metric tracks; a text a min or max cannot keep in order (the write is refused,
+-- read as; a float summed; a type no metric tracks; a text a min or max cannot keep in order (the write is refused,
 -- not the metric broken), while count_distinct takes it by digest.
 SELECT tally.value('last_at');
 \echo :LAST_ERROR_SQLSTATE
@@ -143,7 +143,7 @@ SELECT tally.value('emails', NULL::uuid);
 SELECT tally.value('no_such_metric', NULL::text);
 \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE floats (x float8, name text COLLATE "POSIX", other text, p point);
-SELECT tally.create_metric('fmax', 'floats', 'max', 'x');
+SELECT tally.create_metric('fsum', 'floats', 'sum', 'x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('pmax', 'floats', 'count_distinct', 'p');
 \echo :LAST_ERROR_SQLSTATE

@@ -41,6 +41,8 @@ FIGURE_TYPES = {
     "macaddr8": "pg_catalog.macaddr8",
     "bytea": "pg_catalog.bytea",
     "varbit": "pg_catalog.varbit",
+    "float4": "pg_catalog.float4",
+    "float8": "pg_catalog.float8",
 }
 
 
