@@ -57,7 +57,7 @@ REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._inter
     tally._typed_figure(text, text, numeric),
     tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric),
     tally._sort_key(integer), tally._sorted_extreme(integer, text, timestamptz, text),
-    tally._sorted_pick(text, text, numeric[]), tally._text_of(numeric) FROM PUBLIC;
+    tally._sorted_pick(text, text, numeric[]), tally._text_of(numeric), tally._float_of(numeric) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) IS
 'Defines a metric on a table (count, sum, avg, min, max or count_distinct over a column or expression; optional filter, group_by column or columns, bucket) and backfills it. Returns the stored definition.';

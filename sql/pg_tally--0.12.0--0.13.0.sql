@@ -47,6 +47,18 @@ CREATE FUNCTION tally._tracked_value("value" double precision) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_float8_wrapper';
 CREATE FUNCTION tally._tracked_value("value" real) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_float4_wrapper';
+-- A float figure's float, for the snapshot's number (sql/read.sql: tally._typed_figure).
+CREATE FUNCTION tally._float_of("figure" numeric) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_float_of_wrapper';
+REVOKE EXECUTE ON FUNCTION tally._float_of(numeric) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
+RETURNS pg_catalog.jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure)
+                WHEN type_name OPERATOR(pg_catalog.=) 'float8' THEN pg_catalog.to_jsonb(tally._float_of(figure))
+                WHEN type_name OPERATOR(pg_catalog.=) 'float4'
+                THEN pg_catalog.to_jsonb(tally._float_of(figure)::pg_catalog.float4)
+                ELSE tally._figure_json(type_name, aggregate, figure) END
+$fn$;
 
 -- sql/values.sql: the sorted reads order cidr and enums too; a label no longer in its enum
 -- comes last.

@@ -31,10 +31,15 @@ $fn$;
 -- A figure in the snapshot's jsonb (0.12.0): a number, or for a min or max metric over
 -- values of another type (tally._value_type), its encoding decoded into that type
 -- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
--- in UTC; a string for a uuid or a text; true or false). NULL stays NULL.
+-- in UTC; a string for a uuid or a text; true or false); a float (0.13.0) as to_jsonb writes
+-- that float (a real's figure is the real widened, cast back exactly). NULL stays NULL.
 CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
 RETURNS pg_catalog.jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure) ELSE tally._figure_json(type_name, aggregate, figure) END
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure)
+                WHEN type_name OPERATOR(pg_catalog.=) 'float8' THEN pg_catalog.to_jsonb(tally._float_of(figure))
+                WHEN type_name OPERATOR(pg_catalog.=) 'float4'
+                THEN pg_catalog.to_jsonb(tally._float_of(figure)::pg_catalog.float4)
+                ELSE tally._figure_json(type_name, aggregate, figure) END
 $fn$;
 
 -- A group's figure for the snapshot (0.12.0): tally._figure_of's, but a sum or avg over

@@ -23,6 +23,7 @@ use crate::error::{Result, TallyError};
 pub mod datetime;
 pub mod enums;
 pub mod expression;
+pub mod floats;
 mod security;
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, session_role,

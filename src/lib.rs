@@ -58,6 +58,7 @@ extension_sql_file!(
         read::_series_text,
         read::_enum_of,
         model::value_type::_figure_json,
+        model::value_type::_float_of,
         model::value_type::_interval_figure
     ]
 );

@@ -112,6 +112,44 @@ SELECT tally.create_metric('star_avg', 'ratings', 'avg', 'stars');
 SELECT tally.value('top_stars', NULL::float8);
 SELECT tally.value('top_stars');
 
+-- The texts and snapshot numbers of 3000 floats across their range (and some hard cases:
+-- ties between equally short texts, 2^53 + 1, the extremes) each equal Postgres' own
+-- (::text, to_jsonb); then a session whose extra_float_digits shortens Postgres' own text
+-- still reads the whole figure.
+SELECT setseed(0.5);
+CREATE TABLE samples (k text, d float8, r real);
+INSERT INTO samples SELECT i::text, (random() - 0.5) * 10 ^ (floor(random() * 600) - 300),
+                           ((random() - 0.5) * 10 ^ (floor(random() * 70) - 35))::real
+  FROM generate_series(1, 2000) i;
+INSERT INTO samples SELECT (10000 + i)::text, round((random() * 10 ^ (i % 20))::numeric, i % 7)::float8,
+                           round((random() * 10 ^ (i % 12))::numeric, i % 5)::real
+  FROM generate_series(1, 1000) i;
+INSERT INTO samples VALUES ('tie', 9045319096066.5625, 2203184.25), ('2^53+1', 9007199254740993, 16777217),
+                           ('largest', 1.7976931348623157e308, 3.4028235e38), ('least', 5e-324, 1e-45),
+                           ('e15', 1e15, 1e6), ('e-5', 1e-5, 1e-5), ('nan', 'NaN', 'NaN'), ('inf', '-Infinity', 'Infinity');
+SELECT tally.create_metric('sample_d', 'samples', 'max', 'd', group_by => 'k')->>'column_name';
+SELECT tally.create_metric('sample_r', 'samples', 'min', 'r', group_by => 'k')->>'column_name';
+SELECT tally.create_dashboard('samples_board', ARRAY['sample_d', 'sample_r']);
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE g.value IS DISTINCT FROM s.d::text) AS double_texts_differing
+  FROM tally.groups('sample_d', NULL::text) g JOIN samples s ON s.k = g.group_key;
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE g.value IS DISTINCT FROM s.r::text) AS real_texts_differing
+  FROM tally.groups('sample_r', NULL::text) g JOIN samples s ON s.k = g.group_key;
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE e.value IS DISTINCT FROM to_jsonb(s.d)) AS double_numbers_differing
+  FROM jsonb_each(tally.snapshot('samples_board') -> 'sample_d') e JOIN samples s ON s.k = e.key;
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE e.value IS DISTINCT FROM to_jsonb(s.r)) AS real_numbers_differing
+  FROM jsonb_each(tally.snapshot('samples_board') -> 'sample_r') e JOIN samples s ON s.k = e.key;
+SET extra_float_digits = 0;
+SELECT g.value AS tie_text, g.value::float8 = 9045319096066.5625 AS exact, 9045319096066.5625::float8::text AS postgres_text
+  FROM tally.groups('sample_d', NULL::text) g WHERE g.group_key = 'tie';
+RESET extra_float_digits;
+SELECT tally.drop_dashboard('samples_board');
+SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'samples'::regclass;
+DROP TABLE samples;
+
 DROP VIEW compared;
 DROP VIEW expected;
 SELECT tally.drop_dashboard('ratings_board');
