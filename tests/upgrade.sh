@@ -218,6 +218,7 @@ SELECT tally.create_metric('last_order', 'orders', 'max', 'created_at');
 SELECT tally.create_metric('statuses', 'orders', 'count_distinct', 'status');
 SELECT tally.create_metric('top_urgency', 'tickets', 'max', 'urgency');
 SELECT tally.create_metric('top_customer_bytes', 'orders', 'max', 'int4send(customer)');
+SELECT tally.create_metric('top_ratio', 'orders', 'max', 'amount::float8 / nullif(customer, 0)');
 DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
 UPDATE orders SET customer = 100000 WHERE id = 3;
 ALTER TYPE urgency RENAME VALUE 'high' TO 'urgent';
@@ -229,7 +230,10 @@ SQL
                                   AND tally.value('last_order', NULL::timestamptz) IS NOT DISTINCT FROM max(created_at)
                                   AND tally.value('statuses') = count(DISTINCT status)
                                   AND tally.value('top_customer_bytes', NULL::bytea)
-                                      = (SELECT int4send(o.customer) FROM orders o WHERE o.customer IS NOT NULL ORDER BY 1 DESC LIMIT 1) FROM orders")" = t ] \
+                                      = (SELECT int4send(o.customer) FROM orders o WHERE o.customer IS NOT NULL ORDER BY 1 DESC LIMIT 1)
+                                  AND tally.value('top_ratio', NULL::float8) IS NOT DISTINCT FROM max(amount::float8 / nullif(customer, 0))
+                                  AND tally.value('top_ratio', NULL::text) IS NOT DISTINCT FROM max(amount::float8 / nullif(customer, 0))::text
+                             FROM orders")" = t ] \
   || fail "new aggregates wrong on an upgraded database"
 [ "$(q -d tally_upgrade -c "SELECT tally.value('top_urgency', NULL::urgency) = max(urgency) AND max(urgency) = 'urgent' FROM tickets")" = t ] \
   || fail "an enum's max on an upgraded database is wrong after a label's rename"
