@@ -197,6 +197,10 @@ pub enum TallyError {
     #[error("must be owner of dashboard \"{0}\"")]
     NotOwnerOfDashboard(String),
 
+    /// drop_metric of a metric whose table was dropped with event triggers off (0.13.0).
+    #[error("metric \"{0}\" has lost its table: only a superuser may drop it")]
+    OrphanedMetric(String),
+
     #[error("permission denied to read {what}")]
     NotAllowedToRead { what: String },
 
@@ -334,7 +338,7 @@ impl TallyError {
             UnknownMetric(_) | UnknownDashboard(_) => Code::ERRCODE_UNDEFINED_OBJECT,
             DuplicateMetric(_) | DuplicateDashboard(_) => Code::ERRCODE_DUPLICATE_OBJECT,
             NotATable { .. } => Code::ERRCODE_WRONG_OBJECT_TYPE,
-            NotOwner(_) | NotOwnerOfDashboard(_) | NotAllowedToRead { .. } => {
+            NotOwner(_) | NotOwnerOfDashboard(_) | OrphanedMetric(_) | NotAllowedToRead { .. } => {
                 Code::ERRCODE_INSUFFICIENT_PRIVILEGE
             }
             UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
@@ -437,6 +441,7 @@ impl TallyError {
             NotATable { .. } => "Metrics are defined on ordinary or partitioned tables.",
             NotOwner(_) => "Only the table's owner (or a superuser) may define, drop or refresh its metrics.",
             NotOwnerOfDashboard(_) => "Ask the role that created the dashboard (see tally.dashboards) or a superuser.",
+            OrphanedMetric(_) => "Its table was dropped while event triggers were off, so no table owner is left to ask; a superuser's tally.drop_metric(name) removes it.",
             NotAllowedToRead { .. } => {
                 "Figures are readable by roles that may SELECT the source table and, when it has row-level security, would see all of its rows (its owner, BYPASSRLS roles); others read what a dashboard's typed view publishes: GRANT SELECT ON the_view TO the_role."
             }

@@ -139,7 +139,10 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
         Spi::connect_mut(|client| -> Result<()> {
             // Pending changes are taken out of the 0.6.0 `tally._change` rows.
             crate::model::installed::require_current_catalog()?;
-            let metric = Metric::load(client, name)?;
+            let metric = match Metric::load(client, name) {
+                Err(TallyError::UnknownMetric(_)) if drop_orphaned(client, name)? => return Ok(()),
+                loaded => loaded?,
+            };
             require_owner(client, metric.source_oid)?;
             if let Some(dashboard) = own_dashboard_using(client, name)? {
                 return Err(TallyError::MetricInUse {
@@ -165,6 +168,53 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
         })
     })?;
     Ok(())
+}
+
+/// Drops metric `name` if its table is gone (false if there is no such metric), which only
+/// happens when the table was dropped with event triggers off (a superuser's
+/// `session_replication_role = replica`, or `ALTER EVENT TRIGGER ... DISABLE`): no hook took
+/// the metric with it, and with no table there is no owner to ask, so a superuser may.
+fn drop_orphaned(client: &mut SpiClient<'_>, name: &str) -> Result<bool> {
+    let orphan = client
+        .select(
+            "SELECT m.id FROM tally._metric m WHERE m.name = $1 \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = m.source::pg_catalog.oid)",
+            Some(1),
+            &[name.into()],
+        )?
+        .next();
+    let Some(id) = orphan.map(|row| row.get::<i32>(1)).transpose()?.flatten() else {
+        return Ok(false);
+    };
+    let superuser = client
+        .select(
+            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = $1::pg_catalog.oid",
+            Some(1),
+            &[ffi::caller().into()],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false);
+    if !superuser {
+        return Err(TallyError::OrphanedMetric(name.to_string()));
+    }
+    // As for any metric: not while one of the caller's dashboards shows it.
+    if let Some(dashboard) = own_dashboard_using(client, name)? {
+        return Err(TallyError::MetricInUse {
+            metric: name.to_string(),
+            dashboard,
+        });
+    }
+    detach_from_dashboards(client, name)?;
+    storage::lock_folding()?;
+    client.update(crate::sql::drop_pending_sql().as_str(), None, &[id.into()])?;
+    client.update(
+        "DELETE FROM tally._metric WHERE id = $1",
+        None,
+        &[id.into()],
+    )?;
+    notice!("tally.drop_metric: metric \"{name}\" had lost its table (dropped with event triggers off); it is gone now");
+    Ok(true)
 }
 
 /// Called after ALTER TABLE on a source table (sql/ddl.sql): every metric of the table must

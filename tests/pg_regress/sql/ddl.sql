@@ -58,3 +58,32 @@ RESET check_function_bodies;
 SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'inh_parent'::regclass;
 SELECT tally.drop_metric('inh_n');
 DROP TABLE inh_parent, inh_other;
+
+-- A table dropped while event triggers are off (a superuser's session_replication_role =
+-- replica) leaves its metric behind with no owner to ask: another role's drop_metric is
+-- refused (42501), a superuser's too while its dashboard shows the metric (2BP01), then
+-- removes it, and the name is free again.
+CREATE TABLE orphan_src (id int);
+SELECT tally.create_metric('orphaned', 'orphan_src')->>'name' AS defined;
+SELECT tally.create_dashboard('orphan_board', ARRAY['orphaned']);
+SET session_replication_role = replica;
+DROP TABLE orphan_src;
+RESET session_replication_role;
+SELECT count(*) AS left_behind FROM tally._metric WHERE name = 'orphaned';
+CREATE ROLE orphan_reader;
+SET ROLE orphan_reader;
+SELECT tally.drop_metric('orphaned');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE orphan_reader;
+SELECT tally.drop_metric('orphaned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.drop_dashboard('orphan_board');
+SELECT tally.drop_metric('orphaned');
+SELECT count(*) AS left_behind FROM tally._metric WHERE name = 'orphaned';
+SELECT tally.drop_metric('orphaned');
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE orphan_src (id int);
+SELECT tally.create_metric('orphaned', 'orphan_src')->>'name' AS defined_again;
+SELECT tally.drop_metric('orphaned');
+DROP TABLE orphan_src;
