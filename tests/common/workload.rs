@@ -559,10 +559,10 @@ fn assert_snapshots(db: &mut Client, when: &str) {
                              THEN coalesce(to_jsonb(tally.value(d.name)), 'null') \
                              ELSE (SELECT coalesce(jsonb_object_agg(coalesce(g.group_key, 'null'), g.value), '{{}}') \
                                      FROM tally.groups(d.name) g) END) AS e \
-                      FROM d JOIN tally.metrics m ON m.name = d.name) \
-             SELECT tally.snapshot('{dashboard}') - 'as_of' = e, (tally.snapshot('{dashboard}') - 'as_of')::text, e::text, \
-                    tally._snapshot_counters('{dashboard}') IS NOT NULL \
-               FROM expected"
+                      FROM d JOIN tally.metrics m ON m.name = d.name), \
+                  read AS (SELECT tally.snapshot('{dashboard}') - 'as_of' AS r) \
+             SELECT r = e, r::text, e::text, tally._snapshot_counters('{dashboard}') IS NOT NULL \
+               FROM expected, read"
         );
         let row = db
             .query_one(&sql, &[])
