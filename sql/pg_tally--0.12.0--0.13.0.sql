@@ -52,7 +52,7 @@ CREATE FUNCTION tally._float_of("figure" numeric) RETURNS double precision
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_float_of_wrapper';
 REVOKE EXECUTE ON FUNCTION tally._float_of(numeric) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
-RETURNS pg_catalog.jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
     SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure)
                 WHEN type_name OPERATOR(pg_catalog.=) 'float8' THEN pg_catalog.to_jsonb(tally._float_of(figure))
                 WHEN type_name OPERATOR(pg_catalog.=) 'float4'

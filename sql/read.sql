@@ -33,8 +33,10 @@ $fn$;
 -- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
 -- in UTC; a string for a uuid or a text; true or false); a float (0.13.0) as to_jsonb writes
 -- that float (a real's figure is the real widened, cast back exactly). NULL stays NULL.
+-- STABLE (0.13.0; IMMUTABLE before): to_jsonb of a float reads extra_float_digits, which
+-- the reads pin (ffi::with_fixed_settings).
 CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
-RETURNS pg_catalog.jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
     SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure)
                 WHEN type_name OPERATOR(pg_catalog.=) 'float8' THEN pg_catalog.to_jsonb(tally._float_of(figure))
                 WHEN type_name OPERATOR(pg_catalog.=) 'float4'

@@ -221,6 +221,7 @@ SELECT tally.create_metric('top_customer_bytes', 'orders', 'max', 'int4send(cust
 SELECT tally.create_metric('top_ratio', 'orders', 'max', 'amount::float8 / nullif(customer, 0)');
 DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
 UPDATE orders SET customer = 100000 WHERE id = 3;
+UPDATE orders SET customer = 1 WHERE id = (SELECT max(id) FROM orders);
 ALTER TYPE urgency RENAME VALUE 'high' TO 'urgent';
 INSERT INTO tickets VALUES (3, 'low');
 SQL

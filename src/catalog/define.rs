@@ -140,8 +140,14 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
             // Pending changes are taken out of the 0.6.0 `tally._change` rows.
             crate::model::installed::require_current_catalog()?;
             let metric = match Metric::load(client, name) {
-                Err(TallyError::UnknownMetric(_)) if drop_orphaned(client, name)? => return Ok(()),
-                loaded => loaded?,
+                Ok(metric) => metric,
+                Err(TallyError::UnknownMetric(missing)) => {
+                    return match drop_orphaned(client, name)? {
+                        true => Ok(()),
+                        false => Err(TallyError::UnknownMetric(missing)),
+                    };
+                }
+                Err(other) => return Err(other),
             };
             require_owner(client, metric.source_oid)?;
             if let Some(dashboard) = own_dashboard_using(client, name)? {
@@ -177,13 +183,16 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
 fn drop_orphaned(client: &mut SpiClient<'_>, name: &str) -> Result<bool> {
     let orphan = client
         .select(
-            "SELECT m.id FROM tally._metric m WHERE m.name = $1 \
+            "SELECT m.id, m.source::pg_catalog.oid FROM tally._metric m WHERE m.name = $1 \
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = m.source::pg_catalog.oid)",
             Some(1),
             &[name.into()],
         )?
         .next();
-    let Some(id) = orphan.map(|row| row.get::<i32>(1)).transpose()?.flatten() else {
+    let Some(row) = orphan else {
+        return Ok(false);
+    };
+    let (Some(id), Some(source)) = (row.get::<i32>(1)?, row.get::<pg_sys::Oid>(2)?) else {
         return Ok(false);
     };
     let superuser = client
@@ -198,7 +207,8 @@ fn drop_orphaned(client: &mut SpiClient<'_>, name: &str) -> Result<bool> {
     if !superuser {
         return Err(TallyError::OrphanedMetric(name.to_string()));
     }
-    // As for any metric: not while one of the caller's dashboards shows it.
+    // As for any metric: not while a dashboard of the caller shows it (for a superuser, any
+    // dashboard: pg_has_role gives it every role's).
     if let Some(dashboard) = own_dashboard_using(client, name)? {
         return Err(TallyError::MetricInUse {
             metric: name.to_string(),
@@ -212,6 +222,15 @@ fn drop_orphaned(client: &mut SpiClient<'_>, name: &str) -> Result<bool> {
         "DELETE FROM tally._metric WHERE id = $1",
         None,
         &[id.into()],
+    )?;
+    // The dead table's partitions, once no metric names it (`trigger::install`'s cleanup,
+    // which would look the table up): a later table given one of their oids must not be
+    // taken for a partition of a tracked one.
+    client.update(
+        "DELETE FROM tally._partition p WHERE p.root = $1::pg_catalog.oid \
+            AND NOT EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::pg_catalog.oid = p.root)",
+        None,
+        &[source.into()],
     )?;
     notice!("tally.drop_metric: metric \"{name}\" had lost its table (dropped with event triggers off); it is gone now");
     Ok(true)

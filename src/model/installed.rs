@@ -36,8 +36,8 @@ pub fn catalog() -> CatalogVersion {
 
 /// Whether this database's catalog is at `version` or later: 0.11.0 for value expressions,
 /// several group columns and fixed-width buckets, 0.12.0 for values of other types than
-/// numbers, 0.13.0 for enums, cidr, macaddr, bytea and bit strings (what is older works on
-/// older catalogs).
+/// numbers, 0.13.0 for enums, cidr, macaddr, bytea, bit strings and floats (what is older
+/// works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }

@@ -147,6 +147,7 @@ pub enum ValueType {
     Bit,
     /// real (0.13.0): kept as the double precision it widens to exactly, read back as real.
     Float4,
+    /// double precision (0.13.0).
     Float8,
 }
 
@@ -720,8 +721,11 @@ fn tracked_uuid(value: Uuid) -> AnyNumeric {
 /// back to real there, exactly). Revoked from PUBLIC, as the other decoders are.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _float_of(figure: AnyNumeric) -> SqlResult<f64> {
-    let key = u64::try_from(figure.clone())
-        .map_err(|_| TallyError::Internal(format!("a float figure encoded as {figure}")))?;
+    // Parsed from its text, as `figure_text` does: an exact unsigned integer or nothing.
+    let encoded = figure.to_string();
+    let key = encoded
+        .parse::<u64>()
+        .map_err(|_| TallyError::Internal(format!("a float figure encoded as {encoded}")))?;
     Ok(float_of_key(key))
 }
 
@@ -887,6 +891,10 @@ mod unit {
             Just(f64::MIN_POSITIVE),
             Just(-f64::MIN_POSITIVE),
             Just(f64::from_bits(1)),
+            Just(f64::NAN),
+            Just(-f64::NAN),
+            // A signalling NaN with a payload, as binary COPY may bring.
+            Just(f64::from_bits(0x7ff0_0000_0000_0001)),
             (-1e20f64..1e20).boxed(),
         ]
     }
@@ -900,8 +908,19 @@ mod unit {
             prop_assert_eq!(ka.cmp(&kb), postgres_float_order(a, b));
             let back = float_of_key(ka);
             prop_assert!(back == a || (back.is_nan() && a.is_nan()));
-            // The key is a numeric's digits: numeric order is integer order.
-            prop_assert_eq!(ka.to_string().parse::<u64>().unwrap(), ka);
+        }
+
+        /// A real's key is its double's: reals order and equate as their keys do, and read
+        /// back as the same real.
+        #[test]
+        fn real_keys_keep_postgres_order(
+            a in any::<u32>().prop_map(f32::from_bits),
+            b in any::<u32>().prop_map(f32::from_bits),
+        ) {
+            let (ka, kb) = (float_key(f64::from(a)), float_key(f64::from(b)));
+            prop_assert_eq!(ka.cmp(&kb), postgres_float_order(f64::from(a), f64::from(b)));
+            let back = float_of_key(ka) as f32;
+            prop_assert!(back == a || (back.is_nan() && a.is_nan()));
         }
     }
 

@@ -422,21 +422,34 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT count(DISTINCT (qty % 16)::bit(4))::numeric FROM orders",
         tally: "SELECT tally.value('qty_bit_sets')",
     },
-    // 0.13.0: real and double precision (by expressions), with NaN, -Infinity and -0.
+    // 0.13.0: real and double precision (by expressions). A rare NaN (user_id % 97 = 0)
+    // tops its group's max until deleted; -Infinity (qty 5) and Infinity (qty 4, status
+    // REFUNDED only) come and go; -0 (qty 0) and 0 (qty 1) are the least reals, equal.
     Check {
         name: "top_ratio_by_status",
         define: "'top_ratio_by_status', 'orders', 'max', \
-                 $$CASE WHEN qty % 13 = 0 THEN 'NaN'::float8 WHEN qty % 17 = 0 THEN '-Infinity'::float8 \
+                 $$CASE WHEN user_id % 97 = 0 THEN 'NaN'::float8 WHEN qty = 5 THEN '-Infinity'::float8 \
+                        WHEN qty = 4 AND status = 'REFUNDED' THEN 'Infinity'::float8 \
                         ELSE amount::float8 / nullif(qty, 0) END$$, group_by => 'status'",
-        oracle: "SELECT status, max(CASE WHEN qty % 13 = 0 THEN 'NaN'::float8 WHEN qty % 17 = 0 THEN '-Infinity'::float8 \
+        oracle: "SELECT status, max(CASE WHEN user_id % 97 = 0 THEN 'NaN'::float8 WHEN qty = 5 THEN '-Infinity'::float8 \
+                                         WHEN qty = 4 AND status = 'REFUNDED' THEN 'Infinity'::float8 \
                                          ELSE amount::float8 / nullif(qty, 0) END) FROM orders GROUP BY status",
         tally: "SELECT * FROM tally.groups('top_ratio_by_status', NULL::float8)",
     },
     Check {
         name: "least_real_qty",
-        define: "'least_real_qty', 'orders', 'min', $$CASE WHEN qty % 5 = 0 THEN '-0'::real ELSE qty::real / 7::real END$$",
-        oracle: "SELECT min(CASE WHEN qty % 5 = 0 THEN '-0'::real ELSE qty::real / 7::real END) FROM orders",
+        define: "'least_real_qty', 'orders', 'min', \
+                 $$CASE qty WHEN 0 THEN '-0'::real WHEN 1 THEN '0'::real ELSE abs(qty::real) / 7::real END$$",
+        oracle: "SELECT min(CASE qty WHEN 0 THEN '-0'::real WHEN 1 THEN '0'::real ELSE abs(qty::real) / 7::real END) FROM orders",
         tally: "SELECT tally.value('least_real_qty', NULL::real)",
+    },
+    Check {
+        name: "top_real_qty_by_active",
+        define: "'top_real_qty_by_active', 'orders', 'max', \
+                 $$CASE WHEN qty = 5 THEN '-Infinity'::real ELSE qty::real / 3::real END$$, group_by => 'is_active'",
+        oracle: "SELECT is_active::text, max(CASE WHEN qty = 5 THEN '-Infinity'::real ELSE qty::real / 3::real END) \
+                 FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('top_real_qty_by_active', NULL::real)",
     },
     Check {
         name: "ratio_values",
@@ -560,7 +573,7 @@ fn assert_snapshots(db: &mut Client, when: &str) {
                              ELSE (SELECT coalesce(jsonb_object_agg(coalesce(g.group_key, 'null'), g.value), '{{}}') \
                                      FROM tally.groups(d.name) g) END) AS e \
                       FROM d JOIN tally.metrics m ON m.name = d.name), \
-                  read AS (SELECT tally.snapshot('{dashboard}') - 'as_of' AS r) \
+                  read AS MATERIALIZED (SELECT tally.snapshot('{dashboard}') - 'as_of' AS r) \
              SELECT r = e, r::text, e::text, tally._snapshot_counters('{dashboard}') IS NOT NULL \
                FROM expected, read"
         );

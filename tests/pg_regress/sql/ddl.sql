@@ -63,13 +63,18 @@ DROP TABLE inh_parent, inh_other;
 -- replica) leaves its metric behind with no owner to ask: another role's drop_metric is
 -- refused (42501), a superuser's too while its dashboard shows the metric (2BP01), then
 -- removes it, and the name is free again.
-CREATE TABLE orphan_src (id int);
+CREATE TABLE orphan_src (id int) PARTITION BY RANGE (id);
+CREATE TABLE orphan_part PARTITION OF orphan_src FOR VALUES FROM (0) TO (100);
 SELECT tally.create_metric('orphaned', 'orphan_src')->>'name' AS defined;
 SELECT tally.create_dashboard('orphan_board', ARRAY['orphaned']);
+INSERT INTO orphan_src VALUES (1), (2);
+SELECT m.id AS orphan_id, m.source::oid AS orphan_oid FROM tally._metric m WHERE m.name = 'orphaned' \gset
 SET session_replication_role = replica;
 DROP TABLE orphan_src;
 RESET session_replication_role;
 SELECT count(*) AS left_behind FROM tally._metric WHERE name = 'orphaned';
+SELECT count(*) > 0 AS pending_left, (SELECT count(*) FROM tally._partition WHERE root = :orphan_oid) AS partitions_left
+  FROM tally._delta WHERE metric_id = :orphan_id;
 CREATE ROLE orphan_reader;
 SET ROLE orphan_reader;
 SELECT tally.drop_metric('orphaned');
@@ -81,6 +86,8 @@ SELECT tally.drop_metric('orphaned');
 SELECT tally.drop_dashboard('orphan_board');
 SELECT tally.drop_metric('orphaned');
 SELECT count(*) AS left_behind FROM tally._metric WHERE name = 'orphaned';
+SELECT count(*) AS pending_left, (SELECT count(*) FROM tally._partition WHERE root = :orphan_oid) AS partitions_left
+  FROM tally._delta WHERE metric_id = :orphan_id;
 SELECT tally.drop_metric('orphaned');
 \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE orphan_src (id int);
