@@ -150,25 +150,9 @@ fn drop_metric(name: Option<&str>) -> SqlResult<()> {
                 Err(other) => return Err(other),
             };
             require_owner(client, metric.source_oid)?;
-            if let Some(dashboard) = own_dashboard_using(client, name)? {
-                return Err(TallyError::MetricInUse {
-                    metric: name.to_string(),
-                    dashboard,
-                });
-            }
-            detach_from_dashboards(client, name)?;
+            release_from_dashboards(client, name)?;
             lock_source(metric.source_oid);
-            storage::lock_folding()?;
-            client.update(
-                crate::sql::drop_pending_sql().as_str(),
-                None,
-                &[metric.id.into()],
-            )?;
-            client.update(
-                "DELETE FROM tally._metric WHERE id = $1",
-                None,
-                &[metric.id.into()],
-            )?;
+            delete_metric(client, metric.id)?;
             trigger::install(client, metric.source_oid)?;
             Ok(())
         })
@@ -207,15 +191,32 @@ fn drop_orphaned(client: &mut SpiClient<'_>, name: &str) -> Result<bool> {
     if !superuser {
         return Err(TallyError::OrphanedMetric(name.to_string()));
     }
-    // As for any metric: not while a dashboard of the caller shows it (for a superuser, any
-    // dashboard: pg_has_role gives it every role's).
+    // As for any metric (for a superuser, any dashboard is one of its own: pg_has_role gives
+    // it every role's).
+    release_from_dashboards(client, name)?;
+    delete_metric(client, id)?;
+    // Not `trigger::install`, which would look the table up: only its partitions, so that a
+    // later table given one of their oids is not taken for a partition of a tracked one.
+    trigger::forget_partitions(client, source)?;
+    notice!("tally.drop_metric: metric \"{name}\" had lost its table (dropped with event triggers off); it is gone now");
+    Ok(true)
+}
+
+/// Refuses to drop metric `name` while a dashboard of the caller shows it, and takes it out
+/// of other roles' dashboards.
+fn release_from_dashboards(client: &mut SpiClient<'_>, name: &str) -> Result<()> {
     if let Some(dashboard) = own_dashboard_using(client, name)? {
         return Err(TallyError::MetricInUse {
             metric: name.to_string(),
             dashboard,
         });
     }
-    detach_from_dashboards(client, name)?;
+    detach_from_dashboards(client, name)
+}
+
+/// Deletes metric `id` and its pending changes, under the fold lock (its counters and type
+/// rows go with it: foreign keys ON DELETE CASCADE).
+fn delete_metric(client: &mut SpiClient<'_>, id: i32) -> Result<()> {
     storage::lock_folding()?;
     client.update(crate::sql::drop_pending_sql().as_str(), None, &[id.into()])?;
     client.update(
@@ -223,17 +224,7 @@ fn drop_orphaned(client: &mut SpiClient<'_>, name: &str) -> Result<bool> {
         None,
         &[id.into()],
     )?;
-    // The dead table's partitions, once no metric names it (`trigger::install`'s cleanup,
-    // which would look the table up): a later table given one of their oids must not be
-    // taken for a partition of a tracked one.
-    client.update(
-        "DELETE FROM tally._partition p WHERE p.root = $1::pg_catalog.oid \
-            AND NOT EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::pg_catalog.oid = p.root)",
-        None,
-        &[source.into()],
-    )?;
-    notice!("tally.drop_metric: metric \"{name}\" had lost its table (dropped with event triggers off); it is gone now");
-    Ok(true)
+    Ok(())
 }
 
 /// Called after ALTER TABLE on a source table (sql/ddl.sql): every metric of the table must

@@ -366,6 +366,12 @@ pub fn float_key(value: f64) -> u64 {
     }
 }
 
+/// The float a figure kept as `encoded` (its numeric's text) holds: parsed from that text,
+/// an exact unsigned integer key (`float_key`) or None.
+fn float_of_figure(encoded: &str) -> Option<f64> {
+    encoded.parse::<u64>().ok().map(float_of_key)
+}
+
 /// The float whose key (`float_key`) is `key`.
 pub fn float_of_key(key: u64) -> f64 {
     f64::from_bits(if key >> 63 == 1 {
@@ -558,8 +564,8 @@ pub fn figure_text(
             text
         }
         ValueType::Float4 | ValueType::Float8 => {
-            let key = encoded.parse::<u64>().map_err(|_| unreadable())?;
-            float_text(float_of_key(key), value_type == ValueType::Float4)
+            let value = float_of_figure(&encoded).ok_or_else(unreadable)?;
+            float_text(value, value_type == ValueType::Float4)
         }
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
@@ -721,12 +727,9 @@ fn tracked_uuid(value: Uuid) -> AnyNumeric {
 /// back to real there, exactly). Revoked from PUBLIC, as the other decoders are.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _float_of(figure: AnyNumeric) -> SqlResult<f64> {
-    // Parsed from its text, as `figure_text` does: an exact unsigned integer or nothing.
     let encoded = figure.to_string();
-    let key = encoded
-        .parse::<u64>()
-        .map_err(|_| TallyError::Internal(format!("a float figure encoded as {encoded}")))?;
-    Ok(float_of_key(key))
+    float_of_figure(&encoded)
+        .ok_or_else(|| TallyError::Internal(format!("a float figure encoded as {encoded}")).into())
 }
 
 /// A double precision value (0.13.0) by its key (`float_key`).

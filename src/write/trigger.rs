@@ -463,6 +463,17 @@ fn trigger_targets(client: &SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<V
     Ok(targets)
 }
 
+/// Forgets the partitions remembered for `source` once no metric names it.
+pub fn forget_partitions(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<()> {
+    client.update(
+        "DELETE FROM tally._partition p WHERE p.root = $1::pg_catalog.oid \
+            AND NOT EXISTS (SELECT 1 FROM tally._metric m WHERE m.source::pg_catalog.oid = p.root)",
+        None,
+        &[source.into()],
+    )?;
+    Ok(())
+}
+
 /// Recreates the triggers of `source` (and of each of its partitions: direct writes to a
 /// partition do not fire the parent's statement triggers) after its metrics or its
 /// partitions changed, with a new generation, or removes them when no metric is left.
@@ -486,12 +497,7 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
         .get_one::<i64>()?
         .unwrap_or(0);
     if remaining == 0 {
-        client.update(
-            "DELETE FROM tally._partition WHERE root = $1::pg_catalog.oid",
-            None,
-            &[source.into()],
-        )?;
-        return Ok(());
+        return forget_partitions(client, source);
     }
     let generation = client
         .update(
