@@ -49,13 +49,15 @@ $fn$;
 -- as numbers.
 CREATE FUNCTION tally._snapshot_figure(m_id pg_catalog.int4, aggregate pg_catalog.text, type_name pg_catalog.text,
                                        bucket pg_catalog.timestamptz, group_key pg_catalog.text,
-                                       n_values pg_catalog.numeric, total pg_catalog.numeric)
+                                       n_values pg_catalog.numeric, total pg_catalog.numeric,
+                                       pending_values pg_catalog.numeric[], pending_rows pg_catalog.int8[])
 RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
     SELECT tally._typed_figure(type_name, aggregate,
                CASE WHEN type_name OPERATOR(pg_catalog.=) 'interval'
                          AND aggregate OPERATOR(pg_catalog.=) ANY ('{sum,avg}'::pg_catalog.text[])
                     THEN tally._interval_figure(aggregate, n_values, total)
-                    ELSE tally._figure_of(m_id, aggregate, bucket, group_key, n_values, total) END)
+                    ELSE tally._figure_of(m_id, aggregate, bucket, group_key, n_values, total,
+                                          pending_values, pending_rows) END)
 $fn$;
 
 -- tally._snapshot_query: the same read as one query (0.1.0-0.2.0's tally.snapshot), for the
@@ -69,9 +71,11 @@ $fn$;
 -- (finalize.sql): a bloated queue table makes the planner price it past jit_above_cost.
 --
 -- Per metric, a LATERAL subquery reads the counters of the current bucket (or of the NULL
--- bucket of an unbucketed metric) from folded state and pending deltas: parameterized index
+-- bucket of an unbucketed metric) from folded state and pending changes: parameterized index
 -- lookups on (metric_id, bucket_start) in _state and on xact_id from the fold horizon in
--- _change (through the view _delta), whatever the size of the source tables.
+-- _change (through the view _delta), whatever the size of the source tables. The one pass
+-- over pending changes also gathers each group's pending values (0.14.0), which the figures
+-- of min, max and count_distinct take (tally._extreme).
 CREATE FUNCTION tally._snapshot_query(dashboard pg_catalog.text, reader pg_catalog.oid) RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $fn$
@@ -100,30 +104,36 @@ BEGIN
      CROSS JOIN LATERAL (SELECT tally._current_bucket(mt.bucket, mt.time_zone) AS cur) c
      CROSS JOIN LATERAL (
             SELECT CASE WHEN b.reason IS NOT NULL THEN 'null'::pg_catalog.jsonb
+                        -- An ungrouped metric has one group (g.k NULL): min() of its
+                        -- pending arrays is that group's.
                         WHEN mt.group_by IS NULL
-                        THEN coalesce(tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t)),
+                        THEN coalesce(tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, NULL, pg_catalog.sum(g.v), pg_catalog.sum(g.t),
+                                                             pg_catalog.min(g.pv), pg_catalog.min(g.pr)),
                                       'null'::pg_catalog.jsonb)
                         ELSE tally._nested_groups(
                                  coalesce(pg_catalog.jsonb_object_agg(coalesce(g.k, 'null'),
-                                                                      tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, g.k, g.v, g.t))
+                                                                      tally._snapshot_figure(mt.id, mt.aggregate, vt.type_name, c.cur, g.k, g.v, g.t, g.pv, g.pr))
                                             FILTER (WHERE g.r OPERATOR(pg_catalog.<>) 0), '{}'::pg_catalog.jsonb),
                                  mt.group_columns IS NOT NULL)
                    END AS figure
-              FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) AS r, pg_catalog.sum(x.n_values) AS v,
-                           pg_catalog.sum(x.total) AS t
-                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+              FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) FILTER (WHERE x.value IS NULL) AS r,
+                           pg_catalog.sum(x.n_values) FILTER (WHERE x.value IS NULL) AS v,
+                           pg_catalog.sum(x.total) FILTER (WHERE x.value IS NULL) AS t,
+                           pg_catalog.array_agg(x.value) FILTER (WHERE x.value IS NOT NULL) AS pv,
+                           pg_catalog.array_agg(x.n_rows) FILTER (WHERE x.value IS NOT NULL) AS pr
+                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value FROM tally._state s
                              WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
                             UNION ALL
-                            SELECT s.group_key, s.n_rows, s.n_values, s.total FROM tally._state s
+                            SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL FROM tally._state s
                              WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start IS NULL AND c.cur IS NULL AND s.value IS NULL
                             UNION ALL
-                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total, x.value FROM tally._delta x
                              WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
-                               AND x.bucket_start OPERATOR(pg_catalog.=) c.cur AND x.value IS NULL
+                               AND x.bucket_start OPERATOR(pg_catalog.=) c.cur
                             UNION ALL
-                            SELECT x.group_key, x.n_rows, x.n_values, x.total FROM tally._delta x
+                            SELECT x.group_key, x.n_rows, x.n_values, x.total, x.value FROM tally._delta x
                              WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
-                               AND x.bucket_start IS NULL AND c.cur IS NULL AND x.value IS NULL) x
+                               AND x.bucket_start IS NULL AND c.cur IS NULL) x
                      GROUP BY x.group_key) g) f
      WHERE d.name OPERATOR(pg_catalog.=) dashboard
     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;

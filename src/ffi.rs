@@ -56,6 +56,24 @@ pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys:
     (relid != pg_sys::InvalidOid).then_some(relid)
 }
 
+/// Whether `schema` holds a function `name` taking exactly `arg_types`.
+pub fn function_in(schema: pg_sys::Oid, name: &std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> bool {
+    let count = i32::try_from(arg_types.len()).expect("a function takes fewer than 2^31 arguments");
+    // SAFETY: buildoidvector copies `count` oids from a live slice into a palloc'd vector in
+    // the current memory context; the syscache lookup (pg_proc by name, argument types and
+    // schema, as Postgres' own lookups key it: the name as a C string) only reads its keys.
+    unsafe {
+        let args = pg_sys::buildoidvector(arg_types.as_ptr(), count);
+        pg_sys::SearchSysCacheExists(
+            pg_sys::SysCacheIdentifier::PROCNAMEARGSNSP as i32,
+            pg_sys::Datum::from(name.as_ptr()),
+            pg_sys::Datum::from(args),
+            pg_sys::Datum::from(schema),
+            pg_sys::Datum::from(0),
+        )
+    }
+}
+
 /// A Postgres ERROR caught while validating user input.
 #[derive(Debug, Clone)]
 pub struct CaughtPgError {

@@ -116,7 +116,7 @@ fn readable_metrics(client: &SpiClient<'_>, name: Option<&str>) -> Result<Vec<Me
 /// Drift of one metric: every (bucket, group) where a stored counter (the summary, or the
 /// count of one value) differs from a fresh aggregate, with both figures.
 fn drift(client: &SpiClient<'_>, metric: &Metric, out: &mut Vec<DriftRow>) -> Result<()> {
-    let sql = crate::sql::drift_sql();
+    let sql = crate::sql::drift_sql(crate::model::installed::catalog());
     // The live counters are read as the table owner, in the snapshot the stored ones are.
     let snapshot = crate::ffi::Snapshot::active();
     let live = crate::fold::storage::live_counters(metric, &snapshot)?

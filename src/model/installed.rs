@@ -4,6 +4,7 @@
 
 use crate::error::{Result, TallyError};
 use crate::sql::CatalogVersion;
+use pgrx::pg_sys;
 use std::cell::Cell;
 use std::ffi::CStr;
 use std::thread::LocalKey;
@@ -17,11 +18,15 @@ thread_local! {
     static CATALOG_0_12: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.13.0 it stays so.
     static CATALOG_0_13: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.14.0 it stays so.
+    static CATALOG_0_14: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_relation(&CATALOG_0_13, c"_value_enum") {
+    if has_pending_value_readers() {
+        CatalogVersion::V0_14
+    } else if has_relation(&CATALOG_0_13, c"_value_enum") {
         CatalogVersion::V0_13
     } else if has_relation(&CATALOG_0_12, c"_value_type") {
         CatalogVersion::V0_12
@@ -49,6 +54,30 @@ pub fn catalog_has(version: CatalogVersion) -> bool {
 /// for the update.
 pub fn catalog_is_current() -> bool {
     has_relation(&CATALOG_CURRENT, c"_broken")
+}
+
+/// Whether the catalog's `tally._extreme` takes a group's pending values as arguments
+/// (0.14.0 changed no relation, only the readers' signatures), remembered once it does.
+fn has_pending_value_readers() -> bool {
+    if CATALOG_0_14.with(Cell::get) {
+        return true;
+    }
+    let has = crate::ffi::tally_schema().is_some_and(|schema| {
+        crate::ffi::function_in(
+            schema,
+            c"_extreme",
+            &[
+                pg_sys::INT4OID,
+                pg_sys::TEXTOID,
+                pg_sys::TIMESTAMPTZOID,
+                pg_sys::TEXTOID,
+                pg_sys::NUMERICARRAYOID,
+                pg_sys::INT8ARRAYOID,
+            ],
+        )
+    });
+    CATALOG_0_14.with(|c| c.set(has));
+    has
 }
 
 /// Whether schema tally holds `relation`, remembered in `seen` once it does (a catalog is

@@ -26,16 +26,6 @@ use crate::error::{required, Result, SqlResult, TallyError};
 use crate::model::{Aggregate, ValueKind, ValueType};
 use crate::{ffi, plans};
 
-/// `template` with its `{horizon}` placeholders replaced by the fold horizon (see
-/// `tally._fold`): pending changes are looked up from there (through the view `tally._delta`,
-/// one range of the `_change_xact` index), never walking the entries of folded changes that
-/// wait for VACUUM (nor
-/// tempting the planner into a sequential scan of a queue-like table). Built once per
-/// template for the life of the backend.
-fn with_horizon(template: &'static str, built: &'static OnceLock<String>) -> &'static str {
-    built.get_or_init(|| template.replace("{horizon}", crate::sql::HORIZON_SQL))
-}
-
 /// A read-only plan for `sql`, prepared on first use in this session.
 pub fn read_plan(
     client: &SpiClient<'_>,
@@ -47,28 +37,37 @@ pub fn read_plan(
 
 /// Counters of one metric (by name) in its current bucket, per group. The first row is
 /// always present and carries the metric's aggregate, so a missing metric is detectable.
-/// `{horizon}` stands for the fold horizon (see `with_horizon`).
+/// `{horizon}` stands for the fold horizon (see `tally._fold`): pending changes are looked
+/// up from there (through the view `tally._delta`, one range of the `_change_xact` index),
+/// never walking the entries of folded changes that wait for VACUUM (nor tempting the
+/// planner into a sequential scan of a queue-like table). `{pending_filter}` and
+/// `{pending_args}` for how each group's pending values reach its figure
+/// (`sql::with_pending_values`).
 const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
                   tally._may_read($2::pg_catalog.oid, source) AS allowed, \
                   (SELECT b.reason FROM tally._broken b WHERE b.metric_id = tally._metric.id) AS broken \
              FROM tally._metric WHERE name = $1), \
-     r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total \
+     r AS (SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value \
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start = m.cur AND s.value IS NULL \
            UNION ALL \
-           SELECT s.group_key, s.n_rows, s.n_values, s.total \
+           SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL \
              FROM m JOIN tally._state s ON s.metric_id = m.id AND s.bucket_start IS NULL AND s.value IS NULL WHERE m.cur IS NULL \
            UNION ALL \
-           SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.xact_id >= {horizon} AND d.bucket_start = m.cur AND d.value IS NULL \
+           SELECT d.group_key, d.n_rows, d.n_values, d.total, d.value \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.xact_id >= {horizon} AND d.bucket_start = m.cur {pending_filter} \
            UNION ALL \
-           SELECT d.group_key, d.n_rows, d.n_values, d.total \
-             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.xact_id >= {horizon} AND d.bucket_start IS NULL AND d.value IS NULL \
+           SELECT d.group_key, d.n_rows, d.n_values, d.total, d.value \
+             FROM m JOIN tally._delta d ON d.metric_id = m.id AND d.xact_id >= {horizon} AND d.bucket_start IS NULL {pending_filter} \
             WHERE m.cur IS NULL), \
-     g AS (SELECT group_key, pg_catalog.sum(n_rows) AS n_rows, pg_catalog.sum(n_values) AS n_values, \
-                  pg_catalog.sum(total) AS total FROM r GROUP BY group_key), \
+     g AS (SELECT group_key, pg_catalog.sum(n_rows) FILTER (WHERE value IS NULL) AS n_rows, \
+                  pg_catalog.sum(n_values) FILTER (WHERE value IS NULL) AS n_values, \
+                  pg_catalog.sum(total) FILTER (WHERE value IS NULL) AS total, \
+                  pg_catalog.array_agg(value) FILTER (WHERE value IS NOT NULL) AS pending_values, \
+                  pg_catalog.array_agg(n_rows) FILTER (WHERE value IS NOT NULL) AS pending_rows \
+             FROM r GROUP BY group_key), \
      f AS (SELECT g.group_key, g.n_values, g.total, \
-                  tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total) AS figure \
+                  tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total{pending_args}) AS figure \
              FROM m, g WHERE m.allowed AND m.broken IS NULL AND g.n_rows <> 0) \
 SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
        CASE WHEN NOT m.allowed OR m.broken IS NOT NULL THEN NULL \
@@ -81,6 +80,22 @@ SELECT m.aggregate, NULL::pg_catalog.text, m.allowed, \
   FROM m \
 UNION ALL \
 SELECT NULL, f.group_key, NULL, f.figure, NULL, f.n_values, f.total FROM f";
+
+/// `CURRENT_GROUPS_SQL` for this database's catalog (`sql::with_pending_values`), built once
+/// per catalog shape for the life of the backend.
+fn current_groups_sql(catalog: crate::sql::CatalogVersion) -> &'static str {
+    static CURRENT: OnceLock<String> = OnceLock::new();
+    static OLDER: OnceLock<String> = OnceLock::new();
+    let built = if catalog >= crate::sql::CatalogVersion::V0_14 {
+        &CURRENT
+    } else {
+        &OLDER
+    };
+    built.get_or_init(|| {
+        crate::sql::with_pending_values(CURRENT_GROUPS_SQL, catalog)
+            .replace("{horizon}", crate::sql::HORIZON_SQL)
+    })
+}
 
 struct CurrentFigures {
     aggregate: Aggregate,
@@ -115,10 +130,9 @@ fn current_figures(metric: &str) -> Result<CurrentFigures> {
     ffi::as_extension_owner(|| {
         Spi::connect(|client| {
             crate::model::installed::require_current_catalog()?;
-            static SQL: OnceLock<String> = OnceLock::new();
             let plan = read_plan(
                 client,
-                with_horizon(CURRENT_GROUPS_SQL, &SQL),
+                current_groups_sql(crate::model::installed::catalog()),
                 &[pg_sys::TEXTOID, pg_sys::OIDOID],
             )?;
             let rows = client.select(&*plan, None, &[metric.into(), ffi::caller().into()])?;
@@ -375,38 +389,49 @@ fn _groups_text(
     Ok(TableIterator::new(groups))
 }
 
-/// Figures per bucket and group of one metric; `{horizon}` as in `CURRENT_GROUPS_SQL`,
-/// `{bucket_start}` the start of the bucket holding `since` (`series_sql`).
+/// Figures per bucket and group of one metric; `{horizon}`, `{pending_filter}` and
+/// `{pending_args}` as in `CURRENT_GROUPS_SQL`, `{bucket_start}` the start of the bucket
+/// holding `since` (`series_sql`).
 const SERIES_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name = $1), \
      lo AS (SELECT {bucket_start} AS since FROM m), \
-     r AS (SELECT s.bucket_start, s.group_key, s.n_rows, s.n_values, s.total FROM m, lo, tally._state s \
+     r AS (SELECT s.bucket_start, s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value \
+             FROM m, lo, tally._state s \
             WHERE s.metric_id = m.id AND s.value IS NULL \
               AND (m.bucket IS NULL OR (s.bucket_start >= lo.since AND s.bucket_start < $3)) \
            UNION ALL \
-           SELECT d.bucket_start, d.group_key, d.n_rows, d.n_values, d.total FROM m, lo, tally._delta d \
-            WHERE d.metric_id = m.id AND d.xact_id >= {horizon} AND d.value IS NULL \
-              AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))) \
-SELECT (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
-       tally._figure_of((SELECT id FROM m), (SELECT aggregate FROM m), r.bucket_start, r.group_key, \
-                        pg_catalog.sum(r.n_values), pg_catalog.sum(r.total)), \
-       pg_catalog.sum(r.n_values), pg_catalog.sum(r.total) \
-  FROM r GROUP BY r.bucket_start, r.group_key HAVING pg_catalog.sum(r.n_rows) <> 0 \
- ORDER BY r.bucket_start, r.group_key NULLS FIRST";
+           SELECT d.bucket_start, d.group_key, d.n_rows, d.n_values, d.total, d.value FROM m, lo, tally._delta d \
+            WHERE d.metric_id = m.id AND d.xact_id >= {horizon} {pending_filter} \
+              AND (m.bucket IS NULL OR (d.bucket_start >= lo.since AND d.bucket_start < $3))), \
+     g AS (SELECT bucket_start, group_key, pg_catalog.sum(n_rows) FILTER (WHERE value IS NULL) AS n_rows, \
+                  pg_catalog.sum(n_values) FILTER (WHERE value IS NULL) AS n_values, \
+                  pg_catalog.sum(total) FILTER (WHERE value IS NULL) AS total, \
+                  pg_catalog.array_agg(value) FILTER (WHERE value IS NOT NULL) AS pending_values, \
+                  pg_catalog.array_agg(n_rows) FILTER (WHERE value IS NOT NULL) AS pending_rows \
+             FROM r GROUP BY bucket_start, group_key) \
+SELECT m.aggregate, g.bucket_start, g.group_key, \
+       tally._figure_of(m.id, m.aggregate, g.bucket_start, g.group_key, g.n_values, g.total{pending_args}), \
+       g.n_values, g.total \
+  FROM m, g WHERE g.n_rows <> 0 \
+ ORDER BY g.bucket_start, g.group_key NULLS FIRST";
 
 /// `SERIES_SQL` for this database's catalog: the bucket holding `since` is
 /// `tally._bucket_start` (0.11.0: fixed widths), or `date_trunc` on an older catalog (before
-/// `ALTER EXTENSION pg_tally UPDATE`, whose metrics have calendar buckets only).
+/// `ALTER EXTENSION pg_tally UPDATE`, whose metrics have calendar buckets only); pending
+/// values as `sql::with_pending_values` says.
 fn series_sql(catalog: crate::sql::CatalogVersion) -> &'static str {
     static CURRENT: OnceLock<String> = OnceLock::new();
+    static V0_11: OnceLock<String> = OnceLock::new();
     static OLDER: OnceLock<String> = OnceLock::new();
-    let (built, bucket_start) = if catalog >= crate::sql::CatalogVersion::V0_11 {
+    let (built, bucket_start) = if catalog >= crate::sql::CatalogVersion::V0_14 {
         (&CURRENT, "tally._bucket_start(m.bucket, $2, m.time_zone)")
+    } else if catalog >= crate::sql::CatalogVersion::V0_11 {
+        (&V0_11, "tally._bucket_start(m.bucket, $2, m.time_zone)")
     } else {
         (&OLDER, "CASE WHEN m.bucket IS NULL THEN NULL ELSE pg_catalog.date_trunc(m.bucket, $2, m.time_zone) END")
     };
     built.get_or_init(|| {
-        SERIES_SQL
+        crate::sql::with_pending_values(SERIES_SQL, catalog)
             .replace("{horizon}", crate::sql::HORIZON_SQL)
             .replace("{bucket_start}", bucket_start)
     })

@@ -12,6 +12,24 @@ use super::{Sql, COUNTER_COLUMNS};
 pub const HORIZON_SQL: &str =
     "coalesce((SELECT f.horizon FROM tally._fold f WHERE f.id = 1), '0'::pg_catalog.xid8)";
 
+/// A read template for `catalog`, whose placeholders say how its one pass over pending
+/// changes (`tally._delta d`) feeds the readers of min, max and count_distinct. From 0.14.0
+/// the pass keeps the changes of values too (`{pending_filter}` is empty), the template
+/// gathers each group's as columns `pending_values` and `pending_rows`, and
+/// `tally._figure_of` takes them (`{pending_args}`), so no group's reader looks up pending
+/// changes again (sql/values.sql, `tally._extreme`). On an older catalog the pass keeps
+/// summary changes only, the columns stay NULL, and each group's reader looks up its own.
+pub fn with_pending_values(template: &str, catalog: CatalogVersion) -> String {
+    let (filter, args) = if catalog >= CatalogVersion::V0_14 {
+        ("", ", pending_values, pending_rows")
+    } else {
+        ("AND d.value IS NULL", "")
+    };
+    template
+        .replace("{pending_filter}", filter)
+        .replace("{pending_args}", args)
+}
+
 /// Whether the `_state` row `state` has the key (`bucket`, `group`), NULL matching NULL: the
 /// one spelling of that rule. The coalesced forms are the columns of the `_state_values`
 /// expression index, so a lookup by key walks it; the IS NOT DISTINCT FROM recheck keeps a NULL
@@ -239,27 +257,44 @@ pub fn clear_pending_sql(packed: bool) -> Sql {
 
 /// `tally.verify` of one metric: every (bucket, group) where a stored counter (the summary,
 /// or the count of one value) differs from the live counters `$1`..`$7` (computed as the
-/// table owner), with both figures. `$8` is the metric's id, `$9` its aggregate.
-pub fn drift_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
+/// table owner), with both figures. `$8` is the metric's id, `$9` its aggregate. Each group's
+/// pending values reach its readers as `sql::with_pending_values` says for `catalog`.
+pub fn drift_sql(catalog: CatalogVersion) -> &'static str {
+    static CURRENT: OnceLock<String> = OnceLock::new();
+    static OLDER: OnceLock<String> = OnceLock::new();
+    let built = if catalog >= CatalogVersion::V0_14 {
+        &CURRENT
+    } else {
+        &OLDER
+    };
+    built.get_or_init(|| {
         let stored = format!(
             "SELECT {COUNTER_COLUMNS} FROM tally._state WHERE metric_id = $8::pg_catalog.int4 \
              UNION ALL SELECT {COUNTER_COLUMNS} FROM tally._delta \
               WHERE metric_id = $8::pg_catalog.int4 AND xact_id >= {HORIZON_SQL}"
         );
         let live = counters_from_arrays_sql();
-        format!(
+        let template = format!(
             "WITH stored AS ( \
             SELECT bucket_start AS b, group_key AS g, value AS val, pg_catalog.sum(n_rows) AS r, \
                    pg_catalog.sum(n_values) AS v, pg_catalog.sum(total) AS t \
               FROM ({stored}) AS x GROUP BY 1, 2, 3), \
+         pending AS ( \
+            SELECT d.bucket_start AS b, d.group_key AS g, pg_catalog.array_agg(d.value) AS pending_values, \
+                   pg_catalog.array_agg(d.n_rows) AS pending_rows \
+              FROM tally._delta d \
+             WHERE d.metric_id = $8::pg_catalog.int4 AND d.xact_id >= {HORIZON_SQL} AND d.value IS NOT NULL \
+             GROUP BY 1, 2), \
          checked AS ( \
             SELECT * FROM ( \
-                SELECT b, g, val, r, v, \
-                       CASE WHEN val IS NULL AND $9::pg_catalog.text = 'count_distinct' \
-                            THEN t + tally._distinct_pending($8::pg_catalog.int4, b, g) ELSE t END AS t \
-                  FROM stored) AS c \
+                SELECT s.b, s.g, s.val, s.r, s.v, \
+                       CASE WHEN s.val IS NULL AND $9::pg_catalog.text = 'count_distinct' \
+                            THEN s.t + tally._distinct_pending($8::pg_catalog.int4, s.b, s.g{{pending_args}}) \
+                            ELSE s.t END AS t \
+                  FROM stored s LEFT JOIN pending p \
+                    ON s.val IS NULL \
+                   AND coalesce(p.b, '-infinity') = coalesce(s.b, '-infinity') AND (p.b IS NULL) = (s.b IS NULL) \
+                   AND coalesce(p.g, '') = coalesce(s.g, '') AND (p.g IS NULL) = (s.g IS NULL)) AS c \
              WHERE r <> 0 OR v <> 0 OR t <> 0), \
          live AS (SELECT b, g, val, r::pg_catalog.numeric AS r, v::pg_catalog.numeric AS v, t \
                     FROM ({live}) AS y(id, b, g, val, r, v, t)), \
@@ -270,15 +305,18 @@ pub fn drift_sql() -> &'static str {
                AND coalesce(s.g, '') = coalesce(l.g, '') AND (s.g IS NULL) = (l.g IS NULL) \
                AND coalesce(s.val, 'NaN') = coalesce(l.val, 'NaN') AND (s.val IS NULL) = (l.val IS NULL) \
              WHERE s.r IS DISTINCT FROM l.r OR s.v IS DISTINCT FROM l.v OR s.t IS DISTINCT FROM l.t) \
-         SELECT bad.b, bad.g, tally._figure_of($8::pg_catalog.int4, $9::pg_catalog.text, bad.b, bad.g, s.v, s.t), \
+         SELECT bad.b, bad.g, \
+                tally._figure_of($8::pg_catalog.int4, $9::pg_catalog.text, bad.b, bad.g, s.v, s.t{{pending_args}}), \
                 (SELECT CASE $9::pg_catalog.text WHEN 'min' THEN pg_catalog.min(l.val) WHEN 'max' THEN pg_catalog.max(l.val) \
                                    WHEN 'count_distinct' THEN coalesce(pg_catalog.sum(l.t), 0) \
                                    ELSE tally._figure($9::pg_catalog.text, pg_catalog.sum(l.v), pg_catalog.sum(l.t)) END \
                    FROM live l WHERE l.b IS NOT DISTINCT FROM bad.b AND l.g IS NOT DISTINCT FROM bad.g) \
            FROM bad LEFT JOIN stored s \
              ON s.val IS NULL AND s.b IS NOT DISTINCT FROM bad.b AND s.g IS NOT DISTINCT FROM bad.g \
+           LEFT JOIN pending p ON p.b IS NOT DISTINCT FROM bad.b AND p.g IS NOT DISTINCT FROM bad.g \
           ORDER BY 1, 2",
-        )
+        );
+        with_pending_values(&template, catalog)
     })
 }
 
@@ -430,6 +468,9 @@ pub enum CatalogVersion {
     /// 0.13.0: enums (`tally._value_enum`), cidr, macaddr, macaddr8, bytea, bit, varbit, real
     /// and double precision.
     V0_13,
+    /// 0.14.0: the readers of min, max and count_distinct take each group's pending values
+    /// from the read's one pass over pending changes (`tally._extreme` has them as arguments).
+    V0_14,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -466,7 +507,7 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         CatalogVersion::V0_9 => 1,
         CatalogVersion::V0_11 => 2,
         CatalogVersion::V0_12 => 3,
-        CatalogVersion::V0_13 => 4,
+        CatalogVersion::V0_13 | CatalogVersion::V0_14 => 4,
     };
     &built[index]
 }
