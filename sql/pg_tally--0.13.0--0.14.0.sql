@@ -1,10 +1,59 @@
--- pg_tally 0.13.0 -> 0.14.0 (CHANGELOG "0.14.0"): reads of a grouped min, max or
--- count_distinct no longer slow down with pending changes. Each reader of a group's values
--- took the group's pending changes from tally._delta itself, which unnests every pending
--- change of the database, so a read of all groups cost O(groups x pending changes); now the
--- read gathers every group's pending values in its one pass over the metric's pending
--- changes and hands each group its own (the readers' new last two arguments).
+-- pg_tally 0.13.0 -> 0.14.0 (CHANGELOG "0.14.0"): min, max and count_distinct over jsonb;
+-- reads of a grouped min, max or count_distinct no longer slow down with pending changes.
+-- Each reader of a group's values took the group's pending changes from tally._delta
+-- itself, which unnests every pending change of the database, so a read of all groups cost
+-- O(groups x pending changes); now the read gathers every group's pending values in its one
+-- pass over the metric's pending changes and hands each group its own (the readers' new
+-- last two arguments).
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.14.0'" to load this file. \quit
+
+-- jsonb (0.14.0). The constraint is named as a fresh install names it. This locks
+-- tally._value_type until the update commits: a writer that loads its table's metrics
+-- meanwhile (once per session, or after a change of definitions) waits that long.
+ALTER TABLE tally._value_type
+    DROP CONSTRAINT _value_type_type_name_check,
+    ADD CONSTRAINT _value_type_type_name_check
+        CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
+                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
+                             'float4', 'float8', 'jsonb'));
+
+-- A jsonb value as the change queries keep it (src/model/value_type.rs), given as its text.
+CREATE FUNCTION tally._tracked_jsonb("value" text) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_jsonb_wrapper';
+CREATE FUNCTION tally._tracked_jsonb_in_order("metric" text, "value" text) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_jsonb_in_order_wrapper';
+
+-- jsonb's min and max are picked when read, by jsonb's order; its figures in the snapshot
+-- are the JSON values themselves.
+CREATE OR REPLACE FUNCTION tally._sort_key(m_id int) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t.collation_name IS NOT NULL
+                THEN pg_catalog.format('tally._text_of(v) COLLATE %I.%I', t.collation_name[1], t.collation_name[2])
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
+                THEN 'tally._text_of(v)::pg_catalog.inet'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'cidr'
+                THEN 'tally._text_of(v)::pg_catalog.cidr'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'jsonb'
+                THEN 'tally._text_of(v)::pg_catalog.jsonb'
+                WHEN t.type_name OPERATOR(pg_catalog.=) 'enum'
+                THEN pg_catalog.format('(SELECT e.enumsortorder FROM pg_catalog.pg_enum e '
+                                       'WHERE e.enumtypid OPERATOR(pg_catalog.=) %s '
+                                       'AND e.enumlabel OPERATOR(pg_catalog.=) tally._text_of(v))',
+                                       coalesce((SELECT x.enum_type::pg_catalog.oid FROM tally._value_enum x
+                                                  WHERE x.metric_id OPERATOR(pg_catalog.=) m_id), 0))
+           END
+      FROM tally._value_type t WHERE t.metric_id OPERATOR(pg_catalog.=) m_id
+$$;
+
+CREATE OR REPLACE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
+RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN type_name IS NULL THEN pg_catalog.to_jsonb(figure)
+                WHEN type_name OPERATOR(pg_catalog.=) 'float8' THEN pg_catalog.to_jsonb(tally._float_of(figure))
+                WHEN type_name OPERATOR(pg_catalog.=) 'float4'
+                THEN pg_catalog.to_jsonb(tally._float_of(figure)::pg_catalog.float4)
+                WHEN type_name OPERATOR(pg_catalog.=) 'jsonb' THEN tally._text_of(figure)::pg_catalog.jsonb
+                ELSE tally._figure_json(type_name, aggregate, figure) END
+$fn$;
 
 -- The readers with their old signatures. Only the functions below and the reads call them.
 DROP FUNCTION tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric);

@@ -32,7 +32,8 @@ $fn$;
 -- values of another type (tally._value_type), its encoding decoded into that type
 -- (src/model/value_type.rs: an ISO 8601 string for dates, times and intervals, a timestamptz
 -- in UTC; a string for a uuid or a text; true or false); a float (0.13.0) as to_jsonb writes
--- that float (a real's figure is the real widened, cast back exactly). NULL stays NULL.
+-- that float (a real's figure is the real widened, cast back exactly); a jsonb (0.14.0) as
+-- itself, from its text (a JSON number stays the numeric it was). NULL stays NULL.
 -- STABLE (0.13.0; IMMUTABLE before): to_jsonb of a float reads extra_float_digits, which
 -- the reads pin (ffi::with_fixed_settings).
 CREATE FUNCTION tally._typed_figure(type_name pg_catalog.text, aggregate pg_catalog.text, figure pg_catalog.numeric)
@@ -41,6 +42,7 @@ RETURNS pg_catalog.jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
                 WHEN type_name OPERATOR(pg_catalog.=) 'float8' THEN pg_catalog.to_jsonb(tally._float_of(figure))
                 WHEN type_name OPERATOR(pg_catalog.=) 'float4'
                 THEN pg_catalog.to_jsonb(tally._float_of(figure)::pg_catalog.float4)
+                WHEN type_name OPERATOR(pg_catalog.=) 'jsonb' THEN tally._text_of(figure)::pg_catalog.jsonb
                 ELSE tally._figure_json(type_name, aggregate, figure) END
 $fn$;
 

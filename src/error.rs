@@ -276,6 +276,7 @@ pub enum OrderedKind {
     Text,
     Bytea,
     BitString,
+    Jsonb,
 }
 
 impl OrderedKind {
@@ -284,6 +285,7 @@ impl OrderedKind {
             Self::Text => "text",
             Self::Bytea => "bytea",
             Self::BitString => "bit string",
+            Self::Jsonb => "jsonb",
         }
     }
 
@@ -291,7 +293,7 @@ impl OrderedKind {
     pub fn unit(self) -> &'static str {
         match self {
             Self::BitString => "bits",
-            Self::Text | Self::Bytea => "bytes",
+            Self::Text | Self::Bytea | Self::Jsonb => "bytes",
         }
     }
 
@@ -301,6 +303,7 @@ impl OrderedKind {
             Self::Text => "varchar(150)",
             Self::Bytea => "CHECK (octet_length(the_column) <= 600)",
             Self::BitString => "varbit(600)",
+            Self::Jsonb => "CHECK (octet_length(the_column::text) <= 600)",
         }
     }
 }
@@ -414,7 +417,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea or bit string in an index, in order, which takes texts and byteas of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string or jsonb in an index, in order, which takes texts, byteas and jsonb texts of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "min and max over text pick their figure by the value's collation when it is read; a collation created after initdb could be renamed and another put in its place.".into(),
@@ -454,10 +457,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit and enums; count works on any column."
+                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums and jsonb (json has no equality: pass column_name => 'the_column::jsonb'); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string and enum values; count works on any value."
+                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum and jsonb values; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Give the value a collation of pg_catalog, such as column_name => 'name COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."

@@ -13,6 +13,8 @@ RELEASE_COMMIT=616a955797ae9440f4679fa8b55c844ad1cb223e  # v0.1.0
 CURRENT="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 q() { psql -X -qtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 fail() { echo "upgrade: FAILED: $*" >&2; exit 1; }
+# q without the NOTICEs (verify's progress lines).
+quiet_q() { PGOPTIONS="-c client_min_messages=warning" q "$@"; }
 
 # The released 0.1.0, library included, built from its tag: the databases it creates are
 # what users have. (Needs the repository's history; a shallow clone cannot run this test.)
@@ -219,6 +221,7 @@ SELECT tally.create_metric('statuses', 'orders', 'count_distinct', 'status');
 SELECT tally.create_metric('top_urgency', 'tickets', 'max', 'urgency');
 SELECT tally.create_metric('top_customer_bytes', 'orders', 'max', 'int4send(customer)');
 SELECT tally.create_metric('top_ratio', 'orders', 'max', 'amount::float8 / nullif(customer, 0)');
+SELECT tally.create_metric('amount_docs', 'orders', 'count_distinct', $$('{"a": ' || amount::text || '}')::jsonb$$);
 DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders);
 UPDATE orders SET customer = 100000 WHERE id = 3;
 UPDATE orders SET customer = 1 WHERE id = (SELECT max(id) FROM orders);
@@ -234,6 +237,7 @@ SQL
                                       = (SELECT int4send(o.customer) FROM orders o WHERE o.customer IS NOT NULL ORDER BY 1 DESC LIMIT 1)
                                   AND tally.value('top_ratio', NULL::float8) IS NOT DISTINCT FROM max(amount::float8 / nullif(customer, 0))
                                   AND tally.value('top_ratio', NULL::text) IS NOT DISTINCT FROM max(amount::float8 / nullif(customer, 0))::text
+                                  AND tally.value('amount_docs') = count(DISTINCT ('{\"a\": ' || amount::text || '}')::jsonb)
                              FROM orders")" = t ] \
   || fail "new aggregates wrong on an upgraded database"
 [ "$(q -d tally_upgrade -c "SELECT tally.value('top_urgency', NULL::urgency) = max(urgency) AND max(urgency) = 'urgent' FROM tickets")" = t ] \
@@ -281,4 +285,48 @@ q -d tally_fresh -c "$DESCRIBE" > "$root/target/upgrade-fresh.txt"
 if ! diff -u "$root/target/upgrade-fresh.txt" "$root/target/upgrade-upgraded.txt"; then
   fail "the upgraded catalog differs from a fresh install (diff above: - fresh, + upgraded)"
 fi
+
+# The previous release's catalog under this library, until its update: grouped min, max and
+# count_distinct read with changes pending (0.14.0 changed how the reads hand each group its
+# pending values; an older catalog keeps the older readers), then the same after the update.
+PREVIOUS=0.13.0
+echo "upgrade: a $PREVIOUS catalog under this library, grouped reads with changes pending, then its update"
+q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+SET tally.auto_compact = off;
+CREATE TABLE parcels (id int PRIMARY KEY, depot int, weight int, sent date DEFAULT '2026-03-01');
+INSERT INTO parcels SELECT i, i % 40, i % 97 FROM generate_series(1, 1000) i;
+SELECT tally.create_metric('heaviest', 'parcels', 'max', 'weight', group_by => 'depot');
+SELECT tally.create_metric('weights', 'parcels', 'count_distinct', 'weight', group_by => 'depot');
+SELECT tally.create_metric('daily_lightest', 'parcels', 'min', 'weight', group_by => 'depot',
+                           bucket => 'day', bucket_column => 'sent', time_zone => 'UTC');
+SELECT tally.create_dashboard('parcels_board', ARRAY['heaviest', 'weights']);
+UPDATE parcels SET weight = weight + 100 WHERE id % 3 = 0;
+DELETE FROM parcels WHERE weight % 7 = 0;
+SQL
+PREVIOUS_EXACT="SELECT (SELECT count(*) FROM tally.groups('heaviest') g
+                          FULL JOIN (SELECT depot::text AS k, max(weight) AS v FROM parcels GROUP BY 1) l ON l.k = g.group_key
+                         WHERE g.value IS DISTINCT FROM l.v)
+                     + (SELECT count(*) FROM tally.groups('weights') g
+                          FULL JOIN (SELECT depot::text AS k, count(DISTINCT weight) AS v FROM parcels GROUP BY 1) l ON l.k = g.group_key
+                         WHERE g.value IS DISTINCT FROM l.v)
+                     + (SELECT count(*) FROM tally.series('daily_lightest', '2026-03-01', '2026-03-02') g
+                          FULL JOIN (SELECT depot::text AS k, min(weight) AS v FROM parcels GROUP BY 1) l ON l.k = g.group_key
+                         WHERE g.value IS DISTINCT FROM l.v)
+                     + (SELECT count(*) FROM tally.verify())
+                     + (SELECT CASE WHEN s->'heaviest' = (SELECT jsonb_object_agg(depot, v) FROM (SELECT depot, max(weight) AS v FROM parcels GROUP BY 1) l)
+                                     AND s->'weights' = (SELECT jsonb_object_agg(depot, v) FROM (SELECT depot, count(DISTINCT weight) AS v FROM parcels GROUP BY 1) l)
+                                    THEN 0 ELSE 1 END FROM tally.snapshot('parcels_board') s)"
+[ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$PREVIOUS" ] \
+  || fail "the $PREVIOUS catalog was not created"
+[ "$(quiet_q -d tally_previous -c "$PREVIOUS_EXACT")" = 0 ] || fail "grouped reads on a $PREVIOUS catalog are wrong"
+early="$(q -d tally_previous -c "SELECT tally.create_metric('docs', 'parcels', 'count_distinct', '(''['' || weight::text || '']'')::jsonb')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" || fail "a jsonb metric on a $PREVIOUS catalog did not ask for the update: $early"
+# One session reads, updates and reads again: it finds the new readers without reconnecting.
+[ "$(quiet_q -d tally_previous -c "$PREVIOUS_EXACT" -c "ALTER EXTENSION pg_tally UPDATE" \
+       -c "UPDATE parcels SET weight = weight + 1 WHERE id % 5 = 0" -c "$PREVIOUS_EXACT" | tr '\n' ' ')" = "0 0 " ] \
+  || fail "grouped reads are wrong across the update from $PREVIOUS"
+[ "$(quiet_q -d tally_previous -c "$PREVIOUS_EXACT")" = 0 ] || fail "grouped reads are wrong after the update from $PREVIOUS"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

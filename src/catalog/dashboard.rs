@@ -205,6 +205,7 @@ fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(Strin
             (Some(schema), Some(name)) if value_type == ValueType::Enum => {
                 ViewFigure::Enum { schema, name }
             }
+            _ if value_type == ValueType::Jsonb => ViewFigure::Json,
             _ => ViewFigure::Cast(value_type.sql_type()),
         };
         typed.push((name, figure));

@@ -1059,7 +1059,7 @@ fn check_value(
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
 /// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
 /// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8, bytea, bit,
-/// varbit, real, double precision and any enum 0.13.0) the types of `ValueType`, text in a
+/// varbit, real, double precision and any enum 0.13.0; jsonb 0.14.0) the types of `ValueType`, text in a
 /// deterministic collation (whose equality is the encoding's byte equality), for min and
 /// max one of pg_catalog (`check_text_collation`).
 fn value_kind(
@@ -1096,13 +1096,14 @@ fn value_kind(
         | ValueType::Bit
         | ValueType::Float4
         | ValueType::Float8 => crate::sql::CatalogVersion::V0_13,
+        ValueType::Jsonb => crate::sql::CatalogVersion::V0_14,
         _ => crate::sql::CatalogVersion::V0_12,
     };
     if !crate::model::installed::catalog_has(since) {
         return Err(TallyError::CatalogOutdated);
     }
-    if value_type == ValueType::Enum {
-        // Labels are kept and read back as UTF-8, as texts are.
+    if matches!(value_type, ValueType::Enum | ValueType::Jsonb) {
+        // Labels and jsonb's text are kept and read back as UTF-8, as texts are.
         require_utf8(client, aggregate)?;
     }
     Ok(ValueKind {

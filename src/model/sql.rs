@@ -126,7 +126,8 @@ impl Metric {
     /// `tally._tracked_text_in_order`, which refuses one too long to keep in order; a cidr as
     /// inet, a macaddr as its text, an enum by its label, `tally._tracked_label`; a bytea or
     /// a bit string of a min or max through `_tracked_bytea_in_order`,
-    /// `_tracked_bits_in_order`). Refused
+    /// `_tracked_bits_in_order`; a jsonb by its text, `_tracked_jsonb_in_order`,
+    /// `_tracked_jsonb`, 0.14.0). Refused
     /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {
@@ -155,6 +156,13 @@ impl Metric {
                 literal(&self.name)
             ),
             ValueType::Bit => format!("tally._tracked_value({typed}::pg_catalog.text)"),
+            // By its text (`jsonb_out`, which no setting changes): in order as written, or
+            // with its numbers made shortest for count_distinct (jsonb's equality).
+            ValueType::Jsonb if in_order => format!(
+                "tally._tracked_jsonb_in_order({}, {typed}::pg_catalog.text)",
+                literal(&self.name)
+            ),
+            ValueType::Jsonb => format!("tally._tracked_jsonb({typed}::pg_catalog.text)"),
             _ => format!("tally._tracked_value({typed})"),
         };
         if !self.refuses_unfoldable {

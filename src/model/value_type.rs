@@ -21,9 +21,10 @@
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
+//! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
 //!
-//! For four of them the encoding's order is not the values' order: text in a collation whose
-//! order is not byte order, inet, cidr and enums (ordered by the enum's own order). Their min and max are picked when read, by the values'
+//! For five of them the encoding's order is not the values' order: text in a collation whose
+//! order is not byte order, inet, cidr, enums (ordered by the enum's own order) and jsonb. Their min and max are picked when read, by the values'
 //! own order among the values present in the group (`tally._sorted_extreme`,
 //! sql/values.sql: O(distinct values of the group)); `ValueKind::sorted` says which.
 //!
@@ -105,7 +106,7 @@ impl ValueKind {
         self.collation.is_some()
             || matches!(
                 self.value_type,
-                ValueType::Inet | ValueType::Cidr | ValueType::Enum
+                ValueType::Inet | ValueType::Cidr | ValueType::Enum | ValueType::Jsonb
             )
     }
 
@@ -149,9 +150,11 @@ pub enum ValueType {
     Float4,
     /// double precision (0.13.0).
     Float8,
+    /// jsonb (0.14.0).
+    Jsonb,
 }
 
-const NAMED: [(ValueType, &str); 18] = [
+const NAMED: [(ValueType, &str); 19] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -170,6 +173,7 @@ const NAMED: [(ValueType, &str); 18] = [
     (ValueType::Bit, "varbit"),
     (ValueType::Float4, "float4"),
     (ValueType::Float8, "float8"),
+    (ValueType::Jsonb, "jsonb"),
 ];
 
 impl ValueType {
@@ -197,6 +201,7 @@ impl ValueType {
             pg_sys::BITOID | pg_sys::VARBITOID => Self::Bit,
             pg_sys::FLOAT4OID => Self::Float4,
             pg_sys::FLOAT8OID => Self::Float8,
+            pg_sys::JSONBOID => Self::Jsonb,
             _ => return None,
         })
     }
@@ -240,6 +245,7 @@ impl ValueType {
             Self::Bit => "pg_catalog.varbit",
             Self::Float4 => "pg_catalog.float4",
             Self::Float8 => "pg_catalog.float8",
+            Self::Jsonb => "pg_catalog.jsonb",
         }
     }
 
@@ -264,6 +270,7 @@ impl ValueType {
             Self::Bit => pg_sys::VARBITOID,
             Self::Float4 => pg_sys::FLOAT4OID,
             Self::Float8 => pg_sys::FLOAT8OID,
+            Self::Jsonb => pg_sys::JSONBOID,
         }
     }
 }
@@ -275,6 +282,59 @@ impl ValueType {
 /// digests are).
 pub fn encode_text(bytes: &[u8]) -> String {
     encode_kept(bytes, 0)
+}
+
+/// The text of a jsonb (`jsonb_out`'s) with every number in its shortest form, for
+/// count_distinct (0.14.0): two jsonb values are equal exactly when these are. jsonb's
+/// equality compares numbers as numerics (`1.0` equals `1`) and everything else as written,
+/// and `jsonb_out` writes the rest one way only (object keys sorted and unique, one spacing,
+/// one escaping of strings). It writes a number as `numeric_out` does (never an exponent),
+/// so the shortest form drops the zeros that end a fraction, and its point if nothing is
+/// left. Digits inside strings are left alone.
+pub fn canonical_jsonb(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut canonical = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                let start = at;
+                at += 1;
+                while at < bytes.len() && bytes[at] != b'"' {
+                    // An escaped character (`\"` among them) never ends the string.
+                    at += if bytes[at] == b'\\' { 2 } else { 1 };
+                }
+                at = (at + 1).min(bytes.len());
+                canonical.extend_from_slice(&bytes[start..at]);
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = at;
+                while at < bytes.len() && matches!(bytes[at], b'-' | b'.' | b'0'..=b'9') {
+                    at += 1;
+                }
+                canonical.extend_from_slice(shortest_number(&text[start..at]).as_bytes());
+            }
+            other => {
+                canonical.push(other);
+                at += 1;
+            }
+        }
+    }
+    canonical
+}
+
+/// A number as `numeric_out` writes it, without the zeros that end its fraction.
+fn shortest_number(number: &str) -> &str {
+    if !number.contains('.') {
+        return number;
+    }
+    let shortest = number.trim_end_matches('0').trim_end_matches('.');
+    // -0.0 (no numeric_out writes it, kept equal to 0 all the same).
+    if shortest == "-0" {
+        "0"
+    } else {
+        shortest
+    }
 }
 
 /// `bytes` of a bytea as a tracked value (0.13.0): `encode_text`'s form with each byte plus
@@ -550,7 +610,8 @@ pub fn figure_text(
         | ValueType::Macaddr
         | ValueType::Macaddr8
         | ValueType::Enum
-        | ValueType::Bit => {
+        | ValueType::Bit
+        | ValueType::Jsonb => {
             let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
             String::from_utf8(bytes).map_err(|_| unreadable())?
         }
@@ -583,7 +644,8 @@ pub fn figure_text(
 
 /// A figure as a JSON value: a number for a numeric figure (Postgres' own text of it, exact),
 /// true or false for a boolean, a string (`figure_text`) for every other type but the floats,
-/// which `tally._typed_figure` makes JSON with `to_jsonb` (`_float_of`).
+/// which `tally._typed_figure` makes JSON with `to_jsonb` (`_float_of`), and jsonb, which it
+/// casts back from its text (a JSON library would read its numbers as floats).
 pub fn figure_json(
     value_type: ValueType,
     aggregate: Aggregate,
@@ -597,10 +659,11 @@ pub fn figure_json(
         ValueType::Boolean => serde_json::Value::Bool(text == "true"),
         // A float's number is to_jsonb's own (`tally._typed_figure`, sql/read.sql): parsed
         // here it would be a Rust f64, written back with other digits.
-        ValueType::Float4 | ValueType::Float8 => {
-            return Err(TallyError::Internal(
-                "a float figure's JSON is to_jsonb's".into(),
-            ))
+        ValueType::Float4 | ValueType::Float8 | ValueType::Jsonb => {
+            return Err(TallyError::Internal(format!(
+                "a {} figure's JSON is made by tally._typed_figure",
+                value_type.as_str()
+            )))
         }
         _ => serde_json::Value::String(text),
     })
@@ -755,6 +818,20 @@ fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
 }
 
+/// A jsonb value of a count_distinct metric (0.14.0), given as its text: its canonical text
+/// (`canonical_jsonb`), kept as a text is, of any length (past `TEXT_KEPT_BYTES` by digest).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_jsonb(value: &str) -> AnyNumeric {
+    numeric(encode_text(&canonical_jsonb(value)))
+}
+
+/// A jsonb value of a min or max metric, given as its text (0.14.0): kept as a text is, so
+/// one longer than `TEXT_KEPT_BYTES` is refused; ordered when read by jsonb's order.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_jsonb_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
+    in_order(metric, OrderedKind::Jsonb, value.as_bytes(), encode_text)
+}
+
 /// A bytea value of a count_distinct metric (0.13.0): any length (past `TEXT_KEPT_BYTES`
 /// by digest, as a long text; `encode_bytea`).
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
@@ -902,7 +979,54 @@ mod unit {
         ]
     }
 
+    /// A number as `numeric_out` writes one of `digits` (a sign, then an integer and a
+    /// fraction part) with `zeros` more zeros ending its fraction.
+    fn numeric_text(negative: bool, integer: u32, fraction: &str, zeros: usize) -> String {
+        let sign = if negative { "-" } else { "" };
+        let fraction = format!("{fraction}{}", "0".repeat(zeros));
+        if fraction.is_empty() {
+            format!("{sign}{integer}")
+        } else {
+            format!("{sign}{integer}.{fraction}")
+        }
+    }
+
+    #[test]
+    fn canonical_jsonb_shortens_numbers_only() {
+        let canonical = |text: &str| String::from_utf8(canonical_jsonb(text)).unwrap();
+        assert_eq!(
+            canonical(r#"{"a": 1.50, "b": "1.50", "c": [100, 100.0, 0.0, 0.001, -1.10]}"#),
+            r#"{"a": 1.5, "b": "1.50", "c": [100, 100, 0, 0.001, -1.1]}"#
+        );
+        // Escaped quotes and backslashes never end a string early.
+        assert_eq!(
+            canonical(r#"["a\"1.0", "\\", 2.0, "\\\"3.0"]"#),
+            r#"["a\"1.0", "\\", 2, "\\\"3.0"]"#
+        );
+        assert_eq!(canonical("-0.0"), "0");
+        assert_eq!(canonical("10"), "10");
+        assert_eq!(canonical(r#"{"é 2.0": 2.0}"#), r#"{"é 2.0": 2}"#);
+        assert_eq!(canonical(""), "");
+    }
+
     proptest! {
+        /// Two numbers get the same canonical text exactly when they are equal as numerics:
+        /// the zeros ending a fraction make no difference, any other digit does.
+        #[test]
+        fn canonical_jsonb_numbers_equal_as_numerics(
+            a in (any::<bool>(), 0u32..1000, "[0-9]{0,4}", 0usize..4),
+            b in (any::<bool>(), 0u32..1000, "[0-9]{0,4}", 0usize..4),
+        ) {
+            let (ta, tb) = (numeric_text(a.0, a.1, &a.2, a.3), numeric_text(b.0, b.1, &b.2, b.3));
+            let value = |t: &str| {
+                let v: f64 = t.parse().unwrap();
+                // Exact here: at most 3 integer and 4 fraction digits.
+                (v * 10_000.0).round() as i64
+            };
+            let (ca, cb) = (canonical_jsonb(&format!("[{ta}]")), canonical_jsonb(&format!("[{tb}]")));
+            prop_assert_eq!(ca == cb, value(&ta) == value(&tb), "{} {}", ta, tb);
+        }
+
         /// Float keys order and equate as Postgres orders and equates floats, and read back
         /// as the same float (-0 as 0, any NaN as NaN).
         #[test]

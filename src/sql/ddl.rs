@@ -42,6 +42,9 @@ pub enum ViewFigure {
     /// Cast to the SQL type of its figures (`ValueType::sql_type`): a constant of this
     /// crate, never a user's text.
     Cast(&'static str),
+    /// A jsonb figure (0.14.0), the snapshot's JSON value itself; JSON null (no figure, or
+    /// a figure that is jsonb's null) is NULL, as every other type's null is.
+    Json,
     /// An enum's label, made the enum's value by `tally._enum_value` (0.13.0: never a cast,
     /// which the enum's owner may define and the view would run with its owner's rights).
     /// The enum's schema and name, quoted here.
@@ -59,6 +62,9 @@ pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn])
             } else {
                 match &column.figure {
                     ViewFigure::Cast(sql_type) => format!("(s ->> {key})::{sql_type} AS {name}"),
+                    ViewFigure::Json => {
+                        format!("NULLIF(s -> {key}, 'null'::pg_catalog.jsonb) AS {name}")
+                    }
                     ViewFigure::Enum {
                         schema,
                         name: type_name,

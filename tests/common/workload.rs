@@ -459,6 +459,35 @@ pub const CHECKS: &[Check] = &[
                  FROM orders",
         tally: "SELECT tally.value('ratio_values')",
     },
+    // 0.14.0: jsonb (by expressions). Equal values written apart (3 and 3.0 alike) count
+    // once; a group's max changes kind (objects above arrays above numbers above strings
+    // above JSON null) as rows come and go.
+    Check {
+        name: "qty_docs",
+        define: "'qty_docs', 'orders', 'count_distinct', \
+                 $$('[' || (qty % 7)::text || CASE WHEN user_id % 2 = 0 THEN '.0' ELSE '' END || ', ' \
+                        || (user_id % 5)::text || ']')::jsonb$$",
+        oracle: "SELECT count(DISTINCT ('[' || (qty % 7)::text || CASE WHEN user_id % 2 = 0 THEN '.0' ELSE '' END || ', ' \
+                                        || (user_id % 5)::text || ']')::jsonb)::numeric FROM orders",
+        tally: "SELECT tally.value('qty_docs')",
+    },
+    Check {
+        name: "top_doc_by_status",
+        define: "'top_doc_by_status', 'orders', 'max', \
+                 $$(CASE qty % 4 WHEN 0 THEN '{\"u\": ' || (user_id % 11)::text || '}' \
+                                 WHEN 1 THEN '[' || (qty % 5)::text || '.5]' \
+                                 WHEN 2 THEN '\"' || (user_id % 13)::text || '\"' ELSE 'null' END)::jsonb$$, \
+                 group_by => 'status'",
+        // jsonb has no max(): its order.
+        oracle: "SELECT o.status, (SELECT x.v FROM (SELECT (CASE qty % 4 WHEN 0 THEN '{\"u\": ' || (user_id % 11)::text || '}' \
+                                                                  WHEN 1 THEN '[' || (qty % 5)::text || '.5]' \
+                                                                  WHEN 2 THEN '\"' || (user_id % 13)::text || '\"' \
+                                                                  ELSE 'null' END)::jsonb AS v \
+                                                 FROM orders i WHERE i.status IS NOT DISTINCT FROM o.status) x \
+                                  WHERE x.v IS NOT NULL ORDER BY x.v DESC LIMIT 1) \
+                 FROM (SELECT DISTINCT status FROM orders) o",
+        tally: "SELECT * FROM tally.groups('top_doc_by_status', NULL::jsonb)",
+    },
     Check {
         name: "longest_wait",
         define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",

@@ -195,6 +195,14 @@ class PackageTests(TestCase):
         largest = pg_tally.value("largest_amount_float", as_type="float8")
         self.assertIsInstance(largest, float)
         self.assertEqual(largest, float(Order.objects.aggregate(m=Max("amount"))["m"]))
+        self.run_operation(CreateMetric("largest_status_doc", model="shop.Order", aggregate="max",
+                                        expression="""('{"status": "' || status || '"}')::jsonb"""))
+        self.assertEqual(pg_tally.value("largest_status_doc", as_type="jsonb"),
+                         {"status": Order.objects.aggregate(m=Max("status"))["m"]})
+        self.run_operation(CreateMetric("largest_amount_doc", model="shop.Order", aggregate="max",
+                                        expression="""('{"amount": ' || amount::text || '}')::jsonb"""))
+        self.assertEqual(pg_tally.value("largest_amount_doc", as_type="jsonb"),
+                         {"amount": Order.objects.aggregate(m=Max("amount"))["m"]})
         with self.assertRaises(ValueError):
             pg_tally.value("last_order_at", as_type="timestamptz; DROP TABLE orders")
 

@@ -2,7 +2,7 @@
 -- and hint, and nothing half-created.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
-CREATE TABLE t (id int, status text, amount numeric, price float8, at timestamptz, note jsonb);
+CREATE TABLE t (id int, status text, amount numeric, price float8, at timestamptz, note json);
 CREATE VIEW v AS SELECT * FROM t;
 CREATE ROLE tally_stranger;
 -- unknown table (regclass input)
@@ -30,7 +30,7 @@ SELECT tally.create_metric('m', 't', 'sum', 'status');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('m', 't', 'avg', 'price');
 \echo :LAST_ERROR_SQLSTATE
--- min, max and count_distinct need a column, of a type they keep (not jsonb)
+-- min, max and count_distinct need a column, of a type they keep (not json: jsonb is)
 SELECT tally.create_metric('m', 't', 'min');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('m', 't', 'max', 'note');

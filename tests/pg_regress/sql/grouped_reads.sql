@@ -44,28 +44,28 @@ CREATE FUNCTION change_scans() RETURNS bigint LANGUAGE sql AS $$
      WHERE relid = 'tally._change'::regclass
 $$;
 
--- Each read of the 300 groups: exact, and a few scans of the queue table (fewer than ten,
--- where a scan per group would make at least 300).
+-- Each read of the 300 groups: exact, and a few scans of the queue table, a couple per
+-- metric read (fewer than 50 in all, where a scan per group would make at least 300).
 BEGIN;
 SELECT change_scans() AS before \gset
 SELECT count(*) AS groups, count(*) FILTER (WHERE g.value IS DISTINCT FROM l.top) AS differing
   FROM tally.groups('heaviest') g
   FULL JOIN (SELECT depot::text AS depot, max(weight) AS top FROM shipments GROUP BY depot) l ON l.depot = g.group_key;
-SELECT change_scans() - :before < 10 AS few_scans;
+SELECT change_scans() - :before < 50 AS few_scans;
 COMMIT;
 BEGIN;
 SELECT change_scans() AS before \gset
 SELECT count(*) AS groups, count(*) FILTER (WHERE g.value IS DISTINCT FROM l.first) AS differing
   FROM tally.groups('first_label', NULL::text) g
   FULL JOIN (SELECT depot::text AS depot, min(label) AS first FROM shipments GROUP BY depot) l ON l.depot = g.group_key;
-SELECT change_scans() - :before < 10 AS few_scans;
+SELECT change_scans() - :before < 50 AS few_scans;
 COMMIT;
 BEGIN;
 SELECT change_scans() AS before \gset
 SELECT count(*) AS groups, count(*) FILTER (WHERE g.value IS DISTINCT FROM l.last) AS differing
   FROM tally.groups('last_gateway', NULL::inet) g
   FULL JOIN (SELECT depot::text AS depot, max(gateway) AS last FROM shipments GROUP BY depot) l ON l.depot = g.group_key;
-SELECT change_scans() - :before < 10 AS few_scans;
+SELECT change_scans() - :before < 50 AS few_scans;
 COMMIT;
 BEGIN;
 SELECT change_scans() AS before \gset
@@ -74,7 +74,7 @@ SELECT count(*) AS groups, count(*) FILTER (WHERE g.value IS DISTINCT FROM l.n) 
   FULL JOIN (SELECT depot::text AS depot, count(DISTINCT weight) AS n FROM shipments GROUP BY depot) l ON l.depot = g.group_key;
 SELECT tally.value('weights') = (SELECT count(DISTINCT weight) FROM shipments) AS total_exact,
        tally.value('heaviest') = (SELECT max(weight) FROM shipments) AS max_exact;
-SELECT change_scans() - :before < 10 AS few_scans;
+SELECT change_scans() - :before < 50 AS few_scans;
 COMMIT;
 -- The series: every (day, depot) of the five days.
 BEGIN;
@@ -84,7 +84,7 @@ SELECT count(*) AS buckets_and_groups, count(*) FILTER (WHERE s.value IS DISTINC
   FULL JOIN (SELECT date_trunc('day', shipped_at, 'UTC') AS day, depot::text AS depot, max(weight) AS top
                FROM shipments GROUP BY 1, 2) l
     ON l.day = s.bucket_start AND l.depot = s.group_key;
-SELECT change_scans() - :before < 10 AS few_scans;
+SELECT change_scans() - :before < 50 AS few_scans;
 COMMIT;
 -- The snapshot, one figure per group of each metric.
 BEGIN;
@@ -95,14 +95,15 @@ SELECT (SELECT count(*) FROM jsonb_each(s->'heaviest')) AS groups,
        s->'last_gateway' = (SELECT jsonb_object_agg(depot, last) FROM (SELECT depot, max(gateway) AS last FROM shipments GROUP BY depot) l) AS last_gateway_exact,
        s->'weights' = (SELECT jsonb_object_agg(depot, n) FROM (SELECT depot, count(DISTINCT weight) AS n FROM shipments GROUP BY depot) l) AS weights_exact
   FROM tally.snapshot('depots') s;
-SELECT change_scans() - :before < 10 AS few_scans;
+SELECT change_scans() - :before < 50 AS few_scans;
 COMMIT;
--- verify() of each metric finds no drift, and scans the queue table a few times too.
+-- verify() of each metric finds no drift, and scans the queue table a few times per metric
+-- too (before 0.14.0 a count_distinct's verify looked up each group's pending changes).
 BEGIN;
 SELECT change_scans() AS before \gset
 SELECT count(*) AS drifted FROM unnest(ARRAY['heaviest', 'first_label', 'last_gateway', 'weights', 'daily_heaviest']) m,
        LATERAL tally.verify(m);
-SELECT change_scans() - :before < 50 AS few_scans;
+SELECT change_scans() - :before < 100 AS few_scans;
 COMMIT;
 -- Folded, the same figures.
 SELECT tally.compact() > 0 AS folded;

@@ -23,7 +23,7 @@ def snapshot(dashboard, using="default"):
     return figures
 
 
-# The figure types of pg_tally 0.13.0 a typed read may name (``as_type``), as SQL: a fixed
+# The figure types of pg_tally 0.14.0 a typed read may name (``as_type``), as SQL: a fixed
 # vocabulary, never a caller's text in the statement. An enum's figure is read as "text"
 # (its label).
 FIGURE_TYPES = {
@@ -43,6 +43,7 @@ FIGURE_TYPES = {
     "varbit": "pg_catalog.varbit",
     "float4": "pg_catalog.float4",
     "float8": "pg_catalog.float8",
+    "jsonb": "pg_catalog.jsonb",
 }
 
 
@@ -63,8 +64,8 @@ def value(metric, as_type=None, using="default"):
         if as_type is None:
             cursor.execute("SELECT tally.value(%s)", [metric])
             return _number(cursor.fetchone()[0])
-        cursor.execute(f"SELECT tally.value(%s, NULL::{_figure_type(as_type)})", [metric])
-        return cursor.fetchone()[0]
+        cursor.execute(f"SELECT tally.value(%s, NULL::{_figure_type(as_type)}){_as_text(as_type)}", [metric])
+        return _typed(as_type, cursor.fetchone()[0])
 
 
 def series(metric, since, until=None, as_type=None, using="default"):
@@ -75,16 +76,30 @@ def series(metric, since, until=None, as_type=None, using="default"):
     with connections[using].cursor() as cursor:
         if as_type is not None:
             cursor.execute(
-                "SELECT bucket_start, group_key, value "
+                f"SELECT bucket_start, group_key, value{_as_text(as_type)} "
                 f"FROM tally.series(%s, %s, coalesce(%s, now()), NULL::{_figure_type(as_type)})",
                 [metric, since, until],
             )
-            return cursor.fetchall()
+            return [(start, key, _typed(as_type, figure)) for start, key, figure in cursor.fetchall()]
         cursor.execute(
             "SELECT bucket_start, group_key, value FROM tally.series(%s, %s, coalesce(%s, now()))",
             [metric, since, until],
         )
         return [(start, key, _number(figure)) for start, key, figure in cursor.fetchall()]
+
+
+def _as_text(as_type):
+    """A jsonb figure is read as its text (``_typed`` decodes it): psycopg under Django
+    leaves jsonb undecoded, and its numbers stay exact this way."""
+    return "::pg_catalog.text" if as_type == "jsonb" else ""
+
+
+def _typed(as_type, figure):
+    """A typed figure as Python: a jsonb's JSON decoded as the snapshot's is (int, Decimal),
+    any other as psycopg gives it."""
+    if as_type == "jsonb" and figure is not None:
+        return _decoded(figure)
+    return figure
 
 
 def _number(figure):
