@@ -1074,6 +1074,9 @@ fn value_kind(
         return Ok(ValueKind::of(ValueType::Numeric));
     }
     let base = crate::ffi::datetime::base_type(type_oid);
+    if let Some(element) = crate::ffi::arrays::element_type_of(base) {
+        return array_kind(client, aggregate, element, collation, what, wrong);
+    }
     let is_enum = crate::ffi::enums::is_enum(base);
     let value_type = match ValueType::of_base_type(base).or(is_enum.then_some(ValueType::Enum)) {
         Some(ValueType::Numeric) if aggregate.sums_values() && !SUMMABLE_TYPES.contains(&base) => {
@@ -1114,6 +1117,30 @@ fn value_kind(
         },
         enum_type: is_enum.then_some(base),
     })
+}
+
+/// The kind of an array whose elements are of type `element` (0.14.0): count_distinct
+/// only, over elements `ffi::arrays` reads (a domain's by its base type); text elements in
+/// a deterministic collation (their equality is then their bytes').
+fn array_kind(
+    client: &SpiClient<'_>,
+    aggregate: Aggregate,
+    element: pg_sys::Oid,
+    collation: pg_sys::Oid,
+    what: &str,
+    wrong: impl FnOnce() -> TallyError,
+) -> Result<ValueKind> {
+    let base = crate::ffi::datetime::base_type(element);
+    if aggregate != Aggregate::CountDistinct || !crate::ffi::arrays::ELEMENT_TYPES.contains(&base) {
+        return Err(wrong());
+    }
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
+        return Err(TallyError::CatalogOutdated);
+    }
+    if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID) {
+        check_text_collation(client, aggregate, collation, what)?;
+    }
+    Ok(ValueKind::of(ValueType::Array))
 }
 
 /// Refuses text-like values (a text, an enum's labels) in a database whose encoding is not

@@ -21,6 +21,7 @@
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
+//! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`array_key`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
 //!
 //! For five of them the encoding's order is not the values' order: text in a collation whose
@@ -152,9 +153,12 @@ pub enum ValueType {
     Float8,
     /// jsonb (0.14.0).
     Jsonb,
+    /// An array of integers, numeric, text, varchar, uuid, boolean, floats, dates or
+    /// timestamps, for count_distinct only (0.14.0).
+    Array,
 }
 
-const NAMED: [(ValueType, &str); 19] = [
+const NAMED: [(ValueType, &str); 20] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -174,12 +178,13 @@ const NAMED: [(ValueType, &str); 19] = [
     (ValueType::Float4, "float4"),
     (ValueType::Float8, "float8"),
     (ValueType::Jsonb, "jsonb"),
+    (ValueType::Array, "array"),
 ];
 
 impl ValueType {
     /// The value type of a column or expression of base type `base` (a domain's base type
     /// already looked up), None for a type no metric tracks. Enums are told apart by the
-    /// catalog (`ffi::datetime::is_enum`), not here.
+    /// catalog (`ffi::datetime::is_enum`), arrays too (`array_element`), not here.
     pub fn of_base_type(base: pg_sys::Oid) -> Option<Self> {
         Some(match base {
             pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID | pg_sys::NUMERICOID => {
@@ -246,6 +251,8 @@ impl ValueType {
             Self::Float4 => "pg_catalog.float4",
             Self::Float8 => "pg_catalog.float8",
             Self::Jsonb => "pg_catalog.jsonb",
+            // Never a figure's type (a count_distinct's figure is a count), never cast to.
+            Self::Array => "pg_catalog.anyarray",
         }
     }
 
@@ -271,6 +278,7 @@ impl ValueType {
             Self::Float4 => pg_sys::FLOAT4OID,
             Self::Float8 => pg_sys::FLOAT8OID,
             Self::Jsonb => pg_sys::JSONBOID,
+            Self::Array => pg_sys::ANYARRAYOID,
         }
     }
 }
@@ -628,6 +636,8 @@ pub fn figure_text(
             let value = float_of_figure(&encoded).ok_or_else(unreadable)?;
             float_text(value, value_type == ValueType::Float4)
         }
+        // count_distinct only, whose figures are counts.
+        ValueType::Array => return Err(unreadable()),
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.
@@ -661,7 +671,7 @@ pub fn figure_json(
         // here it would be a Rust f64, written back with other digits.
         ValueType::Float4 | ValueType::Float8 | ValueType::Jsonb => {
             return Err(TallyError::Internal(format!(
-                "a {} figure's JSON is made by tally._typed_figure",
+                "a {} figure's JSON is made by the snapshot's own SQL (_typed_figure)",
                 value_type.as_str()
             )))
         }
@@ -818,6 +828,63 @@ fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
 }
 
+/// The key of an array for count_distinct (0.14.0): its dimensions (length and lower bound
+/// of each), then each element, NULL or its value's bytes (`element_bytes`), each
+/// length-prefixed. Two arrays of one type get the same key exactly when `array_eq` says
+/// they are equal: same dimensions and bounds, elements equal pairwise (NULL equal to NULL).
+/// None for elements of a type `ffi::arrays` does not read.
+pub fn array_key(parts: &crate::ffi::arrays::ArrayParts) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut key = Vec::new();
+    write!(key, "{};", parts.dimensions.len()).ok()?;
+    for (length, lower_bound) in &parts.dimensions {
+        write!(key, "{length}:{lower_bound};").ok()?;
+    }
+    for element in parts.elements.as_ref()? {
+        match element {
+            None => key.push(b'N'),
+            Some(element) => {
+                let bytes = element_bytes(element);
+                write!(key, "V{}:", bytes.len()).ok()?;
+                key.extend_from_slice(&bytes);
+            }
+        }
+    }
+    Some(key)
+}
+
+/// An array element's bytes: equal exactly when the elements are equal as their type says
+/// (a numeric with the zeros ending its fraction dropped, a float by `float_key`: -0 equal
+/// to 0, NaN to NaN; a text by its bytes, which a deterministic collation equates).
+fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
+    use crate::ffi::arrays::Element;
+    match element {
+        Element::Integer(value) => value.to_string().into_bytes(),
+        Element::Numeric(text) => shortest_number(text).as_bytes().to_vec(),
+        Element::Text(text) => text.as_bytes().to_vec(),
+        Element::Uuid(bytes) => bytes.to_vec(),
+        Element::Boolean(value) => vec![u8::from(*value)],
+        Element::Float(value) => float_key(*value).to_string().into_bytes(),
+        Element::Days(days) => days.to_string().into_bytes(),
+        Element::Micros(micros) => micros.to_string().into_bytes(),
+    }
+}
+
+/// An array value of a count_distinct metric (0.14.0): its `array_key`, kept as a bytea is,
+/// of any length (past `TEXT_KEPT_BYTES` by digest). Read from the datum itself: no cast
+/// and no output function a role could have written runs.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_array(value: pgrx::AnyArray) -> SqlResult<AnyNumeric> {
+    let parts = crate::ffi::arrays::parts_of(&value);
+    let key = array_key(&parts).ok_or_else(|| {
+        TallyError::Internal(format!(
+            "an array of {} reached the array encoder",
+            crate::ffi::datetime::type_name(parts.element_type)
+        ))
+    })?;
+    Ok(numeric(encode_bytea(&key)))
+}
+
 /// A jsonb value of a count_distinct metric (0.14.0), given as its text: its canonical text
 /// (`canonical_jsonb`), kept as a text is, of any length (past `TEXT_KEPT_BYTES` by digest).
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -934,6 +1001,7 @@ fn in_order(
 #[cfg(test)]
 mod unit {
     use super::*;
+    use crate::ffi::arrays::{ArrayParts, Element};
     use proptest::prelude::*;
 
     /// Compares two decimal fractions of the form `encode_text` writes, as numbers.
@@ -988,6 +1056,84 @@ mod unit {
             format!("{sign}{integer}")
         } else {
             format!("{sign}{integer}.{fraction}")
+        }
+    }
+
+    fn array(dimensions: Vec<(i32, i32)>, elements: Vec<Option<Element>>) -> ArrayParts {
+        ArrayParts {
+            element_type: pg_sys::INT4OID,
+            dimensions,
+            elements: Some(elements),
+        }
+    }
+
+    #[test]
+    fn array_keys_equate_elements_as_their_types_do() {
+        let key = |dimensions: Vec<(i32, i32)>, elements: Vec<Option<Element>>| {
+            array_key(&array(dimensions, elements)).unwrap()
+        };
+        let numeric = |text: &str| Some(Element::Numeric(text.to_string()));
+        assert_eq!(
+            key(vec![(2, 1)], vec![numeric("1.0"), numeric("2.50")]),
+            key(vec![(2, 1)], vec![numeric("1"), numeric("2.5")])
+        );
+        assert_eq!(
+            key(vec![(1, 1)], vec![Some(Element::Float(-0.0))]),
+            key(vec![(1, 1)], vec![Some(Element::Float(0.0))])
+        );
+        assert_eq!(
+            key(vec![(1, 1)], vec![Some(Element::Float(f64::NAN))]),
+            key(vec![(1, 1)], vec![Some(Element::Float(-f64::NAN))])
+        );
+        // A NULL element is not an empty text, nor the text "N"; bounds and shape count.
+        let text = |t: &str| Some(Element::Text(t.to_string()));
+        assert_ne!(
+            key(vec![(1, 1)], vec![None]),
+            key(vec![(1, 1)], vec![text("")])
+        );
+        assert_ne!(
+            key(vec![(1, 1)], vec![None]),
+            key(vec![(1, 1)], vec![text("N")])
+        );
+        assert_ne!(
+            key(vec![(2, 1)], vec![text("ab"), text("c")]),
+            key(vec![(2, 1)], vec![text("a"), text("bc")])
+        );
+        assert_ne!(
+            key(vec![(1, 0)], vec![text("a")]),
+            key(vec![(1, 1)], vec![text("a")])
+        );
+        assert_ne!(
+            key(
+                vec![(4, 1)],
+                vec![text("a"), text("b"), text("c"), text("d")]
+            ),
+            key(
+                vec![(2, 1), (2, 1)],
+                vec![text("a"), text("b"), text("c"), text("d")]
+            )
+        );
+        assert!(array_key(&ArrayParts {
+            element_type: pg_sys::INT4OID,
+            dimensions: vec![],
+            elements: None,
+        })
+        .is_none());
+    }
+
+    proptest! {
+        /// Two arrays of small integers (NULLs among them) of any shape and bounds get one
+        /// key exactly when `array_eq` would call them equal.
+        #[test]
+        fn array_keys_equal_as_arrays(
+            a in (prop::collection::vec((1i32..3, -1i32..2), 0..3), prop::collection::vec(prop::option::of(0i64..3), 0..9)),
+            b in (prop::collection::vec((1i32..3, -1i32..2), 0..3), prop::collection::vec(prop::option::of(0i64..3), 0..9)),
+        ) {
+            let (ka, kb) = (
+                array_key(&array(a.0.clone(), a.1.iter().map(|e| e.map(Element::Integer)).collect())).unwrap(),
+                array_key(&array(b.0.clone(), b.1.iter().map(|e| e.map(Element::Integer)).collect())).unwrap(),
+            );
+            prop_assert_eq!(ka == kb, a == b);
         }
     }
 

@@ -488,6 +488,25 @@ pub const CHECKS: &[Check] = &[
                  FROM (SELECT DISTINCT status FROM orders) o",
         tally: "SELECT * FROM tally.groups('top_doc_by_status', NULL::jsonb)",
     },
+    // 0.14.0: count_distinct over arrays (by expressions): a NULL element, a lower bound
+    // other than 1 and numbers written apart (1 and 1.0) among them.
+    Check {
+        name: "qty_pairs",
+        define: "'qty_pairs', 'orders', 'count_distinct', \
+                 $$CASE WHEN user_id % 5 = 0 THEN ('[0:1]={' || coalesce(qty % 3, 0)::text || ',1}')::int[] \
+                        ELSE ARRAY[qty % 3, NULLIF(user_id % 4, 0)] END$$",
+        oracle: "SELECT count(DISTINCT CASE WHEN user_id % 5 = 0 THEN ('[0:1]={' || coalesce(qty % 3, 0)::text || ',1}')::int[] \
+                                           ELSE ARRAY[qty % 3, NULLIF(user_id % 4, 0)] END)::numeric FROM orders",
+        tally: "SELECT tally.value('qty_pairs')",
+    },
+    Check {
+        name: "amount_sets_by_active",
+        define: "'amount_sets_by_active', 'orders', 'count_distinct', \
+                 $$ARRAY[round(amount % 3, abs(qty % 3)), (user_id % 2)::numeric]$$, group_by => 'is_active'",
+        oracle: "SELECT is_active::text, count(DISTINCT ARRAY[round(amount % 3, abs(qty % 3)), (user_id % 2)::numeric])::numeric \
+                 FROM orders GROUP BY is_active",
+        tally: "SELECT * FROM tally.groups('amount_sets_by_active')",
+    },
     Check {
         name: "longest_wait",
         define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",

@@ -1,0 +1,182 @@
+//! An array's shape and elements (0.14.0, count_distinct over arrays), read with Postgres'
+//! own accessors: `pg_detoast_datum`, the header `array.h` describes, `deconstruct_array`.
+//! No element is cast or output by a function a role could have written: each is read as
+//! the built-in type it is (`model::value_type::ArrayElement`).
+
+use pgrx::pg_sys;
+
+/// What `array_eq` compares of two arrays: their dimensions (length and lower bound of each),
+/// then their elements in storage order (None for a NULL element).
+pub struct ArrayParts {
+    /// The elements' type as the array declares it (a domain, if they are of one).
+    pub element_type: pg_sys::Oid,
+    pub dimensions: Vec<(i32, i32)>,
+    /// None when the elements' type (or its domain's base) is none of `ELEMENT_TYPES`.
+    pub elements: Option<Vec<Option<Element>>>,
+}
+
+/// The parts of an array (of any array type, or a domain over one: the same datum).
+pub fn parts_of(array: &pgrx::AnyArray) -> ArrayParts {
+    // SAFETY: an anyarray argument's datum is a non-NULL array (the functions taking one
+    // are strict).
+    let (element_type, dimensions, datums) = unsafe { parts(array.datum()) };
+    let base = super::datetime::base_type(element_type);
+    let elements = datums
+        .into_iter()
+        .map(|datum| match datum {
+            None => Some(None),
+            // SAFETY: `datum` is an element of the array: of `element_type`, whose base
+            // type (a domain's representation is its base type's) is `base`.
+            Some(datum) => unsafe { element(base, datum) }.map(Some),
+        })
+        .collect();
+    ArrayParts {
+        element_type,
+        dimensions,
+        elements,
+    }
+}
+
+/// The element type, dimensions and element datums (None for NULL) of the array `datum`.
+/// The datums point into a detoasted copy in the current memory context, valid while it
+/// lives (the calling function's).
+///
+/// # Safety
+/// `datum` must be a non-NULL datum of an array type.
+#[allow(clippy::type_complexity)]
+unsafe fn parts(
+    datum: pg_sys::Datum,
+) -> (pg_sys::Oid, Vec<(i32, i32)>, Vec<Option<pg_sys::Datum>>) {
+    // SAFETY: the caller passes an array datum; pg_detoast_datum returns it, or a palloc'd
+    // plain copy of it, as a varlena whose header is an ArrayType.
+    let array =
+        unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) }.cast::<pg_sys::ArrayType>();
+    // SAFETY: a detoasted ArrayType has `ndim` (0 for an empty array, at most MAXDIM)
+    // dimension lengths, then as many lower bounds, right after the fixed header
+    // (array.h: ARR_DIMS, ARR_LBOUND).
+    let (element_type, dimensions) = unsafe {
+        let ndim = usize::try_from((*array).ndim).unwrap_or(0);
+        let lengths = array
+            .cast::<u8>()
+            .add(std::mem::size_of::<pg_sys::ArrayType>())
+            .cast::<i32>();
+        let lower_bounds = lengths.add(ndim);
+        let dimensions = (0..ndim)
+            .map(|d| {
+                (
+                    lengths.add(d).read_unaligned(),
+                    lower_bounds.add(d).read_unaligned(),
+                )
+            })
+            .collect::<Vec<_>>();
+        ((*array).elemtype, dimensions)
+    };
+    let (mut length, mut by_value, mut align) = (0i16, false, 0 as std::os::raw::c_char);
+    let (mut values, mut nulls, mut count) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
+    // SAFETY: the element type is the array's own (from its header); deconstruct_array
+    // palloc's `count` datums and null flags and points by-reference datums into `array`.
+    let (values, nulls) = unsafe {
+        pg_sys::get_typlenbyvalalign(element_type, &mut length, &mut by_value, &mut align);
+        pg_sys::deconstruct_array(
+            array,
+            element_type,
+            length.into(),
+            by_value,
+            align,
+            &mut values,
+            &mut nulls,
+            &mut count,
+        );
+        let count = usize::try_from(count).unwrap_or(0);
+        if count == 0 {
+            (&[][..], &[][..])
+        } else {
+            (
+                std::slice::from_raw_parts(values, count),
+                std::slice::from_raw_parts(nulls, count),
+            )
+        }
+    };
+    let elements = values
+        .iter()
+        .zip(nulls)
+        .map(|(value, null)| (!null).then_some(*value))
+        .collect();
+    (element_type, dimensions, elements)
+}
+
+/// An element of an array as `model::value_type::array_key` keeps it: the value of its
+/// built-in type (a domain over it read as it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Element {
+    Integer(i64),
+    /// numeric_out's text (NaN and the infinities included).
+    Numeric(String),
+    Text(String),
+    Uuid([u8; 16]),
+    Boolean(bool),
+    Float(f64),
+    /// date: days since 2000-01-01.
+    Days(i32),
+    /// timestamp, timestamptz: microseconds since 2000-01-01 (UTC for timestamptz).
+    Micros(i64),
+}
+
+/// The type of the elements of `array_type` (a base type: a domain's already looked
+/// up), None when it is no array.
+pub fn element_type_of(array_type: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    // SAFETY: a syscache lookup by oid; InvalidOid for a type that is no array (or none).
+    let element = unsafe { pg_sys::get_element_type(array_type) };
+    (element != pg_sys::InvalidOid).then_some(element)
+}
+
+/// The element types `element` reads (their domains too, by their base type).
+pub const ELEMENT_TYPES: [pg_sys::Oid; 13] = [
+    pg_sys::INT2OID,
+    pg_sys::INT4OID,
+    pg_sys::INT8OID,
+    pg_sys::NUMERICOID,
+    pg_sys::TEXTOID,
+    pg_sys::VARCHAROID,
+    pg_sys::UUIDOID,
+    pg_sys::BOOLOID,
+    pg_sys::FLOAT4OID,
+    pg_sys::FLOAT8OID,
+    pg_sys::DATEOID,
+    pg_sys::TIMESTAMPOID,
+    pg_sys::TIMESTAMPTZOID,
+];
+
+/// The element `datum` of base type `base` (one of `ELEMENT_TYPES`), None for another type.
+///
+/// # Safety
+/// `datum` must be a non-NULL datum of type `base` (or of a domain over it).
+unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Element> {
+    use pgrx::datum::FromDatum;
+    // SAFETY: for every arm, the caller passes a non-NULL datum of `base`; each conversion
+    // reads that type's own representation (by-value integers, floats and booleans;
+    // numeric, text and uuid by reference, detoasted by pgrx's conversions, in the current
+    // memory context).
+    unsafe {
+        Some(match base {
+            pg_sys::INT2OID => Element::Integer(i16::from_datum(datum, false)?.into()),
+            pg_sys::INT4OID => Element::Integer(i32::from_datum(datum, false)?.into()),
+            pg_sys::INT8OID => Element::Integer(i64::from_datum(datum, false)?),
+            pg_sys::NUMERICOID => {
+                Element::Numeric(pgrx::AnyNumeric::from_datum(datum, false)?.to_string())
+            }
+            pg_sys::TEXTOID | pg_sys::VARCHAROID => {
+                Element::Text(String::from_datum(datum, false)?)
+            }
+            pg_sys::UUIDOID => Element::Uuid(*pgrx::Uuid::from_datum(datum, false)?.as_bytes()),
+            pg_sys::BOOLOID => Element::Boolean(bool::from_datum(datum, false)?),
+            pg_sys::FLOAT4OID => Element::Float(f32::from_datum(datum, false)?.into()),
+            pg_sys::FLOAT8OID => Element::Float(f64::from_datum(datum, false)?),
+            pg_sys::DATEOID => Element::Days(i32::from_datum(datum, false)?),
+            pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => {
+                Element::Micros(i64::from_datum(datum, false)?)
+            }
+            _ => return None,
+        })
+    }
+}
