@@ -9,6 +9,11 @@
 SET client_min_messages = warning;
 CREATE DOMAIN small AS int CHECK (VALUE < 100);
 CREATE DOMAIN tag_list AS text[];
+-- The domain's owner owns its array type too, and may cast it: pg_tally never casts an array.
+CREATE FUNCTION loud(small[]) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the owner''s cast of small[] ran'; END $$;
+CREATE CAST (small[] AS text) WITH FUNCTION loud(small[]);
+SELECT '{1}'::small[]::text;
 CREATE TABLE posts (id serial PRIMARY KEY, kind text, ints int[], texts text[], nums numeric[],
                     floats float8[], stamps timestamptz[], smalls small[], tags tag_list,
                     ids uuid[], flags bool[], days date[], bigs bigint[], names varchar[]);
@@ -123,4 +128,6 @@ DROP VIEW compared;
 DROP TABLE posts;
 DROP TABLE IF EXISTS ci_posts;
 DROP COLLATION IF EXISTS case_blind;
+DROP CAST (small[] AS text);
+DROP FUNCTION loud(small[]);
 DROP DOMAIN small, tag_list;
