@@ -488,14 +488,14 @@ pub const CHECKS: &[Check] = &[
                  FROM (SELECT DISTINCT status FROM orders) o",
         tally: "SELECT * FROM tally.groups('top_doc_by_status', NULL::jsonb)",
     },
-    // 0.14.0: count_distinct over arrays (by expressions): a NULL element, a lower bound
-    // other than 1 and numbers written apart (1 and 1.0) among them.
+    // 0.14.0: count_distinct over arrays (by expressions): NULL elements, a lower bound
+    // other than 1 (array_fill's) and numbers written apart (1 and 1.0) among them.
     Check {
         name: "qty_pairs",
         define: "'qty_pairs', 'orders', 'count_distinct', \
-                 $$CASE WHEN user_id % 5 = 0 THEN ('[0:1]={' || coalesce(qty % 3, 0)::text || ',1}')::int[] \
+                 $$CASE WHEN user_id % 5 = 0 THEN array_fill(qty % 3, ARRAY[2], ARRAY[0]) \
                         ELSE ARRAY[qty % 3, NULLIF(user_id % 4, 0)] END$$",
-        oracle: "SELECT count(DISTINCT CASE WHEN user_id % 5 = 0 THEN ('[0:1]={' || coalesce(qty % 3, 0)::text || ',1}')::int[] \
+        oracle: "SELECT count(DISTINCT CASE WHEN user_id % 5 = 0 THEN array_fill(qty % 3, ARRAY[2], ARRAY[0]) \
                                            ELSE ARRAY[qty % 3, NULLIF(user_id % 4, 0)] END)::numeric FROM orders",
         tally: "SELECT tally.value('qty_pairs')",
     },
