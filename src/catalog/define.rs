@@ -1059,9 +1059,9 @@ fn check_value(
 /// `type_oid` (a domain's base type) in `collation`, or `wrong` when it cannot read them:
 /// count reads any (it only counts them); sum and avg integers, numeric and (0.12.0)
 /// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8, bytea, bit,
-/// varbit, real, double precision and any enum 0.13.0; jsonb 0.14.0) the types of `ValueType`, text in a
-/// deterministic collation (whose equality is the encoding's byte equality), for min and
-/// max one of pg_catalog (`check_text_collation`).
+/// varbit, real, double precision and any enum 0.13.0; jsonb 0.14.0) the types of
+/// `ValueType`, text in a deterministic collation (whose equality is the encoding's byte
+/// equality, `check_text_collation`); count_distinct also arrays (0.14.0, `array_kind`).
 fn value_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
