@@ -1,5 +1,5 @@
 -- pg_tally 0.13.0 -> 0.14.0 (CHANGELOG "0.14.0"): min, max and count_distinct over jsonb,
--- count_distinct over arrays, min and max in any deterministic collation (the DDL hook
+-- count_distinct over arrays and ranges, min and max in any deterministic collation (the DDL hook
 -- refuses to rename or move one a metric orders by);
 -- reads of a grouped min, max or count_distinct no longer slow down with pending changes.
 -- Each reader of a group's values took the group's pending changes from tally._delta
@@ -9,7 +9,7 @@
 -- last two arguments).
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.14.0'" to load this file. \quit
 
--- jsonb and arrays (0.14.0). The constraint is named as a fresh install names it. This locks
+-- jsonb, arrays and ranges (0.14.0). The constraint is named as a fresh install names it. This locks
 -- tally._value_type until the update commits: a writer that loads its table's metrics
 -- meanwhile (once per session, or after a change of definitions) waits that long.
 ALTER TABLE tally._value_type
@@ -17,16 +17,19 @@ ALTER TABLE tally._value_type
     ADD CONSTRAINT _value_type_type_name_check
         CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
                              'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
-                             'float4', 'float8', 'jsonb', 'array'));
+                             'float4', 'float8', 'jsonb', 'array', 'range'));
 
 -- A jsonb value as the change queries keep it (src/model/value_type.rs), given as its text.
 CREATE FUNCTION tally._tracked_jsonb("value" text) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_jsonb_wrapper';
 CREATE FUNCTION tally._tracked_jsonb_in_order("metric" text, "value" text) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_jsonb_in_order_wrapper';
--- An array of a count_distinct metric as the change queries keep it, read from its datum.
+-- An array or range of a count_distinct metric as the change queries keep it, read from
+-- its datum.
 CREATE FUNCTION tally._tracked_array("value" anyarray) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_array_wrapper';
+CREATE FUNCTION tally._tracked_range("value" anyelement) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_range_wrapper';
 
 -- jsonb's min and max are picked when read, by jsonb's order; its figures in the snapshot
 -- are the JSON values themselves.

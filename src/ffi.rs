@@ -25,6 +25,7 @@ pub mod datetime;
 pub mod enums;
 pub mod expression;
 pub mod floats;
+pub mod ranges;
 mod security;
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, session_role,

@@ -1077,6 +1077,16 @@ fn value_kind(
     if let Some(element) = crate::ffi::arrays::element_type_of(base) {
         return array_kind(client, aggregate, element, collation, what, wrong);
     }
+    if crate::ffi::ranges::RANGE_TYPES.contains(&base) {
+        // count_distinct only (0.14.0): a range's figure would need its own order.
+        if aggregate != Aggregate::CountDistinct {
+            return Err(wrong());
+        }
+        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
+            return Err(TallyError::CatalogOutdated);
+        }
+        return Ok(ValueKind::of(ValueType::Range));
+    }
     let is_enum = crate::ffi::enums::is_enum(base);
     let value_type = match ValueType::of_base_type(base).or(is_enum.then_some(ValueType::Enum)) {
         Some(ValueType::Numeric) if aggregate.sums_values() && !SUMMABLE_TYPES.contains(&base) => {
@@ -1189,7 +1199,7 @@ fn check_text_collation(
                                  FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
                          ELSE c.collnamespace = 'pg_catalog'::pg_catalog.regnamespace \
                               AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END, \
-                    n.nspname::pg_catalog.text \
+                    n.nspname::pg_catalog.text, c.oid < 16384 \
                FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
@@ -1212,7 +1222,14 @@ fn check_text_collation(
     }
     // Any deterministic collation (0.14.0; those of initdb only before): the DDL hooks refuse
     // to rename or move one a metric orders by (sql/ddl.sql), and a column's keeps it from
-    // being dropped, so the name always finds it.
+    // being dropped, so the name always finds it. An older catalog's hooks do not: there,
+    // one created after initdb waits for the update.
+    let created_by_initdb = row.get::<bool>(5)?.unwrap_or(false);
+    if !created_by_initdb
+        && !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14)
+    {
+        return Err(TallyError::CatalogOutdated);
+    }
     let schema = row.get::<String>(4)?.unwrap_or_default();
     Ok(Some((schema, name)))
 }

@@ -151,7 +151,7 @@ pub const ELEMENT_TYPES: [pg_sys::Oid; 13] = [
 ///
 /// # Safety
 /// `datum` must be a non-NULL datum of type `base` (or of a domain over it).
-unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Element> {
+pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Element> {
     use pgrx::datum::FromDatum;
     // SAFETY: for every arm, the caller passes a non-NULL datum of `base`; each conversion
     // reads that type's own representation (by-value integers, floats and booleans;

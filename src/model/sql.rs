@@ -166,6 +166,7 @@ impl Metric {
             ValueType::Jsonb => format!("tally._tracked_jsonb({typed}::pg_catalog.text)"),
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
+            ValueType::Range => format!("tally._tracked_range({column})"),
             _ => format!("tally._tracked_value({typed})"),
         };
         if !self.refuses_unfoldable {

@@ -21,6 +21,7 @@
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
+//! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
 //! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`array_key`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
 //!
@@ -156,9 +157,12 @@ pub enum ValueType {
     /// An array of integers, numeric, text, varchar, uuid, boolean, floats, dates or
     /// timestamps, for count_distinct only (0.14.0).
     Array,
+    /// A built-in range (int4range, int8range, numrange, daterange, tsrange, tstzrange), for
+    /// count_distinct only (0.14.0).
+    Range,
 }
 
-const NAMED: [(ValueType, &str); 20] = [
+const NAMED: [(ValueType, &str); 21] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -179,6 +183,7 @@ const NAMED: [(ValueType, &str); 20] = [
     (ValueType::Float8, "float8"),
     (ValueType::Jsonb, "jsonb"),
     (ValueType::Array, "array"),
+    (ValueType::Range, "range"),
 ];
 
 impl ValueType {
@@ -253,6 +258,7 @@ impl ValueType {
             Self::Jsonb => "pg_catalog.jsonb",
             // Never a figure's type (a count_distinct's figure is a count), never cast to.
             Self::Array => "pg_catalog.anyarray",
+            Self::Range => "pg_catalog.anyrange",
         }
     }
 
@@ -279,6 +285,7 @@ impl ValueType {
             Self::Float8 => pg_sys::FLOAT8OID,
             Self::Jsonb => pg_sys::JSONBOID,
             Self::Array => pg_sys::ANYARRAYOID,
+            Self::Range => pg_sys::ANYRANGEOID,
         }
     }
 }
@@ -637,7 +644,7 @@ pub fn figure_text(
             float_text(value, value_type == ValueType::Float4)
         }
         // count_distinct only, whose figures are counts.
-        ValueType::Array => return Err(unreadable()),
+        ValueType::Array | ValueType::Range => return Err(unreadable()),
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.
@@ -851,6 +858,46 @@ pub fn array_key(parts: &crate::ffi::arrays::ArrayParts) -> Option<Vec<u8>> {
         }
     }
     Some(key)
+}
+
+/// The key of a range for count_distinct (0.14.0): `E` for the empty range, else each bound
+/// as `I` (infinite) or `[`/`(` (inclusive or not) and its value's length-prefixed bytes
+/// (`element_bytes`). Two ranges of one built-in type get the same key exactly when
+/// `range_eq` says they are equal (a discrete range's bounds are canonical already).
+pub fn range_key(parts: &crate::ffi::ranges::RangeParts) -> Vec<u8> {
+    use crate::ffi::ranges::{Bound, RangeParts};
+    let mut key = Vec::new();
+    let mut bound = |bound: &Bound| match bound {
+        Bound::Infinite => key.push(b'I'),
+        Bound::Value { inclusive, value } => {
+            let bytes = element_bytes(value);
+            key.push(if *inclusive { b'[' } else { b'(' });
+            key.extend_from_slice(format!("{}:", bytes.len()).as_bytes());
+            key.extend_from_slice(&bytes);
+        }
+    };
+    match parts {
+        RangeParts::Empty => return b"E".to_vec(),
+        RangeParts::Bounds(lower, upper) => {
+            bound(lower);
+            bound(upper);
+        }
+    }
+    key
+}
+
+/// A range value of a count_distinct metric (0.14.0): its `range_key`, kept as a bytea is,
+/// of any length. Read from the datum itself by `range_deserialize`; `anyelement`, which
+/// takes a domain over a range too, checked to be a built-in range here.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_range(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
+    let parts = crate::ffi::ranges::parts_of(&value).ok_or_else(|| {
+        TallyError::Internal(format!(
+            "a value of type {} reached the range encoder",
+            crate::ffi::datetime::type_name(value.oid())
+        ))
+    })?;
+    Ok(numeric(encode_bytea(&range_key(&parts))))
 }
 
 /// An array element's bytes: equal exactly when the elements are equal as their type says
@@ -1119,6 +1166,40 @@ mod unit {
             elements: None,
         })
         .is_none());
+    }
+
+    #[test]
+    fn range_keys_tell_bounds_apart() {
+        use crate::ffi::ranges::{Bound, RangeParts};
+        let value = |inclusive, n: i64| Bound::Value {
+            inclusive,
+            value: Element::Integer(n),
+        };
+        let key = |lower, upper| range_key(&RangeParts::Bounds(lower, upper));
+        let keys = [
+            range_key(&RangeParts::Empty),
+            key(value(true, 1), value(false, 4)),
+            key(value(false, 1), value(false, 4)),
+            key(value(true, 1), value(true, 4)),
+            key(Bound::Infinite, value(false, 4)),
+            key(value(true, 1), Bound::Infinite),
+            key(Bound::Infinite, Bound::Infinite),
+            key(value(true, 14), value(false, 4)),
+            key(value(true, 1), value(false, 44)),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let numeric = |text: &str| Bound::Value {
+            inclusive: true,
+            value: Element::Numeric(text.to_string()),
+        };
+        assert_eq!(
+            key(numeric("1.0"), numeric("2.50")),
+            key(numeric("1"), numeric("2.5"))
+        );
     }
 
     proptest! {

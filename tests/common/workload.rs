@@ -507,6 +507,14 @@ pub const CHECKS: &[Check] = &[
                  FROM orders GROUP BY is_active",
         tally: "SELECT * FROM tally.groups('amount_sets_by_active')",
     },
+    // 0.14.0: count_distinct over a range (by an expression): empty ranges (qty % 4 = 0 and
+    // no width), infinite bounds (a NULL qty).
+    Check {
+        name: "qty_spans",
+        define: "'qty_spans', 'orders', 'count_distinct', 'int4range(qty % 4, qty % 4 + abs(user_id % 3))'",
+        oracle: "SELECT count(DISTINCT int4range(qty % 4, qty % 4 + abs(user_id % 3)))::numeric FROM orders",
+        tally: "SELECT tally.value('qty_spans')",
+    },
     Check {
         name: "longest_wait",
         define: "'longest_wait', 'orders', 'max', $$created_at - '2026-01-01 00:00+00'::timestamptz$$",
