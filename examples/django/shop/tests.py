@@ -203,6 +203,9 @@ class PackageTests(TestCase):
                                         expression="""('{"amount": ' || amount::text || '}')::jsonb"""))
         self.assertEqual(pg_tally.value("largest_amount_doc", as_type="jsonb"),
                          {"amount": Order.objects.aggregate(m=Max("amount"))["m"]})
+        self.run_operation(CreateMetric("status_sets", model="shop.Order", aggregate="count_distinct",
+                                        expression="ARRAY[status]"))
+        self.assertEqual(pg_tally.value("status_sets"), Order.objects.values("status").distinct().count())
         with self.assertRaises(ValueError):
             pg_tally.value("last_order_at", as_type="timestamptz; DROP TABLE orders")
 
