@@ -1,7 +1,9 @@
 //! An array's shape and elements (0.14.0, count_distinct over arrays), read with Postgres'
 //! own accessors: `pg_detoast_datum`, the header `array.h` describes, `deconstruct_array`.
 //! No element is cast or output by a function a role could have written: each is read as
-//! the built-in type it is (`model::value_type::ArrayElement`).
+//! the built-in type it is (`Element`, which `model::value_type::array_key` keeps). An
+//! expanded array (a PL/pgSQL variable's) is flattened by `pg_detoast_datum`, as Postgres'
+//! own array functions have it.
 
 use pgrx::pg_sys;
 

@@ -32,8 +32,8 @@ pub enum RangeParts {
     Bounds(Bound, Bound),
 }
 
-/// The parts of a range of type `range_type` (a built-in range type, or a domain over one),
-/// None for any other type.
+/// The parts of `range` (of a built-in range type, or a domain over one), None for a value
+/// of any other type.
 pub fn parts_of(range: &pgrx::AnyElement) -> Option<RangeParts> {
     let base = super::datetime::base_type(range.oid());
     if !RANGE_TYPES.contains(&base) {

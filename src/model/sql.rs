@@ -127,8 +127,8 @@ impl Metric {
     /// inet, a macaddr as its text, an enum by its label, `tally._tracked_label`; a bytea or
     /// a bit string of a min or max through `_tracked_bytea_in_order`,
     /// `_tracked_bits_in_order`; a jsonb by its text, `_tracked_jsonb_in_order`,
-    /// `_tracked_jsonb`, and an array by its dimensions and elements, `_tracked_array`,
-    /// 0.14.0). Refused
+    /// `_tracked_jsonb`, an array by its dimensions and elements, `_tracked_array`, a range
+    /// by its bounds, `_tracked_range`, 0.14.0). Refused
     /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {

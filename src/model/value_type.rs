@@ -189,7 +189,8 @@ const NAMED: [(ValueType, &str); 21] = [
 impl ValueType {
     /// The value type of a column or expression of base type `base` (a domain's base type
     /// already looked up), None for a type no metric tracks. Enums are told apart by the
-    /// catalog (`ffi::datetime::is_enum`), arrays too (`array_element`), not here.
+    /// catalog (`ffi::datetime::is_enum`), arrays and ranges too (`catalog::define::value_kind`),
+    /// not here.
     pub fn of_base_type(base: pg_sys::Oid) -> Option<Self> {
         Some(match base {
             pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID | pg_sys::NUMERICOID => {
