@@ -81,8 +81,14 @@ DECLARE
 BEGIN
     RETURN (
         WITH pending AS (
-            SELECT p.value, sum(p.n_rows) AS n FROM unnest(pending_values, pending_rows) AS p(value, n_rows)
-             GROUP BY p.value),
+            SELECT x.value, sum(x.n_rows) AS n FROM (
+                SELECT p.value, p.n_rows FROM unnest(pending_values, pending_rows) AS p(value, n_rows)
+                UNION ALL
+                SELECT d.value, d.n_rows FROM tally._delta d
+                 WHERE pending_values IS NULL
+                   AND d.metric_id = m_id AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
+                   AND d.bucket_start IS NOT DISTINCT FROM m_bucket AND d.group_key IS NOT DISTINCT FROM m_group) x
+             GROUP BY x.value),
         folded AS NOT MATERIALIZED (
             SELECT s.value, s.n_rows FROM tally._state s
              WHERE s.metric_id = m_id AND s.value IS NOT NULL
@@ -103,7 +109,6 @@ BEGIN
         SELECT CASE WHEN descending THEN max(c.value) ELSE min(c.value) END FROM candidates c);
 END
 $fn$;
-
 CREATE FUNCTION tally._sorted_extreme(m_id int, m_aggregate text, m_bucket timestamptz, m_group text,
                                       pending_values numeric[], pending_rows bigint[])
 RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -122,14 +127,18 @@ BEGIN
                    AND coalesce(tally._group_index_key(s.group_key), '') = coalesce(tally._group_index_key($3), '')
                    AND s.bucket_start IS NOT DISTINCT FROM $2 AND s.group_key IS NOT DISTINCT FROM $3
                 UNION ALL
-                SELECT p.value, p.n_rows FROM unnest($4, $5) AS p(value, n_rows)) x
+                SELECT p.value, p.n_rows FROM unnest($4, $5) AS p(value, n_rows)
+                UNION ALL
+                SELECT d.value, d.n_rows FROM tally._delta d
+                 WHERE $4 IS NULL
+                   AND d.metric_id = $1 AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
+                   AND d.bucket_start IS NOT DISTINCT FROM $2 AND d.group_key IS NOT DISTINCT FROM $3) x
              GROUP BY x.value HAVING sum(x.n_rows) > 0) AS c(v)
          ORDER BY %s %s NULLS LAST LIMIT 1$q$, sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
        INTO result USING m_id, m_bucket, m_group, pending_values, pending_rows;
     RETURN result;
 END
 $fn$;
-
 CREATE FUNCTION tally._extreme_of(m_id int, m_aggregate text, m_bucket timestamptz, m_group text,
                                   pending_values numeric[], pending_rows bigint[])
 RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -151,8 +160,14 @@ AS $fn$
 BEGIN
     RETURN (
         SELECT coalesce(sum((coalesce(f.n_rows, 0) + p.n > 0)::int - (coalesce(f.n_rows, 0) > 0)::int), 0)
-          FROM (SELECT u.value, sum(u.n_rows) AS n FROM unnest(pending_values, pending_rows) AS u(value, n_rows)
-                 GROUP BY u.value) p
+          FROM (SELECT x.value, sum(x.n_rows) AS n FROM (
+                    SELECT u.value, u.n_rows FROM unnest(pending_values, pending_rows) AS u(value, n_rows)
+                    UNION ALL
+                    SELECT d.value, d.n_rows FROM tally._delta d
+                     WHERE pending_values IS NULL
+                       AND d.metric_id = m_id AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
+                       AND d.bucket_start IS NOT DISTINCT FROM m_bucket AND d.group_key IS NOT DISTINCT FROM m_group) x
+                 GROUP BY x.value) p
           LEFT JOIN LATERAL (
                 SELECT s.n_rows FROM tally._state s
                  WHERE s.metric_id = m_id AND s.value = p.value
@@ -163,7 +178,6 @@ BEGIN
             ON true);
 END
 $fn$;
-
 CREATE FUNCTION tally._figure_of(m_id int, aggregate text, bucket timestamptz, group_key text,
                                  n_values numeric, total numeric,
                                  pending_values numeric[], pending_rows bigint[])
@@ -233,9 +247,17 @@ BEGIN
               FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) FILTER (WHERE x.value IS NULL) AS r,
                            pg_catalog.sum(x.n_values) FILTER (WHERE x.value IS NULL) AS v,
                            pg_catalog.sum(x.total) FILTER (WHERE x.value IS NULL) AS t,
-                           pg_catalog.array_agg(x.value) FILTER (WHERE x.value IS NOT NULL) AS pv,
-                           pg_catalog.array_agg(x.n_rows) FILTER (WHERE x.value IS NOT NULL) AS pr
-                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value FROM tally._state s
+                           -- At most 100,000 pending values per group (tally._extreme):
+                           -- past that NULL, and the group's reader looks them up itself.
+                           CASE WHEN pg_catalog.count(*) FILTER (WHERE x.nth OPERATOR(pg_catalog.>) 100000) OPERATOR(pg_catalog.=) 0
+                                THEN coalesce(pg_catalog.array_agg(x.value) FILTER (WHERE x.nth OPERATOR(pg_catalog.<=) 100000), '{}')
+                           END AS pv,
+                           CASE WHEN pg_catalog.count(*) FILTER (WHERE x.nth OPERATOR(pg_catalog.>) 100000) OPERATOR(pg_catalog.=) 0
+                                THEN coalesce(pg_catalog.array_agg(x.n_rows) FILTER (WHERE x.nth OPERATOR(pg_catalog.<=) 100000), '{}')
+                           END AS pr
+                      FROM (SELECT y.*, CASE WHEN y.value IS NOT NULL
+                                             THEN pg_catalog.row_number() OVER (PARTITION BY y.group_key, y.value IS NULL) END AS nth
+                              FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value FROM tally._state s
                              WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
                             UNION ALL
                             SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL FROM tally._state s
@@ -247,7 +269,7 @@ BEGIN
                             UNION ALL
                             SELECT x.group_key, x.n_rows, x.n_values, x.total, x.value FROM tally._delta x
                              WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
-                               AND x.bucket_start IS NULL AND c.cur IS NULL) x
+                               AND x.bucket_start IS NULL AND c.cur IS NULL) y) x
                      GROUP BY x.group_key) g) f
      WHERE d.name OPERATOR(pg_catalog.=) dashboard
     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
@@ -268,7 +290,6 @@ BEGIN
     RETURN result;
 END
 $fn$;
-
 -- CREATE OR REPLACE resets a function's settings: the ones finalize.sql gives it.
 ALTER FUNCTION tally._snapshot_query(text, oid) SET search_path = pg_catalog, pg_temp SET jit = off;
 -- As finalize.sql: only the reads (as the extension owner) need these.

@@ -121,9 +121,17 @@ BEGIN
               FROM (SELECT x.group_key AS k, pg_catalog.sum(x.n_rows) FILTER (WHERE x.value IS NULL) AS r,
                            pg_catalog.sum(x.n_values) FILTER (WHERE x.value IS NULL) AS v,
                            pg_catalog.sum(x.total) FILTER (WHERE x.value IS NULL) AS t,
-                           pg_catalog.array_agg(x.value) FILTER (WHERE x.value IS NOT NULL) AS pv,
-                           pg_catalog.array_agg(x.n_rows) FILTER (WHERE x.value IS NOT NULL) AS pr
-                      FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value FROM tally._state s
+                           -- At most 100,000 pending values per group (tally._extreme):
+                           -- past that NULL, and the group's reader looks them up itself.
+                           CASE WHEN pg_catalog.count(*) FILTER (WHERE x.nth OPERATOR(pg_catalog.>) 100000) OPERATOR(pg_catalog.=) 0
+                                THEN coalesce(pg_catalog.array_agg(x.value) FILTER (WHERE x.nth OPERATOR(pg_catalog.<=) 100000), '{}')
+                           END AS pv,
+                           CASE WHEN pg_catalog.count(*) FILTER (WHERE x.nth OPERATOR(pg_catalog.>) 100000) OPERATOR(pg_catalog.=) 0
+                                THEN coalesce(pg_catalog.array_agg(x.n_rows) FILTER (WHERE x.nth OPERATOR(pg_catalog.<=) 100000), '{}')
+                           END AS pr
+                      FROM (SELECT y.*, CASE WHEN y.value IS NOT NULL
+                                             THEN pg_catalog.row_number() OVER (PARTITION BY y.group_key, y.value IS NULL) END AS nth
+                              FROM (SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL::pg_catalog.numeric AS value FROM tally._state s
                              WHERE s.metric_id OPERATOR(pg_catalog.=) mt.id AND s.bucket_start OPERATOR(pg_catalog.=) c.cur AND s.value IS NULL
                             UNION ALL
                             SELECT s.group_key, s.n_rows, s.n_values, s.total, NULL FROM tally._state s
@@ -135,7 +143,7 @@ BEGIN
                             UNION ALL
                             SELECT x.group_key, x.n_rows, x.n_values, x.total, x.value FROM tally._delta x
                              WHERE x.metric_id OPERATOR(pg_catalog.=) mt.id AND x.xact_id OPERATOR(pg_catalog.>=) tally._fold_horizon()
-                               AND x.bucket_start IS NULL AND c.cur IS NULL) x
+                               AND x.bucket_start IS NULL AND c.cur IS NULL) y) x
                      GROUP BY x.group_key) g) f
      WHERE d.name OPERATOR(pg_catalog.=) dashboard
     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;

@@ -40,8 +40,8 @@ pub fn read_plan(
 /// `{horizon}` stands for the fold horizon (see `tally._fold`): pending changes are looked
 /// up from there (through the view `tally._delta`, one range of the `_change_xact` index),
 /// never walking the entries of folded changes that wait for VACUUM (nor tempting the
-/// planner into a sequential scan of a queue-like table). `{pending_filter}` and
-/// `{pending_args}` for how each group's pending values reach its figure
+/// planner into a sequential scan of a queue-like table). `{pending_filter}`,
+/// `{pending_args}` and `{pending_cap}` for how each group's pending values reach its figure
 /// (`sql::with_pending_values`).
 const CURRENT_GROUPS_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current_bucket(bucket, time_zone) AS cur, \
@@ -63,9 +63,14 @@ WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current
      g AS (SELECT group_key, pg_catalog.sum(n_rows) FILTER (WHERE value IS NULL) AS n_rows, \
                   pg_catalog.sum(n_values) FILTER (WHERE value IS NULL) AS n_values, \
                   pg_catalog.sum(total) FILTER (WHERE value IS NULL) AS total, \
-                  pg_catalog.array_agg(value) FILTER (WHERE value IS NOT NULL) AS pending_values, \
-                  pg_catalog.array_agg(n_rows) FILTER (WHERE value IS NOT NULL) AS pending_rows \
-             FROM r GROUP BY group_key), \
+                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
+                       THEN coalesce(pg_catalog.array_agg(value) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_values, \
+                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
+                       THEN coalesce(pg_catalog.array_agg(n_rows) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_rows \
+             FROM (SELECT r.*, CASE WHEN value IS NOT NULL \
+                                    THEN pg_catalog.row_number() OVER (PARTITION BY group_key, value IS NULL) END AS nth \
+                     FROM r) AS r \
+            GROUP BY group_key), \
      f AS (SELECT g.group_key, g.n_values, g.total, \
                   tally._figure_of(m.id, m.aggregate, m.cur, g.group_key, g.n_values, g.total{pending_args}) AS figure \
              FROM m, g WHERE m.allowed AND m.broken IS NULL AND g.n_rows <> 0) \
@@ -389,8 +394,8 @@ fn _groups_text(
     Ok(TableIterator::new(groups))
 }
 
-/// Figures per bucket and group of one metric; `{horizon}`, `{pending_filter}` and
-/// `{pending_args}` as in `CURRENT_GROUPS_SQL`, `{bucket_start}` the start of the bucket
+/// Figures per bucket and group of one metric; `{horizon}`, `{pending_filter}`,
+/// `{pending_args}` and `{pending_cap}` as in `CURRENT_GROUPS_SQL`, `{bucket_start}` the start of the bucket
 /// holding `since` (`series_sql`).
 const SERIES_SQL: &str = "\
 WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name = $1), \
@@ -406,9 +411,14 @@ WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name
      g AS (SELECT bucket_start, group_key, pg_catalog.sum(n_rows) FILTER (WHERE value IS NULL) AS n_rows, \
                   pg_catalog.sum(n_values) FILTER (WHERE value IS NULL) AS n_values, \
                   pg_catalog.sum(total) FILTER (WHERE value IS NULL) AS total, \
-                  pg_catalog.array_agg(value) FILTER (WHERE value IS NOT NULL) AS pending_values, \
-                  pg_catalog.array_agg(n_rows) FILTER (WHERE value IS NOT NULL) AS pending_rows \
-             FROM r GROUP BY bucket_start, group_key) \
+                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
+                       THEN coalesce(pg_catalog.array_agg(value) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_values, \
+                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
+                       THEN coalesce(pg_catalog.array_agg(n_rows) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_rows \
+             FROM (SELECT r.*, CASE WHEN value IS NOT NULL \
+                                    THEN pg_catalog.row_number() OVER (PARTITION BY bucket_start, group_key, value IS NULL) END AS nth \
+                     FROM r) AS r \
+            GROUP BY bucket_start, group_key) \
 SELECT m.aggregate, g.bucket_start, g.group_key, \
        tally._figure_of(m.id, m.aggregate, g.bucket_start, g.group_key, g.n_values, g.total{pending_args}), \
        g.n_values, g.total \

@@ -19,6 +19,10 @@ pub const HORIZON_SQL: &str =
 /// `tally._figure_of` takes them (`{pending_args}`), so no group's reader looks up pending
 /// changes again (sql/values.sql, `tally._extreme`). On an older catalog the pass keeps
 /// summary changes only, the columns stay NULL, and each group's reader looks up its own.
+///
+/// A group gets at most `PENDING_VALUES_CAP` pending values (`{pending_cap}`): past that its
+/// columns are NULL and its reader looks them up itself, slower but never failing (an array
+/// holds at most 1 GB; a hostile writer could otherwise make every read of the metric fail).
 pub fn with_pending_values(template: &str, catalog: CatalogVersion) -> String {
     let (filter, args) = if catalog >= CatalogVersion::V0_14 {
         ("", ", pending_values, pending_rows")
@@ -28,7 +32,12 @@ pub fn with_pending_values(template: &str, catalog: CatalogVersion) -> String {
     template
         .replace("{pending_filter}", filter)
         .replace("{pending_args}", args)
+        .replace("{pending_cap}", &PENDING_VALUES_CAP.to_string())
 }
+
+/// The most pending values a read hands one group's reader (`with_pending_values`; the
+/// snapshot's query in sql/read.sql writes the same number).
+pub const PENDING_VALUES_CAP: u32 = 100_000;
 
 /// Whether the `_state` row `state` has the key (`bucket`, `group`), NULL matching NULL: the
 /// one spelling of that rule. The coalesced forms are the columns of the `_state_values`
@@ -280,21 +289,29 @@ pub fn drift_sql(catalog: CatalogVersion) -> &'static str {
                    pg_catalog.sum(n_values) AS v, pg_catalog.sum(total) AS t \
               FROM ({stored}) AS x GROUP BY 1, 2, 3), \
          pending AS ( \
-            SELECT d.bucket_start AS b, d.group_key AS g, pg_catalog.array_agg(d.value) AS pending_values, \
-                   pg_catalog.array_agg(d.n_rows) AS pending_rows \
-              FROM tally._delta d \
-             WHERE d.metric_id = $8::pg_catalog.int4 AND d.xact_id >= {HORIZON_SQL} AND d.value IS NOT NULL \
+            SELECT p.b, p.g, \
+                   CASE WHEN pg_catalog.count(*) FILTER (WHERE p.nth > {{pending_cap}}) = 0 \
+                        THEN pg_catalog.array_agg(p.value) FILTER (WHERE p.nth <= {{pending_cap}}) END AS pending_values, \
+                   CASE WHEN pg_catalog.count(*) FILTER (WHERE p.nth > {{pending_cap}}) = 0 \
+                        THEN pg_catalog.array_agg(p.n_rows) FILTER (WHERE p.nth <= {{pending_cap}}) END AS pending_rows \
+              FROM (SELECT d.bucket_start AS b, d.group_key AS g, d.value, d.n_rows, \
+                           pg_catalog.row_number() OVER (PARTITION BY d.bucket_start, d.group_key) AS nth \
+                      FROM tally._delta d \
+                     WHERE d.metric_id = $8::pg_catalog.int4 AND d.xact_id >= {HORIZON_SQL} AND d.value IS NOT NULL) p \
              GROUP BY 1, 2), \
          checked AS ( \
             SELECT * FROM ( \
-                SELECT s.b, s.g, s.val, s.r, s.v, \
-                       CASE WHEN s.val IS NULL AND $9::pg_catalog.text = 'count_distinct' \
-                            THEN s.t + tally._distinct_pending($8::pg_catalog.int4, s.b, s.g{{pending_args}}) \
-                            ELSE s.t END AS t \
-                  FROM stored s LEFT JOIN pending p \
-                    ON s.val IS NULL \
-                   AND coalesce(p.b, '-infinity') = coalesce(s.b, '-infinity') AND (p.b IS NULL) = (s.b IS NULL) \
-                   AND coalesce(p.g, '') = coalesce(s.g, '') AND (p.g IS NULL) = (s.g IS NULL)) AS c \
+                SELECT b, g, val, r, v, \
+                       CASE WHEN val IS NULL AND $9::pg_catalog.text = 'count_distinct' \
+                            THEN t + tally._distinct_pending($8::pg_catalog.int4, b, g{{pending_args}}) \
+                            ELSE t END AS t \
+                  FROM (SELECT s.*, \
+                               CASE WHEN p.found THEN p.pending_values ELSE '{{}}' END AS pending_values, \
+                               CASE WHEN p.found THEN p.pending_rows ELSE '{{}}' END AS pending_rows \
+                          FROM stored s LEFT JOIN (SELECT pending.*, true AS found FROM pending) p \
+                            ON s.val IS NULL \
+                           AND coalesce(p.b, '-infinity') = coalesce(s.b, '-infinity') AND (p.b IS NULL) = (s.b IS NULL) \
+                           AND coalesce(p.g, '') = coalesce(s.g, '') AND (p.g IS NULL) = (s.g IS NULL)) AS s) AS c \
              WHERE r <> 0 OR v <> 0 OR t <> 0), \
          live AS (SELECT b, g, val, r::pg_catalog.numeric AS r, v::pg_catalog.numeric AS v, t \
                     FROM ({live}) AS y(id, b, g, val, r, v, t)), \
@@ -536,6 +553,17 @@ mod unit {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// The snapshot's query (sql/read.sql) hands a group as many pending values as the
+    /// Rust reads do (`PENDING_VALUES_CAP`).
+    #[test]
+    fn the_snapshot_caps_pending_values_as_the_reads_do() {
+        let read = include_str!("../../sql/read.sql");
+        let cap = format!("OPERATOR(pg_catalog.>) {}", super::PENDING_VALUES_CAP);
+        assert_eq!(read.matches(cap.as_str()).count(), 2, "{cap}");
+        let cap = format!("OPERATOR(pg_catalog.<=) {}", super::PENDING_VALUES_CAP);
+        assert_eq!(read.matches(cap.as_str()).count(), 2, "{cap}");
     }
 
     /// The readers of min/max (`_extreme`) and of count_distinct's pending values
