@@ -132,7 +132,7 @@ pub enum TallyError {
 
     /// min, max or count_distinct over text in a database not encoded in UTF-8 (0.12.0).
     #[error(
-        "cannot compute {aggregate} over text or enum labels in a database not encoded in UTF8"
+        "cannot compute {aggregate} over text, enum labels or jsonb in a database not encoded in UTF8"
     )]
     TextNotUtf8 { aggregate: String },
 
@@ -456,7 +456,7 @@ impl TallyError {
                 "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
             }
             TextNotUtf8 { .. } => {
-                "pg_tally keeps the texts (and enum labels) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
+                "pg_tally keeps the texts (and enum labels, jsonb texts) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
             }
             FigureNotNumeric { .. } => {
                 "Read them in their type: tally.value(name, NULL::the_type), tally.groups(name, NULL::the_type), tally.series(name, since, until, NULL::the_type); tally.snapshot and the typed view carry the type too."
