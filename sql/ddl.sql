@@ -92,23 +92,6 @@ BEGIN
                     DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
                     HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
     END IF;
-    -- A min or max over text in a collation that is not byte order picks its figure by that
-    -- collation when read, named by schema and name (tally._value_type.collation_name; 0.14.0:
-    -- any deterministic collation, not only initdb's). Renamed, moved, or its schema renamed,
-    -- that name would point nowhere, or at another collation put in its place: refused while
-    -- a metric orders by it, as DROP COLLATION is while a column uses it.
-    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag IN ('ALTER COLLATION', 'ALTER SCHEMA')) THEN
-        SELECT pg_catalog.string_agg(m.name, ', ' ORDER BY m.name) INTO users
-          FROM tally._metric m JOIN tally._value_type t ON t.metric_id = m.id
-         WHERE t.collation_name IS NOT NULL
-           AND pg_catalog.to_regcollation(pg_catalog.format('%I.%I', t.collation_name[1], t.collation_name[2])) IS NULL;
-        IF users IS NOT NULL THEN
-            RAISE EXCEPTION 'cannot rename or move a collation pg_tally orders figures by'
-                  USING ERRCODE = 'dependent_objects_still_exist',
-                        DETAIL = format('Metrics ordering their min or max by it: %s.', users),
-                        HINT = 'Drop those metrics first with tally.drop_metric(name), then repeat the command.';
-        END IF;
-    END IF;
     -- An ALTER TYPE (or ALTER DOMAIN: a domain given to another owner, who could then add a
     -- cast from it, 0.11.0) may change what a metric reads without touching its table: an enum value
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The
@@ -223,6 +206,6 @@ END
 $fn$;
 
 CREATE EVENT TRIGGER tally_sql_drop ON sql_drop EXECUTE FUNCTION tally._on_sql_drop();
-CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE', 'ALTER DOMAIN', 'ALTER SCHEMA', 'ALTER COLLATION')
+CREATE EVENT TRIGGER tally_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'ALTER TYPE', 'ALTER DOMAIN', 'ALTER SCHEMA')
     EXECUTE FUNCTION tally._on_alter_table();
 CREATE EVENT TRIGGER tally_table_rewrite ON table_rewrite EXECUTE FUNCTION tally._on_table_rewrite();

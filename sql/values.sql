@@ -76,7 +76,7 @@ $fn$;
 -- The expression that orders the values of metric m_id as the values themselves order
 -- (0.12.0), over a column v of their encodings (src/model/value_type.rs), for the metrics whose
 -- encodings do not: a text in a collation that is not byte order (tally._value_type.collation_name,
--- quoted here; the DDL hooks refuse to rename or move it), inet, cidr (0.13.0), jsonb (0.14.0), an enum (0.13.0: by its labels'
+-- a built-in collation, quoted here), inet, cidr (0.13.0), jsonb (0.14.0), an enum (0.13.0: by its labels'
 -- order in pg_enum, looked up by the enum's oid, a number here; a label the enum no longer
 -- has, which the DDL hooks recompute away, has no place and comes last). NULL for every
 -- other metric.

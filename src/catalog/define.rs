@@ -1178,8 +1178,8 @@ fn require_utf8(client: &SpiClient<'_>, aggregate: Aggregate) -> Result<()> {
 /// database's default collation when it is libc's C or POSIX, and of the built-in C, POSIX,
 /// ucs_basic, pg_c_utf8 and pg_unicode_fast (code point order, which is UTF-8's byte
 /// order). Any other deterministic collation (whose equality is byte equality, as the
-/// encoding's) serves min and max (0.14.0: one created after initdb too, which the DDL
-/// hooks keep from being renamed or moved while a metric orders by it), and count_distinct.
+/// encoding's) serves min and max if it is built in (created by initdb: no role can rename
+/// it or put another in its place), count_distinct in any case.
 fn check_text_collation(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
@@ -1199,7 +1199,7 @@ fn check_text_collation(
                                  FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
                          ELSE c.collnamespace = 'pg_catalog'::pg_catalog.regnamespace \
                               AND c.collname IN ('C', 'POSIX', 'ucs_basic', 'pg_c_utf8', 'pg_unicode_fast') END, \
-                    n.nspname::pg_catalog.text, c.oid < 16384 \
+                    c.oid < 16384, n.nspname::pg_catalog.text \
                FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
@@ -1220,17 +1220,14 @@ fn check_text_collation(
     if aggregate == Aggregate::CountDistinct || byte_ordered {
         return Ok(None);
     }
-    // Any deterministic collation (0.14.0; those of initdb only before): the DDL hooks refuse
-    // to rename or move one a metric orders by (sql/ddl.sql), and a column's keeps it from
-    // being dropped, so the name always finds it. An older catalog's hooks do not: there,
-    // one created after initdb waits for the update.
-    let created_by_initdb = row.get::<bool>(5)?.unwrap_or(false);
-    if !created_by_initdb
-        && !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14)
-    {
-        return Err(TallyError::CatalogOutdated);
+    if row.get::<bool>(4)? != Some(true) {
+        return Err(TallyError::CollationNotBuiltIn {
+            aggregate: aggregate.as_str().to_string(),
+            what: what.to_string(),
+            collation: name,
+        });
     }
-    let schema = row.get::<String>(4)?.unwrap_or_default();
+    let schema = row.get::<String>(5)?.unwrap_or_default();
     Ok(Some((schema, name)))
 }
 

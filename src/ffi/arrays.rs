@@ -1,56 +1,70 @@
 //! An array's shape and elements (0.14.0, count_distinct over arrays), read with Postgres'
 //! own accessors: `pg_detoast_datum`, the header `array.h` describes, `deconstruct_array`.
 //! No element is cast or output by a function a role could have written: each is read as
-//! the built-in type it is (`Element`, which `model::value_type::array_key` keeps). An
+//! the built-in type it is (`Element`, which `model::value_type::ArrayKey` keeps). An
 //! expanded array (a PL/pgSQL variable's) is flattened by `pg_detoast_datum`, as Postgres'
 //! own array functions have it.
 
 use pgrx::pg_sys;
 
-/// What `array_eq` compares of two arrays: their dimensions (length and lower bound of each),
-/// then their elements in storage order (None for a NULL element).
-pub struct ArrayParts {
-    /// The elements' type as the array declares it (a domain, if they are of one).
-    pub element_type: pg_sys::Oid,
-    pub dimensions: Vec<(i32, i32)>,
-    /// None when the elements' type (or its domain's base) is none of `ELEMENT_TYPES`.
-    pub elements: Option<Vec<Option<Element>>>,
+/// One part of an array as `read` hands it over: its dimensions (length and lower bound of
+/// each) first, then each element in storage order (None for NULL). What `array_eq`
+/// compares of two arrays.
+pub enum ArrayPart<'a> {
+    Dimensions(&'a [(i32, i32)]),
+    Element(Option<Element>),
 }
 
-/// The parts of an array (of any array type, or a domain over one: the same datum).
-pub fn parts_of(array: &pgrx::AnyArray) -> ArrayParts {
+/// Hands `visit` the parts of an array (of any array type, or a domain over one: the same
+/// datum), one element at a time, checking for interrupts as it goes (an array may hold
+/// millions of elements: a cancel or statement_timeout ends the statement, as it would
+/// Postgres' own array functions). False, having handed over nothing, when the elements'
+/// type (or its domain's base) is none of `ELEMENT_TYPES`.
+pub fn read(array: &pgrx::AnyArray, mut visit: impl FnMut(ArrayPart<'_>)) -> bool {
     // SAFETY: an anyarray argument's datum is a non-NULL array (the functions taking one
     // are strict).
-    let (element_type, dimensions, datums) = unsafe { parts(array.datum()) };
+    let (element_type, dimensions, values, nulls) = unsafe { parts(array.datum()) };
     let base = super::datetime::base_type(element_type);
-    let elements = datums
-        .into_iter()
-        .map(|datum| match datum {
-            None => Some(None),
-            // SAFETY: `datum` is an element of the array: of `element_type`, whose base
-            // type (a domain's representation is its base type's) is `base`.
-            Some(datum) => unsafe { element(base, datum) }.map(Some),
-        })
-        .collect();
-    ArrayParts {
-        element_type,
-        dimensions,
-        elements,
+    if !ELEMENT_TYPES.contains(&base) {
+        return false;
     }
+    visit(ArrayPart::Dimensions(&dimensions));
+    for (at, (value, null)) in values.iter().zip(nulls).enumerate() {
+        if at % 1024 == 0 {
+            pgrx::check_for_interrupts!();
+        }
+        let element = if *null {
+            None
+        } else {
+            // SAFETY: `value` is an element of the array: of `element_type`, whose base type
+            // (a domain's representation is its base type's) is `base`, one `element` reads.
+            Some(unsafe { element(base, *value) }.expect("an element of a type element reads"))
+        };
+        visit(ArrayPart::Element(element));
+    }
+    true
 }
 
-/// The element type, dimensions and element datums (None for NULL) of the array `datum`.
-/// The datums point into a detoasted copy in the current memory context, valid while it
-/// lives (the calling function's).
+/// The element type, dimensions, element datums and null flags of the array `datum`. The
+/// datums and flags are Postgres' own (palloc'd by `deconstruct_array` in the current memory
+/// context, by-reference datums pointing into a detoasted copy there), valid while it lives
+/// (the calling function's).
 ///
 /// # Safety
-/// `datum` must be a non-NULL datum of an array type.
+/// `datum` must be a non-NULL datum of an array type, and the slices (of a lifetime the
+/// caller picks) used only while the current memory context lives.
 #[allow(clippy::type_complexity)]
-unsafe fn parts(
+unsafe fn parts<'a>(
     datum: pg_sys::Datum,
-) -> (pg_sys::Oid, Vec<(i32, i32)>, Vec<Option<pg_sys::Datum>>) {
+) -> (
+    pg_sys::Oid,
+    Vec<(i32, i32)>,
+    &'a [pg_sys::Datum],
+    &'a [bool],
+) {
     // SAFETY: the caller passes an array datum; pg_detoast_datum returns it, or a palloc'd
-    // plain copy of it, as a varlena whose header is an ArrayType.
+    // plain copy of it (an expanded array flattened), as a varlena whose header is an
+    // ArrayType.
     let array =
         unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) }.cast::<pg_sys::ArrayType>();
     // SAFETY: a detoasted ArrayType has `ndim` (0 for an empty array, at most MAXDIM)
@@ -76,8 +90,9 @@ unsafe fn parts(
     let (mut length, mut by_value, mut align) = (0i16, false, 0 as std::os::raw::c_char);
     let (mut values, mut nulls, mut count) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
     // SAFETY: the element type is the array's own (from its header); deconstruct_array
-    // palloc's `count` datums and null flags and points by-reference datums into `array`.
-    let (values, nulls) = unsafe {
+    // palloc's `count` datums and null flags in the current memory context, which outlives
+    // the slices' use by the calling function (they are never kept past it).
+    unsafe {
         pg_sys::get_typlenbyvalalign(element_type, &mut length, &mut by_value, &mut align);
         pg_sys::deconstruct_array(
             array,
@@ -91,23 +106,19 @@ unsafe fn parts(
         );
         let count = usize::try_from(count).unwrap_or(0);
         if count == 0 {
-            (&[][..], &[][..])
+            (element_type, dimensions, &[], &[])
         } else {
             (
+                element_type,
+                dimensions,
                 std::slice::from_raw_parts(values, count),
                 std::slice::from_raw_parts(nulls, count),
             )
         }
-    };
-    let elements = values
-        .iter()
-        .zip(nulls)
-        .map(|(value, null)| (!null).then_some(*value))
-        .collect();
-    (element_type, dimensions, elements)
+    }
 }
 
-/// An element of an array as `model::value_type::array_key` keeps it: the value of its
+/// An element of an array as `model::value_type::ArrayKey` keeps it: the value of its
 /// built-in type (a domain over it read as it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Element {

@@ -22,7 +22,7 @@
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
 //! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
-//! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`array_key`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
+//! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`ArrayKey`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
 //!
 //! For five of them the encoding's order is not the values' order: text in a collation whose
@@ -836,29 +836,37 @@ fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
 }
 
-/// The key of an array for count_distinct (0.14.0): its dimensions (length and lower bound
-/// of each), then each element, NULL or its value's bytes (`element_bytes`), each
-/// length-prefixed. Two arrays of one type get the same key exactly when `array_eq` says
-/// they are equal: same dimensions and bounds, elements equal pairwise (NULL equal to NULL).
-/// None for elements of a type `ffi::arrays` does not read.
-pub fn array_key(parts: &crate::ffi::arrays::ArrayParts) -> Option<Vec<u8>> {
-    use std::io::Write;
-    let mut key = Vec::new();
-    write!(key, "{};", parts.dimensions.len()).ok()?;
-    for (length, lower_bound) in &parts.dimensions {
-        write!(key, "{length}:{lower_bound};").ok()?;
-    }
-    for element in parts.elements.as_ref()? {
-        match element {
-            None => key.push(b'N'),
-            Some(element) => {
-                let bytes = element_bytes(element);
-                write!(key, "V{}:", bytes.len()).ok()?;
-                key.extend_from_slice(&bytes);
+/// The key of an array for count_distinct (0.14.0), built from its parts as
+/// `ffi::arrays::read` hands them over: its dimensions (length and lower bound of each),
+/// then each element, NULL or its value's bytes (`element_bytes`), each length-prefixed. Two
+/// arrays of one type get the same key exactly when `array_eq` says they are equal: same
+/// dimensions and bounds, elements equal pairwise (NULL equal to NULL).
+#[derive(Default)]
+struct ArrayKey {
+    bytes: Vec<u8>,
+}
+
+impl ArrayKey {
+    fn add(&mut self, part: crate::ffi::arrays::ArrayPart<'_>) {
+        use crate::ffi::arrays::ArrayPart;
+        match part {
+            ArrayPart::Dimensions(dimensions) => {
+                self.bytes
+                    .extend_from_slice(format!("{};", dimensions.len()).as_bytes());
+                for (length, lower_bound) in dimensions {
+                    self.bytes
+                        .extend_from_slice(format!("{length}:{lower_bound};").as_bytes());
+                }
+            }
+            ArrayPart::Element(None) => self.bytes.push(b'N'),
+            ArrayPart::Element(Some(element)) => {
+                let bytes = element_bytes(&element);
+                self.bytes
+                    .extend_from_slice(format!("V{}:", bytes.len()).as_bytes());
+                self.bytes.extend_from_slice(&bytes);
             }
         }
     }
-    Some(key)
 }
 
 /// The key of a range for count_distinct (0.14.0): `E` for the empty range, else each bound
@@ -918,19 +926,20 @@ fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
     }
 }
 
-/// An array value of a count_distinct metric (0.14.0): its `array_key`, kept as a bytea is,
+/// An array value of a count_distinct metric (0.14.0): its `ArrayKey`, kept as a bytea is,
 /// of any length (past `TEXT_KEPT_BYTES` by digest). Read from the datum itself: no cast
 /// and no output function a role could have written runs.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_array(value: pgrx::AnyArray) -> SqlResult<AnyNumeric> {
-    let parts = crate::ffi::arrays::parts_of(&value);
-    let key = array_key(&parts).ok_or_else(|| {
-        TallyError::Internal(format!(
-            "an array of {} reached the array encoder",
-            crate::ffi::datetime::type_name(parts.element_type)
+    let mut key = ArrayKey::default();
+    if !crate::ffi::arrays::read(&value, |part| key.add(part)) {
+        return Err(TallyError::Internal(format!(
+            "an array of type {} reached the array encoder",
+            crate::ffi::datetime::type_name(value.oid())
         ))
-    })?;
-    Ok(numeric(encode_bytea(&key)))
+        .into());
+    }
+    Ok(numeric(encode_bytea(&key.bytes)))
 }
 
 /// A jsonb value of a count_distinct metric (0.14.0), given as its text: its canonical text
@@ -1049,7 +1058,7 @@ fn in_order(
 #[cfg(test)]
 mod unit {
     use super::*;
-    use crate::ffi::arrays::{ArrayParts, Element};
+    use crate::ffi::arrays::{ArrayPart, Element};
     use proptest::prelude::*;
 
     /// Compares two decimal fractions of the form `encode_text` writes, as numbers.
@@ -1107,19 +1116,18 @@ mod unit {
         }
     }
 
-    fn array(dimensions: Vec<(i32, i32)>, elements: Vec<Option<Element>>) -> ArrayParts {
-        ArrayParts {
-            element_type: pg_sys::INT4OID,
-            dimensions,
-            elements: Some(elements),
+    fn array_key(dimensions: Vec<(i32, i32)>, elements: Vec<Option<Element>>) -> Vec<u8> {
+        let mut key = ArrayKey::default();
+        key.add(ArrayPart::Dimensions(&dimensions));
+        for element in elements {
+            key.add(ArrayPart::Element(element));
         }
+        key.bytes
     }
 
     #[test]
     fn array_keys_equate_elements_as_their_types_do() {
-        let key = |dimensions: Vec<(i32, i32)>, elements: Vec<Option<Element>>| {
-            array_key(&array(dimensions, elements)).unwrap()
-        };
+        let key = array_key;
         let numeric = |text: &str| Some(Element::Numeric(text.to_string()));
         assert_eq!(
             key(vec![(2, 1)], vec![numeric("1.0"), numeric("2.50")]),
@@ -1161,12 +1169,6 @@ mod unit {
                 vec![text("a"), text("b"), text("c"), text("d")]
             )
         );
-        assert!(array_key(&ArrayParts {
-            element_type: pg_sys::INT4OID,
-            dimensions: vec![],
-            elements: None,
-        })
-        .is_none());
     }
 
     #[test]
@@ -1212,8 +1214,8 @@ mod unit {
             b in (prop::collection::vec((1i32..3, -1i32..2), 0..3), prop::collection::vec(prop::option::of(0i64..3), 0..9)),
         ) {
             let (ka, kb) = (
-                array_key(&array(a.0.clone(), a.1.iter().map(|e| e.map(Element::Integer)).collect())).unwrap(),
-                array_key(&array(b.0.clone(), b.1.iter().map(|e| e.map(Element::Integer)).collect())).unwrap(),
+                array_key(a.0.clone(), a.1.iter().map(|e| e.map(Element::Integer)).collect()),
+                array_key(b.0.clone(), b.1.iter().map(|e| e.map(Element::Integer)).collect()),
             );
             prop_assert_eq!(ka == kb, a == b);
         }
