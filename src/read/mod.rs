@@ -63,10 +63,7 @@ WITH m AS (SELECT id, aggregate, group_by IS NOT NULL AS grouped, tally._current
      g AS (SELECT group_key, pg_catalog.sum(n_rows) FILTER (WHERE value IS NULL) AS n_rows, \
                   pg_catalog.sum(n_values) FILTER (WHERE value IS NULL) AS n_values, \
                   pg_catalog.sum(total) FILTER (WHERE value IS NULL) AS total, \
-                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
-                       THEN coalesce(pg_catalog.array_agg(value) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_values, \
-                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
-                       THEN coalesce(pg_catalog.array_agg(n_rows) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_rows \
+                  {pending_arrays} \
              FROM (SELECT r.*, CASE WHEN value IS NOT NULL \
                                     THEN pg_catalog.row_number() OVER (PARTITION BY group_key, value IS NULL) END AS nth \
                      FROM r) AS r \
@@ -411,10 +408,7 @@ WITH m AS (SELECT id, aggregate, bucket, time_zone FROM tally._metric WHERE name
      g AS (SELECT bucket_start, group_key, pg_catalog.sum(n_rows) FILTER (WHERE value IS NULL) AS n_rows, \
                   pg_catalog.sum(n_values) FILTER (WHERE value IS NULL) AS n_values, \
                   pg_catalog.sum(total) FILTER (WHERE value IS NULL) AS total, \
-                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
-                       THEN coalesce(pg_catalog.array_agg(value) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_values, \
-                  CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
-                       THEN coalesce(pg_catalog.array_agg(n_rows) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_rows \
+                  {pending_arrays} \
              FROM (SELECT r.*, CASE WHEN value IS NOT NULL \
                                     THEN pg_catalog.row_number() OVER (PARTITION BY bucket_start, group_key, value IS NULL) END AS nth \
                      FROM r) AS r \

@@ -15,10 +15,11 @@ pub const HORIZON_SQL: &str =
 /// A read template for `catalog`, whose placeholders say how its one pass over pending
 /// changes (`tally._delta d`) feeds the readers of min, max and count_distinct. From 0.14.0
 /// the pass keeps the changes of values too (`{pending_filter}` is empty), the template
-/// gathers each group's as columns `pending_values` and `pending_rows`, and
-/// `tally._figure_of` takes them (`{pending_args}`), so no group's reader looks up pending
-/// changes again (sql/values.sql, `tally._extreme`). On an older catalog the pass keeps
-/// summary changes only, the columns stay NULL, and each group's reader looks up its own.
+/// gathers each group's as columns `pending_values` and `pending_rows` (`{pending_arrays}`,
+/// `PENDING_ARRAYS_SQL`), and `tally._figure_of` takes them (`{pending_args}`), so no
+/// group's reader looks up pending changes again (sql/values.sql, `tally._extreme`). On an
+/// older catalog the pass keeps summary changes only, the columns go unused, and each
+/// group's reader looks up its own.
 ///
 /// A group gets at most `PENDING_VALUES_CAP` pending values (`{pending_cap}`): past that its
 /// columns are NULL and its reader looks them up itself, slower but never failing (an array
@@ -32,8 +33,18 @@ pub fn with_pending_values(template: &str, catalog: CatalogVersion) -> String {
     template
         .replace("{pending_filter}", filter)
         .replace("{pending_args}", args)
+        .replace("{pending_arrays}", PENDING_ARRAYS_SQL)
         .replace("{pending_cap}", &PENDING_VALUES_CAP.to_string())
 }
+
+/// A group's pending values and their row counts as two arrays (`{pending_arrays}`), over
+/// rows with `value`, `n_rows` and `nth` (the value's place among its group's, NULL for a
+/// summary row): '{}' for none, NULL past `{pending_cap}`.
+const PENDING_ARRAYS_SQL: &str = "\
+    CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
+         THEN coalesce(pg_catalog.array_agg(value) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_values, \
+    CASE WHEN pg_catalog.count(*) FILTER (WHERE nth > {pending_cap}) = 0 \
+         THEN coalesce(pg_catalog.array_agg(n_rows) FILTER (WHERE nth <= {pending_cap}), '{}') END AS pending_rows";
 
 /// The most pending values a read hands one group's reader (`with_pending_values`; the
 /// snapshot's query in sql/read.sql writes the same number).
