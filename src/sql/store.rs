@@ -300,11 +300,7 @@ pub fn drift_sql(catalog: CatalogVersion) -> &'static str {
                    pg_catalog.sum(n_values) AS v, pg_catalog.sum(total) AS t \
               FROM ({stored}) AS x GROUP BY 1, 2, 3), \
          pending AS ( \
-            SELECT p.b, p.g, \
-                   CASE WHEN pg_catalog.count(*) FILTER (WHERE p.nth > {{pending_cap}}) = 0 \
-                        THEN pg_catalog.array_agg(p.value) FILTER (WHERE p.nth <= {{pending_cap}}) END AS pending_values, \
-                   CASE WHEN pg_catalog.count(*) FILTER (WHERE p.nth > {{pending_cap}}) = 0 \
-                        THEN pg_catalog.array_agg(p.n_rows) FILTER (WHERE p.nth <= {{pending_cap}}) END AS pending_rows \
+            SELECT p.b, p.g, {{pending_arrays}} \
               FROM (SELECT d.bucket_start AS b, d.group_key AS g, d.value, d.n_rows, \
                            pg_catalog.row_number() OVER (PARTITION BY d.bucket_start, d.group_key) AS nth \
                       FROM tally._delta d \
