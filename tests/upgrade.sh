@@ -287,17 +287,20 @@ if ! diff -u "$root/target/upgrade-fresh.txt" "$root/target/upgrade-upgraded.txt
 fi
 
 # The previous release's catalog under this library, until its update: grouped min, max and
-# count_distinct read with changes pending (0.14.0 changed how the reads hand each group its
-# pending values; an older catalog keeps the older readers), then the same after the update.
-PREVIOUS=0.13.0
+# count_distinct read with changes pending, then the same after the update. 0.15.0 changed
+# how the text readers find a column's collation: a collation created after initdb waits
+# for the update, then its metric reads exact though the collation was renamed meanwhile.
+PREVIOUS=0.14.0
 echo "upgrade: a $PREVIOUS catalog under this library, grouped reads with changes pending, then its update"
 q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
 q -d tally_previous >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
 SET tally.auto_compact = off;
-CREATE TABLE parcels (id int PRIMARY KEY, depot int, weight int, sent date DEFAULT '2026-03-01');
-INSERT INTO parcels SELECT i, i % 40, i % 97 FROM generate_series(1, 1000) i;
+CREATE COLLATION parcel_order (provider = icu, locale = 'und-u-kn-true');
+CREATE TABLE parcels (id int PRIMARY KEY, depot int, weight int, sent date DEFAULT '2026-03-01',
+                      label text COLLATE parcel_order);
+INSERT INTO parcels (id, depot, weight, label) SELECT i, i % 40, i % 97, 'p' || (i % 211)::text FROM generate_series(1, 1000) i;
 SELECT tally.create_metric('heaviest', 'parcels', 'max', 'weight', group_by => 'depot');
 SELECT tally.create_metric('weights', 'parcels', 'count_distinct', 'weight', group_by => 'depot');
 SELECT tally.create_metric('daily_lightest', 'parcels', 'min', 'weight', group_by => 'depot',
@@ -322,11 +325,20 @@ PREVIOUS_EXACT="SELECT (SELECT count(*) FROM tally.groups('heaviest') g
 [ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$PREVIOUS" ] \
   || fail "the $PREVIOUS catalog was not created"
 [ "$(quiet_q -d tally_previous -c "$PREVIOUS_EXACT")" = 0 ] || fail "grouped reads on a $PREVIOUS catalog are wrong"
-early="$(q -d tally_previous -c "SELECT tally.create_metric('docs', 'parcels', 'count_distinct', '(''['' || weight::text || '']'')::jsonb')" 2>&1 || true)"
-grep -q "older than the installed library" <<<"$early" || fail "a jsonb metric on a $PREVIOUS catalog did not ask for the update: $early"
+early="$(q -d tally_previous -c "SELECT tally.create_metric('last_label', 'parcels', 'max', 'label')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" \
+  || fail "a max in a collation created after initdb on a $PREVIOUS catalog did not ask for the update: $early"
 # One session reads, updates and reads again: it finds the new readers without reconnecting.
 [ "$(quiet_q -d tally_previous -c "$PREVIOUS_EXACT" -c "ALTER EXTENSION pg_tally UPDATE" \
        -c "UPDATE parcels SET weight = weight + 1 WHERE id % 5 = 0" -c "$PREVIOUS_EXACT" | tr '\n' ' ')" = "0 0 " ] \
   || fail "grouped reads are wrong across the update from $PREVIOUS"
 [ "$(quiet_q -d tally_previous -c "$PREVIOUS_EXACT")" = 0 ] || fail "grouped reads are wrong after the update from $PREVIOUS"
+LABEL_EXACT="SELECT tally.value('last_label', NULL::text) = (SELECT max(label) FROM parcels)
+                AND NOT EXISTS (SELECT 1 FROM tally.verify('last_label'))"
+[ "$(quiet_q -d tally_previous -c "SELECT tally.create_metric('last_label', 'parcels', 'max', 'label') IS NOT NULL" \
+       -c "ALTER COLLATION parcel_order RENAME TO parcel_order_was" \
+       -c "CREATE COLLATION parcel_order (provider = libc, locale = 'C')" \
+       -c "UPDATE parcels SET label = 'p' || (id % 97)::text WHERE id % 4 = 0" \
+       -c "$LABEL_EXACT" | tr '\n' ' ')" = "t t " ] \
+  || fail "a max in a renamed collation created after initdb is wrong after the update from $PREVIOUS"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

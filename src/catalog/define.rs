@@ -313,7 +313,8 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                     cause: cause.to_string(),
                 }
             })?;
-            if valid.value_kind != metric.value_kind {
+            let of_column = matches!(metric.value, Some(Value::Column(_)));
+            if !valid.value_kind.keeps_as(&metric.value_kind, of_column) {
                 // The change queries encode values by the type the metric was defined over,
                 // and its counters hold them so: a new type needs a new metric.
                 return Err(TallyError::SourceChangeBreaks {
@@ -324,6 +325,15 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                         valid.value_kind.describe()
                     ),
                 });
+            }
+            if valid.value_kind.collation != metric.value_kind.collation {
+                // A column's collation renamed, moved or changed for another (0.15.0): the
+                // reads follow the column; the catalog's name, which errors show, follows too.
+                client.update(
+                    "UPDATE tally._value_type SET collation_name = $2 WHERE metric_id = $1",
+                    None,
+                    &[metric.id.into(), collation_name(&valid.value_kind).into()],
+                )?;
             }
         }
         let Some(first) = metrics.first() else {
@@ -1019,7 +1029,7 @@ fn check_value(
             client,
             aggregate,
             column.type_oid,
-            column.collation,
+            Collation::OfColumn(column.collation),
             &what,
             wrong,
         )?;
@@ -1044,7 +1054,7 @@ fn check_value(
         client,
         aggregate,
         checked.type_oid,
-        checked.collation,
+        Collation::OfExpression(checked.collation),
         "a value expression",
         wrong,
     )?;
@@ -1066,7 +1076,7 @@ fn value_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
     type_oid: pg_sys::Oid,
-    collation: pg_sys::Oid,
+    collation: Collation,
     what: &str,
     wrong: impl FnOnce() -> TallyError,
 ) -> Result<ValueKind> {
@@ -1136,7 +1146,7 @@ fn array_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
     element: pg_sys::Oid,
-    collation: pg_sys::Oid,
+    collation: Collation,
     what: &str,
     wrong: impl FnOnce() -> TallyError,
 ) -> Result<ValueKind> {
@@ -1172,24 +1182,38 @@ fn require_utf8(client: &SpiClient<'_>, aggregate: Aggregate) -> Result<()> {
     Ok(())
 }
 
+/// The collation of a value, and where it comes from: a column's (which the reads look up
+/// again by the column, `tally._sort_collation`, since 0.15.0) or a value expression's
+/// (which the reads take by its stored name).
+#[derive(Clone, Copy)]
+enum Collation {
+    OfColumn(pg_sys::Oid),
+    OfExpression(pg_sys::Oid),
+}
+
 /// Refuses a text value's `collation` where the aggregate could not stay exact
 /// (`value_kind`), and returns the collation a min or max picks its figure by when read
 /// (None: byte order, the order of the encodings' index). Byte order is the order of the
 /// database's default collation when it is libc's C or POSIX, and of the built-in C, POSIX,
 /// ucs_basic, pg_c_utf8 and pg_unicode_fast (code point order, which is UTF-8's byte
 /// order). Any other deterministic collation (whose equality is byte equality, as the
-/// encoding's) serves min and max if it is built in (created by initdb: no role can rename
-/// it or put another in its place), count_distinct in any case.
+/// encoding's) serves count_distinct, and min and max if it is built in (created by initdb:
+/// no role can rename it or put another in its place) or (0.15.0) is a column's: the reads
+/// find a column's collation through the column, whatever it is named by then.
 fn check_text_collation(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
-    collation: pg_sys::Oid,
+    collation: Collation,
     what: &str,
 ) -> Result<Option<(String, String)>> {
-    let collation = if collation == pg_sys::InvalidOid {
+    let (oid, of_column) = match collation {
+        Collation::OfColumn(oid) => (oid, true),
+        Collation::OfExpression(oid) => (oid, false),
+    };
+    let oid = if oid == pg_sys::InvalidOid {
         pg_sys::DEFAULT_COLLATION_OID
     } else {
-        collation
+        oid
     };
     let row = client
         .select(
@@ -1203,7 +1227,7 @@ fn check_text_collation(
                FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
               WHERE c.oid = $1::pg_catalog.oid",
             Some(1),
-            &[collation.into()],
+            &[oid.into()],
         )?
         .first();
     let name = row.get::<String>(1)?.unwrap_or_default();
@@ -1220,15 +1244,28 @@ fn check_text_collation(
     if aggregate == Aggregate::CountDistinct || byte_ordered {
         return Ok(None);
     }
-    if row.get::<bool>(4)? != Some(true) {
+    let built_in = row.get::<bool>(4)? == Some(true);
+    if !built_in && !of_column {
         return Err(TallyError::CollationNotBuiltIn {
             aggregate: aggregate.as_str().to_string(),
             what: what.to_string(),
             collation: name,
         });
     }
+    if !built_in && !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_15) {
+        // An older catalog's readers find the collation by the name stored here.
+        return Err(TallyError::CatalogOutdated);
+    }
     let schema = row.get::<String>(5)?.unwrap_or_default();
     Ok(Some((schema, name)))
+}
+
+/// The collation a metric's min or max of text picks its figure by, as
+/// `tally._value_type.collation_name` records it (schema, name).
+fn collation_name(kind: &ValueKind) -> Option<Vec<String>> {
+    kind.collation
+        .as_ref()
+        .map(|(schema, name)| vec![schema.clone(), name.clone()])
 }
 
 /// Whether `text` is spelled like a plain column name (letters, digits, `_`, `$`, not
@@ -1471,10 +1508,7 @@ fn insert_definition(
             &[
                 id.into(),
                 kind.value_type.as_str().into(),
-                kind.collation
-                    .as_ref()
-                    .map(|(schema, name)| vec![schema.clone(), name.clone()])
-                    .into(),
+                collation_name(kind).into(),
             ],
         )?;
     }

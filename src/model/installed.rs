@@ -20,11 +20,15 @@ thread_local! {
     static CATALOG_0_13: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.14.0 it stays so.
     static CATALOG_0_14: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.15.0 it stays so.
+    static CATALOG_0_15: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_pending_value_readers() {
+    if has_column_collations() {
+        CatalogVersion::V0_15
+    } else if has_pending_value_readers() {
         CatalogVersion::V0_14
     } else if has_relation(&CATALOG_0_13, c"_value_enum") {
         CatalogVersion::V0_13
@@ -41,8 +45,9 @@ pub fn catalog() -> CatalogVersion {
 
 /// Whether this database's catalog is at `version` or later: 0.11.0 for value expressions,
 /// several group columns and fixed-width buckets, 0.12.0 for values of other types than
-/// numbers, 0.13.0 for enums, cidr, macaddr, bytea, bit strings and floats (what is older
-/// works on older catalogs).
+/// numbers, 0.13.0 for enums, cidr, macaddr, bytea, bit strings and floats, 0.14.0 for
+/// jsonb, arrays and ranges, 0.15.0 for a column's min and max in a collation created after
+/// initdb (what is older works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -56,28 +61,42 @@ pub fn catalog_is_current() -> bool {
     has_relation(&CATALOG_CURRENT, c"_broken")
 }
 
+/// Whether the catalog has `tally._sort_collation(int)` (0.15.0 changed no relation, only
+/// how the text readers find a collation), remembered once it does.
+fn has_column_collations() -> bool {
+    has_function(&CATALOG_0_15, c"_sort_collation", &[pg_sys::INT4OID])
+}
+
+/// Whether schema tally holds function `name(arguments)`, remembered in `seen` once it does.
+fn has_function(
+    seen: &'static LocalKey<Cell<bool>>,
+    name: &CStr,
+    arguments: &[pg_sys::Oid],
+) -> bool {
+    if seen.with(Cell::get) {
+        return true;
+    }
+    let has = crate::ffi::tally_schema()
+        .is_some_and(|schema| crate::ffi::function_in(schema, name, arguments));
+    seen.with(|c| c.set(has));
+    has
+}
+
 /// Whether the catalog's `tally._extreme` takes a group's pending values as arguments
 /// (0.14.0 changed no relation, only the readers' signatures), remembered once it does.
 fn has_pending_value_readers() -> bool {
-    if CATALOG_0_14.with(Cell::get) {
-        return true;
-    }
-    let has = crate::ffi::tally_schema().is_some_and(|schema| {
-        crate::ffi::function_in(
-            schema,
-            c"_extreme",
-            &[
-                pg_sys::INT4OID,
-                pg_sys::TEXTOID,
-                pg_sys::TIMESTAMPTZOID,
-                pg_sys::TEXTOID,
-                pg_sys::NUMERICARRAYOID,
-                pg_sys::INT8ARRAYOID,
-            ],
-        )
-    });
-    CATALOG_0_14.with(|c| c.set(has));
-    has
+    has_function(
+        &CATALOG_0_14,
+        c"_extreme",
+        &[
+            pg_sys::INT4OID,
+            pg_sys::TEXTOID,
+            pg_sys::TIMESTAMPTZOID,
+            pg_sys::TEXTOID,
+            pg_sys::NUMERICARRAYOID,
+            pg_sys::INT8ARRAYOID,
+        ],
+    )
 }
 
 /// Whether schema tally holds `relation`, remembered in `seen` once it does (a catalog is

@@ -88,6 +88,18 @@ impl ValueKind {
         })
     }
 
+    /// Whether counters kept for values of kind `kept` still serve values of this kind: the
+    /// same kind, or (`of_column`, 0.15.0) text a column reads in another collation that is
+    /// not byte order either (the reads order it by the column's collation, whatever it is).
+    pub fn keeps_as(&self, kept: &ValueKind, of_column: bool) -> bool {
+        self == kept
+            || (of_column
+                && self.collation.is_some()
+                && kept.collation.is_some()
+                && self.value_type == kept.value_type
+                && self.enum_type == kept.enum_type)
+    }
+
     /// The type as errors name it: `timestamptz`, `text in collation "de_DE"`, an enum's
     /// own name (`public.urgency`).
     pub fn describe(&self) -> String {

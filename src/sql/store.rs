@@ -495,6 +495,9 @@ pub enum CatalogVersion {
     /// 0.14.0: the readers of min, max and count_distinct take each group's pending values
     /// from the read's one pass over pending changes (`tally._extreme` has them as arguments).
     V0_14,
+    /// 0.15.0: min and max over a column's text find its collation through the column
+    /// (`tally._sort_collation`), so they take a collation created after initdb.
+    V0_15,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -531,7 +534,7 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         CatalogVersion::V0_9 => 1,
         CatalogVersion::V0_11 => 2,
         CatalogVersion::V0_12 => 3,
-        CatalogVersion::V0_13 | CatalogVersion::V0_14 => 4,
+        CatalogVersion::V0_13 | CatalogVersion::V0_14 | CatalogVersion::V0_15 => 4,
     };
     &built[index]
 }
