@@ -13,11 +13,9 @@ use std::io::Write;
 /// a text by value ('paid2' < 'paid10'), or libc's C.utf8 in a build without ICU.
 pub const ORDERS_TABLE: &str =
     "DO $$ BEGIN \
-        IF EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i') THEN \
-            CREATE COLLATION label_order (provider = icu, locale = 'und-u-kn-true'); \
-        ELSE \
-            CREATE COLLATION label_order (provider = libc, locale = 'C.utf8'); \
-        END IF; \
+        CREATE COLLATION label_order (provider = icu, locale = 'und-u-kn-true'); \
+    EXCEPTION WHEN feature_not_supported THEN \
+        CREATE COLLATION label_order (provider = libc, locale = 'C.utf8'); \
     END $$; \
     CREATE TYPE order_stage AS ENUM ('shipped', 'paid', 'pending', 'refunded', 'cancelled'); \
     CREATE TABLE orders (id serial PRIMARY KEY, user_id int, status text, amount numeric(12,2), \

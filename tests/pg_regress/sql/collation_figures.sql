@@ -16,11 +16,9 @@ DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO folk_keeper', current
 SET ROLE folk_keeper;
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i') THEN
-        CREATE COLLATION folk_space.folk (provider = icu, locale = 'de-u-kn-true');
-    ELSE
-        CREATE COLLATION folk_space.folk (provider = libc, locale = 'C.utf8');
-    END IF;
+    CREATE COLLATION folk_space.folk (provider = icu, locale = 'de-u-kn-true');
+EXCEPTION WHEN feature_not_supported THEN  -- "ICU is not supported in this build"
+    CREATE COLLATION folk_space.folk (provider = libc, locale = 'C.utf8');
 END
 $$;
 RESET ROLE;
