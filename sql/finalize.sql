@@ -56,7 +56,7 @@ REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass)
 REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._interval_figure(text, numeric, numeric),
     tally._typed_figure(text, text, numeric),
     tally._snapshot_figure(integer, text, text, timestamptz, text, numeric, numeric, numeric[], bigint[]),
-    tally._sort_key(integer), tally._sort_collation(integer), tally._sorted_extreme(integer, text, timestamptz, text, numeric[], bigint[]),
+    tally._sort_key(integer), tally._sort_collation(integer), tally._collated_pick(numeric[], oid, boolean), tally._sorted_extreme(integer, text, timestamptz, text, numeric[], bigint[]),
     tally._sorted_pick(text, text, numeric[]), tally._text_of(numeric), tally._float_of(numeric) FROM PUBLIC;
 
 COMMENT ON FUNCTION tally.create_metric(text, regclass, text, text, text, anycompatible, text, text, text) IS

@@ -73,39 +73,60 @@ BEGIN
 END
 $fn$;
 
--- The collation, quoted, that orders the text values of metric m_id (0.15.0): a column's
--- collation as its table has it now, found by the column (pg_attribute.attcollation), so a
--- collation renamed or moved since, or another put in its old place, or a dump and restore
--- that gave it a new oid, changes nothing (the hooks refuse a change of the column's collation
--- that the counters cannot follow). A value expression's is the built-in collation
--- tally._value_type.collation_name names (expressions take no other).
-CREATE FUNCTION tally._sort_collation(m_id int) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(
-               (SELECT pg_catalog.format('%I.%I', n.nspname, c.collname)
-                  FROM tally._metric m
-                  JOIN pg_catalog.pg_attribute a
-                    ON a.attrelid OPERATOR(pg_catalog.=) m.source
-                   AND a.attname OPERATOR(pg_catalog.=) m.column_name AND NOT a.attisdropped
-                  JOIN pg_catalog.pg_collation c ON c.oid OPERATOR(pg_catalog.=) a.attcollation
-                  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace
-                 WHERE m.id OPERATOR(pg_catalog.=) m_id),
-               (SELECT pg_catalog.format('%I.%I', t.collation_name[1], t.collation_name[2])
-                  FROM tally._value_type t WHERE t.metric_id OPERATOR(pg_catalog.=) m_id))
-$$;
+-- The oid of the collation that orders the text values of metric m_id (0.15.0), NULL for a
+-- metric whose values are not text in a collation that is not byte order: a column's
+-- collation as its table has it in the read's snapshot (pg_attribute.attcollation), a value
+-- expression's the built-in collation tally._value_type.collation_name names (expressions
+-- take no other). By oid: a name would be looked up again where it is used, in the newest
+-- catalog, where the collation's owner may have renamed it and put another in its place
+-- meanwhile (tally._collated_pick compares by the oid). A collation it cannot find (a
+-- column renamed behind the DDL hooks' back) is an error, never another order.
+CREATE FUNCTION tally._sort_collation(m_id int) RETURNS oid
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    stored text[];
+    value_column text;
+    source_table oid;
+    metric_name text;
+    collation_oid oid;
+BEGIN
+    SELECT t.collation_name, m.column_name, m.source::oid, m.name
+      INTO stored, value_column, source_table, metric_name
+      FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id
+     WHERE t.metric_id = m_id;
+    IF stored IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF value_column IS NOT NULL THEN
+        SELECT a.attcollation INTO collation_oid FROM pg_attribute a
+         WHERE a.attrelid = source_table AND a.attname = value_column AND NOT a.attisdropped;
+    ELSE
+        collation_oid := to_regcollation(format('%I.%I', stored[1], stored[2]));
+    END IF;
+    IF coalesce(collation_oid, 0) = 0 THEN
+        RAISE EXCEPTION 'cannot find the collation metric "%" orders its figures by', metric_name
+              USING ERRCODE = '55000',
+                    DETAIL = CASE WHEN value_column IS NOT NULL
+                                  THEN format('Its table has no column "%s" in a collation.', value_column)
+                                  ELSE format('No collation %I.%I exists.', stored[1], stored[2]) END,
+                    HINT = 'Drop the metric (tally.drop_metric) and define it again.';
+    END IF;
+    RETURN collation_oid;
+END
+$fn$;
 
 -- The expression that orders the values of metric m_id as the values themselves order
 -- (0.12.0), over a column v of their encodings (src/model/value_type.rs), for the metrics whose
--- encodings do not: a text in a collation that is not byte order (tally._value_type.collation_name
--- says so, tally._sort_collation which it is), inet, cidr (0.13.0), jsonb (0.14.0), an enum (0.13.0: by its labels'
+-- encodings do not: inet, cidr (0.13.0), jsonb (0.14.0), an enum (0.13.0: by its labels'
 -- order in pg_enum, looked up by the enum's oid, a number here; a label the enum no longer
 -- has, which the DDL hooks recompute away, has no place and comes last). NULL for every
--- other metric.
+-- other metric; a text in a collation that is not byte order is ordered by
+-- tally._collated_pick (0.15.0; before, by a COLLATE clause here).
 CREATE FUNCTION tally._sort_key(m_id int) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN t.collation_name IS NOT NULL
-                THEN 'tally._text_of(v) COLLATE ' OPERATOR(pg_catalog.||) tally._sort_collation(m_id)
-                WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
+    SELECT CASE WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
                 THEN 'tally._text_of(v)::pg_catalog.inet'
                 WHEN t.type_name OPERATOR(pg_catalog.=) 'cidr'
                 THEN 'tally._text_of(v)::pg_catalog.cidr'
@@ -131,11 +152,12 @@ RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
+    order_collation oid := tally._sort_collation(m_id);
     sort_key text := tally._sort_key(m_id);
     result numeric;
 BEGIN
     EXECUTE format($q$
-        SELECT c.v FROM (
+        SELECT %s FROM (
             SELECT x.value FROM (
                 SELECT s.value, s.n_rows FROM tally._state s
                  WHERE s.metric_id = $1 AND s.value IS NOT NULL
@@ -149,9 +171,13 @@ BEGIN
                  WHERE $4 IS NULL
                    AND d.metric_id = $1 AND d.xact_id >= tally._fold_horizon() AND d.value IS NOT NULL
                    AND d.bucket_start IS NOT DISTINCT FROM $2 AND d.group_key IS NOT DISTINCT FROM $3) x
-             GROUP BY x.value HAVING sum(x.n_rows) > 0) AS c(v)
-         ORDER BY %s %s NULLS LAST LIMIT 1$q$, sort_key, CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
-       INTO result USING m_id, m_bucket, m_group, pending_values, pending_rows;
+             GROUP BY x.value HAVING sum(x.n_rows) > 0) AS c(v) %s$q$,
+        CASE WHEN order_collation IS NULL THEN 'c.v' ELSE 'tally._collated_pick(array_agg(c.v), $6, $7)' END,
+        CASE WHEN order_collation IS NULL
+             THEN format('ORDER BY %s %s NULLS LAST LIMIT 1', sort_key,
+                         CASE WHEN m_aggregate = 'max' THEN 'DESC' ELSE 'ASC' END)
+             ELSE '' END)
+       INTO result USING m_id, m_bucket, m_group, pending_values, pending_rows, order_collation, m_aggregate = 'max';
     RETURN result;
 END
 $fn$;
@@ -164,7 +190,7 @@ RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF tally._sort_key(m_id) IS NULL THEN
+    IF tally._sort_key(m_id) IS NULL AND tally._sort_collation(m_id) IS NULL THEN
         RETURN tally._extreme(m_id, m_aggregate, m_bucket, m_group, pending_values, pending_rows);
     END IF;
     RETURN tally._sorted_extreme(m_id, m_aggregate, m_bucket, m_group, pending_values, pending_rows);
@@ -178,9 +204,14 @@ RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    sort_key text := tally._sort_key((SELECT m.id FROM tally._metric m WHERE m.name = m_name));
+    picked_metric int := (SELECT m.id FROM tally._metric m WHERE m.name = m_name);
+    order_collation oid := tally._sort_collation(picked_metric);
+    sort_key text := tally._sort_key(picked_metric);
     result numeric;
 BEGIN
+    IF order_collation IS NOT NULL THEN
+        RETURN tally._collated_pick(candidates, order_collation, m_aggregate = 'max');
+    END IF;
     IF sort_key IS NULL THEN
         RETURN CASE WHEN m_aggregate = 'max' THEN (SELECT max(c.v) FROM unnest(candidates) AS c(v))
                     ELSE (SELECT min(c.v) FROM unnest(candidates) AS c(v)) END;

@@ -421,7 +421,7 @@ impl TallyError {
                 "min and max keep each distinct text, bytea, bit string or jsonb in an index, in order, which takes texts, byteas and jsonb texts of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
-                "min and max pick a value expression's figure by its collation's name when read, and a collation created after initdb could be renamed and another put in its place; a column's figure is picked by the column's own collation, whatever its name.".into(),
+                "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
             ),
             TemporaryObject { .. } => Some(
                 "Postgres drops a session's temporary objects when it ends, and by cascade the columns, partitions or tables that depend on them, unseen by pg_tally's DDL hooks: the metric would keep a stale figure, and the table's writes would fail or its rows vanish.".into(),
@@ -464,11 +464,11 @@ impl TallyError {
                 "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum and jsonb values, count_distinct also arrays of integers, numeric, text, varchar, uuid, boolean, floats, dates or timestamps, and the built-in ranges; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
-                "Read a column in that collation (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
+                "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
             }
             TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
             NondeterministicCollation { .. } => {
-                "Use a deterministic form of the value, such as column_name => 'lower(email)', or the column under COLLATE \"C\"."
+                "Use a deterministic form of the value, such as column_name => 'lower(email) COLLATE \"C\"', or the column under COLLATE \"C\"."
             }
             TextNotUtf8 { .. } => {
                 "pg_tally keeps the texts (and enum labels, jsonb texts) of min, max and count_distinct as UTF-8; count works on any value in any encoding."

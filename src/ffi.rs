@@ -21,6 +21,7 @@ use std::ffi::CString;
 use crate::error::{Result, TallyError};
 
 pub mod arrays;
+pub mod collations;
 pub mod datetime;
 pub mod enums;
 pub mod expression;

@@ -21,7 +21,13 @@ use crate::ffi::CaughtPgError;
 /// that name in its place, whose CHECK would then run as the table's owner; 0.11.0, found
 /// by a hostile probe: a schema's owner swapped another role's enum; `public` is owned by
 /// the database's owner) and they are not temporary (a temporary type's name
-/// would be looked up in each writer's own temporary schema).
+/// would be looked up in each writer's own temporary schema). A value expression (`$4`,
+/// 0.15.0) may also use the collation of a column of its table (Django's case-insensitive
+/// email, read as `lower(email) COLLATE "C"`): it reaches the expression through the column,
+/// which each parse finds again, never by a name the stored text holds; one the stored text
+/// (`$5`, Postgres' deparse: ` COLLATE schema.name`, the schema always written under the
+/// fixed search_path) names is refused, as one the canonical text cannot yet be checked
+/// for (`$5` NULL, the owner's first parse) is let through to the second check.
 const FOREIGN_OBJECT_SQL: &str = "\
 SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
                 'an object dropped while the filter was read') \
@@ -32,6 +38,13 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
             AND ((d.refobjid = $1::pg_catalog.oid AND d.refobjsubid > 0) \
                  OR d.refobjid = coalesce(pg_catalog.to_regclass('pg_temp._tally_probe')::pg_catalog.oid, 0::pg_catalog.oid))) \
    AND d.refobjid >= 16384::pg_catalog.oid \
+   AND NOT ($4 AND d.refclassid = 'pg_catalog.pg_collation'::pg_catalog.regclass \
+            AND d.refobjid IN (SELECT a.attcollation FROM pg_catalog.pg_attribute a \
+                                WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped) \
+            AND NOT coalesce((SELECT pg_catalog.strpos($5, ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname) \
+                                                          OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.collname)) > 0 \
+                                FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
+                               WHERE c.oid = d.refobjid), false)) \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
             AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
                         AND coalesce(e.typowner, t.typowner) = $2::pg_catalog.oid \
@@ -51,19 +64,27 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
  ORDER BY 1 LIMIT 1";
 
 /// Fails with the first object the probed expression uses that is not built in
-/// (`FOREIGN_OBJECT_SQL`), as recorded by the owner's parse or by probe index `index`.
+/// (`FOREIGN_OBJECT_SQL`), as recorded by the owner's parse (`canonical` None) or by probe
+/// index `index`, whose deparse is `canonical`.
 pub fn require_built_in(
     client: &SpiClient<'_>,
     relid: pg_sys::Oid,
     owner: pg_sys::Oid,
     index: Option<&str>,
+    canonical: Option<&str>,
     role: ExpressionRole,
 ) -> Result<()> {
     let foreign = client
         .select(
             FOREIGN_OBJECT_SQL,
             Some(1),
-            &[relid.into(), owner.into(), index.into()],
+            &[
+                relid.into(),
+                owner.into(),
+                index.into(),
+                (role == ExpressionRole::Value).into(),
+                canonical.into(),
+            ],
         )?
         .next()
         .map(|row| row.get::<String>(1))

@@ -1028,6 +1028,39 @@ fn _text_of(encoded: AnyNumeric) -> SqlResult<String> {
     Ok(figure_text(ValueType::Text, Aggregate::Max, &encoded)?)
 }
 
+/// The smallest (or, `descending`, the largest) of kept texts (their encodings) in the
+/// collation whose oid is `collation` (0.15.0: a column's min or max in a collation that is
+/// not byte order, `tally._sorted_extreme`), compared as `text`'s own order compares them
+/// (`ffi::collations::compare`); NULLs skipped, NULL when none is left. Equal texts are equal
+/// bytes (the collation is deterministic), so any of them is the figure.
+#[pg_extern(stable, strict, parallel_safe)]
+fn _collated_pick(
+    encodings: Vec<Option<AnyNumeric>>,
+    collation: pg_sys::Oid,
+    descending: bool,
+) -> SqlResult<Option<AnyNumeric>> {
+    let mut best: Option<(Vec<u8>, AnyNumeric)> = None;
+    for (at, encoded) in encodings.into_iter().flatten().enumerate() {
+        if at % 1024 == 0 {
+            pgrx::check_for_interrupts!();
+        }
+        let bytes = decode_text(&encoded.to_string())
+            .ok_or_else(|| TallyError::Internal(format!("a text figure encoded as {encoded}")))?;
+        let better = best.as_ref().is_none_or(|(kept, _)| {
+            let order = crate::ffi::collations::compare(&bytes, kept, collation);
+            if descending {
+                order.is_gt()
+            } else {
+                order.is_lt()
+            }
+        });
+        if better {
+            best = Some((bytes, encoded));
+        }
+    }
+    Ok(best.map(|(_, encoded)| encoded))
+}
+
 /// A text value of a min or max metric: kept as itself, so one longer than
 /// `TEXT_KEPT_BYTES` is refused in the writer's statement (a digest has no order).
 #[pg_extern(immutable, strict, parallel_safe)]

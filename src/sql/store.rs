@@ -346,7 +346,11 @@ pub fn drift_sql(catalog: CatalogVersion) -> &'static str {
 
 /// Records the types of the columns every metric of table `$1` reads (`tally._read_types`),
 /// returning the ids of the metrics whose recorded types differ (a metric with none recorded
-/// yet is only recorded).
+/// yet is only recorded). Only those rows are written: the hooks check every table with a
+/// filter after any ALTER SCHEMA, and a row written (or locked, as ON CONFLICT DO UPDATE
+/// locks even the rows it leaves) would make another role's ALTER TABLE of that table wait
+/// for the schema owner's transaction, and the table's writers behind it (0.15.0, found by a
+/// hostile probe).
 pub const FOLLOW_READ_TYPES_SQL: &str = "\
     WITH now AS (SELECT m.id, coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%I %s %s', a.attname, \
                                                   pg_catalog.format_type(a.atttypid, a.atttypmod), a.attcollation), ', ' ORDER BY a.attname) \
@@ -354,10 +358,13 @@ pub const FOLLOW_READ_TYPES_SQL: &str = "\
                                          WHERE a.attrelid = m.source AND a.attname = ANY (m.depends_on) \
                                            AND NOT a.attisdropped), '') AS types \
                    FROM tally._metric m WHERE m.source = $1::pg_catalog.oid), \
-         saved AS (INSERT INTO tally._read_types (metric_id, types) SELECT id, types FROM now \
+         changed AS (SELECT now.id, now.types, r.types AS recorded FROM now \
+                       LEFT JOIN tally._read_types r ON r.metric_id = now.id \
+                      WHERE r.types IS DISTINCT FROM now.types), \
+         saved AS (INSERT INTO tally._read_types (metric_id, types) SELECT id, types FROM changed \
                    ON CONFLICT (metric_id) DO UPDATE SET types = EXCLUDED.types RETURNING 1) \
-    SELECT coalesce(pg_catalog.array_agg(now.id), '{}') FROM now \
-      JOIN tally._read_types r ON r.metric_id = now.id WHERE r.types <> now.types";
+    SELECT coalesce(pg_catalog.array_agg(changed.id) FILTER (WHERE changed.recorded IS NOT NULL), '{}') \
+      FROM changed";
 
 /// Saves the enum `$2` a metric `$1` reads (`tally._value_enum`), with its labels: run in
 /// the latest snapshot, the enum locked (`catalog::define`).

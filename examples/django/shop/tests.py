@@ -209,6 +209,47 @@ class PackageTests(TestCase):
         with self.assertRaises(ValueError):
             pg_tally.value("last_order_at", as_type="timestamptz; DROP TABLE orders")
 
+    def test_figures_in_collations_a_migration_created(self):
+        """Collations made by Django's CreateCollation (pg_tally 0.15.0): the max of a column
+        in a natural-order ICU collation follows that collation, and distinct emails of a
+        case-insensitive (nondeterministic) column are counted by an expression over it."""
+        import pg_tally
+        from django.contrib.postgres.operations import CreateCollation
+        from django.db import connection, models, transaction
+        from django.db.models import Max
+        from django.db.models.functions import Lower
+
+        from pg_tally.operations import CreateMetric
+
+        self.run_operation(CreateCollation("natural_order", provider="icu", locale="und-u-kn-true"))
+        self.run_operation(CreateCollation("case_insensitive", provider="icu", locale="und-u-ks-level2",
+                                           deterministic=False))
+        User.objects.bulk_create([User(email=f"P{i}@example.com") for i in (2, 10)])
+        old_email = User._meta.get_field("email")
+        for collation in ("natural_order", "case_insensitive"):
+            new_email = models.EmailField(db_collation=collation)
+            new_email.set_attributes_from_name("email")
+            new_email.model = User
+            with connection.schema_editor() as editor:
+                editor.alter_field(User, old_email, new_email)
+            old_email = new_email
+            if collation == "natural_order":
+                self.run_operation(CreateMetric("last_email", model="shop.User", aggregate="max", field="email"))
+                # 'P10@…' > 'p5@…' in natural order, where byte order has it the other way.
+                self.assertEqual(pg_tally.value("last_email", as_type="text"),
+                                 User.objects.aggregate(m=Max("email"))["m"])
+                self.assertEqual(pg_tally.value("last_email", as_type="text"), "P10@example.com")
+                self.run_operation(CreateMetric("last_email", model="shop.User", aggregate="max", field="email"),
+                                   backwards=True)
+        # A nondeterministic collation equates texts with other bytes: refused.
+        with self.assertRaises(Exception), transaction.atomic():
+            self.run_operation(CreateMetric("any_email", model="shop.User", aggregate="max", field="email"))
+        self.run_operation(CreateMetric("distinct_emails", model="shop.User", aggregate="count_distinct",
+                                        expression='lower(email) COLLATE "C"'))
+        self.assertEqual(pg_tally.value("distinct_emails"),
+                         User.objects.annotate(e=Lower("email")).values("e").distinct().count())
+        self.assertEqual(pg_tally.value("distinct_emails"), 7)
+
     def test_descriptions_and_sqlmigrate(self):
         import io
 

@@ -1,0 +1,26 @@
+//! Text compared in a collation given by its oid (0.15.0, the min and max of a column's text
+//! in a collation that is not byte order): Postgres' own `varstr_cmp`, which `text`'s btree
+//! operator class calls, so the order is exactly `min(column)`'s. By oid, never by name: a
+//! name would be looked up again, in the newest catalog, where the collation's owner may
+//! have renamed it and put another in its place.
+
+use pgrx::pg_sys;
+use std::cmp::Ordering;
+
+/// How `left` compares with `right` (UTF-8 bytes of texts) in collation `collation`.
+pub fn compare(left: &[u8], right: &[u8], collation: pg_sys::Oid) -> Ordering {
+    let length = |text: &[u8]| i32::try_from(text.len()).unwrap_or(i32::MAX);
+    // SAFETY: varstr_cmp reads exactly `len` bytes from each pointer, both slices live for
+    // the call; an unknown collation raises a Postgres ERROR (pgrx turns it into a Rust
+    // panic that unwinds to the function's boundary, where it is raised again).
+    let result = unsafe {
+        pg_sys::varstr_cmp(
+            left.as_ptr().cast(),
+            length(left),
+            right.as_ptr().cast(),
+            length(right),
+            collation,
+        )
+    };
+    result.cmp(&0)
+}
