@@ -130,7 +130,7 @@ BEGIN
               JOIN tally._metric m ON true
               JOIN pg_catalog.pg_class r ON r.oid = m.source
              WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')
-               AND (r.reloftype = t.oid
+               AND (r.reloftype = t.oid OR r.oid = t.typrelid  -- 0.15.0: the table's own row type
                     OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                                 WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.atttypid IN (t.oid, t.typarray))

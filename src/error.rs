@@ -237,6 +237,11 @@ pub enum TallyError {
     )]
     MetricsChangedSinceSnapshot,
 
+    /// A text min or max read in a snapshot whose column collation was changed and dropped
+    /// since (0.15.0, `_collated_pick`).
+    #[error("the collation this transaction's snapshot orders the figure by was dropped since")]
+    CollationGoneSinceSnapshot,
+
     #[error("since must be earlier than until")]
     BadRange,
 
@@ -374,7 +379,9 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
-            MetricsChangedSinceSnapshot => Code::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            MetricsChangedSinceSnapshot | CollationGoneSinceSnapshot => {
+                Code::ERRCODE_T_R_SERIALIZATION_FAILURE
+            }
             ForcedRowSecurity(_) | VirtualColumn { .. } | TemporaryObject { .. } => {
                 Code::ERRCODE_FEATURE_NOT_SUPPORTED
             }
@@ -458,10 +465,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums and jsonb (json has no equality: pass column_name => 'the_column::jsonb'); count_distinct also arrays of integers, numeric, text, varchar, uuid, boolean, floats, dates or timestamps, and the built-in ranges; count works on any column."
+                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums and jsonb (json has no equality: pass column_name => 'the_column::jsonb'); count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings, and the built-in ranges; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum and jsonb values, count_distinct also arrays of integers, numeric, text, varchar, uuid, boolean, floats, dates or timestamps, and the built-in ranges; count works on any value."
+                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum and jsonb values, count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings, and the built-in ranges; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
@@ -524,6 +531,7 @@ impl TallyError {
             NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",
             NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
             MetricsChangedSinceSnapshot => "Retry the transaction (as after any serialization failure), or run the DDL in READ COMMITTED.",
+            CollationGoneSinceSnapshot => "Retry the transaction (as after any serialization failure): a new snapshot reads the column's collation as it is now.",
             BadRange => "Pass since < until.",
             ForcedRowSecurity(_) => "ALTER TABLE ... NO FORCE ROW LEVEL SECURITY (policies still apply to every other role), or drop the table's metrics first.",
             FoldFailed { .. } => "Nothing was folded: the changes wait for the next fold, and reads stay exact meanwhile.",

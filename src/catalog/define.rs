@@ -313,6 +313,10 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                     cause: cause.to_string(),
                 }
             })?;
+            // A column's collation renamed, moved or changed for another (0.15.0) is
+            // followed by the reads, which find it through the column; the catalog keeps the
+            // name it was defined with, which only errors show (writing it here would lock
+            // the row until the renamer's transaction ends: found by a hostile probe).
             let of_column = matches!(metric.value, Some(Value::Column(_)));
             if !valid.value_kind.keeps_as(&metric.value_kind, of_column) {
                 // The change queries encode values by the type the metric was defined over,
@@ -325,15 +329,6 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                         valid.value_kind.describe()
                     ),
                 });
-            }
-            if valid.value_kind.collation != metric.value_kind.collation {
-                // A column's collation renamed, moved or changed for another (0.15.0): the
-                // reads follow the column; the catalog's name, which errors show, follows too.
-                client.update(
-                    "UPDATE tally._value_type SET collation_name = $2 WHERE metric_id = $1",
-                    None,
-                    &[metric.id.into(), collation_name(&valid.value_kind).into()],
-                )?;
             }
         }
         let Some(first) = metrics.first() else {
@@ -1404,11 +1399,49 @@ fn probe_expression<T>(
                         Some(&canonical),
                         role,
                     )?;
+                    require_collation_read_back(client, &parsed_as, role)?;
                     inspect(client, &canonical)
                 })
             })
         })
     })
+}
+
+/// Refuses a value expression whose collation is one created after initdb that its
+/// canonical text (probe index `parsed_as`) does not parse to again: a top-level COLLATE of
+/// such a collation, which the text keeps no trace of (its name is never written back), so
+/// every later parse would read the values in the column's collation instead (found by a
+/// hostile probe: `email COLLATE other` over a nondeterministic column passed as
+/// deterministic, then counted by the column's).
+fn require_collation_read_back(
+    client: &SpiClient<'_>,
+    parsed_as: &str,
+    role: ExpressionRole,
+) -> Result<()> {
+    let lost = client
+        .select(
+            "SELECT pg_catalog.format('%I.%I', n.nspname, c.collname) \
+               FROM pg_catalog.pg_index i \
+               JOIN pg_catalog.pg_collation c ON c.oid = i.indcollation[0] \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
+              WHERE i.indexrelid = 'pg_temp._tally_probe_idx'::pg_catalog.regclass AND c.oid >= 16384 \
+                AND c.oid IS DISTINCT FROM (SELECT p.indcollation[0] FROM pg_catalog.pg_index p \
+                                             WHERE p.indexrelid = pg_catalog.to_regclass($1))",
+            Some(1),
+            &[parsed_as.into()],
+        )?
+        .next()
+        .map(|row| row.get::<String>(1))
+        .transpose()?
+        .flatten();
+    match lost {
+        Some(collation) => Err(TallyError::ExpressionNotAllowed {
+            role,
+            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            message: format!("collation {collation} is not built in"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The probed expression's canonical text, and the probe index that is its own parse:

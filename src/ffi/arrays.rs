@@ -131,8 +131,24 @@ pub enum Element {
     Float(f64),
     /// date: days since 2000-01-01.
     Days(i32),
-    /// timestamp, timestamptz: microseconds since 2000-01-01 (UTC for timestamptz).
+    /// timestamp, timestamptz: microseconds since 2000-01-01 (UTC for timestamptz); time
+    /// (0.15.0): microseconds since midnight.
     Micros(i64),
+    /// interval (0.15.0): its fields, which `interval_eq` compares as one span (30-day
+    /// months, 24-hour days).
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
+    /// time with time zone (0.15.0): its time and its zone, both of which `timetz_eq`
+    /// compares (one instant in two zones is two values).
+    Zoned {
+        micros: i64,
+        zone: i32,
+    },
+    /// bytea (0.15.0): its bytes.
+    Bytes(Vec<u8>),
 }
 
 /// The type of the elements of `array_type` (a base type: a domain's already looked
@@ -143,8 +159,9 @@ pub fn element_type_of(array_type: pg_sys::Oid) -> Option<pg_sys::Oid> {
     (element != pg_sys::InvalidOid).then_some(element)
 }
 
-/// The element types `element` reads (their domains too, by their base type).
-pub const ELEMENT_TYPES: [pg_sys::Oid; 13] = [
+/// The element types `element` reads (their domains too, by their base type); those after
+/// timestamptz since 0.15.0.
+pub const ELEMENT_TYPES: [pg_sys::Oid; 24] = [
     pg_sys::INT2OID,
     pg_sys::INT4OID,
     pg_sys::INT8OID,
@@ -158,6 +175,29 @@ pub const ELEMENT_TYPES: [pg_sys::Oid; 13] = [
     pg_sys::DATEOID,
     pg_sys::TIMESTAMPOID,
     pg_sys::TIMESTAMPTZOID,
+    pg_sys::TIMEOID,
+    pg_sys::TIMETZOID,
+    pg_sys::INTERVALOID,
+    pg_sys::MONEYOID,
+    pg_sys::BYTEAOID,
+    pg_sys::INETOID,
+    pg_sys::CIDROID,
+    pg_sys::MACADDROID,
+    pg_sys::MACADDR8OID,
+    pg_sys::BITOID,
+    pg_sys::VARBITOID,
+];
+
+/// The element types kept by their output text (0.15.0): Postgres' own output functions for
+/// them write one text per value, whatever the settings (an inet without its full mask, a
+/// macaddr in lowercase with colons, a bit string's digits), which is their equality.
+const KEPT_BY_TEXT: [pg_sys::Oid; 6] = [
+    pg_sys::INETOID,
+    pg_sys::CIDROID,
+    pg_sys::MACADDROID,
+    pg_sys::MACADDR8OID,
+    pg_sys::BITOID,
+    pg_sys::VARBITOID,
 ];
 
 /// The element `datum` of base type `base` (one of `ELEMENT_TYPES`), None for another type.
@@ -166,10 +206,15 @@ pub const ELEMENT_TYPES: [pg_sys::Oid; 13] = [
 /// `datum` must be a non-NULL datum of type `base` (or of a domain over it).
 pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Element> {
     use pgrx::datum::FromDatum;
+    if KEPT_BY_TEXT.contains(&base) {
+        // SAFETY: the caller passes a non-NULL datum of `base`, a built-in type.
+        return Some(Element::Text(unsafe { output_text(base, datum) }));
+    }
     // SAFETY: for every arm, the caller passes a non-NULL datum of `base`; each conversion
-    // reads that type's own representation (by-value integers, floats and booleans;
-    // numeric, text and uuid by reference, detoasted by pgrx's conversions, in the current
-    // memory context).
+    // reads that type's own representation (by-value integers, floats, booleans, times and
+    // money; numeric, text, uuid, interval, time with time zone and bytea by reference,
+    // detoasted by pgrx's conversions, in the current memory context; a time with time
+    // zone is a fixed-length struct, never toasted).
     unsafe {
         Some(match base {
             pg_sys::INT2OID => Element::Integer(i16::from_datum(datum, false)?.into()),
@@ -186,10 +231,48 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
             pg_sys::FLOAT4OID => Element::Float(f32::from_datum(datum, false)?.into()),
             pg_sys::FLOAT8OID => Element::Float(f64::from_datum(datum, false)?),
             pg_sys::DATEOID => Element::Days(i32::from_datum(datum, false)?),
-            pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => {
+            pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID | pg_sys::TIMEOID => {
                 Element::Micros(i64::from_datum(datum, false)?)
             }
+            pg_sys::MONEYOID => Element::Integer(i64::from_datum(datum, false)?),
+            pg_sys::INTERVALOID => {
+                let interval = pgrx::datum::Interval::from_datum(datum, false)?;
+                Element::Interval {
+                    months: interval.months(),
+                    days: interval.days(),
+                    micros: interval.micros(),
+                }
+            }
+            pg_sys::TIMETZOID => {
+                let zoned = &*datum.cast_mut_ptr::<pg_sys::TimeTzADT>();
+                Element::Zoned {
+                    micros: zoned.time,
+                    zone: zoned.zone,
+                }
+            }
+            pg_sys::BYTEAOID => Element::Bytes(<Vec<u8>>::from_datum(datum, false)?),
             _ => return None,
         })
+    }
+}
+
+/// The text the built-in output function of `base` writes for `datum`.
+///
+/// # Safety
+/// `datum` must be a non-NULL datum of the built-in type `base`.
+unsafe fn output_text(base: pg_sys::Oid, datum: pg_sys::Datum) -> String {
+    let mut output = pg_sys::InvalidOid;
+    let mut is_varlena = false;
+    // SAFETY: `base` is a built-in type, whose output function (built in too, and reading
+    // no setting for the types of KEPT_BY_TEXT) takes `datum` and returns a palloc'd
+    // NUL-terminated string, copied here and freed.
+    unsafe {
+        pg_sys::getTypeOutputInfo(base, &mut output, &mut is_varlena);
+        let text = pg_sys::OidOutputFunctionCall(output, datum);
+        let owned = std::ffi::CStr::from_ptr(text)
+            .to_string_lossy()
+            .into_owned();
+        pg_sys::pfree(text.cast());
+        owned
     }
 }

@@ -24,3 +24,19 @@ pub fn compare(left: &[u8], right: &[u8], collation: pg_sys::Oid) -> Ordering {
     };
     result.cmp(&0)
 }
+
+/// Whether collation `collation` exists in the newest catalog (a REPEATABLE READ snapshot may
+/// still show a column's collation that was changed and dropped since: found by a hostile
+/// probe, where comparing in it raised "cache lookup failed").
+pub fn exists(collation: pg_sys::Oid) -> bool {
+    // SAFETY: a syscache existence check by oid; no tuple is kept.
+    unsafe {
+        pg_sys::SearchSysCacheExists(
+            pg_sys::SysCacheIdentifier::COLLOID as std::ffi::c_int,
+            pg_sys::Datum::from(collation),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    }
+}

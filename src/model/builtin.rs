@@ -27,7 +27,8 @@ use crate::ffi::CaughtPgError;
 /// which each parse finds again, never by a name the stored text holds; one the stored text
 /// (`$5`, Postgres' deparse: ` COLLATE schema.name`, the schema always written under the
 /// fixed search_path) names is refused, as one the canonical text cannot yet be checked
-/// for (`$5` NULL, the owner's first parse) is let through to the second check.
+/// for (`$5` NULL, the owner's first parse) is let through to the second check. Never a
+/// temporary one (found by a hostile probe: its name, `pg_temp.x`, is each writer's own).
 const FOREIGN_OBJECT_SQL: &str = "\
 SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
                 'an object dropped while the filter was read') \
@@ -41,10 +42,12 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
    AND NOT ($4 AND d.refclassid = 'pg_catalog.pg_collation'::pg_catalog.regclass \
             AND d.refobjid IN (SELECT a.attcollation FROM pg_catalog.pg_attribute a \
                                 WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped) \
-            AND NOT coalesce((SELECT pg_catalog.strpos($5, ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname) \
-                                                          OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.collname)) > 0 \
-                                FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
-                               WHERE c.oid = d.refobjid), false)) \
+            AND EXISTS (SELECT 1 FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace \
+                         WHERE c.oid = d.refobjid \
+                           AND NOT pg_catalog.pg_is_other_temp_schema(c.collnamespace) \
+                           AND c.collnamespace <> pg_catalog.pg_my_temp_schema() \
+                           AND pg_catalog.strpos(coalesce($5, ''), ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname) \
+                                                 OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.collname)) = 0)) \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
             AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
                         AND coalesce(e.typowner, t.typowner) = $2::pg_catalog.oid \

@@ -923,7 +923,9 @@ fn _tracked_range(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
 
 /// An array element's bytes: equal exactly when the elements are equal as their type says
 /// (a numeric with the zeros ending its fraction dropped, a float by `float_key`: -0 equal
-/// to 0, NaN to NaN; a text by its bytes, which a deterministic collation equates).
+/// to 0, NaN to NaN; a text by its bytes, which a deterministic collation equates; 0.15.0:
+/// an interval by its span, a time with time zone by its time and zone, an inet, cidr,
+/// macaddr or bit string by its output text).
 fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
     use crate::ffi::arrays::Element;
     match element {
@@ -935,6 +937,15 @@ fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
         Element::Float(value) => float_key(*value).to_string().into_bytes(),
         Element::Days(days) => days.to_string().into_bytes(),
         Element::Micros(micros) => micros.to_string().into_bytes(),
+        Element::Interval {
+            months,
+            days,
+            micros,
+        } => interval_span(*months, *days, *micros)
+            .to_string()
+            .into_bytes(),
+        Element::Zoned { micros, zone } => format!("{micros}@{zone}").into_bytes(),
+        Element::Bytes(bytes) => bytes.clone(),
     }
 }
 
@@ -1039,6 +1050,9 @@ fn _collated_pick(
     collation: pg_sys::Oid,
     descending: bool,
 ) -> SqlResult<Option<AnyNumeric>> {
+    if !crate::ffi::collations::exists(collation) {
+        return Err(TallyError::CollationGoneSinceSnapshot.into());
+    }
     let mut best: Option<(Vec<u8>, AnyNumeric)> = None;
     for (at, encoded) in encodings.into_iter().flatten().enumerate() {
         if at % 1024 == 0 {
@@ -1185,6 +1199,35 @@ mod unit {
         assert_eq!(
             key(vec![(1, 1)], vec![Some(Element::Float(f64::NAN))]),
             key(vec![(1, 1)], vec![Some(Element::Float(-f64::NAN))])
+        );
+        // 0.15.0: an interval by its span (30-day months, 24-hour days); a time with time
+        // zone by its time and zone, so one instant in two zones is two values.
+        let interval = |months, days, micros| {
+            Some(Element::Interval {
+                months,
+                days,
+                micros,
+            })
+        };
+        assert_eq!(
+            key(vec![(2, 1)], vec![interval(1, 0, 0), interval(0, 1, 0)]),
+            key(
+                vec![(2, 1)],
+                vec![interval(0, 30, 0), interval(0, 0, 86_400_000_000)]
+            )
+        );
+        assert_ne!(
+            key(vec![(1, 1)], vec![interval(0, 1, 0)]),
+            key(vec![(1, 1)], vec![interval(0, 1, 1)])
+        );
+        let zoned = |micros, zone| Some(Element::Zoned { micros, zone });
+        assert_ne!(
+            key(vec![(1, 1)], vec![zoned(43_200_000_000, -3600)]),
+            key(vec![(1, 1)], vec![zoned(39_600_000_000, 0)])
+        );
+        assert_ne!(
+            key(vec![(1, 1)], vec![Some(Element::Bytes(vec![0]))]),
+            key(vec![(1, 1)], vec![Some(Element::Bytes(vec![0, 0]))])
         );
         // A NULL element is not an empty text, nor the text "N"; bounds and shape count.
         let text = |t: &str| Some(Element::Text(t.to_string()));

@@ -351,16 +351,28 @@ pub fn drift_sql(catalog: CatalogVersion) -> &'static str {
 /// locks even the rows it leaves) would make another role's ALTER TABLE of that table wait
 /// for the schema owner's transaction, and the table's writers behind it (0.15.0, found by a
 /// hostile probe).
+///
+/// Types are recorded by oid, type modifier and collation oid (0.15.0): renaming a type or
+/// domain another role's table reads changes nothing recorded, where its name (as 0.14.0
+/// recorded it, `format_type`) made a recompute that held the fold lock until the renamer's
+/// transaction ended (found by a hostile probe). A row still in the older form counts as
+/// current while it matches that form (until the update's script rewrites it).
 pub const FOLLOW_READ_TYPES_SQL: &str = "\
-    WITH now AS (SELECT m.id, coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%I %s %s', a.attname, \
+    WITH now AS (SELECT m.id, \
+                        coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%I %s %s %s', a.attname, \
+                                                  a.atttypid, a.atttypmod, a.attcollation), ', ' ORDER BY a.attname) \
+                                    FROM pg_catalog.pg_attribute a \
+                                   WHERE a.attrelid = m.source AND a.attname = ANY (m.depends_on) \
+                                     AND NOT a.attisdropped), '') AS types, \
+                        coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%I %s %s', a.attname, \
                                                   pg_catalog.format_type(a.atttypid, a.atttypmod), a.attcollation), ', ' ORDER BY a.attname) \
-                                          FROM pg_catalog.pg_attribute a \
-                                         WHERE a.attrelid = m.source AND a.attname = ANY (m.depends_on) \
-                                           AND NOT a.attisdropped), '') AS types \
+                                    FROM pg_catalog.pg_attribute a \
+                                   WHERE a.attrelid = m.source AND a.attname = ANY (m.depends_on) \
+                                     AND NOT a.attisdropped), '') AS named_types \
                    FROM tally._metric m WHERE m.source = $1::pg_catalog.oid), \
          changed AS (SELECT now.id, now.types, r.types AS recorded FROM now \
                        LEFT JOIN tally._read_types r ON r.metric_id = now.id \
-                      WHERE r.types IS DISTINCT FROM now.types), \
+                      WHERE r.types IS DISTINCT FROM now.types AND r.types IS DISTINCT FROM now.named_types), \
          saved AS (INSERT INTO tally._read_types (metric_id, types) SELECT id, types FROM changed \
                    ON CONFLICT (metric_id) DO UPDATE SET types = EXCLUDED.types RETURNING 1) \
     SELECT coalesce(pg_catalog.array_agg(changed.id) FILTER (WHERE changed.recorded IS NOT NULL), '{}') \
@@ -396,11 +408,17 @@ pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
 pub const METRIC_IDS_SQL: &str = "\
     SELECT coalesce(pg_catalog.string_agg(m.id::pg_catalog.text, ',' ORDER BY m.id), '') FROM tally._metric m";
 
-/// The enums the metrics of source `$1` read (`tally._value_enum`).
+/// The enums the metrics of source `$1` read (`tally._value_enum`) whose labels are no
+/// longer those saved (0.15.0: only those; a hook that finds every saved list current, as
+/// after an unrelated ALTER SCHEMA, locks no enum, which would make another role's ALTER
+/// TYPE ... ADD VALUE wait for the schema owner's transaction: found by a hostile probe).
 pub const ENUMS_OF_SOURCE_SQL: &str = "\
     SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
       FROM tally._value_enum x JOIN tally._metric m ON m.id = x.metric_id \
-     WHERE m.source = $1::pg_catalog.oid";
+     WHERE m.source = $1::pg_catalog.oid \
+       AND x.labels IS DISTINCT FROM \
+           coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
+                       FROM pg_catalog.pg_enum e WHERE e.enumtypid = x.enum_type::pg_catalog.oid), '{}')";
 
 /// The type of the figures of metric `$1` (`read::figure_kind`): its `tally._value_type`
 /// row and, for an enum, which (0.13.0), as far as the catalog has them.
