@@ -77,6 +77,21 @@ pub fn function_in(schema: pg_sys::Oid, name: &std::ffi::CStr, arg_types: &[pg_s
     }
 }
 
+/// Whether syscache `cache` (one keyed by an oid alone: TYPEOID, COLLOID...) has an entry
+/// for `oid` in the newest catalog.
+pub fn cached_by_oid(cache: pg_sys::SysCacheIdentifier::Type, oid: pg_sys::Oid) -> bool {
+    // SAFETY: a syscache existence check by one oid key; no tuple is kept.
+    unsafe {
+        pg_sys::SearchSysCacheExists(
+            cache as std::ffi::c_int,
+            pg_sys::Datum::from(oid),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    }
+}
+
 /// A Postgres ERROR caught while validating user input.
 #[derive(Debug, Clone)]
 pub struct CaughtPgError {

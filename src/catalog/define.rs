@@ -10,7 +10,7 @@ use pgrx::{JsonB, PgRelation};
 use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
-use crate::model::builtin::{expression_rejected, require_built_in};
+use crate::model::builtin::{expression_rejected, not_built_in, require_built_in};
 use crate::model::{Aggregate, Bucket, Metric, Value, ValueKind, ValueType};
 use crate::read::metric_exists;
 use crate::write::trigger;
@@ -1146,7 +1146,7 @@ fn array_kind(
     wrong: impl FnOnce() -> TallyError,
 ) -> Result<ValueKind> {
     let base = crate::ffi::datetime::base_type(element);
-    if aggregate != Aggregate::CountDistinct || !crate::ffi::arrays::ELEMENT_TYPES.contains(&base) {
+    if aggregate != Aggregate::CountDistinct || !crate::ffi::arrays::reads_elements_of(base) {
         return Err(wrong());
     }
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
@@ -1435,11 +1435,7 @@ fn require_collation_read_back(
         .transpose()?
         .flatten();
     match lost {
-        Some(collation) => Err(TallyError::ExpressionNotAllowed {
-            role,
-            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            message: format!("collation {collation} is not built in"),
-        }),
+        Some(collation) => Err(not_built_in(&format!("collation {collation}"), role)),
         None => Ok(()),
     }
 }

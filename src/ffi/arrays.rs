@@ -19,13 +19,13 @@ pub enum ArrayPart<'a> {
 /// datum), one element at a time, checking for interrupts as it goes (an array may hold
 /// millions of elements: a cancel or statement_timeout ends the statement, as it would
 /// Postgres' own array functions). False, having handed over nothing, when the elements'
-/// type (or its domain's base) is none of `ELEMENT_TYPES`.
+/// type (or its domain's base) is none `reads_elements_of`.
 pub fn read(array: &pgrx::AnyArray, mut visit: impl FnMut(ArrayPart<'_>)) -> bool {
     // SAFETY: an anyarray argument's datum is a non-NULL array (the functions taking one
     // are strict).
     let (element_type, dimensions, values, nulls) = unsafe { parts(array.datum()) };
     let base = super::datetime::base_type(element_type);
-    if !ELEMENT_TYPES.contains(&base) {
+    if !reads_elements_of(base) {
         return false;
     }
     visit(ArrayPart::Dimensions(&dimensions));
@@ -159,9 +159,9 @@ pub fn element_type_of(array_type: pg_sys::Oid) -> Option<pg_sys::Oid> {
     (element != pg_sys::InvalidOid).then_some(element)
 }
 
-/// The element types `element` reads (their domains too, by their base type); those after
-/// timestamptz since 0.15.0.
-pub const ELEMENT_TYPES: [pg_sys::Oid; 24] = [
+/// The element types `element` reads from the datum (their domains too, by their base
+/// type); those after timestamptz since 0.15.0.
+const READ_FROM_DATUM: [pg_sys::Oid; 18] = [
     pg_sys::INT2OID,
     pg_sys::INT4OID,
     pg_sys::INT8OID,
@@ -180,12 +180,6 @@ pub const ELEMENT_TYPES: [pg_sys::Oid; 24] = [
     pg_sys::INTERVALOID,
     pg_sys::MONEYOID,
     pg_sys::BYTEAOID,
-    pg_sys::INETOID,
-    pg_sys::CIDROID,
-    pg_sys::MACADDROID,
-    pg_sys::MACADDR8OID,
-    pg_sys::BITOID,
-    pg_sys::VARBITOID,
 ];
 
 /// The element types kept by their output text (0.15.0): Postgres' own output functions for
@@ -200,7 +194,12 @@ const KEPT_BY_TEXT: [pg_sys::Oid; 6] = [
     pg_sys::VARBITOID,
 ];
 
-/// The element `datum` of base type `base` (one of `ELEMENT_TYPES`), None for another type.
+/// Whether `element` reads elements of base type `base`.
+pub fn reads_elements_of(base: pg_sys::Oid) -> bool {
+    READ_FROM_DATUM.contains(&base) || KEPT_BY_TEXT.contains(&base)
+}
+
+/// The element `datum` of base type `base` (one `reads_elements_of`), None for another type.
 ///
 /// # Safety
 /// `datum` must be a non-NULL datum of type `base` (or of a domain over it).

@@ -29,14 +29,5 @@ pub fn compare(left: &[u8], right: &[u8], collation: pg_sys::Oid) -> Ordering {
 /// still show a column's collation that was changed and dropped since: found by a hostile
 /// probe, where comparing in it raised "cache lookup failed").
 pub fn exists(collation: pg_sys::Oid) -> bool {
-    // SAFETY: a syscache existence check by oid; no tuple is kept.
-    unsafe {
-        pg_sys::SearchSysCacheExists(
-            pg_sys::SysCacheIdentifier::COLLOID as std::ffi::c_int,
-            pg_sys::Datum::from(collation),
-            pg_sys::Datum::from(0),
-            pg_sys::Datum::from(0),
-            pg_sys::Datum::from(0),
-        )
-    }
+    super::cached_by_oid(pg_sys::SysCacheIdentifier::COLLOID, collation)
 }

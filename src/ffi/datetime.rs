@@ -66,17 +66,7 @@ pub fn iso_interval(months: i32, days: i32, micros: i64) -> String {
 /// The base type of `type_oid`: itself, or the type a domain (of a domain...) is over;
 /// InvalidOid for an oid that names no type.
 pub fn base_type(type_oid: pg_sys::Oid) -> pg_sys::Oid {
-    // SAFETY: a syscache probe by oid, with no other argument.
-    let exists = unsafe {
-        pg_sys::SearchSysCacheExists(
-            pg_sys::SysCacheIdentifier::TYPEOID as std::ffi::c_int,
-            pg_sys::Datum::from(type_oid),
-            pg_sys::Datum::from(0),
-            pg_sys::Datum::from(0),
-            pg_sys::Datum::from(0),
-        )
-    };
-    if !exists {
+    if !super::cached_by_oid(pg_sys::SysCacheIdentifier::TYPEOID, type_oid) {
         return pg_sys::InvalidOid;
     }
     // SAFETY: a syscache lookup by the oid of an existing type.

@@ -94,12 +94,18 @@ pub fn require_built_in(
         .transpose()?
         .flatten();
     match foreign {
-        Some(object) => Err(TallyError::ExpressionNotAllowed {
-            role,
-            code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            message: format!("{object} is not built in"),
-        }),
+        Some(object) => Err(not_built_in(&object, role)),
         None => Ok(()),
+    }
+}
+
+/// The refusal of an expression that uses `object` ("collation public.x"), which is not built
+/// in (`42501`).
+pub fn not_built_in(object: &str, role: ExpressionRole) -> TallyError {
+    TallyError::ExpressionNotAllowed {
+        role,
+        code: pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        message: format!("{object} is not built in"),
     }
 }
 
