@@ -19,7 +19,7 @@ pub enum ArrayPart<'a> {
 /// datum), one element at a time, checking for interrupts as it goes (an array may hold
 /// millions of elements: a cancel or statement_timeout ends the statement, as it would
 /// Postgres' own array functions). False, having handed over nothing, when the elements'
-/// type (or its domain's base) is none `reads_elements_of`.
+/// type (or its domain's base) is not one `reads_elements_of` accepts.
 pub fn read(array: &pgrx::AnyArray, mut visit: impl FnMut(ArrayPart<'_>)) -> bool {
     // SAFETY: an anyarray argument's datum is a non-NULL array (the functions taking one
     // are strict).
