@@ -161,7 +161,9 @@ END
 $fn$;
 
 -- The ALTER hook also checks the tables whose own row type an ALTER TYPE changed
--- (ALTER TYPE a_table RENAME ATTRIBUTE renames the table's column).
+-- (ALTER TYPE a_table RENAME ATTRIBUTE renames the table's column), and waits for a metric
+-- being defined (LOCK TABLE tally._metric IN SHARE MODE) before an ALTER SCHEMA, TYPE or
+-- DOMAIN's checks.
 CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -203,6 +205,9 @@ BEGIN
     -- moved it from the table owner before): every metric with a filter or value expression
     -- is checked again, and the ALTER SCHEMA refused if one would break. A rare command.
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER SCHEMA') THEN
+        -- A metric being defined names what it parsed (0.15.0, found by a hostile probe):
+        -- wait until it commits (tally.create_metric locks out this mode), then check it too.
+        LOCK TABLE tally._metric IN SHARE MODE;
         FOR root IN
             SELECT DISTINCT m.source::oid FROM tally._metric m
              WHERE m.filter IS NOT NULL
@@ -213,6 +218,7 @@ BEGIN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')) THEN
+        LOCK TABLE tally._metric IN SHARE MODE;  -- as for ALTER SCHEMA above
         FOR root, typed IN
             SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
               FROM pg_event_trigger_ddl_commands() c

@@ -8,8 +8,7 @@
 
 mod common;
 
-use common::{connect, fresh_database};
-use std::time::{Duration, Instant};
+use common::{blocked, fresh_database};
 
 fn text(db: &mut postgres::Client, sql: &str) -> String {
     db.query_one(sql, &[])
@@ -26,33 +25,6 @@ fn assert_exact(db: &mut postgres::Client, metric: &str, expected: &str) {
         .unwrap()
         .get(0);
     assert_eq!(drift, 0, "verify found drift");
-}
-
-/// Runs `sql` in a new session of `database` on a thread, and returns once that session
-/// waits for a lock (it must not finish first).
-fn blocked(database: &'static str, sql: &'static str) -> std::thread::JoinHandle<()> {
-    let handle = std::thread::spawn(move || {
-        let mut db = connect(database);
-        db.batch_execute(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-    });
-    let mut watcher = connect(database);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND wait_event_type = 'Lock'",
-                &[&sql],
-            )
-            .unwrap()
-            .get(0);
-        if waiting == 1 {
-            return handle;
-        }
-        assert!(!handle.is_finished(), "{sql} did not wait");
-        assert!(Instant::now() < deadline, "{sql} never waited");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -76,7 +48,7 @@ fn a_rename_waits_for_writers_of_the_old_label() {
     // the writer's lock, not finished.
     let renamer = blocked(name, "ALTER TYPE stage RENAME VALUE 'done' TO 'closed'");
     writer.batch_execute("COMMIT").unwrap();
-    renamer.join().unwrap();
+    renamer.join().unwrap().unwrap();
 
     assert_exact(&mut writer, "last_stage", "closed");
     assert_eq!(
@@ -116,7 +88,7 @@ fn a_rename_waits_for_a_metric_being_defined() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let renamer = blocked(name, "ALTER TYPE level RENAME VALUE 'high' TO 'top'");
     definer.batch_execute("COMMIT").unwrap();
-    renamer.join().unwrap();
+    renamer.join().unwrap().unwrap();
     assert_exact(&mut definer, "top_level", "top");
 }
 
@@ -140,7 +112,7 @@ fn a_metric_defined_while_a_label_is_added_sees_it_renamed_later() {
         "SELECT tally.create_metric('top_priority', 'jobs', 'max', 'priority')",
     );
     adder.batch_execute("COMMIT").unwrap();
-    definer.join().unwrap();
+    definer.join().unwrap().unwrap();
     adder
         .batch_execute(
             "INSERT INTO jobs VALUES (3, 'p0'); \

@@ -480,6 +480,11 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         // The backfill must see every row committed before the table lock was granted.
         return Err(TallyError::NeedsReadCommitted("tally.create_metric"));
     }
+    // Before anything is parsed (0.15.0, found by a hostile probe): an ALTER SCHEMA, TYPE or
+    // DOMAIN whose hook is running or has run waits for this metric's commit, or this waits
+    // for its, so the hook checks this metric, or this parses what it renamed (the
+    // hooks take SHARE on tally._metric: sql/ddl.sql).
+    client.update(crate::sql::LOCK_DEFINITIONS_SQL, None, &[])?;
     let valid = validate(client, request, true)?;
     if let Some(enum_type) = valid.value_kind.enum_type {
         // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table):

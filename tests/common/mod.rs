@@ -79,3 +79,38 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// Runs `sql` in a new session of `database` on a thread, and returns once that session
+/// waits for a lock (it must not finish first); joining gives the statement's outcome (its
+/// error as text).
+pub fn blocked(
+    database: &'static str,
+    sql: &'static str,
+) -> std::thread::JoinHandle<Result<(), String>> {
+    use std::time::{Duration, Instant};
+    let handle = std::thread::spawn(move || {
+        let mut db = connect(database);
+        db.batch_execute(sql).map_err(|e| {
+            e.as_db_error()
+                .map(|d| format!("{}: {}", d.code().code(), d.message()))
+                .unwrap_or_else(|| e.to_string())
+        })
+    });
+    let mut watcher = connect(database);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND wait_event_type = 'Lock'",
+                &[&sql],
+            )
+            .unwrap()
+            .get(0);
+        if waiting == 1 {
+            return handle;
+        }
+        assert!(!handle.is_finished(), "{sql} did not wait");
+        assert!(Instant::now() < deadline, "{sql} never waited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,115 @@
+//! A metric being defined while a schema, type or domain its filter names is renamed (0.15.0,
+//! found by a hostile probe). The filter is stored as the text Postgres deparses, naming
+//! what it parsed; the ALTER's hook checks only committed metrics. Without a lock between
+//! the two, the stored filter could name a schema that no longer exists, whose free name
+//! another role could fill with a domain whose CHECK would then run as the table's owner in
+//! every write. Now `tally.create_metric` and the hooks of ALTER SCHEMA, TYPE and DOMAIN
+//! wait for each other: either the definition parses the new name, or the rename is refused.
+
+mod common;
+
+use common::{blocked, connect, fresh_database};
+
+const SETUP: &str = "CREATE SCHEMA shop; \
+     CREATE TYPE shop.stage AS ENUM ('a', 'b', 'c'); \
+     CREATE TABLE shop.jobs (id int, stage shop.stage); \
+     INSERT INTO shop.jobs SELECT i, (ARRAY['a', 'b', 'c'])[1 + i % 3]::shop.stage FROM generate_series(1, 30) i;";
+
+fn text(db: &mut postgres::Client, sql: &str) -> String {
+    db.query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .get(0)
+}
+
+#[test]
+fn a_definition_waits_for_an_open_schema_rename_and_parses_the_new_name() {
+    let name = "tally_definition_race_1";
+    let mut owner = fresh_database(name);
+    owner.batch_execute(SETUP).unwrap();
+    let mut renamer = connect(name);
+    renamer
+        .batch_execute("BEGIN; ALTER SCHEMA shop RENAME TO shop_renamed")
+        .unwrap();
+    let definer = blocked(
+        name,
+        "SELECT tally.create_metric('early', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
+    );
+    renamer.batch_execute("COMMIT").unwrap();
+    // The table was found (by oid) before the wait; the filter is parsed after it, in the
+    // renamed schema, and stored naming it.
+    let outcome = definer.join().unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    owner
+        .batch_execute("INSERT INTO shop_renamed.jobs VALUES (31, 'a')")
+        .unwrap();
+    let filter = text(
+        &mut owner,
+        "SELECT filter FROM tally.metrics WHERE name = 'early'",
+    );
+    assert!(filter.contains("shop_renamed.stage"), "{filter}");
+    let exact = text(
+        &mut owner,
+        "SELECT (tally.value('early') = (SELECT count(*) FROM shop_renamed.jobs WHERE stage IN ('a', 'b')))::text",
+    );
+    assert_eq!(exact, "true");
+}
+
+#[test]
+fn a_schema_rename_waits_for_an_open_definition_and_is_refused() {
+    let name = "tally_definition_race_2";
+    let mut owner = fresh_database(name);
+    owner.batch_execute(SETUP).unwrap();
+    let mut definer = connect(name);
+    definer
+        .batch_execute(
+            "BEGIN; \
+             SELECT tally.create_metric('pending', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
+        )
+        .unwrap();
+    let renamer = blocked(name, "ALTER SCHEMA shop RENAME TO shop_renamed");
+    definer.batch_execute("COMMIT").unwrap();
+    // The hook saw the committed metric, whose filter names shop.stage: refused.
+    let outcome = renamer.join().unwrap();
+    assert!(
+        outcome.as_ref().is_err_and(|e| e.starts_with("2BP01")),
+        "{outcome:?}"
+    );
+    owner
+        .batch_execute("INSERT INTO shop.jobs VALUES (31, 'a')")
+        .unwrap();
+    let exact = text(
+        &mut owner,
+        "SELECT (tally.value('pending') = (SELECT count(*) FROM shop.jobs WHERE stage IN ('a', 'b')))::text",
+    );
+    assert_eq!(exact, "true");
+}
+
+#[test]
+fn an_enum_label_rename_waits_for_an_open_definition_and_is_followed_or_refused() {
+    let name = "tally_definition_race_3";
+    let mut owner = fresh_database(name);
+    owner.batch_execute(SETUP).unwrap();
+    let mut definer = connect(name);
+    definer
+        .batch_execute(
+            "BEGIN; \
+             SELECT tally.create_metric('bees', 'shop.jobs', filter => $$stage = 'b'$$)",
+        )
+        .unwrap();
+    let renamer = blocked(name, "ALTER TYPE shop.stage RENAME VALUE 'b' TO 'bee'");
+    definer.batch_execute("COMMIT").unwrap();
+    // The hook saw the committed metric, whose filter names the label 'b': refused.
+    let outcome = renamer.join().unwrap();
+    assert!(
+        outcome.as_ref().is_err_and(|e| e.starts_with("2BP01")),
+        "{outcome:?}"
+    );
+    owner
+        .batch_execute("INSERT INTO shop.jobs VALUES (31, 'b')")
+        .unwrap();
+    let exact = text(
+        &mut owner,
+        "SELECT (tally.value('bees') = (SELECT count(*) FROM shop.jobs WHERE stage = 'b'))::text",
+    );
+    assert_eq!(exact, "true");
+}
