@@ -111,8 +111,9 @@ BEGIN
     -- is checked again, and the ALTER SCHEMA refused if one would break. A rare command.
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag = 'ALTER SCHEMA') THEN
         -- A metric being defined names what it parsed (0.15.0, found by a hostile probe):
-        -- wait until it commits (tally.create_metric locks out this mode), then check it too.
-        LOCK TABLE tally._metric IN SHARE MODE;
+        -- wait until it commits (tally.create_metric locks out this mode), then check it too
+        -- (a REPEATABLE READ snapshot that cannot see it retries: 40001).
+        LOCK TABLE tally._metric IN SHARE MODE; PERFORM tally._require_current_metrics();
         FOR root IN
             SELECT DISTINCT m.source::oid FROM tally._metric m
              WHERE m.filter IS NOT NULL
@@ -123,7 +124,7 @@ BEGIN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c WHERE c.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN')) THEN
-        LOCK TABLE tally._metric IN SHARE MODE;  -- as for ALTER SCHEMA above
+        LOCK TABLE tally._metric IN SHARE MODE; PERFORM tally._require_current_metrics();  -- as above
         FOR root, typed IN
             SELECT m.source::oid, pg_catalog.bool_or(r.reloftype = t.oid)
               FROM pg_event_trigger_ddl_commands() c

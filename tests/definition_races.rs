@@ -113,3 +113,40 @@ fn an_enum_label_rename_waits_for_an_open_definition_and_is_followed_or_refused(
     );
     assert_eq!(exact, "true");
 }
+
+/// The same, the rename in REPEATABLE READ: its hook's snapshot predates the definition it
+/// waited for, so it cannot check it and retries instead (40001), never passes it unseen.
+#[test]
+fn a_repeatable_read_schema_rename_that_waited_for_a_definition_retries() {
+    let name = "tally_definition_race_4";
+    let mut owner = fresh_database(name);
+    owner.batch_execute(SETUP).unwrap();
+    let mut definer = connect(name);
+    definer
+        .batch_execute(
+            "BEGIN; \
+             SELECT tally.create_metric('pending', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
+        )
+        .unwrap();
+    let renamer = blocked(
+        name,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1; ALTER SCHEMA shop RENAME TO shop_renamed; COMMIT",
+    );
+    definer.batch_execute("COMMIT").unwrap();
+    let outcome = renamer.join().unwrap();
+    assert!(
+        outcome
+            .as_ref()
+            .is_err_and(|e| e.starts_with("40001") || e.starts_with("2BP01")),
+        "{outcome:?}"
+    );
+    let still: String = owner
+        .query_one(
+            "SELECT n.nspname::text FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid \
+              WHERE c.relname = 'jobs'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(still, "shop");
+}

@@ -317,7 +317,9 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             // followed by the reads, which find it through the column; the catalog keeps the
             // name it was defined with, which only errors show (writing it here would lock
             // the row until the renamer's transaction ends: found by a hostile probe).
-            let of_column = matches!(metric.value, Some(Value::Column(_)));
+            // (A 0.14.0 catalog's readers order by the stored name: not there.)
+            let of_column = matches!(metric.value, Some(Value::Column(_)))
+                && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_15);
             if !valid.value_kind.keeps_as(&metric.value_kind, of_column) {
                 // The change queries encode values by the type the metric was defined over,
                 // and its counters hold them so: a new type needs a new metric.

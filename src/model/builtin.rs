@@ -25,8 +25,8 @@ use crate::ffi::CaughtPgError;
 /// 0.15.0) may also use the collation of a column of its table (Django's case-insensitive
 /// email, read as `lower(email) COLLATE "C"`): it reaches the expression through the column,
 /// which each parse finds again, never by a name the stored text holds; one the stored text
-/// (`$5`, Postgres' deparse: ` COLLATE schema.name`, the schema always written under the
-/// fixed search_path) names is refused, as one the canonical text cannot yet be checked
+/// (`$5`, Postgres' deparse: ` COLLATE schema.name`, or ` COLLATE name` for one in
+/// pg_catalog, which the fixed search_path makes visible) names is refused, as one the canonical text cannot yet be checked
 /// for (`$5` NULL, the owner's first parse) is let through to the second check. Never a
 /// temporary one (found by a hostile probe: its name, `pg_temp.x`, is each writer's own).
 const FOREIGN_OBJECT_SQL: &str = "\
@@ -47,7 +47,8 @@ SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
                            AND NOT pg_catalog.pg_is_other_temp_schema(c.collnamespace) \
                            AND c.collnamespace <> pg_catalog.pg_my_temp_schema() \
                            AND pg_catalog.strpos(coalesce($5, ''), ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname) \
-                                                 OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.collname)) = 0)) \
+                                                 OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.collname)) = 0 \
+                           AND pg_catalog.strpos(coalesce($5, ''), ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.collname)) = 0)) \
    AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
             AND coalesce((SELECT coalesce(e.typtype, t.typtype) = 'e' \
                         AND coalesce(e.typowner, t.typowner) = $2::pg_catalog.oid \

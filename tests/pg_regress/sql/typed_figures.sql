@@ -217,7 +217,7 @@ CREATE COLLATION my_posix (locale = 'POSIX');
 ALTER TABLE hosts ADD COLUMN nick text COLLATE my_posix;
 SELECT tally.create_metric('last_nick', 'hosts', 'max', 'nick')->>'column_name';
 SELECT tally.create_metric('nicks', 'hosts', 'count_distinct', 'nick')->>'column_name';
--- A column's collation changing would change the order a min or max follows: refused.
+-- A column's collation changing to byte order would change how a min or max is read: refused.
 ALTER TABLE hosts ALTER COLUMN name TYPE text COLLATE "C";
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.drop_dashboard('hosts');
