@@ -486,7 +486,13 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
     // DOMAIN whose hook is running or has run waits for this metric's commit, or this waits
     // for its, so the hook checks this metric, or this parses what it renamed (the
     // hooks take SHARE on tally._metric: sql/ddl.sql).
-    client.update(crate::sql::LOCK_DEFINITIONS_SQL, None, &[])?;
+    // SHARE ROW EXCLUSIVE: it conflicts with SHARE and with another definition, not with
+    // writers or reads; taken directly, as the source's lock is (an SPI statement would ask
+    // for a transaction id first, which a standby refuses with an internal error).
+    let metrics = ffi::tally_schema()
+        .and_then(|schema| ffi::relation_in(schema, c"_metric"))
+        .ok_or(TallyError::CatalogOutdated)?;
+    ffi::lock_table(metrics, pg_sys::ShareRowExclusiveLock);
     let valid = validate(client, request, true)?;
     if let Some(enum_type) = valid.value_kind.enum_type {
         // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table):

@@ -403,10 +403,6 @@ pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
                       FILTER (WHERE NOT now.saved <@ now.labels), '') \
       FROM now";
 
-/// Taken by `tally.create_metric` before it parses anything: conflicts with the SHARE lock
-/// the ALTER SCHEMA, TYPE and DOMAIN hooks take (sql/ddl.sql), not with writers or reads.
-pub const LOCK_DEFINITIONS_SQL: &str = "LOCK TABLE tally._metric IN ROW EXCLUSIVE MODE";
-
 /// Every metric's id, as one text (`catalog::define::_require_current_metrics` compares two
 /// snapshots by it).
 pub const METRIC_IDS_SQL: &str = "\
