@@ -21,6 +21,25 @@ fn text(db: &mut postgres::Client, sql: &str) -> String {
         .get(0)
 }
 
+/// In a fresh database `name`: `definition` left open in one session, `rename` run in
+/// another (it must wait for a lock), then the definition's COMMIT. Returns the rename's
+/// outcome and the first session.
+fn rename_during_definition(
+    name: &'static str,
+    definition: &str,
+    rename: &'static str,
+) -> (Result<(), String>, postgres::Client) {
+    let mut owner = fresh_database(name);
+    owner.batch_execute(SETUP).unwrap();
+    let mut definer = connect(name);
+    definer
+        .batch_execute(&format!("BEGIN; {definition}"))
+        .unwrap();
+    let renamer = blocked(name, rename);
+    definer.batch_execute("COMMIT").unwrap();
+    (renamer.join().unwrap(), owner)
+}
+
 #[test]
 fn a_definition_waits_for_an_open_schema_rename_and_parses_the_new_name() {
     let name = "tally_definition_race_1";
@@ -66,19 +85,12 @@ fn a_definition_waits_for_an_open_schema_rename_and_parses_the_new_name() {
 #[test]
 fn a_schema_rename_waits_for_an_open_definition_and_is_refused() {
     let name = "tally_definition_race_2";
-    let mut owner = fresh_database(name);
-    owner.batch_execute(SETUP).unwrap();
-    let mut definer = connect(name);
-    definer
-        .batch_execute(
-            "BEGIN; \
-             SELECT tally.create_metric('pending', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
-        )
-        .unwrap();
-    let renamer = blocked(name, "ALTER SCHEMA shop RENAME TO shop_renamed");
-    definer.batch_execute("COMMIT").unwrap();
+    let (outcome, mut owner) = rename_during_definition(
+        name,
+        "SELECT tally.create_metric('pending', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
+        "ALTER SCHEMA shop RENAME TO shop_renamed",
+    );
     // The hook saw the committed metric, whose filter names shop.stage: refused.
-    let outcome = renamer.join().unwrap();
     assert!(
         outcome.as_ref().is_err_and(|e| e.starts_with("2BP01")),
         "{outcome:?}"
@@ -96,19 +108,12 @@ fn a_schema_rename_waits_for_an_open_definition_and_is_refused() {
 #[test]
 fn an_enum_label_rename_waits_for_an_open_definition_and_is_followed_or_refused() {
     let name = "tally_definition_race_3";
-    let mut owner = fresh_database(name);
-    owner.batch_execute(SETUP).unwrap();
-    let mut definer = connect(name);
-    definer
-        .batch_execute(
-            "BEGIN; \
-             SELECT tally.create_metric('bees', 'shop.jobs', filter => $$stage = 'b'$$)",
-        )
-        .unwrap();
-    let renamer = blocked(name, "ALTER TYPE shop.stage RENAME VALUE 'b' TO 'bee'");
-    definer.batch_execute("COMMIT").unwrap();
+    let (outcome, mut owner) = rename_during_definition(
+        name,
+        "SELECT tally.create_metric('bees', 'shop.jobs', filter => $$stage = 'b'$$)",
+        "ALTER TYPE shop.stage RENAME VALUE 'b' TO 'bee'",
+    );
     // The hook saw the committed metric, whose filter names the label 'b': refused.
-    let outcome = renamer.join().unwrap();
     assert!(
         outcome.as_ref().is_err_and(|e| e.starts_with("2BP01")),
         "{outcome:?}"
@@ -128,21 +133,11 @@ fn an_enum_label_rename_waits_for_an_open_definition_and_is_followed_or_refused(
 #[test]
 fn a_repeatable_read_schema_rename_that_waited_for_a_definition_retries() {
     let name = "tally_definition_race_4";
-    let mut owner = fresh_database(name);
-    owner.batch_execute(SETUP).unwrap();
-    let mut definer = connect(name);
-    definer
-        .batch_execute(
-            "BEGIN; \
-             SELECT tally.create_metric('pending', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
-        )
-        .unwrap();
-    let renamer = blocked(
+    let (outcome, mut owner) = rename_during_definition(
         name,
+        "SELECT tally.create_metric('pending', 'shop.jobs', filter => $$stage = ANY ('{a,b}')$$)",
         "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1; ALTER SCHEMA shop RENAME TO shop_renamed; COMMIT",
     );
-    definer.batch_execute("COMMIT").unwrap();
-    let outcome = renamer.join().unwrap();
     assert!(
         outcome
             .as_ref()
