@@ -214,6 +214,17 @@ CREATE TABLE tally._value_enum (
     labels    text[] NOT NULL
 );
 
+-- The enums a metric's group columns are of (0.16.0): a group key holds the label
+-- (tally._group_text), and `labels` are the enum's labels as pg_tally last saw them, which
+-- the DDL hooks compare to find a label renamed and recompute the metric, as for
+-- tally._value_enum. By regtype, for the same reason.
+CREATE TABLE tally._group_enum (
+    metric_id int NOT NULL REFERENCES tally._metric (id) ON DELETE CASCADE,
+    enum_type regtype NOT NULL,
+    labels    text[] NOT NULL,
+    PRIMARY KEY (metric_id, enum_type)
+);
+
 CREATE VIEW tally.metrics AS
 SELECT m.name,
        m.source,
@@ -249,6 +260,7 @@ SELECT pg_catalog.pg_extension_config_dump('tally._broken', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._value_expression', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._value_type', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._value_enum', '');
+SELECT pg_catalog.pg_extension_config_dump('tally._group_enum', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._read_types', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._partition', '');
 SELECT pg_catalog.pg_extension_config_dump('tally._generation', '');

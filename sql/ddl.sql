@@ -9,8 +9,9 @@
 --   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
 --   ALTER TYPE (an enum value renamed, a typed table's    -> every metric re-validated (0.9.0)
 --   attribute retyped)                                     a metric over the enum's values
---                                                            recomputed when a label it kept
---                                                            was renamed (0.13.0)
+--                                                            (0.13.0) or grouped by them
+--                                                            (0.16.0) recomputed when a label
+--                                                            it kept was renamed
 --   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
 --                                                         -> triggers on every partition
 --                                                            rebuilt, metrics recomputed
@@ -158,7 +159,10 @@ BEGIN
                     -- expression, too) keeps them by label: a label renamed is followed
                     -- (tally._check_source recomputes it).
                     OR EXISTS (SELECT 1 FROM tally._value_enum x
-                                WHERE x.metric_id = m.id AND x.enum_type::pg_catalog.oid = t.oid))
+                                WHERE x.metric_id = m.id AND x.enum_type::pg_catalog.oid = t.oid)
+                    -- 0.16.0: likewise a metric grouped by the enum (a domain over it too).
+                    OR EXISTS (SELECT 1 FROM tally._group_enum g
+                                WHERE g.metric_id = m.id AND g.enum_type::pg_catalog.oid = t.oid))
              GROUP BY m.source
         LOOP
             IF typed THEN

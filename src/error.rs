@@ -150,6 +150,11 @@ pub enum TallyError {
     #[error("tally._tracked_label takes an enum value, not a value of type {type_name}")]
     NotAnEnum { type_name: String },
 
+    /// `tally._group_text` called with a value of a type it does not key (0.16.0: only the
+    /// change queries call it, always with one).
+    #[error("tally._group_text takes an enum, date, timestamp or timestamptz value, not a value of type {type_name}")]
+    NoGroupText { type_name: String },
+
     /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(
         "cannot compute {aggregate} over {what} in nondeterministic collation \"{collation}\""
@@ -356,6 +361,7 @@ impl TallyError {
             | FigureNotNumeric { .. }
             | WrongFigureType { .. }
             | NotAnEnum { .. }
+            | NoGroupText { .. }
             | WrongGroupByType(_)
             | WrongBucketType { .. }
             | WrongGroupType { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
@@ -489,6 +495,9 @@ impl TallyError {
             NotAnEnum { .. } => {
                 "It is pg_tally's own encoder of enum values: define a min, max or count_distinct metric over an enum column instead."
             }
+            NoGroupText { .. } => {
+                "It is pg_tally's own writer of group keys: group a metric by such a column instead."
+            }
             FigureOutOfRange { .. } => {
                 "The figure has more months, days or microseconds than an interval holds, as Postgres' own sum(interval) would say; the snapshot and the typed view read it as null."
             }
@@ -501,7 +510,7 @@ impl TallyError {
                 "pg_tally counts the values a write stores, and PostgreSQL 18 computes a VIRTUAL column only when it is read: make it GENERATED ALWAYS AS (...) STORED, or use the columns it is computed from."
             }
             WrongGroupType { .. } => {
-                "Its text form is not fixed (a date prints by DateStyle, an enum label can be renamed); group by a text, varchar, integer, numeric, boolean or uuid column instead."
+                "Its text form is not fixed (an interval prints by IntervalStyle, money by lc_monetary); group by a column of text, varchar, an integer, numeric, a float, boolean, uuid, an enum, date, timestamp or timestamptz instead, or bucket by time."
             }
             BadTimeZone(_) => "Use a name from pg_timezone_names, such as 'UTC' or 'Europe/Paris'.",
             NotOneExpression { role: ExpressionRole::Value, .. } => {

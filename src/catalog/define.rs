@@ -320,6 +320,9 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             // (A 0.14.0 catalog's readers order by the stored name: not there.)
             let of_column = matches!(metric.value, Some(Value::Column(_)))
                 && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_15);
+            if crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+                follow_group_enums(client, metric.id, &valid.group_enums)?;
+            }
             if !valid.value_kind.keeps_as(&metric.value_kind, of_column) {
                 // The change queries encode values by the type the metric was defined over,
                 // and its counters hold them so: a new type needs a new metric.
@@ -387,7 +390,7 @@ fn follow_enum_labels(
     }
     let enums = client
         .select(
-            crate::sql::ENUMS_OF_SOURCE_SQL,
+            crate::sql::enums_of_source_sql(crate::model::installed::catalog()),
             Some(1),
             &[source_oid.into()],
         )?
@@ -401,7 +404,7 @@ fn follow_enum_labels(
     let snapshot = ffi::Snapshot::latest();
     let (_, row) = ffi::execute_in_snapshot(
         &snapshot,
-        &crate::sql::FOLLOW_ENUM_LABELS_SQL,
+        &crate::sql::follow_enum_labels_sql(crate::model::installed::catalog()),
         &[ffi::SpiValue::of_oid(source_oid)],
         &[pg_sys::TEXTOID],
     )?;
@@ -471,6 +474,9 @@ struct Validated {
     value_kind: ValueKind,
     /// The group columns, as the catalog spells them.
     group_by: Vec<String>,
+    /// The enums the group columns are of (0.16.0), each once: their labels are saved
+    /// (`tally._group_enum`) so that a label renamed is followed.
+    group_enums: Vec<pg_sys::Oid>,
     bucket: Option<Bucket>,
     time_zone: String,
     filter: Option<String>,
@@ -494,11 +500,15 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .ok_or(TallyError::CatalogOutdated)?;
     ffi::lock_table(metrics, pg_sys::ShareRowExclusiveLock);
     let valid = validate(client, request, true)?;
-    if let Some(enum_type) = valid.value_kind.enum_type {
-        // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table):
-        // the labels this metric saves stay the enum's until it commits.
-        ffi::enums::lock_labels(enum_type);
-    }
+    // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table): the
+    // labels this metric saves stay the enums' until it commits.
+    valid
+        .value_kind
+        .enum_type
+        .iter()
+        .chain(&valid.group_enums)
+        .copied()
+        .for_each(ffi::enums::lock_labels);
     lock_source(valid.source.oid);
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
@@ -584,7 +594,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         }
     };
 
-    let group_by = check_group_by(client, &source, &request.group_by)?;
+    let (group_by, group_enums) = check_group_by(client, &source, &request.group_by)?;
     depends_on.extend(group_by.iter().cloned());
 
     let bucket = match (request.bucket, request.bucket_column) {
@@ -626,6 +636,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         value,
         value_kind,
         group_by,
+        group_enums,
         bucket,
         time_zone,
         filter,
@@ -968,8 +979,12 @@ fn canonical_time_zone(client: &SpiClient<'_>, zone: &str) -> Result<String> {
 }
 
 /// Group columns: each names a column of the source once, with a stable text form; several
-/// (at most `MAX_GROUP_COLUMNS`) need the 0.11.0 catalog.
-fn check_group_by(client: &SpiClient<'_>, source: &Source, names: &[&str]) -> Result<Vec<String>> {
+/// (at most `MAX_GROUP_COLUMNS`) need the 0.11.0 catalog. With the enums they are of.
+fn check_group_by(
+    client: &SpiClient<'_>,
+    source: &Source,
+    names: &[&str],
+) -> Result<(Vec<String>, Vec<pg_sys::Oid>)> {
     if names.len() > MAX_GROUP_COLUMNS {
         return Err(TallyError::TooManyGroupColumns(names.len()));
     }
@@ -977,15 +992,20 @@ fn check_group_by(client: &SpiClient<'_>, source: &Source, names: &[&str]) -> Re
         return Err(TallyError::CatalogOutdated);
     }
     let mut columns: Vec<String> = Vec::with_capacity(names.len());
+    let mut enums: Vec<pg_sys::Oid> = Vec::new();
     for name in names {
         let column = find_column(client, source, name, "group_by")?;
         if columns.contains(&column.name) {
             return Err(TallyError::RepeatedGroupColumn(column.name));
         }
-        check_group_text_form(source, &column)?;
+        if let Some(enum_type) = check_group_text_form(source, &column)? {
+            if !enums.contains(&enum_type) {
+                enums.push(enum_type);
+            }
+        }
         columns.push(column.name);
     }
-    Ok(columns)
+    Ok((columns, enums))
 }
 
 /// The most columns a metric groups by: a dashboard's breakdown, not a table's key.
@@ -993,15 +1013,25 @@ const MAX_GROUP_COLUMNS: usize = 8;
 
 /// A group key is the column's text form; it must not depend on session settings (a
 /// timestamptz prints in the session's TimeZone), or two sessions would count one row in
-/// two groups. Postgres judges that: the cast must be usable in an index expression.
-fn check_group_text_form(source: &Source, column: &Column) -> Result<()> {
+/// two groups. An enum, a date or a timestamp (0.16.0, a 0.16.0 catalog) is keyed by
+/// pg_tally's own text of it (`model::group_key`); for any other type Postgres judges: the
+/// cast must be usable in an index expression. The enum a column is of, if it is.
+fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_sys::Oid>> {
+    let base = ffi::datetime::base_type(column.type_oid);
+    if crate::model::group_key::has_group_text(base) {
+        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+            return Err(TallyError::CatalogOutdated);
+        }
+        return Ok(ffi::enums::is_enum(base).then_some(base));
+    }
     let expression = crate::sql::text_form_sql(&column.name);
     probe_expression(source, &expression, ExpressionRole::GroupKey, |_, _| Ok(())).map_err(
         |_| TallyError::WrongGroupType {
             column: column.name.clone(),
             type_name: column.type_name.clone(),
         },
-    )?
+    )??;
+    Ok(None)
 }
 
 /// What `column_name` reads, with the columns it reads added to `depends_on`: a column of
@@ -1576,7 +1606,59 @@ fn insert_definition(
         )?;
         snapshot.release();
     }
+    save_group_enums(id, &valid.group_enums)?;
     Ok(id)
+}
+
+/// Keeps the saved enums of metric `id`'s group columns (`tally._group_enum`) those its
+/// group columns are of now, `enums`: a column may have become an enum, or stopped being
+/// one. Writes (and locks an enum) only for such a change (an unrelated DDL must not make
+/// another role's ALTER TYPE wait for its transaction).
+fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
+    let saved = client
+        .select(
+            "SELECT coalesce(pg_catalog.array_agg(g.enum_type::pg_catalog.oid), '{}') \
+               FROM tally._group_enum g WHERE g.metric_id = $1",
+            Some(1),
+            &[id.into()],
+        )?
+        .first()
+        .get::<Vec<pg_sys::Oid>>(1)?
+        .unwrap_or_default();
+    let gone: Vec<pg_sys::Oid> = saved.iter().filter(|e| !enums.contains(e)).copied().collect();
+    if !gone.is_empty() {
+        client.update(
+            "DELETE FROM tally._group_enum g \
+              WHERE g.metric_id = $1 AND g.enum_type::pg_catalog.oid = ANY ($2)",
+            None,
+            &[id.into(), gone.into()],
+        )?;
+    }
+    let missing: Vec<pg_sys::Oid> = enums.iter().filter(|e| !saved.contains(e)).copied().collect();
+    save_group_enums(id, &missing)
+}
+
+/// Saves the labels of the enums `enums` that metric `id` groups by and has none saved for
+/// (`tally._group_enum`, 0.16.0: only a 0.16.0 catalog takes enum group columns,
+/// `check_group_text_form`), read in the latest snapshot with the enums locked
+/// (`follow_enum_labels` says why): when it is defined, and when a column it groups by
+/// becomes an enum (that ALTER TABLE rewrote the table, whose metrics it recomputes).
+fn save_group_enums(id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
+    if enums.is_empty() {
+        return Ok(());
+    }
+    enums.iter().copied().for_each(ffi::enums::lock_labels);
+    let snapshot = ffi::Snapshot::latest();
+    for enum_type in enums {
+        ffi::execute_in_snapshot(
+            &snapshot,
+            &crate::sql::SAVE_GROUP_ENUM_SQL,
+            &[ffi::SpiValue::of_int4(id), ffi::SpiValue::of_oid(*enum_type)],
+            &[],
+        )?;
+    }
+    snapshot.release();
+    Ok(())
 }
 
 /// Counts the rows already in the table, straight into `_state`: read as the table owner

@@ -73,6 +73,28 @@ pub fn base_type(type_oid: pg_sys::Oid) -> pg_sys::Oid {
     unsafe { pg_sys::getBaseType(type_oid) }
 }
 
+/// The base type (`base_type`) of column `name` of relation `relid`; InvalidOid when the
+/// relation has no such live column.
+pub fn column_base_type(relid: pg_sys::Oid, name: &str) -> pg_sys::Oid {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return pg_sys::InvalidOid;
+    };
+    // SAFETY: syscache lookups by the relation's oid and a NUL-terminated column name
+    // (InvalidAttrNumber for none, dropped columns included), then by that column's number
+    // (InvalidOid for none); neither raises an ERROR for a missing entry.
+    let type_oid = unsafe {
+        let number = pg_sys::get_attnum(relid, name.as_ptr());
+        if number == pg_sys::InvalidAttrNumber as pg_sys::AttrNumber {
+            return pg_sys::InvalidOid;
+        }
+        pg_sys::get_atttype(relid, number)
+    };
+    if type_oid == pg_sys::InvalidOid {
+        return type_oid;
+    }
+    base_type(type_oid)
+}
+
 /// A type's name as `format_type` writes it (schema-qualified where the search path would
 /// not find it), for errors; `???` for an oid that is no type (a hand-made call's argument).
 pub fn type_name(type_oid: pg_sys::Oid) -> String {

@@ -22,11 +22,15 @@ thread_local! {
     static CATALOG_0_14: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.15.0 it stays so.
     static CATALOG_0_15: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.16.0 it stays so.
+    static CATALOG_0_16: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_column_collations() {
+    if has_relation(&CATALOG_0_16, c"_group_enum") {
+        CatalogVersion::V0_16
+    } else if has_column_collations() {
         CatalogVersion::V0_15
     } else if has_pending_value_readers() {
         CatalogVersion::V0_14
@@ -47,7 +51,8 @@ pub fn catalog() -> CatalogVersion {
 /// several group columns and fixed-width buckets, 0.12.0 for values of other types than
 /// numbers, 0.13.0 for enums, cidr, macaddr, bytea, bit strings and floats, 0.14.0 for
 /// jsonb, arrays and ranges, 0.15.0 for a column's min and max in a collation created after
-/// initdb (what is older works on older catalogs).
+/// initdb, 0.16.0 for group columns of enums, dates and timestamps (what is older works on
+/// older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }

@@ -4,6 +4,7 @@
 //! says which catalog version this database has. SQL: sql/bootstrap.sql (`_metric`).
 
 pub mod builtin;
+pub mod group_key;
 pub mod installed;
 mod sql;
 pub mod value_type;
@@ -229,6 +230,10 @@ pub struct Metric {
     /// the JSON array of their text forms). Serialized as null, a name, or an array.
     #[serde(serialize_with = "serialize_group_by")]
     pub group_by: Vec<String>,
+    /// The group columns keyed by `tally._group_text` (0.16.0: enums, dates, timestamps;
+    /// `group_key`), as their table has them now.
+    #[serde(skip)]
+    pub group_text_columns: Vec<String>,
     pub bucket: Option<Bucket>,
     pub bucket_column: Option<String>,
     pub time_zone: String,
@@ -262,21 +267,31 @@ impl Metric {
         };
         let aggregate = Aggregate::parse(&required(5, "aggregate")?)?;
         let bucket = text(9)?.map(|b| Bucket::parse(&b)).transpose()?;
+        let source_oid = row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid);
+        let group_by = match row.get::<Vec<String>>(17)? {
+            Some(columns) => columns,
+            None => text(8)?.into_iter().collect(),
+        };
+        let group_text_columns = group_by
+            .iter()
+            .filter(|column| {
+                group_key::has_group_text(crate::ffi::datetime::column_base_type(source_oid, column))
+            })
+            .cloned()
+            .collect();
         Ok(Metric {
             id: row.get::<i32>(1)?.unwrap_or_default(),
             name: required(2, "name")?,
             source: Relation::from_catalog(required(3, "source")?),
-            source_oid: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+            source_oid,
             aggregate,
             value: match text(16)? {
                 Some(expression) => Some(Value::Expression(Expression::stored(expression))),
                 None => text(6)?.map(Value::Column),
             },
             filter: text(7)?.map(Expression::stored),
-            group_by: match row.get::<Vec<String>>(17)? {
-                Some(columns) => columns,
-                None => text(8)?.into_iter().collect(),
-            },
+            group_by,
+            group_text_columns,
             bucket,
             bucket_column: text(10)?,
             time_zone: required(11, "time_zone")?,

@@ -61,19 +61,19 @@ impl Metric {
         }
     }
 
-    /// The group key of a source row: the group column's text form, or (several columns,
-    /// 0.11.0) the JSON array of their text forms (`["PAID", "web"]`, a NULL as null), refused
+    /// The group key of a source row: the group column's text form (`group_text_sql`), or
+    /// (several columns, 0.11.0) the JSON array of their text forms (`["PAID", "web"]`, a NULL as null), refused
     /// in the writer's statement when longer than `GROUP_KEY_LIMIT_BYTES`
     /// (`tally._refuse_group_key`).
     pub fn group_sql(&self) -> String {
         let key = match self.group_by.as_slice() {
             [] => return "NULL::pg_catalog.text".to_string(),
-            [column] => format!("{}::pg_catalog.text", Ident::new(column)),
+            [column] => self.group_text_sql(column),
             columns => format!(
                 "pg_catalog.jsonb_build_array({})::pg_catalog.text",
                 columns
                     .iter()
-                    .map(|column| format!("{}::pg_catalog.text", Ident::new(column)))
+                    .map(|column| self.group_text_sql(column))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -86,6 +86,16 @@ impl Metric {
             &key,
             &format!("tally._refuse_group_key({}, {key})", literal(&self.name)),
         )
+    }
+
+    /// One group column's part of a key: its text cast, or (0.16.0: an enum, a date, a
+    /// timestamp) `tally._group_text` of it (`model::group_key`).
+    fn group_text_sql(&self, column: &str) -> String {
+        if self.group_text_columns.iter().any(|keyed| keyed == column) {
+            format!("tally._group_text({})", Ident::new(column))
+        } else {
+            crate::sql::text_form_sql(column)
+        }
     }
 
     fn where_sql(&self) -> String {

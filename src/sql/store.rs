@@ -386,11 +386,31 @@ pub const SAVE_ENUM_SQL: &str = "\
            coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
       FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid";
 
-/// Saves the labels of the enums the metrics of source `$1` read (`tally._value_enum`) and
-/// returns the metrics one of whose saved labels the enum no longer has (their ids, comma
-/// separated): a label renamed (ALTER TYPE ... RENAME VALUE), which their counters may still
-/// hold. Run in the latest snapshot, the enums locked (`catalog::define`).
-pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
+/// Saves the labels of the enum `$2` a group column of metric `$1` is of
+/// (`tally._group_enum`, 0.16.0), unless saved already (a saved list is only ever updated
+/// by `FOLLOW_ENUM_LABELS_SQL`, after the metric followed a rename): run in the latest
+/// snapshot, the enum locked (`catalog::define`).
+pub const SAVE_GROUP_ENUM_SQL: &str = "\
+    INSERT INTO tally._group_enum (metric_id, enum_type, labels) \
+    SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, \
+           coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
+      FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid \
+        ON CONFLICT (metric_id, enum_type) DO NOTHING";
+
+/// Saves the labels of the enums the metrics of source `$1` read (`tally._value_enum`) or,
+/// on a 0.16.0 catalog, group by (`tally._group_enum`) and returns the metrics one of whose
+/// saved labels the enum no longer has (their ids, comma separated): a label renamed (ALTER
+/// TYPE ... RENAME VALUE), which their counters may still hold. Run in the latest snapshot,
+/// the enums locked (`catalog::define`).
+pub fn follow_enum_labels_sql(catalog: CatalogVersion) -> &'static str {
+    if catalog >= CatalogVersion::V0_16 {
+        FOLLOW_ENUM_LABELS_0_16
+    } else {
+        FOLLOW_ENUM_LABELS_0_13
+    }
+}
+
+const FOLLOW_ENUM_LABELS_0_13: &str = "\
     WITH now AS ( \
         SELECT x.metric_id, x.labels AS saved, \
                coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
@@ -403,18 +423,58 @@ pub const FOLLOW_ENUM_LABELS_SQL: &str = "\
                       FILTER (WHERE NOT now.saved <@ now.labels), '') \
       FROM now";
 
+const FOLLOW_ENUM_LABELS_0_16: &str = "\
+    WITH now AS ( \
+        SELECT k.metric_id, k.enum_type, k.grouped, k.labels AS saved, \
+               coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
+                           FROM pg_catalog.pg_enum e WHERE e.enumtypid = k.enum_type::pg_catalog.oid), '{}') AS labels \
+          FROM (SELECT x.metric_id, x.enum_type, x.labels, false AS grouped FROM tally._value_enum x \
+                UNION ALL \
+                SELECT g.metric_id, g.enum_type, g.labels, true FROM tally._group_enum g) k \
+          JOIN tally._metric m ON m.id = k.metric_id \
+         WHERE m.source = $1::pg_catalog.oid), \
+         saved_values AS (UPDATE tally._value_enum x SET labels = now.labels FROM now \
+                           WHERE NOT now.grouped AND x.metric_id = now.metric_id \
+                             AND x.labels <> now.labels RETURNING 1), \
+         saved_groups AS (UPDATE tally._group_enum g SET labels = now.labels FROM now \
+                           WHERE now.grouped AND g.metric_id = now.metric_id \
+                             AND g.enum_type::pg_catalog.oid = now.enum_type::pg_catalog.oid AND g.labels <> now.labels RETURNING 1) \
+    SELECT coalesce(pg_catalog.string_agg(DISTINCT now.metric_id::pg_catalog.text, ',') \
+                      FILTER (WHERE NOT now.saved <@ now.labels), '') \
+      FROM now";
+
 /// Every metric's id, as one text (`catalog::define::_require_current_metrics` compares two
 /// snapshots by it).
 pub const METRIC_IDS_SQL: &str = "\
     SELECT coalesce(pg_catalog.string_agg(m.id::pg_catalog.text, ',' ORDER BY m.id), '') FROM tally._metric m";
 
-/// The enums the metrics of source `$1` read (`tally._value_enum`) whose labels are no
-/// longer those saved (0.15.0: only those; a hook that finds every saved list current, as
-/// after an unrelated ALTER SCHEMA, locks no enum, which would make another role's ALTER
-/// TYPE ... ADD VALUE wait for the schema owner's transaction: found by a hostile probe).
-pub const ENUMS_OF_SOURCE_SQL: &str = "\
+/// The enums the metrics of source `$1` read (`tally._value_enum`) or, on a 0.16.0 catalog,
+/// group by (`tally._group_enum`) whose labels are no longer those saved (0.15.0: only
+/// those; a hook that finds every saved list current, as after an unrelated ALTER SCHEMA,
+/// locks no enum, which would make another role's ALTER TYPE ... ADD VALUE wait for the
+/// schema owner's transaction: found by a hostile probe).
+pub fn enums_of_source_sql(catalog: CatalogVersion) -> &'static str {
+    if catalog >= CatalogVersion::V0_16 {
+        ENUMS_OF_SOURCE_0_16
+    } else {
+        ENUMS_OF_SOURCE_0_13
+    }
+}
+
+const ENUMS_OF_SOURCE_0_13: &str = "\
     SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
       FROM tally._value_enum x JOIN tally._metric m ON m.id = x.metric_id \
+     WHERE m.source = $1::pg_catalog.oid \
+       AND x.labels IS DISTINCT FROM \
+           coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
+                       FROM pg_catalog.pg_enum e WHERE e.enumtypid = x.enum_type::pg_catalog.oid), '{}')";
+
+const ENUMS_OF_SOURCE_0_16: &str = "\
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
+      FROM (SELECT v.metric_id, v.enum_type, v.labels FROM tally._value_enum v \
+            UNION ALL \
+            SELECT g.metric_id, g.enum_type, g.labels FROM tally._group_enum g) x \
+      JOIN tally._metric m ON m.id = x.metric_id \
      WHERE m.source = $1::pg_catalog.oid \
        AND x.labels IS DISTINCT FROM \
            coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
@@ -523,6 +583,9 @@ pub enum CatalogVersion {
     /// 0.15.0: min and max over a column's text find its collation through the column
     /// (`tally._sort_collation`), so they take a collation created after initdb.
     V0_15,
+    /// 0.16.0: group columns of enums (`tally._group_enum`), dates and timestamps
+    /// (`tally._group_text`).
+    V0_16,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -559,7 +622,10 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         CatalogVersion::V0_9 => 1,
         CatalogVersion::V0_11 => 2,
         CatalogVersion::V0_12 => 3,
-        CatalogVersion::V0_13 | CatalogVersion::V0_14 | CatalogVersion::V0_15 => 4,
+        CatalogVersion::V0_13
+        | CatalogVersion::V0_14
+        | CatalogVersion::V0_15
+        | CatalogVersion::V0_16 => 4,
     };
     &built[index]
 }

@@ -2,7 +2,7 @@
 -- and hint, and nothing half-created.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
-CREATE TABLE t (id int, status text, amount numeric, price float8, at timestamptz, note json);
+CREATE TABLE t (id int, status text, amount numeric, price float8, at timestamptz, note json, late interval);
 CREATE VIEW v AS SELECT * FROM t;
 CREATE ROLE tally_stranger;
 -- unknown table (regclass input)
@@ -38,7 +38,7 @@ SELECT tally.create_metric('m', 't', 'max', 'note');
 SELECT tally.create_metric('m', 't', 'count_distinct', 'note');
 \echo :LAST_ERROR_SQLSTATE
 -- group by a column whose text form depends on the session
-SELECT tally.create_metric('m', 't', group_by => 'at');
+SELECT tally.create_metric('m', 't', group_by => 'late');
 \echo :LAST_ERROR_SQLSTATE
 -- buckets
 SELECT tally.create_metric('m', 't', bucket => 'fortnight', bucket_column => 'at');

@@ -59,7 +59,8 @@ SELECT tally.create_metric('bad', 'sales', group_by => 5);
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'sales', group_by => ARRAY['status', 'nope']);
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('bad', 'sales', group_by => ARRAY['status', 'at']);
+ALTER TABLE sales ADD COLUMN price money;  -- money prints by lc_monetary
+SELECT tally.create_metric('bad', 'sales', group_by => ARRAY['status', 'price']);
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'sales', group_by => ARRAY['status', 'channel', 'vip', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
 \echo :LAST_ERROR_SQLSTATE

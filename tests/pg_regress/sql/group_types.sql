@@ -1,0 +1,117 @@
+-- Group columns of enums, dates, timestamps and timestamptz (0.16.0): a key is pg_tally's own
+-- text of the value (an enum's label; ISO 8601, a timestamptz in UTC), whatever DateStyle or
+-- TimeZone the writer has; a label renamed is followed, by the enum's owner too, whose casts
+-- never run; the types whose text form is still not fixed are refused.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE ROLE stage_keeper;
+CREATE TYPE stage AS ENUM ('new', 'paid', 'shipped');
+ALTER TYPE stage OWNER TO stage_keeper;
+CREATE DOMAIN stage_d AS stage;
+CREATE DOMAIN day_d AS date;
+CREATE TABLE shipments (id serial PRIMARY KEY, stage stage, stage_d stage_d, channel text,
+                        due day_d, at timestamptz, local_at timestamp, amount numeric,
+                        late interval, price money);
+-- Rows before the metrics (the backfill), under settings that print dates otherwise.
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Tokyo';
+INSERT INTO shipments (stage, stage_d, channel, due, at, local_at, amount) VALUES
+ ('new', 'paid', 'web', '2026-12-05', '2026-12-05 10:00:00.25+02', '2026-12-05 10:00', 5),
+ ('paid', 'paid', 'shop', '2026-12-06', '2026-12-05 23:30-05', '2026-12-05 10:00', 7),
+ (NULL, NULL, 'web', NULL, NULL, NULL, 1),
+ ('shipped', 'new', 'web', 'infinity', '-infinity', 'infinity', 2);
+SELECT tally.create_metric('by_stage', 'shipments', 'sum', 'amount', group_by => 'stage')->'group_by';
+SELECT tally.create_metric('by_stage_channel', 'shipments', 'count',
+                           group_by => ARRAY['stage_d', 'channel'])->'group_by';
+SELECT tally.create_metric('top_by_due', 'shipments', 'max', 'amount', group_by => 'due')->'group_by';
+SELECT tally.create_metric('by_instant', 'shipments', 'count', group_by => 'at')->'group_by';
+SELECT tally.create_metric('amounts_by_local', 'shipments', 'count_distinct', 'amount',
+                           group_by => ARRAY['local_at', 'stage'])->'group_by';
+SELECT tally.create_metric('by_stage_per_day', 'shipments', 'count', group_by => 'stage',
+                           bucket => 'day', bucket_column => 'local_at')->'group_by';
+SELECT m.name, g.enum_type, g.labels FROM tally._group_enum g JOIN tally._metric m ON m.id = g.metric_id
+ ORDER BY 1;
+-- Writes under other settings again: each row lands in the group of its value.
+SET DateStyle = 'German';
+SET TimeZone = 'America/Anchorage';
+INSERT INTO shipments (stage, stage_d, channel, due, at, local_at, amount) VALUES
+ ('shipped', 'new', 'web', '2026-12-05', '2026-12-05 08:00:00.25Z', '2026-12-05 10:00', 9),
+ ('paid', 'shipped', 'shop', '2026-12-06', '2026-12-06 04:30Z', '2026-12-06 00:00', 3);
+UPDATE shipments SET stage = 'shipped', due = '2026-12-07' WHERE amount = 7;
+DELETE FROM shipments WHERE amount = 2;
+RESET DateStyle;
+SET TimeZone = 'UTC';
+SELECT * FROM tally.groups('by_stage') ORDER BY 1;
+SELECT * FROM tally.groups('by_stage_channel') ORDER BY 1;
+SELECT * FROM tally.groups('top_by_due') ORDER BY 1;
+SELECT * FROM tally.groups('by_instant') ORDER BY 1;
+SELECT * FROM tally.groups('amounts_by_local') ORDER BY 1;
+SELECT bucket_start, group_key, value FROM tally.series('by_stage_per_day', '2026-12-01', '2026-12-10') ORDER BY 1, 2;
+-- The same keys as Postgres' own JSON of each value (in UTC, the session's TimeZone here).
+SELECT (SELECT array_agg(group_key ORDER BY group_key) FROM tally.groups('by_instant'))
+     = (SELECT array_agg(DISTINCT to_jsonb(at) #>> '{}') FROM shipments) AS instants_as_json,
+       (SELECT array_agg(group_key ORDER BY group_key) FROM tally.groups('top_by_due'))
+     = (SELECT array_agg(DISTINCT to_jsonb(due::date) #>> '{}') FROM shipments) AS days_as_json;
+SELECT * FROM tally.verify();
+-- Typed reads keep the key as text; the snapshot nests several columns' keys.
+SELECT group_key, value, pg_typeof(value) FROM tally.groups('top_by_due', NULL::numeric) ORDER BY 1;
+SELECT tally.create_dashboard('shipments_board', ARRAY['by_stage', 'by_stage_channel', 'by_instant']);
+SELECT tally.snapshot('shipments_board') - 'as_of' AS snapshot;
+
+-- The enum's owner (not the table's) renames a label: the metrics grouped by it are
+-- recomputed in that ALTER TYPE's transaction, its casts to and from text never run.
+CREATE TABLE cast_calls (who text);
+GRANT INSERT ON cast_calls TO PUBLIC;
+CREATE SCHEMA stage_casts AUTHORIZATION stage_keeper;
+SET ROLE stage_keeper;
+CREATE FUNCTION stage_casts.stage_text(stage) RETURNS text LANGUAGE plpgsql IMMUTABLE AS
+$$BEGIN INSERT INTO cast_calls VALUES (current_user); RETURN 'x'; END$$;
+CREATE CAST (stage AS text) WITH FUNCTION stage_casts.stage_text(stage) AS IMPLICIT;
+ALTER TYPE stage RENAME VALUE 'paid' TO 'settled';
+ALTER TYPE stage ADD VALUE 'returned' BEFORE 'shipped';
+RESET ROLE;
+INSERT INTO shipments (stage, stage_d, channel, amount) VALUES ('returned', 'settled', 'web', 4);
+SELECT * FROM tally.groups('by_stage') ORDER BY 1;
+SELECT * FROM tally.groups('by_stage_channel') ORDER BY 1;
+SELECT m.name, g.enum_type, g.labels FROM tally._group_enum g JOIN tally._metric m ON m.id = g.metric_id
+ ORDER BY 1;
+SELECT count(*) AS cast_calls FROM cast_calls;
+SELECT * FROM tally.verify();
+
+-- A group column becomes an enum (the table is rewritten: recomputed), then its labels are
+-- followed; back to text, nothing of the enum is kept.
+CREATE TYPE sales_channel AS ENUM ('web', 'shop');
+ALTER TABLE shipments ALTER COLUMN channel TYPE sales_channel USING channel::sales_channel;
+SELECT m.name, g.enum_type FROM tally._group_enum g JOIN tally._metric m ON m.id = g.metric_id
+ WHERE m.name = 'by_stage_channel' ORDER BY 2;
+ALTER TYPE sales_channel RENAME VALUE 'shop' TO 'store';
+SELECT * FROM tally.groups('by_stage_channel') ORDER BY 1;
+ALTER TABLE shipments ALTER COLUMN channel TYPE text;
+SELECT m.name, g.enum_type FROM tally._group_enum g JOIN tally._metric m ON m.id = g.metric_id
+ WHERE m.name = 'by_stage_channel' ORDER BY 2;
+SELECT * FROM tally.verify();
+
+-- Still refused: an interval prints by IntervalStyle, money by lc_monetary.
+SELECT tally.create_metric('bad', 'shipments', group_by => 'late');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'shipments', group_by => ARRAY['stage', 'price']);
+\echo :LAST_ERROR_SQLSTATE
+-- The key writer is called by the change queries only: other types are refused.
+SELECT tally._group_text(1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally._group_text('1 day'::interval);
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally._group_text('2026-12-05 10:00+02'::timestamptz), tally._group_text('settled'::stage_d),
+       tally._group_text('2026-12-05'::day_d);
+
+SELECT tally.drop_dashboard('shipments_board');
+SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'shipments'::regclass;
+SELECT count(*) AS enums_left FROM tally._group_enum;
+DROP TABLE shipments, cast_calls;
+DROP SCHEMA stage_casts CASCADE;
+DROP DOMAIN stage_d, day_d;
+DROP TYPE stage, sales_channel;
+DROP ROLE stage_keeper;
+RESET client_min_messages;
+RESET TimeZone;
