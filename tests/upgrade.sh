@@ -341,4 +341,34 @@ LABEL_EXACT="SELECT tally.value('last_label', NULL::text) = (SELECT max(label) F
        -c "UPDATE parcels SET label = 'p' || (id % 97)::text WHERE id % 4 = 0" \
        -c "$LABEL_EXACT" | tr '\n' ' ')" = "t t " ] \
   || fail "a max in a renamed collation created after initdb is wrong after the update from $PREVIOUS"
+# 0.16.0 added group columns of enums, dates and timestamps: on a 0.15.0 catalog such a
+# definition asks for the update; after it, an enum's label renamed is followed.
+PREVIOUS=0.15.0
+echo "upgrade: a $PREVIOUS catalog under this library, then group columns of an enum and a date after its update"
+q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TYPE crate_state AS ENUM ('packed', 'sent', 'lost');
+CREATE TABLE crates (id int PRIMARY KEY, state crate_state, due date, weight int);
+INSERT INTO crates SELECT i, (ARRAY['packed', 'sent', 'lost'])[1 + i % 3]::crate_state,
+                          date '2026-03-01' + i % 5, i % 97 FROM generate_series(1, 600) i;
+SQL
+early="$(q -d tally_previous -c "SELECT tally.create_metric('crates_by_state', 'crates', 'sum', 'weight', group_by => 'state')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" \
+  || fail "a group column of an enum on a $PREVIOUS catalog did not ask for the update: $early"
+CRATES_EXACT="SELECT (SELECT count(*) FROM tally.groups('crates_by_state') g
+                        FULL JOIN (SELECT state::text AS k, sum(weight) AS v FROM crates GROUP BY 1) l ON l.k = g.group_key
+                       WHERE g.value IS DISTINCT FROM l.v)
+                   + (SELECT count(*) FROM tally.groups('crates_by_due') g
+                        FULL JOIN (SELECT to_char(due, 'YYYY-MM-DD') AS k, count(*) AS v FROM crates GROUP BY 1) l ON l.k = g.group_key
+                       WHERE g.value IS DISTINCT FROM l.v)
+                   + (SELECT count(*) FROM tally.verify())"
+[ "$(quiet_q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" \
+       -c "SELECT tally.create_metric('crates_by_state', 'crates', 'sum', 'weight', group_by => 'state') IS NOT NULL" \
+       -c "SELECT tally.create_metric('crates_by_due', 'crates', 'count', group_by => 'due') IS NOT NULL" \
+       -c "ALTER TYPE crate_state RENAME VALUE 'lost' TO 'missing'" \
+       -c "UPDATE crates SET state = 'missing', due = due + 1 WHERE id % 7 = 0" \
+       -c "$CRATES_EXACT" | tr '\n' ' ')" = "t t 0 " ] \
+  || fail "group columns of an enum and a date are wrong after the update from $PREVIOUS"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"
