@@ -1,5 +1,5 @@
 -- pg_tally 0.15.0 -> 0.16.0 (CHANGELOG "0.16.0"): group columns of enums, dates, timestamps
--- and timestamptz. Their group keys are pg_tally's own text of the value
+-- and timestamptz; count_distinct over money and timetz. Their group keys are pg_tally's own text of the value
 -- (tally._group_text: an enum's label, ISO 8601 for the rest, a timestamptz in UTC),
 -- whatever DateStyle or TimeZone a writer has; the labels of the enums a metric groups by
 -- are saved (tally._group_enum), so that the DDL hooks recompute the metric when one is
@@ -8,6 +8,17 @@
 
 CREATE FUNCTION tally._group_text(value anyelement) RETURNS text
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'group_text_wrapper';
+
+-- count_distinct over money and timetz (0.16.0). The constraint is named as a fresh install
+-- names it. This locks tally._value_type until the update commits: a writer that loads its
+-- table's metrics meanwhile (once per session, or after a change of definitions) waits that
+-- long.
+ALTER TABLE tally._value_type
+    DROP CONSTRAINT _value_type_type_name_check,
+    ADD CONSTRAINT _value_type_type_name_check
+        CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
+                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
+                             'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz'));
 
 -- The enums a metric's group columns are of (0.16.0): a group key holds the label
 -- (tally._group_text), and `labels` are the enum's labels as pg_tally last saw them, which

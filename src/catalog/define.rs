@@ -1135,6 +1135,16 @@ fn value_kind(
         }
         return Ok(ValueKind::of(ValueType::Range));
     }
+    if let Some(value_type) = count_distinct_only(base) {
+        // 0.16.0: a figure would need its own order and text (money's follows lc_monetary).
+        if aggregate != Aggregate::CountDistinct {
+            return Err(wrong());
+        }
+        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+            return Err(TallyError::CatalogOutdated);
+        }
+        return Ok(ValueKind::of(value_type));
+    }
     let is_enum = crate::ffi::enums::is_enum(base);
     let value_type = match ValueType::of_base_type(base).or(is_enum.then_some(ValueType::Enum)) {
         Some(ValueType::Numeric) if aggregate.sums_values() && !SUMMABLE_TYPES.contains(&base) => {
@@ -1175,6 +1185,16 @@ fn value_kind(
         },
         enum_type: is_enum.then_some(base),
     })
+}
+
+/// The value type of scalars of base type `base` that only count_distinct takes (0.16.0),
+/// kept as the array encoder keeps an element of them.
+fn count_distinct_only(base: pg_sys::Oid) -> Option<ValueType> {
+    match base {
+        pg_sys::MONEYOID => Some(ValueType::Money),
+        pg_sys::TIMETZOID => Some(ValueType::Timetz),
+        _ => None,
+    }
 }
 
 /// The kind of an array whose elements are of type `element` (0.14.0): count_distinct

@@ -138,7 +138,8 @@ impl Metric {
     /// a bit string of a min or max through `_tracked_bytea_in_order`,
     /// `_tracked_bits_in_order`; a jsonb by its text, `_tracked_jsonb_in_order`,
     /// `_tracked_jsonb`, an array by its dimensions and elements, `_tracked_array`, a range
-    /// by its bounds, `_tracked_range`, 0.14.0). Refused
+    /// by its bounds, `_tracked_range`, 0.14.0; money and timetz as a one-element array of
+    /// them, 0.16.0). Refused
     /// in the writer's statement when longer than `TRACKED_LIMIT_BYTES`, which no index of
     /// `tally._state` could take.
     fn tracked_sql(&self, column: &str) -> String {
@@ -177,6 +178,11 @@ impl Metric {
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
             ValueType::Range => format!("tally._tracked_range({column})"),
+            // count_distinct only (0.16.0): as the array encoder keeps an element of it, a
+            // NULL as none.
+            ValueType::Money | ValueType::Timetz => format!(
+                "tally._tracked_array(CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END)"
+            ),
             _ => format!("tally._tracked_value({typed})"),
         };
         if !self.refuses_unfoldable {

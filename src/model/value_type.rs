@@ -21,6 +21,7 @@
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
+//! | money, timetz (count_distinct only) | as a one-element array of it is kept (0.16.0) |
 //! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
 //! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`ArrayKey`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
@@ -172,9 +173,15 @@ pub enum ValueType {
     /// A built-in range (int4range, int8range, numrange, daterange, tsrange, tstzrange), for
     /// count_distinct only (0.14.0).
     Range,
+    /// money, for count_distinct only (0.16.0): kept as a one-element array of it is (by its
+    /// integer amount; a figure would print by lc_monetary).
+    Money,
+    /// timetz, for count_distinct only (0.16.0): kept as a one-element array of it is (by
+    /// its time and zone, as `timetz_eq` equates).
+    Timetz,
 }
 
-const NAMED: [(ValueType, &str); 21] = [
+const NAMED: [(ValueType, &str); 23] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -196,6 +203,8 @@ const NAMED: [(ValueType, &str); 21] = [
     (ValueType::Jsonb, "jsonb"),
     (ValueType::Array, "array"),
     (ValueType::Range, "range"),
+    (ValueType::Money, "money"),
+    (ValueType::Timetz, "timetz"),
 ];
 
 impl ValueType {
@@ -272,6 +281,8 @@ impl ValueType {
             // Never a figure's type (a count_distinct's figure is a count), never cast to.
             Self::Array => "pg_catalog.anyarray",
             Self::Range => "pg_catalog.anyrange",
+            Self::Money => "pg_catalog.money",
+            Self::Timetz => "pg_catalog.timetz",
         }
     }
 
@@ -299,6 +310,8 @@ impl ValueType {
             Self::Jsonb => pg_sys::JSONBOID,
             Self::Array => pg_sys::ANYARRAYOID,
             Self::Range => pg_sys::ANYRANGEOID,
+            Self::Money => pg_sys::MONEYOID,
+            Self::Timetz => pg_sys::TIMETZOID,
         }
     }
 }
@@ -657,7 +670,9 @@ pub fn figure_text(
             float_text(value, value_type == ValueType::Float4)
         }
         // count_distinct only, whose figures are counts.
-        ValueType::Array | ValueType::Range => return Err(unreadable()),
+        ValueType::Array | ValueType::Range | ValueType::Money | ValueType::Timetz => {
+            return Err(unreadable())
+        }
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.

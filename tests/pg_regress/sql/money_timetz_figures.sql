@@ -1,0 +1,75 @@
+-- count_distinct over money and timetz values themselves (0.16.0), kept as the array
+-- encoder keeps an element of them: money by its integer amount (whatever lc_monetary says),
+-- timetz by its time and zone ('12:00+01' and '11:00+00' are one instant, two values, as
+-- timetz's equality says). min and max stay refused: a money figure prints by lc_monetary.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE DOMAIN price_d AS money CHECK (VALUE >= '0'::money);
+CREATE TABLE tills (id serial PRIMARY KEY, kind text, price money, fee price_d, opened timetz);
+INSERT INTO tills (kind, price, fee, opened) VALUES
+ ('a', '1.00', '0.50', '12:00+01'),
+ ('a', '1', '0.5', '11:00+00'),
+ ('b', '-0.01', NULL, '12:00:00.000000+01'),
+ ('b', NULL, '0', NULL),
+ ('c', '92233720368547758.07', '0', '24:00-15:59');
+SELECT tally.create_metric('prices_seen', 'tills', 'count_distinct', 'price')->>'column_name';
+SELECT tally.create_metric('fees_by_kind', 'tills', 'count_distinct', 'fee', group_by => 'kind')->>'column_name';
+SELECT tally.create_metric('openings', 'tills', 'count_distinct', 'opened')->>'column_name';
+SELECT tally.create_metric('openings_by_kind', 'tills', 'count_distinct', 'opened', group_by => 'kind')->>'column_name';
+SELECT tally.create_metric('halved_prices', 'tills', 'count_distinct', 'price / 2')->>'column_name';
+SELECT m.name, t.type_name FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id
+ WHERE m.source = 'tills'::regclass ORDER BY 1;
+-- Rows written under other settings: the same amounts, the same instants.
+SET lc_monetary = 'C';
+SET TimeZone = 'Asia/Tokyo';
+SET DateStyle = 'SQL, DMY';
+INSERT INTO tills (kind, price, fee, opened)
+SELECT (ARRAY['a', 'b', 'c'])[1 + g % 3], ((g % 7)::numeric / 100)::money, ((g % 4)::numeric)::money,
+       (make_time(g % 3, 0, 0)::text || '+0' || (g % 2))::timetz
+  FROM generate_series(1, 500) g;
+RESET lc_monetary;
+RESET TimeZone;
+RESET DateStyle;
+CREATE VIEW tills_compared AS
+SELECT x.metric, x.group_key, x.figure, x.live FROM (
+  SELECT 'prices_seen' AS metric, NULL AS group_key, tally.value('prices_seen') AS figure,
+         (SELECT count(DISTINCT price) FROM tills) AS live
+  UNION ALL
+  SELECT 'openings', NULL, tally.value('openings'), (SELECT count(DISTINCT opened) FROM tills)
+  UNION ALL
+  SELECT 'halved_prices', NULL, tally.value('halved_prices'), (SELECT count(DISTINCT price / 2) FROM tills)
+  UNION ALL
+  SELECT 'fees_by_kind', coalesce(g.group_key, l.kind), g.value, l.n
+    FROM tally.groups('fees_by_kind') g
+    FULL JOIN (SELECT kind, count(DISTINCT fee) AS n FROM tills GROUP BY kind) l ON l.kind = g.group_key
+  UNION ALL
+  SELECT 'openings_by_kind', coalesce(g.group_key, l.kind), g.value, l.n
+    FROM tally.groups('openings_by_kind') g
+    FULL JOIN (SELECT kind, count(DISTINCT opened) AS n FROM tills GROUP BY kind) l ON l.kind = g.group_key) x;
+SELECT * FROM tills_compared ORDER BY 1, 2;
+-- Changes pending, then folded: the same.
+DELETE FROM tills WHERE id % 3 = 0;
+UPDATE tills SET price = price + '0.01'::money, opened = opened + interval '1 hour' WHERE id % 4 = 0;
+SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM tills_compared;
+SELECT tally.compact() >= 0 AS folded;
+SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM tills_compared;
+SELECT * FROM tally.verify();
+
+-- Refused: min, max, sum, avg over money or timetz.
+SELECT tally.create_metric('top_price', 'tills', 'max', 'price');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('first_opening', 'tills', 'min', 'opened');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('revenue', 'tills', 'sum', 'price');
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW tills_compared;
+-- A column changed from money to numeric: its counters kept amounts, a numeric is kept
+-- otherwise (the table is rewritten and the metric recomputed, or the change refused).
+ALTER TABLE tills ALTER COLUMN price TYPE numeric USING price::numeric;
+\echo :LAST_ERROR_SQLSTATE
+
+SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'tills'::regclass;
+DROP TABLE tills;
+DROP DOMAIN price_d;
+RESET client_min_messages;
