@@ -559,6 +559,39 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT bucket_start, group_key, value::text \
                 FROM tally.series('span_avg_daily_paris', '2000-01-01', '2100-01-01', NULL::interval)",
     },
+    // 0.16.0: group columns of an enum (whose labels the test renames: maintenance), a date,
+    // a timestamp and a timestamptz, keyed by pg_tally's own text of them: Postgres' JSON
+    // of the value (a timestamptz's in UTC).
+    Check {
+        name: "amount_by_stage_day",
+        define: "'amount_by_stage_day', 'orders', 'sum', 'amount', group_by => ARRAY['stage', 'day']",
+        oracle: "SELECT jsonb_build_array(stage::text, to_jsonb(day) #>> '{}')::text, coalesce(sum(amount), 0) \
+                 FROM orders GROUP BY stage, day",
+        tally: "SELECT * FROM tally.groups('amount_by_stage_day')",
+    },
+    Check {
+        name: "orders_by_local_ts",
+        define: "'orders_by_local_ts', 'orders', group_by => 'local_ts'",
+        oracle: "SELECT to_jsonb(local_ts) #>> '{}', count(*)::numeric FROM orders GROUP BY local_ts",
+        tally: "SELECT * FROM tally.groups('orders_by_local_ts')",
+    },
+    Check {
+        name: "max_qty_by_instant",
+        define: "'max_qty_by_instant', 'orders', 'max', 'qty', group_by => 'created_at'",
+        oracle: "SELECT CASE WHEN isfinite(created_at) \
+                             THEN (to_jsonb(created_at AT TIME ZONE 'UTC') #>> '{}') || '+00:00' \
+                             ELSE created_at::text END, max(qty)::numeric \
+                 FROM orders GROUP BY created_at",
+        tally: "SELECT * FROM tally.groups('max_qty_by_instant')",
+    },
+    Check {
+        name: "users_by_stage",
+        define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
+                 bucket => 'month', bucket_column => 'day'",
+        oracle: "SELECT date_trunc('month', day::timestamp) AT TIME ZONE 'UTC', stage::text, count(DISTINCT user_id)::numeric \
+                 FROM orders WHERE day IS NOT NULL GROUP BY 1, 2",
+        tally: "SELECT * FROM tally.series('users_by_stage', '2000-01-01', '2100-01-01')",
+    },
 ];
 
 /// Defines every metric of CHECKS on the orders table.
