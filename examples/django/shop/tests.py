@@ -143,6 +143,31 @@ class PackageTests(TestCase):
             live.setdefault(row["status"], {})[str(row["user_id"])] = row["n"]
         self.assertEqual(nested, live)
 
+    def test_group_by_a_datetime_field_keys_iso_8601_in_utc(self):
+        import pg_tally
+        from pg_tally.operations import CreateDashboard, CreateMetric
+
+        # 0.16.0: a DateTimeField (timestamptz) is keyed by its ISO 8601 text in UTC, whatever
+        # the session's TimeZone (a row written and the snapshot read in Tokyo here): Python
+        # reads the keys back with fromisoformat.
+        self.run_operation(CreateMetric("amount_by_created_at", model="shop.Order", aggregate="sum",
+                                        field="amount", group_by="created_at"))
+        self.run_operation(CreateDashboard("by_instant", metrics=["amount_by_created_at"]))
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'Asia/Tokyo'")
+        try:
+            Order.objects.create(user=User.objects.first(), status="PAID", amount=Decimal("7.25"))
+            keyed = pg_tally.snapshot("by_instant")["amount_by_created_at"]
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TIME ZONE 'UTC'")
+        figures = {datetime.datetime.fromisoformat(key): value for key, value in keyed.items()}
+        live = {row["created_at"]: row["s"] for row in Order.objects.values("created_at").annotate(s=Sum("amount"))}
+        self.assertEqual(figures, live)
+        self.assertTrue(all(key.endswith("+00:00") for key in keyed))
+
     def test_a_filter_through_a_relation_is_refused(self):
         from django.core.exceptions import FieldError
         from django.db.models import Q
