@@ -1645,7 +1645,11 @@ fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]
         .first()
         .get::<Vec<pg_sys::Oid>>(1)?
         .unwrap_or_default();
-    let gone: Vec<pg_sys::Oid> = saved.iter().filter(|e| !enums.contains(e)).copied().collect();
+    let gone: Vec<pg_sys::Oid> = saved
+        .iter()
+        .filter(|e| !enums.contains(e))
+        .copied()
+        .collect();
     if !gone.is_empty() {
         client.update(
             "DELETE FROM tally._group_enum g \
@@ -1654,7 +1658,11 @@ fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]
             &[id.into(), gone.into()],
         )?;
     }
-    let missing: Vec<pg_sys::Oid> = enums.iter().filter(|e| !saved.contains(e)).copied().collect();
+    let missing: Vec<pg_sys::Oid> = enums
+        .iter()
+        .filter(|e| !saved.contains(e))
+        .copied()
+        .collect();
     save_group_enums(id, &missing)
 }
 
@@ -1673,7 +1681,10 @@ fn save_group_enums(id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
         ffi::execute_in_snapshot(
             &snapshot,
             &crate::sql::SAVE_GROUP_ENUM_SQL,
-            &[ffi::SpiValue::of_int4(id), ffi::SpiValue::of_oid(*enum_type)],
+            &[
+                ffi::SpiValue::of_int4(id),
+                ffi::SpiValue::of_oid(*enum_type),
+            ],
             &[],
         )?;
     }

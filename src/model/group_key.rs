@@ -41,5 +41,8 @@ fn group_text(value: pgrx::AnyElement) -> SqlResult<String> {
         }
         .into());
     }
-    Ok(crate::ffi::datetime::json_datetime(Some(value.datum()), base))
+    Ok(crate::ffi::datetime::json_datetime(
+        Some(value.datum()),
+        base,
+    ))
 }

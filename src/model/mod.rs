@@ -275,7 +275,9 @@ impl Metric {
         let group_text_columns = group_by
             .iter()
             .filter(|column| {
-                group_key::has_group_text(crate::ffi::datetime::column_base_type(source_oid, column))
+                group_key::has_group_text(crate::ffi::datetime::column_base_type(
+                    source_oid, column,
+                ))
             })
             .cloned()
             .collect();
