@@ -158,3 +158,33 @@ END
 $fn$;
 
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- 0.16.0 keys a group column of numeric without a scale of its own, real, double precision
+-- or jsonb (a domain over one too) by tally._group_text, the shortest text of its value,
+-- where 0.15.0 keyed it by its text cast, which kept values that GROUP BY makes one group
+-- in two: 1.0 and 1.00, -0 and 0, {"a": 1.0} and {"a": 1}. The metrics grouped by such a
+-- column are marked broken here and recomputed by tally._revalidate_source, which also
+-- rebuilds their tables' triggers (a new generation: every session then builds the new
+-- keys). This scans those tables, and locks them against writers until the update commits.
+WITH RECURSIVE grouped (metric_id, type_oid, typmod) AS (
+    SELECT m.id, a.atttypid, a.atttypmod
+      FROM tally._metric m
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = m.source::pg_catalog.oid
+     WHERE a.attnum > 0 AND NOT a.attisdropped
+       AND a.attname::pg_catalog.text = ANY (coalesce(m.group_columns, ARRAY[m.group_by]))
+    UNION ALL
+    SELECT g.metric_id, t.typbasetype, t.typtypmod
+      FROM grouped g JOIN pg_catalog.pg_type t ON t.oid = g.type_oid
+     WHERE t.typtype = 'd'
+)
+INSERT INTO tally._broken (metric_id, reason)
+SELECT DISTINCT g.metric_id,
+       'its group keys change form in 0.16.0 (tally._group_text) and the update did not recompute it'
+  FROM grouped g
+ WHERE (g.type_oid = 'pg_catalog.numeric'::pg_catalog.regtype AND g.typmod < 0)
+    OR g.type_oid IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype,
+                      'pg_catalog.jsonb'::pg_catalog.regtype)
+    ON CONFLICT (metric_id) DO NOTHING;
+
+SELECT tally._revalidate_source(s.source)
+  FROM (SELECT DISTINCT m.source FROM tally._metric m JOIN tally._broken b ON b.metric_id = m.id) s;

@@ -152,7 +152,7 @@ pub enum TallyError {
 
     /// `tally._group_text` called with a value of a type it does not key (0.16.0: only the
     /// change queries call it, always with one).
-    #[error("tally._group_text takes an enum, date, timestamp or timestamptz value, not a value of type {type_name}")]
+    #[error("tally._group_text takes an enum, date, timestamp, timestamptz, numeric, real, double precision or jsonb value, not a value of type {type_name}")]
     NoGroupText { type_name: String },
 
     /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).

@@ -353,6 +353,11 @@ CREATE TYPE crate_state AS ENUM ('packed', 'sent', 'lost');
 CREATE TABLE crates (id int PRIMARY KEY, state crate_state, due date, weight int);
 INSERT INTO crates SELECT i, (ARRAY['packed', 'sent', 'lost'])[1 + i % 3]::crate_state,
                           date '2026-03-01' + i % 5, i % 97 FROM generate_series(1, 600) i;
+CREATE TABLE readings (id int PRIMARY KEY, n numeric, x float8);
+INSERT INTO readings SELECT i, round(i % 4, i % 3), CASE WHEN i % 2 = 0 THEN 0.0 ELSE '-0' END
+  FROM generate_series(1, 300) i;
+SELECT tally.create_metric('readings_by_n', 'readings', group_by => 'n');
+SELECT tally.create_metric('readings_by_x', 'readings', 'sum', 'id', group_by => 'x');
 SQL
 early="$(q -d tally_previous -c "SELECT tally.create_metric('crates_by_state', 'crates', 'sum', 'weight', group_by => 'state')" 2>&1 || true)"
 grep -q "older than the installed library" <<<"$early" \
@@ -364,7 +369,19 @@ CRATES_EXACT="SELECT (SELECT count(*) FROM tally.groups('crates_by_state') g
                         FULL JOIN (SELECT to_char(due, 'YYYY-MM-DD') AS k, count(*) AS v FROM crates GROUP BY 1) l ON l.k = g.group_key
                        WHERE g.value IS DISTINCT FROM l.v)
                    + (SELECT count(*) FROM tally.verify())"
-[ "$(quiet_q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" \
+# 0.15.0 keyed these by their text casts: 1.0 and 1.00 (-0 and 0) in two groups each. The
+# update recomputes them to GROUP BY's groups.
+READINGS_EXACT="SELECT (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n'))
+                     = (SELECT array_agg(c ORDER BY c) FROM (SELECT count(*)::numeric AS c FROM readings GROUP BY n) g)
+                   AND (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_x'))
+                     = (SELECT array_agg(c ORDER BY c) FROM (SELECT sum(id)::numeric AS c FROM readings GROUP BY x) g)
+                   AND NOT EXISTS (SELECT 1 FROM tally.metrics WHERE broken IS NOT NULL)"
+[ "$(quiet_q -d tally_previous -c "$READINGS_EXACT")" = f ] \
+  || fail "the $PREVIOUS catalog did not key 1.0 and 1.00 apart: this step tests nothing"
+[ "$(quiet_q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" -c "$READINGS_EXACT" \
+       -c "INSERT INTO readings VALUES (1001, 2.000, '-0')" -c "$READINGS_EXACT" | tr '\n' ' ')" = "t t " ] \
+  || fail "groups of a numeric and a float are not GROUP BY's after the update from $PREVIOUS"
+[ "$(quiet_q -d tally_previous \
        -c "SELECT tally.create_metric('crates_by_state', 'crates', 'sum', 'weight', group_by => 'state') IS NOT NULL" \
        -c "SELECT tally.create_metric('crates_by_due', 'crates', 'count', group_by => 'due') IS NOT NULL" \
        -c "ALTER TYPE crate_state RENAME VALUE 'lost' TO 'missing'" \

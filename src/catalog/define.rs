@@ -1014,15 +1014,20 @@ const MAX_GROUP_COLUMNS: usize = 8;
 /// A group key is the column's text form; it must not depend on session settings (a
 /// timestamptz prints in the session's TimeZone), or two sessions would count one row in
 /// two groups. An enum, a date or a timestamp (0.16.0, a 0.16.0 catalog) is keyed by
-/// pg_tally's own text of it (`model::group_key`); for any other type Postgres judges: the
-/// cast must be usable in an index expression. The enum a column is of, if it is.
+/// pg_tally's own text of it (`model::group_key`), as are numerics without a scale, floats
+/// and jsonb there; for any other type Postgres judges: the cast must be usable in an index
+/// expression. The enum a column is of, if it is.
 fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_sys::Oid>> {
-    let base = ffi::datetime::base_type(column.type_oid);
-    if crate::model::group_key::has_group_text(base) {
-        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+    let (base, typmod) = ffi::datetime::column_base_type(source.oid, &column.name);
+    let keyed_0_16 = crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16);
+    if crate::model::group_key::needs_group_text(base) {
+        if !keyed_0_16 {
             return Err(TallyError::CatalogOutdated);
         }
         return Ok(ffi::enums::is_enum(base).then_some(base));
+    }
+    if keyed_0_16 && crate::model::group_key::has_group_text(base, typmod) {
+        return Ok(None);
     }
     let expression = crate::sql::text_form_sql(&column.name);
     probe_expression(source, &expression, ExpressionRole::GroupKey, |_, _| Ok(())).map_err(

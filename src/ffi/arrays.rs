@@ -255,6 +255,15 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     }
 }
 
+/// The text the built-in output function of `base` (numeric, jsonb: none reads a setting)
+/// writes for `datum`, a non-NULL datum of that type (the caller's type check: as for
+/// `datetime::json_datetime`, a datum of another type is a caller's bug).
+pub fn builtin_text(base: pg_sys::Oid, datum: pg_sys::Datum) -> String {
+    debug_assert!(matches!(base, pg_sys::NUMERICOID | pg_sys::JSONBOID));
+    // SAFETY: `datum` is a non-NULL datum of the built-in type `base` (above).
+    unsafe { output_text(base, datum) }
+}
+
 /// The text the built-in output function of `base` writes for `datum`.
 ///
 /// # Safety

@@ -73,26 +73,35 @@ pub fn base_type(type_oid: pg_sys::Oid) -> pg_sys::Oid {
     unsafe { pg_sys::getBaseType(type_oid) }
 }
 
-/// The base type (`base_type`) of column `name` of relation `relid`; InvalidOid when the
-/// relation has no such live column.
-pub fn column_base_type(relid: pg_sys::Oid, name: &str) -> pg_sys::Oid {
+/// The base type of column `name` of relation `relid` and the type modifier it has there
+/// (a domain's own, `numeric(12,2)`'s); (InvalidOid, -1) when the relation has no such live
+/// column.
+pub fn column_base_type(relid: pg_sys::Oid, name: &str) -> (pg_sys::Oid, i32) {
+    let none = (pg_sys::InvalidOid, -1);
     let Ok(name) = std::ffi::CString::new(name) else {
-        return pg_sys::InvalidOid;
+        return none;
     };
+    let mut type_oid = pg_sys::InvalidOid;
+    let mut typmod: i32 = -1;
+    let mut collation = pg_sys::InvalidOid;
     // SAFETY: syscache lookups by the relation's oid and a NUL-terminated column name
-    // (InvalidAttrNumber for none, dropped columns included), then by that column's number
-    // (InvalidOid for none); neither raises an ERROR for a missing entry.
-    let type_oid = unsafe {
+    // (InvalidAttrNumber for none, dropped columns included), then by that column's number,
+    // which exists (get_atttypetypmodcoll raises an ERROR only for a missing one); the out
+    // arguments are locals.
+    unsafe {
         let number = pg_sys::get_attnum(relid, name.as_ptr());
         if number == pg_sys::InvalidAttrNumber as pg_sys::AttrNumber {
-            return pg_sys::InvalidOid;
+            return none;
         }
-        pg_sys::get_atttype(relid, number)
-    };
-    if type_oid == pg_sys::InvalidOid {
-        return type_oid;
+        pg_sys::get_atttypetypmodcoll(relid, number, &mut type_oid, &mut typmod, &mut collation);
     }
-    base_type(type_oid)
+    if !super::cached_by_oid(pg_sys::SysCacheIdentifier::TYPEOID, type_oid) {
+        return none;
+    }
+    // SAFETY: a syscache walk from an existing type down its domains; `typmod` is a local
+    // it updates to the innermost domain's modifier, if any.
+    let base = unsafe { pg_sys::getBaseTypeAndTypmod(type_oid, &mut typmod) };
+    (base, typmod)
 }
 
 /// A type's name as `format_type` writes it (schema-qualified where the search path would

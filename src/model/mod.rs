@@ -230,8 +230,8 @@ pub struct Metric {
     /// the JSON array of their text forms). Serialized as null, a name, or an array.
     #[serde(serialize_with = "serialize_group_by")]
     pub group_by: Vec<String>,
-    /// The group columns keyed by `tally._group_text` (0.16.0: enums, dates, timestamps;
-    /// `group_key`), as their table has them now.
+    /// The group columns keyed by `tally._group_text` (0.16.0: enums, dates, timestamps,
+    /// numerics without a scale, floats, jsonb; `group_key`), as their table has them now.
     #[serde(skip)]
     pub group_text_columns: Vec<String>,
     pub bucket: Option<Bucket>,
@@ -272,15 +272,20 @@ impl Metric {
             Some(columns) => columns,
             None => text(8)?.into_iter().collect(),
         };
-        let group_text_columns = group_by
-            .iter()
-            .filter(|column| {
-                group_key::has_group_text(crate::ffi::datetime::column_base_type(
-                    source_oid, column,
-                ))
-            })
-            .cloned()
-            .collect();
+        // Only a 0.16.0 catalog has `tally._group_text` (its metrics were recomputed to its
+        // keys by the update).
+        let group_text_columns = if installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+            group_by
+                .iter()
+                .filter(|column| {
+                    let (base, typmod) = crate::ffi::datetime::column_base_type(source_oid, column);
+                    group_key::has_group_text(base, typmod)
+                })
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Metric {
             id: row.get::<i32>(1)?.unwrap_or_default(),
             name: required(2, "name")?,

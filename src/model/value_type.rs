@@ -365,7 +365,7 @@ pub fn canonical_jsonb(text: &str) -> Vec<u8> {
 }
 
 /// A number as `numeric_out` writes it, without the zeros that end its fraction.
-fn shortest_number(number: &str) -> &str {
+pub fn shortest_number(number: &str) -> &str {
     if !number.contains('.') {
         return number;
     }

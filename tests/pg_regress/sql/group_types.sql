@@ -92,6 +92,42 @@ SELECT m.name, g.enum_type FROM tally._group_enum g JOIN tally._metric m ON m.id
  WHERE m.name = 'by_stage_channel' ORDER BY 2;
 SELECT * FROM tally.verify();
 
+-- Values GROUP BY makes one group are one group (0.16.0; before, keyed by their text casts,
+-- they were two): 1.0 and 1.00 of a numeric without a scale (one with a scale keeps its
+-- text), -0 and 0 of a float, {"a": 1.0} and {"a": 1} of a jsonb.
+CREATE DOMAIN amount_d AS numeric;
+CREATE TABLE readings (id serial PRIMARY KEY, n numeric, n_d amount_d, n2 numeric(6,2), x float8,
+                       r real, j jsonb);
+INSERT INTO readings (n, n_d, n2, x, r, j) VALUES
+ (1.0, 1.0, 5.5, 0.0, 0.0, '{"a": 1.0, "b": [2.50]}'),
+ (1.00, 1.000, 5.50, '-0', '-0', '{"b": [2.5], "a": 1}'),
+ (1, 1, 5, 'NaN', 'Infinity', '{"a": 1e2}'),
+ ('NaN', NULL, NULL, 1.5e300, 0.1, '{"a": 100}'),
+ (-0.10, -0.1, -0.1, -2.5, -2.5, '"1.0"');
+SELECT count(tally.create_metric('readings_by_' || c, 'readings', group_by => c)) AS created
+  FROM unnest(ARRAY['n', 'n_d', 'n2', 'x', 'r', 'j']) c;
+SELECT tally.create_metric('readings_by_n_x', 'readings', 'sum', 'id', group_by => ARRAY['n', 'x'])->'group_by';
+SELECT c AS column_name, group_key, value FROM unnest(ARRAY['n', 'n_d', 'n2', 'x', 'r', 'j', 'n_x']) c,
+       LATERAL tally.groups('readings_by_' || c) ORDER BY 1, 2;
+-- Against GROUP BY: the same groups' counts (the NULL group among them).
+SELECT c AS column_name,
+       (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_' || c))
+     = (SELECT array_agg(n ORDER BY n) FROM (
+          SELECT count(*)::numeric AS n FROM readings
+           GROUP BY CASE c WHEN 'x' THEN x END, CASE c WHEN 'r' THEN r END, CASE c WHEN 'j' THEN j END) g)
+         AS as_group_by
+  FROM unnest(ARRAY['x', 'r', 'j']) c;
+SELECT (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n'))
+     = (SELECT array_agg(k ORDER BY k) FROM (SELECT count(*)::numeric AS k FROM readings GROUP BY n) g) AS n_as_group_by,
+       (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n_d'))
+     = (SELECT array_agg(k ORDER BY k) FROM (SELECT count(*)::numeric AS k FROM readings GROUP BY n_d) g) AS n_d_as_group_by,
+       (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n_x'))
+     = (SELECT array_agg(k ORDER BY k) FROM (SELECT sum(id)::numeric AS k FROM readings GROUP BY n, x) g) AS n_x_as_group_by;
+SELECT * FROM tally.verify();
+SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'readings'::regclass;
+DROP TABLE readings;
+DROP DOMAIN amount_d;
+
 -- Still refused: an interval prints by IntervalStyle, money by lc_monetary.
 SELECT tally.create_metric('bad', 'shipments', group_by => 'late');
 \echo :LAST_ERROR_SQLSTATE
