@@ -150,6 +150,11 @@ pub enum TallyError {
     #[error("tally._tracked_label takes an enum value, not a value of type {type_name}")]
     NotAnEnum { type_name: String },
 
+    /// A group column of text in a nondeterministic collation (0.16.0: refused before as
+    /// any collation created after initdb was).
+    #[error("cannot group by column \"{column}\" in nondeterministic collation \"{collation}\"")]
+    NondeterministicGroupColumn { column: String, collation: String },
+
     /// `tally._group_text` called with a value of a type it does not key (0.16.0: only the
     /// change queries call it, always with one).
     #[error("tally._group_text takes an enum, date, timestamp, timestamptz, numeric, real, double precision or jsonb value, not a value of type {type_name}")]
@@ -393,9 +398,10 @@ impl TallyError {
             }
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            CollationNotBuiltIn { .. } | NondeterministicCollation { .. } | TextNotUtf8 { .. } => {
-                Code::ERRCODE_FEATURE_NOT_SUPPORTED
-            }
+            CollationNotBuiltIn { .. }
+            | NondeterministicCollation { .. }
+            | NondeterministicGroupColumn { .. }
+            | TextNotUtf8 { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             FigureOutOfRange { .. } | InfiniteInterval { .. } => {
                 Code::ERRCODE_DATETIME_FIELD_OVERFLOW
             }
@@ -439,7 +445,7 @@ impl TallyError {
             TemporaryObject { .. } => Some(
                 "Postgres drops a session's temporary objects when it ends, and by cascade the columns, partitions or tables that depend on them, unseen by pg_tally's DDL hooks: the metric would keep a stale figure, and the table's writes would fail or its rows vanish.".into(),
             ),
-            NondeterministicCollation { .. } => Some(
+            NondeterministicCollation { .. } | NondeterministicGroupColumn { .. } => Some(
                 "pg_tally compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
             ),
             _ => None,
@@ -482,6 +488,9 @@ impl TallyError {
             TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
             NondeterministicCollation { .. } => {
                 "Use a deterministic form of the value, such as column_name => 'lower(email) COLLATE \"C\"', or the column under COLLATE \"C\"."
+            }
+            NondeterministicGroupColumn { .. } => {
+                "Group by a column holding a deterministic form of it (a generated column such as lower(email) COLLATE \"C\")."
             }
             TextNotUtf8 { .. } => {
                 "pg_tally keeps the texts (and enum labels, jsonb texts) of min, max and count_distinct as UTF-8; count works on any value in any encoding."

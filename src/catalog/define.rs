@@ -1029,6 +1029,15 @@ fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_s
     if keyed_0_16 && crate::model::group_key::has_group_text(base, typmod) {
         return Ok(None);
     }
+    if matches!(
+        base,
+        pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID
+    ) && column.collation.to_u32() >= pg_sys::FirstNormalObjectId
+    {
+        // A collation created after initdb (0.16.0): the key is the text's bytes, its cast
+        // runs no collation, and in a deterministic collation equal texts have equal bytes.
+        return check_group_collation(column).map(|()| None);
+    }
     let expression = crate::sql::text_form_sql(&column.name);
     probe_expression(source, &expression, ExpressionRole::GroupKey, |_, _| Ok(())).map_err(
         |_| TallyError::WrongGroupType {
@@ -1037,6 +1046,19 @@ fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_s
         },
     )??;
     Ok(None)
+}
+
+/// A text group column in a collation created after initdb is taken when the collation is
+/// deterministic (0.16.0): GROUP BY equates texts as their bytes then.
+fn check_group_collation(column: &Column) -> Result<()> {
+    let (name, deterministic) = ffi::collations::name_and_determinism(column.collation);
+    if deterministic {
+        return Ok(());
+    }
+    Err(TallyError::NondeterministicGroupColumn {
+        column: column.name.clone(),
+        collation: name,
+    })
 }
 
 /// What `column_name` reads, with the columns it reads added to `depends_on`: a column of

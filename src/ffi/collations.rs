@@ -2,7 +2,8 @@
 //! in a collation that is not byte order): Postgres' own `varstr_cmp`, which `text`'s btree
 //! operator class calls, so the order is exactly `min(column)`'s. By oid, never by name: a
 //! name would be looked up again, in the newest catalog, where the collation's owner may
-//! have renamed it and put another in its place.
+//! have renamed it and put another in its place. Also (0.16.0) a collation's name and
+//! whether it is deterministic, for a text group column.
 
 use pgrx::pg_sys;
 use std::cmp::Ordering;
@@ -30,4 +31,26 @@ pub fn compare(left: &[u8], right: &[u8], collation: pg_sys::Oid) -> Ordering {
 /// probe, where comparing in it raised "cache lookup failed").
 pub fn exists(collation: pg_sys::Oid) -> bool {
     super::cached_by_oid(pg_sys::SysCacheIdentifier::COLLOID, collation)
+}
+
+/// The name of collation `collation` (`???` for none) and whether it is deterministic (a
+/// collation that is none is not).
+pub fn name_and_determinism(collation: pg_sys::Oid) -> (String, bool) {
+    if !exists(collation) {
+        return ("???".to_string(), false);
+    }
+    // SAFETY: syscache lookups by the oid of an existing collation: get_collation_name
+    // returns a palloc'd NUL-terminated name (NULL for none, handled), and
+    // get_collation_isdeterministic reads a flag of the same entry.
+    unsafe {
+        let name = pg_sys::get_collation_name(collation);
+        let name = if name.is_null() {
+            "???".to_string()
+        } else {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        };
+        (name, pg_sys::get_collation_isdeterministic(collation))
+    }
 }

@@ -128,6 +128,31 @@ SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source
 DROP TABLE readings;
 DROP DOMAIN amount_d;
 
+-- Text in a collation created after initdb (0.16.0; refused before): grouped by its bytes,
+-- which a deterministic collation equates as it does; a nondeterministic one is refused
+-- (0A000). (Without ICU: libc's C.utf8, and the refusal is not reached.)
+DO $$ BEGIN
+    CREATE COLLATION natural_g (provider = icu, locale = 'und-u-kn-true');
+EXCEPTION WHEN feature_not_supported THEN
+    CREATE COLLATION natural_g (provider = libc, locale = 'C.utf8');
+END $$;
+CREATE TABLE labels (id serial PRIMARY KEY, label text COLLATE natural_g);
+INSERT INTO labels (label) VALUES ('a2'), ('a10'), ('a2'), (NULL);
+SELECT tally.create_metric('labels_by_label', 'labels', group_by => 'label')->'group_by';
+SELECT * FROM tally.groups('labels_by_label') ORDER BY group_key COLLATE "C";
+DO $$ BEGIN
+    CREATE COLLATION blind_g (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+    ALTER TABLE labels ADD COLUMN blind text COLLATE blind_g;
+    PERFORM tally.create_metric('labels_by_blind', 'labels', group_by => 'blind');
+    RAISE WARNING 'a group column in a nondeterministic collation was taken';
+EXCEPTION WHEN feature_not_supported THEN
+    RAISE WARNING 'refused: %', CASE WHEN SQLERRM LIKE 'cannot group by column "blind" in nondeterministic collation%'
+                                          OR SQLERRM LIKE '%ICU is not supported%' THEN 'as it should be' ELSE SQLERRM END;
+END $$;
+SELECT tally.drop_metric('labels_by_label') IS NOT NULL AS dropped;
+DROP TABLE labels;
+DROP COLLATION natural_g;
+
 -- Still refused: an interval prints by IntervalStyle, money by lc_monetary.
 SELECT tally.create_metric('bad', 'shipments', group_by => 'late');
 \echo :LAST_ERROR_SQLSTATE
