@@ -155,6 +155,11 @@ pub enum TallyError {
     #[error("cannot group by column \"{column}\" in nondeterministic collation \"{collation}\"")]
     NondeterministicGroupColumn { column: String, collation: String },
 
+    /// A group column of an enum in a database not encoded in UTF8 (0.16.0: its labels are
+    /// kept as UTF-8, as an enum's values are).
+    #[error("cannot group by {what} in a database not encoded in UTF8")]
+    GroupNotUtf8 { what: String },
+
     /// `tally._group_text` called with a value of a type it does not key (0.16.0: only the
     /// change queries call it, always with one).
     #[error("tally._group_text takes an enum, date, timestamp, timestamptz, numeric, real, double precision or jsonb value, not a value of type {type_name}")]
@@ -401,6 +406,7 @@ impl TallyError {
             CollationNotBuiltIn { .. }
             | NondeterministicCollation { .. }
             | NondeterministicGroupColumn { .. }
+            | GroupNotUtf8 { .. }
             | TextNotUtf8 { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             FigureOutOfRange { .. } | InfiniteInterval { .. } => {
                 Code::ERRCODE_DATETIME_FIELD_OVERFLOW
@@ -488,6 +494,9 @@ impl TallyError {
             TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
             NondeterministicCollation { .. } => {
                 "Use a deterministic form of the value, such as column_name => 'lower(email) COLLATE \"C\"', or the column under COLLATE \"C\"."
+            }
+            GroupNotUtf8 { .. } => {
+                "Group by a text column (kept as the database's encoding has it), or create the database with ENCODING 'UTF8'."
             }
             NondeterministicGroupColumn { .. } => {
                 "Group by a column holding a deterministic form of it (a generated column such as lower(email) COLLATE \"C\")."

@@ -59,6 +59,12 @@ pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys:
     (relid != pg_sys::InvalidOid).then_some(relid)
 }
 
+/// Whether this database is encoded in UTF8.
+pub fn database_is_utf8() -> bool {
+    // SAFETY: reads the database encoding, set for the life of the backend.
+    unsafe { pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as std::ffi::c_int }
+}
+
 /// Whether `schema` holds a function `name` taking exactly `arg_types`.
 pub fn function_in(schema: pg_sys::Oid, name: &std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> bool {
     let count = i32::try_from(arg_types.len()).expect("a function takes fewer than 2^31 arguments");

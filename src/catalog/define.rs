@@ -1024,7 +1024,16 @@ fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_s
         if !keyed_0_16 {
             return Err(TallyError::CatalogOutdated);
         }
-        return Ok(ffi::enums::is_enum(base).then_some(base));
+        if !ffi::enums::is_enum(base) {
+            return Ok(None);
+        }
+        // Labels are keys as UTF-8 (found by a hostile probe: a lossy copy merged two).
+        if !ffi::database_is_utf8() {
+            return Err(TallyError::GroupNotUtf8 {
+                what: format!("enum column \"{}\"", column.name),
+            });
+        }
+        return Ok(Some(base));
     }
     if keyed_0_16 && crate::model::group_key::has_group_text(base, typmod) {
         return Ok(None);

@@ -28,14 +28,25 @@ pub fn needs_group_text(base: pg_sys::Oid) -> bool {
 }
 
 /// Whether a group column of base type `base` with type modifier `typmod` is keyed by
-/// `tally._group_text` on a 0.16.0 catalog (on an older one, only by its text cast).
+/// `tally._group_text` on a 0.16.0 catalog (on an older one, only by its text cast). A jsonb
+/// only in a UTF8 database (its text is made canonical as UTF-8; elsewhere it keeps its
+/// cast, and `1.0` and `1` their own groups).
 pub fn has_group_text(base: pg_sys::Oid, typmod: i32) -> bool {
     needs_group_text(base)
         || (base == pg_sys::NUMERICOID && typmod < 0)
-        || matches!(
-            base,
-            pg_sys::FLOAT4OID | pg_sys::FLOAT8OID | pg_sys::JSONBOID
-        )
+        || matches!(base, pg_sys::FLOAT4OID | pg_sys::FLOAT8OID)
+        || (base == pg_sys::JSONBOID && crate::ffi::database_is_utf8())
+}
+
+/// A label's or a jsonb's text as UTF-8, never a lossy copy (two texts would share a key):
+/// `catalog::define` takes such group columns in UTF8 databases only.
+fn utf8(bytes: Vec<u8>, type_oid: pg_sys::Oid) -> Result<String, TallyError> {
+    String::from_utf8(bytes).map_err(|_| TallyError::GroupNotUtf8 {
+        what: format!(
+            "a value of type {}",
+            crate::ffi::datetime::type_name(type_oid)
+        ),
+    })
 }
 
 /// A group column's value as its key's text (`has_group_text`'s types), for the change
@@ -53,7 +64,7 @@ fn group_text(value: pgrx::AnyElement) -> SqlResult<String> {
     let datum = value.datum();
     if crate::ffi::enums::is_enum(base) {
         let label = crate::ffi::enums::label_of(pg_sys::Oid::from(datum.value() as u32));
-        return Ok(String::from_utf8_lossy(&label).into_owned());
+        return Ok(utf8(label, value.oid())?);
     }
     Ok(match base {
         pg_sys::DATEOID | pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => {
@@ -71,7 +82,10 @@ fn group_text(value: pgrx::AnyElement) -> SqlResult<String> {
         }
         pg_sys::JSONBOID => {
             let text = crate::ffi::arrays::builtin_text(base, datum);
-            String::from_utf8_lossy(&crate::model::value_type::canonical_jsonb(&text)).into_owned()
+            utf8(
+                crate::model::value_type::canonical_jsonb(&text),
+                value.oid(),
+            )?
         }
         _ => {
             return Err(TallyError::NoGroupText {
