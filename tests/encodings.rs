@@ -33,6 +33,18 @@ fn sqlstate(result: Result<Vec<postgres::Row>, postgres::Error>) -> String {
     }
 }
 
+/// The rows of `sql` (bytes, text), sorted.
+fn sorted_pairs(db: &mut Client, sql: &str) -> Vec<(Vec<u8>, String)> {
+    let mut rows: Vec<(Vec<u8>, String)> = db
+        .query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    rows.sort();
+    rows
+}
+
 #[test]
 fn labels_and_texts_that_are_not_utf8_never_share_a_group() {
     let mut db = sql_ascii_database("tally_encodings");
@@ -70,40 +82,23 @@ fn labels_and_texts_that_are_not_utf8_never_share_a_group() {
     .unwrap();
     db.batch_execute("INSERT INTO visits VALUES (6, NULL, 'cafe', '{\"a\": 1.00}')")
         .unwrap();
-    let groups = |db: &mut Client, metric: &str| -> Vec<(Vec<u8>, String)> {
-        let mut rows: Vec<(Vec<u8>, String)> = db
-            .query(
-                "SELECT convert_to(group_key, 'SQL_ASCII'), value::text FROM tally.groups($1)",
-                &[&metric],
-            )
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        rows.sort();
-        rows
-    };
-    let note_groups = groups(&mut db, "by_note");
-    let live_notes: Vec<(Vec<u8>, String)> = {
-        let mut rows: Vec<(Vec<u8>, String)> = db
-            .query(
-                "SELECT convert_to(note, 'SQL_ASCII'), count(*)::text FROM visits GROUP BY note",
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        rows.sort();
-        rows
-    };
+    let by_note =
+        "SELECT convert_to(group_key, 'SQL_ASCII'), value::text FROM tally.groups('by_note')";
+    let note_groups = sorted_pairs(&mut db, by_note);
+    let live_notes = sorted_pairs(
+        &mut db,
+        "SELECT convert_to(note, 'SQL_ASCII'), count(*)::text FROM visits GROUP BY note",
+    );
     assert_eq!(
         note_groups, live_notes,
         "text groups in a SQL_ASCII database"
     );
     assert_eq!(note_groups.len(), 2);
     // jsonb keeps its text cast there: one group per text ('{"a": 1.00}' is its own).
-    let doc_groups = groups(&mut db, "by_doc");
+    let doc_groups = sorted_pairs(
+        &mut db,
+        "SELECT convert_to(group_key, 'SQL_ASCII'), value::text FROM tally.groups('by_doc')",
+    );
     let texts: Vec<String> = doc_groups
         .iter()
         .map(|(key, _)| String::from_utf8(key.clone()).unwrap())
