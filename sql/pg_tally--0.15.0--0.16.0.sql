@@ -9,17 +9,6 @@
 CREATE FUNCTION tally._group_text(value anyelement) RETURNS text
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'group_text_wrapper';
 
--- count_distinct over money and timetz (0.16.0). The constraint is named as a fresh install
--- names it. This locks tally._value_type until the update commits: a writer that loads its
--- table's metrics meanwhile (once per session, or after a change of definitions) waits that
--- long.
-ALTER TABLE tally._value_type
-    DROP CONSTRAINT _value_type_type_name_check,
-    ADD CONSTRAINT _value_type_type_name_check
-        CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
-                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
-                             'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz'));
-
 -- The enums a metric's group columns are of (0.16.0): a group key holds the label
 -- (tally._group_text), and `labels` are the enum's labels as pg_tally last saw them, which
 -- the DDL hooks compare to find a label renamed and recompute the metric, as for
@@ -160,12 +149,18 @@ $fn$;
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- 0.16.0 keys a group column of numeric without a scale of its own, real, double precision
--- or jsonb (a domain over one too) by tally._group_text, the shortest text of its value,
--- where 0.15.0 keyed it by its text cast, which kept values that GROUP BY makes one group
--- in two: 1.0 and 1.00, -0 and 0, {"a": 1.0} and {"a": 1}. The metrics grouped by such a
--- column are marked broken here and recomputed by tally._revalidate_source, which also
--- rebuilds their tables' triggers (a new generation: every session then builds the new
--- keys). This scans those tables, and locks them against writers until the update commits.
+-- or (in a UTF8 database) jsonb, or a domain over one, by tally._group_text, the shortest
+-- text of its value, where 0.15.0 keyed it by its text cast, which kept values that GROUP BY
+-- makes one group in two: 1.0 and 1.00, -0 and 0, {"a": 1.0} and {"a": 1}. The metrics
+-- grouped by such a column are marked broken here and recomputed by
+-- tally._revalidate_source (which checks every metric of their tables and rebuilds their
+-- triggers: a new generation, so every session then builds the new keys), table by table in
+-- oid order. This scans those tables and keeps their readers and writers waiting until the
+-- update commits. No definition may start meanwhile (the lock on tally._metric), nor be
+-- missed by a REPEATABLE READ snapshot older than it (tally._require_current_metrics: 40001).
+LOCK TABLE tally._metric IN SHARE ROW EXCLUSIVE MODE;
+SELECT tally._require_current_metrics();
+
 WITH RECURSIVE grouped (metric_id, type_oid, typmod) AS (
     SELECT m.id, a.atttypid, a.atttypmod
       FROM tally._metric m
@@ -178,13 +173,35 @@ WITH RECURSIVE grouped (metric_id, type_oid, typmod) AS (
      WHERE t.typtype = 'd'
 )
 INSERT INTO tally._broken (metric_id, reason)
-SELECT DISTINCT g.metric_id,
-       'its group keys change form in 0.16.0 (tally._group_text) and the update did not recompute it'
+SELECT DISTINCT g.metric_id, 'its group keys change form in 0.16.0 and the update did not recompute it'
   FROM grouped g
  WHERE (g.type_oid = 'pg_catalog.numeric'::pg_catalog.regtype AND g.typmod < 0)
-    OR g.type_oid IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype,
-                      'pg_catalog.jsonb'::pg_catalog.regtype)
+    OR g.type_oid IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype)
+    OR (g.type_oid = 'pg_catalog.jsonb'::pg_catalog.regtype AND pg_catalog.getdatabaseencoding() = 'UTF8')
     ON CONFLICT (metric_id) DO NOTHING;
 
-SELECT tally._revalidate_source(s.source)
-  FROM (SELECT DISTINCT m.source FROM tally._metric m JOIN tally._broken b ON b.metric_id = m.id) s;
+DO $$
+DECLARE
+    source_table oid;
+BEGIN
+    FOR source_table IN
+        SELECT DISTINCT m.source::pg_catalog.oid
+          FROM tally._metric m JOIN tally._broken b ON b.metric_id = m.id
+         WHERE b.reason = 'its group keys change form in 0.16.0 and the update did not recompute it'
+         ORDER BY 1
+    LOOP
+        PERFORM tally._revalidate_source(source_table::pg_catalog.regclass);
+    END LOOP;
+END
+$$;
+
+-- count_distinct over money and timetz (0.16.0). The constraint is named as a fresh install
+-- names it. This locks tally._value_type until the update commits: a writer that loads its
+-- table's metrics meanwhile (once per session, or after a change of definitions) waits that
+-- long.
+ALTER TABLE tally._value_type
+    DROP CONSTRAINT _value_type_type_name_check,
+    ADD CONSTRAINT _value_type_type_name_check
+        CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
+                             'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
+                             'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz'));

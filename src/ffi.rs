@@ -59,6 +59,12 @@ pub fn relation_in(schema: pg_sys::Oid, name: &std::ffi::CStr) -> Option<pg_sys:
     (relid != pg_sys::InvalidOid).then_some(relid)
 }
 
+/// Whether an extension script (CREATE or ALTER EXTENSION) is running in this session.
+pub fn creating_extension() -> bool {
+    // SAFETY: reads a global bool the backend sets around an extension script.
+    unsafe { pg_sys::creating_extension }
+}
+
 /// Whether this database is encoded in UTF8.
 pub fn database_is_utf8() -> bool {
     // SAFETY: reads the database encoding, set for the life of the backend.

@@ -1020,7 +1020,7 @@ const MAX_GROUP_COLUMNS: usize = 8;
 fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_sys::Oid>> {
     let (base, typmod) = ffi::datetime::column_base_type(source.oid, &column.name);
     let keyed_0_16 = crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16);
-    if crate::model::group_key::needs_group_text(base) {
+    if crate::model::group_key::requires_group_text(base) {
         if !keyed_0_16 {
             return Err(TallyError::CatalogOutdated);
         }
@@ -1035,7 +1035,7 @@ fn check_group_text_form(source: &Source, column: &Column) -> Result<Option<pg_s
         }
         return Ok(Some(base));
     }
-    if keyed_0_16 && crate::model::group_key::has_group_text(base, typmod) {
+    if keyed_0_16 && crate::model::group_key::keyed_by_group_text(base, typmod) {
         return Ok(None);
     }
     if matches!(
@@ -1672,12 +1672,7 @@ fn insert_definition(
 /// another role's ALTER TYPE wait for its transaction).
 fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
     let saved = client
-        .select(
-            "SELECT coalesce(pg_catalog.array_agg(g.enum_type::pg_catalog.oid), '{}') \
-               FROM tally._group_enum g WHERE g.metric_id = $1",
-            Some(1),
-            &[id.into()],
-        )?
+        .select(crate::sql::GROUP_ENUMS_SQL, Some(1), &[id.into()])?
         .first()
         .get::<Vec<pg_sys::Oid>>(1)?
         .unwrap_or_default();
@@ -1688,8 +1683,7 @@ fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]
         .collect();
     if !gone.is_empty() {
         client.update(
-            "DELETE FROM tally._group_enum g \
-              WHERE g.metric_id = $1 AND g.enum_type::pg_catalog.oid = ANY ($2)",
+            crate::sql::FORGET_GROUP_ENUMS_SQL,
             None,
             &[id.into(), gone.into()],
         )?;

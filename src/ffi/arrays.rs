@@ -255,13 +255,16 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     }
 }
 
-/// The text the built-in output function of `base` (numeric, jsonb: none reads a setting)
-/// writes for `datum`, a non-NULL datum of that type (the caller's type check: as for
-/// `datetime::json_datetime`, a datum of another type is a caller's bug).
-pub fn builtin_text(base: pg_sys::Oid, datum: pg_sys::Datum) -> String {
-    debug_assert!(matches!(base, pg_sys::NUMERICOID | pg_sys::JSONBOID));
-    // SAFETY: `datum` is a non-NULL datum of the built-in type `base` (above).
-    unsafe { output_text(base, datum) }
+/// The bytes the built-in output function of numeric or jsonb (neither reads a setting)
+/// writes for `value`; None for a value of another type.
+pub fn builtin_output(value: &pgrx::AnyElement) -> Option<Vec<u8>> {
+    let base = super::datetime::base_type(value.oid());
+    if !matches!(base, pg_sys::NUMERICOID | pg_sys::JSONBOID) {
+        return None;
+    }
+    // SAFETY: an AnyElement is a non-NULL argument of the call, of type `value.oid()`, whose
+    // base type `base` is: its datum is one of `base`.
+    Some(unsafe { output_bytes(base, value.datum()) })
 }
 
 /// The text the built-in output function of `base` writes for `datum`.
@@ -269,17 +272,24 @@ pub fn builtin_text(base: pg_sys::Oid, datum: pg_sys::Datum) -> String {
 /// # Safety
 /// `datum` must be a non-NULL datum of the built-in type `base`.
 unsafe fn output_text(base: pg_sys::Oid, datum: pg_sys::Datum) -> String {
+    // SAFETY: as this function's own contract.
+    String::from_utf8_lossy(&unsafe { output_bytes(base, datum) }).into_owned()
+}
+
+/// The bytes the built-in output function of `base` writes for `datum`.
+///
+/// # Safety
+/// `datum` must be a non-NULL datum of the built-in type `base`.
+unsafe fn output_bytes(base: pg_sys::Oid, datum: pg_sys::Datum) -> Vec<u8> {
     let mut output = pg_sys::InvalidOid;
     let mut is_varlena = false;
     // SAFETY: `base` is a built-in type, whose output function (built in too, and reading
-    // no setting for the types of KEPT_BY_TEXT) takes `datum` and returns a palloc'd
+    // no setting for the types it is called for) takes `datum` and returns a palloc'd
     // NUL-terminated string, copied here and freed.
     unsafe {
         pg_sys::getTypeOutputInfo(base, &mut output, &mut is_varlena);
         let text = pg_sys::OidOutputFunctionCall(output, datum);
-        let owned = std::ffi::CStr::from_ptr(text)
-            .to_string_lossy()
-            .into_owned();
+        let owned = std::ffi::CStr::from_ptr(text).to_bytes().to_vec();
         pg_sys::pfree(text.cast());
         owned
     }

@@ -17,12 +17,14 @@ extern "C" {
 /// `FLOAT_SHORTEST_DECIMAL_LEN` 16, each counting a NUL the `bufn` forms do not write).
 const BUFFER_BYTES: usize = 32;
 
-/// The value of a non-NULL real (`float4`, widened exactly) or double precision datum of
-/// base type `base`; None for a datum of another type.
-pub fn float_of_datum(base: pgrx::pg_sys::Oid, datum: pgrx::pg_sys::Datum) -> Option<f64> {
+/// The value of a real (widened exactly) or double precision `value` (a domain's too); None
+/// for a value of another type.
+pub fn float_of(value: &pgrx::AnyElement) -> Option<f64> {
     use pgrx::FromDatum;
-    match base {
-        // SAFETY: a non-NULL datum of the type matched, which FromDatum reads by value.
+    let datum = value.datum();
+    match super::datetime::base_type(value.oid()) {
+        // SAFETY: an AnyElement is a non-NULL argument of the call, of the type matched
+        // (through its domains), which FromDatum reads by value.
         pgrx::pg_sys::FLOAT4OID => unsafe { f32::from_datum(datum, false) }.map(f64::from),
         // SAFETY: as above (float8 is passed by value on 64-bit builds, by reference
         // otherwise: FromDatum reads either).

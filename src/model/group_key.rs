@@ -18,9 +18,9 @@ use pgrx::prelude::*;
 
 use crate::error::{SqlResult, TallyError};
 
-/// Whether a group column of base type `base` needs `tally._group_text` to be taken at all
-/// (its text cast is not immutable), which needs the 0.16.0 catalog.
-pub fn needs_group_text(base: pg_sys::Oid) -> bool {
+/// Whether a group column of base type `base` requires `tally._group_text` to be taken at
+/// all (its text cast is not immutable), which needs the 0.16.0 catalog.
+pub fn requires_group_text(base: pg_sys::Oid) -> bool {
     matches!(
         base,
         pg_sys::DATEOID | pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID
@@ -31,8 +31,8 @@ pub fn needs_group_text(base: pg_sys::Oid) -> bool {
 /// `tally._group_text` on a 0.16.0 catalog (on an older one, only by its text cast). A jsonb
 /// only in a UTF8 database (its text is made canonical as UTF-8; elsewhere it keeps its
 /// cast, and `1.0` and `1` their own groups).
-pub fn has_group_text(base: pg_sys::Oid, typmod: i32) -> bool {
-    needs_group_text(base)
+pub fn keyed_by_group_text(base: pg_sys::Oid, typmod: i32) -> bool {
+    requires_group_text(base)
         || (base == pg_sys::NUMERICOID && typmod < 0)
         || matches!(base, pg_sys::FLOAT4OID | pg_sys::FLOAT8OID)
         || (base == pg_sys::JSONBOID && crate::ffi::database_is_utf8())
@@ -49,7 +49,7 @@ fn utf8(bytes: Vec<u8>, type_oid: pg_sys::Oid) -> Result<String, TallyError> {
     })
 }
 
-/// A group column's value as its key's text (`has_group_text`'s types), for the change
+/// A group column's value as its key's text (`keyed_by_group_text`'s types), for the change
 /// queries (`Metric::group_sql`). IMMUTABLE as the key must be: an enum label renamed since
 /// is followed by recomputing the metric, like an enum's value (`tally._tracked_label`).
 #[pg_extern(
@@ -66,22 +66,23 @@ fn group_text(value: pgrx::AnyElement) -> SqlResult<String> {
         let label = crate::ffi::enums::label_of(pg_sys::Oid::from(datum.value() as u32));
         return Ok(utf8(label, value.oid())?);
     }
+    let output = || crate::ffi::arrays::builtin_output(&value).unwrap_or_default();
     Ok(match base {
         pg_sys::DATEOID | pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => {
             crate::ffi::datetime::json_datetime(Some(datum), base)
         }
         pg_sys::NUMERICOID => {
-            let text = crate::ffi::arrays::builtin_text(base, datum);
+            let text = utf8(output(), value.oid())?;
             crate::model::value_type::shortest_number(&text).to_string()
         }
         pg_sys::FLOAT4OID | pg_sys::FLOAT8OID => {
-            let value = crate::ffi::floats::float_of_datum(base, datum).unwrap_or(f64::NAN);
+            let value = crate::ffi::floats::float_of(&value).unwrap_or(f64::NAN);
             // -0 equals 0, and is written as 0.
             let value = if value == 0.0 { 0.0 } else { value };
             crate::model::value_type::float_text(value, base == pg_sys::FLOAT4OID)
         }
         pg_sys::JSONBOID => {
-            let text = crate::ffi::arrays::builtin_text(base, datum);
+            let text = utf8(output(), value.oid())?;
             utf8(
                 crate::model::value_type::canonical_jsonb(&text),
                 value.oid(),

@@ -51,8 +51,8 @@ pub fn catalog() -> CatalogVersion {
 /// several group columns and fixed-width buckets, 0.12.0 for values of other types than
 /// numbers, 0.13.0 for enums, cidr, macaddr, bytea, bit strings and floats, 0.14.0 for
 /// jsonb, arrays and ranges, 0.15.0 for a column's min and max in a collation created after
-/// initdb, 0.16.0 for group columns of enums, dates and timestamps (what is older works on
-/// older catalogs).
+/// initdb, 0.16.0 for group columns of enums, dates and timestamps and for the keys of
+/// numerics without a scale, floats and jsonb (what is older works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -83,7 +83,7 @@ fn has_function(
     }
     let has = crate::ffi::tally_schema()
         .is_some_and(|schema| crate::ffi::function_in(schema, name, arguments));
-    seen.with(|c| c.set(has));
+    remember(seen, has);
     has
 }
 
@@ -113,8 +113,17 @@ fn has_relation(seen: &'static LocalKey<Cell<bool>>, relation: &CStr) -> bool {
     let has = crate::ffi::tally_schema()
         .and_then(|schema| crate::ffi::relation_in(schema, relation))
         .is_some();
-    seen.with(|c| c.set(has));
+    remember(seen, has);
     has
+}
+
+/// Remembers in `seen` what a lookup found, except while an extension script runs (0.16.0,
+/// found by a review: the update to 0.16.0 runs library code, which sees the catalog it is
+/// creating; should the update roll back, the session would go on as if it had committed).
+fn remember(seen: &'static LocalKey<Cell<bool>>, has: bool) {
+    if !crate::ffi::creating_extension() {
+        seen.with(|c| c.set(has));
+    }
 }
 
 /// Whether this session has already seen the catalog current, without asking the database

@@ -279,7 +279,7 @@ impl Metric {
                 .iter()
                 .filter(|column| {
                     let (base, typmod) = crate::ffi::datetime::column_base_type(source_oid, column);
-                    group_key::has_group_text(base, typmod)
+                    group_key::keyed_by_group_text(base, typmod)
                 })
                 .cloned()
                 .collect()

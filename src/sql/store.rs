@@ -386,9 +386,21 @@ pub const SAVE_ENUM_SQL: &str = "\
            coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
       FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid";
 
+/// The enums whose labels are saved for metric `$1`'s group columns (`tally._group_enum`,
+/// 0.16.0), as one array of oids.
+pub const GROUP_ENUMS_SQL: &str = "\
+    SELECT coalesce(pg_catalog.array_agg(g.enum_type::pg_catalog.oid), '{}') \
+      FROM tally._group_enum g WHERE g.metric_id = $1";
+
+/// Forgets the saved labels of the enums `$2` (oids) for metric `$1`, whose group columns are
+/// no longer of them.
+pub const FORGET_GROUP_ENUMS_SQL: &str = "\
+    DELETE FROM tally._group_enum g \
+     WHERE g.metric_id = $1 AND g.enum_type::pg_catalog.oid = ANY ($2)";
+
 /// Saves the labels of the enum `$2` a group column of metric `$1` is of
 /// (`tally._group_enum`, 0.16.0), unless saved already (a saved list is only ever updated
-/// by `FOLLOW_ENUM_LABELS_SQL`, after the metric followed a rename): run in the latest
+/// by `follow_enum_labels_sql`'s, after the metric followed a rename): run in the latest
 /// snapshot, the enum locked (`catalog::define`).
 pub const SAVE_GROUP_ENUM_SQL: &str = "\
     INSERT INTO tally._group_enum (metric_id, enum_type, labels) \
@@ -583,8 +595,8 @@ pub enum CatalogVersion {
     /// 0.15.0: min and max over a column's text find its collation through the column
     /// (`tally._sort_collation`), so they take a collation created after initdb.
     V0_15,
-    /// 0.16.0: group columns of enums (`tally._group_enum`), dates and timestamps
-    /// (`tally._group_text`).
+    /// 0.16.0: group columns of enums (`tally._group_enum`), dates and timestamps, and the
+    /// keys of numerics without a scale, floats and jsonb (`tally._group_text`).
     V0_16,
 }
 
