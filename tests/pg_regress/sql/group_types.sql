@@ -107,6 +107,15 @@ INSERT INTO readings (n, n_d, n2, x, r, j) VALUES
 SELECT count(tally.create_metric('readings_by_' || c, 'readings', group_by => c)) AS created
   FROM unnest(ARRAY['n', 'n_d', 'n2', 'x', 'r', 'j']) c;
 SELECT tally.create_metric('readings_by_n_x', 'readings', 'sum', 'id', group_by => ARRAY['n', 'x'])->'group_by';
+-- Written after the definitions, through both write paths (one row; several; COPY).
+INSERT INTO readings (n, n_d, n2, x, r, j) VALUES (1.000, 1.00, 5.500, '-0', '-0', '{"b": [2.500], "a": 1.00}');
+INSERT INTO readings (n, n_d, n2, x, r, j) VALUES (-0.100, -0.10, -0.1, 0.0, 0.0, '{"a": 100.0}'),
+                                                  (2.50, 2.5, 2.5, 1.5e300, 0.1, '"1.0"');
+COPY readings (n, n_d, n2, x, r, j) FROM stdin;
+1.0000	1.0000	5.5	-0	-0	{"a": 1.000, "b": [2.5]}
+\.
+UPDATE readings SET n = n * 1.0, x = -x, j = jsonb_set(j, '{a}', '1.0') WHERE id % 2 = 0 AND jsonb_typeof(j) = 'object';
+DELETE FROM readings WHERE id = 3;
 SELECT c AS column_name, group_key, value FROM unnest(ARRAY['n', 'n_d', 'n2', 'x', 'r', 'j', 'n_x']) c,
        LATERAL tally.groups('readings_by_' || c) ORDER BY 1, 2;
 -- Against GROUP BY: the same groups' counts (the NULL group among them).
@@ -123,6 +132,16 @@ SELECT (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n'
      = (SELECT array_agg(k ORDER BY k) FROM (SELECT count(*)::numeric AS k FROM readings GROUP BY n_d) g) AS n_d_as_group_by,
        (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n_x'))
      = (SELECT array_agg(k ORDER BY k) FROM (SELECT sum(id)::numeric AS k FROM readings GROUP BY n, x) g) AS n_x_as_group_by;
+SELECT * FROM tally.verify();
+-- A scale given to the column, then taken away, without a rewrite: each time its keys change
+-- form, and the metric is recomputed (no session mixes the two forms).
+ALTER TABLE readings ALTER COLUMN n TYPE numeric(10,3);
+SELECT group_key, value FROM tally.groups('readings_by_n') ORDER BY 1;
+ALTER TABLE readings ALTER COLUMN n2 TYPE numeric;
+INSERT INTO readings (n2) VALUES (5.5000);
+SELECT group_key, value FROM tally.groups('readings_by_n2') ORDER BY 1;
+SELECT (SELECT array_agg(value ORDER BY value) FROM tally.groups('readings_by_n2'))
+     = (SELECT array_agg(k ORDER BY k) FROM (SELECT count(*)::numeric AS k FROM readings GROUP BY n2) g) AS n2_as_group_by;
 SELECT * FROM tally.verify();
 SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'readings'::regclass;
 DROP TABLE readings;
