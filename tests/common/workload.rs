@@ -10,7 +10,9 @@ use std::io::Write;
 /// The orders table; its `stage` (0.13.0), an enum whose order is not its labels' byte
 /// order, follows the status (a generated column: the statements need not know it), as its
 /// `label` (0.15.0) does, in a collation created here: ICU's, which orders the numbers inside
-/// a text by value ('paid2' < 'paid10'), or libc's C.utf8 in a build without ICU.
+/// a text by value ('paid2' < 'paid10'), or libc's C.utf8 in a build without ICU; its
+/// `scaled` (0.16.0), a numeric without a scale of its own, holds one amount as 5, 5.0 or
+/// 5.00, which GROUP BY makes one group.
 pub const ORDERS_TABLE: &str =
     "DO $$ BEGIN \
         CREATE COLLATION label_order (provider = icu, locale = 'und-u-kn-true'); \
@@ -23,7 +25,8 @@ pub const ORDERS_TABLE: &str =
     stage order_stage GENERATED ALWAYS AS (CASE left(status, 9) WHEN 'PENDING' THEN 'pending'::order_stage \
         WHEN 'PAID' THEN 'paid'::order_stage WHEN 'SHIPPED' THEN 'shipped'::order_stage \
         WHEN 'CANCELLED' THEN 'cancelled'::order_stage WHEN 'REFUNDED' THEN 'refunded'::order_stage END) STORED, \
-    label text COLLATE label_order GENERATED ALWAYS AS (lower(left(status, 20)) || (qty % 12)::text) STORED)";
+    label text COLLATE label_order GENERATED ALWAYS AS (lower(left(status, 20)) || (qty % 12)::text) STORED, \
+    scaled numeric GENERATED ALWAYS AS (round(amount, abs(qty % 3))) STORED)";
 
 pub const STATUSES: [&str; 5] = ["PENDING", "PAID", "SHIPPED", "CANCELLED", "REFUNDED"];
 
@@ -583,6 +586,12 @@ pub const CHECKS: &[Check] = &[
                              ELSE created_at::text END, max(qty)::numeric \
                  FROM orders GROUP BY created_at",
         tally: "SELECT * FROM tally.groups('max_qty_by_instant')",
+    },
+    Check {
+        name: "qty_by_scaled",
+        define: "'qty_by_scaled', 'orders', 'sum', 'qty', group_by => 'scaled'",
+        oracle: "SELECT trim_scale(scaled)::text, coalesce(sum(qty), 0)::numeric FROM orders GROUP BY scaled",
+        tally: "SELECT * FROM tally.groups('qty_by_scaled')",
     },
     Check {
         name: "users_by_stage",
