@@ -89,7 +89,8 @@ impl Metric {
     }
 
     /// One group column's part of a key: its text cast, or (0.16.0: an enum, a date, a
-    /// timestamp) `tally._group_text` of it (`model::group_key`).
+    /// timestamp, a numeric without a scale, a float, a jsonb) `tally._group_text` of it
+    /// (`model::group_key`).
     fn group_text_sql(&self, column: &str) -> String {
         if self.group_text_columns.iter().any(|keyed| keyed == column) {
             format!("tally._group_text({})", Ident::new(column))
