@@ -57,6 +57,12 @@ ALTER TABLE users ADD COLUMN nick text COLLATE nick_order;
 UPDATE users SET nick = 'n' || (id % 300)::text;
 SELECT tally.create_metric('last_nick', 'users', 'max', 'nick');
 UPDATE users SET nick = 'n' || (id % 290)::text WHERE id % 7 = 0;
+-- A group column of an enum (0.16.0): its saved labels are restored by the enum's name (its
+-- oids change), and a label renamed after the restore is followed.
+CREATE TYPE tier AS ENUM ('free', 'pro', 'team');
+ALTER TABLE users ADD COLUMN tier tier;
+UPDATE users SET tier = (ARRAY['free', 'pro', 'team'])[1 + id % 3]::tier WHERE id % 5 <> 0;
+SELECT tally.create_metric('users_by_tier', 'users', group_by => 'tier');
 SQL
 dump=$(mktemp -d)/tally.dump
 "$bindir/pg_dump" -Fc -h 127.0.0.1 -p "$port" -U postgres -f "$dump" tally_dump_src
@@ -69,6 +75,13 @@ expect_exact tally_dump_dst "restored database"
   || fail "the max in a collation created after initdb is wrong after the restore"
 [ "$(q tally_dump_dst -c "SELECT column_name FROM tally.metrics WHERE name = 'net_by_status'")" = "(amount - (user_id / 100)::numeric)" ] \
   || fail "the value expression was not restored"
+TIERS_EXACT="SELECT count(*) FROM tally.groups('users_by_tier') g
+               FULL JOIN (SELECT coalesce(tier::text, '(none)') AS k, count(*) AS v FROM users GROUP BY 1) l
+                 ON l.k = coalesce(g.group_key, '(none)')
+              WHERE g.value IS DISTINCT FROM l.v"
+[ "$(q tally_dump_dst -c "ALTER TYPE tier RENAME VALUE 'pro' TO 'business'" \
+       -c "UPDATE users SET tier = 'business' WHERE id % 4 = 0" -c "$TIERS_EXACT")" = 0 ] \
+  || fail "a group column of an enum is wrong after the restore and a label's rename"
 q tally_dump_dst -c "INSERT INTO orders (user_id, status, amount) SELECT 1, 'PAID', 5 FROM generate_series(1, 100)" \
                  -c "UPDATE orders SET status = 'SHIPPED' WHERE status = 'PAID' AND id % 7 = 0" \
                  -c "DELETE FROM orders WHERE id % 17 = 0" \
