@@ -381,10 +381,10 @@ READINGS_EXACT="SELECT (SELECT array_agg(value ORDER BY value) FROM tally.groups
 [ "$(quiet_q -d tally_previous -c "$READINGS_EXACT")" = f ] \
   || fail "the $PREVIOUS catalog did not key 1.0 and 1.00 apart: this step tests nothing"
 # One session writes (its plans cached), runs the update and rolls it back (it must go on
-# writing the 0.15.0 keys, with cached plans and new ones: the update ran library code, which
-# saw the 0.16.0 catalog it was creating), writes, updates, writes again.
+# writing the 0.15.0 keys, with cached plans and new ones: the update, and a write after it in
+# its transaction, ran library code that saw the 0.16.0 catalog), writes, updates, writes again.
 [ "$(quiet_q -d tally_previous -c "INSERT INTO readings VALUES (1001, 2.000, '-0')" \
-       -c "BEGIN" -c "ALTER EXTENSION pg_tally UPDATE" -c "ROLLBACK" \
+       -c "BEGIN" -c "ALTER EXTENSION pg_tally UPDATE" -c "INSERT INTO readings VALUES (1005, 4.0, '0')" -c "ROLLBACK" \
        -c "INSERT INTO readings VALUES (1002, 2.00, '-0')" -c "INSERT INTO gauges VALUES (1, 1.5)" \
        -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'" \
        -c "ALTER EXTENSION pg_tally UPDATE" -c "$READINGS_EXACT" \

@@ -117,12 +117,34 @@ fn has_relation(seen: &'static LocalKey<Cell<bool>>, relation: &CStr) -> bool {
     has
 }
 
-/// Remembers in `seen` what a lookup found, except while an extension script runs (0.16.0,
-/// found by a review: the update to 0.16.0 runs library code, which sees the catalog it is
-/// creating; should the update roll back, the session would go on as if it had committed).
+/// Remembers in `seen` what a lookup found, except while an extension script runs; and
+/// forgets every version remembered should this transaction abort (0.16.0, found by a review
+/// and a hostile probe: the update to 0.16.0 runs library code, and any statement after it
+/// in its transaction sees the catalog it creates; should the update roll back, the session
+/// went on as if it had committed, and its writes failed).
 fn remember(seen: &'static LocalKey<Cell<bool>>, has: bool) {
-    if !crate::ffi::creating_extension() {
-        seen.with(|c| c.set(has));
+    if crate::ffi::creating_extension() {
+        return;
+    }
+    seen.with(|c| c.set(has));
+    if has {
+        pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Abort, forget_versions);
+    }
+}
+
+/// Forgets every catalog version this session remembered (a transaction end callback: sets
+/// cells only, which can neither fail nor raise).
+fn forget_versions() {
+    for seen in [
+        &CATALOG_CURRENT,
+        &CATALOG_0_11,
+        &CATALOG_0_12,
+        &CATALOG_0_13,
+        &CATALOG_0_14,
+        &CATALOG_0_15,
+        &CATALOG_0_16,
+    ] {
+        seen.with(|c| c.set(false));
     }
 }
 
