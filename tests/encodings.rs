@@ -1,8 +1,8 @@
-//! A database not encoded in UTF8 (0.16.0, found by a hostile probe): enum labels and jsonb
-//! texts that are not UTF-8 must never become one lossy group key. Grouping by an enum is
-//! refused there (`0A000`), as are text and enum values (0.12.0, 0.13.0); a jsonb group
-//! column keeps its text cast, one group per text. (Reading back a text group key that is
-//! not UTF-8 fails there, `XX000`, as since 0.1.0: the keys read here are ASCII.)
+//! A database not encoded in UTF8 (0.16.0, found by hostile probes): enum labels and jsonb
+//! texts that are not UTF-8 must never become one lossy group key, nor a text key one the
+//! reads cannot return. A new group column there must be of a type whose text is ASCII
+//! (numbers, dates, ...): an enum, a text or a jsonb is refused (`0A000`), as are text and
+//! enum values (0.12.0, 0.13.0).
 
 mod common;
 
@@ -51,7 +51,8 @@ fn labels_and_texts_that_are_not_utf8_never_share_a_group() {
     // Two labels whose bytes are not UTF-8: a lossy copy would make both U+FFFD.
     db.batch_execute(
         "DO $$ BEGIN EXECUTE format('CREATE TYPE cafe AS ENUM (%L, %L)', E'caf\\xe9', E'caf\\xe8'); END $$; \
-         CREATE TABLE visits (id int PRIMARY KEY, place cafe, note text, doc jsonb); \
+         CREATE TABLE visits (id int PRIMARY KEY, place cafe, note text, doc jsonb, \
+                              id_parity int GENERATED ALWAYS AS (id % 2) STORED); \
          INSERT INTO visits SELECT i, (enum_range(NULL::cafe))[1 + i % 2], \
                 (ARRAY['cafe', 'Cafe'])[1 + i % 2], \
                 (ARRAY['{\"a\": 1.0}', '{\"a\": 1}'])[1 + i % 2]::jsonb \
@@ -74,36 +75,32 @@ fn labels_and_texts_that_are_not_utf8_never_share_a_group() {
         "0A000",
         "an enum value in a SQL_ASCII database"
     );
-    // A text group column: two groups, as GROUP BY has them.
+    // A new text or jsonb group column there is refused too (its keys are read back as
+    // UTF-8: a key that is not raised an internal error, since 0.1.0); a number's is taken.
+    for column in ["note", "doc"] {
+        assert_eq!(
+            sqlstate(db.query(
+                "SELECT tally.create_metric('by_' || $1, 'visits', group_by => $1)",
+                &[&column]
+            )),
+            "0A000",
+            "a {column} group column in a SQL_ASCII database"
+        );
+    }
     db.batch_execute(
-        "SELECT tally.create_metric('by_note', 'visits', group_by => 'note'); \
-         SELECT tally.create_metric('by_doc', 'visits', group_by => 'doc')",
+        "SELECT tally.create_metric('by_id_parity', 'visits', group_by => 'id_parity'); \
+         INSERT INTO visits VALUES (6, NULL, 'cafe', '{\"a\": 1.00}')",
     )
     .unwrap();
-    db.batch_execute("INSERT INTO visits VALUES (6, NULL, 'cafe', '{\"a\": 1.00}')")
-        .unwrap();
-    let by_note =
-        "SELECT convert_to(group_key, 'SQL_ASCII'), value::text FROM tally.groups('by_note')";
-    let note_groups = sorted_pairs(&mut db, by_note);
-    let live_notes = sorted_pairs(
+    let groups = sorted_pairs(
         &mut db,
-        "SELECT convert_to(note, 'SQL_ASCII'), count(*)::text FROM visits GROUP BY note",
+        "SELECT convert_to(group_key, 'SQL_ASCII'), value::text FROM tally.groups('by_id_parity')",
     );
-    assert_eq!(
-        note_groups, live_notes,
-        "text groups in a SQL_ASCII database"
-    );
-    assert_eq!(note_groups.len(), 2);
-    // jsonb keeps its text cast there: one group per text ('{"a": 1.00}' is its own).
-    let doc_groups = sorted_pairs(
+    let live = sorted_pairs(
         &mut db,
-        "SELECT convert_to(group_key, 'SQL_ASCII'), value::text FROM tally.groups('by_doc')",
+        "SELECT convert_to(id_parity::text, 'SQL_ASCII'), count(*)::text FROM visits GROUP BY id_parity",
     );
-    let texts: Vec<String> = doc_groups
-        .iter()
-        .map(|(key, _)| String::from_utf8(key.clone()).unwrap())
-        .collect();
-    assert_eq!(texts, vec!["{\"a\": 1.00}", "{\"a\": 1.0}", "{\"a\": 1}"]);
+    assert_eq!(groups, live, "integer groups in a SQL_ASCII database");
     let drift: i64 = db
         .query_one("SELECT count(*) FROM tally.verify()", &[])
         .unwrap()

@@ -386,6 +386,16 @@ pub const SAVE_ENUM_SQL: &str = "\
            coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
       FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid";
 
+/// Table `$1` and the root of its partition tree, quoted, when it is a partition (one row of
+/// NULLs otherwise).
+pub const PARTITION_ROOT_SQL: &str = "\
+    SELECT CASE WHEN c.relispartition THEN pg_catalog.format('%I.%I', n.nspname, c.relname) END, \
+           (SELECT pg_catalog.format('%I.%I', rn.nspname, r.relname) \
+              FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE c.relispartition AND r.oid = pg_catalog.pg_partition_root(c.oid)) \
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.oid = $1::pg_catalog.oid";
+
 /// The enums whose labels are saved for metric `$1`'s group columns (`tally._group_enum`,
 /// 0.16.0), as one array of oids.
 pub const GROUP_ENUMS_SQL: &str = "\
