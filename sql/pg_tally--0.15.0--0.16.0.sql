@@ -183,6 +183,7 @@ SELECT DISTINCT g.metric_id, 'its group keys change form in 0.16.0 and the updat
 DO $$
 DECLARE
     source_table oid;
+    failure text;
 BEGIN
     FOR source_table IN
         SELECT DISTINCT m.source::pg_catalog.oid
@@ -190,7 +191,20 @@ BEGIN
          WHERE b.reason = 'its group keys change form in 0.16.0 and the update did not recompute it'
          ORDER BY 1
     LOOP
-        PERFORM tally._revalidate_source(source_table::pg_catalog.regclass);
+        BEGIN
+            PERFORM tally._revalidate_source(source_table::pg_catalog.regclass);
+        EXCEPTION WHEN OTHERS THEN
+            -- One table's metrics (its owner's rights, a metric no longer valid) must not fail
+            -- the update without a word of which: the error names them.
+            GET STACKED DIAGNOSTICS failure = MESSAGE_TEXT;
+            RAISE EXCEPTION 'cannot update pg_tally to 0.16.0: the metrics of table % cannot be recomputed: %',
+                  source_table::pg_catalog.regclass, failure
+                  USING ERRCODE = 'object_not_in_prerequisite_state',
+                        DETAIL = pg_catalog.format('Metrics of that table: %s.',
+                                   (SELECT pg_catalog.string_agg(m.name, ', ' ORDER BY m.name)
+                                      FROM tally._metric m WHERE m.source::pg_catalog.oid = source_table)),
+                        HINT = 'Fix what the error says, or drop those metrics with tally.drop_metric(name), then run the update again.';
+        END;
     END LOOP;
 END
 $$;

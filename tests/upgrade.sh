@@ -380,6 +380,24 @@ READINGS_EXACT="SELECT (SELECT array_agg(value ORDER BY value) FROM tally.groups
                    AND NOT EXISTS (SELECT 1 FROM tally.metrics WHERE broken IS NOT NULL)"
 [ "$(quiet_q -d tally_previous -c "$READINGS_EXACT")" = f ] \
   || fail "the $PREVIOUS catalog did not key 1.0 and 1.00 apart: this step tests nothing"
+# A table whose owner took its own rights away cannot be recomputed: the update fails, names
+# the metric, and changes nothing; once the metric is dropped it runs.
+failed="$(q -d tally_previous >/dev/null 2>&1 <<'SQL' || true
+DROP ROLE IF EXISTS tally_upgrade_owner;
+CREATE ROLE tally_upgrade_owner;
+GRANT CREATE ON SCHEMA public TO tally_upgrade_owner;
+SET ROLE tally_upgrade_owner;
+CREATE TABLE locked_out (id int, n numeric);
+SELECT tally.create_metric('locked_out_by_n', 'locked_out', group_by => 'n');
+REVOKE ALL ON locked_out FROM tally_upgrade_owner;
+SQL
+q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" 2>&1 || true)"
+grep -q "the metrics of table public.locked_out cannot be recomputed" <<<"$failed" && grep -q "locked_out_by_n" <<<"$failed" \
+  || fail "an update that cannot recompute a metric did not name it: $failed"
+[ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$PREVIOUS" ] \
+  || fail "a failed update changed the extension's version"
+q -d tally_previous -c "SELECT tally.drop_metric('locked_out_by_n')" -c "DROP TABLE locked_out" \
+  -c "REVOKE CREATE ON SCHEMA public FROM tally_upgrade_owner" -c "DROP ROLE tally_upgrade_owner" >/dev/null
 # One session writes (its plans cached), runs the update and rolls it back (it must go on
 # writing the 0.15.0 keys, with cached plans and new ones: the update, and a write after it in
 # its transaction, ran library code that saw the 0.16.0 catalog), writes, updates, writes again.
