@@ -11,6 +11,7 @@ use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
 use crate::model::builtin::{expression_rejected, not_built_in, require_built_in};
+use crate::model::ordered_key::RangeOf;
 use crate::model::{Aggregate, Bucket, Metric, Value, ValueKind, ValueType};
 use crate::read::metric_exists;
 use crate::write::trigger;
@@ -1223,25 +1224,16 @@ fn value_kind(
     if let Some(element) = crate::ffi::arrays::element_type_of(base) {
         return array_kind(client, aggregate, element, collation, what, wrong);
     }
-    if crate::ffi::ranges::RANGE_TYPES.contains(&base) {
-        // count_distinct only (0.14.0): a range's figure would need its own order.
-        if aggregate != Aggregate::CountDistinct {
-            return Err(wrong());
-        }
-        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
-            return Err(TallyError::CatalogOutdated);
-        }
-        return Ok(ValueKind::of(ValueType::Range));
-    }
-    if let Some(value_type) = count_distinct_only(base) {
-        // 0.16.0: a figure would need its own order and text (money's follows lc_monetary).
-        if aggregate != Aggregate::CountDistinct {
-            return Err(wrong());
-        }
-        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+    if let Some((value_type, since)) = kept_apart(aggregate, base) {
+        if !crate::model::installed::catalog_has(since) {
             return Err(TallyError::CatalogOutdated);
         }
         return Ok(ValueKind::of(value_type));
+    }
+    if crate::ffi::ranges::RANGE_TYPES.contains(&base) || base == pg_sys::MONEYOID {
+        // numrange's min and max (no bounded key), money's (its figures would print, and
+        // read back, by lc_monetary), and any sum of them.
+        return Err(wrong());
     }
     let is_enum = crate::ffi::enums::is_enum(base);
     let value_type = match ValueType::of_base_type(base).or(is_enum.then_some(ValueType::Enum)) {
@@ -1285,12 +1277,32 @@ fn value_kind(
     })
 }
 
-/// The value type of scalars of base type `base` that only count_distinct takes (0.16.0),
-/// kept as the array encoder keeps an element of them.
-fn count_distinct_only(base: pg_sys::Oid) -> Option<ValueType> {
+/// The value type of ranges, money and timetz values (whose encoders read the datum, not a
+/// cast) that `aggregate` takes, with the catalog version that has their encoder: the
+/// built-in ranges for count_distinct (0.14.0) and, but numrange, for min and max (0.17.0);
+/// money for count_distinct (0.16.0); timetz for count_distinct (0.16.0) and min and max
+/// (0.17.0). None for the rest.
+fn kept_apart(
+    aggregate: Aggregate,
+    base: pg_sys::Oid,
+) -> Option<(ValueType, crate::sql::CatalogVersion)> {
+    use crate::sql::CatalogVersion;
+    let ordered = matches!(aggregate, Aggregate::Min | Aggregate::Max);
+    let distinct = aggregate == Aggregate::CountDistinct;
+    if crate::ffi::ranges::RANGE_TYPES.contains(&base) {
+        return if distinct {
+            Some((ValueType::Range, CatalogVersion::V0_14))
+        } else if ordered {
+            RangeOf::of_range_type(base)
+                .map(|range| (ValueType::OrderedRange(range), CatalogVersion::V0_17))
+        } else {
+            None
+        };
+    }
     match base {
-        pg_sys::MONEYOID => Some(ValueType::Money),
-        pg_sys::TIMETZOID => Some(ValueType::Timetz),
+        pg_sys::MONEYOID if distinct => Some((ValueType::Money, CatalogVersion::V0_16)),
+        pg_sys::TIMETZOID if distinct => Some((ValueType::Timetz, CatalogVersion::V0_16)),
+        pg_sys::TIMETZOID if ordered => Some((ValueType::Timetz, CatalogVersion::V0_17)),
         _ => None,
     }
 }

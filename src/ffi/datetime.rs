@@ -27,6 +27,46 @@ pub fn json_datetime(value: Option<pg_sys::Datum>, type_oid: pg_sys::Oid) -> Str
         .into_owned()
 }
 
+/// A time with time zone (`time`: microseconds past local midnight; `zone`: seconds west of
+/// UTC) as Postgres writes one into JSON: ISO 8601 with its own zone (`12:00:00+01:00`),
+/// read back as itself by timetz input under any DateStyle (0.17.0).
+pub fn json_timetz(time: i64, zone: i32) -> String {
+    let mut value = pg_sys::TimeTzADT { time, zone };
+    let utc: std::ffi::c_int = 0;
+    let mut buffer = [0 as std::ffi::c_char; pg_sys::MAXDATELEN as usize + 1];
+    // SAFETY: a timetz datum is a pointer to its TimeTzADT, here a local that outlives the
+    // call; JsonEncodeDateTime reads it (with its own zone: the last argument is only read
+    // for a timestamptz, `utc` all the same) and writes a NUL-terminated string of at most MAXDATELEN bytes
+    // into the buffer, which holds MAXDATELEN + 1. A time out of range raises an ERROR,
+    // turned into a Rust panic by pgrx and back into the ERROR at the SQL boundary.
+    unsafe {
+        pg_sys::JsonEncodeDateTime(
+            buffer.as_mut_ptr(),
+            pg_sys::Datum::from(&mut value as *mut pg_sys::TimeTzADT),
+            pg_sys::TIMETZOID,
+            &utc,
+        );
+    }
+    // SAFETY: the buffer now holds a NUL-terminated string within its length.
+    unsafe { CStr::from_ptr(buffer.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The time (microseconds past local midnight) and zone (seconds west of UTC) of a timetz
+/// value (or one of a domain over timetz), read from its datum; None for a value of any
+/// other type (0.17.0).
+pub fn zoned_time(value: &pgrx::AnyElement) -> Option<(i64, i32)> {
+    if base_type(value.oid()) != pg_sys::TIMETZOID {
+        return None;
+    }
+    // SAFETY: an AnyElement is a non-NULL argument of the call, of type `value.oid()`, whose
+    // base type is timetz: its datum points to a TimeTzADT (fixed length, never toasted),
+    // which lives for the call.
+    let zoned = unsafe { &*value.datum().cast_mut_ptr::<pg_sys::TimeTzADT>() };
+    Some((zoned.time, zoned.zone))
+}
+
 /// An interval as ISO 8601 (`P1Y2M3DT4H5M6S`, what IntervalStyle `iso_8601` prints), read
 /// back as itself by interval input under any IntervalStyle. On Postgres 17 and later, the
 /// infinite intervals as `infinity` and `-infinity`.

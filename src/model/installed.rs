@@ -24,11 +24,15 @@ thread_local! {
     static CATALOG_0_15: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.16.0 it stays so.
     static CATALOG_0_16: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.17.0 it stays so.
+    static CATALOG_0_17: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_relation(&CATALOG_0_16, c"_group_enum") {
+    if has_ordered_keys() {
+        CatalogVersion::V0_17
+    } else if has_relation(&CATALOG_0_16, c"_group_enum") {
         CatalogVersion::V0_16
     } else if has_column_collations() {
         CatalogVersion::V0_15
@@ -52,7 +56,8 @@ pub fn catalog() -> CatalogVersion {
 /// numbers, 0.13.0 for enums, cidr, macaddr, bytea, bit strings and floats, 0.14.0 for
 /// jsonb, arrays and ranges, 0.15.0 for a column's min and max in a collation created after
 /// initdb, 0.16.0 for group columns of enums, dates and timestamps and for the keys of
-/// numerics without a scale, floats and jsonb (what is older works on older catalogs).
+/// numerics without a scale, floats and jsonb, 0.17.0 for min and max over timetz and
+/// ranges (what is older works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -70,6 +75,12 @@ pub fn catalog_is_current() -> bool {
 /// how the text readers find a collation), remembered once it does.
 fn has_column_collations() -> bool {
     has_function(&CATALOG_0_15, c"_sort_collation", &[pg_sys::INT4OID])
+}
+
+/// Whether the catalog has `tally._tracked_ordered(anyelement)` (0.17.0 changed no relation),
+/// remembered once it does.
+fn has_ordered_keys() -> bool {
+    has_function(&CATALOG_0_17, c"_tracked_ordered", &[pg_sys::ANYELEMENTOID])
 }
 
 /// Whether schema tally holds function `name(arguments)`, remembered in `seen` once it does.
@@ -143,6 +154,7 @@ fn forget_versions() {
         &CATALOG_0_14,
         &CATALOG_0_15,
         &CATALOG_0_16,
+        &CATALOG_0_17,
     ] {
         seen.with(|c| c.set(false));
     }

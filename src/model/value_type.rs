@@ -21,7 +21,9 @@
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
-//! | money, timetz (count_distinct only) | as a one-element array of it is kept (0.16.0) |
+//! | money (count_distinct only) | as a one-element array of it is kept (0.16.0) |
+//! | timetz | min, max: its instant in UTC, then its zone (`ordered_key`, 0.17.0); count_distinct: as a one-element array of it is kept (0.16.0) |
+//! | int4range, int8range, daterange, tsrange, tstzrange (min, max) | empty, or its bounds' keys (`ordered_key`, 0.17.0) |
 //! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
 //! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`ArrayKey`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
@@ -48,6 +50,7 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, Uuid};
 
 use crate::error::{OrderedKind, Result, SqlResult, TallyError};
+use crate::model::ordered_key::RangeOf;
 use crate::model::Aggregate;
 
 /// A metric's value type as `tally._value_type` records it: with, for a text whose min and
@@ -176,12 +179,15 @@ pub enum ValueType {
     /// money, for count_distinct only (0.16.0): kept as a one-element array of it is (by its
     /// integer amount; a figure would print by lc_monetary).
     Money,
-    /// timetz, for count_distinct only (0.16.0): kept as a one-element array of it is (by
-    /// its time and zone, as `timetz_eq` equates).
+    /// timetz (count_distinct 0.16.0, kept as a one-element array of it is, by its time and
+    /// zone as `timetz_eq` equates; min and max 0.17.0, by `ordered_key::timetz_key`).
     Timetz,
+    /// A built-in range over a 64-bit subtype, for min and max (0.17.0): kept by
+    /// `ordered_key::range_order_key`, its figures of the range type itself.
+    OrderedRange(RangeOf),
 }
 
-const NAMED: [(ValueType, &str); 23] = [
+const NAMED: [(ValueType, &str); 28] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -205,6 +211,11 @@ const NAMED: [(ValueType, &str); 23] = [
     (ValueType::Range, "range"),
     (ValueType::Money, "money"),
     (ValueType::Timetz, "timetz"),
+    (ValueType::OrderedRange(RangeOf::Int4), "int4range"),
+    (ValueType::OrderedRange(RangeOf::Int8), "int8range"),
+    (ValueType::OrderedRange(RangeOf::Date), "daterange"),
+    (ValueType::OrderedRange(RangeOf::Timestamp), "tsrange"),
+    (ValueType::OrderedRange(RangeOf::Timestamptz), "tstzrange"),
 ];
 
 impl ValueType {
@@ -283,6 +294,11 @@ impl ValueType {
             Self::Range => "pg_catalog.anyrange",
             Self::Money => "pg_catalog.money",
             Self::Timetz => "pg_catalog.timetz",
+            Self::OrderedRange(RangeOf::Int4) => "pg_catalog.int4range",
+            Self::OrderedRange(RangeOf::Int8) => "pg_catalog.int8range",
+            Self::OrderedRange(RangeOf::Date) => "pg_catalog.daterange",
+            Self::OrderedRange(RangeOf::Timestamp) => "pg_catalog.tsrange",
+            Self::OrderedRange(RangeOf::Timestamptz) => "pg_catalog.tstzrange",
         }
     }
 
@@ -312,6 +328,7 @@ impl ValueType {
             Self::Range => pg_sys::ANYRANGEOID,
             Self::Money => pg_sys::MONEYOID,
             Self::Timetz => pg_sys::TIMETZOID,
+            Self::OrderedRange(range) => range.type_oid(),
         }
     }
 }
@@ -669,10 +686,10 @@ pub fn figure_text(
             let value = float_of_figure(&encoded).ok_or_else(unreadable)?;
             float_text(value, value_type == ValueType::Float4)
         }
+        ValueType::Timetz => crate::model::ordered_key::timetz_text(&encoded)?,
+        ValueType::OrderedRange(range) => crate::model::ordered_key::range_text(range, &encoded)?,
         // count_distinct only, whose figures are counts.
-        ValueType::Array | ValueType::Range | ValueType::Money | ValueType::Timetz => {
-            return Err(unreadable())
-        }
+        ValueType::Array | ValueType::Range | ValueType::Money => return Err(unreadable()),
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.

@@ -608,6 +608,9 @@ pub enum CatalogVersion {
     /// 0.16.0: group columns of enums (`tally._group_enum`), dates and timestamps, and the
     /// keys of numerics without a scale, floats and jsonb (`tally._group_text`).
     V0_16,
+    /// 0.17.0: min and max over timetz and the built-in ranges but numrange
+    /// (`tally._tracked_ordered`).
+    V0_17,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -647,7 +650,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         CatalogVersion::V0_13
         | CatalogVersion::V0_14
         | CatalogVersion::V0_15
-        | CatalogVersion::V0_16 => 4,
+        | CatalogVersion::V0_16
+        | CatalogVersion::V0_17 => 4,
     };
     &built[index]
 }

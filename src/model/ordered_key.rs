@@ -1,0 +1,331 @@
+//! The keys of values whose min and max are kept since 0.17.0: time with time zone and the
+//! built-in ranges over 64-bit subtypes (int4range, int8range, daterange, tsrange,
+//! tstzrange). Each key is one integer numeric, ordered and equal exactly as Postgres orders
+//! and equates the values (`timetz_cmp`, `range_cmp`), so the fold and `tally._extreme`
+//! take them as every other encoding; a figure is decoded back into its type's text when
+//! read (`figure_text`), in a form no setting changes.
+//!
+//! | type | key |
+//! |---|---|
+//! | timetz | its time in UTC (microseconds) · 10⁶ + its zone (seconds west of UTC) + `ZONE_OFFSET` |
+//! | range | 0 for empty; else its lower bound's key · 10²⁰ + its upper bound's key (`bound_key`) |
+//!
+//! A count_distinct over timetz keeps 0.16.0's key (a one-element array's): its metrics
+//! were counted so.
+
+use pgrx::prelude::*;
+use pgrx::AnyNumeric;
+
+use crate::error::{Result, SqlResult, TallyError};
+use crate::ffi::arrays::Element;
+use crate::ffi::ranges::{Bound, RangeParts};
+
+/// The built-in range types whose min and max are kept (0.17.0), by the subtype of their
+/// bounds. numrange is not among them: a numeric bound has no bounded width, and the key of
+/// its lower bound could not be put above the key of every upper bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeOf {
+    Int4,
+    Int8,
+    Date,
+    Timestamp,
+    Timestamptz,
+}
+
+impl RangeOf {
+    /// The range type of base type `base`, None for numrange and every other type.
+    pub fn of_range_type(base: pg_sys::Oid) -> Option<Self> {
+        Some(match base {
+            pg_sys::INT4RANGEOID => Self::Int4,
+            pg_sys::INT8RANGEOID => Self::Int8,
+            pg_sys::DATERANGEOID => Self::Date,
+            pg_sys::TSRANGEOID => Self::Timestamp,
+            pg_sys::TSTZRANGEOID => Self::Timestamptz,
+            _ => return None,
+        })
+    }
+
+    pub fn type_oid(self) -> pg_sys::Oid {
+        match self {
+            Self::Int4 => pg_sys::INT4RANGEOID,
+            Self::Int8 => pg_sys::INT8RANGEOID,
+            Self::Date => pg_sys::DATERANGEOID,
+            Self::Timestamp => pg_sys::TSRANGEOID,
+            Self::Timestamptz => pg_sys::TSTZRANGEOID,
+        }
+    }
+
+    /// The text of a bound's value in a form the subtype's input reads back under any
+    /// setting: an integer, or ISO 8601 (a timestamptz in UTC, `infinity`). None of these
+    /// holds a character a range's text would need quoted.
+    fn bound_text(self, value: i64) -> Result<String> {
+        use pgrx::datum::{Date, Timestamp, TimestampWithTimeZone};
+        let unreadable = || TallyError::Internal(format!("a range bound kept as {value}"));
+        Ok(match self {
+            Self::Int4 | Self::Int8 => value.to_string(),
+            Self::Date => {
+                let days = i32::try_from(value).map_err(|_| unreadable())?;
+                let date = Date::try_from(days).map_err(|_| unreadable())?;
+                crate::ffi::datetime::json_datetime(date.into_datum(), pg_sys::DATEOID)
+            }
+            Self::Timestamp => {
+                let value = Timestamp::try_from(value).map_err(|_| unreadable())?;
+                crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::TIMESTAMPOID)
+            }
+            Self::Timestamptz => {
+                let value = TimestampWithTimeZone::try_from(value).map_err(|_| unreadable())?;
+                crate::ffi::datetime::json_datetime(value.into_datum(), pg_sys::TIMESTAMPTZOID)
+            }
+        })
+    }
+}
+
+/// What a timetz key adds to its zone: a zone is within ±16 hours (57,600 s) of UTC, so the
+/// sum is always between 0 and `ZONED_SCALE`.
+const ZONE_OFFSET: i128 = 100_000;
+const ZONED_SCALE: i128 = 1_000_000;
+const MICROS_PER_SECOND: i128 = 1_000_000;
+
+/// The key of a timetz (`time`: microseconds past local midnight; `zone`: seconds west of
+/// UTC, as Postgres stores them), ordered as `timetz_cmp` orders: by the instant in UTC,
+/// then by zone (12:00+01 and 11:00+00 are two values).
+pub fn timetz_key(time: i64, zone: i32) -> i128 {
+    let utc = i128::from(time) + i128::from(zone) * MICROS_PER_SECOND;
+    utc * ZONED_SCALE + i128::from(zone) + ZONE_OFFSET
+}
+
+/// The time and zone whose key (`timetz_key`) is `key`.
+pub fn timetz_of_key(key: i128) -> Option<(i64, i32)> {
+    let zone = i32::try_from(key.rem_euclid(ZONED_SCALE) - ZONE_OFFSET).ok()?;
+    let utc = key.div_euclid(ZONED_SCALE);
+    let time = i64::try_from(utc - i128::from(zone) * MICROS_PER_SECOND).ok()?;
+    Some((time, zone))
+}
+
+/// The base a range key puts its lower bound's key above its upper bound's: every bound key
+/// is below 2⁶⁶ < 10²⁰, so the key's digits are the lower key's, then the upper key's in 20.
+const UPPER_DIGITS: usize = 20;
+/// An infinite upper bound's key, above every finite one (at most 2⁶⁵).
+const INFINITE_UPPER: u128 = (1 << 66) - 1;
+
+/// A bound value (a subtype's 64-bit integer: an integer, days or microseconds) shifted to
+/// an unsigned integer in the same order.
+fn shifted(value: i64) -> u128 {
+    (i128::from(value) - i128::from(i64::MIN)) as u128
+}
+
+fn unshifted(shifted: u128) -> Option<i64> {
+    i64::try_from(i128::try_from(shifted).ok()? + i128::from(i64::MIN)).ok()
+}
+
+/// A bound's 64-bit value (a subtype of a `RangeOf` range), None for any other element.
+fn bound_value(value: &Element) -> Option<i64> {
+    match value {
+        Element::Integer(value) | Element::Micros(value) => Some(*value),
+        Element::Days(days) => Some(i64::from(*days)),
+        _ => None,
+    }
+}
+
+/// The keys of a range's lower and upper bounds, ordered as `range_cmp_bounds` orders them:
+/// an infinite lower bound first, an infinite upper bound last; at one value, an inclusive
+/// lower bound before an exclusive one, an exclusive upper bound before an inclusive one.
+fn bound_keys(lower: &Bound, upper: &Bound) -> Option<(u128, u128)> {
+    let lower = match lower {
+        Bound::Infinite => 0,
+        Bound::Value { inclusive, value } => {
+            1 + 2 * shifted(bound_value(value)?) + u128::from(!inclusive)
+        }
+    };
+    let upper = match upper {
+        Bound::Infinite => INFINITE_UPPER,
+        Bound::Value { inclusive, value } => {
+            1 + 2 * shifted(bound_value(value)?) + u128::from(*inclusive)
+        }
+    };
+    Some((lower, upper))
+}
+
+/// The key of a range (the module's table): the empty range below every other, as
+/// `range_cmp` puts it; None for a range of a subtype no `RangeOf` has.
+pub fn range_order_key(parts: &RangeParts) -> Option<String> {
+    let RangeParts::Bounds(lower, upper) = parts else {
+        return Some("0".to_string());
+    };
+    let (lower, upper) = bound_keys(lower, upper)?;
+    Some(if lower == 0 {
+        upper.to_string()
+    } else {
+        format!("{lower}{upper:0width$}", width = UPPER_DIGITS)
+    })
+}
+
+/// A range's bounds as its key (`range_order_key`) holds them: None for the empty range,
+/// else (lower, upper), each None when infinite or (value, inclusive).
+type KeptBounds = Option<(Option<(i64, bool)>, Option<(i64, bool)>)>;
+
+fn bounds_of_key(key: &str) -> Option<KeptBounds> {
+    if !key.bytes().all(|b| b.is_ascii_digit()) || key.is_empty() {
+        return None;
+    }
+    if key == "0" {
+        return Some(None);
+    }
+    let split = key.len().saturating_sub(UPPER_DIGITS);
+    let lower = if split == 0 {
+        0
+    } else {
+        key[..split].parse::<u128>().ok()?
+    };
+    let upper = key[split..].parse::<u128>().ok()?;
+    let lower = match lower {
+        0 => None,
+        key => Some((unshifted((key - 1) / 2)?, (key - 1) % 2 == 0)),
+    };
+    let upper = match upper {
+        0 => return None,
+        INFINITE_UPPER => None,
+        key => Some((unshifted((key - 1) / 2)?, (key - 1) % 2 == 1)),
+    };
+    Some(Some((lower, upper)))
+}
+
+/// The text of the range of type `range` whose key is `key`: `empty`, or its bounds as
+/// `range_out` writes them (an infinite bound left empty) with each value in the form of
+/// `RangeOf::bound_text`.
+pub fn range_text(range: RangeOf, key: &str) -> Result<String> {
+    let unreadable = || TallyError::Internal(format!("a range figure encoded as {key}"));
+    let Some((lower, upper)) = bounds_of_key(key).ok_or_else(unreadable)? else {
+        return Ok("empty".to_string());
+    };
+    let mut text = String::new();
+    match lower {
+        None => text.push('('),
+        Some((value, inclusive)) => {
+            text.push(if inclusive { '[' } else { '(' });
+            text.push_str(&range.bound_text(value)?);
+        }
+    }
+    text.push(',');
+    match upper {
+        None => text.push(')'),
+        Some((value, inclusive)) => {
+            text.push_str(&range.bound_text(value)?);
+            text.push(if inclusive { ']' } else { ')' });
+        }
+    }
+    Ok(text)
+}
+
+/// The text of the timetz whose key is `key`: ISO 8601 with its zone (`12:00:00+01:00`).
+pub fn timetz_text(key: &str) -> Result<String> {
+    let unreadable = || TallyError::Internal(format!("a timetz figure encoded as {key}"));
+    let key = key.parse::<i128>().map_err(|_| unreadable())?;
+    let (time, zone) = timetz_of_key(key).ok_or_else(unreadable)?;
+    Ok(crate::ffi::datetime::json_timetz(time, zone))
+}
+
+/// A timetz or range value of a min or max metric (0.17.0) by its key (the module's table),
+/// read from the datum itself: no cast, no output function. `anyelement` takes a domain over
+/// either too.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_ordered(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
+    let key = if let Some((time, zone)) = crate::ffi::datetime::zoned_time(&value) {
+        Some(timetz_key(time, zone).to_string())
+    } else {
+        crate::ffi::ranges::parts_of(&value).and_then(|parts| range_order_key(&parts))
+    };
+    let key = key.ok_or_else(|| {
+        TallyError::Internal(format!(
+            "a value of type {} reached the ordered encoder",
+            crate::ffi::datetime::type_name(value.oid())
+        ))
+    })?;
+    Ok(AnyNumeric::try_from(key.as_str()).map_err(|e| TallyError::Internal(e.to_string()))?)
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn value(inclusive: bool, value: i64) -> Bound {
+        Bound::Value {
+            inclusive,
+            value: Element::Integer(value),
+        }
+    }
+
+    /// A key as the numeric it is, for comparing.
+    fn as_number(key: &str) -> u128 {
+        key.parse().expect("a range key fits u128 in these tests")
+    }
+
+    fn key(lower: Bound, upper: Bound) -> String {
+        range_order_key(&RangeParts::Bounds(lower, upper)).expect("an integer range")
+    }
+
+    #[test]
+    fn range_keys_order_as_range_cmp() {
+        // In range_cmp's order: empty, then by lower bound (infinite, then by value, an
+        // inclusive bound before an exclusive one at one value), then by upper bound.
+        let ordered = [
+            "0".to_string(),
+            key(Bound::Infinite, value(false, -5)),
+            key(Bound::Infinite, Bound::Infinite),
+            key(value(true, i64::MIN), value(false, i64::MIN)),
+            key(value(true, -1), value(false, 0)),
+            key(value(true, 0), value(false, 1)),
+            key(value(true, 0), value(true, 1)),
+            key(value(true, 0), value(false, 2)),
+            key(value(true, 0), Bound::Infinite),
+            key(value(false, 0), value(false, 1)),
+            key(value(true, 1), value(false, 2)),
+            key(value(true, i64::MAX), Bound::Infinite),
+        ];
+        for pair in ordered.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            // Numeric order of the keys' texts: longer is larger (no leading zeros).
+            assert!(
+                (a.len(), a) < (b.len(), b),
+                "{a} should sort before {b}"
+            );
+        }
+        assert!(as_number(&key(value(true, 0), value(false, 1))) > 0);
+    }
+
+    #[test]
+    fn range_keys_read_back() {
+        for (lower, upper) in [
+            (Bound::Infinite, Bound::Infinite),
+            (value(true, -7), value(false, 9)),
+            (value(false, i64::MIN), value(true, i64::MAX)),
+            (Bound::Infinite, value(true, 3)),
+            (value(true, 3), Bound::Infinite),
+        ] {
+            let kept = |bound: &Bound| match bound {
+                Bound::Infinite => None,
+                Bound::Value { inclusive, value } => Some((bound_value(value).unwrap(), *inclusive)),
+            };
+            let expected = Some((kept(&lower), kept(&upper)));
+            let key = key(lower, upper);
+            assert_eq!(bounds_of_key(&key), Some(expected), "{key}");
+        }
+        assert_eq!(bounds_of_key("0"), Some(None));
+        assert_eq!(bounds_of_key("x"), None);
+        assert_eq!(bounds_of_key(""), None);
+    }
+
+    #[test]
+    fn timetz_keys_order_by_instant_then_zone() {
+        const HOUR: i64 = 3_600_000_000;
+        // 11:00+00 is 12:00+01 (zone -3600) in UTC: the zone west of the other is larger.
+        let noon_plus_one = timetz_key(12 * HOUR, -3600);
+        let eleven_utc = timetz_key(11 * HOUR, 0);
+        assert!(noon_plus_one < eleven_utc);
+        assert!(timetz_key(11 * HOUR, 0) < timetz_key(11 * HOUR + 1, 0));
+        assert!(timetz_key(0, 57_599) > timetz_key(24 * HOUR, -57_599));
+        for (time, zone) in [(0, 0), (24 * HOUR, -57_599), (5, 57_599), (HOUR, -3600)] {
+            assert_eq!(timetz_of_key(timetz_key(time, zone)), Some((time, zone)));
+        }
+    }
+}
