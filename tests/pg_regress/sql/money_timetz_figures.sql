@@ -1,7 +1,8 @@
 -- count_distinct over money and timetz values themselves (0.16.0), kept as the array
 -- encoder keeps an element of them: money by its integer amount,
 -- timetz by its time and zone ('12:00+01' and '11:00+00' are one instant, two values, as
--- timetz's equality says). min and max stay refused: a money figure prints by lc_monetary.
+-- timetz's equality says). min and max over money stay refused: a money figure prints, and
+-- reads back, by lc_monetary. min and max over timetz (0.17.0): ordered_figures.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -54,10 +55,10 @@ SELECT tally.compact() >= 0 AS folded;
 SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM tills_compared;
 SELECT * FROM tally.verify();
 
--- Refused: min, max, sum, avg over money or timetz.
+-- Refused: min, max, sum, avg over money; sum and avg over timetz.
 SELECT tally.create_metric('top_price', 'tills', 'max', 'price');
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('first_opening', 'tills', 'min', 'opened');
+SELECT tally.create_metric('opening_total', 'tills', 'sum', 'opened');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('revenue', 'tills', 'sum', 'price');
 \echo :LAST_ERROR_SQLSTATE
