@@ -416,4 +416,36 @@ q -d tally_previous -c "SELECT tally.drop_metric('locked_out_by_n')" -c "DROP TA
        -c "UPDATE crates SET state = 'missing', due = due + 1 WHERE id % 7 = 0" \
        -c "$CRATES_EXACT" | tr '\n' ' ')" = "t t 0 " ] \
   || fail "group columns of an enum and a date are wrong after the update from $PREVIOUS"
+# 0.17.0 added min and max over timetz and ranges: on a 0.16.0 catalog such a definition asks
+# for the update. A count_distinct over timetz (0.16.0) keeps its key across it: its counters
+# from before and its writes after add up.
+PREVIOUS=0.16.0
+echo "upgrade: a $PREVIOUS catalog under this library, a count_distinct over timetz across its update, then min and max over timetz and ranges"
+q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TABLE shifts (id int PRIMARY KEY, starts timetz, span tstzrange);
+INSERT INTO shifts SELECT i, (make_time(i % 24, i % 60, 0)::text || '+0' || (i % 3))::timetz,
+                          tstzrange(timestamptz '2026-01-01 00:00+00' + i * interval '1 hour',
+                                    timestamptz '2026-01-01 00:00+00' + i * interval '90 minutes')
+  FROM generate_series(1, 300) i;
+SELECT tally.create_metric('distinct_starts', 'shifts', 'count_distinct', 'starts');
+SQL
+early="$(q -d tally_previous -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" \
+  || fail "a max over timetz on a $PREVIOUS catalog did not ask for the update: $early"
+SHIFTS_EXACT="SELECT tally.value('distinct_starts') = (SELECT count(DISTINCT starts) FROM shifts)
+                 AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+ORDERED_EXACT="SELECT tally.value('latest_start', NULL::timetz) = (SELECT max(starts) FROM shifts)
+                  AND tally.value('first_span', NULL::tstzrange)
+                      = (SELECT span FROM shifts WHERE span IS NOT NULL ORDER BY span LIMIT 1)"
+[ "$(quiet_q -d tally_previous -c "INSERT INTO shifts VALUES (1001, '12:00+01', NULL), (1002, '11:00+00', NULL)" \
+       -c "$SHIFTS_EXACT" -c "ALTER EXTENSION pg_tally UPDATE" \
+       -c "INSERT INTO shifts VALUES (1003, '12:00+01', NULL), (1004, '23:59-15', 'empty')" -c "$SHIFTS_EXACT" \
+       -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts') IS NOT NULL" \
+       -c "SELECT tally.create_metric('first_span', 'shifts', 'min', 'span') IS NOT NULL" \
+       -c "$ORDERED_EXACT" -c "DELETE FROM shifts WHERE id = 1004" -c "$ORDERED_EXACT" -c "$SHIFTS_EXACT" \
+       | tr '\n' ' ')" = "t t t t t t t " ] \
+  || fail "a count_distinct over timetz, or min and max over timetz and ranges, are wrong across the update from $PREVIOUS"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

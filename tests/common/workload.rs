@@ -593,6 +593,50 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT trim_scale(scaled)::text, coalesce(sum(qty), 0)::numeric FROM orders GROUP BY scaled",
         tally: "SELECT * FROM tally.groups('qty_by_scaled')",
     },
+    // 0.17.0: min and max over timetz (one instant in two zones: two values, the zone
+    // west of the other the larger) and over ranges, NULL bounds (unbounded), empty ranges,
+    // and infinite timestamps among them. Postgres has no max(anyrange): the oracles take
+    // the first of the values sorted by the range's btree order.
+    Check {
+        name: "latest_shift_by_status",
+        define: "'latest_shift_by_status', 'orders', 'max', \
+                 $$(CASE WHEN qty % 2 = 0 THEN '01:00+01'::timetz ELSE '00:00+00'::timetz END) + make_interval(mins => user_id * 7)$$, \
+                 group_by => 'status'",
+        oracle: "SELECT status, max((CASE WHEN qty % 2 = 0 THEN '01:00+01'::timetz ELSE '00:00+00'::timetz END) \
+                                    + make_interval(mins => user_id * 7))::text FROM orders GROUP BY status",
+        tally: "SELECT group_key, value::text FROM tally.groups('latest_shift_by_status', NULL::timetz)",
+    },
+    Check {
+        name: "first_stay_by_stage",
+        define: "'first_stay_by_stage', 'orders', 'min', 'daterange(day, day + abs(qty))', group_by => 'stage'",
+        oracle: "SELECT stage::text, (array_agg(daterange(day, day + abs(qty)) ORDER BY daterange(day, day + abs(qty))) \
+                                      FILTER (WHERE daterange(day, day + abs(qty)) IS NOT NULL))[1]::text \
+                 FROM orders GROUP BY stage",
+        tally: "SELECT group_key, value::text FROM tally.groups('first_stay_by_stage', NULL::daterange)",
+    },
+    Check {
+        name: "widest_qty",
+        define: "'widest_qty', 'orders', 'max', 'int4range(least(qty, user_id), greatest(qty, user_id))'",
+        oracle: "SELECT (SELECT int4range(least(qty, user_id), greatest(qty, user_id)) FROM orders \
+                          WHERE int4range(least(qty, user_id), greatest(qty, user_id)) IS NOT NULL ORDER BY 1 DESC LIMIT 1)::text",
+        tally: "SELECT tally.value('widest_qty', NULL::int4range)::text",
+    },
+    Check {
+        name: "first_local_window",
+        define: "'first_local_window', 'orders', 'min', $$tsrange(local_ts, local_ts + interval '1 day', '(]')$$",
+        oracle: "SELECT (SELECT tsrange(local_ts, local_ts + interval '1 day', '(]') FROM orders \
+                          WHERE tsrange(local_ts, local_ts + interval '1 day', '(]') IS NOT NULL ORDER BY 1 LIMIT 1)::text",
+        tally: "SELECT tally.value('first_local_window', NULL::tsrange)::text",
+    },
+    Check {
+        name: "last_open_span_daily",
+        define: "'last_open_span_daily', 'orders', 'max', 'tstzrange(created_at, NULL)', \
+                 bucket => 'day', bucket_column => 'created_at', time_zone => 'America/New_York'",
+        oracle: "SELECT date_trunc('day', created_at, 'America/New_York'), NULL::text, max(created_at)::text \
+                 FROM orders WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT bucket_start, group_key, lower(value)::text \
+                FROM tally.series('last_open_span_daily', '2000-01-01', '2100-01-01', NULL::tstzrange)",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
