@@ -14,7 +14,10 @@ INSERT INTO bookings (desk, opens, booked, seats, ids, nights, slot, lo, hi) VAL
  ('a', '11:00+00', '(,2026-12-01 12:00+00]', 'empty', '(,0)', '[2026-01-01,)', '[2026-01-01,infinity)', 5, 5),
  ('b', '24:00-15:59', '[-infinity,infinity]', '(,)', '[-9223372036854775808,9223372036854775807)', NULL, 'empty', NULL, 3),
  ('b', NULL, NULL, NULL, NULL, '[2025-12-31,2026-01-01)', NULL, 2, 9),
- ('c', '00:00+15:59', 'empty', '[3,3]', '[5,6)', '[infinity,)', '[2026-01-01 00:00:00.000001,2026-01-01 00:00:00.000002]', -3, 0);
+ ('c', '00:00+15:59', 'empty', '[3,3]', '[5,6)', '[infinity,)', '[2026-01-01 00:00:00.000001,2026-01-01 00:00:00.000002]', -3, 0),
+ -- Bounds at one value, inclusive and not: an exclusive lower bound sorts after an
+ -- inclusive one, an exclusive upper bound before an inclusive one.
+ ('c', '01:00+01', '[2026-12-01 10:00+00,2026-12-01 12:00+00]', '[1,5)', '[5,7)', NULL, '(2026-01-01 00:00:00.000001,2026-01-01 00:00:00.000002]', 0, 0);
 SELECT tally.create_metric('latest_opening', 'bookings', 'max', 'opens')->>'column_name';
 SELECT tally.create_metric('earliest_opening_by_desk', 'bookings', 'min', 'opens', group_by => 'desk')->>'column_name';
 SELECT tally.create_metric('last_booking', 'bookings', 'max', 'booked')->>'column_name';
