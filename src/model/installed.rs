@@ -26,6 +26,8 @@ thread_local! {
     static CATALOG_0_16: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.17.0 it stays so.
     static CATALOG_0_17: Cell<bool> = const { Cell::new(false) };
+    /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
+    static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
@@ -129,22 +131,45 @@ fn has_relation(seen: &'static LocalKey<Cell<bool>>, relation: &CStr) -> bool {
 }
 
 /// Remembers in `seen` what a lookup found, except while an extension script runs; and
-/// forgets every version remembered should this transaction abort (0.16.0, found by a review
-/// and a hostile probe: the update to 0.16.0 runs library code, and any statement after it
-/// in its transaction sees the catalog it creates; should the update roll back, the session
-/// went on as if it had committed, and its writes failed).
+/// forgets every version remembered should this transaction, or (0.17.0) any subtransaction
+/// of it, abort (0.16.0, found by a review and a hostile probe: the update runs library
+/// code, and any statement after it in its transaction sees the catalog it creates; should
+/// the update roll back, to a savepoint too, the session went on as if it had committed,
+/// and its writes and definitions failed). Forgetting more than needed costs a catalog
+/// lookup on the next read of the version, nothing else.
 fn remember(seen: &'static LocalKey<Cell<bool>>, has: bool) {
     if crate::ffi::creating_extension() {
         return;
     }
     seen.with(|c| c.set(has));
     if has {
-        pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Abort, forget_versions);
+        arm_forgetting();
     }
 }
 
-/// Forgets every catalog version this session remembered (a transaction end callback: sets
-/// cells only, which can neither fail nor raise).
+/// Registers, once per transaction, the callbacks that forget the versions on its abort or a
+/// subtransaction's (a transaction that rolls back to savepoints many times would otherwise
+/// collect one callback per lookup, each run on every abort). pgrx drops a transaction's
+/// callbacks when it ends; its end disarms this.
+fn arm_forgetting() {
+    if FORGETTING_ARMED.with(Cell::get) {
+        return;
+    }
+    FORGETTING_ARMED.with(|c| c.set(true));
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Abort, || {
+        forget_versions();
+        FORGETTING_ARMED.with(|c| c.set(false));
+    });
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, || {
+        FORGETTING_ARMED.with(|c| c.set(false));
+    });
+    pgrx::register_subxact_callback(pgrx::PgSubXactCallbackEvent::AbortSub, |_, _| {
+        forget_versions()
+    });
+}
+
+/// Forgets every catalog version this session remembered (a transaction or subtransaction
+/// abort callback: sets cells only, which can neither fail nor raise).
 fn forget_versions() {
     for seen in [
         &CATALOG_CURRENT,
