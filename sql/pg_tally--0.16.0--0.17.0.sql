@@ -5,7 +5,7 @@
 -- No metric changes: a count_distinct over timetz keeps 0.16.0's key.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.17.0'" to load this file. \quit
 
-CREATE FUNCTION tally._tracked_ordered("value" anyelement) RETURNS numeric
+CREATE FUNCTION tally._tracked_ordered("metric" text, "value" anyelement) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_ordered_wrapper';
 
 -- A min or max metric over one of those ranges records the range type's name. Checked

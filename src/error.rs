@@ -177,6 +177,27 @@ pub enum TallyError {
     #[error("tally._group_text takes an enum, date, timestamp, timestamptz, numeric, real, double precision or jsonb value, not a value of type {type_name}")]
     NoGroupText { type_name: String },
 
+    /// A value expression that reads no column of the row (0.17.0): the same value for
+    /// every row.
+    #[error("cannot compute {0} over a value expression that reads no column")]
+    ConstantValue(String),
+
+    /// An encoder of values (`tally._tracked_ordered`, `tally._tracked_range`) called with a
+    /// value of a type it does not key (0.17.0; only the change queries call them, always
+    /// with one, but PUBLIC may call them by hand).
+    #[error("tally.{function} takes {takes}, not a value of type {type_name}")]
+    EncoderType {
+        function: &'static str,
+        takes: &'static str,
+        type_name: String,
+    },
+
+    /// A timetz value whose zone is past what timetz input reads (0.17.0, found by a hostile
+    /// probe: `timezone(interval, timetz)` makes zones of any size, which no figure's text
+    /// could carry back).
+    #[error("cannot track the time with time zone {value} of metric \"{metric}\": its zone is past ±15:59:59")]
+    ZoneOutOfRange { metric: String, value: String },
+
     /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(
         "cannot compute {aggregate} over {what} in nondeterministic collation \"{collation}\""
@@ -384,6 +405,7 @@ impl TallyError {
             | WrongFigureType { .. }
             | NotAnEnum { .. }
             | NoGroupText { .. }
+            | EncoderType { .. }
             | WrongGroupByType(_)
             | WrongBucketType { .. }
             | WrongGroupType { .. }
@@ -425,6 +447,8 @@ impl TallyError {
             FigureOutOfRange { .. } | InfiniteInterval { .. } => {
                 Code::ERRCODE_DATETIME_FIELD_OVERFLOW
             }
+            ZoneOutOfRange { .. } => Code::ERRCODE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+            ConstantValue(_) => Code::ERRCODE_INVALID_PARAMETER_VALUE,
             ValueTooLong { .. }
             | TooLongToOrder { .. }
             | GroupKeyTooLong { .. }
@@ -535,6 +559,15 @@ impl TallyError {
             }
             NoGroupText { .. } => {
                 "It is pg_tally's own writer of group keys: group a metric by such a column instead."
+            }
+            ConstantValue(_) => {
+                "A value expression is computed for each row: make it read the row's columns, such as column_name => 'price * quantity'; to count rows, leave column_name out."
+            }
+            EncoderType { .. } => {
+                "It is pg_tally's own encoder of a metric's values: define a metric over such a column instead."
+            }
+            ZoneOutOfRange { .. } => {
+                "Postgres reads back no time with time zone whose zone is past ±15:59:59 (a dump of it would not restore), so no figure could carry it; write it in such a zone. The statement was not applied."
             }
             FigureOutOfRange { .. } => {
                 "The figure has more months, days or microseconds than an interval holds, as Postgres' own sum(interval) would say; the snapshot and the typed view read it as null."

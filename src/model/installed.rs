@@ -79,10 +79,14 @@ fn has_column_collations() -> bool {
     has_function(&CATALOG_0_15, c"_sort_collation", &[pg_sys::INT4OID])
 }
 
-/// Whether the catalog has `tally._tracked_ordered(anyelement)` (0.17.0 changed no relation),
-/// remembered once it does.
+/// Whether the catalog has `tally._tracked_ordered(text, anyelement)` (0.17.0 changed no
+/// relation), remembered once it does.
 fn has_ordered_keys() -> bool {
-    has_function(&CATALOG_0_17, c"_tracked_ordered", &[pg_sys::ANYELEMENTOID])
+    has_function(
+        &CATALOG_0_17,
+        c"_tracked_ordered",
+        &[pg_sys::TEXTOID, pg_sys::ANYELEMENTOID],
+    )
 }
 
 /// Whether schema tally holds function `name(arguments)`, remembered in `seen` once it does.

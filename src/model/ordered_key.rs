@@ -55,6 +55,14 @@ impl RangeOf {
         }
     }
 
+    /// Whether a bound of this range type can have `value` (a hand-made key may hold any).
+    fn holds(self, value: i64) -> bool {
+        match self {
+            Self::Int4 | Self::Date => i32::try_from(value).is_ok(),
+            Self::Int8 | Self::Timestamp | Self::Timestamptz => true,
+        }
+    }
+
     /// The text of a bound's value in a form the subtype's input reads back under any
     /// setting: an integer, or ISO 8601 (a timestamptz in UTC, `infinity`). None of these
     /// holds a character a range's text would need quoted.
@@ -80,26 +88,31 @@ impl RangeOf {
     }
 }
 
-/// What a timetz key adds to its zone: a zone is within ±16 hours (57,600 s) of UTC, so the
-/// sum is always between 0 and `ZONED_SCALE`.
+/// The largest zone (seconds off UTC) timetz input reads: ±15:59:59. A zone past it exists
+/// (`timezone(interval, timetz)` makes any), but no text of it is read back, so a figure of
+/// it could not be read: `_tracked_ordered` refuses it in the writer's statement.
+pub const ZONE_LIMIT: i32 = 16 * 3600 - 1;
+/// What a timetz key adds to its zone: a zone is within `ZONE_LIMIT`, so the sum is always
+/// between 0 and `ZONED_SCALE`.
 const ZONE_OFFSET: i128 = 100_000;
 const ZONED_SCALE: i128 = 1_000_000;
 const MICROS_PER_SECOND: i128 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// The key of a timetz (`time`: microseconds past local midnight; `zone`: seconds west of
-/// UTC, as Postgres stores them), ordered as `timetz_cmp` orders: by the instant in UTC,
-/// then by zone (12:00+01 and 11:00+00 are two values).
+/// UTC, as Postgres stores them, within `ZONE_LIMIT`), ordered as `timetz_cmp` orders: by
+/// the instant in UTC, then by zone (12:00+01 and 11:00+00 are two values).
 pub fn timetz_key(time: i64, zone: i32) -> i128 {
     let utc = i128::from(time) + i128::from(zone) * MICROS_PER_SECOND;
     utc * ZONED_SCALE + i128::from(zone) + ZONE_OFFSET
 }
 
-/// The time and zone whose key (`timetz_key`) is `key`.
+/// The time and zone whose key (`timetz_key`) is `key`; None for a key no timetz has.
 pub fn timetz_of_key(key: i128) -> Option<(i64, i32)> {
     let zone = i32::try_from(key.rem_euclid(ZONED_SCALE) - ZONE_OFFSET).ok()?;
     let utc = key.div_euclid(ZONED_SCALE);
     let time = i64::try_from(utc - i128::from(zone) * MICROS_PER_SECOND).ok()?;
-    Some((time, zone))
+    ((0..=MICROS_PER_DAY).contains(&time) && zone.abs() <= ZONE_LIMIT).then_some((time, zone))
 }
 
 /// The base a range key puts its lower bound's key above its upper bound's: every bound key
@@ -198,6 +211,13 @@ pub fn range_text(range: RangeOf, key: &str) -> Result<String> {
     let Some((lower, upper)) = bounds_of_key(key).ok_or_else(unreadable)? else {
         return Ok("empty".to_string());
     };
+    if ![lower, upper]
+        .iter()
+        .flatten()
+        .all(|(value, _)| range.holds(*value))
+    {
+        return Err(unreadable());
+    }
     let mut text = String::new();
     match lower {
         None => text.push('('),
@@ -225,23 +245,35 @@ pub fn timetz_text(key: &str) -> Result<String> {
     Ok(crate::ffi::datetime::json_timetz(time, zone))
 }
 
-/// A timetz or range value of a min or max metric (0.17.0) by its key (the module's table),
-/// read from the datum itself: no cast, no output function. `anyelement` takes a domain over
-/// either too.
+/// A timetz or range value of min or max metric `metric` (0.17.0) by its key (the module's
+/// table), read from the datum itself: no cast, no output function. `anyelement` takes a
+/// domain over either too. A timetz whose zone is past `ZONE_LIMIT` is refused in the
+/// writer's statement.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn _tracked_ordered(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
-    let key = if let Some((time, zone)) = crate::ffi::datetime::zoned_time(&value) {
+fn _tracked_ordered(metric: &str, value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
+    Ok(ordered_key(metric, &value)?)
+}
+
+fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
+    let key = if let Some((time, zone)) = crate::ffi::datetime::zoned_time(value) {
+        if zone.abs() > ZONE_LIMIT {
+            return Err(TallyError::ZoneOutOfRange {
+                metric: metric.to_string(),
+                value: crate::ffi::datetime::json_timetz(time, zone),
+            });
+        }
         Some(timetz_key(time, zone).to_string())
+    } else if RangeOf::of_range_type(crate::ffi::datetime::base_type(value.oid())).is_some() {
+        crate::ffi::ranges::parts_of(value).and_then(|parts| range_order_key(&parts))
     } else {
-        crate::ffi::ranges::parts_of(&value).and_then(|parts| range_order_key(&parts))
+        None
     };
-    let key = key.ok_or_else(|| {
-        TallyError::Internal(format!(
-            "a value of type {} reached the ordered encoder",
-            crate::ffi::datetime::type_name(value.oid())
-        ))
+    let key = key.ok_or_else(|| TallyError::EncoderType {
+        function: "_tracked_ordered",
+        takes: "a timetz, int4range, int8range, daterange, tsrange or tstzrange value",
+        type_name: crate::ffi::datetime::type_name(value.oid()),
     })?;
-    Ok(AnyNumeric::try_from(key.as_str()).map_err(|e| TallyError::Internal(e.to_string()))?)
+    AnyNumeric::try_from(key.as_str()).map_err(|e| TallyError::Internal(e.to_string()))
 }
 
 #[cfg(test)]
@@ -320,5 +352,8 @@ mod unit {
         for (time, zone) in [(0, 0), (24 * HOUR, -57_599), (5, 57_599), (HOUR, -3600)] {
             assert_eq!(timetz_of_key(timetz_key(time, zone)), Some((time, zone)));
         }
+        // Keys no timetz within the zone limit has.
+        assert_eq!(timetz_of_key(timetz_key(0, 57_600)), None);
+        assert_eq!(timetz_of_key(timetz_key(25 * HOUR, 0)), None);
     }
 }

@@ -185,9 +185,10 @@ impl Metric {
                 "tally._tracked_array(CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END)"
             ),
             // min and max (0.17.0): by a key in the values' order, read from the datum.
-            ValueType::Timetz | ValueType::OrderedRange(_) => {
-                format!("tally._tracked_ordered({column})")
-            }
+            ValueType::Timetz | ValueType::OrderedRange(_) => format!(
+                "tally._tracked_ordered({}, {column})",
+                literal(&self.name)
+            ),
             _ => format!("tally._tracked_value({typed})"),
         };
         if !self.refuses_unfoldable {

@@ -944,11 +944,10 @@ pub fn range_key(parts: &crate::ffi::ranges::RangeParts) -> Vec<u8> {
 /// takes a domain over a range too, checked to be a built-in range here.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_range(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
-    let parts = crate::ffi::ranges::parts_of(&value).ok_or_else(|| {
-        TallyError::Internal(format!(
-            "a value of type {} reached the range encoder",
-            crate::ffi::datetime::type_name(value.oid())
-        ))
+    let parts = crate::ffi::ranges::parts_of(&value).ok_or_else(|| TallyError::EncoderType {
+        function: "_tracked_range",
+        takes: "a value of a built-in range type",
+        type_name: crate::ffi::datetime::type_name(value.oid()),
     })?;
     Ok(numeric(encode_bytea(&range_key(&parts))))
 }

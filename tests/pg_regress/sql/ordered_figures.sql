@@ -122,6 +122,29 @@ z	23:59:59.999999-15:59	[2099-01-01 00:00+00,)	[1000,1001)	(,)	[9999-12-31,)	(in
 SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM bookings_compared;
 SELECT * FROM tally.verify();
 
+-- A timetz whose zone is past ±15:59:59 (timezone(interval, timetz) makes one; no text of it
+-- is read back) is refused in the writer's statement, which changes nothing (found by a
+-- hostile probe: it made every typed read of the metric fail).
+INSERT INTO bookings (desk, opens) VALUES ('z', timezone('100 hours'::interval, '12:00+00'::timetz));
+\echo :LAST_ERROR_SQLSTATE
+\set QUIET off
+UPDATE bookings SET opens = timezone('-16 hours'::interval, opens) WHERE opens IS NOT NULL AND id % 5 = 1;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE bookings SET opens = timezone('15:59:59'::interval, opens) WHERE opens IS NOT NULL AND id % 5 = 1;
+\set QUIET on
+SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM bookings_compared;
+-- The encoder called by hand with another type: a user error (only the change queries call
+-- it, always with a type it keys).
+SELECT tally._tracked_ordered('m', 7);
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally._tracked_ordered('m', 'empty'::numrange);
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally._tracked_range('{1,2}'::int[]);
+\echo :LAST_ERROR_SQLSTATE
+-- A value expression that reads no column: refused, not planned.
+SELECT tally.create_metric('constant_opening', 'bookings', 'max', $$'12:00+01'::timetz$$);
+\echo :LAST_ERROR_SQLSTATE
+
 -- Refused: numrange's min and max (a numeric bound has no bounded key), sum and avg over
 -- ranges and timetz; a figure read as another type.
 ALTER TABLE bookings ADD COLUMN amounts numrange;
