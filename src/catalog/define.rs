@@ -321,7 +321,10 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             // (A 0.14.0 catalog's readers order by the stored name: not there.)
             let of_column = matches!(metric.value, Some(Value::Column(_)))
                 && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_15);
-            if crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16) {
+            // An ungrouped metric has no saved group enums to follow (no query per metric).
+            if !metric.group_by.is_empty()
+                && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16)
+            {
                 follow_group_enums(client, metric.id, &valid.group_enums)?;
             }
             if !valid.value_kind.keeps_as(&metric.value_kind, of_column) {
@@ -1732,14 +1735,7 @@ fn insert_definition(
     if let Some(enum_type) = kind.enum_type {
         // Only a 0.13.0 catalog takes enums (`value_kind`). The labels saved are the enum's
         // until this transaction ends (`define` locked them; `follow_enum_labels` says why).
-        let snapshot = ffi::Snapshot::latest();
-        ffi::execute_in_snapshot(
-            &snapshot,
-            &crate::sql::SAVE_ENUM_SQL,
-            &[ffi::SpiValue::of_int4(id), ffi::SpiValue::of_oid(enum_type)],
-            &[],
-        )?;
-        snapshot.release();
+        save_labels(crate::sql::SAVE_ENUM_SQL, id, &[enum_type])?;
     }
     save_group_enums(id, &valid.group_enums)?;
     Ok(id)
@@ -1785,11 +1781,18 @@ fn save_group_enums(id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
         return Ok(());
     }
     enums.iter().copied().for_each(ffi::enums::lock_labels);
+    save_labels(crate::sql::SAVE_GROUP_ENUM_SQL, id, enums)
+}
+
+/// Saves the labels of each of `enums` for metric `id` by `sql` (`SAVE_ENUM_SQL`,
+/// `SAVE_GROUP_ENUM_SQL`: `$1` the metric, `$2` the enum), read in the latest snapshot: the
+/// enums locked, those are their labels until this transaction ends.
+fn save_labels(sql: &'static str, id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
     let snapshot = ffi::Snapshot::latest();
     for enum_type in enums {
         ffi::execute_in_snapshot(
             &snapshot,
-            &crate::sql::SAVE_GROUP_ENUM_SQL,
+            &sql,
             &[
                 ffi::SpiValue::of_int4(id),
                 ffi::SpiValue::of_oid(*enum_type),

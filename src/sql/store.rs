@@ -378,13 +378,27 @@ pub const FOLLOW_READ_TYPES_SQL: &str = "\
     SELECT coalesce(pg_catalog.array_agg(changed.id) FILTER (WHERE changed.recorded IS NOT NULL), '{}') \
       FROM changed";
 
+/// The labels of the enum whose oid is the SQL expression `$oid`, in the enum's order, as one
+/// text[] (empty for an enum without labels): what `tally._value_enum` and
+/// `tally._group_enum` save, and what the DDL hooks compare them with.
+macro_rules! enum_labels {
+    ($oid:literal) => {
+        concat!(
+            "coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
+                         FROM pg_catalog.pg_enum e WHERE e.enumtypid = ",
+            $oid,
+            "), '{}')"
+        )
+    };
+}
+
 /// Saves the enum `$2` a metric `$1` reads (`tally._value_enum`), with its labels: run in
 /// the latest snapshot, the enum locked (`catalog::define`).
-pub const SAVE_ENUM_SQL: &str = "\
-    INSERT INTO tally._value_enum (metric_id, enum_type, labels) \
-    SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, \
-           coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
-      FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid";
+pub const SAVE_ENUM_SQL: &str = concat!(
+    "INSERT INTO tally._value_enum (metric_id, enum_type, labels) \
+     SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, ",
+    enum_labels!("$2::pg_catalog.oid")
+);
 
 /// Table `$1` and the root of its partition tree, quoted, when it is a partition (one row of
 /// NULLs otherwise).
@@ -412,12 +426,12 @@ pub const FORGET_GROUP_ENUMS_SQL: &str = "\
 /// (`tally._group_enum`, 0.16.0), unless saved already (a saved list is only ever updated
 /// by `follow_enum_labels_sql`'s, after the metric followed a rename): run in the latest
 /// snapshot, the enum locked (`catalog::define`).
-pub const SAVE_GROUP_ENUM_SQL: &str = "\
-    INSERT INTO tally._group_enum (metric_id, enum_type, labels) \
-    SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, \
-           coalesce(pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder), '{}') \
-      FROM pg_catalog.pg_enum e WHERE e.enumtypid = $2::pg_catalog.oid \
-        ON CONFLICT (metric_id, enum_type) DO NOTHING";
+pub const SAVE_GROUP_ENUM_SQL: &str = concat!(
+    "INSERT INTO tally._group_enum (metric_id, enum_type, labels) \
+     SELECT $1, $2::pg_catalog.oid::pg_catalog.regtype, ",
+    enum_labels!("$2::pg_catalog.oid"),
+    " ON CONFLICT (metric_id, enum_type) DO NOTHING"
+);
 
 /// Saves the labels of the enums the metrics of source `$1` read (`tally._value_enum`) or,
 /// on a 0.16.0 catalog, group by (`tally._group_enum`) and returns the metrics one of whose
@@ -432,24 +446,25 @@ pub fn follow_enum_labels_sql(catalog: CatalogVersion) -> &'static str {
     }
 }
 
-const FOLLOW_ENUM_LABELS_0_13: &str = "\
-    WITH now AS ( \
-        SELECT x.metric_id, x.labels AS saved, \
-               coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
-                           FROM pg_catalog.pg_enum e WHERE e.enumtypid = x.enum_type::pg_catalog.oid), '{}') AS labels \
+const FOLLOW_ENUM_LABELS_0_13: &str = concat!(
+    "WITH now AS ( \
+        SELECT x.metric_id, x.labels AS saved, ",
+    enum_labels!("x.enum_type::pg_catalog.oid"),
+    " AS labels \
           FROM tally._value_enum x JOIN tally._metric m ON m.id = x.metric_id \
          WHERE m.source = $1::pg_catalog.oid), \
          saved AS (UPDATE tally._value_enum x SET labels = now.labels FROM now \
                     WHERE x.metric_id = now.metric_id AND x.labels <> now.labels RETURNING 1) \
     SELECT coalesce(pg_catalog.string_agg(now.metric_id::pg_catalog.text, ',') \
                       FILTER (WHERE NOT now.saved <@ now.labels), '') \
-      FROM now";
+      FROM now"
+);
 
-const FOLLOW_ENUM_LABELS_0_16: &str = "\
-    WITH now AS ( \
-        SELECT k.metric_id, k.enum_type, k.grouped, k.labels AS saved, \
-               coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
-                           FROM pg_catalog.pg_enum e WHERE e.enumtypid = k.enum_type::pg_catalog.oid), '{}') AS labels \
+const FOLLOW_ENUM_LABELS_0_16: &str = concat!(
+    "WITH now AS ( \
+        SELECT k.metric_id, k.enum_type, k.grouped, k.labels AS saved, ",
+    enum_labels!("k.enum_type::pg_catalog.oid"),
+    " AS labels \
           FROM (SELECT x.metric_id, x.enum_type, x.labels, false AS grouped FROM tally._value_enum x \
                 UNION ALL \
                 SELECT g.metric_id, g.enum_type, g.labels, true FROM tally._group_enum g) k \
@@ -463,7 +478,8 @@ const FOLLOW_ENUM_LABELS_0_16: &str = "\
                              AND g.enum_type::pg_catalog.oid = now.enum_type::pg_catalog.oid AND g.labels <> now.labels RETURNING 1) \
     SELECT coalesce(pg_catalog.string_agg(DISTINCT now.metric_id::pg_catalog.text, ',') \
                       FILTER (WHERE NOT now.saved <@ now.labels), '') \
-      FROM now";
+      FROM now"
+);
 
 /// Every metric's id, as one text (`catalog::define::_require_current_metrics` compares two
 /// snapshots by it).
@@ -483,24 +499,29 @@ pub fn enums_of_source_sql(catalog: CatalogVersion) -> &'static str {
     }
 }
 
-const ENUMS_OF_SOURCE_0_13: &str = "\
-    SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
-      FROM tally._value_enum x JOIN tally._metric m ON m.id = x.metric_id \
-     WHERE m.source = $1::pg_catalog.oid \
-       AND x.labels IS DISTINCT FROM \
-           coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
-                       FROM pg_catalog.pg_enum e WHERE e.enumtypid = x.enum_type::pg_catalog.oid), '{}')";
+/// The enums in `$saved` (a relation of saved lists: metric_id, enum_type, labels) whose
+/// metrics read source `$1` and whose labels are no longer those saved.
+macro_rules! changed_enums_of_source {
+    ($saved:literal) => {
+        concat!(
+            "SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
+               FROM ",
+            $saved,
+            " x JOIN tally._metric m ON m.id = x.metric_id \
+              WHERE m.source = $1::pg_catalog.oid \
+                AND x.labels IS DISTINCT FROM ",
+            enum_labels!("x.enum_type::pg_catalog.oid")
+        )
+    };
+}
 
-const ENUMS_OF_SOURCE_0_16: &str = "\
-    SELECT coalesce(pg_catalog.array_agg(DISTINCT x.enum_type::pg_catalog.oid), '{}') \
-      FROM (SELECT v.metric_id, v.enum_type, v.labels FROM tally._value_enum v \
-            UNION ALL \
-            SELECT g.metric_id, g.enum_type, g.labels FROM tally._group_enum g) x \
-      JOIN tally._metric m ON m.id = x.metric_id \
-     WHERE m.source = $1::pg_catalog.oid \
-       AND x.labels IS DISTINCT FROM \
-           coalesce((SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) \
-                       FROM pg_catalog.pg_enum e WHERE e.enumtypid = x.enum_type::pg_catalog.oid), '{}')";
+const ENUMS_OF_SOURCE_0_13: &str = changed_enums_of_source!("tally._value_enum");
+
+const ENUMS_OF_SOURCE_0_16: &str = changed_enums_of_source!(
+    "(SELECT v.metric_id, v.enum_type, v.labels FROM tally._value_enum v \
+      UNION ALL \
+      SELECT g.metric_id, g.enum_type, g.labels FROM tally._group_enum g)"
+);
 
 /// The type of the figures of metric `$1` (`read::figure_kind`): its `tally._value_type`
 /// row and, for an enum, which (0.13.0), as far as the catalog has them.
