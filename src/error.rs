@@ -195,8 +195,8 @@ pub enum TallyError {
     /// A timetz value whose zone is past what timetz input reads (0.17.0, found by a hostile
     /// probe: `timezone(interval, timetz)` makes zones of any size, which no figure's text
     /// could carry back).
-    #[error("cannot track the time with time zone {value} of metric \"{metric}\": its zone is past ±15:59:59")]
-    ZoneOutOfRange { metric: String, value: String },
+    #[error("cannot track a time with time zone of metric \"{metric}\": its zone, {zone}, is past ±15:59:59")]
+    ZoneOutOfRange { metric: String, zone: String },
 
     /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(

@@ -435,12 +435,15 @@ SQL
 early="$(q -d tally_previous -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts')" 2>&1 || true)"
 grep -q "older than the installed library" <<<"$early" \
   || fail "a max over timetz on a $PREVIOUS catalog did not ask for the update: $early"
-# An update rolled back to a savepoint, after a write in it saw the new catalog: the session
-# goes on with the old one (0.17.0; before, it believed the update and a new metric's
-# trigger called an encoder the old catalog lacks).
+# An update rolled back to a savepoint, after a definition in it used the new catalog: the
+# session goes on with the old one (0.17.0; before, it believed the update and a new
+# metric's trigger called an encoder the old catalog lacks).
 rolled="$(q -d tally_previous -c "BEGIN" -c "SAVEPOINT before_update" -c "ALTER EXTENSION pg_tally UPDATE" \
+            -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts') IS NOT NULL" \
             -c "INSERT INTO shifts VALUES (2001, '09:00+02', NULL)" -c "ROLLBACK TO before_update" \
             -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts')" 2>&1 || true)"
+grep -q "^t$" <<<"$rolled" \
+  || fail "a definition after the update inside a savepoint did not see the new catalog: this step tests nothing: $rolled"
 grep -q "older than the installed library" <<<"$rolled" \
   || fail "a session whose update rolled back to a savepoint did not ask for the update: $rolled"
 SHIFTS_EXACT="SELECT tally.value('distinct_starts') = (SELECT count(DISTINCT starts) FROM shifts)

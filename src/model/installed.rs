@@ -151,10 +151,13 @@ fn remember(seen: &'static LocalKey<Cell<bool>>, has: bool) {
     }
 }
 
-/// Registers, once per transaction, the callbacks that forget the versions on its abort or a
-/// subtransaction's (a transaction that rolls back to savepoints many times would otherwise
-/// collect one callback per lookup, each run on every abort). pgrx drops a transaction's
-/// callbacks when it ends; its end disarms this.
+/// Registers, once per transaction, the callbacks that forget the versions on its abort, a
+/// subtransaction's, or its PREPARE TRANSACTION (what it created is not this session's
+/// catalog until COMMIT PREPARED, which another session may run) (a transaction that rolls
+/// back to savepoints many times would otherwise collect one callback per lookup, each run
+/// on every abort). pgrx drops a transaction's callbacks when it commits or aborts (after a
+/// PREPARE, when the session's next transaction does: they only set cells); each of those
+/// ends disarms this.
 fn arm_forgetting() {
     if FORGETTING_ARMED.with(Cell::get) {
         return;
@@ -165,6 +168,10 @@ fn arm_forgetting() {
         FORGETTING_ARMED.with(|c| c.set(false));
     });
     pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, || {
+        FORGETTING_ARMED.with(|c| c.set(false));
+    });
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Prepare, || {
+        forget_versions();
         FORGETTING_ARMED.with(|c| c.set(false));
     });
     pgrx::register_subxact_callback(pgrx::PgSubXactCallbackEvent::AbortSub, |_, _| {

@@ -64,8 +64,9 @@ impl RangeOf {
     }
 
     /// The text of a bound's value in a form the subtype's input reads back under any
-    /// setting: an integer, or ISO 8601 (a timestamptz in UTC, `infinity`). None of these
-    /// holds a character a range's text would need quoted.
+    /// setting: an integer, or ISO 8601 (a timestamptz in UTC, `infinity`, a year before 1
+    /// with ` BC`). None of these needs quoting in a range's text: range input takes a space
+    /// inside a bound as part of it.
     fn bound_text(self, value: i64) -> Result<String> {
         use pgrx::datum::{Date, Timestamp, TimestampWithTimeZone};
         let unreadable = || TallyError::Internal(format!("a range bound kept as {value}"));
@@ -105,6 +106,20 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 pub fn timetz_key(time: i64, zone: i32) -> i128 {
     let utc = i128::from(time) + i128::from(zone) * MICROS_PER_SECOND;
     utc * ZONED_SCALE + i128::from(zone) + ZONE_OFFSET
+}
+
+/// A zone (seconds west of UTC) as an offset east of UTC, `+HH:MM:SS`, of any size: for the
+/// error that refuses one past `ZONE_LIMIT` (Postgres' own writer of zones takes none past
+/// i32's range on both sides).
+fn zone_text(zone: i32) -> String {
+    let east = -i64::from(zone);
+    let (sign, seconds) = if east < 0 { ('-', -east) } else { ('+', east) };
+    format!(
+        "{sign}{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 /// The time and zone whose key (`timetz_key`) is `key`; None for a key no timetz has.
@@ -256,10 +271,12 @@ fn _tracked_ordered(metric: &str, value: pgrx::AnyElement) -> SqlResult<AnyNumer
 
 fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
     let key = if let Some((time, zone)) = crate::ffi::datetime::zoned_time(value) {
-        if zone.abs() > ZONE_LIMIT {
+        // `unsigned_abs`: a zone of i32::MIN (timezone(interval, timetz) makes one) has no
+        // i32 absolute value.
+        if zone.unsigned_abs() > ZONE_LIMIT.unsigned_abs() {
             return Err(TallyError::ZoneOutOfRange {
                 metric: metric.to_string(),
-                value: crate::ffi::datetime::json_timetz(time, zone),
+                zone: zone_text(zone),
             });
         }
         Some(timetz_key(time, zone).to_string())
@@ -352,6 +369,9 @@ mod unit {
         for (time, zone) in [(0, 0), (24 * HOUR, -57_599), (5, 57_599), (HOUR, -3600)] {
             assert_eq!(timetz_of_key(timetz_key(time, zone)), Some((time, zone)));
         }
+        assert_eq!(zone_text(-3600), "+01:00:00");
+        assert_eq!(zone_text(57_599), "-15:59:59");
+        assert_eq!(zone_text(i32::MIN), "+596523:14:08");
         // Keys no timetz within the zone limit has.
         assert_eq!(timetz_of_key(timetz_key(0, 57_600)), None);
         assert_eq!(timetz_of_key(timetz_key(25 * HOUR, 0)), None);

@@ -127,6 +127,9 @@ SELECT * FROM tally.verify();
 -- hostile probe: it made every typed read of the metric fail).
 INSERT INTO bookings (desk, opens) VALUES ('z', timezone('100 hours'::interval, '12:00+00'::timetz));
 \echo :LAST_ERROR_SQLSTATE
+-- The least zone there is (i32's least: it has no i32 absolute value).
+INSERT INTO bookings (desk, opens) VALUES ('z', timezone('2147483648 seconds'::interval, '12:00+00'::timetz));
+\echo :LAST_ERROR_SQLSTATE
 \set QUIET off
 UPDATE bookings SET opens = timezone('-16 hours'::interval, opens) WHERE opens IS NOT NULL AND id % 5 = 1;
 \echo :LAST_ERROR_SQLSTATE
