@@ -1,8 +1,8 @@
--- pg_tally 0.16.0 -> 0.17.0 (CHANGELOG "0.17.0"): min and max over time with time zone and
--- over the built-in ranges but numrange (int4range, int8range, daterange, tsrange,
+-- pg_tally 0.16.0 -> 0.17.0 (CHANGELOG "0.17.0"): min and max over time with time zone,
+-- money, and the built-in ranges but numrange (int4range, int8range, daterange, tsrange,
 -- tstzrange). Their values are kept by a key in their own order, read from the datum
 -- (tally._tracked_ordered, src/model/ordered_key.rs); their figures are of their own type.
--- No metric changes: a count_distinct over timetz keeps 0.16.0's key.
+-- No metric changes: a count_distinct over timetz or money keeps 0.16.0's key.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.17.0'" to load this file. \quit
 
 CREATE FUNCTION tally._tracked_ordered("metric" text, "value" anyelement) RETURNS numeric

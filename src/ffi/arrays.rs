@@ -255,6 +255,30 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     }
 }
 
+/// The amount (in the currency's smallest unit, as Postgres stores it) of a money value, or
+/// one of a domain over money; None for a value of any other type (0.17.0).
+pub fn money_amount(value: &pgrx::AnyElement) -> Option<i64> {
+    if super::datetime::base_type(value.oid()) != pg_sys::MONEYOID {
+        return None;
+    }
+    // SAFETY: an AnyElement is a non-NULL argument of the call whose base type is money,
+    // a by-value int64.
+    unsafe { element(pg_sys::MONEYOID, value.datum()) }.and_then(|element| match element {
+        Element::Integer(amount) => Some(amount),
+        _ => None,
+    })
+}
+
+/// A money amount as `cash_out` writes it in this session, which is what Postgres' own
+/// money output is: by `lc_monetary` (`$1,234.50`), which money input reads back under the
+/// same setting (0.17.0: a min or max figure over money, read where it is written).
+pub fn money_text(amount: i64) -> String {
+    // SAFETY: money is a by-value int64 datum of a built-in type, whose output function
+    // (cash_out, built in) returns a palloc'd string, copied and freed by `output_bytes`.
+    let bytes = unsafe { output_bytes(pg_sys::MONEYOID, pg_sys::Datum::from(amount)) };
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// The bytes the built-in output function of numeric or jsonb (neither reads a setting)
 /// writes for `value`; None for a value of another type.
 pub fn builtin_output(value: &pgrx::AnyElement) -> Option<Vec<u8>> {
@@ -276,7 +300,8 @@ unsafe fn output_text(base: pg_sys::Oid, datum: pg_sys::Datum) -> String {
     String::from_utf8_lossy(&unsafe { output_bytes(base, datum) }).into_owned()
 }
 
-/// The bytes the built-in output function of `base` writes for `datum`.
+/// The bytes the built-in output function of `base` writes for `datum` (under this
+/// session's settings: the callers pass types whose output reads none, but money's).
 ///
 /// # Safety
 /// `datum` must be a non-NULL datum of the built-in type `base`.

@@ -280,6 +280,8 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
             });
         }
         Some(timetz_key(time, zone).to_string())
+    } else if let Some(amount) = crate::ffi::arrays::money_amount(value) {
+        Some(amount.to_string())
     } else if RangeOf::of_range_type(crate::ffi::datetime::base_type(value.oid())).is_some() {
         crate::ffi::ranges::parts_of(value).and_then(|parts| range_order_key(&parts))
     } else {
@@ -287,7 +289,7 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
     };
     let key = key.ok_or_else(|| TallyError::EncoderType {
         function: "_tracked_ordered",
-        takes: "a timetz, int4range, int8range, daterange, tsrange or tstzrange value",
+        takes: "a timetz, money, int4range, int8range, daterange, tsrange or tstzrange value",
         type_name: crate::ffi::datetime::type_name(value.oid()),
     })?;
     AnyNumeric::try_from(key.as_str()).map_err(|e| TallyError::Internal(e.to_string()))

@@ -21,7 +21,7 @@
 //! | bytea | `0.` and each byte plus one as three digits (byte order); past `TEXT_KEPT_BYTES`, as a long text (0.13.0) |
 //! | bit, varbit | its text of `0`s and `1`s as a text is kept (`bit_cmp`'s order is that text's byte order; 0.13.0) |
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
-//! | money (count_distinct only) | as a one-element array of it is kept (0.16.0) |
+//! | money | min, max: its amount (`ordered_key`, 0.17.0; its figure's text by `lc_monetary`, as Postgres' own); count_distinct: as a one-element array of it is kept (0.16.0) |
 //! | timetz | min, max: its instant in UTC, then its zone (`ordered_key`, 0.17.0); count_distinct: as a one-element array of it is kept (0.16.0) |
 //! | int4range, int8range, daterange, tsrange, tstzrange (min, max) | empty, or its bounds' keys (`ordered_key`, 0.17.0) |
 //! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
@@ -176,8 +176,8 @@ pub enum ValueType {
     /// A built-in range (int4range, int8range, numrange, daterange, tsrange, tstzrange), for
     /// count_distinct only (0.14.0).
     Range,
-    /// money, for count_distinct only (0.16.0): kept as a one-element array of it is (by its
-    /// integer amount; a figure would print by lc_monetary).
+    /// money (count_distinct 0.16.0, kept as a one-element array of it is; min and max
+    /// 0.17.0, by its amount): by its integer amount, whatever lc_monetary says.
     Money,
     /// timetz (count_distinct 0.16.0, kept as a one-element array of it is, by its time and
     /// zone as `timetz_eq` equates; min and max 0.17.0, by `ordered_key::timetz_key`).
@@ -687,9 +687,15 @@ pub fn figure_text(
             float_text(value, value_type == ValueType::Float4)
         }
         ValueType::Timetz => crate::model::ordered_key::timetz_text(&encoded)?,
+        // As Postgres writes money, by this session's lc_monetary, which the typed reads'
+        // money input (in this session) reads back.
+        ValueType::Money => {
+            let amount = encoded.parse::<i64>().map_err(|_| unreadable())?;
+            crate::ffi::arrays::money_text(amount)
+        }
         ValueType::OrderedRange(range) => crate::model::ordered_key::range_text(range, &encoded)?,
         // count_distinct only, whose figures are counts.
-        ValueType::Array | ValueType::Range | ValueType::Money => return Err(unreadable()),
+        ValueType::Array | ValueType::Range => return Err(unreadable()),
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.

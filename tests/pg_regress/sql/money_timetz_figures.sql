@@ -1,8 +1,9 @@
 -- count_distinct over money and timetz values themselves (0.16.0), kept as the array
 -- encoder keeps an element of them: money by its integer amount,
 -- timetz by its time and zone ('12:00+01' and '11:00+00' are one instant, two values, as
--- timetz's equality says). min and max over money stay refused: a money figure prints, and
--- reads back, by lc_monetary. min and max over timetz (0.17.0): ordered_figures.
+-- timetz's equality says). min and max over money (0.17.0) by its amount too, their figures
+-- money values (as text by lc_monetary, as Postgres writes money); over timetz (0.17.0):
+-- ordered_figures.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -19,6 +20,8 @@ SELECT tally.create_metric('fees_by_kind', 'tills', 'count_distinct', 'fee', gro
 SELECT tally.create_metric('openings', 'tills', 'count_distinct', 'opened')->>'column_name';
 SELECT tally.create_metric('openings_by_kind', 'tills', 'count_distinct', 'opened', group_by => 'kind')->>'column_name';
 SELECT tally.create_metric('halved_prices', 'tills', 'count_distinct', 'price / 2')->>'column_name';
+SELECT tally.create_metric('top_price', 'tills', 'max', 'price')->>'column_name';
+SELECT tally.create_metric('least_fee_by_kind', 'tills', 'min', 'fee', group_by => 'kind')->>'column_name';
 SELECT m.name, t.type_name FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id
  WHERE m.source = 'tills'::regclass ORDER BY 1;
 -- Rows written under other settings: the same instants.
@@ -46,23 +49,48 @@ SELECT x.metric, x.group_key, x.figure, x.live FROM (
   SELECT 'openings_by_kind', coalesce(g.group_key, l.kind), g.value, l.n
     FROM tally.groups('openings_by_kind') g
     FULL JOIN (SELECT kind, count(DISTINCT opened) AS n FROM tills GROUP BY kind) l ON l.kind = g.group_key) x;
+-- min and max, as money values and as their text (the live value's text, in this session).
+CREATE VIEW tills_extremes AS
+SELECT 'top_price' AS metric, NULL AS group_key, tally.value('top_price', NULL::money) AS figure,
+       tally.value('top_price', NULL::text) AS figure_text, (SELECT max(price) FROM tills) AS live
+UNION ALL
+SELECT 'least_fee_by_kind', coalesce(g.group_key, l.kind), g.value, g.value::text, l.v
+  FROM tally.groups('least_fee_by_kind', NULL::money) g
+  FULL JOIN (SELECT kind, min(fee)::money AS v FROM tills GROUP BY kind) l ON l.kind = g.group_key;
+SELECT * FROM tills_extremes ORDER BY 1, 2;
 SELECT * FROM tills_compared ORDER BY 1, 2;
 -- Changes pending, then folded: the same.
 DELETE FROM tills WHERE id % 3 = 0;
 UPDATE tills SET price = price + '0.01'::money, opened = opened + interval '1 hour' WHERE id % 4 = 0;
 SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM tills_compared;
+SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live OR figure_text IS DISTINCT FROM live::text)
+       AS differing_extremes FROM tills_extremes;
 SELECT tally.compact() >= 0 AS folded;
 SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM tills_compared;
+-- The extremes deleted: the next ones.
+DELETE FROM tills WHERE price = (SELECT max(price) FROM tills) OR fee = (SELECT min(fee) FROM tills);
+SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live OR figure_text IS DISTINCT FROM live::text)
+       AS differing_extremes FROM tills_extremes;
+-- The snapshot carries to_jsonb's own text of them; the typed view money values.
+SELECT tally.create_dashboard('tills_board', ARRAY['top_price', 'least_fee_by_kind'], view_name => 'tills_board_view');
+SELECT s -> 'top_price' = to_jsonb((SELECT max(price) FROM tills)) AS snapshot_top,
+       s -> 'least_fee_by_kind' = (SELECT jsonb_object_agg(kind, min_fee) FROM
+                                     (SELECT kind, min(fee)::money AS min_fee FROM tills GROUP BY kind) l) AS snapshot_least,
+       v.top_price = (SELECT max(price) FROM tills) AS view_top,
+       pg_typeof(v.top_price) AS view_type
+  FROM tally.snapshot('tills_board') s, tills_board_view v;
+SELECT tally.drop_dashboard('tills_board');
 SELECT * FROM tally.verify();
 
--- Refused: min, max, sum, avg over money; sum and avg over timetz.
-SELECT tally.create_metric('top_price', 'tills', 'max', 'price');
+-- Refused: sum and avg over money and timetz.
+SELECT tally.create_metric('mean_price', 'tills', 'avg', 'price');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('opening_total', 'tills', 'sum', 'opened');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('revenue', 'tills', 'sum', 'price');
 \echo :LAST_ERROR_SQLSTATE
 DROP VIEW tills_compared;
+DROP VIEW tills_extremes;
 -- A column changed from money to numeric: its counters kept amounts, a numeric is kept
 -- otherwise (the table is rewritten and the metric recomputed, or the change refused).
 ALTER TABLE tills ALTER COLUMN price TYPE numeric USING price::numeric;
