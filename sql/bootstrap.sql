@@ -200,7 +200,7 @@ CREATE TABLE tally._value_type (
                CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
                                     'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
                                     'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz',
-                                    'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange')),
+                                    'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange')),
     collation_name text[] CHECK (collation_name IS NULL OR (type_name = 'text' AND pg_catalog.cardinality(collation_name) = 2))
 );
 

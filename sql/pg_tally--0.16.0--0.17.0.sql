@@ -1,5 +1,5 @@
 -- pg_tally 0.16.0 -> 0.17.0 (CHANGELOG "0.17.0"): min and max over time with time zone,
--- money, and the built-in ranges but numrange (int4range, int8range, daterange, tsrange,
+-- money, and the built-in ranges (int4range, int8range, numrange, daterange, tsrange,
 -- tstzrange). Their values are kept by a key in their own order, read from the datum
 -- (tally._tracked_ordered, src/model/ordered_key.rs); their figures are of their own type.
 -- No metric changes: a count_distinct over timetz or money keeps 0.16.0's key.
@@ -16,4 +16,4 @@ ALTER TABLE tally._value_type
         CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
                              'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
                              'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz',
-                             'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange'));
+                             'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange'));

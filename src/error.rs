@@ -331,6 +331,8 @@ pub enum OrderedKind {
     Bytea,
     BitString,
     Jsonb,
+    /// A numrange (0.17.0), whose size is its bounds' digits and a few bytes more.
+    Numrange,
 }
 
 impl OrderedKind {
@@ -340,6 +342,7 @@ impl OrderedKind {
             Self::Bytea => "bytea",
             Self::BitString => "bit string",
             Self::Jsonb => "jsonb",
+            Self::Numrange => "numrange",
         }
     }
 
@@ -348,6 +351,7 @@ impl OrderedKind {
         match self {
             Self::BitString => "bits",
             Self::Text | Self::Bytea | Self::Jsonb => "bytes",
+            Self::Numrange => "bytes of key",
         }
     }
 
@@ -358,6 +362,7 @@ impl OrderedKind {
             Self::Bytea => "CHECK (octet_length(the_column) <= 600)",
             Self::BitString => "varbit(600)",
             Self::Jsonb => "CHECK (octet_length(the_column::text) <= 600)",
+            Self::Numrange => "a numrange over numeric(20, 2) values",
         }
     }
 }
@@ -481,7 +486,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea, bit string or jsonb in an index, in order, which takes texts, byteas and jsonb texts of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string, jsonb or numrange in an index, in order, which takes texts, byteas, jsonb texts and numrange keys (about one byte per digit of the bounds) of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
@@ -521,10 +526,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money and the built-in ranges but numrange; count_distinct also numrange, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any column."
+                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money and the built-in ranges; count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values and the built-in ranges but numrange, count_distinct also numrange, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any value."
+                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values and the built-in ranges, count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."

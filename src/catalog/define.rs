@@ -1239,8 +1239,8 @@ fn value_kind(
         return Ok(ValueKind::of(value_type));
     }
     if crate::ffi::ranges::RANGE_TYPES.contains(&base) || base == pg_sys::MONEYOID {
-        // numrange's min and max (no bounded key), and any sum of a range or money (a sum
-        // of money would need its own overflow rules).
+        // A sum or avg of a range, or of money (a sum of money would need its own overflow
+        // rules).
         return Err(wrong());
     }
     let is_enum = crate::ffi::enums::is_enum(base);
@@ -1287,7 +1287,7 @@ fn value_kind(
 
 /// The value type of ranges, money and timetz values (whose encoders read the datum, not a
 /// cast) that `aggregate` takes, with the catalog version that has their encoder: the
-/// built-in ranges for count_distinct (0.14.0) and, but numrange, for min and max (0.17.0);
+/// built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
 /// money and timetz for count_distinct (0.16.0) and min and max (0.17.0). None for the rest.
 fn kept_apart(
     aggregate: Aggregate,

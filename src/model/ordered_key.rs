@@ -9,6 +9,7 @@
 //! |---|---|
 //! | timetz | its time in UTC (microseconds) · 10⁶ + its zone (seconds west of UTC) + `ZONE_OFFSET` |
 //! | range | 0 for empty; else its lower bound's key · 10²⁰ + its upper bound's key (`bound_key`) |
+//! | numrange | its bounds as ordered bytes (`numrange_bytes`), kept as a bytea is (up to `TEXT_KEPT_BYTES`) |
 //!
 //! A count_distinct over timetz keeps 0.16.0's key (a one-element array's): its metrics
 //! were counted so.
@@ -21,8 +22,8 @@ use crate::ffi::arrays::Element;
 use crate::ffi::ranges::{Bound, RangeParts};
 
 /// The built-in range types whose min and max are kept (0.17.0), by the subtype of their
-/// bounds. numrange is not among them: a numeric bound has no bounded width, and the key of
-/// its lower bound could not be put above the key of every upper bound.
+/// bounds: a 64-bit one, or numeric (whose bounds have no bounded width: kept as ordered
+/// bytes, `numrange_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeOf {
     Int4,
@@ -30,10 +31,11 @@ pub enum RangeOf {
     Date,
     Timestamp,
     Timestamptz,
+    Numeric,
 }
 
 impl RangeOf {
-    /// The range type of base type `base`, None for numrange and every other type.
+    /// The range type of base type `base`, None for every type but the built-in ranges.
     pub fn of_range_type(base: pg_sys::Oid) -> Option<Self> {
         Some(match base {
             pg_sys::INT4RANGEOID => Self::Int4,
@@ -41,6 +43,7 @@ impl RangeOf {
             pg_sys::DATERANGEOID => Self::Date,
             pg_sys::TSRANGEOID => Self::Timestamp,
             pg_sys::TSTZRANGEOID => Self::Timestamptz,
+            pg_sys::NUMRANGEOID => Self::Numeric,
             _ => return None,
         })
     }
@@ -52,6 +55,7 @@ impl RangeOf {
             Self::Date => pg_sys::DATERANGEOID,
             Self::Timestamp => pg_sys::TSRANGEOID,
             Self::Timestamptz => pg_sys::TSTZRANGEOID,
+            Self::Numeric => pg_sys::NUMRANGEOID,
         }
     }
 
@@ -59,7 +63,7 @@ impl RangeOf {
     fn holds(self, value: i64) -> bool {
         match self {
             Self::Int4 | Self::Date => i32::try_from(value).is_ok(),
-            Self::Int8 | Self::Timestamp | Self::Timestamptz => true,
+            Self::Int8 | Self::Timestamp | Self::Timestamptz | Self::Numeric => true,
         }
     }
 
@@ -71,7 +75,7 @@ impl RangeOf {
         use pgrx::datum::{Date, Timestamp, TimestampWithTimeZone};
         let unreadable = || TallyError::Internal(format!("a range bound kept as {value}"));
         Ok(match self {
-            Self::Int4 | Self::Int8 => value.to_string(),
+            Self::Int4 | Self::Int8 | Self::Numeric => value.to_string(),
             Self::Date => {
                 let days = i32::try_from(value).map_err(|_| unreadable())?;
                 let date = Date::try_from(days).map_err(|_| unreadable())?;
@@ -220,9 +224,13 @@ fn bounds_of_key(key: &str) -> Option<KeptBounds> {
 
 /// The text of the range of type `range` whose key is `key`: `empty`, or its bounds as
 /// `range_out` writes them (an infinite bound left empty) with each value in the form of
-/// `RangeOf::bound_text`.
+/// `RangeOf::bound_text` (a numrange's as the shortest text of its numeric).
 pub fn range_text(range: RangeOf, key: &str) -> Result<String> {
     let unreadable = || TallyError::Internal(format!("a range figure encoded as {key}"));
+    if range == RangeOf::Numeric {
+        let bytes = crate::model::value_type::decode_bytea(key).ok_or_else(unreadable)?;
+        return numrange_text(&bytes).ok_or_else(unreadable);
+    }
     let Some((lower, upper)) = bounds_of_key(key).ok_or_else(unreadable)? else {
         return Ok("empty".to_string());
     };
@@ -250,6 +258,174 @@ pub fn range_text(range: RangeOf, key: &str) -> Result<String> {
         }
     }
     Ok(text)
+}
+
+/// The classes of numerics in numeric's order, each a numrange key's first byte of a bound.
+const NEGATIVE_INFINITY: u8 = 1;
+const NEGATIVE: u8 = 2;
+const ZERO: u8 = 3;
+const POSITIVE: u8 = 4;
+const INFINITY: u8 = 5;
+const NAN: u8 = 6;
+
+/// A numeric's text (`numeric_out`'s) as bytes ordered as numeric orders (NaN above
+/// Infinity; values equal as numerics, `1.5` and `1.50`, alike), none a prefix of another:
+/// its class; then, for a finite value other than 0, its exponent (the position of its
+/// first significant digit from the point, biased to an unsigned 32-bit number) and its
+/// significant digits, each one byte, ended by a byte below them all; a negative value's
+/// exponent and digits inverted and ended by a byte above them all (a longer magnitude
+/// is a smaller value). None for a text that is no numeric's.
+fn numeric_bytes(text: &str, out: &mut Vec<u8>) -> Option<()> {
+    let (negative, magnitude) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let special = match (negative, magnitude) {
+        (_, "NaN") => Some(NAN),
+        (false, "Infinity") => Some(INFINITY),
+        (true, "Infinity") => Some(NEGATIVE_INFINITY),
+        _ => None,
+    };
+    if let Some(class) = special {
+        out.push(class);
+        return Some(());
+    }
+    let (integer, fraction) = magnitude.split_once('.').unwrap_or((magnitude, ""));
+    if !(integer.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits: String = format!("{integer}{fraction}");
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0');
+    if significant.is_empty() {
+        out.push(ZERO);
+        return Some(());
+    }
+    let exponent = i64::try_from(integer.len()).ok()? - i64::try_from(leading).ok()?;
+    let biased = u32::try_from(exponent + (1 << 31)).ok()?;
+    out.push(if negative { NEGATIVE } else { POSITIVE });
+    let flip = |byte: u8| if negative { !byte } else { byte };
+    out.extend(biased.to_be_bytes().map(flip));
+    out.extend(significant.bytes().map(|digit| flip(digit - b'0' + 1)));
+    out.push(flip(0));
+    Some(())
+}
+
+/// The shortest text of the numeric `numeric_bytes` wrote at the start of `bytes`, and the
+/// bytes after it.
+fn numeric_of_bytes(bytes: &[u8]) -> Option<(String, &[u8])> {
+    let (&class, rest) = bytes.split_first()?;
+    let negative = class == NEGATIVE;
+    match class {
+        NAN => return Some(("NaN".to_string(), rest)),
+        INFINITY => return Some(("Infinity".to_string(), rest)),
+        NEGATIVE_INFINITY => return Some(("-Infinity".to_string(), rest)),
+        ZERO => return Some(("0".to_string(), rest)),
+        NEGATIVE | POSITIVE => {}
+        _ => return None,
+    }
+    let flip = |byte: u8| if negative { !byte } else { byte };
+    let exponent_bytes: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+    let exponent = i64::from(u32::from_be_bytes(exponent_bytes.map(flip))) - (1 << 31);
+    let rest = &rest[4..];
+    let end = rest.iter().position(|&byte| flip(byte) == 0)?;
+    let digits = rest[..end]
+        .iter()
+        .map(|&byte| {
+            let digit = flip(byte).checked_sub(1).filter(|d| *d <= 9)?;
+            Some(char::from(b'0' + digit))
+        })
+        .collect::<Option<String>>()?;
+    let length = i64::try_from(digits.len()).ok()?;
+    let text = if exponent <= 0 {
+        format!("0.{}{digits}", "0".repeat(usize::try_from(-exponent).ok()?))
+    } else if exponent >= length {
+        format!(
+            "{digits}{}",
+            "0".repeat(usize::try_from(exponent - length).ok()?)
+        )
+    } else {
+        let point = usize::try_from(exponent).ok()?;
+        format!("{}.{}", &digits[..point], &digits[point..])
+    };
+    let sign = if negative { "-" } else { "" };
+    Some((format!("{sign}{text}"), &rest[end + 1..]))
+}
+
+/// A numrange's bytes in range_cmp's order: 0 for the empty range; else 1, its lower bound
+/// (0 when infinite; else 1, its value's `numeric_bytes`, 0 when inclusive or 1), then its
+/// upper bound (1, its value's bytes, 0 when exclusive or 1; 2 when infinite).
+fn numrange_bytes(parts: &RangeParts) -> Option<Vec<u8>> {
+    let RangeParts::Bounds(lower, upper) = parts else {
+        return Some(vec![0]);
+    };
+    let mut bytes = vec![1];
+    let mut bound = |bound: &Bound, infinite: u8, upper: bool| -> Option<()> {
+        match bound {
+            Bound::Infinite => bytes.push(infinite),
+            Bound::Value {
+                inclusive,
+                value: Element::Numeric(text),
+            } => {
+                bytes.push(1);
+                numeric_bytes(text, &mut bytes)?;
+                bytes.push(u8::from(*inclusive == upper));
+            }
+            Bound::Value { .. } => return None,
+        }
+        Some(())
+    };
+    bound(lower, 0, false)?;
+    bound(upper, 2, true)?;
+    Some(bytes)
+}
+
+/// The key of a numrange value of metric `metric`: its `numrange_bytes` kept as a bytea is,
+/// refused in the writer's statement past `TEXT_KEPT_BYTES` (a digest has no order).
+fn numrange_key(metric: &str, parts: &RangeParts) -> Result<String> {
+    use crate::model::value_type::{encode_bytea, TEXT_KEPT_BYTES};
+    let bytes = numrange_bytes(parts)
+        .ok_or_else(|| TallyError::Internal("a numrange bound that is no numeric".to_string()))?;
+    if bytes.len() > TEXT_KEPT_BYTES {
+        return Err(TallyError::TooLongToOrder {
+            metric: metric.to_string(),
+            kind: crate::error::OrderedKind::Numrange,
+            size: bytes.len(),
+        });
+    }
+    Ok(encode_bytea(&bytes))
+}
+
+/// The text of the numrange whose `numrange_bytes` are `bytes`.
+fn numrange_text(bytes: &[u8]) -> Option<String> {
+    let (&tag, mut rest) = bytes.split_first()?;
+    if tag == 0 {
+        return rest.is_empty().then(|| "empty".to_string());
+    }
+    let mut text = String::new();
+    for upper in [false, true] {
+        let (&kind, after) = rest.split_first()?;
+        rest = after;
+        if kind != 1 {
+            text.push(if upper { ')' } else { '(' });
+        } else {
+            let (value, after) = numeric_of_bytes(rest)?;
+            let (&inclusive, after) = after.split_first()?;
+            rest = after;
+            let inclusive = (inclusive == 1) == upper;
+            if upper {
+                text.push_str(&value);
+                text.push(if inclusive { ']' } else { ')' });
+            } else {
+                text.push(if inclusive { '[' } else { '(' });
+                text.push_str(&value);
+            }
+        }
+        if !upper {
+            text.push(',');
+        }
+    }
+    rest.is_empty().then_some(text)
 }
 
 /// The text of the timetz whose key is `key`: ISO 8601 with its zone (`12:00:00+01:00`).
@@ -282,14 +458,19 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
         Some(timetz_key(time, zone).to_string())
     } else if let Some(amount) = crate::ffi::arrays::money_amount(value) {
         Some(amount.to_string())
-    } else if RangeOf::of_range_type(crate::ffi::datetime::base_type(value.oid())).is_some() {
-        crate::ffi::ranges::parts_of(value).and_then(|parts| range_order_key(&parts))
+    } else if let Some(range) = RangeOf::of_range_type(crate::ffi::datetime::base_type(value.oid()))
+    {
+        let parts = crate::ffi::ranges::parts_of(value);
+        match (range, parts) {
+            (RangeOf::Numeric, Some(parts)) => Some(numrange_key(metric, &parts)?),
+            (_, parts) => parts.and_then(|parts| range_order_key(&parts)),
+        }
     } else {
         None
     };
     let key = key.ok_or_else(|| TallyError::EncoderType {
         function: "_tracked_ordered",
-        takes: "a timetz, money, int4range, int8range, daterange, tsrange or tstzrange value",
+        takes: "a timetz, money or built-in range value",
         type_name: crate::ffi::datetime::type_name(value.oid()),
     })?;
     AnyNumeric::try_from(key.as_str()).map_err(|e| TallyError::Internal(e.to_string()))
@@ -357,6 +538,99 @@ mod unit {
         assert_eq!(bounds_of_key("0"), Some(None));
         assert_eq!(bounds_of_key("x"), None);
         assert_eq!(bounds_of_key(""), None);
+    }
+
+    fn numeric(text: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        numeric_bytes(text, &mut bytes).expect("a numeric's text");
+        bytes
+    }
+
+    #[test]
+    fn numeric_bytes_order_as_numerics_and_read_back() {
+        let ordered = [
+            "-Infinity",
+            "-1000",
+            "-10.5",
+            "-10",
+            "-9.99",
+            "-1.5",
+            "-1",
+            "-0.5",
+            "-0.05",
+            "-0.0000001",
+            "0",
+            "0.0000001",
+            "0.05",
+            "0.5",
+            "1",
+            "1.5",
+            "9.99",
+            "10",
+            "10.5",
+            "1000",
+            "12345678901234567890.123",
+            "Infinity",
+            "NaN",
+        ];
+        for pair in ordered.windows(2) {
+            assert!(
+                numeric(pair[0]) < numeric(pair[1]),
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        for (a, b) in [
+            ("1.50", "1.5"),
+            ("-0.000", "0"),
+            ("0010.0", "10"),
+            ("-2.0", "-2"),
+        ] {
+            assert_eq!(numeric(a), numeric(b), "{a} = {b}");
+        }
+        for text in ordered {
+            let bytes = numeric(text);
+            let mut followed = bytes.clone();
+            followed.push(7);
+            assert_eq!(
+                numeric_of_bytes(&followed),
+                Some((text.to_string(), &[7u8][..]))
+            );
+        }
+        assert_eq!(numeric_bytes("1e5", &mut Vec::new()), None);
+    }
+
+    #[test]
+    fn numrange_bytes_order_as_range_cmp_and_read_back() {
+        let num = |inclusive, text: &str| Bound::Value {
+            inclusive,
+            value: Element::Numeric(text.to_string()),
+        };
+        let bytes = |lower, upper| numrange_bytes(&RangeParts::Bounds(lower, upper)).unwrap();
+        let ordered = [
+            numrange_bytes(&RangeParts::Empty).unwrap(),
+            bytes(Bound::Infinite, num(false, "-5")),
+            bytes(Bound::Infinite, Bound::Infinite),
+            bytes(num(true, "-1.5"), num(false, "0")),
+            bytes(num(true, "0"), num(false, "1")),
+            bytes(num(true, "0"), num(true, "1")),
+            bytes(num(true, "0"), num(false, "1.5")),
+            bytes(num(true, "0"), Bound::Infinite),
+            bytes(num(false, "0"), num(false, "1")),
+            bytes(num(true, "0.5"), num(false, "1")),
+            bytes(num(true, "NaN"), Bound::Infinite),
+        ];
+        for pair in ordered.windows(2) {
+            assert!(pair[0] < pair[1], "{:?} < {:?}", pair[0], pair[1]);
+        }
+        let texts = [
+            "empty", "(,-5)", "(,)", "[-1.5,0)", "[0,1)", "[0,1]", "[0,1.5)", "[0,)", "(0,1)",
+            "[0.5,1)", "[NaN,)",
+        ];
+        for (bytes, text) in ordered.iter().zip(texts) {
+            assert_eq!(numrange_text(bytes).as_deref(), Some(text));
+        }
     }
 
     #[test]

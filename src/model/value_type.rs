@@ -23,7 +23,7 @@
 //! | real, double precision | its bits as an unsigned integer in the float's order, -0 as 0 and every NaN as one, above +Infinity (`float_key`: Postgres' order and equality of floats; 0.13.0) |
 //! | money | min, max: its amount (`ordered_key`, 0.17.0; its figure's text by `lc_monetary`, as Postgres' own); count_distinct: as a one-element array of it is kept (0.16.0) |
 //! | timetz | min, max: its instant in UTC, then its zone (`ordered_key`, 0.17.0); count_distinct: as a one-element array of it is kept (0.16.0) |
-//! | int4range, int8range, daterange, tsrange, tstzrange (min, max) | empty, or its bounds' keys (`ordered_key`, 0.17.0) |
+//! | int4range, int8range, daterange, tsrange, tstzrange, numrange (min, max) | empty, or its bounds' keys (`ordered_key`, 0.17.0) |
 //! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
 //! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`ArrayKey`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
@@ -182,12 +182,12 @@ pub enum ValueType {
     /// timetz (count_distinct 0.16.0, kept as a one-element array of it is, by its time and
     /// zone as `timetz_eq` equates; min and max 0.17.0, by `ordered_key::timetz_key`).
     Timetz,
-    /// A built-in range over a 64-bit subtype, for min and max (0.17.0): kept by
-    /// `ordered_key::range_order_key`, its figures of the range type itself.
+    /// A built-in range, for min and max (0.17.0): kept by `ordered_key` in range_cmp's
+    /// order, its figures of the range type itself.
     OrderedRange(RangeOf),
 }
 
-const NAMED: [(ValueType, &str); 28] = [
+const NAMED: [(ValueType, &str); 29] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -216,6 +216,7 @@ const NAMED: [(ValueType, &str); 28] = [
     (ValueType::OrderedRange(RangeOf::Date), "daterange"),
     (ValueType::OrderedRange(RangeOf::Timestamp), "tsrange"),
     (ValueType::OrderedRange(RangeOf::Timestamptz), "tstzrange"),
+    (ValueType::OrderedRange(RangeOf::Numeric), "numrange"),
 ];
 
 impl ValueType {
@@ -299,6 +300,7 @@ impl ValueType {
             Self::OrderedRange(RangeOf::Date) => "pg_catalog.daterange",
             Self::OrderedRange(RangeOf::Timestamp) => "pg_catalog.tsrange",
             Self::OrderedRange(RangeOf::Timestamptz) => "pg_catalog.tstzrange",
+            Self::OrderedRange(RangeOf::Numeric) => "pg_catalog.numrange",
         }
     }
 

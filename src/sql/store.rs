@@ -629,7 +629,7 @@ pub enum CatalogVersion {
     /// 0.16.0: group columns of enums (`tally._group_enum`), dates and timestamps, and the
     /// keys of numerics without a scale, floats and jsonb (`tally._group_text`).
     V0_16,
-    /// 0.17.0: min and max over timetz and the built-in ranges but numrange
+    /// 0.17.0: min and max over timetz, money and the built-in ranges
     /// (`tally._tracked_ordered`).
     V0_17,
 }
