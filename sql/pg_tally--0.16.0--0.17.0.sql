@@ -17,3 +17,9 @@ ALTER TABLE tally._value_type
                              'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
                              'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz',
                              'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange'));
+
+-- The refusals of a value or group key past the limits are volatile: the planner evaluated
+-- an immutable call on a value expression that folds to a constant while it planned the
+-- change query (src/write/trigger.rs).
+ALTER FUNCTION tally._refuse_value(text, text, numeric) VOLATILE;
+ALTER FUNCTION tally._refuse_group_key(text, text) VOLATILE;

@@ -18,7 +18,7 @@ use crate::error::Result;
 /// the value every stored expression is parsed and deparsed under (with `OUTPUT_SETTINGS`,
 /// together the fixed settings). `search_path` puts `pg_temp` last so no temporary object
 /// can shadow a catalog one.
-const PARSE_SETTINGS: [(&CStr, &CStr); 9] = [
+const PARSE_SETTINGS: [(&CStr, &CStr); 10] = [
     (c"search_path", c"pg_catalog, pg_temp"),
     (c"standard_conforming_strings", c"on"),
     (c"backslash_quote", c"safe_encoding"),
@@ -28,6 +28,10 @@ const PARSE_SETTINGS: [(&CStr, &CStr); 9] = [
     (c"IntervalStyle", c"postgres"),
     (c"TimeZone", c"UTC"),
     (c"xmloption", c"content"),
+    // A money constant's text is read (and a stored expression's written) by lc_monetary
+    // (0.17.0, found by a hostile probe: a writer's own lc_monetary could change what a
+    // filter's `'$0.00'::money` means, or fail its statements).
+    (c"lc_monetary", c"C"),
 ];
 
 /// Runs `body` under the fixed settings (`PARSE_SETTINGS` and `OUTPUT_SETTINGS`), restored

@@ -521,8 +521,10 @@ pub fn install(client: &mut SpiClient<'_>, source: pg_sys::Oid) -> TallyResult<(
 }
 
 /// Refuses, in the writer's own statement, a group key longer than a metric keeps (see
-/// `sql::change`, `GROUP_KEY_LIMIT_BYTES`). Immutable: an error for any such input.
-#[pg_extern(immutable, parallel_safe)]
+/// `sql::change`, `GROUP_KEY_LIMIT_BYTES`). Volatile (0.17.0; immutable before): it raises
+/// for any input, and the planner evaluates an immutable call whose arguments are constants
+/// while it plans, even in a CASE branch no row takes.
+#[pg_extern(volatile, parallel_safe)]
 fn _refuse_group_key(metric: &str, key: &str) -> crate::error::SqlResult<String> {
     Err(TallyError::GroupKeyTooLong {
         metric: metric.to_string(),
@@ -534,8 +536,11 @@ fn _refuse_group_key(metric: &str, key: &str) -> crate::error::SqlResult<String>
 /// Refuses, in the writer's own statement, a value that no metric could fold: called by the
 /// change queries only for a value past the limits `sql::change` sets (a summed value
 /// whose magnitude is 1e900 or more, a tracked value stored in more than 1024 bytes).
-/// Immutable: an error for any such input, whoever calls it.
-#[pg_extern(immutable, parallel_safe)]
+/// Volatile (0.17.0, found by a hostile probe; immutable before): it raises for any input,
+/// and the planner evaluated an immutable call on a value expression that folds to a
+/// constant (`coalesce('1'::money, price)`) while planning the change query, so such a
+/// metric was refused as if its value were too long.
+#[pg_extern(volatile, parallel_safe)]
 fn _refuse_value(
     metric: &str,
     aggregate: &str,

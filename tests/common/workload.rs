@@ -629,6 +629,17 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT tally.value('first_local_window', NULL::tsrange)::text",
     },
     Check {
+        name: "top_amount_band_by_stage",
+        define: "'top_amount_band_by_stage', 'orders', 'max', \
+                 'numrange(least(amount, amount + qty), greatest(amount, amount + qty), $$(]$$)', group_by => 'stage'",
+        // Compared as numranges (a figure writes its bounds in their shortest form); never
+        // NULL (NULL bounds are unbounded ones).
+        oracle: "SELECT stage::text, (array_agg(numrange(least(amount, amount + qty), greatest(amount, amount + qty), '(]') \
+                                      ORDER BY numrange(least(amount, amount + qty), greatest(amount, amount + qty), '(]') DESC))[1] \
+                 FROM orders GROUP BY stage",
+        tally: "SELECT group_key, value FROM tally.groups('top_amount_band_by_stage', NULL::numrange)",
+    },
+    Check {
         name: "last_open_span_daily",
         define: "'last_open_span_daily', 'orders', 'max', 'tstzrange(created_at, NULL)', \
                  bucket => 'day', bucket_column => 'created_at', time_zone => 'America/New_York'",

@@ -22,6 +22,12 @@ SELECT tally.create_metric('openings_by_kind', 'tills', 'count_distinct', 'opene
 SELECT tally.create_metric('halved_prices', 'tills', 'count_distinct', 'price / 2')->>'column_name';
 SELECT tally.create_metric('top_price', 'tills', 'max', 'price')->>'column_name';
 SELECT tally.create_metric('least_fee_by_kind', 'tills', 'min', 'fee', group_by => 'kind')->>'column_name';
+-- A value expression that reads a column but folds to a constant (found by a hostile probe:
+-- it was refused as a value too long, its refusal evaluated while the change query was
+-- planned), and a filter with a money constant (read under lc_monetary C, whatever the
+-- writer's).
+SELECT tally.create_metric('price_floor', 'tills', 'max', $$coalesce('1'::money, price)$$,
+                           filter => $$price <> '$0.00'::money$$)->>'column_name';
 SELECT m.name, t.type_name FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id
  WHERE m.source = 'tills'::regclass ORDER BY 1;
 -- Rows written under other settings: the same instants.
@@ -56,7 +62,10 @@ SELECT 'top_price' AS metric, NULL AS group_key, tally.value('top_price', NULL::
 UNION ALL
 SELECT 'least_fee_by_kind', coalesce(g.group_key, l.kind), g.value, g.value::text, l.v
   FROM tally.groups('least_fee_by_kind', NULL::money) g
-  FULL JOIN (SELECT kind, min(fee)::money AS v FROM tills GROUP BY kind) l ON l.kind = g.group_key;
+  FULL JOIN (SELECT kind, min(fee)::money AS v FROM tills GROUP BY kind) l ON l.kind = g.group_key
+UNION ALL
+SELECT 'price_floor', NULL, tally.value('price_floor', NULL::money), tally.value('price_floor', NULL::text),
+       (SELECT max(coalesce('1'::money, price)) FROM tills WHERE price <> '$0.00'::money);
 SELECT * FROM tills_extremes ORDER BY 1, 2;
 SELECT * FROM tills_compared ORDER BY 1, 2;
 -- Changes pending, then folded: the same.
