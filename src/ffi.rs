@@ -65,6 +65,42 @@ pub fn creating_extension() -> bool {
     unsafe { pg_sys::creating_extension }
 }
 
+/// What `on_schema_change` runs.
+static SCHEMA_CHANGED: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Runs `forget` in this backend whenever a schema is created, altered or dropped, by any
+/// session (an invalidation of the pg_namespace syscache, which Postgres delivers to every
+/// backend, this one included at its next command): how a session learns that the extension
+/// was dropped and created again (its schema with it), maybe at another version. `forget`
+/// must only set cells: it runs inside invalidation processing. Registered once per
+/// process (`_PG_init`); a later call changes nothing.
+pub fn on_schema_change(forget: fn()) {
+    if SCHEMA_CHANGED.set(forget).is_err() {
+        return;
+    }
+    // SAFETY: registers a function with the signature Postgres calls syscache callbacks
+    // with, for a syscache id Postgres defines, in this process's callback list (no
+    // transaction needed: it only appends to a static array).
+    unsafe {
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::NAMESPACEOID as std::ffi::c_int,
+            Some(schema_changed),
+            pg_sys::Datum::from(0),
+        );
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn schema_changed(
+    _arg: pg_sys::Datum,
+    _cache: std::ffi::c_int,
+    _hash: u32,
+) {
+    if let Some(forget) = SCHEMA_CHANGED.get() {
+        forget();
+    }
+}
+
 /// Whether this database is encoded in UTF8.
 pub fn database_is_utf8() -> bool {
     // SAFETY: reads the database encoding, set for the life of the backend.

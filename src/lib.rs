@@ -83,6 +83,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     error::keep_backtraces_out_of_errors();
     gucs::register();
+    model::installed::forget_versions_on_schema_change();
     if ffi::preloading() {
         fold::compactor::register_workers();
     }

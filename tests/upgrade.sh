@@ -459,4 +459,12 @@ ORDERED_EXACT="SELECT tally.value('latest_start', NULL::timetz) = (SELECT max(st
        -c "$ORDERED_EXACT" -c "DELETE FROM shifts WHERE id = 1004" -c "$ORDERED_EXACT" -c "$SHIFTS_EXACT" \
        | tr '\n' ' ')" = "t t t t t t t " ] \
   || fail "a count_distinct over timetz, or min and max over timetz and ranges, are wrong across the update from $PREVIOUS"
+# A session that saw this version, then dropped the extension and created it at the previous
+# one: it asks for the update again (0.17.0, found by a hostile probe: it went on with the
+# versions it had seen, and its definitions failed with 42883).
+recreated="$(q -d tally_previous -c "SELECT tally.value('distinct_starts') IS NOT NULL" \
+               -c "DROP EXTENSION pg_tally CASCADE" -c "CREATE EXTENSION pg_tally VERSION '$PREVIOUS'" \
+               -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$recreated" \
+  || fail "a session that saw the extension dropped and created at $PREVIOUS did not ask for the update: $recreated"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

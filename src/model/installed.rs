@@ -179,8 +179,17 @@ fn arm_forgetting() {
     });
 }
 
+/// Forgets the catalog versions whenever a schema changes (0.17.0, found by a hostile
+/// probe: a session that had seen one version went on with it after the extension was
+/// dropped and created again at an older one, and its definitions failed). Called once per
+/// process, from `_PG_init`.
+pub fn forget_versions_on_schema_change() {
+    crate::ffi::on_schema_change(forget_versions);
+}
+
 /// Forgets every catalog version this session remembered (a transaction or subtransaction
-/// abort callback: sets cells only, which can neither fail nor raise).
+/// abort callback, a schema's invalidation: sets cells only, which can neither fail nor
+/// raise).
 fn forget_versions() {
     for seen in [
         &CATALOG_CURRENT,
