@@ -40,6 +40,10 @@ install_release() {
 }
 install_current() { (cd "$root" && cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null 2>&1); }
 restart() { PGTALLY_PORT="$port" bash "$root/scripts/cluster.sh" restart >/dev/null; }
+# An empty database tally_previous, for one previous release's catalog under this library.
+fresh_previous_db() {
+  q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+}
 
 echo "upgrade: installing the released 0.1.0 (library and script)"
 install_release
@@ -292,7 +296,7 @@ fi
 # for the update, then its metric reads exact though the collation was renamed meanwhile.
 PREVIOUS=0.14.0
 echo "upgrade: a $PREVIOUS catalog under this library, grouped reads with changes pending, then its update"
-q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+fresh_previous_db
 q -d tally_previous >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
@@ -345,7 +349,7 @@ LABEL_EXACT="SELECT tally.value('last_label', NULL::text) = (SELECT max(label) F
 # definition asks for the update; after it, an enum's label renamed is followed.
 PREVIOUS=0.15.0
 echo "upgrade: a $PREVIOUS catalog under this library, then group columns of an enum and a date after its update"
-q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+fresh_previous_db
 q -d tally_previous >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
@@ -421,7 +425,7 @@ q -d tally_previous -c "SELECT tally.drop_metric('locked_out_by_n')" -c "DROP TA
 # from before and its writes after add up.
 PREVIOUS=0.16.0
 echo "upgrade: a $PREVIOUS catalog under this library, a count_distinct over timetz across its update, then min and max over timetz and ranges"
-q -d postgres -c "DROP DATABASE IF EXISTS tally_previous WITH (FORCE)" -c "CREATE DATABASE tally_previous"
+fresh_previous_db
 q -d tally_previous >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_tally VERSION '$PREVIOUS';

@@ -595,8 +595,8 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         (Some(value), _) => {
             let (value, value_kind) =
                 check_value(client, &source, aggregate, value, &mut depends_on)?;
-            // 0.17.0, found by a hostile probe: a constant's checks were folded when the
-            // change query was planned, and refused it with a false reason.
+            // 0.17.0: a value that reads no column is the same for every row (a count of
+            // rows names no column); refused with what it is.
             if is_new && matches!(value, Value::Expression(_)) && depends_on.is_empty() {
                 return Err(TallyError::ConstantValue(aggregate.as_str().into()));
             }
