@@ -1,13 +1,14 @@
-//! The keys of values whose min and max are kept since 0.17.0: time with time zone and the
-//! built-in ranges over 64-bit subtypes (int4range, int8range, daterange, tsrange,
-//! tstzrange). Each key is one integer numeric, ordered and equal exactly as Postgres orders
-//! and equates the values (`timetz_cmp`, `range_cmp`), so the fold and `tally._extreme`
-//! take them as every other encoding; a figure is decoded back into its type's text when
-//! read (`figure_text`), in a form no setting changes.
+//! The keys of values whose min and max are kept since 0.17.0: time with time zone, money
+//! and the built-in ranges. Each key is one numeric, ordered and equal exactly as Postgres
+//! orders and equates the values (`timetz_cmp`, `cash_cmp`, `range_cmp`), so the fold and
+//! `tally._extreme` take them as every other encoding; a figure is decoded back into its
+//! type's text when read (`figure_text`), in a form no setting changes (money's: by
+//! `lc_monetary`, as Postgres writes money).
 //!
 //! | type | key |
 //! |---|---|
 //! | timetz | its time in UTC (microseconds) · 10⁶ + its zone (seconds west of UTC) + `ZONE_OFFSET` |
+//! | money | its amount |
 //! | range | 0 for empty; else its lower bound's key · 10²⁰ + its upper bound's key (`bound_key`) |
 //! | numrange | its bounds as ordered bytes (`numrange_bytes`), kept as a bytea is (up to `TEXT_KEPT_BYTES`) |
 //!
@@ -381,19 +382,18 @@ fn numrange_bytes(parts: &RangeParts) -> Option<Vec<u8>> {
 }
 
 /// The key of a numrange value of metric `metric`: its `numrange_bytes` kept as a bytea is,
-/// refused in the writer's statement past `TEXT_KEPT_BYTES` (a digest has no order).
-fn numrange_key(metric: &str, parts: &RangeParts) -> Result<String> {
-    use crate::model::value_type::{encode_bytea, TEXT_KEPT_BYTES};
+/// refused in the writer's statement past `TEXT_KEPT_BYTES` (a digest has no order), as a
+/// bytea of a min or max is (`value_type::in_order`).
+fn numrange_key(metric: &str, parts: &RangeParts) -> Result<AnyNumeric> {
+    use crate::model::value_type::{encode_bytea, in_order};
     let bytes = numrange_bytes(parts)
         .ok_or_else(|| TallyError::Internal("a numrange bound that is no numeric".to_string()))?;
-    if bytes.len() > TEXT_KEPT_BYTES {
-        return Err(TallyError::TooLongToOrder {
-            metric: metric.to_string(),
-            kind: crate::error::OrderedKind::Numrange,
-            size: bytes.len(),
-        });
-    }
-    Ok(encode_bytea(&bytes))
+    in_order(
+        metric,
+        crate::error::OrderedKind::Numrange,
+        &bytes,
+        encode_bytea,
+    )
 }
 
 /// The text of the numrange whose `numrange_bytes` are `bytes`.
@@ -436,17 +436,21 @@ pub fn timetz_text(key: &str) -> Result<String> {
     Ok(crate::ffi::datetime::json_timetz(time, zone))
 }
 
-/// A timetz or range value of min or max metric `metric` (0.17.0) by its key (the module's
-/// table), read from the datum itself: no cast, no output function. `anyelement` takes a
-/// domain over either too. A timetz whose zone is past `ZONE_LIMIT` is refused in the
-/// writer's statement.
+/// A timetz, money or range value of min or max metric `metric` (0.17.0) by its key (the
+/// module's table), read from the datum itself: no cast, no output function. `anyelement`
+/// takes a domain over any of them too. A timetz whose zone is past `ZONE_LIMIT`, or a
+/// numrange whose key is too long, is refused in the writer's statement.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_ordered(metric: &str, value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
     Ok(ordered_key(metric, &value)?)
 }
 
 fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
-    let key = if let Some((time, zone)) = crate::ffi::datetime::zoned_time(value) {
+    // One lookup of the base type per row picks the reader (each reader checks it again).
+    let base = crate::ffi::datetime::base_type(value.oid());
+    let key = if base == pg_sys::TIMETZOID {
+        let (time, zone) = crate::ffi::datetime::zoned_time(value)
+            .ok_or_else(|| TallyError::Internal("a timetz the datum reader refused".to_string()))?;
         // `unsigned_abs`: a zone of i32::MIN (timezone(interval, timetz) makes one) has no
         // i32 absolute value.
         if zone.unsigned_abs() > ZONE_LIMIT.unsigned_abs() {
@@ -456,13 +460,12 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
             });
         }
         Some(timetz_key(time, zone).to_string())
-    } else if let Some(amount) = crate::ffi::arrays::money_amount(value) {
-        Some(amount.to_string())
-    } else if let Some(range) = RangeOf::of_range_type(crate::ffi::datetime::base_type(value.oid()))
-    {
+    } else if base == pg_sys::MONEYOID {
+        crate::ffi::arrays::money_amount(value).map(|amount| amount.to_string())
+    } else if let Some(range) = RangeOf::of_range_type(base) {
         let parts = crate::ffi::ranges::parts_of(value);
         match (range, parts) {
-            (RangeOf::Numeric, Some(parts)) => Some(numrange_key(metric, &parts)?),
+            (RangeOf::Numeric, Some(parts)) => return numrange_key(metric, &parts),
             (_, parts) => parts.and_then(|parts| range_order_key(&parts)),
         }
     } else {

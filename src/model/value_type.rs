@@ -1015,7 +1015,12 @@ fn _tracked_jsonb(value: &str) -> AnyNumeric {
 /// one longer than `TEXT_KEPT_BYTES` is refused; ordered when read by jsonb's order.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_jsonb_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
-    in_order(metric, OrderedKind::Jsonb, value.as_bytes(), encode_text)
+    Ok(in_order(
+        metric,
+        OrderedKind::Jsonb,
+        value.as_bytes(),
+        encode_text,
+    )?)
 }
 
 /// A bytea value of a count_distinct metric (0.13.0): any length (past `TEXT_KEPT_BYTES`
@@ -1118,37 +1123,46 @@ fn _collated_pick(
 /// `TEXT_KEPT_BYTES` is refused in the writer's statement (a digest has no order).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_text_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
-    in_order(metric, OrderedKind::Text, value.as_bytes(), encode_text)
+    Ok(in_order(
+        metric,
+        OrderedKind::Text,
+        value.as_bytes(),
+        encode_text,
+    )?)
 }
 
 /// A bit string of a min or max metric, given as its text of `0`s and `1`s (0.13.0): kept
 /// as a text is, so one of more than `TEXT_KEPT_BYTES` bits is refused.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_bits_in_order(metric: &str, bits: &str) -> SqlResult<AnyNumeric> {
-    in_order(metric, OrderedKind::BitString, bits.as_bytes(), encode_text)
+    Ok(in_order(
+        metric,
+        OrderedKind::BitString,
+        bits.as_bytes(),
+        encode_text,
+    )?)
 }
 
 /// A bytea value of a min or max metric (0.13.0), refused past `TEXT_KEPT_BYTES` as a text.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_bytea_in_order(metric: &str, value: &[u8]) -> SqlResult<AnyNumeric> {
-    in_order(metric, OrderedKind::Bytea, value, encode_bytea)
+    Ok(in_order(metric, OrderedKind::Bytea, value, encode_bytea)?)
 }
 
 /// `encode(value)`, or the refusal of a value too long to keep in order (a `kind`, whose
-/// size is one unit per byte of `value`).
-fn in_order(
+/// size is one unit per byte of `value`; a numrange's key bytes, `ordered_key`).
+pub(crate) fn in_order(
     metric: &str,
     kind: OrderedKind,
     value: &[u8],
     encode: fn(&[u8]) -> String,
-) -> SqlResult<AnyNumeric> {
+) -> Result<AnyNumeric> {
     if value.len() > TEXT_KEPT_BYTES {
         return Err(TallyError::TooLongToOrder {
             metric: metric.to_string(),
             kind,
             size: value.len(),
-        }
-        .into());
+        });
     }
     Ok(numeric(encode(value)))
 }
