@@ -239,7 +239,8 @@ pub enum TallyError {
     #[error("metric \"{metric}\" cannot add an infinite interval")]
     InfiniteInterval { metric: String },
 
-    /// A figure past its type's range: an interval sum whose months do not fit (0.12.0).
+    /// A figure past its type's range: an interval sum whose months do not fit (0.12.0), a
+    /// sum of money past an int64 amount (0.18.0).
     #[error("{value_type} out of range")]
     FigureOutOfRange { value_type: &'static str },
 
@@ -449,6 +450,9 @@ impl TallyError {
             | GroupNotUtf8 { .. }
             | PartitionSource { .. }
             | TextNotUtf8 { .. } => Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            FigureOutOfRange {
+                value_type: "money",
+            } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             FigureOutOfRange { .. } | InfiniteInterval { .. } => {
                 Code::ERRCODE_DATETIME_FIELD_OVERFLOW
             }
@@ -526,10 +530,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money and the built-in ranges; count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any column."
+                "sum and avg need an integer, numeric or interval column, sum also money (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money and the built-in ranges; count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values and the built-in ranges, count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any value."
+                "sum and avg need an integer, numeric or interval value, sum also money (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values and the built-in ranges, count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
@@ -573,6 +577,9 @@ impl TallyError {
             }
             ZoneOutOfRange { .. } => {
                 "Postgres reads back no time with time zone whose zone is past ±15:59:59 (a dump of it would not restore), so no figure could carry it; write it in such a zone. The statement was not applied."
+            }
+            FigureOutOfRange { value_type: "money" } => {
+                "The sum is past what money holds (±92233720368547758.07 in two-decimal money), as Postgres' own sum(money) would say; the snapshot and the typed view read it as null."
             }
             FigureOutOfRange { .. } => {
                 "The figure has more months, days or microseconds than an interval holds, as Postgres' own sum(interval) would say; the snapshot and the typed view read it as null."

@@ -471,4 +471,26 @@ recreated="$(q -d tally_previous -c "SELECT tally.value('distinct_starts') IS NO
                -c "SELECT tally.create_metric('latest_start', 'shifts', 'max', 'starts')" 2>&1 || true)"
 grep -q "older than the installed library" <<<"$recreated" \
   || fail "a session that saw the extension dropped and created at $PREVIOUS did not ask for the update: $recreated"
+# 0.18.0 added sum over money with no catalog change: a 0.17.0 catalog under this library
+# takes it, and it stays exact across the update.
+PREVIOUS=0.17.0
+echo "upgrade: a $PREVIOUS catalog under this library, a sum over money across its update"
+fresh_previous_db
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TABLE tills (id int PRIMARY KEY, kind text, price money);
+INSERT INTO tills SELECT i, (ARRAY['a', 'b'])[1 + i % 2], (i::numeric / 8)::money FROM generate_series(1, 300) i;
+SELECT tally.create_metric('takings_by_kind', 'tills', 'sum', 'price', group_by => 'kind');
+SQL
+TILLS_EXACT="SELECT NOT EXISTS (SELECT 1 FROM tally.groups('takings_by_kind', NULL::money) g
+                                 FULL JOIN (SELECT kind, sum(price) AS v FROM tills GROUP BY kind) l
+                                        ON l.kind = g.group_key
+                                WHERE g.value IS DISTINCT FROM l.v)
+               AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+[ "$(quiet_q -d tally_previous -c "INSERT INTO tills VALUES (1001, 'c', '-2.50')" -c "$TILLS_EXACT" \
+       -c "ALTER EXTENSION pg_tally UPDATE" -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'" \
+       -c "UPDATE tills SET price = price * 3 WHERE id % 5 = 0" -c "DELETE FROM tills WHERE id % 7 = 0" \
+       -c "$TILLS_EXACT" | tr '\n' ' ')" = "t $CURRENT t " ] \
+  || fail "a sum over money is wrong on a $PREVIOUS catalog or across its update"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

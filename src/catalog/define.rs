@@ -1239,8 +1239,8 @@ fn value_kind(
         return Ok(ValueKind::of(value_type));
     }
     if crate::ffi::ranges::RANGE_TYPES.contains(&base) || base == pg_sys::MONEYOID {
-        // A sum or avg of a range, or of money (a sum of money would need its own overflow
-        // rules).
+        // A sum or avg of a range; an avg of money, which Postgres has no aggregate for
+        // (an avg of its amounts is `avg(price::numeric)`'s).
         return Err(wrong());
     }
     let is_enum = crate::ffi::enums::is_enum(base);
@@ -1288,7 +1288,8 @@ fn value_kind(
 /// The value type of ranges, money and timetz values (whose encoders read the datum, not a
 /// cast) that `aggregate` takes, with the catalog version that has their encoder: the
 /// built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
-/// money and timetz for count_distinct (0.16.0) and min and max (0.17.0). None for the rest.
+/// money and timetz for count_distinct (0.16.0) and min and max (0.17.0); money for sum
+/// (0.18.0: its amounts added, by the encoder min and max read them with). None for the rest.
 fn kept_apart(
     aggregate: Aggregate,
     base: pg_sys::Oid,
@@ -1309,6 +1310,9 @@ fn kept_apart(
     match base {
         pg_sys::MONEYOID if distinct => Some((ValueType::Money, CatalogVersion::V0_16)),
         pg_sys::MONEYOID if ordered => Some((ValueType::Money, CatalogVersion::V0_17)),
+        pg_sys::MONEYOID if aggregate == Aggregate::Sum => {
+            Some((ValueType::Money, CatalogVersion::V0_17))
+        }
         pg_sys::TIMETZOID if distinct => Some((ValueType::Timetz, CatalogVersion::V0_16)),
         pg_sys::TIMETZOID if ordered => Some((ValueType::Timetz, CatalogVersion::V0_17)),
         _ => None,

@@ -110,13 +110,22 @@ impl Metric {
     /// of magnitude `SUMMAND_LIMIT` or more is refused in the writer's statement
     /// (`tally._refuse_value`): it could overflow a fold, or pass for a NaN.
     /// A sum or avg over intervals (0.12.0) adds each value's parts packed into one numeric
-    /// instead (`tally._summed_interval`, which refuses an infinite interval).
+    /// instead (`tally._summed_interval`, which refuses an infinite interval); a sum of money
+    /// (0.18.0) its amounts, read from the datum as min and max read them
+    /// (`tally._tracked_ordered`: a cast to numeric would scale them by the writer's
+    /// `lc_monetary`), each finite and far below `SUMMAND_LIMIT`.
     fn summand_sql(&self, column: &str) -> String {
-        if self.value_kind.value_type == ValueType::Interval {
-            return format!(
-                "tally._summed_interval({}, ({column})::pg_catalog.interval)",
-                literal(&self.name)
-            );
+        match self.value_kind.value_type {
+            ValueType::Interval => {
+                return format!(
+                    "tally._summed_interval({}, ({column})::pg_catalog.interval)",
+                    literal(&self.name)
+                )
+            }
+            ValueType::Money => {
+                return format!("tally._tracked_ordered({}, {column})", literal(&self.name))
+            }
+            _ => {}
         }
         let value = format!("{column}::pg_catalog.numeric");
         if !self.refuses_unfoldable {

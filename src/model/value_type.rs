@@ -690,9 +690,13 @@ pub fn figure_text(
         }
         ValueType::Timetz => crate::model::ordered_key::timetz_text(&encoded)?,
         // As Postgres writes money, by this session's lc_monetary, which the typed reads'
-        // money input (in this session) reads back.
+        // money input (in this session) reads back. A sum (0.18.0) may pass what money
+        // holds, as Postgres' own sum(money) may.
         ValueType::Money => {
-            let amount = encoded.parse::<i64>().map_err(|_| unreadable())?;
+            let amount = integer()?;
+            let amount = i64::try_from(amount).map_err(|_| TallyError::FigureOutOfRange {
+                value_type: "money",
+            })?;
             crate::ffi::arrays::money_text(amount)
         }
         ValueType::OrderedRange(range) => crate::model::ordered_key::range_text(range, &encoded)?,
@@ -721,7 +725,12 @@ pub fn figure_json(
     aggregate: Aggregate,
     figure: &AnyNumeric,
 ) -> Result<serde_json::Value> {
-    let text = figure_text(value_type, aggregate, figure)?;
+    let text = match figure_text(value_type, aggregate, figure) {
+        // A sum past what money holds: null, as an interval's (`_interval_figure`), so one
+        // metric's figure cannot make the rest of a dashboard unreadable.
+        Err(TallyError::FigureOutOfRange { .. }) => return Ok(serde_json::Value::Null),
+        text => text?,
+    };
     Ok(match value_type {
         ValueType::Numeric => {
             serde_json::from_str(&text).map_err(|e| TallyError::Internal(e.to_string()))?

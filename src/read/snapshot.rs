@@ -253,7 +253,8 @@ enum Lookup {
     Found(SummedMetric),
     /// Dropped since the dashboard was made; the query skips it too.
     Missing,
-    /// A value-tracking aggregate, a broken metric, or a sum or avg over intervals: the
+    /// A value-tracking aggregate, a broken metric, or a sum or avg over intervals (or a sum
+    /// over money): the
     /// whole dashboard goes to the query.
     NeedsQuery,
 }
@@ -300,7 +301,7 @@ fn metric_definition(reader: &Reader, name: &str) -> Result<Lookup> {
 }
 
 /// Whether a sum or avg metric among `metrics` reads values of another type than numbers
-/// (`tally._value_type`, 0.12.0: intervals), which only the query decodes. The table is
+/// (`tally._value_type`, 0.12.0: intervals; 0.18.0: money), which only the query decodes. The table is
 /// opened only for a dashboard with a sum or avg metric, on a 0.12.0 catalog.
 fn any_value_type(metrics: &[SummedMetric]) -> Result<bool> {
     let summed: Vec<i32> = metrics

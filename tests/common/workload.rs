@@ -648,6 +648,24 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT bucket_start, group_key, lower(value)::text \
                 FROM tally.series('last_open_span_daily', '2000-01-01', '2100-01-01', NULL::tstzrange)",
     },
+    // 0.18.0: sum over money, of an expression (money times an integer) by status, and of
+    // a column's money per New York day; Postgres' sum(money) adds the same amounts.
+    Check {
+        name: "money_revenue_by_status",
+        define: "'money_revenue_by_status', 'orders', 'sum', $$qty * '1.25'::money$$, group_by => 'status'",
+        oracle: "SELECT status, coalesce(sum(qty * '1.25'::money), '0'::money)::text FROM orders GROUP BY status",
+        tally: "SELECT group_key, value::text FROM tally.groups('money_revenue_by_status', NULL::money)",
+    },
+    Check {
+        name: "money_fees_daily",
+        define: "'money_fees_daily', 'orders', 'sum', $$(user_id % 7 - 3) * '-0.07'::money$$, \
+                 bucket => 'day', bucket_column => 'created_at', time_zone => 'America/New_York'",
+        oracle: "SELECT date_trunc('day', created_at, 'America/New_York'), NULL::text, \
+                        coalesce(sum((user_id % 7 - 3) * '-0.07'::money), '0'::money)::text \
+                 FROM orders WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT bucket_start, group_key, value::text \
+                FROM tally.series('money_fees_daily', '2000-01-01', '2100-01-01', NULL::money)",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
