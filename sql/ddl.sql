@@ -93,6 +93,24 @@ BEGIN
                     DETAIL = format('Metrics of the parent: %s. Rows written into an inheritance child fire no trigger of the parent, so its figures would drift.', users),
                     HINT = 'Use a partitioned table (pg_tally follows partitions), or drop those metrics first.';
     END IF;
+    -- A table pg_tally counts, attached as a partition by this command (0.18.0: its
+    -- pg_inherits row is this transaction's, and not one DETACH ... CONCURRENTLY marked):
+    -- rows written through its new parent fire none of its statement triggers, so its
+    -- figures would drift, and the parent's metrics would clone their triggers onto it (the
+    -- ATTACH failed with 42710). Refused, whatever check_function_bodies says. A partition's
+    -- metrics from before 0.16.0, attached before, are left as they were.
+    SELECT pg_catalog.string_agg(DISTINCT m.name, ', ' ORDER BY m.name) INTO users
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_inherits i ON i.inhparent = c.objid AND NOT i.inhdetachpending
+      JOIN tally._metric m ON m.source::oid = i.inhrelid
+     WHERE c.classid = 'pg_class'::regclass AND c.command_tag = 'ALTER TABLE'
+       AND tally._written_now(i.xmin);
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot attach a table pg_tally counts as a partition'
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = format('Metrics of the attached table: %s. Rows written through its new parent fire none of its own statement triggers, so its figures would drift.', users),
+                    HINT = 'Drop those metrics first (tally.drop_metric), then attach it; metrics of the partitioned table count the rows of every partition.';
+    END IF;
     -- An ALTER TYPE (or ALTER DOMAIN: a domain given to another owner, who could then add a
     -- cast from it, 0.11.0) may change what a metric reads without touching its table: an enum value
     -- a filter names renamed, the attribute of a typed table's type retyped (CASCADE). The

@@ -50,7 +50,7 @@ ALTER FUNCTION tally._on_sql_drop() SECURITY DEFINER SET search_path = pg_catalo
 ALTER FUNCTION tally._on_alter_table() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION tally._on_table_rewrite() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE EXECUTE ON FUNCTION tally._on_write(), tally._revalidate_source(regclass), tally._check_source(regclass),
-    tally._snapshot_query(text, oid), tally._require_current_metrics() FROM PUBLIC;
+    tally._snapshot_query(text, oid), tally._require_current_metrics(), tally._written_now(xid) FROM PUBLIC;
 -- The reads (as the extension owner) decode typed figures and order sorted ones with these
 -- (0.12.0); nobody else needs them.
 REVOKE EXECUTE ON FUNCTION tally._figure_json(text, text, numeric), tally._interval_figure(text, numeric, numeric),

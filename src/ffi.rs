@@ -306,6 +306,13 @@ pub fn reserve_guc_prefix() {
     unsafe { pg_sys::MarkGUCPrefixReserved(c"tally".as_ptr()) }
 }
 
+/// Whether `xid` is this transaction's, or one of its subtransactions' not rolled back: a
+/// catalog row whose xmin it is was written by this transaction.
+pub fn is_current_transaction(xid: pg_sys::TransactionId) -> bool {
+    // SAFETY: reads this backend's own transaction state; any xid value is accepted.
+    unsafe { pg_sys::TransactionIdIsCurrentTransactionId(xid) }
+}
+
 /// Whether the current transaction runs at READ COMMITTED, where every statement sees
 /// everything committed before it started.
 pub fn is_read_committed() -> bool {

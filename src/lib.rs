@@ -69,7 +69,8 @@ extension_sql_file!(
         "bootstrap",
         catalog::define::_revalidate_source,
         catalog::define::_check_source,
-        catalog::define::_require_current_metrics
+        catalog::define::_require_current_metrics,
+        catalog::define::_written_now
     ]
 );
 extension_sql_file!(

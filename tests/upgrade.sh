@@ -493,4 +493,9 @@ TILLS_EXACT="SELECT NOT EXISTS (SELECT 1 FROM tally.groups('takings_by_kind', NU
        -c "UPDATE tills SET price = price * 3 WHERE id % 5 = 0" -c "DELETE FROM tills WHERE id % 7 = 0" \
        -c "$TILLS_EXACT" | tr '\n' ' ')" = "t $CURRENT t " ] \
   || fail "a sum over money is wrong on a $PREVIOUS catalog or across its update"
+# The updated ALTER TABLE hook refuses attaching a table with metrics as a partition.
+attached="$(q -d tally_previous -c "CREATE TABLE till_tree (id int, kind text, price money) PARTITION BY LIST (kind)" \
+              -c "ALTER TABLE till_tree ATTACH PARTITION tills FOR VALUES IN ('a', 'b', 'c')" 2>&1 || true)"
+grep -q "cannot attach a table pg_tally counts as a partition" <<<"$attached" \
+  || fail "after the update from $PREVIOUS, a table with metrics was attached as a partition: $attached"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

@@ -249,6 +249,15 @@ fn _check_source(source: PgRelation) -> SqlResult<()> {
     Ok(())
 }
 
+/// Whether a catalog row with this `xmin` was written by this transaction (0.18.0): the
+/// ALTER TABLE hook (sql/ddl.sql) tells a table that command attached as a partition, by its
+/// pg_inherits row, from one attached before (a partition's metrics from before 0.16.0 are
+/// left as they were).
+#[pg_extern(volatile, strict, parallel_unsafe)]
+fn _written_now(xmin: pg_sys::TransactionId) -> bool {
+    ffi::is_current_transaction(xmin)
+}
+
 /// Called first by the DDL hooks (sql/ddl.sql). In a REPEATABLE READ or SERIALIZABLE
 /// transaction, the hooks read the metrics in the transaction's snapshot, which may predate
 /// a metric defined (or dropped) while the DDL waited for its locks: an ALTER TYPE would not
