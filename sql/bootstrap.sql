@@ -200,7 +200,10 @@ CREATE TABLE tally._value_type (
                CHECK (type_name IN ('timestamptz', 'timestamp', 'date', 'time', 'interval', 'uuid', 'boolean',
                                     'text', 'inet', 'cidr', 'macaddr', 'macaddr8', 'enum', 'bytea', 'varbit',
                                     'float4', 'float8', 'jsonb', 'array', 'range', 'money', 'timetz',
-                                    'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange')),
+                                    'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange',
+                                    'int2[]', 'int4[]', 'int8[]', 'numeric[]', 'text[]', 'varchar[]', 'uuid[]',
+                                    'boolean[]', 'float4[]', 'float8[]', 'date[]', 'timestamp[]', 'timestamptz[]',
+                                    'time[]', 'timetz[]', 'interval[]', 'money[]', 'bytea[]')),
     collation_name text[] CHECK (collation_name IS NULL OR (type_name = 'text' AND pg_catalog.cardinality(collation_name) = 2))
 );
 

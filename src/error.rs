@@ -139,6 +139,16 @@ pub enum TallyError {
         collation: String,
     },
 
+    /// min or max over an array of text in a collation whose order is not its bytes' (0.18.0).
+    #[error(
+        "cannot compute {aggregate} over {what}: an array of text in collation \"{collation}\""
+    )]
+    ArrayNotByteOrdered {
+        aggregate: String,
+        what: String,
+        collation: String,
+    },
+
     /// min, max or count_distinct over text in a database not encoded in UTF-8 (0.12.0).
     #[error(
         "cannot compute {aggregate} over text, enum labels or jsonb in a database not encoded in UTF8"
@@ -215,7 +225,7 @@ pub enum TallyError {
     TemporaryObject { object: String },
 
     /// A text (0.12.0), bytea or bit string (0.13.0) a min or max metric cannot keep.
-    #[error("metric \"{metric}\" cannot keep a {} of {size} {}", kind.name(), kind.unit())]
+    #[error("metric \"{metric}\" cannot keep {} {} of {size} {}", kind.article(), kind.name(), kind.unit())]
     TooLongToOrder {
         metric: String,
         kind: OrderedKind,
@@ -334,6 +344,8 @@ pub enum OrderedKind {
     Jsonb,
     /// A numrange (0.17.0), whose size is its bounds' digits and a few bytes more.
     Numrange,
+    /// An array (0.18.0): its elements' keys and its shape (`model::ordered_array`).
+    Array,
 }
 
 impl OrderedKind {
@@ -344,6 +356,14 @@ impl OrderedKind {
             Self::BitString => "bit string",
             Self::Jsonb => "jsonb",
             Self::Numrange => "numrange",
+            Self::Array => "array",
+        }
+    }
+
+    pub fn article(self) -> &'static str {
+        match self {
+            Self::Array => "an",
+            _ => "a",
         }
     }
 
@@ -352,7 +372,7 @@ impl OrderedKind {
         match self {
             Self::BitString => "bits",
             Self::Text | Self::Bytea | Self::Jsonb => "bytes",
-            Self::Numrange => "bytes of key",
+            Self::Numrange | Self::Array => "bytes of key",
         }
     }
 
@@ -364,6 +384,7 @@ impl OrderedKind {
             Self::BitString => "varbit(600)",
             Self::Jsonb => "CHECK (octet_length(the_column::text) <= 600)",
             Self::Numrange => "a numrange over numeric(20, 2) values",
+            Self::Array => "CHECK (cardinality(the_column) <= 20)",
         }
     }
 }
@@ -445,6 +466,7 @@ impl TallyError {
             NullArgument(_) => Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ValueOutOfRange { .. } => Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             CollationNotBuiltIn { .. }
+            | ArrayNotByteOrdered { .. }
             | NondeterministicCollation { .. }
             | NondeterministicGroupColumn { .. }
             | GroupNotUtf8 { .. }
@@ -490,7 +512,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea, bit string, jsonb or numrange in an index, in order, which takes texts, byteas, jsonb texts and numrange keys (about one byte per digit of the bounds) of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string, jsonb, numrange or array in an index, in order, which takes texts, byteas, jsonb texts, numrange keys (about one byte per digit of the bounds) and array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, a few for the shape) of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
@@ -530,15 +552,18 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column, sum also money (a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money and the built-in ranges; count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any column."
+                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money and the built-in ranges; count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings, min and max arrays of all of these but inet, cidr, macaddr and bit strings; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value, sum also money (a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values and the built-in ranges, count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any value."
+                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values and the built-in ranges, count_distinct also arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings, min and max arrays of all of these but inet, cidr, macaddr and bit strings; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
             }
             TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
+            ArrayNotByteOrdered { .. } => {
+                "min and max keep arrays of text in byte order (code point order in UTF8), which only the collations C, POSIX, ucs_basic, pg_c_utf8 and pg_unicode_fast (or a database default of C) have: give the array one, such as column_name => 'tags COLLATE \"C\"'; count_distinct takes an array of text in any deterministic collation."
+            }
             NondeterministicCollation { .. } => {
                 "Use a deterministic form of the value, such as column_name => 'lower(email) COLLATE \"C\"', or the column under COLLATE \"C\"."
             }
@@ -579,7 +604,7 @@ impl TallyError {
                 "Postgres reads back no time with time zone whose zone is past ±15:59:59 (a dump of it would not restore), so no figure could carry it; write it in such a zone. The statement was not applied."
             }
             FigureOutOfRange { value_type: "money" } => {
-                "The sum is past what money holds (±92233720368547758.07 in two-decimal money), as Postgres' own sum(money) would say; the snapshot and the typed view read it as null."
+                "The sum is past what money holds (-92233720368547758.08 to 92233720368547758.07 in two-decimal money), as Postgres' own sum(money) would say; the snapshot and the typed view read it as null."
             }
             FigureOutOfRange { .. } => {
                 "The figure has more months, days or microseconds than an interval holds, as Postgres' own sum(interval) would say; the snapshot and the typed view read it as null."

@@ -472,9 +472,9 @@ recreated="$(q -d tally_previous -c "SELECT tally.value('distinct_starts') IS NO
 grep -q "older than the installed library" <<<"$recreated" \
   || fail "a session that saw the extension dropped and created at $PREVIOUS did not ask for the update: $recreated"
 # 0.18.0 added sum over money with no catalog change: a 0.17.0 catalog under this library
-# takes it, and it stays exact across the update.
+# takes it, and it stays exact across the update. A max over an array needs the update.
 PREVIOUS=0.17.0
-echo "upgrade: a $PREVIOUS catalog under this library, a sum over money across its update"
+echo "upgrade: a $PREVIOUS catalog under this library, a sum over money across its update, then a max over an array"
 fresh_previous_db
 q -d tally_previous >/dev/null <<SQL
 SET client_min_messages = warning;
@@ -488,11 +488,18 @@ TILLS_EXACT="SELECT NOT EXISTS (SELECT 1 FROM tally.groups('takings_by_kind', NU
                                         ON l.kind = g.group_key
                                 WHERE g.value IS DISTINCT FROM l.v)
                AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+early="$(q -d tally_previous -c "SELECT tally.create_metric('top_codes', 'tills', 'max', 'ARRAY[id % 7, id]')" 2>&1 || true)"
+grep -q "older than the installed library" <<<"$early" \
+  || fail "a max over an array on a $PREVIOUS catalog did not ask for the update: $early"
 [ "$(quiet_q -d tally_previous -c "INSERT INTO tills VALUES (1001, 'c', '-2.50')" -c "$TILLS_EXACT" \
        -c "ALTER EXTENSION pg_tally UPDATE" -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'" \
        -c "UPDATE tills SET price = price * 3 WHERE id % 5 = 0" -c "DELETE FROM tills WHERE id % 7 = 0" \
-       -c "$TILLS_EXACT" | tr '\n' ' ')" = "t $CURRENT t " ] \
-  || fail "a sum over money is wrong on a $PREVIOUS catalog or across its update"
+       -c "$TILLS_EXACT" \
+       -c "SELECT tally.create_metric('top_codes', 'tills', 'max', 'ARRAY[id % 7, id]') IS NOT NULL" \
+       -c "DELETE FROM tills WHERE id = (SELECT max(id) FROM tills WHERE id % 7 = 6)" \
+       -c "SELECT tally.value('top_codes', NULL::int[]) = (SELECT max(ARRAY[id % 7, id]) FROM tills)" \
+       | tr '\n' ' ')" = "t $CURRENT t t t " ] \
+  || fail "a sum over money or a max over an array is wrong on a $PREVIOUS catalog or across its update"
 # The updated ALTER TABLE hook refuses attaching a table with metrics as a partition.
 attached="$(q -d tally_previous -c "CREATE TABLE till_tree (id int, kind text, price money) PARTITION BY LIST (kind)" \
               -c "ALTER TABLE till_tree ATTACH PARTITION tills FOR VALUES IN ('a', 'b', 'c')" 2>&1 || true)"

@@ -11,6 +11,7 @@ use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
 use crate::model::builtin::{expression_rejected, not_built_in, require_built_in};
+use crate::model::ordered_array::ElementOf;
 use crate::model::ordered_key::RangeOf;
 use crate::model::{Aggregate, Bucket, Metric, Value, ValueKind, ValueType};
 use crate::read::metric_exists;
@@ -524,6 +525,11 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .copied()
         .for_each(ffi::enums::lock_labels);
     lock_source(valid.source.oid);
+    // Again, now that the table is locked (0.18.0, found by a hostile probe): an ATTACH
+    // PARTITION or INHERIT in flight when the checks above ran made it a partition, or the
+    // parent of a child, as it committed; this statement's next query sees it.
+    check_source(client, Some(valid.source.oid))?;
+    refuse_partition(client, valid.source.oid)?;
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
     debug_assert_eq!(metric.id, id);
@@ -1329,8 +1335,9 @@ fn kept_apart(
 }
 
 /// The kind of an array whose elements are of type `element` (0.14.0): count_distinct
-/// only, over elements `ffi::arrays` reads (a domain's by its base type); text elements in
-/// a deterministic collation (their equality is then their bytes').
+/// over elements `ffi::arrays` reads (a domain's by its base type), text elements in a
+/// deterministic collation (their equality is then their bytes'); min and max (0.18.0,
+/// `ordered_array_kind`).
 fn array_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
@@ -1340,6 +1347,9 @@ fn array_kind(
     wrong: impl FnOnce() -> TallyError,
 ) -> Result<ValueKind> {
     let base = crate::ffi::datetime::base_type(element);
+    if matches!(aggregate, Aggregate::Min | Aggregate::Max) {
+        return ordered_array_kind(client, aggregate, base, collation, what, wrong);
+    }
     if aggregate != Aggregate::CountDistinct || !crate::ffi::arrays::reads_elements_of(base) {
         return Err(wrong());
     }
@@ -1350,6 +1360,36 @@ fn array_kind(
         check_text_collation(client, aggregate, collation, what)?;
     }
     Ok(ValueKind::of(ValueType::Array))
+}
+
+/// The kind of an array whose elements are of base type `element` for min and max (0.18.0):
+/// the element types `ElementOf` has, kept in array_cmp's order (`model::ordered_array`);
+/// text elements only in a collation whose order is their bytes' (array_cmp compares them
+/// by the array's collation, which a key of bytes cannot follow otherwise).
+fn ordered_array_kind(
+    client: &SpiClient<'_>,
+    aggregate: Aggregate,
+    element: pg_sys::Oid,
+    collation: Collation,
+    what: &str,
+    wrong: impl FnOnce() -> TallyError,
+) -> Result<ValueKind> {
+    let Some(element) = ElementOf::of_element_type(element) else {
+        return Err(wrong());
+    };
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_18) {
+        return Err(TallyError::CatalogOutdated);
+    }
+    if element.is_text() {
+        if let Some((_, name)) = check_text_collation(client, aggregate, collation, what)? {
+            return Err(TallyError::ArrayNotByteOrdered {
+                aggregate: aggregate.as_str().to_string(),
+                what: what.to_string(),
+                collation: name,
+            });
+        }
+    }
+    Ok(ValueKind::of(ValueType::OrderedArray(element)))
 }
 
 /// Refuses text-like values (a text, an enum's labels) in a database whose encoding is not

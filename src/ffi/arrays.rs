@@ -20,10 +20,30 @@ pub enum ArrayPart<'a> {
 /// millions of elements: a cancel or statement_timeout ends the statement, as it would
 /// Postgres' own array functions). False, having handed over nothing, when the elements'
 /// type (or its domain's base) is not one `reads_elements_of` accepts.
-pub fn read(array: &pgrx::AnyArray, mut visit: impl FnMut(ArrayPart<'_>)) -> bool {
+pub fn read(array: &pgrx::AnyArray, visit: impl FnMut(ArrayPart<'_>)) -> bool {
     // SAFETY: an anyarray argument's datum is a non-NULL array (the functions taking one
     // are strict).
-    let (element_type, dimensions, values, nulls) = unsafe { parts(array.datum()) };
+    unsafe { read_datum(array.datum(), visit) }
+}
+
+/// `read` of an `anyelement` argument whose base type is an array type (0.18.0, min and max
+/// over arrays: `anyelement` takes a domain over an array too); false for any other value.
+pub fn read_value(value: &pgrx::AnyElement, visit: impl FnMut(ArrayPart<'_>)) -> bool {
+    if element_type_of(super::datetime::base_type(value.oid())).is_none() {
+        return false;
+    }
+    // SAFETY: a non-NULL argument (the functions taking one are strict) whose base type, a
+    // domain's representation, is an array type: its datum is an array.
+    unsafe { read_datum(value.datum(), visit) }
+}
+
+/// `read` of the array `datum`.
+///
+/// # Safety
+/// `datum` must be a non-NULL datum of an array type.
+unsafe fn read_datum(datum: pg_sys::Datum, mut visit: impl FnMut(ArrayPart<'_>)) -> bool {
+    // SAFETY: the caller's promise.
+    let (element_type, dimensions, values, nulls) = unsafe { parts(datum) };
     let base = super::datetime::base_type(element_type);
     if !reads_elements_of(base) {
         return false;

@@ -26,13 +26,17 @@ thread_local! {
     static CATALOG_0_16: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.17.0 it stays so.
     static CATALOG_0_17: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.18.0 it stays so.
+    static CATALOG_0_18: Cell<bool> = const { Cell::new(false) };
     /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
     static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_ordered_keys() {
+    if has_function(&CATALOG_0_18, c"_written_now", &[pg_sys::XIDOID]) {
+        CatalogVersion::V0_18
+    } else if has_ordered_keys() {
         CatalogVersion::V0_17
     } else if has_relation(&CATALOG_0_16, c"_group_enum") {
         CatalogVersion::V0_16
@@ -59,7 +63,8 @@ pub fn catalog() -> CatalogVersion {
 /// jsonb, arrays and ranges, 0.15.0 for a column's min and max in a collation created after
 /// initdb, 0.16.0 for group columns of enums, dates and timestamps and for the keys of
 /// numerics without a scale, floats and jsonb, 0.17.0 for min and max over timetz and
-/// ranges (what is older works on older catalogs).
+/// ranges (and sum over money), 0.18.0 for min and max over arrays (what is older works on
+/// older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -200,6 +205,7 @@ fn forget_versions() {
         &CATALOG_0_15,
         &CATALOG_0_16,
         &CATALOG_0_17,
+        &CATALOG_0_18,
     ] {
         seen.with(|c| c.set(false));
     }

@@ -116,7 +116,7 @@ pub fn timetz_key(time: i64, zone: i32) -> i128 {
 /// A zone (seconds west of UTC) as an offset east of UTC, `+HH:MM:SS`, of any size: for the
 /// error that refuses one past `ZONE_LIMIT` (Postgres' own writer of zones takes none past
 /// i32's range on both sides).
-fn zone_text(zone: i32) -> String {
+pub(crate) fn zone_text(zone: i32) -> String {
     let east = -i64::from(zone);
     let (sign, seconds) = if east < 0 { ('-', -east) } else { ('+', east) };
     format!(
@@ -276,7 +276,7 @@ const NAN: u8 = 6;
 /// significant digits, each one byte, ended by a byte below them all; a negative value's
 /// exponent and digits inverted and ended by a byte above them all (a longer magnitude
 /// is a smaller value). None for a text that is no numeric's.
-fn numeric_bytes(text: &str, out: &mut Vec<u8>) -> Option<()> {
+pub(crate) fn numeric_bytes(text: &str, out: &mut Vec<u8>) -> Option<()> {
     let (negative, magnitude) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -314,7 +314,7 @@ fn numeric_bytes(text: &str, out: &mut Vec<u8>) -> Option<()> {
 
 /// The shortest text of the numeric `numeric_bytes` wrote at the start of `bytes`, and the
 /// bytes after it.
-fn numeric_of_bytes(bytes: &[u8]) -> Option<(String, &[u8])> {
+pub(crate) fn numeric_of_bytes(bytes: &[u8]) -> Option<(String, &[u8])> {
     let (&class, rest) = bytes.split_first()?;
     let negative = class == NEGATIVE;
     match class {
@@ -462,6 +462,15 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
         Some(timetz_key(time, zone).to_string())
     } else if base == pg_sys::MONEYOID {
         crate::ffi::arrays::money_amount(value).map(|amount| amount.to_string())
+    } else if crate::ffi::arrays::element_type_of(base).is_some() {
+        // An array (0.18.0): by `ordered_array::array_key`, of its own length.
+        return super::ordered_array::array_key(metric, value, base)?.ok_or_else(|| {
+            TallyError::EncoderType {
+                function: "_tracked_ordered",
+                takes: "an array of a type whose min and max are kept",
+                type_name: crate::ffi::datetime::type_name(value.oid()),
+            }
+        });
     } else if let Some(range) = RangeOf::of_range_type(base) {
         let parts = crate::ffi::ranges::parts_of(value);
         match (range, parts) {

@@ -50,6 +50,7 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, Uuid};
 
 use crate::error::{OrderedKind, Result, SqlResult, TallyError};
+use crate::model::ordered_array::ElementOf;
 use crate::model::ordered_key::RangeOf;
 use crate::model::Aggregate;
 
@@ -185,6 +186,9 @@ pub enum ValueType {
     /// A built-in range, for min and max (0.17.0): kept by `ordered_key` in range_cmp's
     /// order, its figures of the range type itself.
     OrderedRange(RangeOf),
+    /// An array, for min and max (0.18.0): kept by `ordered_array` in array_cmp's order, its
+    /// figures of the array type itself.
+    OrderedArray(ElementOf),
 }
 
 const NAMED: [(ValueType, &str); 29] = [
@@ -250,8 +254,12 @@ impl ValueType {
         })
     }
 
-    /// The name stored in `tally._value_type` and shown in errors: the SQL type's name.
+    /// The name stored in `tally._value_type` and shown in errors: the SQL type's name
+    /// (an array's, 0.18.0: `int4[]`).
     pub fn as_str(self) -> &'static str {
+        if let Self::OrderedArray(element) = self {
+            return element.name();
+        }
         NAMED
             .iter()
             .find(|(value_type, _)| *value_type == self)
@@ -259,6 +267,9 @@ impl ValueType {
     }
 
     pub fn parse(name: &str) -> Result<Self> {
+        if let Some(element) = ElementOf::parse(name) {
+            return Ok(Self::OrderedArray(element));
+        }
         NAMED
             .iter()
             .find(|(_, known)| *known == name)
@@ -301,6 +312,7 @@ impl ValueType {
             Self::OrderedRange(RangeOf::Timestamp) => "pg_catalog.tsrange",
             Self::OrderedRange(RangeOf::Timestamptz) => "pg_catalog.tstzrange",
             Self::OrderedRange(RangeOf::Numeric) => "pg_catalog.numrange",
+            Self::OrderedArray(element) => element.sql_type(),
         }
     }
 
@@ -331,6 +343,7 @@ impl ValueType {
             Self::Money => pg_sys::MONEYOID,
             Self::Timetz => pg_sys::TIMETZOID,
             Self::OrderedRange(range) => range.type_oid(),
+            Self::OrderedArray(element) => element.array_type_oid(),
         }
     }
 }
@@ -700,6 +713,9 @@ pub fn figure_text(
             crate::ffi::arrays::money_text(amount)
         }
         ValueType::OrderedRange(range) => crate::model::ordered_key::range_text(range, &encoded)?,
+        ValueType::OrderedArray(element) => {
+            crate::model::ordered_array::array_text(element, &encoded)?
+        }
         // count_distinct only, whose figures are counts.
         ValueType::Array | ValueType::Range => return Err(unreadable()),
         ValueType::Cidr => {

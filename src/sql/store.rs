@@ -632,6 +632,9 @@ pub enum CatalogVersion {
     /// 0.17.0: min and max over timetz, money and the built-in ranges
     /// (`tally._tracked_ordered`).
     V0_17,
+    /// 0.18.0: min and max over arrays (the names of their types in `tally._value_type`);
+    /// the ALTER TABLE hook refuses attaching a table with metrics (`tally._written_now`).
+    V0_18,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -672,7 +675,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         | CatalogVersion::V0_14
         | CatalogVersion::V0_15
         | CatalogVersion::V0_16
-        | CatalogVersion::V0_17 => 4,
+        | CatalogVersion::V0_17
+        | CatalogVersion::V0_18 => 4,
     };
     &built[index]
 }

@@ -666,6 +666,35 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT bucket_start, group_key, value::text \
                 FROM tally.series('money_fees_daily', '2000-01-01', '2100-01-01', NULL::money)",
     },
+    // 0.18.0: min and max over arrays, in array_cmp's order (NULL elements above values,
+    // a shorter array below a longer one it begins); Postgres' own min and max over them.
+    Check {
+        name: "latest_pair_by_status",
+        define: "'latest_pair_by_status', 'orders', 'max', 'ARRAY[qty % 4, user_id % 3]', group_by => 'status'",
+        oracle: "SELECT status, max(ARRAY[qty % 4, user_id % 3]) FROM orders GROUP BY status",
+        tally: "SELECT group_key, value FROM tally.groups('latest_pair_by_status', NULL::int[])",
+    },
+    Check {
+        name: "first_labels",
+        define: "'first_labels', 'orders', 'min', $$ARRAY[left(status, 3), note] COLLATE \"C\"$$",
+        oracle: "SELECT min(ARRAY[left(status, 3), note] COLLATE \"C\") FROM orders",
+        tally: "SELECT tally.value('first_labels', NULL::text[])",
+    },
+    Check {
+        name: "top_amount_pair_by_stage",
+        define: "'top_amount_pair_by_stage', 'orders', 'max', 'ARRAY[scaled, amount]', group_by => 'stage'",
+        oracle: "SELECT stage::text, max(ARRAY[scaled, amount]) FROM orders GROUP BY stage",
+        tally: "SELECT group_key, value FROM tally.groups('top_amount_pair_by_stage', NULL::numeric[])",
+    },
+    Check {
+        name: "last_days_daily",
+        define: "'last_days_daily', 'orders', 'max', 'ARRAY[day, day + qty % 5]', \
+                 bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
+        oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), NULL::text, max(ARRAY[day, day + qty % 5]) \
+                 FROM orders WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT bucket_start, group_key, value \
+                FROM tally.series('last_days_daily', '2000-01-01', '2100-01-01', NULL::date[])",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \

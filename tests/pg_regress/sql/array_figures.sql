@@ -158,9 +158,10 @@ SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE name L
 DROP VIEW kits_compared;
 DROP TABLE kits;
 
--- Refused: min, max, sum, avg over arrays; arrays of other types; text arrays in a
--- nondeterministic collation (their equality is not their bytes'; a build without ICU has
--- none: array_figures_1.out).
+-- Refused: sum, avg over arrays; arrays of other types; text arrays in a nondeterministic
+-- collation (their equality is not their bytes'; a build without ICU has none:
+-- array_figures_1.out). A max over arrays (0.18.0) of which one is too long to keep in
+-- order: its backfill refuses it, and nothing is defined.
 SELECT tally.create_metric('top_ints', 'posts', 'max', 'ints');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('int_sum', 'posts', 'sum', 'ints');
