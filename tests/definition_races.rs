@@ -154,3 +154,44 @@ fn a_repeatable_read_schema_rename_that_waited_for_a_definition_retries() {
         .get(0);
     assert_eq!(still, "shop");
 }
+
+/// A metric defined while an ATTACH PARTITION, or an INHERIT, of its table is in flight
+/// (0.18.0, found by a hostile probe): the definition waits for the table's lock, and once
+/// the other commits, its table is a partition (a parent of an inheritance child), which it
+/// refuses. Before, it had checked before the wait and counted a table whose rows written
+/// through the parent (into the child) it never saw.
+#[test]
+fn a_definition_that_waited_for_an_attach_or_inherit_is_refused() {
+    let name = "tally_definition_race_5";
+    let mut owner = fresh_database(name);
+    owner
+        .batch_execute(
+            "CREATE TABLE parts (id int, v int) PARTITION BY RANGE (id); \
+             CREATE TABLE loose (id int, v int); INSERT INTO loose VALUES (250, 7); \
+             CREATE TABLE ih (id int, v int); CREATE TABLE ihc (id int, v int);",
+        )
+        .unwrap();
+    for (ddl, definition, refused_as) in [
+        (
+            "ALTER TABLE parts ATTACH PARTITION loose FOR VALUES FROM (200) TO (300)",
+            "SELECT tally.create_metric('loose_sum', 'loose', 'sum', 'v')",
+            "0A000",
+        ),
+        (
+            "ALTER TABLE ihc INHERIT ih",
+            "SELECT tally.create_metric('ih_sum', 'ih', 'sum', 'v')",
+            "42809",
+        ),
+    ] {
+        let mut altering = connect(name);
+        altering.batch_execute(&format!("BEGIN; {ddl}")).unwrap();
+        let definer = blocked(name, definition);
+        altering.batch_execute("COMMIT").unwrap();
+        match definer.join().unwrap() {
+            Err(e) if e.starts_with(refused_as) => {}
+            outcome => panic!("{definition} after {ddl}: {outcome:?}"),
+        }
+    }
+    let metrics = text(&mut owner, "SELECT count(*)::text FROM tally.metrics");
+    assert_eq!(metrics, "0");
+}

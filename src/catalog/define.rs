@@ -525,11 +525,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .copied()
         .for_each(ffi::enums::lock_labels);
     lock_source(valid.source.oid);
-    // Again, now that the table is locked (0.18.0, found by a hostile probe): an ATTACH
-    // PARTITION or INHERIT in flight when the checks above ran made it a partition, or the
-    // parent of a child, as it committed; this statement's next query sees it.
-    check_source(client, Some(valid.source.oid))?;
-    refuse_partition(client, valid.source.oid)?;
+    recheck_locked_source(client, valid.source.oid)?;
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
     debug_assert_eq!(metric.id, id);
@@ -1094,6 +1090,28 @@ fn refuse_partition(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<()> {
     }
 }
 
+/// `refuse_partition` and the inheritance check of `check_source` again, once the table is
+/// locked (0.18.0, found by hostile probes): an ATTACH PARTITION or INHERIT in flight when
+/// they ran made it a partition, or the parent of a child, as it committed (the metric would
+/// miss the rows written through the parent, or into the child). Run as a writing statement,
+/// which takes a new snapshot: a read-only one reuses the statement's, taken before the wait
+/// for the lock, which cannot see that commit.
+fn recheck_locked_source(client: &mut SpiClient<'_>, table: pg_sys::Oid) -> Result<()> {
+    let row = client
+        .update(crate::sql::PARTITION_ROOT_SQL, Some(1), &[table.into()])?
+        .first();
+    if let (Some(relation), Some(root)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
+        return Err(TallyError::PartitionSource { relation, root });
+    }
+    if let Some(relation) = row.get::<String>(3)? {
+        return Err(TallyError::NotATable {
+            relation,
+            kind: "table with inheritance children".into(),
+        });
+    }
+    Ok(())
+}
+
 /// The most columns a metric groups by: a dashboard's breakdown, not a table's key.
 const MAX_GROUP_COLUMNS: usize = 8;
 
@@ -1245,7 +1263,7 @@ fn value_kind(
     }
     let base = crate::ffi::datetime::base_type(type_oid);
     if let Some(element) = crate::ffi::arrays::element_type_of(base) {
-        return array_kind(client, aggregate, element, collation, what, wrong);
+        return array_kind(client, aggregate, (base, element), collation, what, wrong);
     }
     if let Some((value_type, since)) = kept_apart(aggregate, base) {
         if !crate::model::installed::catalog_has(since) {
@@ -1334,20 +1352,26 @@ fn kept_apart(
     }
 }
 
-/// The kind of an array whose elements are of type `element` (0.14.0): count_distinct
+/// The kind of an array (`array`, a base type) whose elements are of type `element`
+/// (0.14.0): count_distinct
 /// over elements `ffi::arrays` reads (a domain's by its base type), text elements in a
 /// deterministic collation (their equality is then their bytes'); min and max (0.18.0,
 /// `ordered_array_kind`).
 fn array_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
-    element: pg_sys::Oid,
+    (array, element): (pg_sys::Oid, pg_sys::Oid),
     collation: Collation,
     what: &str,
     wrong: impl FnOnce() -> TallyError,
 ) -> Result<ValueKind> {
     let base = crate::ffi::datetime::base_type(element);
     if matches!(aggregate, Aggregate::Min | Aggregate::Max) {
+        // A true array type only: int2vector has int2 elements, but its figures would be
+        // int2[] (0.18.0, found by a hostile probe).
+        if crate::ffi::arrays::array_type_of(element) != Some(array) {
+            return Err(wrong());
+        }
         return ordered_array_kind(client, aggregate, base, collation, what, wrong);
     }
     if aggregate != Aggregate::CountDistinct || !crate::ffi::arrays::reads_elements_of(base) {

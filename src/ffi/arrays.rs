@@ -179,6 +179,14 @@ pub fn element_type_of(array_type: pg_sys::Oid) -> Option<pg_sys::Oid> {
     (element != pg_sys::InvalidOid).then_some(element)
 }
 
+/// The array type whose elements are of type `element` (a domain's own array type for a
+/// domain), None when it has none.
+pub fn array_type_of(element: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    // SAFETY: a syscache lookup by oid; InvalidOid for a type without an array type.
+    let array = unsafe { pg_sys::get_array_type(element) };
+    (array != pg_sys::InvalidOid).then_some(array)
+}
+
 /// The element types `element` reads from the datum (their domains too, by their base
 /// type); those after timestamptz since 0.15.0.
 const READ_FROM_DATUM: [pg_sys::Oid; 18] = [

@@ -171,15 +171,17 @@ SELECT count(*) AS refused_rows FROM releases WHERE app IN ('long', 'far');
 
 -- Refused definitions: an array of text in a collation whose order is not its bytes' (this
 -- database's default, C.UTF-8: give it "C"), of a type min and max do not keep in order (an
--- inet's, an enum's).
+-- inet's, an enum's); an int2vector (found by a hostile probe: its figures were int2[]).
 CREATE TYPE mood_e AS ENUM ('low', 'high');
-CREATE TABLE loose_arrays (id int, tags text[], nets inet[], moods mood_e[]);
+CREATE TABLE loose_arrays (id int, tags text[], nets inet[], moods mood_e[], iv int2vector);
 SELECT tally.create_metric('tags_max', 'loose_arrays', 'max', 'tags');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('c_tags_max', 'loose_arrays', 'max', 'tags COLLATE "C"')->>'column_name';
 SELECT tally.create_metric('nets_max', 'loose_arrays', 'max', 'nets');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('moods_min', 'loose_arrays', 'min', 'moods');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('iv_max', 'loose_arrays', 'max', 'iv');
 \echo :LAST_ERROR_SQLSTATE
 -- Hand calls of the encoder: another type, an array of a type kept by its text.
 SELECT tally._tracked_ordered('x', '{1}'::int[]) IS NOT NULL AS keyed;
