@@ -203,7 +203,7 @@ CREATE TABLE tally._value_type (
                                     'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange',
                                     'int2[]', 'int4[]', 'int8[]', 'numeric[]', 'text[]', 'varchar[]', 'uuid[]',
                                     'boolean[]', 'float4[]', 'float8[]', 'date[]', 'timestamp[]', 'timestamptz[]',
-                                    'time[]', 'timetz[]', 'interval[]', 'money[]', 'bytea[]')),
+                                    'time[]', 'timetz[]', 'interval[]', 'money[]', 'bytea[]', 'multirange')),
     collation_name text[] CHECK (collation_name IS NULL OR (type_name = 'text' AND pg_catalog.cardinality(collation_name) = 2))
 );
 

@@ -1,16 +1,19 @@
--- pg_tally 0.17.0 -> 0.18.0 (CHANGELOG "0.18.0"): min and max over arrays, sum over money;
--- a table pg_tally counts can no longer be attached as a partition. An array's key and a
--- money's amount are read by tally._tracked_ordered (0.17.0), so a sum over money needs no
+-- pg_tally 0.17.0 -> 0.18.0 (CHANGELOG "0.18.0"): min and max over arrays, sum over money,
+-- count_distinct over multiranges; a table pg_tally counts can no longer be attached as a
+-- partition. An array's key and a money's amount are read by tally._tracked_ordered
+-- (0.17.0), a multirange's key by tally._tracked_range (0.14.0), so a sum over money needs no
 -- catalog change (the library takes one on a 0.17.0 catalog too); a min or max over an array
--- records the array type's name. No metric changes.
+-- records the array type's name, a count_distinct over a multirange 'multirange'. No metric
+-- changes.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.18.0'" to load this file. \quit
 
 CREATE FUNCTION tally._written_now("xmin" xid) RETURNS bool
 VOLATILE STRICT PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_written_now_wrapper';
 REVOKE EXECUTE ON FUNCTION tally._written_now(xid) FROM PUBLIC;
 
--- A min or max metric over an array records the array type's name. Checked against every
--- row: tally._value_type holds one short row per metric.
+-- A min or max metric over an array records the array type's name, a count_distinct over a
+-- multirange 'multirange'. Checked against every row: tally._value_type holds one short row
+-- per metric.
 ALTER TABLE tally._value_type
     DROP CONSTRAINT _value_type_type_name_check,
     ADD CONSTRAINT _value_type_type_name_check
@@ -20,7 +23,7 @@ ALTER TABLE tally._value_type
                              'int4range', 'int8range', 'daterange', 'tsrange', 'tstzrange', 'numrange',
                              'int2[]', 'int4[]', 'int8[]', 'numeric[]', 'text[]', 'varchar[]', 'uuid[]',
                              'boolean[]', 'float4[]', 'float8[]', 'date[]', 'timestamp[]', 'timestamptz[]',
-                             'time[]', 'timetz[]', 'interval[]', 'money[]', 'bytea[]'));
+                             'time[]', 'timetz[]', 'interval[]', 'money[]', 'bytea[]', 'multirange'));
 
 -- The ALTER TABLE hook refuses a table pg_tally counts attached as a partition (found by
 -- tally._written_now of its pg_inherits row). As sql/ddl.sql has it.

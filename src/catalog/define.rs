@@ -1318,11 +1318,12 @@ fn value_kind(
     })
 }
 
-/// The value type of ranges, money and timetz values (whose encoders read the datum, not a
+/// The value type of ranges, multiranges, money and timetz values (whose encoders read the datum, not a
 /// cast) that `aggregate` takes, with the catalog version that has their encoder: the
 /// built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
 /// money and timetz for count_distinct (0.16.0) and min and max (0.17.0); money for sum
-/// (0.18.0: its amounts added, by the encoder min and max read them with). None for the rest.
+/// (0.18.0: its amounts added, by the encoder min and max read them with); the built-in
+/// multiranges for count_distinct (0.18.0). None for the rest.
 fn kept_apart(
     aggregate: Aggregate,
     base: pg_sys::Oid,
@@ -1339,6 +1340,9 @@ fn kept_apart(
         } else {
             None
         };
+    }
+    if crate::ffi::ranges::MULTIRANGE_TYPES.contains(&base) {
+        return distinct.then_some((ValueType::Multirange, CatalogVersion::V0_18));
     }
     match base {
         pg_sys::MONEYOID if distinct => Some((ValueType::Money, CatalogVersion::V0_16)),

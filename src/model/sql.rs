@@ -187,7 +187,7 @@ impl Metric {
             ValueType::Jsonb => format!("tally._tracked_jsonb({typed}::pg_catalog.text)"),
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
-            ValueType::Range => format!("tally._tracked_range({column})"),
+            ValueType::Range | ValueType::Multirange => format!("tally._tracked_range({column})"),
             // count_distinct (0.16.0): as the array encoder keeps an element of it, a NULL
             // as none; a timetz's metrics counted so keep counting so.
             ValueType::Money | ValueType::Timetz if self.aggregate == Aggregate::CountDistinct => format!(

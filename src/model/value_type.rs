@@ -189,9 +189,11 @@ pub enum ValueType {
     /// An array, for min and max (0.18.0): kept by `ordered_array` in array_cmp's order, its
     /// figures of the array type itself.
     OrderedArray(ElementOf),
+    /// A built-in multirange, for count_distinct only (0.18.0): by its ranges' keys.
+    Multirange,
 }
 
-const NAMED: [(ValueType, &str); 29] = [
+const NAMED: [(ValueType, &str); 30] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -221,6 +223,7 @@ const NAMED: [(ValueType, &str); 29] = [
     (ValueType::OrderedRange(RangeOf::Timestamp), "tsrange"),
     (ValueType::OrderedRange(RangeOf::Timestamptz), "tstzrange"),
     (ValueType::OrderedRange(RangeOf::Numeric), "numrange"),
+    (ValueType::Multirange, "multirange"),
 ];
 
 impl ValueType {
@@ -313,6 +316,7 @@ impl ValueType {
             Self::OrderedRange(RangeOf::Timestamptz) => "pg_catalog.tstzrange",
             Self::OrderedRange(RangeOf::Numeric) => "pg_catalog.numrange",
             Self::OrderedArray(element) => element.sql_type(),
+            Self::Multirange => "pg_catalog.anymultirange",
         }
     }
 
@@ -344,6 +348,7 @@ impl ValueType {
             Self::Timetz => pg_sys::TIMETZOID,
             Self::OrderedRange(range) => range.type_oid(),
             Self::OrderedArray(element) => element.array_type_oid(),
+            Self::Multirange => pg_sys::ANYMULTIRANGEOID,
         }
     }
 }
@@ -717,7 +722,7 @@ pub fn figure_text(
             crate::model::ordered_array::array_text(element, &encoded)?
         }
         // count_distinct only, whose figures are counts.
-        ValueType::Array | ValueType::Range => return Err(unreadable()),
+        ValueType::Array | ValueType::Range | ValueType::Multirange => return Err(unreadable()),
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.
@@ -972,17 +977,36 @@ pub fn range_key(parts: &crate::ffi::ranges::RangeParts) -> Vec<u8> {
     key
 }
 
+/// The key of a multirange for count_distinct (0.18.0): `M`, then each of its ranges'
+/// `range_key`, length-prefixed, in the multirange's order. Two multiranges of one built-in
+/// type get the same key exactly when `multirange_eq` says they are equal (the same ranges,
+/// pairwise equal).
+pub fn multirange_key(ranges: &[crate::ffi::ranges::RangeParts]) -> Vec<u8> {
+    let mut key = vec![b'M'];
+    for range in ranges {
+        let bytes = range_key(range);
+        key.extend_from_slice(format!("{}:", bytes.len()).as_bytes());
+        key.extend_from_slice(&bytes);
+    }
+    key
+}
+
 /// A range value of a count_distinct metric (0.14.0): its `range_key`, kept as a bytea is,
-/// of any length. Read from the datum itself by `range_deserialize`; `anyelement`, which
-/// takes a domain over a range too, checked to be a built-in range here.
+/// of any length; a multirange (0.18.0) by its `multirange_key`. Read from the datum itself
+/// by `range_deserialize` (`multirange_deserialize`); `anyelement`, which takes a domain
+/// over a range too, checked to be a built-in range or multirange here.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_range(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
-    let parts = crate::ffi::ranges::parts_of(&value).ok_or_else(|| TallyError::EncoderType {
-        function: "_tracked_range",
-        takes: "a value of a built-in range type",
-        type_name: crate::ffi::datetime::type_name(value.oid()),
-    })?;
-    Ok(numeric(encode_bytea(&range_key(&parts))))
+    if let Some(parts) = crate::ffi::ranges::parts_of(&value) {
+        return Ok(numeric(encode_bytea(&range_key(&parts))));
+    }
+    let ranges =
+        crate::ffi::ranges::multirange_parts_of(&value).ok_or_else(|| TallyError::EncoderType {
+            function: "_tracked_range",
+            takes: "a value of a built-in range or multirange type",
+            type_name: crate::ffi::datetime::type_name(value.oid()),
+        })?;
+    Ok(numeric(encode_bytea(&multirange_key(&ranges))))
 }
 
 /// An array element's bytes: equal exactly when the elements are equal as their type says
@@ -1501,6 +1525,39 @@ mod unit {
         );
         assert!(encode_text("x".repeat(TEXT_KEPT_BYTES).as_bytes()).starts_with("0."));
         assert_eq!(encode_text(b""), "0");
+    }
+
+    #[test]
+    fn multirange_keys_tell_range_lists_apart() {
+        use crate::ffi::ranges::{Bound, RangeParts};
+        let range = |lower: i64, upper: i64| {
+            RangeParts::Bounds(
+                Bound::Value {
+                    inclusive: true,
+                    value: Element::Integer(lower),
+                },
+                Bound::Value {
+                    inclusive: false,
+                    value: Element::Integer(upper),
+                },
+            )
+        };
+        let keys = [
+            multirange_key(&[]),
+            multirange_key(&[range(1, 2)]),
+            multirange_key(&[range(1, 2), range(3, 4)]),
+            multirange_key(&[range(1, 23), range(4, 5)]),
+            multirange_key(&[range(1, 2), range(34, 5)]),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            multirange_key(&[range(1, 2)]),
+            multirange_key(&[range(1, 2)])
+        );
     }
 
     #[test]

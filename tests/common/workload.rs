@@ -695,6 +695,15 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT bucket_start, group_key, value \
                 FROM tally.series('last_days_daily', '2000-01-01', '2100-01-01', NULL::date[])",
     },
+    // 0.18.0: count_distinct over multiranges (overlapping ranges merged: one value).
+    Check {
+        name: "spans_by_status",
+        define: "'spans_by_status', 'orders', 'count_distinct', \
+                 'int4multirange(int4range(qty % 5, qty % 5 + 2), int4range(user_id % 4, user_id % 4 + 1))', group_by => 'status'",
+        oracle: "SELECT status, count(DISTINCT int4multirange(int4range(qty % 5, qty % 5 + 2), int4range(user_id % 4, user_id % 4 + 1)))::numeric \
+                 FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('spans_by_status')",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
