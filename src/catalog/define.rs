@@ -1249,7 +1249,8 @@ fn check_value(
 /// interval; min, max and count_distinct (0.12.0; cidr, macaddr, macaddr8, bytea, bit,
 /// varbit, real, double precision and any enum 0.13.0; jsonb 0.14.0) the types of
 /// `ValueType`, text in a deterministic collation (whose equality is the encoding's byte
-/// equality, `check_text_collation`); count_distinct also arrays (0.14.0, `array_kind`).
+/// equality, `check_text_collation`); count_distinct also arrays (0.14.0, `array_kind`), min
+/// and max too (0.18.0).
 fn value_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,

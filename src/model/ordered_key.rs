@@ -13,7 +13,8 @@
 //! | numrange | its bounds as ordered bytes (`numrange_bytes`), kept as a bytea is (up to `TEXT_KEPT_BYTES`) |
 //!
 //! A count_distinct over timetz keeps 0.16.0's key (a one-element array's): its metrics
-//! were counted so.
+//! were counted so. A sum over money (0.18.0) adds the amounts this key is. An array's key
+//! (0.18.0) is `ordered_array`'s, which `_tracked_ordered` hands arrays to.
 
 use pgrx::prelude::*;
 use pgrx::AnyNumeric;
