@@ -25,8 +25,9 @@ ALTER TABLE tally._value_type
                              'boolean[]', 'float4[]', 'float8[]', 'date[]', 'timestamp[]', 'timestamptz[]',
                              'time[]', 'timetz[]', 'interval[]', 'money[]', 'bytea[]', 'multirange'));
 
--- The ALTER TABLE hook refuses a table pg_tally counts attached as a partition (found by
--- tally._written_now of its pg_inherits row). As sql/ddl.sql has it.
+-- The ALTER TABLE hook refuses a table pg_tally counts attached as a partition, or made an
+-- inheritance child (found by tally._written_now of its pg_inherits row). As sql/ddl.sql
+-- has it.
 CREATE OR REPLACE FUNCTION tally._on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -67,6 +68,22 @@ BEGIN
               USING ERRCODE = 'feature_not_supported',
                     DETAIL = format('Metrics of the attached table: %s. Rows written through its new parent fire none of its own statement triggers, so its figures would drift.', users),
                     HINT = 'Drop those metrics first (tally.drop_metric), then attach it; metrics of the partitioned table count the rows of every partition.';
+    END IF;
+    -- A table pg_tally counts made an inheritance child by this command (0.18.0, ALTER TABLE
+    -- ... INHERIT; found by a hostile probe): rows its parent's UPDATE or DELETE changes
+    -- fire none of its statement triggers. Its pg_inherits row is this transaction's.
+    SELECT pg_catalog.string_agg(DISTINCT m.name, ', ' ORDER BY m.name) INTO users
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_class k ON k.oid = c.objid AND NOT k.relispartition
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.objid
+      JOIN tally._metric m ON m.source::oid = c.objid
+     WHERE c.classid = 'pg_class'::regclass AND c.command_tag = 'ALTER TABLE'
+       AND tally._written_now(i.xmin);
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot make a table pg_tally counts an inheritance child'
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = format('Metrics of the table: %s. Rows its parent''s UPDATE or DELETE changes fire none of its own statement triggers, so its figures would drift.', users),
+                    HINT = 'Drop those metrics first (tally.drop_metric), or use a partitioned table (pg_tally follows partitions).';
     END IF;
     -- An ALTER TYPE (or ALTER DOMAIN: a domain given to another owner, who could then add a
     -- cast from it, 0.11.0) may change what a metric reads without touching its table: an enum value

@@ -288,6 +288,11 @@ pub enum TallyError {
     #[error("{0} must run at READ COMMITTED isolation")]
     NeedsReadCommitted(&'static str),
 
+    /// The source changed while `create_metric` waited for its lock (0.18.0, found by a
+    /// hostile probe): what was checked before the wait no longer holds.
+    #[error("table {relation} changed while metric \"{metric}\" was being defined")]
+    SourceChangedDuringDefinition { metric: String, relation: String },
+
     /// DDL in a REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates a metric
     /// defined or dropped since (0.13.0, found by a hostile probe): the DDL hooks would not
     /// see that metric, and leave it out of step with its table.
@@ -457,6 +462,7 @@ impl TallyError {
                 Code::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST
             }
             NeedsReadCommitted(_) => Code::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            SourceChangedDuringDefinition { .. } => Code::ERRCODE_T_R_SERIALIZATION_FAILURE,
             MetricsChangedSinceSnapshot | CollationGoneSinceSnapshot => {
                 Code::ERRCODE_T_R_SERIALIZATION_FAILURE
             }
@@ -647,6 +653,7 @@ impl TallyError {
             UnknownSchema(_) => "Create the schema first, or name an existing one.",
             NoCreateInSchema(_) => "Name a schema you may create objects in, or ask for CREATE on it.",
             NeedsReadCommitted(_) => "Run it in its own transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.",
+            SourceChangedDuringDefinition { .. } => "Another transaction altered the table while this one waited for it; run tally.create_metric again, which defines the metric over the table as it is now.",
             MetricsChangedSinceSnapshot => "Retry the transaction (as after any serialization failure), or run the DDL in READ COMMITTED.",
             CollationGoneSinceSnapshot => "Retry the transaction (as after any serialization failure): a new snapshot reads the column's collation as it is now.",
             BadRange => "Pass since < until.",

@@ -313,6 +313,20 @@ pub fn is_current_transaction(xid: pg_sys::TransactionId) -> bool {
     unsafe { pg_sys::TransactionIdIsCurrentTransactionId(xid) }
 }
 
+/// Runs `f` with a new snapshot as the active one (at READ COMMITTED: of everything committed
+/// by now), so that its read-only queries see what committed while this statement waited
+/// for a lock (they read the active snapshot, this statement's own otherwise).
+pub fn with_latest_snapshot<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: GetTransactionSnapshot returns the transaction's snapshot (a new one at READ
+    // COMMITTED, which `define` requires), which PushActiveSnapshot copies onto the stack.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
+    let result = f();
+    // SAFETY: pops the snapshot pushed above: `f` pushes and pops its own in pairs, and an
+    // error in it ends the (sub)transaction, whose abort pops what it left.
+    unsafe { pg_sys::PopActiveSnapshot() };
+    result
+}
+
 /// Whether the current transaction runs at READ COMMITTED, where every statement sees
 /// everything committed before it started.
 pub fn is_read_committed() -> bool {

@@ -155,11 +155,13 @@ fn a_repeatable_read_schema_rename_that_waited_for_a_definition_retries() {
     assert_eq!(still, "shop");
 }
 
-/// A metric defined while an ATTACH PARTITION, or an INHERIT, of its table is in flight
-/// (0.18.0, found by a hostile probe): the definition waits for the table's lock, and once
-/// the other commits, its table is a partition (a parent of an inheritance child), which it
-/// refuses. Before, it had checked before the wait and counted a table whose rows written
-/// through the parent (into the child) it never saw.
+/// A metric defined while an ATTACH PARTITION, an INHERIT, or an ALTER COLUMN TYPE of its
+/// table is in flight (0.18.0, found by hostile probes): the definition waits for the
+/// table's lock and checks again, in a new snapshot, once the other commits: its table is a
+/// partition, a parent or a child in an inheritance, which it refuses, or its column has
+/// another type (40001: run it again). Before, it had checked only before the wait: it
+/// counted a table whose rows written through the parent (into the child) it never saw, or
+/// kept the old type, and every write of the table failed.
 #[test]
 fn a_definition_that_waited_for_an_attach_or_inherit_is_refused() {
     let name = "tally_definition_race_5";
@@ -168,7 +170,8 @@ fn a_definition_that_waited_for_an_attach_or_inherit_is_refused() {
         .batch_execute(
             "CREATE TABLE parts (id int, v int) PARTITION BY RANGE (id); \
              CREATE TABLE loose (id int, v int); INSERT INTO loose VALUES (250, 7); \
-             CREATE TABLE ih (id int, v int); CREATE TABLE ihc (id int, v int);",
+             CREATE TABLE ih (id int, v int); CREATE TABLE ihc (id int, v int); \
+             CREATE TABLE ihp (id int, v int); CREATE TABLE retyped (id int, v int);",
         )
         .unwrap();
     for (ddl, definition, refused_as) in [
@@ -181,6 +184,16 @@ fn a_definition_that_waited_for_an_attach_or_inherit_is_refused() {
             "ALTER TABLE ihc INHERIT ih",
             "SELECT tally.create_metric('ih_sum', 'ih', 'sum', 'v')",
             "42809",
+        ),
+        (
+            "ALTER TABLE ihc INHERIT ihp",
+            "SELECT tally.create_metric('ihc_sum', 'ihc', 'sum', 'v')",
+            "42809",
+        ),
+        (
+            "ALTER TABLE retyped ALTER COLUMN v TYPE text",
+            "SELECT tally.create_metric('retyped_kinds', 'retyped', 'count_distinct', 'v')",
+            "40001",
         ),
     ] {
         let mut altering = connect(name);

@@ -514,7 +514,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .ok_or(TallyError::CatalogOutdated)?;
     ffi::lock_table(metrics, pg_sys::ShareRowExclusiveLock);
     let valid = validate(client, request, true)?;
-    refuse_partition(client, valid.source.oid)?;
+    refuse_unseen_writes(client, valid.source.oid)?;
     // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table): the
     // labels this metric saves stay the enums' until it commits.
     valid
@@ -525,7 +525,11 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .copied()
         .for_each(ffi::enums::lock_labels);
     lock_source(valid.source.oid);
-    recheck_locked_source(client, valid.source.oid)?;
+    // Once more, now that the table is locked (0.18.0, found by hostile probes), in a
+    // snapshot taken after the lock: the checks above read the catalog as this statement
+    // began, before any wait for the lock, and an ALTER TABLE (a column's new type), ATTACH
+    // PARTITION or INHERIT that committed meanwhile shows only now.
+    ffi::with_latest_snapshot(|| recheck_locked(client, request, &valid))?;
     let id = insert_definition(client, request, &valid)?;
     let metric = Metric::load(client, request.name)?;
     debug_assert_eq!(metric.id, id);
@@ -1077,28 +1081,14 @@ const ASCII_TEXT_TYPES: [pg_sys::Oid; 17] = [
     pg_sys::VARBITOID,
 ];
 
-/// A new metric may not be defined on a partition (0.16.0, found by a hostile probe): rows
-/// written through its partitioned table fire no statement trigger of the partition, so its
-/// figures would miss them. (Metrics defined on one before keep working as they did.)
-fn refuse_partition(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<()> {
+/// A new metric may not be defined on a partition (0.16.0, found by a hostile probe), nor
+/// on an inheritance child (0.18.0, found by a hostile probe): rows written through its
+/// parent (a partition's), or changed by its parent's UPDATE or DELETE (a child's), fire no
+/// statement trigger of it, so its figures would miss them. (Metrics defined on one before
+/// keep working as they did.)
+fn refuse_unseen_writes(client: &SpiClient<'_>, table: pg_sys::Oid) -> Result<()> {
     let row = client
         .select(crate::sql::PARTITION_ROOT_SQL, Some(1), &[table.into()])?
-        .first();
-    match (row.get::<String>(1)?, row.get::<String>(2)?) {
-        (Some(relation), Some(root)) => Err(TallyError::PartitionSource { relation, root }),
-        _ => Ok(()),
-    }
-}
-
-/// `refuse_partition` and the inheritance check of `check_source` again, once the table is
-/// locked (0.18.0, found by hostile probes): an ATTACH PARTITION or INHERIT in flight when
-/// they ran made it a partition, or the parent of a child, as it committed (the metric would
-/// miss the rows written through the parent, or into the child). Run as a writing statement,
-/// which takes a new snapshot: a read-only one reuses the statement's, taken before the wait
-/// for the lock, which cannot see that commit.
-fn recheck_locked_source(client: &mut SpiClient<'_>, table: pg_sys::Oid) -> Result<()> {
-    let row = client
-        .update(crate::sql::PARTITION_ROOT_SQL, Some(1), &[table.into()])?
         .first();
     if let (Some(relation), Some(root)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
         return Err(TallyError::PartitionSource { relation, root });
@@ -1106,7 +1096,32 @@ fn recheck_locked_source(client: &mut SpiClient<'_>, table: pg_sys::Oid) -> Resu
     if let Some(relation) = row.get::<String>(3)? {
         return Err(TallyError::NotATable {
             relation,
-            kind: "table with inheritance children".into(),
+            kind: "child table of an inheritance parent".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `define`'s checks again once the source is locked, in a new snapshot (`define`): the
+/// definition must be what it was (else 40001: the table changed while it was being defined,
+/// and running it again defines it as the table now is), and the table still no partition or
+/// inheritance child.
+fn recheck_locked(
+    client: &mut SpiClient<'_>,
+    request: &Request<'_>,
+    valid: &Validated,
+) -> Result<()> {
+    let again = validate(client, request, true)?;
+    refuse_unseen_writes(client, again.source.oid)?;
+    if again.value != valid.value
+        || again.value_kind != valid.value_kind
+        || again.group_by != valid.group_by
+        || again.group_enums != valid.group_enums
+        || again.filter != valid.filter
+    {
+        return Err(TallyError::SourceChangedDuringDefinition {
+            metric: request.name.to_string(),
+            relation: again.source.relation.to_string(),
         });
     }
     Ok(())

@@ -185,7 +185,7 @@ impl Serialize for Bucket {
 /// What an aggregate reads from each row: a column, or (0.11.0) one expression over the
 /// row's columns, stored as Postgres' canonical text of it in `tally._value_expression`
 /// and validated as a filter is. Serialized as `column_name`, as the caller passed it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Column(String),
     Expression(Expression),

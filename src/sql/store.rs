@@ -401,14 +401,13 @@ pub const SAVE_ENUM_SQL: &str = concat!(
 );
 
 /// Table `$1` and the root of its partition tree, quoted, when it is a partition, then table
-/// `$1` quoted when it is an ordinary table with inheritance children (0.18.0); NULLs
-/// otherwise.
+/// `$1` quoted when it is an inheritance child (0.18.0); NULLs otherwise.
 pub const PARTITION_ROOT_SQL: &str = "\
     SELECT CASE WHEN c.relispartition THEN pg_catalog.format('%I.%I', n.nspname, c.relname) END, \
            (SELECT pg_catalog.format('%I.%I', rn.nspname, r.relname) \
               FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace \
              WHERE c.relispartition AND r.oid = pg_catalog.pg_partition_root(c.oid)), \
-           CASE WHEN c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) \
+           CASE WHEN NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) \
                 THEN pg_catalog.format('%I.%I', n.nspname, c.relname) END \
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.oid = $1::pg_catalog.oid";

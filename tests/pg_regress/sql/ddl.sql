@@ -57,7 +57,18 @@ CREATE TABLE inh_child3 () INHERITS (inh_parent);
 RESET check_function_bodies;
 SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'inh_parent'::regclass;
 SELECT tally.drop_metric('inh_n');
-DROP TABLE inh_parent, inh_other;
+-- Nor may a child be counted (0.18.0, found by a hostile probe): rows its parent's UPDATE
+-- or DELETE changes fire none of its triggers. A child is refused, and so is a counted table
+-- made a child; it stays no child.
+CREATE TABLE inh_child4 () INHERITS (inh_parent);
+SELECT tally.create_metric('inh_child_n', 'inh_child4');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('inh_other_n', 'inh_other') IS NOT NULL AS defined;
+ALTER TABLE inh_other INHERIT inh_parent;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS parents FROM pg_inherits WHERE inhrelid = 'inh_other'::regclass;
+SELECT tally.drop_metric('inh_other_n');
+DROP TABLE inh_child4, inh_parent, inh_other;
 
 -- A table dropped while event triggers are off (a superuser's session_replication_role =
 -- replica) leaves its metric behind with no owner to ask: another role's drop_metric is
