@@ -251,9 +251,9 @@ fn _check_source(source: PgRelation) -> SqlResult<()> {
 }
 
 /// Whether a catalog row with this `xmin` was written by this transaction (0.18.0): the
-/// ALTER TABLE hook (sql/ddl.sql) tells a table that command attached as a partition, by its
-/// pg_inherits row, from one attached before (a partition's metrics from before 0.16.0 are
-/// left as they were).
+/// ALTER TABLE hook (sql/ddl.sql) tells a table that command attached as a partition, or
+/// made an inheritance child, by its pg_inherits row, from one attached or made so before
+/// (metrics defined on such tables before are left as they were).
 #[pg_extern(volatile, strict, parallel_unsafe)]
 fn _written_now(xmin: pg_sys::TransactionId) -> bool {
     ffi::is_current_transaction(xmin)
@@ -1334,9 +1334,9 @@ fn value_kind(
     })
 }
 
-/// The value type of ranges, multiranges, money and timetz values (whose encoders read the datum, not a
-/// cast) that `aggregate` takes, with the catalog version that has their encoder: the
-/// built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
+/// The value type of ranges, multiranges, money and timetz values (whose encoders read the
+/// datum, not a cast) that `aggregate` takes, with the catalog version that has their
+/// encoder: the built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
 /// money and timetz for count_distinct (0.16.0) and min and max (0.17.0); money for sum
 /// (0.18.0: its amounts added, by the encoder min and max read them with); the built-in
 /// multiranges for count_distinct (0.18.0). None for the rest.
@@ -1373,10 +1373,9 @@ fn kept_apart(
 }
 
 /// The kind of an array (`array`, a base type) whose elements are of type `element`
-/// (0.14.0): count_distinct
-/// over elements `ffi::arrays` reads (a domain's by its base type), text elements in a
-/// deterministic collation (their equality is then their bytes'); min and max (0.18.0,
-/// `ordered_array_kind`).
+/// (0.14.0): count_distinct over elements `ffi::arrays` reads (a domain's by its base type),
+/// text elements in a deterministic collation (their equality is then their bytes'); min and
+/// max (0.18.0, `ordered_array_kind`) over true array types.
 fn array_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
