@@ -333,18 +333,15 @@ fn element_key(element: &Element, out: &mut Vec<u8>) {
 }
 
 /// The key of an array value of min or max metric `metric` (`value`, of an array type or a
-/// domain over one, `base`, whose element type `ElementOf` has), or None for any other value: its
-/// bytes kept as a bytea is. An array whose key is longer than `TEXT_KEPT_BYTES` is refused
-/// in the writer's statement (a digest has no order), as is a time with time zone in it
-/// whose zone no figure could carry.
+/// domain over one, whose element type, `element`, `ElementOf` has), or None for any other
+/// value: its bytes kept as a bytea is. An array whose key is longer than `TEXT_KEPT_BYTES`
+/// is refused in the writer's statement (a digest has no order), as is a time with time zone
+/// in it whose zone no figure could carry.
 pub fn array_key(
     metric: &str,
     value: &pgrx::AnyElement,
-    base: pg_sys::Oid,
+    element: pg_sys::Oid,
 ) -> Result<Option<AnyNumeric>> {
-    let Some(element) = crate::ffi::arrays::element_type_of(base) else {
-        return Ok(None);
-    };
     if ElementOf::of_element_type(crate::ffi::datetime::base_type(element)).is_none() {
         return Ok(None);
     }

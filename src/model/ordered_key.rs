@@ -463,9 +463,9 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
         Some(timetz_key(time, zone).to_string())
     } else if base == pg_sys::MONEYOID {
         crate::ffi::arrays::money_amount(value).map(|amount| amount.to_string())
-    } else if crate::ffi::arrays::element_type_of(base).is_some() {
+    } else if let Some(element) = crate::ffi::arrays::element_type_of(base) {
         // An array (0.18.0): by `ordered_array::array_key`, of its own length.
-        return super::ordered_array::array_key(metric, value, base)?.ok_or_else(|| {
+        return super::ordered_array::array_key(metric, value, element)?.ok_or_else(|| {
             TallyError::EncoderType {
                 function: "_tracked_ordered",
                 takes: "an array of a type whose min and max are kept",
