@@ -1,5 +1,10 @@
 -- Runs after pgrx has created every function.
 
+-- The names a metric's value type may have (0.19.0): the library's own list, so a version
+-- that adds a type changes no constraint (sql/bootstrap.sql created the table before it).
+ALTER TABLE tally._value_type
+    ADD CONSTRAINT _value_type_type_name_check CHECK (tally._known_value_type(type_name));
+
 -- Permission model (docs/security.md). Counters live in tables nobody but the extension
 -- owner can touch. The API functions run with the caller's rights and a fixed search_path;
 -- each remembers the calling role, checks its rights, and only then acts as the extension

@@ -1339,7 +1339,7 @@ fn value_kind(
 /// encoder: the built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
 /// money and timetz for count_distinct (0.16.0) and min and max (0.17.0); money for sum
 /// (0.18.0: its amounts added, by the encoder min and max read them with); the built-in
-/// multiranges for count_distinct (0.18.0). None for the rest.
+/// multiranges for count_distinct (0.18.0) and for min and max (0.19.0). None for the rest.
 fn kept_apart(
     aggregate: Aggregate,
     base: pg_sys::Oid,
@@ -1358,7 +1358,14 @@ fn kept_apart(
         };
     }
     if crate::ffi::ranges::MULTIRANGE_TYPES.contains(&base) {
-        return distinct.then_some((ValueType::Multirange, CatalogVersion::V0_18));
+        return if distinct {
+            Some((ValueType::Multirange, CatalogVersion::V0_18))
+        } else if ordered {
+            RangeOf::of_multirange_type(base)
+                .map(|range| (ValueType::OrderedMultirange(range), CatalogVersion::V0_19))
+        } else {
+            None
+        };
     }
     match base {
         pg_sys::MONEYOID if distinct => Some((ValueType::Money, CatalogVersion::V0_16)),
@@ -1420,7 +1427,7 @@ fn ordered_array_kind(
     let Some(element) = ElementOf::of_element_type(element) else {
         return Err(wrong());
     };
-    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_18) {
+    if !crate::model::installed::catalog_has(element.since()) {
         return Err(TallyError::CatalogOutdated);
     }
     if element.is_text() {

@@ -28,13 +28,17 @@ thread_local! {
     static CATALOG_0_17: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.18.0 it stays so.
     static CATALOG_0_18: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.19.0 it stays so.
+    static CATALOG_0_19: Cell<bool> = const { Cell::new(false) };
     /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
     static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_function(&CATALOG_0_18, c"_written_now", &[pg_sys::XIDOID]) {
+    if has_function(&CATALOG_0_19, c"_known_value_type", &[pg_sys::TEXTOID]) {
+        CatalogVersion::V0_19
+    } else if has_function(&CATALOG_0_18, c"_written_now", &[pg_sys::XIDOID]) {
         CatalogVersion::V0_18
     } else if has_ordered_keys() {
         CatalogVersion::V0_17
@@ -63,7 +67,8 @@ pub fn catalog() -> CatalogVersion {
 /// jsonb, arrays and ranges, 0.15.0 for a column's min and max in a collation created after
 /// initdb, 0.16.0 for group columns of enums, dates and timestamps and for the keys of
 /// numerics without a scale, floats and jsonb, 0.17.0 for min and max over timetz and
-/// ranges (and sum over money), 0.18.0 for min and max over arrays (what is older works on
+/// ranges (and sum over money), 0.18.0 for min and max over arrays, 0.19.0 for min and max
+/// over multiranges and arrays of network addresses and bit strings (what is older works on
 /// older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
@@ -206,6 +211,7 @@ fn forget_versions() {
         &CATALOG_0_16,
         &CATALOG_0_17,
         &CATALOG_0_18,
+        &CATALOG_0_19,
     ] {
         seen.with(|c| c.set(false));
     }

@@ -6,6 +6,7 @@
 pub mod builtin;
 pub mod group_key;
 pub mod installed;
+pub mod network_key;
 pub mod ordered_array;
 pub mod ordered_key;
 mod sql;

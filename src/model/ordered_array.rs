@@ -19,7 +19,10 @@
 //! An element's key orders as its type does and ends itself: a fixed width for numbers,
 //! dates, times, uuids and booleans; a numeric's `ordered_key::numeric_bytes`; a text's
 //! bytes (never 0) and a 0 (text in a collation whose order is byte order only); a bytea's
-//! bytes with each 0 written 0 255, then 0 0.
+//! bytes with each 0 written 0 255, then 0 0; 0.19.0: a bit string's text of 0s and 1s and
+//! a 0 (whose order is `bitcmp`'s: a prefix first, then by the first bit that differs), a
+//! network address's `network_key` (inet, cidr: with its output text; macaddr, macaddr8: its
+//! bytes).
 
 use pgrx::prelude::*;
 use pgrx::AnyNumeric;
@@ -28,7 +31,7 @@ use crate::error::{OrderedKind, Result, TallyError};
 use crate::ffi::arrays::{ArrayPart, Element};
 
 /// The element types of the arrays whose min and max are kept (0.18.0): those whose
-/// elements `ffi::arrays` reads from the datum, but for the ones read by their text.
+/// elements `ffi::arrays` reads (0.19.0: those read by their text too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElementOf {
     Int2,
@@ -49,11 +52,21 @@ pub enum ElementOf {
     Interval,
     Money,
     Bytea,
+    /// inet, cidr, macaddr, macaddr8 (0.19.0): read by their output text (`ffi::arrays`),
+    /// which `network_key` and `mac_key` turn into their type's order.
+    Inet,
+    Cidr,
+    Macaddr,
+    Macaddr8,
+    /// bit and varbit (0.19.0): by their text of 0s and 1s; the figures of an array of either
+    /// are varbit[], as a bit string's figures are varbit (a bare `bit` is bit(1), which a
+    /// cast would cut every element to).
+    Varbit,
 }
 
 /// Each element type with its oid, its array type's oid, the name `tally._value_type`
 /// records, and the array type as SQL names it.
-const ELEMENTS: [(ElementOf, pg_sys::Oid, pg_sys::Oid, &str, &str); 18] = [
+const ELEMENTS: [(ElementOf, pg_sys::Oid, pg_sys::Oid, &str, &str); 23] = [
     (
         ElementOf::Int2,
         pg_sys::INT2OID,
@@ -180,6 +193,41 @@ const ELEMENTS: [(ElementOf, pg_sys::Oid, pg_sys::Oid, &str, &str); 18] = [
         "bytea[]",
         "pg_catalog.bytea[]",
     ),
+    (
+        ElementOf::Inet,
+        pg_sys::INETOID,
+        pg_sys::INETARRAYOID,
+        "inet[]",
+        "pg_catalog.inet[]",
+    ),
+    (
+        ElementOf::Cidr,
+        pg_sys::CIDROID,
+        pg_sys::CIDRARRAYOID,
+        "cidr[]",
+        "pg_catalog.cidr[]",
+    ),
+    (
+        ElementOf::Macaddr,
+        pg_sys::MACADDROID,
+        pg_sys::MACADDRARRAYOID,
+        "macaddr[]",
+        "pg_catalog.macaddr[]",
+    ),
+    (
+        ElementOf::Macaddr8,
+        pg_sys::MACADDR8OID,
+        pg_sys::MACADDR8ARRAYOID,
+        "macaddr8[]",
+        "pg_catalog.macaddr8[]",
+    ),
+    (
+        ElementOf::Varbit,
+        pg_sys::VARBITOID,
+        pg_sys::VARBITARRAYOID,
+        "varbit[]",
+        "pg_catalog.varbit[]",
+    ),
 ];
 
 impl ElementOf {
@@ -201,6 +249,10 @@ impl ElementOf {
     /// The element type of base type `element` (a domain's base already looked up), None
     /// for the others.
     pub fn of_element_type(element: pg_sys::Oid) -> Option<Self> {
+        let element = match element {
+            pg_sys::BITOID => pg_sys::VARBITOID,
+            other => other,
+        };
         ELEMENTS
             .iter()
             .find(|entry| entry.1 == element)
@@ -229,6 +281,17 @@ impl ElementOf {
         self.entry().2
     }
 
+    /// The catalog version whose `tally._value_type` takes its array type's name: 0.18.0,
+    /// 0.19.0 for network addresses and bit strings.
+    pub fn since(self) -> crate::sql::CatalogVersion {
+        match self {
+            Self::Inet | Self::Cidr | Self::Macaddr | Self::Macaddr8 | Self::Varbit => {
+                crate::sql::CatalogVersion::V0_19
+            }
+            _ => crate::sql::CatalogVersion::V0_18,
+        }
+    }
+
     /// Whether its elements are texts, whose order is their collation's.
     pub fn is_text(self) -> bool {
         matches!(self, Self::Text | Self::Varchar)
@@ -239,16 +302,30 @@ const END: u8 = 0;
 const VALUE: u8 = 1;
 const NULL: u8 = 2;
 
-/// The key of an array as it is read (`ffi::arrays::read`): its parts in, then `finish`.
-#[derive(Default)]
+/// The key of an array of `element`s as it is read (`ffi::arrays::read`): its parts in,
+/// then `finish`.
 struct ArrayKey {
+    element: ElementOf,
     bytes: Vec<u8>,
     dimensions: Vec<(i32, i32)>,
     /// A time with time zone whose zone no figure could carry (`ordered_key::ZONE_LIMIT`).
     zone_out_of_range: Option<i32>,
+    /// An element whose text is not its type's (`ffi::arrays` reads network addresses by
+    /// their output text, which always parses).
+    unreadable: Option<String>,
 }
 
 impl ArrayKey {
+    fn of(element: ElementOf) -> Self {
+        Self {
+            element,
+            bytes: Vec::new(),
+            dimensions: Vec::new(),
+            zone_out_of_range: None,
+            unreadable: None,
+        }
+    }
+
     fn add(&mut self, part: ArrayPart<'_>) {
         match part {
             ArrayPart::Dimensions(dimensions) => self.dimensions = dimensions.to_vec(),
@@ -260,7 +337,9 @@ impl ArrayKey {
                         self.zone_out_of_range.get_or_insert(zone);
                     }
                 }
-                element_key(&element, &mut self.bytes);
+                if element_key(self.element, &element, &mut self.bytes).is_none() {
+                    self.unreadable.get_or_insert(format!("{element:?}"));
+                }
             }
         }
     }
@@ -292,8 +371,18 @@ fn flipped_i128(value: i128) -> [u8; 16] {
     ((value as u128) ^ (1 << 127)).to_be_bytes()
 }
 
-/// An element's key (the module's docs), written to `out`.
-fn element_key(element: &Element, out: &mut Vec<u8>) {
+/// The key of an element of type `of` (the module's docs), written to `out`; None for a
+/// network address whose text is not one.
+fn element_key(of: ElementOf, element: &Element, out: &mut Vec<u8>) -> Option<()> {
+    match (of, element) {
+        (ElementOf::Inet | ElementOf::Cidr, Element::Text(text)) => {
+            return super::network_key::network_key(text, out)
+        }
+        (ElementOf::Macaddr | ElementOf::Macaddr8, Element::Text(text)) => {
+            return super::network_key::mac_key(text, out)
+        }
+        _ => {}
+    }
     match element {
         Element::Integer(value) | Element::Micros(value) => out.extend(flipped_i64(*value)),
         Element::Days(days) => out.extend(flipped_i64(i64::from(*days))),
@@ -330,6 +419,7 @@ fn element_key(element: &Element, out: &mut Vec<u8>) {
             out.extend([0, 0]);
         }
     }
+    Some(())
 }
 
 /// The key of an array value of min or max metric `metric` (`value`, of an array type or a
@@ -342,12 +432,17 @@ pub fn array_key(
     value: &pgrx::AnyElement,
     element: pg_sys::Oid,
 ) -> Result<Option<AnyNumeric>> {
-    if ElementOf::of_element_type(crate::ffi::datetime::base_type(element)).is_none() {
+    let Some(of) = ElementOf::of_element_type(crate::ffi::datetime::base_type(element)) else {
         return Ok(None);
-    }
-    let mut key = ArrayKey::default();
+    };
+    let mut key = ArrayKey::of(of);
     if !crate::ffi::arrays::read_value(value, |part| key.add(part)) {
         return Ok(None);
+    }
+    if let Some(element) = key.unreadable.take() {
+        return Err(TallyError::Internal(format!(
+            "an array element read as {element}"
+        )));
     }
     let (bytes, zone_out_of_range) = key.finish();
     if let Some(zone) = zone_out_of_range {
@@ -431,7 +526,12 @@ fn element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String
         | ElementOf::Varchar
         | ElementOf::Uuid
         | ElementOf::Boolean
-        | ElementOf::Bytea => plain_element_text(element, reader),
+        | ElementOf::Bytea
+        | ElementOf::Inet
+        | ElementOf::Cidr
+        | ElementOf::Macaddr
+        | ElementOf::Macaddr8
+        | ElementOf::Varbit => plain_element_text(element, reader),
         ElementOf::Money => Some(crate::ffi::arrays::money_text(reader.i64()?)),
         ElementOf::Float4 | ElementOf::Float8 => {
             let value = super::value_type::float_of_key(u64::from_be_bytes(reader.fixed()?));
@@ -468,7 +568,8 @@ fn element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String
 }
 
 /// `element_text` of the element types whose text needs nothing of Postgres' (integers,
-/// numeric, text, uuid, boolean, bytea in hex); None for the others.
+/// numeric, text, uuid, boolean, bytea in hex; 0.19.0: network addresses and bit strings,
+/// whose keys hold or give their output text); None for the others.
 fn plain_element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String> {
     match element {
         ElementOf::Int2 | ElementOf::Int4 | ElementOf::Int8 => Some(reader.i64()?.to_string()),
@@ -477,7 +578,20 @@ fn plain_element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<
             reader.rest = rest;
             Some(text)
         }
-        ElementOf::Text | ElementOf::Varchar => String::from_utf8(reader.ended(false)?).ok(),
+        ElementOf::Text | ElementOf::Varchar | ElementOf::Varbit => {
+            String::from_utf8(reader.ended(false)?).ok()
+        }
+        ElementOf::Inet | ElementOf::Cidr => {
+            let (text, rest) = super::network_key::network_of_key(reader.rest)?;
+            reader.rest = rest;
+            Some(text)
+        }
+        ElementOf::Macaddr | ElementOf::Macaddr8 => {
+            let width = if element == ElementOf::Macaddr { 6 } else { 8 };
+            let (text, rest) = super::network_key::mac_of_key(reader.rest, width)?;
+            reader.rest = rest;
+            Some(text)
+        }
         ElementOf::Uuid => Some(pgrx::Uuid::from_bytes(reader.fixed()?).to_string()),
         ElementOf::Boolean => match reader.byte()? {
             0 => Some("false".to_string()),
@@ -618,7 +732,13 @@ mod unit {
     use super::*;
 
     fn key(dimensions: &[(i32, i32)], elements: &[Option<Element>]) -> Vec<u8> {
-        let mut key = ArrayKey::default();
+        key_of(ElementOf::Int8, dimensions, elements)
+    }
+
+    /// An array's key; `of` matters only for elements read by their text (network
+    /// addresses), whose keys their type makes.
+    fn key_of(of: ElementOf, dimensions: &[(i32, i32)], elements: &[Option<Element>]) -> Vec<u8> {
+        let mut key = ArrayKey::of(of);
         key.add(ArrayPart::Dimensions(dimensions));
         for element in elements {
             key.add(ArrayPart::Element(element.clone()));
@@ -763,5 +883,56 @@ mod unit {
         let mut longer = whole.clone();
         longer.push(0);
         assert!(array_of_key(&longer, int).is_none());
+    }
+
+    #[test]
+    fn arrays_of_addresses_and_bit_strings_order_by_their_type_and_read_back() {
+        let texts = |of: ElementOf, values: &[&str]| {
+            let elements: Vec<_> = values
+                .iter()
+                .map(|v| Some(Element::Text(v.to_string())))
+                .collect();
+            let length = i32::try_from(values.len()).unwrap();
+            key_of(of, &[(length, 1)], &elements)
+        };
+        // network_cmp's order, not the texts': 10.0.0.9 below 10.0.0.10, a wider mask first.
+        let ordered = [
+            texts(ElementOf::Inet, &["10.0.0.9"]),
+            texts(ElementOf::Inet, &["10.0.0.10"]),
+            texts(ElementOf::Inet, &["10.0.0.10", "::1"]),
+            texts(ElementOf::Inet, &["::1"]),
+        ];
+        for pair in ordered.windows(2) {
+            assert!(pair[0] < pair[1], "{:?} < {:?}", pair[0], pair[1]);
+        }
+        assert!(texts(ElementOf::Cidr, &["10.0.0.0/8"]) < texts(ElementOf::Cidr, &["10.0.0.0/16"]));
+        // A bit string's 0s and 1s: a prefix below, as bitcmp has it.
+        assert!(texts(ElementOf::Varbit, &["1", "0"]) < texts(ElementOf::Varbit, &["10"]));
+        assert!(texts(ElementOf::Varbit, &["01"]) < texts(ElementOf::Varbit, &["1"]));
+        let cases = [
+            (
+                ElementOf::Inet,
+                vec!["10.0.0.1/8", "::ffff:1.2.3.4"],
+                "{10.0.0.1/8,::ffff:1.2.3.4}",
+            ),
+            (ElementOf::Cidr, vec!["10.0.0.0/8"], "{10.0.0.0/8}"),
+            (
+                ElementOf::Macaddr,
+                vec!["08:00:2b:01:02:03"],
+                "{08:00:2b:01:02:03}",
+            ),
+            (
+                ElementOf::Macaddr8,
+                vec!["08:00:2b:ff:fe:01:02:03"],
+                "{08:00:2b:ff:fe:01:02:03}",
+            ),
+            (ElementOf::Varbit, vec!["", "101"], r#"{"",101}"#),
+        ];
+        for (of, values, text) in cases {
+            let bytes = texts(of, &values);
+            let (read, dims) = array_of_key(&bytes, |reader| plain_element_text(of, reader))
+                .expect("a key reads back");
+            assert_eq!(write_array(&read, &dims), text);
+        }
     }
 }

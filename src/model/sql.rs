@@ -193,12 +193,13 @@ impl Metric {
             ValueType::Money | ValueType::Timetz if self.aggregate == Aggregate::CountDistinct => format!(
                 "tally._tracked_array(CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END)"
             ),
-            // min and max (0.17.0; arrays 0.18.0): by a key in the values' order, read from
+            // min and max (0.17.0; arrays 0.18.0; multiranges 0.19.0): by a key in the values' order, read from
             // the datum (money by its amount, whatever lc_monetary says).
             ValueType::Money
             | ValueType::Timetz
             | ValueType::OrderedRange(_)
-            | ValueType::OrderedArray(_) => format!(
+            | ValueType::OrderedArray(_)
+            | ValueType::OrderedMultirange(_) => format!(
                 "tally._tracked_ordered({}, {column})",
                 literal(&self.name)
             ),

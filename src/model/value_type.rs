@@ -189,11 +189,14 @@ pub enum ValueType {
     /// An array, for min and max (0.18.0): kept by `ordered_array` in array_cmp's order, its
     /// figures of the array type itself.
     OrderedArray(ElementOf),
-    /// A built-in multirange, for count_distinct only (0.18.0): by its ranges' keys.
+    /// A built-in multirange, for count_distinct (0.18.0): by its ranges' keys.
     Multirange,
+    /// A built-in multirange (of a range type's), for min and max (0.19.0): kept by
+    /// `ordered_key` in multirange_cmp's order, its figures of the multirange type itself.
+    OrderedMultirange(RangeOf),
 }
 
-const NAMED: [(ValueType, &str); 30] = [
+const NAMED: [(ValueType, &str); 36] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -224,6 +227,30 @@ const NAMED: [(ValueType, &str); 30] = [
     (ValueType::OrderedRange(RangeOf::Timestamptz), "tstzrange"),
     (ValueType::OrderedRange(RangeOf::Numeric), "numrange"),
     (ValueType::Multirange, "multirange"),
+    (
+        ValueType::OrderedMultirange(RangeOf::Int4),
+        "int4multirange",
+    ),
+    (
+        ValueType::OrderedMultirange(RangeOf::Int8),
+        "int8multirange",
+    ),
+    (
+        ValueType::OrderedMultirange(RangeOf::Date),
+        "datemultirange",
+    ),
+    (
+        ValueType::OrderedMultirange(RangeOf::Timestamp),
+        "tsmultirange",
+    ),
+    (
+        ValueType::OrderedMultirange(RangeOf::Timestamptz),
+        "tstzmultirange",
+    ),
+    (
+        ValueType::OrderedMultirange(RangeOf::Numeric),
+        "nummultirange",
+    ),
 ];
 
 impl ValueType {
@@ -317,6 +344,12 @@ impl ValueType {
             Self::OrderedRange(RangeOf::Numeric) => "pg_catalog.numrange",
             Self::OrderedArray(element) => element.sql_type(),
             Self::Multirange => "pg_catalog.anymultirange",
+            Self::OrderedMultirange(RangeOf::Int4) => "pg_catalog.int4multirange",
+            Self::OrderedMultirange(RangeOf::Int8) => "pg_catalog.int8multirange",
+            Self::OrderedMultirange(RangeOf::Date) => "pg_catalog.datemultirange",
+            Self::OrderedMultirange(RangeOf::Timestamp) => "pg_catalog.tsmultirange",
+            Self::OrderedMultirange(RangeOf::Timestamptz) => "pg_catalog.tstzmultirange",
+            Self::OrderedMultirange(RangeOf::Numeric) => "pg_catalog.nummultirange",
         }
     }
 
@@ -349,6 +382,7 @@ impl ValueType {
             Self::OrderedRange(range) => range.type_oid(),
             Self::OrderedArray(element) => element.array_type_oid(),
             Self::Multirange => pg_sys::ANYMULTIRANGEOID,
+            Self::OrderedMultirange(range) => range.multirange_type_oid(),
         }
     }
 }
@@ -721,6 +755,9 @@ pub fn figure_text(
         ValueType::OrderedArray(element) => {
             crate::model::ordered_array::array_text(element, &encoded)?
         }
+        ValueType::OrderedMultirange(range) => {
+            crate::model::ordered_key::multirange_text(range, &encoded)?
+        }
         // count_distinct only, whose figures are counts.
         ValueType::Array | ValueType::Range | ValueType::Multirange => return Err(unreadable()),
         ValueType::Cidr => {
@@ -735,6 +772,14 @@ pub fn figure_text(
             }
         }
     })
+}
+
+/// Whether `name` names the value type of a metric whose values are not numbers (0.19.0):
+/// the constraint of `tally._value_type.type_name` (sql/finalize.sql), so that this library's
+/// list is the one place a type's name is added. A number's metric has no row there.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _known_value_type(name: &str) -> bool {
+    ValueType::parse(name).is_ok_and(|value_type| value_type != ValueType::Numeric)
 }
 
 /// A figure as a JSON value: a number for a numeric figure (Postgres' own text of it, exact),

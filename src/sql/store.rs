@@ -637,6 +637,9 @@ pub enum CatalogVersion {
     /// 0.18.0: min and max over arrays (the names of their types in `tally._value_type`);
     /// the ALTER TABLE hook refuses attaching a table with metrics (`tally._written_now`).
     V0_18,
+    /// 0.19.0: min and max over multiranges and arrays of network addresses and bit strings,
+    /// whose names `tally._value_type` takes by `tally._known_value_type`.
+    V0_19,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -678,7 +681,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         | CatalogVersion::V0_15
         | CatalogVersion::V0_16
         | CatalogVersion::V0_17
-        | CatalogVersion::V0_18 => 4,
+        | CatalogVersion::V0_18
+        | CatalogVersion::V0_19 => 4,
     };
     &built[index]
 }
