@@ -140,7 +140,7 @@ SELECT count(*) FILTER (WHERE figure IS DISTINCT FROM live) AS differing FROM bo
 -- it, always with a type it keys).
 SELECT tally._tracked_ordered('m', 7);
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally._tracked_ordered('m', '{[1,2)}'::int4multirange);
+SELECT tally._tracked_ordered('m', '{"(1,2)"}'::point[]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally._tracked_range('{1,2}'::int[]);
 \echo :LAST_ERROR_SQLSTATE

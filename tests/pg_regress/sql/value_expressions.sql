@@ -82,7 +82,7 @@ SELECT tally.create_metric('bad', 'lines', 'count', 'length(opened::text)');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'lines', 'sum', 'price::float8 * 2');
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('bad', 'lines', 'max', 'ARRAY[quantity::bit(8)]');
+SELECT tally.create_metric('bad', 'lines', 'max', 'ARRAY[point(quantity, quantity)]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'lines', 'sum', 'pricee');
 \echo :LAST_ERROR_SQLSTATE
