@@ -505,4 +505,41 @@ attached="$(q -d tally_previous -c "CREATE TABLE till_tree (id int, kind text, p
               -c "ALTER TABLE till_tree ATTACH PARTITION tills FOR VALUES IN ('a', 'b', 'c')" 2>&1 || true)"
 grep -q "cannot attach a table pg_tally counts as a partition" <<<"$attached" \
   || fail "after the update from $PREVIOUS, a table with metrics was attached as a partition: $attached"
+# 0.19.0 added min and max over multiranges and arrays of network addresses: on a 0.18.0
+# catalog such a definition asks for the update. A count_distinct over a multirange (0.18.0)
+# stays exact across it. The names tally._value_type takes are then the library's.
+PREVIOUS=0.18.0
+echo "upgrade: a $PREVIOUS catalog under this library, a count_distinct over a multirange across its update, then min and max over multiranges and inet arrays"
+fresh_previous_db
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TABLE rotas (id int PRIMARY KEY, busy int4multirange, hosts inet[]);
+INSERT INTO rotas SELECT i, int4multirange(int4range(i % 5, i % 5 + 2), int4range(i % 7 + 8, 20)),
+                         ARRAY[('10.0.' || i % 9 || '.' || i % 11)::inet]
+  FROM generate_series(1, 300) i;
+SELECT tally.create_metric('busy_kinds', 'rotas', 'count_distinct', 'busy');
+SQL
+ROTAS_EXACT="SELECT tally.value('busy_kinds') = (SELECT count(DISTINCT busy) FROM rotas)
+               AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+for definition in "'busiest', 'rotas', 'max', 'busy'" "'first_hosts', 'rotas', 'min', 'hosts'"; do
+  early="$(q -d tally_previous -c "SELECT tally.create_metric($definition)" 2>&1 || true)"
+  grep -q "older than the installed library" <<<"$early" \
+    || fail "create_metric($definition) on a $PREVIOUS catalog did not ask for the update: $early"
+done
+ROTAS_ORDERED="SELECT tally.value('busiest', NULL::int4multirange) = (SELECT busy FROM rotas ORDER BY busy DESC LIMIT 1)
+                  AND tally.value('first_hosts', NULL::inet[]) = (SELECT min(hosts) FROM rotas)"
+[ "$(quiet_q -d tally_previous -c "INSERT INTO rotas VALUES (1001, '{[1,3),[3,5)}', NULL)" -c "$ROTAS_EXACT" \
+       -c "ALTER EXTENSION pg_tally UPDATE" -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'" \
+       -c "UPDATE rotas SET busy = busy + '{[40,41)}' WHERE id % 5 = 0" -c "$ROTAS_EXACT" \
+       -c "SELECT tally.create_metric('busiest', 'rotas', 'max', 'busy') IS NOT NULL" \
+       -c "SELECT tally.create_metric('first_hosts', 'rotas', 'min', 'hosts') IS NOT NULL" \
+       -c "$ROTAS_ORDERED" -c "DELETE FROM rotas WHERE id % 5 = 0 OR hosts = '{10.0.0.0}'" -c "$ROTAS_ORDERED" \
+       -c "$ROTAS_EXACT" | tr '\n' ' ')" = "t $CURRENT t t t t t t " ] \
+  || fail "a count_distinct over a multirange, or min and max over multiranges and inet arrays, are wrong across the update from $PREVIOUS"
+# The updated constraint takes the library's names only.
+bogus="$(q -d tally_previous -c "INSERT INTO tally._value_type (metric_id, type_name)
+                                  SELECT id, 'no such type' FROM tally._metric WHERE name = 'busy_kinds'" 2>&1 || true)"
+grep -q "_value_type_type_name_check" <<<"$bogus" \
+  || fail "after the update from $PREVIOUS, tally._value_type took a name no value type has: $bogus"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"
