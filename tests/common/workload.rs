@@ -704,6 +704,42 @@ pub const CHECKS: &[Check] = &[
                  FROM orders GROUP BY status",
         tally: "SELECT * FROM tally.groups('spans_by_status')",
     },
+    // 0.19.0: min and max over multiranges (multirange_cmp's order, which ORDER BY follows:
+    // Postgres has no max over them) and over arrays of network addresses and bit strings.
+    Check {
+        name: "busiest_spans_by_status",
+        define: "'busiest_spans_by_status', 'orders', 'max', \
+                 'int4multirange(int4range(qty % 5, qty % 5 + 2), int4range(user_id % 4 + 3, user_id % 4 + 4))', group_by => 'status'",
+        oracle: "SELECT status, (array_agg(v ORDER BY v DESC) FILTER (WHERE v IS NOT NULL))[1] \
+                 FROM (SELECT status, int4multirange(int4range(qty % 5, qty % 5 + 2), int4range(user_id % 4 + 3, user_id % 4 + 4)) AS v \
+                         FROM orders) o GROUP BY status",
+        tally: "SELECT group_key, value FROM tally.groups('busiest_spans_by_status', NULL::int4multirange)",
+    },
+    Check {
+        name: "first_amount_bands",
+        define: "'first_amount_bands', 'orders', 'min', \
+                 'nummultirange(numrange(least(scaled, amount), greatest(scaled, amount) + 1), numrange(amount + qty, NULL))'",
+        oracle: "SELECT (SELECT v FROM (SELECT nummultirange(numrange(least(scaled, amount), greatest(scaled, amount) + 1), \
+                                                      numrange(amount + qty, NULL)) AS v FROM orders) o \
+                          WHERE v IS NOT NULL ORDER BY v LIMIT 1)",
+        tally: "SELECT tally.value('first_amount_bands', NULL::nummultirange)",
+    },
+    Check {
+        name: "first_hosts_by_stage",
+        define: "'first_hosts_by_stage', 'orders', 'min', \
+                 $$ARRAY[('10.' || abs(user_id % 3)::text || '.0.' || abs(qty % 7)::text)::inet, ('::' || to_hex(abs(qty % 300)) || '/' || (100 + abs(qty % 28))::text)::inet]$$, \
+                 group_by => 'stage'",
+        oracle: "SELECT stage::text, min(ARRAY[('10.' || abs(user_id % 3)::text || '.0.' || abs(qty % 7)::text)::inet, \
+                                              ('::' || to_hex(abs(qty % 300)) || '/' || (100 + abs(qty % 28))::text)::inet]) \
+                 FROM orders GROUP BY stage",
+        tally: "SELECT group_key, value FROM tally.groups('first_hosts_by_stage', NULL::inet[])",
+    },
+    Check {
+        name: "top_qty_bits",
+        define: "'top_qty_bits', 'orders', 'max', 'ARRAY[(qty % 16)::bit(4)::varbit, substring((user_id % 8)::bit(3)::varbit from 1 for abs(user_id % 3))]'",
+        oracle: "SELECT max(ARRAY[(qty % 16)::bit(4)::varbit, substring((user_id % 8)::bit(3)::varbit from 1 for abs(user_id % 3))]) FROM orders",
+        tally: "SELECT tally.value('top_qty_bits', NULL::varbit[])",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
