@@ -523,7 +523,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea, bit string, jsonb, numrange, array or multirange in an index, in order, which takes texts, byteas, jsonb texts, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 10 per IPv4 address and its text, 34 per IPv6 address and its text, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string, jsonb, numrange, array or multirange in an index, in order, which takes texts, byteas, jsonb texts, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
