@@ -212,8 +212,11 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp A
       FROM (SELECT tally._enum_of(asked::pg_catalog.oid)::pg_catalog.regtype AS enum_type) e
 $fn$;
 
+-- The typed reads cast a figure's text under array_nulls = on (0.19.0, found by a hostile
+-- probe): an array figure writes a NULL element as NULL, which a reader's array_nulls = off
+-- would take literally (the text 'NULL', or an error for an inet).
 CREATE FUNCTION tally.value(metric pg_catalog.text, as_type anyelement) RETURNS anyelement
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp SET array_nulls = on AS $fn$
 DECLARE
     figure ALIAS FOR $0;
 BEGIN
@@ -225,7 +228,7 @@ $fn$;
 
 CREATE FUNCTION tally.groups(metric pg_catalog.text, as_type anyelement)
 RETURNS TABLE (group_key pg_catalog.text, value anyelement)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp SET array_nulls = on AS $fn$
 BEGIN
     RETURN QUERY EXECUTE pg_catalog.format('SELECT g.group_key, %s FROM tally._groups_text($1, $2) g',
                                            tally._figure_cast('g.value', pg_catalog.pg_typeof(as_type)))
@@ -236,10 +239,24 @@ $fn$;
 CREATE FUNCTION tally.series(metric pg_catalog.text, since pg_catalog.timestamptz, until pg_catalog.timestamptz,
                              as_type anyelement)
 RETURNS TABLE (bucket_start pg_catalog.timestamptz, group_key pg_catalog.text, value anyelement)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp SET array_nulls = on AS $fn$
 BEGIN
     RETURN QUERY EXECUTE pg_catalog.format('SELECT s.bucket_start, s.group_key, %s FROM tally._series_text($1, $2, $3, $4) s',
                                            tally._figure_cast('s.value', pg_catalog.pg_typeof(as_type)))
            USING metric, since, until, pg_catalog.pg_typeof(as_type);
+END
+$fn$;
+
+-- An array figure's text as the array it is (0.19.0), for the typed view's column of an
+-- array metric: cast under array_nulls = on (see tally.value above). `as_type` is a NULL of
+-- the figures' array type, a built-in one (ValueType::sql_type), whose input runs no code a
+-- role wrote.
+CREATE FUNCTION tally._array_figure(figure pg_catalog.text, as_type anyarray) RETURNS anyarray
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp SET array_nulls = on AS $fn$
+DECLARE
+    result ALIAS FOR $0;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT $1::%s', pg_catalog.pg_typeof(as_type)) INTO result USING figure;
+    RETURN result;
 END
 $fn$;

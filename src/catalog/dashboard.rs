@@ -206,6 +206,9 @@ fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(Strin
                 ViewFigure::Enum { schema, name }
             }
             _ if value_type == ValueType::Jsonb => ViewFigure::Json,
+            _ if matches!(value_type, ValueType::OrderedArray(_)) => {
+                ViewFigure::Array(value_type.sql_type())
+            }
             _ => ViewFigure::Cast(value_type.sql_type()),
         };
         typed.push((name, figure));

@@ -49,6 +49,11 @@ pub enum ViewFigure {
     /// which the enum's owner may define and the view would run with its owner's rights).
     /// The enum's schema and name, quoted here.
     Enum { schema: String, name: String },
+    /// An array figure (0.19.0, found by a hostile probe), read back from its text by
+    /// `tally._array_figure` under `array_nulls = on`: a reader's `array_nulls = off` takes
+    /// the text's `NULL` elements literally (a text, or an error for an inet). The array
+    /// type's SQL name, a constant of this crate.
+    Array(&'static str),
 }
 
 pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn]) -> Sql {
@@ -62,6 +67,9 @@ pub fn create_view_sql(view: &Relation, dashboard: &str, metrics: &[ViewColumn])
             } else {
                 match &column.figure {
                     ViewFigure::Cast(sql_type) => format!("(s ->> {key})::{sql_type} AS {name}"),
+                    ViewFigure::Array(sql_type) => {
+                        format!("tally._array_figure(s ->> {key}, NULL::{sql_type}) AS {name}")
+                    }
                     ViewFigure::Json => {
                         format!("NULLIF(s -> {key}, 'null'::pg_catalog.jsonb) AS {name}")
                     }

@@ -254,6 +254,18 @@ SELECT tally.snapshot('hosts_board') - 'as_of' AS snapshot;
 SELECT pg_typeof(top_addrs) AS addrs_type, pg_typeof(first_macs) AS macs_type,
        pg_typeof(top_flags3) AS flags_type, first_macs = (SELECT min(macs) FROM hosts) AS same
   FROM hosts_board_view;
+-- A reader's array_nulls = off (found by a hostile probe): the typed reads and the typed view
+-- still read a NULL element as NULL (an inet array's "NULL" was an error, a text array's the
+-- text 'NULL').
+INSERT INTO hosts (rack, addrs, macs, flags) VALUES ('r4', '{NULL}', '{NULL,ff:ff:ff:ff:ff:ff}', '{NULL}');
+SET array_nulls = off;
+SELECT value, value[1] IS NULL AS null_element FROM tally.groups('top_addrs', NULL::inet[]) WHERE group_key = 'r4';
+SELECT tally.value('top_flags3', NULL::varbit[]) AS flags, (tally.value('top_flags3', NULL::varbit[]))[1] IS NULL AS null_element;
+SELECT first_macs = (SELECT min(macs) FROM hosts) AS same, top_flags3[1] IS NULL AS null_element FROM hosts_board_view;
+SELECT group_key, value, value[2] IS NULL AS null_element FROM tally.groups('first_tags', NULL::text[])
+ WHERE array_position(value, NULL) IS NOT NULL OR 'NULL' = ANY (value);
+RESET array_nulls;
+DELETE FROM hosts WHERE rack = 'r4';
 SELECT tally.drop_dashboard('hosts_board');
 -- An array of IPv6 networks whose key passes 600 bytes (about 75 bytes each): refused in
 -- the writer's statement, nothing applied.
