@@ -47,13 +47,13 @@ READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
 # PG_TALLY_KEYS_JSONB (0.14.0): the same key as a jsonb document, {"user": 42, "domain":
 # "example.com"}: what a jsonb value (its text, its numbers made shortest) costs a write.
 # PG_TALLY_KEYS_ARRAY / PG_TALLY_KEYS_RANGES (0.19.0): the key as an int[] of two parts, or an
-# int4multirange of two ranges: what an array's or multirange's key (read from the datum,
+# int8multirange of two ranges: what an array's or multirange's key (read from the datum,
 # count_distinct's and max's own) costs a write.
 KEYS = {"PG_TALLY_KEYS_INT": "'user_id'",
         "PG_TALLY_KEYS_TEXT": """$$('user' || user_id || '@example.com') COLLATE "C"$$""",
         "PG_TALLY_KEYS_JSONB": """$$('{"user": ' || user_id || ', "domain": "example.com"}')::jsonb$$""",
         "PG_TALLY_KEYS_ARRAY": "'ARRAY[user_id % 1000, user_id]'",
-        "PG_TALLY_KEYS_RANGES": "'int4multirange(int4range(user_id, user_id + 2), int4range(user_id + 5, user_id + 9))'"}
+        "PG_TALLY_KEYS_RANGES": "'int8multirange(int8range(user_id, user_id + 2), int8range(user_id + 5, user_id + 9))'"}
 # PG_TALLY_BGW: pg_tally with its background compactor (the cluster preloads pg_tally and
 # names this method's database in tally.compactor_databases); writers there do not fold.
 # PG_TALLY_SQL: pg_tally with tally.direct_writes off, so single-row statements also run the
