@@ -384,18 +384,18 @@ impl OrderedKind {
         }
     }
 
-    /// What the hint asks for: a shorter value, or a column constraint that keeps such
-    /// values short enough.
-    fn shorter(self) -> &'static str {
-        match self {
-            Self::Text => "Write a shorter value, or constrain the column (such as varchar(150))",
-            Self::Bytea => "Write a shorter value, or constrain the column (such as CHECK (octet_length(the_column) <= 600))",
-            Self::BitString => "Write a shorter value, or constrain the column (such as varbit(600))",
-            Self::Jsonb => "Write a shorter value, or constrain the column (such as CHECK (octet_length(the_column::text) <= 600))",
-            Self::Numrange => "Write a shorter value, or constrain the column (such as a numrange over numeric(20, 2) values)",
-            Self::Array => "Write a shorter value, or constrain the column (such as CHECK (cardinality(the_column) <= 20))",
-            Self::Multirange => "Write a multirange of fewer ranges (about 30 of integers, dates or timestamps fit)",
-        }
+    /// A column constraint that keeps such values short enough, for the hint; None for a
+    /// multirange, whose number of ranges no constraint counts.
+    fn constraint(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Text => "varchar(150)",
+            Self::Bytea => "CHECK (octet_length(the_column) <= 600)",
+            Self::BitString => "varbit(600)",
+            Self::Jsonb => "CHECK (octet_length(the_column::text) <= 600)",
+            Self::Numrange => "a numrange over numeric(20, 2) values",
+            Self::Array => "CHECK (cardinality(the_column) <= 20)",
+            Self::Multirange => return None,
+        })
     }
 }
 
@@ -523,7 +523,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea, bit string, jsonb, numrange, array or multirange in an index, in order, which takes texts, byteas, jsonb texts, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string, jsonb, numrange, array or multirange in an index, in order, which takes texts, byteas, jsonb texts, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, 9 per macaddr8, a bit string's bits and 2, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
@@ -667,9 +667,14 @@ impl TallyError {
             ValueOutOfRange { .. } => "Write a smaller value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             ValueTooLong { .. } => "Write a shorter value, or constrain the column (such as numeric(20, 2)); the statement was not applied.",
             TooLongToOrder { kind, .. } => {
+                let shorter = match kind.constraint() {
+                    Some(constraint) => format!(
+                        "Write a shorter value, or constrain the column (such as {constraint})"
+                    ),
+                    None => "Write a multirange of fewer ranges (about 30 of integers, dates or timestamps fit, fewer of numerics)".to_string(),
+                };
                 return Some(format!(
-                    "{}; count_distinct takes any length. The statement was not applied.",
-                    kind.shorter()
+                    "{shorter}; count_distinct takes any length. The statement was not applied."
                 ));
             }
             InfiniteInterval { .. } => "A sum or avg over intervals adds their months, days and time apart, which an infinite interval has no finite value for; the statement was not applied.",

@@ -206,7 +206,11 @@ fn figure_types(client: &SpiClient<'_>, metrics: &[String]) -> Result<Vec<(Strin
                 ViewFigure::Enum { schema, name }
             }
             _ if value_type == ValueType::Jsonb => ViewFigure::Json,
-            _ if matches!(value_type, ValueType::OrderedArray(_)) => {
+            // tally._array_figure (0.19.0); on an older catalog, the cast those views had
+            // (found by a review: the view named a function the catalog lacked).
+            _ if matches!(value_type, ValueType::OrderedArray(_))
+                && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_19) =>
+            {
                 ViewFigure::Array(value_type.sql_type())
             }
             _ => ViewFigure::Cast(value_type.sql_type()),

@@ -20,9 +20,9 @@
 //! dates, times, uuids and booleans; a numeric's `ordered_key::numeric_bytes`; a text's
 //! bytes (never 0) and a 0 (text in a collation whose order is byte order only); a bytea's
 //! bytes with each 0 written 0 255, then 0 0; 0.19.0: a bit string's text of 0s and 1s and
-//! a 0 (whose order is `bitcmp`'s: a prefix first, then by the first bit that differs), a
-//! network address's `network_key` (inet, cidr: with its output text; macaddr, macaddr8: its
-//! bytes).
+//! a 0 (whose order is `bitcmp`'s: a prefix first, then by the first bit that differs); an
+//! inet's or cidr's `network_key::network_key` (with its output text), a macaddr's or
+//! macaddr8's `network_key::mac_key` (its bytes).
 
 use pgrx::prelude::*;
 use pgrx::AnyNumeric;
@@ -59,8 +59,8 @@ pub enum ElementOf {
     Macaddr,
     Macaddr8,
     /// bit and varbit (0.19.0): by their text of 0s and 1s; the figures of an array of either
-    /// are varbit[], as a bit string's figures are varbit (a bare `bit` is bit(1), which a
-    /// cast would cut every element to).
+    /// are varbit[], as a bit string's figures are varbit (a bare `bit` is bit(1): the typed
+    /// reads' explicit cast to `bit[]` would cut every element to its first bit).
     Varbit,
 }
 

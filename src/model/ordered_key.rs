@@ -1,9 +1,9 @@
 //! The keys of values whose min and max are kept since 0.17.0: time with time zone, money
-//! and the built-in ranges. Each key is one numeric, ordered and equal exactly as Postgres
-//! orders and equates the values (`timetz_cmp`, `cash_cmp`, `range_cmp`), so the fold and
-//! `tally._extreme` take them as every other encoding; a figure is decoded back into its
-//! type's text when read (`figure_text`), in a form no setting changes (money's: by
-//! `lc_monetary`, as Postgres writes money).
+//! and the built-in ranges (0.19.0: and multiranges). Each key is one numeric, ordered and
+//! equal exactly as Postgres orders and equates the values (`timetz_cmp`, `cash_cmp`,
+//! `range_cmp`, `multirange_cmp`), so the fold and `tally._extreme` take them as every other
+//! encoding; a figure is decoded back into its type's text when read (`figure_text`), in a
+//! form no setting changes (money's: by `lc_monetary`, as Postgres writes money).
 //!
 //! | type | key |
 //! |---|---|
@@ -51,19 +51,21 @@ impl RangeOf {
         })
     }
 
+    const ALL: [Self; 6] = [
+        Self::Int4,
+        Self::Int8,
+        Self::Date,
+        Self::Timestamp,
+        Self::Timestamptz,
+        Self::Numeric,
+    ];
+
     /// The range type whose multirange type is `base` (0.19.0), None for every type but the
     /// built-in multiranges.
     pub fn of_multirange_type(base: pg_sys::Oid) -> Option<Self> {
-        [
-            Self::Int4,
-            Self::Int8,
-            Self::Date,
-            Self::Timestamp,
-            Self::Timestamptz,
-            Self::Numeric,
-        ]
-        .into_iter()
-        .find(|range| range.multirange_type_oid() == base)
+        Self::ALL
+            .into_iter()
+            .find(|range| range.multirange_type_oid() == base)
     }
 
     pub fn multirange_type_oid(self) -> pg_sys::Oid {
@@ -432,19 +434,20 @@ fn numrange_bytes(parts: &RangeParts) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// The key of a numrange value of metric `metric`: its `numrange_bytes` kept as a bytea is,
-/// refused in the writer's statement past `TEXT_KEPT_BYTES` (a digest has no order), as a
-/// bytea of a min or max is (`value_type::in_order`).
-fn numrange_key(metric: &str, parts: &RangeParts) -> Result<AnyNumeric> {
+/// The key of a value of metric `metric` of `kind` whose ordered bytes are `bytes` (a
+/// numrange's `numrange_bytes`, a multirange's `multirange_bytes`; None when the reader
+/// handed over what no such value has, `what`): kept as a bytea is, refused in the writer's
+/// statement past `TEXT_KEPT_BYTES` (a digest has no order), as a bytea of a min or max is
+/// (`value_type::in_order`).
+fn bytes_key(
+    metric: &str,
+    kind: crate::error::OrderedKind,
+    bytes: Option<Vec<u8>>,
+    what: &str,
+) -> Result<AnyNumeric> {
     use crate::model::value_type::{encode_bytea, in_order};
-    let bytes = numrange_bytes(parts)
-        .ok_or_else(|| TallyError::Internal("a numrange bound that is no numeric".to_string()))?;
-    in_order(
-        metric,
-        crate::error::OrderedKind::Numrange,
-        &bytes,
-        encode_bytea,
-    )
+    let bytes = bytes.ok_or_else(|| TallyError::Internal(what.to_string()))?;
+    in_order(metric, kind, &bytes, encode_bytea)
 }
 
 /// The text of the numrange whose `numrange_bytes` are `bytes`.
@@ -514,21 +517,6 @@ fn multirange_bytes(range: RangeOf, ranges: &[RangeParts]) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// The key of a multirange value of metric `metric` (0.19.0): its `multirange_bytes` kept as
-/// a bytea is, refused in the writer's statement past `TEXT_KEPT_BYTES`, as a numrange's.
-fn multirange_key(metric: &str, range: RangeOf, ranges: &[RangeParts]) -> Result<AnyNumeric> {
-    use crate::model::value_type::{encode_bytea, in_order};
-    let bytes = multirange_bytes(range, ranges).ok_or_else(|| {
-        TallyError::Internal("a multirange whose ranges the reader refused".to_string())
-    })?;
-    in_order(
-        metric,
-        crate::error::OrderedKind::Multirange,
-        &bytes,
-        encode_bytea,
-    )
-}
-
 /// The text of the multirange of type `range`'s multirange whose key (`multirange_key`) is
 /// `key`, as `multirange_out` writes it: `{}`, or its ranges' texts (`range_text`'s) in
 /// braces.
@@ -572,10 +560,11 @@ pub fn timetz_text(key: &str) -> Result<String> {
     Ok(crate::ffi::datetime::json_timetz(time, zone))
 }
 
-/// A timetz, money or range value of min or max metric `metric` (0.17.0) by its key (the
-/// module's table), read from the datum itself: no cast, no output function. `anyelement`
-/// takes a domain over any of them too. A timetz whose zone is past `ZONE_LIMIT`, or a
-/// numrange whose key is too long, is refused in the writer's statement.
+/// A timetz, money or range value of min or max metric `metric` (0.17.0; an array 0.18.0, a
+/// multirange 0.19.0) by its key (the module's table, `ordered_array`'s), read from the datum
+/// itself: no cast, no output function. `anyelement` takes a domain over any of them too. A
+/// timetz whose zone is past `ZONE_LIMIT`, or a numrange, array or multirange whose key is
+/// too long, is refused in the writer's statement.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_ordered(metric: &str, value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
     Ok(ordered_key(metric, &value)?)
@@ -612,11 +601,23 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
         let ranges = crate::ffi::ranges::multirange_parts_of(value).ok_or_else(|| {
             TallyError::Internal("a multirange the datum reader refused".to_string())
         })?;
-        return multirange_key(metric, range, &ranges);
+        return bytes_key(
+            metric,
+            crate::error::OrderedKind::Multirange,
+            multirange_bytes(range, &ranges),
+            "a multirange whose ranges the reader refused",
+        );
     } else if let Some(range) = RangeOf::of_range_type(base) {
         let parts = crate::ffi::ranges::parts_of(value);
         match (range, parts) {
-            (RangeOf::Numeric, Some(parts)) => return numrange_key(metric, &parts),
+            (RangeOf::Numeric, Some(parts)) => {
+                return bytes_key(
+                    metric,
+                    crate::error::OrderedKind::Numrange,
+                    numrange_bytes(&parts),
+                    "a numrange bound that is no numeric",
+                )
+            }
             (_, parts) => parts.and_then(|parts| range_order_key(&parts)),
         }
     } else {
@@ -810,7 +811,7 @@ mod unit {
     #[test]
     fn multirange_bytes_order_as_multirange_cmp() {
         // Their texts (Postgres' datetime output for some subtypes) are read back in
-        // regress' range_figures.
+        // regress' multirange_extremes.
         let ints = |ranges: &[(i64, i64)]| {
             let parts: Vec<_> = ranges
                 .iter()

@@ -1244,7 +1244,8 @@ fn _tracked_bytea_in_order(metric: &str, value: &[u8]) -> SqlResult<AnyNumeric> 
 }
 
 /// `encode(value)`, or the refusal of a value too long to keep in order (a `kind`, whose
-/// size is one unit per byte of `value`; a numrange's key bytes, `ordered_key`).
+/// size is one unit per byte of `value`; a numrange's or multirange's key bytes,
+/// `ordered_key`; an array's, `ordered_array`).
 pub(crate) fn in_order(
     metric: &str,
     kind: OrderedKind,
