@@ -40,15 +40,7 @@ pub enum RangeOf {
 impl RangeOf {
     /// The range type of base type `base`, None for every type but the built-in ranges.
     pub fn of_range_type(base: pg_sys::Oid) -> Option<Self> {
-        Some(match base {
-            pg_sys::INT4RANGEOID => Self::Int4,
-            pg_sys::INT8RANGEOID => Self::Int8,
-            pg_sys::DATERANGEOID => Self::Date,
-            pg_sys::TSRANGEOID => Self::Timestamp,
-            pg_sys::TSTZRANGEOID => Self::Timestamptz,
-            pg_sys::NUMRANGEOID => Self::Numeric,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|range| range.type_oid() == base)
     }
 
     const ALL: [Self; 6] = [
@@ -274,44 +266,40 @@ pub fn range_text(range: RangeOf, key: &str) -> Result<String> {
     let Some((lower, upper)) = bounds_of_key(key).ok_or_else(unreadable)? else {
         return Ok("empty".to_string());
     };
-    bounds_text(range, lower, upper).ok_or_else(unreadable)?
+    bounds_text(range, (lower, upper), unreadable)
 }
 
 /// The text of a non-empty range of type `range` with bounds `lower` and `upper` (as
-/// `range_text` has it); None when a bound is past what the type holds; an error when its
-/// value has no text.
+/// `range_text` has it); `unreadable()` when a bound is past what the type holds.
 fn bounds_text(
     range: RangeOf,
-    lower: Option<(i64, bool)>,
-    upper: Option<(i64, bool)>,
-) -> Option<Result<String>> {
+    (lower, upper): KeptRange,
+    unreadable: impl Fn() -> TallyError,
+) -> Result<String> {
     if ![lower, upper]
         .iter()
         .flatten()
         .all(|(value, _)| range.holds(*value))
     {
-        return None;
+        return Err(unreadable());
     }
-    let written = || -> Result<String> {
-        let mut text = String::new();
-        match lower {
-            None => text.push('('),
-            Some((value, inclusive)) => {
-                text.push(if inclusive { '[' } else { '(' });
-                text.push_str(&range.bound_text(value)?);
-            }
+    let mut text = String::new();
+    match lower {
+        None => text.push('('),
+        Some((value, inclusive)) => {
+            text.push(if inclusive { '[' } else { '(' });
+            text.push_str(&range.bound_text(value)?);
         }
-        text.push(',');
-        match upper {
-            None => text.push(')'),
-            Some((value, inclusive)) => {
-                text.push_str(&range.bound_text(value)?);
-                text.push(if inclusive { ']' } else { ')' });
-            }
+    }
+    text.push(',');
+    match upper {
+        None => text.push(')'),
+        Some((value, inclusive)) => {
+            text.push_str(&range.bound_text(value)?);
+            text.push(if inclusive { ']' } else { ')' });
         }
-        Ok(text)
-    };
-    Some(written())
+    }
+    Ok(text)
 }
 
 /// The classes of numerics in numeric's order, each a numrange key's first byte of a bound.
@@ -517,8 +505,8 @@ fn multirange_bytes(range: RangeOf, ranges: &[RangeParts]) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// The text of the multirange of type `range`'s multirange whose key (`multirange_key`) is
-/// `key`, as `multirange_out` writes it: `{}`, or its ranges' texts (`range_text`'s) in
+/// The text of the multirange of type `range`'s multirange whose key (its
+/// `multirange_bytes`, kept as a bytea is) is `key`, as `multirange_out` writes it: `{}`, or its ranges' texts (`range_text`'s) in
 /// braces.
 pub fn multirange_text(range: RangeOf, key: &str) -> Result<String> {
     let unreadable = || TallyError::Internal(format!("a multirange figure encoded as {key}"));
@@ -545,8 +533,8 @@ pub fn multirange_text(range: RangeOf, key: &str) -> Result<String> {
             Some(u128::from_be_bytes(buffer))
         };
         let (lower, upper) = key_at(0).zip(key_at(1)).ok_or_else(unreadable)?;
-        let (lower, upper) = bounds_of_keys(lower, upper).ok_or_else(unreadable)?;
-        texts.push(bounds_text(range, lower, upper).ok_or_else(unreadable)??);
+        let bounds = bounds_of_keys(lower, upper).ok_or_else(unreadable)?;
+        texts.push(bounds_text(range, bounds, unreadable)?);
         rest = &rest[1 + 2 * BOUND_KEY_BYTES..];
     }
     Ok(format!("{{{}}}", texts.join(",")))
@@ -597,7 +585,7 @@ fn ordered_key(metric: &str, value: &pgrx::AnyElement) -> Result<AnyNumeric> {
             }
         });
     } else if let Some(range) = RangeOf::of_multirange_type(base) {
-        // A multirange (0.19.0): by `multirange_key`, of its own length.
+        // A multirange (0.19.0): by its `multirange_bytes`, of their own length.
         let ranges = crate::ffi::ranges::multirange_parts_of(value).ok_or_else(|| {
             TallyError::Internal("a multirange the datum reader refused".to_string())
         })?;

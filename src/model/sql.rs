@@ -193,8 +193,9 @@ impl Metric {
             ValueType::Money | ValueType::Timetz if self.aggregate == Aggregate::CountDistinct => format!(
                 "tally._tracked_array(CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END)"
             ),
-            // min and max (0.17.0; arrays 0.18.0; multiranges 0.19.0): by a key in the values' order, read from
-            // the datum (money by its amount, whatever lc_monetary says).
+            // min and max (0.17.0; arrays 0.18.0; multiranges 0.19.0): by a key in the
+            // values' order, read from the datum (money by its amount, whatever lc_monetary
+            // says).
             ValueType::Money
             | ValueType::Timetz
             | ValueType::OrderedRange(_)
