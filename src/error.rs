@@ -353,6 +353,9 @@ pub enum OrderedKind {
     Array,
     /// A multirange (0.19.0): 19 bytes per range, a numrange's digits and a few bytes more.
     Multirange,
+    /// A tsvector or tsquery (0.20.0), by its text.
+    Tsvector,
+    Tsquery,
 }
 
 impl OrderedKind {
@@ -365,6 +368,8 @@ impl OrderedKind {
             Self::Numrange => "numrange",
             Self::Array => "array",
             Self::Multirange => "multirange",
+            Self::Tsvector => "tsvector",
+            Self::Tsquery => "tsquery",
         }
     }
 
@@ -379,7 +384,7 @@ impl OrderedKind {
     pub fn unit(self) -> &'static str {
         match self {
             Self::BitString => "bits",
-            Self::Text | Self::Bytea | Self::Jsonb => "bytes",
+            Self::Text | Self::Bytea | Self::Jsonb | Self::Tsvector | Self::Tsquery => "bytes",
             Self::Numrange | Self::Array | Self::Multirange => "bytes of key",
         }
     }
@@ -391,7 +396,9 @@ impl OrderedKind {
             Self::Text => "varchar(150)",
             Self::Bytea => "CHECK (octet_length(the_column) <= 600)",
             Self::BitString => "varbit(600)",
-            Self::Jsonb => "CHECK (octet_length(the_column::text) <= 600)",
+            Self::Jsonb | Self::Tsvector | Self::Tsquery => {
+                "CHECK (octet_length(the_column::text) <= 600)"
+            }
             Self::Numrange => "a numrange over numeric(20, 2) values",
             Self::Array => "CHECK (cardinality(the_column) <= 20)",
             Self::Multirange => return None,
@@ -563,10 +570,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any column."
+                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector, tsquery, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count_distinct also xid and cid; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz and money values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count works on any value."
+                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name, tsvector and tsquery values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count_distinct also xid and cid; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."

@@ -1315,13 +1315,32 @@ fn value_kind(
         | ValueType::Float4
         | ValueType::Float8 => crate::sql::CatalogVersion::V0_13,
         ValueType::Jsonb => crate::sql::CatalogVersion::V0_14,
+        // xid and cid have an equality, no order (xids wrap around).
+        ValueType::Xid | ValueType::Cid if aggregate != Aggregate::CountDistinct => {
+            return Err(wrong())
+        }
+        ValueType::Oid
+        | ValueType::Xid
+        | ValueType::Cid
+        | ValueType::Xid8
+        | ValueType::PgLsn
+        | ValueType::Char
+        | ValueType::Tid
+        | ValueType::Tsvector
+        | ValueType::Tsquery => crate::sql::CatalogVersion::V0_20,
+        // name (0.20.0) is kept as text is; its encoders are text's.
+        ValueType::Text if base == pg_sys::NAMEOID => crate::sql::CatalogVersion::V0_20,
         _ => crate::sql::CatalogVersion::V0_12,
     };
     if !crate::model::installed::catalog_has(since) {
         return Err(TallyError::CatalogOutdated);
     }
-    if matches!(value_type, ValueType::Enum | ValueType::Jsonb) {
-        // Labels and jsonb's text are kept and read back as UTF-8, as texts are.
+    if matches!(
+        value_type,
+        ValueType::Enum | ValueType::Jsonb | ValueType::Tsvector | ValueType::Tsquery
+    ) {
+        // Labels and the text of a jsonb, tsvector or tsquery are kept and read back as
+        // UTF-8, as texts are.
         require_utf8(client, aggregate)?;
     }
     Ok(ValueKind {

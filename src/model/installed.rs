@@ -30,13 +30,17 @@ thread_local! {
     static CATALOG_0_18: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.19.0 it stays so.
     static CATALOG_0_19: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.20.0 it stays so.
+    static CATALOG_0_20: Cell<bool> = const { Cell::new(false) };
     /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
     static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_function(&CATALOG_0_19, c"_known_value_type", &[pg_sys::TEXTOID]) {
+    if has_function(&CATALOG_0_20, c"_tracked_value", &[pg_sys::PG_LSNOID]) {
+        CatalogVersion::V0_20
+    } else if has_function(&CATALOG_0_19, c"_known_value_type", &[pg_sys::TEXTOID]) {
         CatalogVersion::V0_19
     } else if has_function(&CATALOG_0_18, c"_written_now", &[pg_sys::XIDOID]) {
         CatalogVersion::V0_18
@@ -68,8 +72,9 @@ pub fn catalog() -> CatalogVersion {
 /// initdb, 0.16.0 for group columns of enums, dates and timestamps and for the keys of
 /// numerics without a scale, floats and jsonb, 0.17.0 for min and max over timetz and
 /// ranges (and sum over money), 0.18.0 for min and max over arrays, 0.19.0 for min and max
-/// over multiranges and arrays of network addresses and bit strings (what is older works on
-/// older catalogs).
+/// over multiranges and arrays of network addresses and bit strings, 0.20.0 for the system
+/// types (oid, xid8, pg_lsn, "char", tid, name...) and tsvector and tsquery (what is older
+/// works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -212,6 +217,7 @@ fn forget_versions() {
         &CATALOG_0_17,
         &CATALOG_0_18,
         &CATALOG_0_19,
+        &CATALOG_0_20,
     ] {
         seen.with(|c| c.set(false));
     }

@@ -10,6 +10,7 @@ pub mod network_key;
 pub mod ordered_array;
 pub mod ordered_key;
 mod sql;
+pub mod system_key;
 pub mod value_type;
 
 use pgrx::prelude::*;

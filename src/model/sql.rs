@@ -185,6 +185,19 @@ impl Metric {
                 literal(&self.name)
             ),
             ValueType::Jsonb => format!("tally._tracked_jsonb({typed}::pg_catalog.text)"),
+            // By its text (0.20.0: `tsvectorout`, `tsqueryout`, which no setting changes and
+            // which write one text per value), ordered when read by the type's own order.
+            ValueType::Tsvector if in_order => format!(
+                "tally._tracked_tsvector_in_order({}, {typed}::pg_catalog.text)",
+                literal(&self.name)
+            ),
+            ValueType::Tsquery if in_order => format!(
+                "tally._tracked_tsquery_in_order({}, {typed}::pg_catalog.text)",
+                literal(&self.name)
+            ),
+            ValueType::Tsvector | ValueType::Tsquery => {
+                format!("tally._tracked_value({typed}::pg_catalog.text)")
+            }
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
             ValueType::Range | ValueType::Multirange => format!("tally._tracked_range({column})"),

@@ -125,7 +125,12 @@ impl ValueKind {
         self.collation.is_some()
             || matches!(
                 self.value_type,
-                ValueType::Inet | ValueType::Cidr | ValueType::Enum | ValueType::Jsonb
+                ValueType::Inet
+                    | ValueType::Cidr
+                    | ValueType::Enum
+                    | ValueType::Jsonb
+                    | ValueType::Tsvector
+                    | ValueType::Tsquery
             )
     }
 
@@ -194,9 +199,27 @@ pub enum ValueType {
     /// A built-in multirange (of a range type's), for min and max (0.19.0): kept by
     /// `ordered_key` in multirange_cmp's order, its figures of the multirange type itself.
     OrderedMultirange(RangeOf),
+    /// oid and the reg* types (0.20.0, `system_key`): by the oid, figures of type oid.
+    Oid,
+    /// xid (0.20.0), count_distinct only: xids have equality, no order.
+    Xid,
+    /// cid (0.20.0), count_distinct only, as xid.
+    Cid,
+    /// xid8 (0.20.0).
+    Xid8,
+    /// pg_lsn (0.20.0).
+    PgLsn,
+    /// "char" (0.20.0): by its byte, unsigned.
+    Char,
+    /// tid (0.20.0): by block, then offset.
+    Tid,
+    /// tsvector (0.20.0): by its text, as jsonb; its min and max picked when read.
+    Tsvector,
+    /// tsquery (0.20.0): as tsvector.
+    Tsquery,
 }
 
-const NAMED: [(ValueType, &str); 36] = [
+const NAMED: [(ValueType, &str); 45] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -251,6 +274,15 @@ const NAMED: [(ValueType, &str); 36] = [
         ValueType::OrderedMultirange(RangeOf::Numeric),
         "nummultirange",
     ),
+    (ValueType::Oid, "oid"),
+    (ValueType::Xid, "xid"),
+    (ValueType::Cid, "cid"),
+    (ValueType::Xid8, "xid8"),
+    (ValueType::PgLsn, "pg_lsn"),
+    (ValueType::Char, "\"char\""),
+    (ValueType::Tid, "tid"),
+    (ValueType::Tsvector, "tsvector"),
+    (ValueType::Tsquery, "tsquery"),
 ];
 
 impl ValueType {
@@ -270,7 +302,10 @@ impl ValueType {
             pg_sys::INTERVALOID => Self::Interval,
             pg_sys::UUIDOID => Self::Uuid,
             pg_sys::BOOLOID => Self::Boolean,
-            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => Self::Text,
+            // name (0.20.0): a text in its column's collation (C unless declared otherwise).
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID | pg_sys::NAMEOID => {
+                Self::Text
+            }
             pg_sys::INETOID => Self::Inet,
             pg_sys::CIDROID => Self::Cidr,
             pg_sys::MACADDROID => Self::Macaddr,
@@ -280,6 +315,26 @@ impl ValueType {
             pg_sys::FLOAT4OID => Self::Float4,
             pg_sys::FLOAT8OID => Self::Float8,
             pg_sys::JSONBOID => Self::Jsonb,
+            pg_sys::OIDOID
+            | pg_sys::REGPROCOID
+            | pg_sys::REGPROCEDUREOID
+            | pg_sys::REGOPEROID
+            | pg_sys::REGOPERATOROID
+            | pg_sys::REGCLASSOID
+            | pg_sys::REGTYPEOID
+            | pg_sys::REGCOLLATIONOID
+            | pg_sys::REGCONFIGOID
+            | pg_sys::REGDICTIONARYOID
+            | pg_sys::REGNAMESPACEOID
+            | pg_sys::REGROLEOID => Self::Oid,
+            pg_sys::XIDOID => Self::Xid,
+            pg_sys::CIDOID => Self::Cid,
+            pg_sys::XID8OID => Self::Xid8,
+            pg_sys::PG_LSNOID => Self::PgLsn,
+            pg_sys::CHAROID => Self::Char,
+            pg_sys::TIDOID => Self::Tid,
+            pg_sys::TSVECTOROID => Self::Tsvector,
+            pg_sys::TSQUERYOID => Self::Tsquery,
             _ => return None,
         })
     }
@@ -350,6 +405,15 @@ impl ValueType {
             Self::OrderedMultirange(RangeOf::Timestamp) => "pg_catalog.tsmultirange",
             Self::OrderedMultirange(RangeOf::Timestamptz) => "pg_catalog.tstzmultirange",
             Self::OrderedMultirange(RangeOf::Numeric) => "pg_catalog.nummultirange",
+            Self::Oid => "pg_catalog.oid",
+            Self::Xid => "pg_catalog.xid",
+            Self::Cid => "pg_catalog.cid",
+            Self::Xid8 => "pg_catalog.xid8",
+            Self::PgLsn => "pg_catalog.pg_lsn",
+            Self::Char => "pg_catalog.\"char\"",
+            Self::Tid => "pg_catalog.tid",
+            Self::Tsvector => "pg_catalog.tsvector",
+            Self::Tsquery => "pg_catalog.tsquery",
         }
     }
 
@@ -383,6 +447,15 @@ impl ValueType {
             Self::OrderedArray(element) => element.array_type_oid(),
             Self::Multirange => pg_sys::ANYMULTIRANGEOID,
             Self::OrderedMultirange(range) => range.multirange_type_oid(),
+            Self::Oid => pg_sys::OIDOID,
+            Self::Xid => pg_sys::XIDOID,
+            Self::Cid => pg_sys::CIDOID,
+            Self::Xid8 => pg_sys::XID8OID,
+            Self::PgLsn => pg_sys::PG_LSNOID,
+            Self::Char => pg_sys::CHAROID,
+            Self::Tid => pg_sys::TIDOID,
+            Self::Tsvector => pg_sys::TSVECTOROID,
+            Self::Tsquery => pg_sys::TSQUERYOID,
         }
     }
 }
@@ -723,7 +796,9 @@ pub fn figure_text(
         | ValueType::Macaddr8
         | ValueType::Enum
         | ValueType::Bit
-        | ValueType::Jsonb => {
+        | ValueType::Jsonb
+        | ValueType::Tsvector
+        | ValueType::Tsquery => {
             let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
             String::from_utf8(bytes).map_err(|_| unreadable())?
         }
@@ -759,7 +834,24 @@ pub fn figure_text(
             crate::model::ordered_key::multirange_text(range, &encoded)?
         }
         // count_distinct only, whose figures are counts.
-        ValueType::Array | ValueType::Range | ValueType::Multirange => return Err(unreadable()),
+        ValueType::Array
+        | ValueType::Range
+        | ValueType::Multirange
+        | ValueType::Xid
+        | ValueType::Cid => return Err(unreadable()),
+        ValueType::Oid | ValueType::Xid8 => u64::try_from(integer()?)
+            .map_err(|_| unreadable())?
+            .to_string(),
+        ValueType::PgLsn => {
+            crate::model::system_key::lsn_text(u64::try_from(integer()?).map_err(|_| unreadable())?)
+        }
+        ValueType::Char => {
+            crate::model::system_key::char_text(u8::try_from(integer()?).map_err(|_| unreadable())?)
+        }
+        ValueType::Tid => u64::try_from(integer()?)
+            .ok()
+            .and_then(crate::model::system_key::tid_text)
+            .ok_or_else(unreadable)?,
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.
@@ -1112,6 +1204,29 @@ fn _tracked_jsonb_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
     Ok(in_order(
         metric,
         OrderedKind::Jsonb,
+        value.as_bytes(),
+        encode_text,
+    )?)
+}
+
+/// A tsvector of a min or max metric, given as its text (0.20.0): kept as a text is, so one
+/// longer than `TEXT_KEPT_BYTES` is refused; ordered when read by tsvector's order.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_tsvector_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
+    Ok(in_order(
+        metric,
+        OrderedKind::Tsvector,
+        value.as_bytes(),
+        encode_text,
+    )?)
+}
+
+/// A tsquery of a min or max metric, given as its text (0.20.0), as a tsvector's.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_tsquery_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
+    Ok(in_order(
+        metric,
+        OrderedKind::Tsquery,
         value.as_bytes(),
         encode_text,
     )?)

@@ -640,6 +640,9 @@ pub enum CatalogVersion {
     /// 0.19.0: min and max over multiranges and arrays of network addresses and bit strings,
     /// whose names `tally._value_type` takes by `tally._known_value_type`.
     V0_19,
+    /// 0.20.0: the system types (oid and the reg* types, xid, cid, xid8, pg_lsn, "char",
+    /// tid, name), tsvector and tsquery, by `tally._tracked_value`'s new overloads.
+    V0_20,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -682,7 +685,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         | CatalogVersion::V0_16
         | CatalogVersion::V0_17
         | CatalogVersion::V0_18
-        | CatalogVersion::V0_19 => 4,
+        | CatalogVersion::V0_19
+        | CatalogVersion::V0_20 => 4,
     };
     &built[index]
 }
