@@ -1,15 +1,17 @@
 -- pg_tally 0.19.0 -> 0.20.0 (CHANGELOG "0.20.0"): min, max and count_distinct over Postgres'
 -- own types: oid (and the reg* types, by their oid), xid8, pg_lsn, "char", tid and name, and
 -- over tsvector and tsquery; count_distinct over xid and cid. Their values are kept by new
--- overloads of tally._tracked_value (src/model/system_key.rs) and, for a min or max over a
--- tsvector or tsquery, by their text (tally._tracked_tsvector_in_order,
--- tally._tracked_tsquery_in_order), ordered when read by the type's own order
--- (tally._sort_key). No metric changes.
+-- overloads of tally._tracked_value (src/model/system_key.rs) and, for a tsvector or
+-- tsquery, by their text (tally._tracked_tsvector_in_order, tally._tracked_tsquery_in_order
+-- for a min or max, ordered when read by the type's own order, tally._sort_key;
+-- tally._tracked_tsquery for a count_distinct, without weights and prefix marks, which
+-- tsquery's equality ignores). No metric changes. tally._written_now(xid) keeps its
+-- signature; its library function now reads an xid past 2^31 that a join carried.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.20.0'" to load this file. \quit
 
 CREATE FUNCTION tally._tracked_value("value" oid) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_oid_wrapper';
-CREATE FUNCTION tally._tracked_value("value" xid) RETURNS numeric
+CREATE FUNCTION tally._tracked_value(value xid) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_xid_wrapper';
 CREATE FUNCTION tally._tracked_value(value cid) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_cid_wrapper';
@@ -21,6 +23,8 @@ CREATE FUNCTION tally._tracked_value("value" "char") RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_char_wrapper';
 CREATE FUNCTION tally._tracked_value("value" tid) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_tid_wrapper';
+CREATE FUNCTION tally._tracked_tsquery("value" text) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsquery_wrapper';
 CREATE FUNCTION tally._tracked_tsvector_in_order("metric" text, "value" text) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsvector_in_order_wrapper';
 CREATE FUNCTION tally._tracked_tsquery_in_order("metric" text, "value" text) RETURNS numeric

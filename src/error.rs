@@ -530,7 +530,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea, bit string, jsonb, numrange, array or multirange in an index, in order, which takes texts, byteas, jsonb texts, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, 9 per macaddr8, a bit string's bits and 2, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string, jsonb, tsvector, tsquery, numrange, array or multirange in an index, in order, which takes texts, byteas, the texts of jsonb, tsvector and tsquery values, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, 9 per macaddr8, a bit string's bits and 2, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
@@ -598,7 +598,7 @@ impl TallyError {
                 "Group by a column holding a deterministic form of it (a generated column such as lower(email) COLLATE \"C\")."
             }
             TextNotUtf8 { .. } => {
-                "pg_tally keeps the texts (and enum labels, jsonb texts) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
+                "pg_tally keeps the texts (and enum labels, the texts of jsonb, tsvector and tsquery values) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
             }
             FigureNotNumeric { .. } => {
                 "Read them in their type: tally.value(name, NULL::the_type), tally.groups(name, NULL::the_type), tally.series(name, since, until, NULL::the_type); tally.snapshot and the typed view carry the type too."

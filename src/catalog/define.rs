@@ -253,10 +253,20 @@ fn _check_source(source: PgRelation) -> SqlResult<()> {
 /// Whether a catalog row with this `xmin` was written by this transaction (0.18.0): the
 /// ALTER TABLE hook (sql/ddl.sql) tells a table that command attached as a partition, or
 /// made an inheritance child, by its pg_inherits row, from one attached or made so before
-/// (metrics defined on such tables before are left as they were).
-#[pg_extern(volatile, strict, parallel_unsafe)]
-fn _written_now(xmin: pg_sys::TransactionId) -> bool {
-    ffi::is_current_transaction(xmin)
+/// (metrics defined on such tables before are left as they were). The xid is read as the
+/// 4-byte integer Postgres passes it by (0.20.0): pgrx's own xid read one a join had carried
+/// (sign-extended, as any 4-byte value a tuple gives) as NULL from 2^31 on, so the hook failed
+/// with XX000 once the database had used that many transaction ids (found while adding xid
+/// metrics). Same SQL signature as 0.18.0's.
+#[pg_extern(
+    volatile,
+    strict,
+    parallel_unsafe,
+    sql = "CREATE FUNCTION tally._written_now(\"xmin\" xid) RETURNS bool
+VOLATILE STRICT PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_written_now_wrapper';"
+)]
+fn _written_now(xmin: i32) -> bool {
+    ffi::is_current_transaction(pg_sys::TransactionId::from_inner(xmin as u32))
 }
 
 /// Called first by the DDL hooks (sql/ddl.sql). In a REPEATABLE READ or SERIALIZABLE

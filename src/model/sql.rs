@@ -195,9 +195,8 @@ impl Metric {
                 "tally._tracked_tsquery_in_order({}, {typed}::pg_catalog.text)",
                 literal(&self.name)
             ),
-            ValueType::Tsvector | ValueType::Tsquery => {
-                format!("tally._tracked_value({typed}::pg_catalog.text)")
-            }
+            ValueType::Tsvector => format!("tally._tracked_value({typed}::pg_catalog.text)"),
+            ValueType::Tsquery => format!("tally._tracked_tsquery({typed}::pg_catalog.text)"),
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
             ValueType::Range | ValueType::Multirange => format!("tally._tracked_range({column})"),

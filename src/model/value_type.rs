@@ -1209,29 +1209,6 @@ fn _tracked_jsonb_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
     )?)
 }
 
-/// A tsvector of a min or max metric, given as its text (0.20.0): kept as a text is, so one
-/// longer than `TEXT_KEPT_BYTES` is refused; ordered when read by tsvector's order.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn _tracked_tsvector_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
-    Ok(in_order(
-        metric,
-        OrderedKind::Tsvector,
-        value.as_bytes(),
-        encode_text,
-    )?)
-}
-
-/// A tsquery of a min or max metric, given as its text (0.20.0), as a tsvector's.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn _tracked_tsquery_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
-    Ok(in_order(
-        metric,
-        OrderedKind::Tsquery,
-        value.as_bytes(),
-        encode_text,
-    )?)
-}
-
 /// A bytea value of a count_distinct metric (0.13.0): any length (past `TEXT_KEPT_BYTES`
 /// by digest, as a long text; `encode_bytea`).
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
