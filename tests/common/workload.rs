@@ -740,6 +740,40 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT max(ARRAY[(qty % 16)::bit(4)::varbit, substring((user_id % 8)::bit(3)::varbit from 1 for abs(user_id % 3))]) FROM orders",
         tally: "SELECT tally.value('top_qty_bits', NULL::varbit[])",
     },
+    // 0.20.0: Postgres' own types and text search: max over pg_lsn by status, count_distinct
+    // over tsquery (weights and prefix marks ignored, as its equality does), min over tsvector
+    // by stage (tsvector's order, picked when read), min over "char" per Paris day.
+    Check {
+        name: "last_position_by_status",
+        define: "'last_position_by_status', 'orders', 'max', \
+                 $$(abs(user_id::numeric) * 4294967296 + abs(qty::numeric)) + '0/0'::pg_lsn$$, group_by => 'status'",
+        oracle: "SELECT status, max((abs(user_id::numeric) * 4294967296 + abs(qty::numeric)) + '0/0'::pg_lsn) FROM orders GROUP BY status",
+        tally: "SELECT group_key, value FROM tally.groups('last_position_by_status', NULL::pg_lsn)",
+    },
+    Check {
+        name: "queries",
+        define: "'queries', 'orders', 'count_distinct', \
+                 $$('q' || abs(qty % 5) || (ARRAY['', ':A', ':*', ':*B'])[1 + abs(user_id % 4)])::tsquery$$",
+        oracle: "SELECT count(DISTINCT ('q' || abs(qty % 5) || (ARRAY['', ':A', ':*', ':*B'])[1 + abs(user_id % 4)])::tsquery)::numeric \
+                 FROM orders",
+        tally: "SELECT tally.value('queries')",
+    },
+    Check {
+        name: "first_words_by_stage",
+        define: "'first_words_by_stage', 'orders', 'min', $$to_tsvector('simple', left(note, 40))$$, group_by => 'stage'",
+        oracle: "SELECT stage::text, (array_agg(v ORDER BY v) FILTER (WHERE v IS NOT NULL))[1] \
+                 FROM (SELECT stage, to_tsvector('simple', left(note, 40)) AS v FROM orders) o GROUP BY stage",
+        tally: "SELECT group_key, value FROM tally.groups('first_words_by_stage', NULL::tsvector)",
+    },
+    Check {
+        name: "first_kind_daily",
+        define: "'first_kind_daily', 'orders', 'min', $$chr(60 + abs(qty % 70))::\"char\"$$, \
+                 bucket => 'day', bucket_column => 'created_at', time_zone => 'Europe/Paris'",
+        oracle: "SELECT date_trunc('day', created_at, 'Europe/Paris'), NULL::text, min(chr(60 + abs(qty % 70))::\"char\")::text \
+                 FROM orders WHERE created_at IS NOT NULL GROUP BY 1",
+        tally: "SELECT bucket_start, group_key, value::text \
+                FROM tally.series('first_kind_daily', '2000-01-01', '2100-01-01', NULL::\"char\")",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
