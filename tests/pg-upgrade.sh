@@ -7,7 +7,8 @@
 # this build installed too, unless PGTALLY_INSTALLED=1 says scripts/test.sh's matrix did.
 #
 # A 15 cluster gets the demo's metrics, dashboard and typed view, a count_distinct, two max (one over
-# a multirange, 0.19.0: its type's name checked by tally._known_value_type) and
+# a multirange, 0.19.0: its type's name checked by tally._known_value_type), a min over a
+# tsvector (0.20.0: picked when read by tally._sort_key) and
 # a bucketed avg, folded counters and pending (unfolded) changes. pg_upgrade moves it to the
 # new major; there, with no ALTER EXTENSION:
 #   - the extension version is the one installed (nothing to update),
@@ -61,8 +62,10 @@ figures() {
   q -c "SELECT tally.snapshot('admin') - 'as_of'" \
     -c "SELECT row_to_json(v)::jsonb - 'as_of' FROM admin_dashboard v" \
     -c "SELECT name || '=' || coalesce(tally.value(name)::text, 'NULL')
-          FROM tally.metrics WHERE group_by IS NULL AND bucket IS NULL AND name <> 'widest_buyers' ORDER BY name" \
+          FROM tally.metrics WHERE group_by IS NULL AND bucket IS NULL
+           AND name NOT IN ('widest_buyers', 'first_words') ORDER BY name" \
     -c "SELECT tally.value('widest_buyers', NULL::text)" \
+    -c "SELECT tally.value('first_words', NULL::text)" \
     -c "SELECT string_agg(group_key || '=' || value, ',' ORDER BY group_key) FROM tally.groups('orders_per_status')" \
     -c "SELECT string_agg(group_key || '=' || value, ',' ORDER BY group_key) FROM tally.groups('largest_by_status')" \
     -c "SELECT string_agg(bucket_start || '=' || value, ',' ORDER BY bucket_start)
@@ -80,7 +83,9 @@ expect_exact() {  # when
                 AND (SELECT coalesce(tally.value('largest_overall'), -1) = coalesce(max(amount), -1) FROM orders)
                 AND tally.value('widest_buyers', NULL::int8multirange) IS NOT DISTINCT FROM
                     (SELECT int8multirange(int8range(user_id, user_id + id % 4)) FROM orders
-                      ORDER BY 1 DESC LIMIT 1)")" = t ] \
+                      ORDER BY 1 DESC LIMIT 1)
+                AND tally.value('first_words', NULL::tsvector) IS NOT DISTINCT FROM
+                    (SELECT to_tsvector('simple', status || ' s' || id % 7) FROM orders ORDER BY 1 LIMIT 1)")" = t ] \
     || fail "$1: a figure differs from its live aggregate"
   echo "[pg_upgrade] $1: exact"
 }
@@ -94,6 +99,7 @@ populate() {
     -c "SELECT tally.create_metric('largest_by_status', 'orders', 'max', 'amount', group_by => 'status')" \
     -c "SELECT tally.create_metric('largest_overall', 'orders', 'max', 'amount')" \
     -c "SELECT tally.create_metric('widest_buyers', 'orders', 'max', 'int8multirange(int8range(user_id, user_id + id % 4))')" \
+    -c "SELECT tally.create_metric('first_words', 'orders', 'min', \$\$to_tsvector('simple', status || ' s' || id % 7)\$\$)" \
     -c "SELECT tally.create_metric('average_order_monthly', 'orders', 'avg', 'amount',
                                    bucket => 'month', bucket_column => 'created_at',
                                    time_zone => 'Europe/Berlin')" >/dev/null
@@ -126,7 +132,7 @@ for target in $targets; do
   populate
   before="$(figures)"
   # Every read returned something: equal empty outputs would prove nothing.
-  [ "$(grep -c . <<<"$before")" -eq 11 ] && ! grep -qx '' <<<"$before" || fail "a read returned nothing on 15"
+  [ "$(grep -c . <<<"$before")" -eq 12 ] && ! grep -qx '' <<<"$before" || fail "a read returned nothing on 15"
   version="$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")"
   cluster "$old_config" "$old" stop
 
