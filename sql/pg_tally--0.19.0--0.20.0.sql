@@ -1,12 +1,11 @@
 -- pg_tally 0.19.0 -> 0.20.0 (CHANGELOG "0.20.0"): min, max and count_distinct over Postgres'
 -- own types: oid (and the reg* types, by their oid), xid8, pg_lsn, "char", tid and name, and
--- over tsvector and tsquery; count_distinct over xid and cid. Their values are kept by new
--- overloads of tally._tracked_value (src/model/system_key.rs) and, for a tsvector or
--- tsquery, by their text (tally._tracked_tsvector_in_order, tally._tracked_tsquery_in_order
--- for a min or max, ordered when read by the type's own order, tally._sort_key;
--- tally._tracked_tsquery for a count_distinct, without weights and prefix marks, which
--- tsquery's equality ignores). No metric changes. tally._written_now(xid) keeps its
--- signature; its library function now reads an xid past 2^31 that a join carried.
+-- over tsvector; count_distinct over xid and cid. Their values are kept by new overloads of
+-- tally._tracked_value (src/model/system_key.rs) and a tsvector by its text
+-- (tally._tracked_value(text); tally._tracked_tsvector_in_order for a min or max, ordered
+-- when read by tsvector's order, tally._sort_key). No metric changes.
+-- tally._written_now(xid) keeps its signature; its library function now reads an xid past
+-- 2^31 that a join carried.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.20.0'" to load this file. \quit
 
 CREATE FUNCTION tally._tracked_value("value" oid) RETURNS numeric
@@ -23,14 +22,10 @@ CREATE FUNCTION tally._tracked_value("value" "char") RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_char_wrapper';
 CREATE FUNCTION tally._tracked_value("value" tid) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_tid_wrapper';
-CREATE FUNCTION tally._tracked_tsquery("value" text) RETURNS numeric
-IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsquery_wrapper';
 CREATE FUNCTION tally._tracked_tsvector_in_order("metric" text, "value" text) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsvector_in_order_wrapper';
-CREATE FUNCTION tally._tracked_tsquery_in_order("metric" text, "value" text) RETURNS numeric
-IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsquery_in_order_wrapper';
 
--- As sql/values.sql has it: tsvector and tsquery order as their values do, not as their text.
+-- As sql/values.sql has it: tsvectors order as their values do, not as their text.
 CREATE OR REPLACE FUNCTION tally._sort_key(m_id int) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN t.type_name OPERATOR(pg_catalog.=) 'inet'
@@ -41,8 +36,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 THEN 'tally._text_of(v)::pg_catalog.jsonb'
                 WHEN t.type_name OPERATOR(pg_catalog.=) 'tsvector'
                 THEN 'tally._text_of(v)::pg_catalog.tsvector'
-                WHEN t.type_name OPERATOR(pg_catalog.=) 'tsquery'
-                THEN 'tally._text_of(v)::pg_catalog.tsquery'
                 WHEN t.type_name OPERATOR(pg_catalog.=) 'enum'
                 THEN pg_catalog.format('(SELECT e.enumsortorder FROM pg_catalog.pg_enum e '
                                        'WHERE e.enumtypid OPERATOR(pg_catalog.=) %s '

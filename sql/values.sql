@@ -119,8 +119,8 @@ $fn$;
 
 -- The expression that orders the values of metric m_id as the values themselves order
 -- (0.12.0), over a column v of their encodings (src/model/value_type.rs), for the metrics
--- whose encodings do not: inet, cidr (0.13.0), jsonb (0.14.0), tsvector and tsquery
--- (0.20.0), an enum (0.13.0: by its labels' order in pg_enum, looked up by the enum's oid, a
+-- whose encodings do not: inet, cidr (0.13.0), jsonb (0.14.0), tsvector (0.20.0), an
+-- enum (0.13.0: by its labels' order in pg_enum, looked up by the enum's oid, a
 -- number here; a label the enum no longer has, which the DDL hooks recompute away, has no
 -- place and comes last). NULL for every other metric; a text in a collation that is not byte order is ordered by
 -- tally._collated_pick (0.15.0; before, by a COLLATE clause here).
@@ -134,8 +134,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 THEN 'tally._text_of(v)::pg_catalog.jsonb'
                 WHEN t.type_name OPERATOR(pg_catalog.=) 'tsvector'
                 THEN 'tally._text_of(v)::pg_catalog.tsvector'
-                WHEN t.type_name OPERATOR(pg_catalog.=) 'tsquery'
-                THEN 'tally._text_of(v)::pg_catalog.tsquery'
                 WHEN t.type_name OPERATOR(pg_catalog.=) 'enum'
                 THEN pg_catalog.format('(SELECT e.enumsortorder FROM pg_catalog.pg_enum e '
                                        'WHERE e.enumtypid OPERATOR(pg_catalog.=) %s '

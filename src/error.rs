@@ -353,9 +353,8 @@ pub enum OrderedKind {
     Array,
     /// A multirange (0.19.0): 19 bytes per range, a numrange's digits and a few bytes more.
     Multirange,
-    /// A tsvector or tsquery (0.20.0), by its text.
+    /// A tsvector (0.20.0), by its text.
     Tsvector,
-    Tsquery,
 }
 
 impl OrderedKind {
@@ -369,7 +368,6 @@ impl OrderedKind {
             Self::Array => "array",
             Self::Multirange => "multirange",
             Self::Tsvector => "tsvector",
-            Self::Tsquery => "tsquery",
         }
     }
 
@@ -384,7 +382,7 @@ impl OrderedKind {
     pub fn unit(self) -> &'static str {
         match self {
             Self::BitString => "bits",
-            Self::Text | Self::Bytea | Self::Jsonb | Self::Tsvector | Self::Tsquery => "bytes",
+            Self::Text | Self::Bytea | Self::Jsonb | Self::Tsvector => "bytes",
             Self::Numrange | Self::Array | Self::Multirange => "bytes of key",
         }
     }
@@ -396,9 +394,7 @@ impl OrderedKind {
             Self::Text => "varchar(150)",
             Self::Bytea => "CHECK (octet_length(the_column) <= 600)",
             Self::BitString => "varbit(600)",
-            Self::Jsonb | Self::Tsvector | Self::Tsquery => {
-                "CHECK (octet_length(the_column::text) <= 600)"
-            }
+            Self::Jsonb | Self::Tsvector => "CHECK (octet_length(the_column::text) <= 600)",
             Self::Numrange => "a numrange over numeric(20, 2) values",
             Self::Array => "CHECK (cardinality(the_column) <= 20)",
             Self::Multirange => return None,
@@ -530,7 +526,7 @@ impl TallyError {
             ),
             // 600: model::value_type::TEXT_KEPT_BYTES (its unit tests hold the two equal).
             TooLongToOrder { .. } => Some(
-                "min and max keep each distinct text, bytea, bit string, jsonb, tsvector, tsquery, numrange, array or multirange in an index, in order, which takes texts, byteas, the texts of jsonb, tsvector and tsquery values, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, 9 per macaddr8, a bit string's bits and 2, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
+                "min and max keep each distinct text, bytea, bit string, jsonb, tsvector, numrange, array or multirange in an index, in order, which takes texts, byteas, the texts of jsonb and tsvector values, numrange keys (about one byte per digit of the bounds), array keys (9 bytes per integer, date or timestamp, a text's bytes and 2, 17 per interval or timetz, 7 per macaddr, 9 per macaddr8, a bit string's bits and 2, an IPv4 address's text and 12, an IPv6 address's text and 36, a few for the shape) and multirange keys (19 bytes per range) of up to 600 bytes and bit strings of up to 600 bits.".into(),
             ),
             CollationNotBuiltIn { .. } => Some(
                 "A value expression takes the collation created after initdb from a column it reads; min and max would pick its figure by that collation's name, which could be renamed and taken by another collation. A column's own figure is picked by the column's collation, whatever its name.".into(),
@@ -570,10 +566,10 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector, tsquery, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count_distinct also xid and cid; count works on any column."
+                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector (not tsquery: its text does not tell every two queries apart), and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count_distinct also xid and cid; count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name, tsvector and tsquery values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count_distinct also xid and cid; count works on any value."
+                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr or bit strings; count_distinct also xid and cid; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
@@ -598,7 +594,7 @@ impl TallyError {
                 "Group by a column holding a deterministic form of it (a generated column such as lower(email) COLLATE \"C\")."
             }
             TextNotUtf8 { .. } => {
-                "pg_tally keeps the texts (and enum labels, the texts of jsonb, tsvector and tsquery values) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
+                "pg_tally keeps the texts (and enum labels, the texts of jsonb and tsvector values) of min, max and count_distinct as UTF-8; count works on any value in any encoding."
             }
             FigureNotNumeric { .. } => {
                 "Read them in their type: tally.value(name, NULL::the_type), tally.groups(name, NULL::the_type), tally.series(name, since, until, NULL::the_type); tally.snapshot and the typed view carry the type too."

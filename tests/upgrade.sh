@@ -551,40 +551,44 @@ bogus="$(q -d tally_previous -c "INSERT INTO tally._value_type (metric_id, type_
 grep -q "_value_type_type_name_check" <<<"$bogus" \
   || fail "after the update from $PREVIOUS, tally._value_type took a name no value type has: $bogus"
 # 0.20.0 added min, max and count_distinct over Postgres' own types (oid, pg_lsn, "char",
-# tid, name, xid8...), tsvector and tsquery: on a 0.19.0 catalog such a definition asks for
-# the update. A max over an int8multirange (0.19.0) stays exact across it.
+# tid, name, xid8...) and tsvector: on a 0.19.0 catalog such a definition asks for the
+# update. A max over an int8multirange (0.19.0) stays exact across it.
 PREVIOUS=0.19.0
-echo "upgrade: a $PREVIOUS catalog under this library, a multirange max across its update, then the system types, tsvector and tsquery"
+echo "upgrade: a $PREVIOUS catalog under this library, a multirange max across its update, then the system types and tsvector"
 fresh_previous_db
 q -d tally_previous >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
-CREATE TABLE replicas (id int PRIMARY KEY, spans int8multirange, lsn pg_lsn, words tsvector, query tsquery, kind "char");
+CREATE TABLE replicas (id int PRIMARY KEY, spans int8multirange, lsn pg_lsn, words tsvector, txid xid, kind "char",
+                       host name);
 INSERT INTO replicas SELECT i, int8multirange(int8range(i % 5, i % 5 + 2)), ((i * 7919)::numeric + '0/0'::pg_lsn),
-                            to_tsvector('simple', 'word' || i % 13), ('w' || i % 4 || (ARRAY['', ':A', ':*'])[1 + i % 3])::tsquery,
-                            chr(65 + i % 26)::"char"
+                            to_tsvector('simple', 'word' || i % 13), ((i * 2147483659::bigint) % 4294967296)::text::xid,
+                            chr(65 + i % 26)::"char", 'replica' || i % 17
   FROM generate_series(1, 300) i;
 SELECT tally.create_metric('widest', 'replicas', 'max', 'spans');
 SQL
 REPLICAS_EXACT="SELECT tally.value('widest', NULL::int8multirange) = (SELECT spans FROM replicas ORDER BY spans DESC LIMIT 1)
                   AND NOT EXISTS (SELECT 1 FROM tally.verify())"
-for definition in "'last_lsn', 'replicas', 'max', 'lsn'" "'queries', 'replicas', 'count_distinct', 'query'"; do
+for definition in "'last_lsn', 'replicas', 'max', 'lsn'" "'transactions', 'replicas', 'count_distinct', 'txid'" \
+                  "'last_host', 'replicas', 'max', 'host'" "'first_words', 'replicas', 'min', 'words'"; do
   early="$(q -d tally_previous -c "SELECT tally.create_metric($definition)" 2>&1 || true)"
   grep -q "older than the installed library" <<<"$early" \
     || fail "create_metric($definition) on a $PREVIOUS catalog did not ask for the update: $early"
 done
 REPLICAS_NEW="SELECT tally.value('last_lsn', NULL::pg_lsn) = (SELECT max(lsn) FROM replicas)
-                AND tally.value('queries') = (SELECT count(DISTINCT query) FROM replicas)
+                AND tally.value('transactions') = (SELECT count(*) FROM (SELECT DISTINCT txid FROM replicas) d)
+                AND tally.value('last_host', NULL::text) = (SELECT max(host::text COLLATE \"C\") FROM replicas)
                 AND tally.value('first_words', NULL::tsvector) = (SELECT words FROM replicas ORDER BY words LIMIT 1)
                 AND tally.value('top_kind', NULL::\"char\") = (SELECT max(kind) FROM replicas)"
 [ "$(quiet_q -d tally_previous -c "INSERT INTO replicas VALUES (1001, '{[1,3),[30,40)}')" -c "$REPLICAS_EXACT" \
        -c "ALTER EXTENSION pg_tally UPDATE" -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'" \
        -c "UPDATE replicas SET spans = spans + '{[50,51)}' WHERE id % 5 = 0" -c "$REPLICAS_EXACT" \
        -c "SELECT tally.create_metric('last_lsn', 'replicas', 'max', 'lsn') IS NOT NULL" \
-       -c "SELECT tally.create_metric('queries', 'replicas', 'count_distinct', 'query') IS NOT NULL" \
+       -c "SELECT tally.create_metric('transactions', 'replicas', 'count_distinct', 'txid') IS NOT NULL" \
+       -c "SELECT tally.create_metric('last_host', 'replicas', 'max', 'host') IS NOT NULL" \
        -c "SELECT tally.create_metric('first_words', 'replicas', 'min', 'words') IS NOT NULL" \
        -c "SELECT tally.create_metric('top_kind', 'replicas', 'max', 'kind') IS NOT NULL" \
        -c "$REPLICAS_NEW" -c "DELETE FROM replicas WHERE id % 4 = 0 OR lsn = (SELECT max(lsn) FROM replicas)" \
-       -c "$REPLICAS_NEW" -c "$REPLICAS_EXACT" | tr '\n' ' ')" = "t $CURRENT t t t t t t t t " ] \
-  || fail "a max over a multirange, or min, max and count_distinct over pg_lsn, tsvector, tsquery and \"char\", are wrong across the update from $PREVIOUS"
+       -c "$REPLICAS_NEW" -c "$REPLICAS_EXACT" | tr '\n' ' ')" = "t $CURRENT t t t t t t t t t " ] \
+  || fail "a max over a multirange, or min, max and count_distinct over pg_lsn, xid, name, tsvector and \"char\", are wrong across the update from $PREVIOUS"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

@@ -1275,7 +1275,8 @@ fn check_value(
 /// varbit, real, double precision and any enum 0.13.0; jsonb 0.14.0) the types of
 /// `ValueType`, text in a deterministic collation (whose equality is the encoding's byte
 /// equality, `check_text_collation`); count_distinct also arrays (0.14.0, `array_kind`), min
-/// and max too (0.18.0).
+/// and max too (0.18.0); Postgres' own types and tsvector (0.20.0: oid and the reg* types,
+/// xid8, pg_lsn, "char", tid, name, tsvector; xid and cid for count_distinct only).
 fn value_kind(
     client: &SpiClient<'_>,
     aggregate: Aggregate,
@@ -1336,8 +1337,7 @@ fn value_kind(
         | ValueType::PgLsn
         | ValueType::Char
         | ValueType::Tid
-        | ValueType::Tsvector
-        | ValueType::Tsquery => crate::sql::CatalogVersion::V0_20,
+        | ValueType::Tsvector => crate::sql::CatalogVersion::V0_20,
         // name (0.20.0) is kept as text is; its encoders are text's.
         ValueType::Text if base == pg_sys::NAMEOID => crate::sql::CatalogVersion::V0_20,
         _ => crate::sql::CatalogVersion::V0_12,
@@ -1347,9 +1347,9 @@ fn value_kind(
     }
     if matches!(
         value_type,
-        ValueType::Enum | ValueType::Jsonb | ValueType::Tsvector | ValueType::Tsquery
+        ValueType::Enum | ValueType::Jsonb | ValueType::Tsvector
     ) {
-        // Labels and the text of a jsonb, tsvector or tsquery are kept and read back as
+        // Labels and the text of a jsonb or tsvector are kept and read back as
         // UTF-8, as texts are.
         require_utf8(client, aggregate)?;
     }

@@ -73,7 +73,7 @@ pub fn catalog() -> CatalogVersion {
 /// numerics without a scale, floats and jsonb, 0.17.0 for min and max over timetz and
 /// ranges (and sum over money), 0.18.0 for min and max over arrays, 0.19.0 for min and max
 /// over multiranges and arrays of network addresses and bit strings, 0.20.0 for the system
-/// types (oid, xid8, pg_lsn, "char", tid, name...) and tsvector and tsquery (what is older
+/// types (oid, xid8, pg_lsn, "char", tid, name...) and tsvector (what is older
 /// works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version

@@ -27,9 +27,13 @@
 //! | built-in ranges (count_distinct only) | empty, or each bound: infinite, or inclusive or not and its value as an array's element is kept (`range_key`), as a bytea is kept (0.14.0) |
 //! | arrays (count_distinct only) | its dimensions and elements, each as its type keeps it (`ArrayKey`: `array_eq`'s equality), as a bytea is kept, of any length (0.14.0) |
 //! | jsonb | min, max: its text (`jsonb_out`) as a text is kept; count_distinct: that text with every number in its shortest form (`canonical_jsonb`: jsonb's equality), as a text is kept, of any length (0.14.0) |
+//! | oid (reg* types by their oid), xid, cid, xid8, pg_lsn, "char", tid | one unsigned integer in the type's order (`system_key`, 0.20.0; xid and cid count_distinct only) |
+//! | name | as text (0.20.0) |
+//! | tsvector | its text (`tsvectorout`) as a text is kept; min, max: the text read back once (0.20.0) |
 //!
-//! For five of them the encoding's order is not the values' order: text in a collation whose
-//! order is not byte order, inet, cidr, enums (ordered by the enum's own order) and jsonb. Their min and max are picked when read, by the values'
+//! For six of them the encoding's order is not the values' order: text in a collation whose
+//! order is not byte order, inet, cidr, enums (ordered by the enum's own order), jsonb and
+//! tsvector. Their min and max are picked when read, by the values'
 //! own order among the values present in the group (`tally._sorted_extreme`,
 //! sql/values.sql: O(distinct values of the group)); `ValueKind::sorted` says which.
 //!
@@ -130,7 +134,6 @@ impl ValueKind {
                     | ValueType::Enum
                     | ValueType::Jsonb
                     | ValueType::Tsvector
-                    | ValueType::Tsquery
             )
     }
 
@@ -215,11 +218,9 @@ pub enum ValueType {
     Tid,
     /// tsvector (0.20.0): by its text, as jsonb; its min and max picked when read.
     Tsvector,
-    /// tsquery (0.20.0): as tsvector.
-    Tsquery,
 }
 
-const NAMED: [(ValueType, &str); 45] = [
+const NAMED: [(ValueType, &str); 44] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -282,7 +283,6 @@ const NAMED: [(ValueType, &str); 45] = [
     (ValueType::Char, "\"char\""),
     (ValueType::Tid, "tid"),
     (ValueType::Tsvector, "tsvector"),
-    (ValueType::Tsquery, "tsquery"),
 ];
 
 impl ValueType {
@@ -334,7 +334,6 @@ impl ValueType {
             pg_sys::CHAROID => Self::Char,
             pg_sys::TIDOID => Self::Tid,
             pg_sys::TSVECTOROID => Self::Tsvector,
-            pg_sys::TSQUERYOID => Self::Tsquery,
             _ => return None,
         })
     }
@@ -413,7 +412,6 @@ impl ValueType {
             Self::Char => "pg_catalog.\"char\"",
             Self::Tid => "pg_catalog.tid",
             Self::Tsvector => "pg_catalog.tsvector",
-            Self::Tsquery => "pg_catalog.tsquery",
         }
     }
 
@@ -455,7 +453,6 @@ impl ValueType {
             Self::Char => pg_sys::CHAROID,
             Self::Tid => pg_sys::TIDOID,
             Self::Tsvector => pg_sys::TSVECTOROID,
-            Self::Tsquery => pg_sys::TSQUERYOID,
         }
     }
 }
@@ -747,6 +744,7 @@ pub fn figure_text(
         ))
     };
     let integer = || encoded.parse::<i128>().map_err(|_| unreadable());
+    let unsigned = || u64::try_from(integer()?).map_err(|_| unreadable());
     Ok(match value_type {
         ValueType::Numeric => encoded.clone(),
         ValueType::Timestamptz => {
@@ -797,8 +795,7 @@ pub fn figure_text(
         | ValueType::Enum
         | ValueType::Bit
         | ValueType::Jsonb
-        | ValueType::Tsvector
-        | ValueType::Tsquery => {
+        | ValueType::Tsvector => {
             let bytes = decode_text(&encoded).ok_or_else(unreadable)?;
             String::from_utf8(bytes).map_err(|_| unreadable())?
         }
@@ -839,19 +836,15 @@ pub fn figure_text(
         | ValueType::Multirange
         | ValueType::Xid
         | ValueType::Cid => return Err(unreadable()),
-        ValueType::Oid | ValueType::Xid8 => u64::try_from(integer()?)
+        ValueType::Oid => u32::try_from(integer()?)
             .map_err(|_| unreadable())?
             .to_string(),
-        ValueType::PgLsn => {
-            crate::model::system_key::lsn_text(u64::try_from(integer()?).map_err(|_| unreadable())?)
-        }
+        ValueType::Xid8 => unsigned()?.to_string(),
+        ValueType::PgLsn => crate::model::system_key::lsn_text(unsigned()?),
         ValueType::Char => {
             crate::model::system_key::char_text(u8::try_from(integer()?).map_err(|_| unreadable())?)
         }
-        ValueType::Tid => u64::try_from(integer()?)
-            .ok()
-            .and_then(crate::model::system_key::tid_text)
-            .ok_or_else(unreadable)?,
+        ValueType::Tid => crate::model::system_key::tid_text(unsigned()?).ok_or_else(unreadable)?,
         ValueType::Cidr => {
             // Kept as inet_out writes it, which leaves out a host's /32 (/128) that
             // cidr_out writes.

@@ -641,7 +641,7 @@ pub enum CatalogVersion {
     /// whose names `tally._value_type` takes by `tally._known_value_type`.
     V0_19,
     /// 0.20.0: the system types (oid and the reg* types, xid, cid, xid8, pg_lsn, "char",
-    /// tid, name), tsvector and tsquery, by `tally._tracked_value`'s new overloads.
+    /// tid, name) and tsvector, by `tally._tracked_value`'s new overloads.
     V0_20,
 }
 

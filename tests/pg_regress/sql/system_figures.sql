@@ -1,9 +1,10 @@
 -- min, max and count_distinct over Postgres' own types (0.20.0): oid and the reg* types (by
 -- their oid; figures of type oid), xid8, pg_lsn ("the latest replayed position"), "char",
--- tid, name (as text is), tsvector and tsquery (by their text, their min and max picked when
--- read by their own order); count_distinct over xid and cid, which have no order. Each
--- figure is compared with Postgres' own answer (ORDER BY's first row, a DISTINCT count),
--- as a value and as its text read back.
+-- tid, name (as text is), tsvector (by its text, its min and max picked when read by
+-- tsvector's order); count_distinct over xid and cid, which have no order. Each figure is
+-- compared with Postgres' own answer (ORDER BY's first row, a DISTINCT count), as a value
+-- and as its text read back. tsquery is refused: its text does not tell every two queries
+-- apart.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -26,8 +27,7 @@ BEGIN
         ('t_max', 't', 'tid', 'DESC'), ('t_min', 't', 'tid', 'ASC'),
         ('n_max', 'n', 'text', 'DESC'), ('n_local_min', 'n_local', 'text', 'ASC'),
         ('v_max', 'v', 'tsvector', 'DESC'), ('v_min', 'v', 'tsvector', 'ASC'),
-        ('words_max', 'to_tsvector(''simple'', body)', 'tsvector', 'DESC'),
-        ('q_max', 'q', 'tsquery', 'DESC'), ('q_min', 'q', 'tsquery', 'ASC')) AS c(name, col, typ, dir)
+        ('words_max', 'to_tsvector(''simple'', body)', 'tsvector', 'DESC')) AS c(name, col, typ, dir)
     LOOP
         RETURN QUERY EXECUTE format(
             'SELECT %L::text, tally.value(%L, NULL::%s) IS NOT DISTINCT FROM l, tally.value(%L, NULL::text)::%s IS NOT DISTINCT FROM l
@@ -35,7 +35,7 @@ BEGIN
             m.name, m.name, m.typ, m.name, m.typ, m.col, m.typ, m.col, m.dir);
     END LOOP;
     FOR m IN SELECT * FROM (VALUES ('o_cd', 'o'), ('x_cd', 'x'), ('c_cd', 'c'), ('x8_cd', 'x8'), ('l_cd', 'l'),
-                                   ('ch_cd', 'ch'), ('t_cd', 't'), ('n_cd', 'n'), ('v_cd', 'v'), ('q_cd', 'q'))
+                                   ('ch_cd', 'ch'), ('t_cd', 't'), ('n_cd', 'n'), ('v_cd', 'v'))
                         AS c(name, col)
     LOOP
         RETURN QUERY EXECUTE format(
@@ -55,19 +55,18 @@ SELECT tally.create_metric(name, 'sys_values', aggregate, col)->>'column_name'
                ('l_max', 'max', 'l'), ('l_min', 'min', 'l'), ('kept_max', 'max', 'kept'), ('ahead', 'max', 'greatest(l, kept)'),
                ('ch_max', 'max', 'ch'), ('ch_min', 'min', 'ch'), ('t_max', 'max', 't'), ('t_min', 'min', 't'),
                ('n_max', 'max', 'n'), ('n_local_min', 'min', 'n_local'), ('v_max', 'max', 'v'), ('v_min', 'min', 'v'),
-               ('words_max', 'max', 'to_tsvector(''simple'', body)'), ('q_max', 'max', 'q'), ('q_min', 'min', 'q'),
+               ('words_max', 'max', 'to_tsvector(''simple'', body)'),
                ('o_cd', 'count_distinct', 'o'), ('x_cd', 'count_distinct', 'x'), ('c_cd', 'count_distinct', 'c'),
                ('x8_cd', 'count_distinct', 'x8'), ('l_cd', 'count_distinct', 'l'), ('ch_cd', 'count_distinct', 'ch'),
-               ('t_cd', 'count_distinct', 't'), ('n_cd', 'count_distinct', 'n'), ('v_cd', 'count_distinct', 'v'),
-               ('q_cd', 'count_distinct', 'q')) AS m(name, aggregate, col)
+               ('t_cd', 'count_distinct', 't'), ('n_cd', 'count_distinct', 'n'), ('v_cd', 'count_distinct', 'v'))
+       AS m(name, aggregate, col)
  ORDER BY name;
 SELECT tally.create_metric('l_by_team', 'sys_values', 'max', 'l', group_by => 'team')->>'group_by';
 SELECT m.name, t.type_name FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id
  WHERE m.source = 'sys_values'::regclass ORDER BY 1;
 
--- Edge values: the largest oid, xid8 and position; "char" past 127 and 0; tids at their
--- limits; tsqueries equal but for weights and prefix marks ('fat:A' = 'fat:*B'), which
--- count_distinct counts once; lexemes with quotes and backslashes.
+-- Edge values: the largest oid, xid, xid8 and position; "char" past 127 and 0; tids at
+-- their limits; lexemes with weights, quotes and backslashes.
 INSERT INTO sys_values (team, o, rel, typ, who, x, c, x8, l, kept, ch, t, n, n_local, v, q, body) VALUES
  ('a', 4294967295, 'pg_class', 'int4', 'pg_monitor', '4294967295', '4294967295', '18446744073709551615',
   'FFFFFFFF/FFFFFFFF', '0/1', E'\\377', '(4294967295,65535)', 'zeta', 'Zeta',
@@ -88,25 +87,24 @@ SELECT tally.value('o_max', NULL::oid) AS o_max, tally.value('rel_min', NULL::oi
        tally.value('x8_max', NULL::xid8) AS x8_max, tally.value('l_max', NULL::pg_lsn) AS l_max,
        tally.value('ch_max', NULL::"char") AS ch_max, tally.value('ch_min', NULL::text) AS ch_min_text,
        tally.value('t_max', NULL::tid) AS t_max, tally.value('n_local_min', NULL::text) AS n_local_min,
-       tally.value('q_cd') AS q_cd, tally.value('x_cd') AS x_cd, tally.value('c_cd') AS c_cd;
-SELECT tally.value('v_max', NULL::tsvector) AS v_max, tally.value('q_min', NULL::tsquery) AS q_min,
-       tally.value('words_max', NULL::tsvector) AS words_max;
+       tally.value('x_cd') AS x_cd, tally.value('c_cd') AS c_cd;
+SELECT tally.value('v_max', NULL::tsvector) AS v_max, tally.value('words_max', NULL::tsvector) AS words_max;
 
 -- The extremes deleted and updated away, pending and folded.
 BEGIN;
 DELETE FROM sys_values WHERE o = 4294967295;
-UPDATE sys_values SET ch = 'b', t = '(2,2)', v = 'zz', q = 'zz' WHERE o = 0;
+UPDATE sys_values SET ch = 'b', t = '(2,2)', v = 'zz' WHERE o = 0;
 SELECT metric, same, same_text FROM check_figures() WHERE same IS NOT TRUE OR same_text IS FALSE;
 ROLLBACK;
 SELECT metric, same, same_text FROM check_figures() WHERE same IS NOT TRUE OR same_text IS FALSE;
 DELETE FROM sys_values WHERE o = 4294967295;
-UPDATE sys_values SET ch = 'b', t = '(2,2)', v = 'zz', q = 'zz' WHERE o = 0;
+UPDATE sys_values SET ch = 'b', t = '(2,2)', v = 'zz' WHERE o = 0;
 SELECT metric, same, same_text FROM check_figures() WHERE same IS NOT TRUE OR same_text IS FALSE;
 SELECT tally.compact() >= 0 AS compacted;
 SELECT metric, same, same_text FROM check_figures() WHERE same IS NOT TRUE OR same_text IS FALSE;
 SELECT tally.value('o_max', NULL::oid) AS o_max, tally.value('x8_max', NULL::xid8) AS x8_max,
        tally.value('ch_max', NULL::"char") AS ch_max, tally.value('t_max', NULL::tid) AS t_max,
-       tally.value('v_max', NULL::tsvector) AS v_max, tally.value('q_cd') AS q_cd;
+       tally.value('v_max', NULL::tsvector) AS v_max, tally.value('x_cd') AS x_cd;
 
 -- 500 random rows (a fixed seed), then every figure again, and verify.
 SELECT setseed(0.42);
@@ -117,7 +115,7 @@ SELECT (ARRAY['a', 'b', 'c', NULL])[1 + (random() * 3)::int],
        chr(1 + (random() * 126)::int)::"char", format('(%s,%s)', (random() * 5)::int, (random() * 5)::int)::tid,
        md5(random()::text)::name,
        array_to_string(ARRAY[chr(97 + (random() * 3)::int), chr(97 + (random() * 3)::int)], ' ')::tsvector,
-       (chr(97 + (random() * 3)::int) || (ARRAY['', ':A', ':*', ':*B'])[1 + (random() * 3)::int])::tsquery,
+       (chr(97 + (random() * 3)::int) || ' & (b & c)')::tsquery,
        md5(random()::text)
   FROM generate_series(1, 500);
 SELECT metric, same, same_text FROM check_figures() WHERE same IS NOT TRUE OR same_text IS FALSE;
@@ -128,7 +126,7 @@ SELECT count(*) AS drift FROM tally.verify();
 
 -- The snapshot's jsonb (strings) and the typed view's columns (the figures' types).
 SELECT tally.create_dashboard('system_board', ARRAY['o_max', 'rel_min', 'x8_max', 'l_max', 'ch_min', 't_min',
-                                                    'n_max', 'v_min', 'q_min', 'x_cd', 'l_by_team'], 'system_board_view');
+                                                    'n_max', 'v_min', 'x_cd', 'l_by_team'], 'system_board_view');
 SELECT jsonb_object_agg(key, jsonb_typeof(value)) FROM jsonb_each(tally.snapshot('system_board')) WHERE key <> 'as_of';
 SELECT tally.snapshot('system_board') - 'as_of' - 'n_max' - 'l_by_team' - 'x8_max' - 'o_max' - 'l_max';
 SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
@@ -145,6 +143,19 @@ SELECT tally.create_metric('x_max', 'sys_values', 'max', 'x');
 SELECT tally.create_metric('c_min', 'sys_values', 'min', 'c');
 SELECT tally.create_metric('o_sum', 'sys_values', 'sum', 'o');
 SELECT tally.create_metric('v_avg', 'sys_values', 'avg', 'v');
+-- tsquery: 'a' & ('b' & 'c') and ('a' & 'b') & 'c' are two values to tsquery's comparison,
+-- one text to its output (found by a review and a hostile probe before release).
+SELECT tally.create_metric('q_cd', 'sys_values', 'count_distinct', 'q');
+SELECT tally.create_metric('q_max', 'sys_values', 'max', 'q');
+-- A tsvector its text cannot give back (binary input takes position 0, which prints as
+-- 'zz':0, which the text input refuses): refused in the writer's own statement, where
+-- before it made every read of its group fail (found by a hostile probe).
+SELECT lo_from_bytea(0, decode('5047434f50590aff0d0a00' || '00000000' || '00000000'
+                               || '0001' || '0000000b' || '00000001' || '7a7a00' || '0001' || '0000'
+                               || 'ffff', 'hex')) AS zero_position \gset
+SELECT lo_export(:zero_position, '/tmp/pg_tally_zero_position.copy') = 1 AS exported;
+COPY sys_values (v) FROM '/tmp/pg_tally_zero_position.copy' (FORMAT binary);
+SELECT lo_unlink(:zero_position) = 1 AS unlinked;
 INSERT INTO sys_values (v) SELECT string_agg(md5(i::text), ' ')::tsvector FROM generate_series(1, 30) i;
 SELECT tally.drop_metric('v_max'), tally.drop_metric('v_min'), tally.drop_metric('words_max');
 INSERT INTO sys_values (v) SELECT string_agg(md5(i::text), ' ')::tsvector FROM generate_series(1, 30) i;
@@ -153,7 +164,7 @@ SELECT tally.value('rel_min', NULL::regclass);
 
 -- Hand calls of the new encoders: immutable functions of their argument only.
 SELECT tally._tracked_value('16/B374D848'::pg_lsn) AS lsn, tally._tracked_value(E'\\377'::"char") AS ch,
-       tally._tracked_value('(1,2)'::tid) AS tid, tally._tracked_tsquery('''a'':*AB & ''b''') AS tsquery;
+       tally._tracked_value('(1,2)'::tid) AS tid, tally._tracked_value('4294967295'::xid) AS xid;
 SELECT tally._tracked_tsvector_in_order('m', repeat('x', 601));
 -- xids past 2^31 read from a table (a tuple gives them sign-extended): pgrx's own xid read
 -- them as NULL, and the ALTER TABLE hook's tally._written_now failed so (fixed in 0.20.0).
