@@ -576,7 +576,7 @@ for definition in "'last_lsn', 'replicas', 'max', 'lsn'" "'transactions', 'repli
     || fail "create_metric($definition) on a $PREVIOUS catalog did not ask for the update: $early"
 done
 REPLICAS_NEW="SELECT tally.value('last_lsn', NULL::pg_lsn) = (SELECT max(lsn) FROM replicas)
-                AND tally.value('transactions') = (SELECT count(*) FROM (SELECT DISTINCT txid FROM replicas) d)
+                AND tally.value('transactions') = (SELECT count(*) FROM (SELECT DISTINCT txid FROM replicas WHERE txid IS NOT NULL) d)
                 AND tally.value('last_host', NULL::text) = (SELECT max(host::text COLLATE \"C\") FROM replicas)
                 AND tally.value('first_words', NULL::tsvector) = (SELECT words FROM replicas ORDER BY words LIMIT 1)
                 AND tally.value('top_kind', NULL::\"char\") = (SELECT max(kind) FROM replicas)"
