@@ -151,7 +151,7 @@ pub enum TallyError {
 
     /// min, max or count_distinct over text in a database not encoded in UTF-8 (0.12.0).
     #[error(
-        "cannot compute {aggregate} over text, enum labels or jsonb in a database not encoded in UTF8"
+        "cannot compute {aggregate} over text, enum labels, jsonb or tsvector in a database not encoded in UTF8"
     )]
     TextNotUtf8 { aggregate: String },
 
