@@ -75,6 +75,24 @@ fn labels_and_texts_that_are_not_utf8_never_share_a_group() {
         "0A000",
         "an enum value in a SQL_ASCII database"
     );
+    // A tsvector's text and a name (0.20.0) are kept as UTF-8 texts are: refused there too,
+    // for min and max and for count_distinct.
+    db.batch_execute("ALTER TABLE visits ADD COLUMN words tsvector, ADD COLUMN host name")
+        .unwrap();
+    for (aggregate, column) in [
+        ("max", "words"),
+        ("count_distinct", "words"),
+        ("min", "host"),
+    ] {
+        assert_eq!(
+            sqlstate(db.query(
+                "SELECT tally.create_metric($1 || '_' || $2, 'visits', $1, $2)",
+                &[&aggregate, &column]
+            )),
+            "0A000",
+            "a {aggregate} over {column} in a SQL_ASCII database"
+        );
+    }
     // A new text or jsonb group column there is refused too (its keys are read back as
     // UTF-8: a key that is not raised an internal error, since 0.1.0); a number's is taken.
     for column in ["note", "doc"] {
