@@ -46,6 +46,14 @@ BEGIN
       FROM tally.groups('l_by_team', NULL::pg_lsn) g
       FULL JOIN (SELECT team, max(l) AS l FROM sys_values GROUP BY team) x
         ON coalesce(x.team, '(none)') = coalesce(g.group_key, '(none)');
+    -- A grouped tsvector max: per group, and over the groups (tally._sorted_pick).
+    RETURN QUERY SELECT 'v_by_team', bool_and(g.value IS NOT DISTINCT FROM x.v), NULL::boolean
+      FROM tally.groups('v_by_team', NULL::tsvector) g
+      FULL JOIN (SELECT DISTINCT ON (team) team, v FROM sys_values ORDER BY team, v DESC NULLS LAST) x
+        ON coalesce(x.team, '(none)') = coalesce(g.group_key, '(none)');
+    RETURN QUERY SELECT 'v_by_team overall',
+                        tally.value('v_by_team', NULL::tsvector) IS NOT DISTINCT FROM
+                        (SELECT v FROM sys_values WHERE v IS NOT NULL ORDER BY v DESC LIMIT 1), NULL::boolean;
 END
 $fn$;
 
@@ -62,6 +70,7 @@ SELECT tally.create_metric(name, 'sys_values', aggregate, col)->>'column_name'
        AS m(name, aggregate, col)
  ORDER BY name;
 SELECT tally.create_metric('l_by_team', 'sys_values', 'max', 'l', group_by => 'team')->>'group_by';
+SELECT tally.create_metric('v_by_team', 'sys_values', 'max', 'v', group_by => 'team')->>'group_by';
 SELECT m.name, t.type_name FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id
  WHERE m.source = 'sys_values'::regclass ORDER BY 1;
 
@@ -157,7 +166,8 @@ SELECT lo_export(:zero_position, '/tmp/pg_tally_zero_position.copy') = 1 AS expo
 COPY sys_values (v) FROM '/tmp/pg_tally_zero_position.copy' (FORMAT binary);
 SELECT lo_unlink(:zero_position) = 1 AS unlinked;
 INSERT INTO sys_values (v) SELECT string_agg(md5(i::text), ' ')::tsvector FROM generate_series(1, 30) i;
-SELECT tally.drop_metric('v_max'), tally.drop_metric('v_min'), tally.drop_metric('words_max');
+SELECT tally.drop_metric('v_max'), tally.drop_metric('v_min'), tally.drop_metric('words_max'),
+       tally.drop_metric('v_by_team');
 INSERT INTO sys_values (v) SELECT string_agg(md5(i::text), ' ')::tsvector FROM generate_series(1, 30) i;
 SELECT tally.value('v_cd') = (SELECT count(DISTINCT v) FROM sys_values) AS same_count;
 SELECT tally.value('rel_min', NULL::regclass);
