@@ -2,8 +2,8 @@
 -- own types: oid (and the reg* types, by their oid), xid8, pg_lsn, "char", tid and name, and
 -- over tsvector; count_distinct over xid and cid. Their values are kept by new overloads of
 -- tally._tracked_value (src/model/system_key.rs) and a tsvector by its text
--- (tally._tracked_value(text); tally._tracked_tsvector_in_order for a min or max, ordered
--- when read by tsvector's order, tally._sort_key). No metric changes.
+-- (tally._tracked_tsvector; a min or max ordered when read by tsvector's order,
+-- tally._sort_key). No metric changes.
 -- tally._written_now(xid) keeps its signature; its library function now reads an xid past
 -- 2^31 that a join carried.
 \echo Use "ALTER EXTENSION pg_tally UPDATE TO '0.20.0'" to load this file. \quit
@@ -22,8 +22,8 @@ CREATE FUNCTION tally._tracked_value("value" "char") RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_char_wrapper';
 CREATE FUNCTION tally._tracked_value("value" tid) RETURNS numeric
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_tid_wrapper';
-CREATE FUNCTION tally._tracked_tsvector_in_order("metric" text, "value" text) RETURNS numeric
-IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsvector_in_order_wrapper';
+CREATE FUNCTION tally._tracked_tsvector("metric" text, "text" text, "reads_back" bool, "in_order" bool) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_tracked_tsvector_wrapper';
 
 -- As sql/values.sql has it: tsvectors order as their values do, not as their text.
 CREATE OR REPLACE FUNCTION tally._sort_key(m_id int) RETURNS text

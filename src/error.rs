@@ -208,6 +208,12 @@ pub enum TallyError {
     #[error("cannot track a time with time zone of metric \"{metric}\": its zone, {zone}, is past ±15:59:59")]
     ZoneOutOfRange { metric: String, zone: String },
 
+    /// A tsvector whose text reads back as another value (0.20.0, found by a hostile probe):
+    /// binary input keeps repeated or unsorted lexemes, which Postgres compares as other
+    /// values than the one their text reads back as; pg_tally keeps a tsvector by its text.
+    #[error("metric \"{metric}\" cannot keep a tsvector that its text does not give back")]
+    TsvectorNotNormal { metric: String },
+
     /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
     #[error(
         "cannot compute {aggregate} over {what} in nondeterministic collation \"{collation}\""
@@ -493,6 +499,7 @@ impl TallyError {
                 Code::ERRCODE_DATETIME_FIELD_OVERFLOW
             }
             ZoneOutOfRange { .. } => Code::ERRCODE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+            TsvectorNotNormal { .. } => Code::ERRCODE_INVALID_BINARY_REPRESENTATION,
             ConstantValue(_) => Code::ERRCODE_INVALID_PARAMETER_VALUE,
             ValueTooLong { .. }
             | TooLongToOrder { .. }
@@ -613,6 +620,9 @@ impl TallyError {
             }
             EncoderType { .. } => {
                 "It is pg_tally's own encoder of a metric's values: define a metric over such a column instead."
+            }
+            TsvectorNotNormal { .. } => {
+                "Only binary input (COPY ... FORMAT binary, a binary parameter) makes such a tsvector, with repeated or unsorted lexemes: send it as text, or build it with to_tsvector. The statement was not applied."
             }
             ZoneOutOfRange { .. } => {
                 "Postgres reads back no time with time zone whose zone is past ±15:59:59 (a dump of it would not restore), so no figure could carry it; write it in such a zone. The statement was not applied."

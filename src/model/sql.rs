@@ -186,16 +186,15 @@ impl Metric {
                 literal(&self.name)
             ),
             ValueType::Jsonb => format!("tally._tracked_jsonb({typed}::pg_catalog.text)"),
-            // By its text (0.20.0: `tsvectorout`'s, which no setting changes, one per value),
-            // ordered when read by tsvector's order from that text: a min or max keeps the
-            // text read back once, so a value its text cannot give back (a binary input's
-            // position 0, `'a':0`) is refused in the writer's statement (22P02, found by a
-            // hostile probe: every read of its group failed), not in every read.
-            ValueType::Tsvector if in_order => format!(
-                "tally._tracked_tsvector_in_order({}, {typed}::pg_catalog.text::pg_catalog.tsvector::pg_catalog.text)",
+            // By its text (0.20.0: `tsvectorout`'s, which no setting changes), ordered when
+            // read by tsvector's order from that text; refused when the text reads back as
+            // another value (binary input's repeated or unsorted lexemes, or a position 0,
+            // whose text the input refuses: 22P02), found by hostile probes.
+            ValueType::Tsvector => format!(
+                "tally._tracked_tsvector({}, {typed}::pg_catalog.text, \
+                 {typed} OPERATOR(pg_catalog.=) {typed}::pg_catalog.text::pg_catalog.tsvector, {in_order})",
                 literal(&self.name)
             ),
-            ValueType::Tsvector => format!("tally._tracked_value({typed}::pg_catalog.text)"),
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
             ValueType::Range | ValueType::Multirange => format!("tally._tracked_range({column})"),

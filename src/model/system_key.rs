@@ -12,9 +12,10 @@
 //! | "char" | the byte (`charlt` compares them unsigned) | `charout`'s: itself, `\ooo` past 127, empty for 0 |
 //! | tid | block · 2¹⁶ + offset (`tidcmp`: block, then offset) | `(block,offset)` |
 //!
-//! tsvector is kept by its text (`tsvectorout`'s: one text per value, its lexemes and positions
-//! sorted and unique, which no setting changes), as jsonb is (`value_type`), its min and max
-//! picked when read by tsvector's order (`tally._sort_key`). tsquery is not taken: its text
+//! tsvector is kept by its text (`tsvectorout`'s, which no setting changes: one text per value
+//! its text input makes, its lexemes and positions sorted and unique; a value binary input
+//! made otherwise is refused, `_tracked_tsvector`), as jsonb is (`value_type`), its min and
+//! max picked when read by tsvector's order (`tally._sort_key`). tsquery is not taken: its text
 //! does not tell every two queries apart (`'a' & ('b' & 'c')` and `('a' & 'b') & 'c'` are two
 //! values to tsquery's comparison, one text to `tsqueryout`; found by a review and a hostile
 //! probe before release).
@@ -134,17 +135,37 @@ fn tracked_tid(value: pg_sys::ItemPointerData) -> AnyNumeric {
     AnyNumeric::from(tid_key(block, offset))
 }
 
-/// A tsvector of a min or max metric, given as its text read back once (0.20.0,
-/// `Metric::tracked_sql`): kept as a text is, so one longer than `TEXT_KEPT_BYTES` is refused;
-/// ordered when read by tsvector's order.
+/// A tsvector of a min, max or count_distinct metric (0.20.0), given as its text and whether
+/// that text reads back as the value itself (`Metric::tracked_sql`): kept as a text is (a
+/// min's or max's refused past `TEXT_KEPT_BYTES`, a digest for count_distinct past it). A
+/// tsvector only binary input makes (repeated or unsorted lexemes, found by a hostile probe)
+/// is another value to Postgres than the one its text reads back as: refused, in the
+/// writer's statement, since its key would merge it with that one.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn _tracked_tsvector_in_order(metric: &str, value: &str) -> SqlResult<AnyNumeric> {
-    Ok(super::value_type::in_order(
-        metric,
-        OrderedKind::Tsvector,
-        value.as_bytes(),
-        super::value_type::encode_text,
-    )?)
+fn _tracked_tsvector(
+    metric: &str,
+    text: &str,
+    reads_back: bool,
+    in_order: bool,
+) -> SqlResult<AnyNumeric> {
+    use super::value_type::{encode_text, in_order as keep_in_order};
+    if !reads_back {
+        return Err(crate::error::TallyError::TsvectorNotNormal {
+            metric: metric.to_string(),
+        }
+        .into());
+    }
+    if in_order {
+        return Ok(keep_in_order(
+            metric,
+            OrderedKind::Tsvector,
+            text.as_bytes(),
+            encode_text,
+        )?);
+    }
+    let encoded = encode_text(text.as_bytes());
+    AnyNumeric::try_from(encoded.as_str())
+        .map_err(|e| crate::error::TallyError::Internal(e.to_string()).into())
 }
 
 #[cfg(test)]
