@@ -189,7 +189,7 @@ impl Metric {
             // By its text (0.20.0: `tsvectorout`'s, which no setting changes), ordered when
             // read by tsvector's order from that text; refused when the text reads back as
             // another value (binary input's repeated or unsorted lexemes, or a position 0,
-            // whose text the input refuses: 22P02), found by hostile probes.
+            // whose text the input refuses: 42601), found by hostile probes.
             ValueType::Tsvector => format!(
                 "tally._tracked_tsvector({}, {typed}::pg_catalog.text, \
                  {typed} OPERATOR(pg_catalog.=) {typed}::pg_catalog.text::pg_catalog.tsvector, {in_order})",
