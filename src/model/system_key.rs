@@ -163,9 +163,7 @@ fn _tracked_tsvector(
             encode_text,
         )?);
     }
-    let encoded = encode_text(text.as_bytes());
-    AnyNumeric::try_from(encoded.as_str())
-        .map_err(|e| crate::error::TallyError::Internal(e.to_string()).into())
+    Ok(super::value_type::numeric(encode_text(text.as_bytes())))
 }
 
 #[cfg(test)]

@@ -950,7 +950,7 @@ fn _summed_interval(metric: &str, value: Interval) -> SqlResult<AnyNumeric> {
     Ok(pack_interval(months, days, micros))
 }
 
-fn numeric(encoded: String) -> AnyNumeric {
+pub(crate) fn numeric(encoded: String) -> AnyNumeric {
     AnyNumeric::try_from(encoded.as_str()).expect("an encoding is a numeric's text")
 }
 
