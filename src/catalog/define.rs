@@ -1368,7 +1368,8 @@ fn value_kind(
 /// encoder: the built-in ranges for count_distinct (0.14.0) and for min and max (0.17.0);
 /// money and timetz for count_distinct (0.16.0) and min and max (0.17.0); money for sum
 /// (0.18.0: its amounts added, by the encoder min and max read them with); the built-in
-/// multiranges for count_distinct (0.18.0) and for min and max (0.19.0). None for the rest.
+/// multiranges for count_distinct (0.18.0) and for min and max (0.19.0); aclitem for
+/// count_distinct (0.21.0). None for the rest.
 fn kept_apart(
     aggregate: Aggregate,
     base: pg_sys::Oid,
@@ -1404,6 +1405,9 @@ fn kept_apart(
         }
         pg_sys::TIMETZOID if distinct => Some((ValueType::Timetz, CatalogVersion::V0_16)),
         pg_sys::TIMETZOID if ordered => Some((ValueType::Timetz, CatalogVersion::V0_17)),
+        // aclitem (0.21.0): equality, no order; the 0.21.0 library reads it on a 0.20.0
+        // catalog (as a one-element array, whose encoder is older).
+        pg_sys::ACLITEMOID if distinct => Some((ValueType::Aclitem, CatalogVersion::V0_20)),
         _ => None,
     }
 }
@@ -1435,7 +1439,10 @@ fn array_kind(
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
         return Err(TallyError::CatalogOutdated);
     }
-    if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID) {
+    if matches!(
+        base,
+        pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID
+    ) {
         check_text_collation(client, aggregate, collation, what)?;
     }
     Ok(ValueKind::of(ValueType::Array))

@@ -169,6 +169,16 @@ pub enum Element {
     },
     /// bytea (0.15.0): its bytes.
     Bytes(Vec<u8>),
+    /// Postgres' own types (0.21.0): oid and the reg* types, xid, cid, xid8, pg_lsn, "char"
+    /// (its byte) and tid (`model::system_key::tid_key`), each one unsigned integer in its
+    /// type's order.
+    Unsigned(u64),
+    /// aclitem (0.21.0, count_distinct only): the three fields `aclitem_eq` compares.
+    Grant {
+        grantee: u32,
+        grantor: u32,
+        privileges: u64,
+    },
 }
 
 /// The type of the elements of `array_type` (a base type: a domain's already looked
@@ -188,8 +198,9 @@ pub fn array_type_of(element: pg_sys::Oid) -> Option<pg_sys::Oid> {
 }
 
 /// The element types `element` reads from the datum (their domains too, by their base
-/// type); those after timestamptz since 0.15.0.
-const READ_FROM_DATUM: [pg_sys::Oid; 18] = [
+/// type); those after timestamptz since 0.15.0, those after bytea since 0.21.0 (with the
+/// reg* types, `model::system_key::REG_TYPES`).
+const READ_FROM_DATUM: [pg_sys::Oid; 27] = [
     pg_sys::INT2OID,
     pg_sys::INT4OID,
     pg_sys::INT8OID,
@@ -208,6 +219,15 @@ const READ_FROM_DATUM: [pg_sys::Oid; 18] = [
     pg_sys::INTERVALOID,
     pg_sys::MONEYOID,
     pg_sys::BYTEAOID,
+    pg_sys::OIDOID,
+    pg_sys::XIDOID,
+    pg_sys::CIDOID,
+    pg_sys::XID8OID,
+    pg_sys::PG_LSNOID,
+    pg_sys::CHAROID,
+    pg_sys::TIDOID,
+    pg_sys::NAMEOID,
+    pg_sys::ACLITEMOID,
 ];
 
 /// The element types kept by their output text (0.15.0): Postgres' own output functions for
@@ -224,7 +244,9 @@ const KEPT_BY_TEXT: [pg_sys::Oid; 6] = [
 
 /// Whether `element` reads elements of base type `base`.
 pub fn reads_elements_of(base: pg_sys::Oid) -> bool {
-    READ_FROM_DATUM.contains(&base) || KEPT_BY_TEXT.contains(&base)
+    READ_FROM_DATUM.contains(&base)
+        || KEPT_BY_TEXT.contains(&base)
+        || crate::model::system_key::REG_TYPES.contains(&base)
 }
 
 /// The element `datum` of base type `base` (one `reads_elements_of`), None for another type.
@@ -236,6 +258,14 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     if KEPT_BY_TEXT.contains(&base) {
         // SAFETY: the caller passes a non-NULL datum of `base`, a built-in type.
         return Some(Element::Text(unsafe { output_text(base, datum) }));
+    }
+    if crate::model::system_key::REG_TYPES.contains(&base) || base == pg_sys::OIDOID {
+        // An oid: four bytes by value (a reg* type's representation is an oid's).
+        return Some(Element::Unsigned(u64::from(datum.value() as u32)));
+    }
+    // SAFETY: the caller passes a non-NULL datum of `base`.
+    if let Some(element) = unsafe { system_element(base, datum) } {
+        return Some(element);
     }
     // SAFETY: for every arm, the caller passes a non-NULL datum of `base`; each conversion
     // reads that type's own representation (by-value integers, floats, booleans, times and
@@ -281,6 +311,55 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
             _ => return None,
         })
     }
+}
+
+/// An element of one of Postgres' own types (0.21.0), None for another type.
+///
+/// # Safety
+/// `datum` must be a non-NULL datum of type `base` (or of a domain over it).
+unsafe fn system_element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Element> {
+    // By-value datums as `fetch_att` makes them: a 4-byte or 1-byte value sign-extended, so
+    // only its own low bytes are read (`as u32`, `as u8`).
+    Some(match base {
+        pg_sys::XIDOID | pg_sys::CIDOID => Element::Unsigned(u64::from(datum.value() as u32)),
+        pg_sys::XID8OID | pg_sys::PG_LSNOID => Element::Unsigned(datum.value() as u64),
+        pg_sys::CHAROID => Element::Unsigned(u64::from(datum.value() as u8)),
+        pg_sys::TIDOID => {
+            // SAFETY: a tid is a 6-byte ItemPointerData by reference, 2-byte aligned (its
+            // type's alignment, which the array's storage keeps).
+            let tid = unsafe { &*datum.cast_mut_ptr::<pg_sys::ItemPointerData>() };
+            let block = (u32::from(tid.ip_blkid.bi_hi) << 16) | u32::from(tid.ip_blkid.bi_lo);
+            Element::Unsigned(crate::model::system_key::tid_key(block, tid.ip_posid))
+        }
+        pg_sys::NAMEOID => {
+            // SAFETY: a name is NAMEDATALEN bytes by reference, its text ending at the first
+            // 0 (namein and namerecv leave at least one).
+            let bytes = unsafe {
+                std::slice::from_raw_parts(
+                    datum.cast_mut_ptr::<u8>(),
+                    pg_sys::NAMEDATALEN as usize,
+                )
+            };
+            let text = bytes.split(|byte| *byte == 0).next().unwrap_or_default();
+            // Not UTF-8 only in a database of another encoding, where no metric takes a
+            // name (`catalog::define::require_utf8`): a hand call keys its bytes.
+            match String::from_utf8(text.to_vec()) {
+                Ok(text) => Element::Text(text),
+                Err(not_utf8) => Element::Bytes(not_utf8.into_bytes()),
+            }
+        }
+        pg_sys::ACLITEMOID => {
+            // SAFETY: an aclitem is an AclItem by reference, aligned as its type says.
+            let item = unsafe { &*datum.cast_mut_ptr::<pg_sys::AclItem>() };
+            Element::Grant {
+                grantee: item.ai_grantee.to_u32(),
+                grantor: item.ai_grantor.to_u32(),
+                #[allow(clippy::useless_conversion)] // AclMode is u32 before Postgres 16
+                privileges: u64::from(item.ai_privs),
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// The amount (in the currency's smallest unit, as Postgres stores it) of a money value, or

@@ -22,7 +22,8 @@
 //! bytes with each 0 written 0 255, then 0 0; 0.19.0: a bit string's text of 0s and 1s and
 //! a 0 (whose order is `bitcmp`'s: a prefix first, then by the first bit that differs); an
 //! inet's or cidr's `network_key::network_key` (with its output text), a macaddr's or
-//! macaddr8's `network_key::mac_key` (its bytes).
+//! macaddr8's `network_key::mac_key` (its bytes); 0.21.0: an oid's (a reg* value's), xid8's,
+//! pg_lsn's, "char"'s or tid's `system_key` as 8 bytes, a name's bytes as a text's.
 
 use pgrx::prelude::*;
 use pgrx::AnyNumeric;
@@ -62,11 +63,20 @@ pub enum ElementOf {
     /// are varbit[], as a bit string's figures are varbit (a bare `bit` is bit(1): the typed
     /// reads' explicit cast to `bit[]` would cut every element to its first bit).
     Varbit,
+    /// Postgres' own types (0.21.0), each by its `system_key`: oid (the reg* types too, whose
+    /// arrays' figures are oid[], as a reg* value's figure is an oid), xid8, pg_lsn, "char",
+    /// tid; name as a text is (in its array's collation, C unless declared otherwise).
+    Oid,
+    Xid8,
+    PgLsn,
+    Char,
+    Tid,
+    Name,
 }
 
 /// Each element type with its oid, its array type's oid, the name `tally._value_type`
 /// records, and the array type as SQL names it.
-const ELEMENTS: [(ElementOf, pg_sys::Oid, pg_sys::Oid, &str, &str); 23] = [
+const ELEMENTS: [(ElementOf, pg_sys::Oid, pg_sys::Oid, &str, &str); 29] = [
     (
         ElementOf::Int2,
         pg_sys::INT2OID,
@@ -228,6 +238,48 @@ const ELEMENTS: [(ElementOf, pg_sys::Oid, pg_sys::Oid, &str, &str); 23] = [
         "varbit[]",
         "pg_catalog.varbit[]",
     ),
+    (
+        ElementOf::Oid,
+        pg_sys::OIDOID,
+        pg_sys::OIDARRAYOID,
+        "oid[]",
+        "pg_catalog.oid[]",
+    ),
+    (
+        ElementOf::Xid8,
+        pg_sys::XID8OID,
+        pg_sys::XID8ARRAYOID,
+        "xid8[]",
+        "pg_catalog.xid8[]",
+    ),
+    (
+        ElementOf::PgLsn,
+        pg_sys::PG_LSNOID,
+        pg_sys::PG_LSNARRAYOID,
+        "pg_lsn[]",
+        "pg_catalog.pg_lsn[]",
+    ),
+    (
+        ElementOf::Char,
+        pg_sys::CHAROID,
+        pg_sys::CHARARRAYOID,
+        "\"char\"[]",
+        "pg_catalog.\"char\"[]",
+    ),
+    (
+        ElementOf::Tid,
+        pg_sys::TIDOID,
+        pg_sys::TIDARRAYOID,
+        "tid[]",
+        "pg_catalog.tid[]",
+    ),
+    (
+        ElementOf::Name,
+        pg_sys::NAMEOID,
+        pg_sys::NAMEARRAYOID,
+        "name[]",
+        "pg_catalog.name[]",
+    ),
 ];
 
 impl ElementOf {
@@ -251,6 +303,7 @@ impl ElementOf {
     pub fn of_element_type(element: pg_sys::Oid) -> Option<Self> {
         let element = match element {
             pg_sys::BITOID => pg_sys::VARBITOID,
+            reg if super::system_key::REG_TYPES.contains(&reg) => pg_sys::OIDOID,
             other => other,
         };
         ELEMENTS
@@ -281,12 +334,17 @@ impl ElementOf {
         self.entry().2
     }
 
-    /// The catalog version whose `tally._value_type` takes its array type's name: 0.18.0,
-    /// 0.19.0 for network addresses and bit strings.
+    /// The oldest catalog version whose `tally._value_type` takes its array type's name:
+    /// 0.18.0, 0.19.0 for network addresses and bit strings, 0.20.0 for Postgres' own types
+    /// (whose arrays came with the 0.21.0 library, which reads them on a 0.20.0 catalog: it
+    /// added no SQL for them).
     pub fn since(self) -> crate::sql::CatalogVersion {
         match self {
             Self::Inet | Self::Cidr | Self::Macaddr | Self::Macaddr8 | Self::Varbit => {
                 crate::sql::CatalogVersion::V0_19
+            }
+            Self::Oid | Self::Xid8 | Self::PgLsn | Self::Char | Self::Tid | Self::Name => {
+                crate::sql::CatalogVersion::V0_20
             }
             _ => crate::sql::CatalogVersion::V0_18,
         }
@@ -294,7 +352,7 @@ impl ElementOf {
 
     /// Whether its elements are texts, whose order is their collation's.
     pub fn is_text(self) -> bool {
-        matches!(self, Self::Text | Self::Varchar)
+        matches!(self, Self::Text | Self::Varchar | Self::Name)
     }
 }
 
@@ -418,6 +476,9 @@ fn element_key(of: ElementOf, element: &Element, out: &mut Vec<u8>) -> Option<()
             }
             out.extend([0, 0]);
         }
+        Element::Unsigned(value) => out.extend(value.to_be_bytes()),
+        // aclitem has no order: no array of it reaches a min or max.
+        Element::Grant { .. } => return None,
     }
     Some(())
 }
@@ -487,6 +548,10 @@ impl<'a> KeyReader<'a> {
         Some((u64::from_be_bytes(self.fixed()?) ^ (1 << 63)) as i64)
     }
 
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.fixed()?))
+    }
+
     fn i128(&mut self) -> Option<i128> {
         Some((u128::from_be_bytes(self.fixed()?) ^ (1 << 127)) as i128)
     }
@@ -531,7 +596,15 @@ fn element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String
         | ElementOf::Cidr
         | ElementOf::Macaddr
         | ElementOf::Macaddr8
-        | ElementOf::Varbit => plain_element_text(element, reader),
+        | ElementOf::Varbit
+        | ElementOf::Name => plain_element_text(element, reader),
+        ElementOf::Oid => Some(u32::try_from(reader.u64()?).ok()?.to_string()),
+        ElementOf::Xid8 => Some(reader.u64()?.to_string()),
+        ElementOf::PgLsn => Some(super::system_key::lsn_text(reader.u64()?)),
+        ElementOf::Char => Some(super::system_key::char_text(
+            u8::try_from(reader.u64()?).ok()?,
+        )),
+        ElementOf::Tid => super::system_key::tid_text(reader.u64()?),
         ElementOf::Money => Some(crate::ffi::arrays::money_text(reader.i64()?)),
         ElementOf::Float4 | ElementOf::Float8 => {
             let value = super::value_type::float_of_key(u64::from_be_bytes(reader.fixed()?));
@@ -578,7 +651,7 @@ fn plain_element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<
             reader.rest = rest;
             Some(text)
         }
-        ElementOf::Text | ElementOf::Varchar | ElementOf::Varbit => {
+        ElementOf::Text | ElementOf::Varchar | ElementOf::Varbit | ElementOf::Name => {
             String::from_utf8(reader.ended(false)?).ok()
         }
         ElementOf::Inet | ElementOf::Cidr => {

@@ -198,11 +198,15 @@ impl Metric {
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
             ValueType::Range | ValueType::Multirange => format!("tally._tracked_range({column})"),
-            // count_distinct (0.16.0): as the array encoder keeps an element of it, a NULL
-            // as none; a timetz's metrics counted so keep counting so.
-            ValueType::Money | ValueType::Timetz if self.aggregate == Aggregate::CountDistinct => format!(
+            // count_distinct (0.16.0; aclitem 0.21.0): as the array encoder keeps an element
+            // of it, a NULL as none; a timetz's metrics counted so keep counting so.
+            ValueType::Money | ValueType::Timetz | ValueType::Aclitem
+                if self.aggregate == Aggregate::CountDistinct =>
+            {
+                format!(
                 "tally._tracked_array(CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END)"
-            ),
+            )
+            }
             // min and max (0.17.0; arrays 0.18.0; multiranges 0.19.0): by a key in the
             // values' order, read from the datum (money by its amount, whatever lc_monetary
             // says).

@@ -25,6 +25,22 @@ use pgrx::AnyNumeric;
 
 use crate::error::{OrderedKind, SqlResult};
 
+/// The reg* types: oids naming a catalog row, ordered and equated as oids (`oid_ops`), whose
+/// figures are oids (0.20.0; their arrays' figures oid[], 0.21.0).
+pub const REG_TYPES: [pg_sys::Oid; 11] = [
+    pg_sys::REGPROCOID,
+    pg_sys::REGPROCEDUREOID,
+    pg_sys::REGOPEROID,
+    pg_sys::REGOPERATOROID,
+    pg_sys::REGCLASSOID,
+    pg_sys::REGTYPEOID,
+    pg_sys::REGCOLLATIONOID,
+    pg_sys::REGCONFIGOID,
+    pg_sys::REGDICTIONARYOID,
+    pg_sys::REGNAMESPACEOID,
+    pg_sys::REGROLEOID,
+];
+
 /// The text of a pg_lsn at `position`, as `pg_lsn_out` writes it (upper-case hex halves).
 pub fn lsn_text(position: u64) -> String {
     format!("{:X}/{:X}", position >> 32, position & 0xFFFF_FFFF)

@@ -30,6 +30,7 @@
 //! | oid (reg* types by their oid), xid, cid, xid8, pg_lsn, "char", tid | one unsigned integer in the type's order (`system_key`, 0.20.0; xid and cid count_distinct only) |
 //! | name | as text (0.20.0) |
 //! | tsvector | its text (`tsvectorout`) as a text is kept; min, max: the text read back once (0.20.0) |
+//! | aclitem (count_distinct only) | as a one-element array of it is kept (0.21.0; arrays of Postgres' own types too) |
 //!
 //! For six of them the encoding's order is not the values' order: text in a collation whose
 //! order is not byte order, inet, cidr, enums (ordered by the enum's own order), jsonb and
@@ -218,9 +219,12 @@ pub enum ValueType {
     Tid,
     /// tsvector (0.20.0): by its text, as jsonb; its min and max picked when read.
     Tsvector,
+    /// aclitem (0.21.0), count_distinct only (it has equality, no order): kept as a
+    /// one-element array of it is, by the three fields `aclitem_eq` compares.
+    Aclitem,
 }
 
-const NAMED: [(ValueType, &str); 44] = [
+const NAMED: [(ValueType, &str); 45] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -283,6 +287,7 @@ const NAMED: [(ValueType, &str); 44] = [
     (ValueType::Char, "\"char\""),
     (ValueType::Tid, "tid"),
     (ValueType::Tsvector, "tsvector"),
+    (ValueType::Aclitem, "aclitem"),
 ];
 
 impl ValueType {
@@ -315,18 +320,8 @@ impl ValueType {
             pg_sys::FLOAT4OID => Self::Float4,
             pg_sys::FLOAT8OID => Self::Float8,
             pg_sys::JSONBOID => Self::Jsonb,
-            pg_sys::OIDOID
-            | pg_sys::REGPROCOID
-            | pg_sys::REGPROCEDUREOID
-            | pg_sys::REGOPEROID
-            | pg_sys::REGOPERATOROID
-            | pg_sys::REGCLASSOID
-            | pg_sys::REGTYPEOID
-            | pg_sys::REGCOLLATIONOID
-            | pg_sys::REGCONFIGOID
-            | pg_sys::REGDICTIONARYOID
-            | pg_sys::REGNAMESPACEOID
-            | pg_sys::REGROLEOID => Self::Oid,
+            pg_sys::OIDOID => Self::Oid,
+            reg if crate::model::system_key::REG_TYPES.contains(&reg) => Self::Oid,
             pg_sys::XIDOID => Self::Xid,
             pg_sys::CIDOID => Self::Cid,
             pg_sys::XID8OID => Self::Xid8,
@@ -334,6 +329,7 @@ impl ValueType {
             pg_sys::CHAROID => Self::Char,
             pg_sys::TIDOID => Self::Tid,
             pg_sys::TSVECTOROID => Self::Tsvector,
+            // aclitem (count_distinct only) is `catalog::define::kept_apart`'s.
             _ => return None,
         })
     }
@@ -412,6 +408,7 @@ impl ValueType {
             Self::Char => "pg_catalog.\"char\"",
             Self::Tid => "pg_catalog.tid",
             Self::Tsvector => "pg_catalog.tsvector",
+            Self::Aclitem => "pg_catalog.aclitem",
         }
     }
 
@@ -453,6 +450,7 @@ impl ValueType {
             Self::Char => pg_sys::CHAROID,
             Self::Tid => pg_sys::TIDOID,
             Self::Tsvector => pg_sys::TSVECTOROID,
+            Self::Aclitem => pg_sys::ACLITEMOID,
         }
     }
 }
@@ -835,7 +833,8 @@ pub fn figure_text(
         | ValueType::Range
         | ValueType::Multirange
         | ValueType::Xid
-        | ValueType::Cid => return Err(unreadable()),
+        | ValueType::Cid
+        | ValueType::Aclitem => return Err(unreadable()),
         ValueType::Oid => u32::try_from(integer()?)
             .map_err(|_| unreadable())?
             .to_string(),
@@ -1164,6 +1163,12 @@ fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
             .into_bytes(),
         Element::Zoned { micros, zone } => format!("{micros}@{zone}").into_bytes(),
         Element::Bytes(bytes) => bytes.clone(),
+        Element::Unsigned(value) => value.to_string().into_bytes(),
+        Element::Grant {
+            grantee,
+            grantor,
+            privileges,
+        } => format!("{grantee}/{grantor}/{privileges}").into_bytes(),
     }
 }
 
