@@ -28,10 +28,43 @@ pub mod expression;
 pub mod floats;
 pub mod ranges;
 mod security;
+pub mod text_search;
 pub use security::{
     as_extension_owner, as_role, as_table_owner, caller, drop_relation, drop_trigger, session_role,
     with_fixed_output, with_fixed_settings,
 };
+
+/// The reg* types: oids naming a catalog row, ordered and equated as oids (`oid_ops`), whose
+/// figures are oids (0.20.0; their arrays' figures oid[], 0.21.0).
+pub const REG_TYPES: [pg_sys::Oid; 11] = [
+    pg_sys::REGPROCOID,
+    pg_sys::REGPROCEDUREOID,
+    pg_sys::REGOPEROID,
+    pg_sys::REGOPERATOROID,
+    pg_sys::REGCLASSOID,
+    pg_sys::REGTYPEOID,
+    pg_sys::REGCOLLATIONOID,
+    pg_sys::REGCONFIGOID,
+    pg_sys::REGDICTIONARYOID,
+    pg_sys::REGNAMESPACEOID,
+    pg_sys::REGROLEOID,
+];
+
+/// The bytes a numeric takes as a value of its own (0.21.0: what `pg_column_size(value + 0)`
+/// measured in the writes' SQL before, the size of a fresh copy, never compressed; Postgres
+/// writes one numeric of a value the same way wherever it is made).
+pub fn numeric_size(value: &pgrx::AnyNumeric) -> usize {
+    let Some(datum) = value.clone().into_datum() else {
+        return 0;
+    };
+    // SAFETY: `into_datum` returns a palloc'd copy of the numeric's whole varlena (4-byte
+    // header, as pgrx keeps it detoasted), read for its size and freed here.
+    unsafe {
+        let size = pgrx::varsize_any(datum.cast_mut_ptr());
+        pg_sys::pfree(datum.cast_mut_ptr());
+        size
+    }
+}
 
 /// The oid of schema `tally`, None if the extension is not installed.
 pub fn tally_schema() -> Option<pg_sys::Oid> {

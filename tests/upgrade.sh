@@ -591,4 +591,45 @@ REPLICAS_NEW="SELECT tally.value('last_lsn', NULL::pg_lsn) = (SELECT max(lsn) FR
        -c "$REPLICAS_NEW" -c "DELETE FROM replicas WHERE id % 4 = 0 OR lsn = (SELECT max(lsn) FROM replicas)" \
        -c "$REPLICAS_NEW" -c "$REPLICAS_EXACT" | tr '\n' ' ')" = "t $CURRENT t t t t t t t t t " ] \
   || fail "a max over a multirange, or min, max and count_distinct over pg_lsn, xid, name, tsvector and \"char\", are wrong across the update from $PREVIOUS"
+# 0.21.0 names a tracked value once in the change queries (tally._kept_value, and
+# tally._tracked_tsvector of the tsvector itself): on a 0.20.0 catalog this library writes with
+# the 0.20.0 queries, and refuses a value past the size an index takes at the same byte
+# (2032 nines take 1024 bytes as a numeric, 2033 take 1026) before and after the update. The
+# arrays of Postgres' own types and aclitem need no update.
+PREVIOUS=0.20.0
+echo "upgrade: a $PREVIOUS catalog under this library, tsvector and value-size limits across its update, then arrays of Postgres' own types"
+fresh_previous_db
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TABLE notes (id int PRIMARY KEY, body text, amount numeric, positions pg_lsn[], grant_item aclitem);
+INSERT INTO notes SELECT i, 'note ' || i % 23 || ' word' || i % 7, i % 11, ARRAY[(i::numeric + '0/0'::pg_lsn)],
+                         ('=' || (ARRAY['r', 'w', 'rw'])[1 + i % 3] || '/postgres')::aclitem
+  FROM generate_series(1, 300) i;
+SELECT tally.create_metric('first_words', 'notes', 'min', 'to_tsvector(''simple'', body)');
+SELECT tally.create_metric('amounts', 'notes', 'count_distinct', 'amount');
+SELECT tally.create_metric('last_positions', 'notes', 'max', 'positions');
+SELECT tally.create_metric('grants', 'notes', 'count_distinct', 'grant_item');
+SQL
+NOTES_EXACT="SELECT tally.value('first_words', NULL::tsvector) = (SELECT to_tsvector('simple', body) FROM notes ORDER BY 1 LIMIT 1)
+               AND tally.value('amounts') = (SELECT count(DISTINCT amount) FROM notes)
+               AND tally.value('last_positions', NULL::pg_lsn[]) = (SELECT max(positions) FROM notes)
+               AND tally.value('grants') = (SELECT count(*) FROM (SELECT grant_item FROM notes WHERE grant_item IS NOT NULL GROUP BY 1) d)
+               AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+LIMITS="SELECT (SELECT count(*) FROM (SELECT 1 FROM notes WHERE id = 2001) d) = 1"
+for round in before after; do
+  [ "$round" = after ] && q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" >/dev/null
+  q -d tally_previous -c "DELETE FROM notes WHERE id > 2000" >/dev/null
+  too_long="$(q -d tally_previous -c "INSERT INTO notes (id, amount) VALUES (2002, repeat('9', 2033)::numeric)" 2>&1 || true)"
+  grep -q "cannot track a value of 2033 digits" <<<"$too_long" \
+    || fail "$round the update from $PREVIOUS, a numeric of 1026 bytes was not refused: $too_long"
+  [ "$(quiet_q -d tally_previous -c "INSERT INTO notes (id, amount) VALUES (2001, repeat('9', 2032)::numeric)" \
+         -c "$LIMITS" -c "UPDATE notes SET body = body || ' more' WHERE id % 9 = 0" -c "$NOTES_EXACT" \
+         | tr '\n' ' ')" = "t t " ] \
+    || fail "$round the update from $PREVIOUS, a numeric of 1024 bytes was refused or a figure is wrong"
+done
+[ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] \
+  || fail "the update from $PREVIOUS did not reach $CURRENT"
+[ "$(quiet_q -d tally_previous -c "DELETE FROM notes WHERE id % 4 = 0 OR body LIKE 'note 0 %'" -c "$NOTES_EXACT")" = "t" ] \
+  || fail "a tsvector min, a count_distinct over aclitem or a max over pg_lsn[] is wrong after the update from $PREVIOUS"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

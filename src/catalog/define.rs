@@ -1439,10 +1439,7 @@ fn array_kind(
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
         return Err(TallyError::CatalogOutdated);
     }
-    if matches!(
-        base,
-        pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID
-    ) {
+    if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID) {
         check_text_collation(client, aggregate, collation, what)?;
     }
     Ok(ValueKind::of(ValueType::Array))

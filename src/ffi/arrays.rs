@@ -169,10 +169,14 @@ pub enum Element {
     },
     /// bytea (0.15.0): its bytes.
     Bytes(Vec<u8>),
-    /// Postgres' own types (0.21.0): oid and the reg* types, xid, cid, xid8, pg_lsn, "char"
-    /// (its byte) and tid (`model::system_key::tid_key`), each one unsigned integer in its
-    /// type's order.
+    /// Postgres' own types (0.21.0): oid and the reg* types, xid, cid, xid8, pg_lsn and
+    /// "char" (its byte), each one unsigned integer in its type's order.
     Unsigned(u64),
+    /// tid (0.21.0): its block and offset.
+    Tid {
+        block: u32,
+        offset: u16,
+    },
     /// aclitem (0.21.0, count_distinct only): the three fields `aclitem_eq` compares.
     Grant {
         grantee: u32,
@@ -246,7 +250,7 @@ const KEPT_BY_TEXT: [pg_sys::Oid; 6] = [
 pub fn reads_elements_of(base: pg_sys::Oid) -> bool {
     READ_FROM_DATUM.contains(&base)
         || KEPT_BY_TEXT.contains(&base)
-        || crate::model::system_key::REG_TYPES.contains(&base)
+        || crate::ffi::REG_TYPES.contains(&base)
 }
 
 /// The element `datum` of base type `base` (one `reads_elements_of`), None for another type.
@@ -259,7 +263,7 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
         // SAFETY: the caller passes a non-NULL datum of `base`, a built-in type.
         return Some(Element::Text(unsafe { output_text(base, datum) }));
     }
-    if crate::model::system_key::REG_TYPES.contains(&base) || base == pg_sys::OIDOID {
+    if crate::ffi::REG_TYPES.contains(&base) || base == pg_sys::OIDOID {
         // An oid: four bytes by value (a reg* type's representation is an oid's).
         return Some(Element::Unsigned(u64::from(datum.value() as u32)));
     }
@@ -329,16 +333,16 @@ unsafe fn system_element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Elem
             // type's alignment, which the array's storage keeps).
             let tid = unsafe { &*datum.cast_mut_ptr::<pg_sys::ItemPointerData>() };
             let block = (u32::from(tid.ip_blkid.bi_hi) << 16) | u32::from(tid.ip_blkid.bi_lo);
-            Element::Unsigned(crate::model::system_key::tid_key(block, tid.ip_posid))
+            Element::Tid {
+                block,
+                offset: tid.ip_posid,
+            }
         }
         pg_sys::NAMEOID => {
             // SAFETY: a name is NAMEDATALEN bytes by reference, its text ending at the first
             // 0 (namein and namerecv leave at least one).
             let bytes = unsafe {
-                std::slice::from_raw_parts(
-                    datum.cast_mut_ptr::<u8>(),
-                    pg_sys::NAMEDATALEN as usize,
-                )
+                std::slice::from_raw_parts(datum.cast_mut_ptr::<u8>(), pg_sys::NAMEDATALEN as usize)
             };
             let text = bytes.split(|byte| *byte == 0).next().unwrap_or_default();
             // Not UTF-8 only in a database of another encoding, where no metric takes a

@@ -32,13 +32,21 @@ thread_local! {
     static CATALOG_0_19: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.20.0 it stays so.
     static CATALOG_0_20: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.21.0 it stays so.
+    static CATALOG_0_21: Cell<bool> = const { Cell::new(false) };
     /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
     static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_function(&CATALOG_0_20, c"_tracked_value", &[pg_sys::PG_LSNOID]) {
+    if has_function(
+        &CATALOG_0_21,
+        c"_kept_value",
+        &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::NUMERICOID],
+    ) {
+        CatalogVersion::V0_21
+    } else if has_function(&CATALOG_0_20, c"_tracked_value", &[pg_sys::PG_LSNOID]) {
         CatalogVersion::V0_20
     } else if has_function(&CATALOG_0_19, c"_known_value_type", &[pg_sys::TEXTOID]) {
         CatalogVersion::V0_19
@@ -73,8 +81,8 @@ pub fn catalog() -> CatalogVersion {
 /// numerics without a scale, floats and jsonb, 0.17.0 for min and max over timetz and
 /// ranges (and sum over money), 0.18.0 for min and max over arrays, 0.19.0 for min and max
 /// over multiranges and arrays of network addresses and bit strings, 0.20.0 for the system
-/// types (oid, xid8, pg_lsn, "char", tid, name...) and tsvector (what is older
-/// works on older catalogs).
+/// types (oid, xid8, pg_lsn, "char", tid, name...) and tsvector, 0.21.0 for the change
+/// queries that name a tracked value once (what is older works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -218,6 +226,7 @@ fn forget_versions() {
         &CATALOG_0_18,
         &CATALOG_0_19,
         &CATALOG_0_20,
+        &CATALOG_0_21,
     ] {
         seen.with(|c| c.set(false));
     }

@@ -303,7 +303,7 @@ impl ElementOf {
     pub fn of_element_type(element: pg_sys::Oid) -> Option<Self> {
         let element = match element {
             pg_sys::BITOID => pg_sys::VARBITOID,
-            reg if super::system_key::REG_TYPES.contains(&reg) => pg_sys::OIDOID,
+            reg if crate::ffi::REG_TYPES.contains(&reg) => pg_sys::OIDOID,
             other => other,
         };
         ELEMENTS
@@ -477,6 +477,9 @@ fn element_key(of: ElementOf, element: &Element, out: &mut Vec<u8>) -> Option<()
             out.extend([0, 0]);
         }
         Element::Unsigned(value) => out.extend(value.to_be_bytes()),
+        Element::Tid { block, offset } => {
+            out.extend(super::system_key::tid_key(*block, *offset).to_be_bytes())
+        }
         // aclitem has no order: no array of it reaches a min or max.
         Element::Grant { .. } => return None,
     }
@@ -597,14 +600,12 @@ fn element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String
         | ElementOf::Macaddr
         | ElementOf::Macaddr8
         | ElementOf::Varbit
+        | ElementOf::Oid
+        | ElementOf::Xid8
+        | ElementOf::PgLsn
+        | ElementOf::Char
+        | ElementOf::Tid
         | ElementOf::Name => plain_element_text(element, reader),
-        ElementOf::Oid => Some(u32::try_from(reader.u64()?).ok()?.to_string()),
-        ElementOf::Xid8 => Some(reader.u64()?.to_string()),
-        ElementOf::PgLsn => Some(super::system_key::lsn_text(reader.u64()?)),
-        ElementOf::Char => Some(super::system_key::char_text(
-            u8::try_from(reader.u64()?).ok()?,
-        )),
-        ElementOf::Tid => super::system_key::tid_text(reader.u64()?),
         ElementOf::Money => Some(crate::ffi::arrays::money_text(reader.i64()?)),
         ElementOf::Float4 | ElementOf::Float8 => {
             let value = super::value_type::float_of_key(u64::from_be_bytes(reader.fixed()?));
@@ -642,7 +643,8 @@ fn element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String
 
 /// `element_text` of the element types whose text needs nothing of Postgres' (integers,
 /// numeric, text, uuid, boolean, bytea in hex; 0.19.0: network addresses and bit strings,
-/// whose keys hold or give their output text); None for the others.
+/// whose keys hold or give their output text; 0.21.0: Postgres' own types, `system_key`'s
+/// texts, and name); None for the others.
 fn plain_element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<String> {
     match element {
         ElementOf::Int2 | ElementOf::Int4 | ElementOf::Int8 => Some(reader.i64()?.to_string()),
@@ -665,6 +667,13 @@ fn plain_element_text(element: ElementOf, reader: &mut KeyReader<'_>) -> Option<
             reader.rest = rest;
             Some(text)
         }
+        ElementOf::Oid => Some(u32::try_from(reader.u64()?).ok()?.to_string()),
+        ElementOf::Xid8 => Some(reader.u64()?.to_string()),
+        ElementOf::PgLsn => Some(super::system_key::lsn_text(reader.u64()?)),
+        ElementOf::Char => Some(super::system_key::char_text(
+            u8::try_from(reader.u64()?).ok()?,
+        )),
+        ElementOf::Tid => super::system_key::tid_text(reader.u64()?),
         ElementOf::Uuid => Some(pgrx::Uuid::from_bytes(reader.fixed()?).to_string()),
         ElementOf::Boolean => match reader.byte()? {
             0 => Some("false".to_string()),
@@ -956,6 +965,82 @@ mod unit {
         let mut longer = whole.clone();
         longer.push(0);
         assert!(array_of_key(&longer, int).is_none());
+    }
+
+    #[test]
+    fn arrays_of_system_types_order_unsigned_and_read_back() {
+        let unsigned = |of: ElementOf, values: &[Option<u64>]| {
+            let elements: Vec<_> = values.iter().map(|v| v.map(Element::Unsigned)).collect();
+            key_of(of, &[(i32::try_from(values.len()).unwrap(), 1)], &elements)
+        };
+        // Unsigned: an oid past 2^31 above a small one; a NULL element above both.
+        let ordered = [
+            unsigned(ElementOf::Oid, &[Some(1)]),
+            unsigned(ElementOf::Oid, &[Some(1), Some(0)]),
+            unsigned(ElementOf::Oid, &[Some(u64::from(u32::MAX))]),
+            unsigned(ElementOf::Oid, &[None]),
+        ];
+        for pair in ordered.windows(2) {
+            assert!(pair[0] < pair[1], "{:?} < {:?}", pair[0], pair[1]);
+        }
+        let tid = |block, offset| {
+            key_of(
+                ElementOf::Tid,
+                &[(1, 1)],
+                &[Some(Element::Tid { block, offset })],
+            )
+        };
+        // tidcmp: by block, then offset.
+        assert!(tid(0, u16::MAX) < tid(1, 0));
+        assert!(tid(u32::MAX, 0) < tid(u32::MAX, 1));
+        let cases = [
+            (
+                unsigned(ElementOf::Oid, &[Some(u64::from(u32::MAX)), None]),
+                ElementOf::Oid,
+                "{4294967295,NULL}",
+            ),
+            (
+                unsigned(ElementOf::Xid8, &[Some(u64::MAX)]),
+                ElementOf::Xid8,
+                "{18446744073709551615}",
+            ),
+            (
+                unsigned(ElementOf::PgLsn, &[Some(0x16_B374_D848)]),
+                ElementOf::PgLsn,
+                "{16/B374D848}",
+            ),
+            (
+                unsigned(
+                    ElementOf::Char,
+                    &[Some(0), Some(255), Some(u64::from(b'\\'))],
+                ),
+                ElementOf::Char,
+                r#"{"","\\377","\\"}"#,
+            ),
+            (
+                tid(u32::MAX, u16::MAX),
+                ElementOf::Tid,
+                r#"{"(4294967295,65535)"}"#,
+            ),
+        ];
+        for (bytes, of, text) in cases {
+            let (read, dims) = array_of_key(&bytes, |reader| plain_element_text(of, reader))
+                .expect("a key reads back");
+            assert_eq!(write_array(&read, &dims), text);
+        }
+        // A "char" key past one byte or an oid key past 32 bits is no figure.
+        let too_wide = unsigned(ElementOf::Char, &[Some(256)]);
+        assert!(array_of_key(&too_wide, |reader| plain_element_text(
+            ElementOf::Char,
+            reader
+        ))
+        .is_none());
+        let too_wide = unsigned(ElementOf::Oid, &[Some(1 << 32)]);
+        assert!(array_of_key(&too_wide, |reader| plain_element_text(
+            ElementOf::Oid,
+            reader
+        ))
+        .is_none());
     }
 
     #[test]

@@ -157,6 +157,10 @@ impl Metric {
         let typed = format!("({column})::{}", self.value_kind.value_type.sql_type());
         // min and max keep their values in order: a value too long for that is refused.
         let in_order = self.aggregate != Aggregate::CountDistinct;
+        // A 0.21.0 catalog has the calls that name the value once (`_kept_value`, and
+        // `_tracked_tsvector` of the tsvector itself); an older one, until its update, the
+        // forms that name it two or three times.
+        let names_value_once = super::installed::catalog_has(crate::sql::CatalogVersion::V0_21);
         let value = match self.value_kind.value_type {
             ValueType::Numeric => format!("{column}::pg_catalog.numeric"),
             ValueType::Text if in_order => format!(
@@ -190,6 +194,11 @@ impl Metric {
             // read by tsvector's order from that text; refused when the text reads back as
             // another value (binary input's repeated or unsorted lexemes, or a position 0,
             // whose text the input refuses: 42601), found by hostile probes.
+            // 0.21.0: the value named once, its text read and read back by the encoder.
+            ValueType::Tsvector if names_value_once => format!(
+                "tally._tracked_tsvector({}, {typed}, {in_order})",
+                literal(&self.name)
+            ),
             ValueType::Tsvector => format!(
                 "tally._tracked_tsvector({}, {typed}::pg_catalog.text, \
                  {typed} OPERATOR(pg_catalog.=) {typed}::pg_catalog.text::pg_catalog.tsvector, {in_order})",
@@ -222,6 +231,13 @@ impl Metric {
         };
         if !self.refuses_unfoldable {
             return value;
+        }
+        if names_value_once {
+            return format!(
+                "tally._kept_value({}, {}, {value})",
+                literal(&self.name),
+                literal(self.aggregate.as_str())
+            );
         }
         // The size of a fresh copy (+ 0): a value read from the table may be compressed,
         // which pg_column_size would measure, while the index stores it compressed its own

@@ -25,22 +25,6 @@ use pgrx::AnyNumeric;
 
 use crate::error::{OrderedKind, SqlResult};
 
-/// The reg* types: oids naming a catalog row, ordered and equated as oids (`oid_ops`), whose
-/// figures are oids (0.20.0; their arrays' figures oid[], 0.21.0).
-pub const REG_TYPES: [pg_sys::Oid; 11] = [
-    pg_sys::REGPROCOID,
-    pg_sys::REGPROCEDUREOID,
-    pg_sys::REGOPEROID,
-    pg_sys::REGOPERATOROID,
-    pg_sys::REGCLASSOID,
-    pg_sys::REGTYPEOID,
-    pg_sys::REGCOLLATIONOID,
-    pg_sys::REGCONFIGOID,
-    pg_sys::REGDICTIONARYOID,
-    pg_sys::REGNAMESPACEOID,
-    pg_sys::REGROLEOID,
-];
-
 /// The text of a pg_lsn at `position`, as `pg_lsn_out` writes it (upper-case hex halves).
 pub fn lsn_text(position: u64) -> String {
     format!("{:X}/{:X}", position >> 32, position & 0xFFFF_FFFF)
@@ -156,7 +140,8 @@ fn tracked_tid(value: pg_sys::ItemPointerData) -> AnyNumeric {
 /// min's or max's refused past `TEXT_KEPT_BYTES`, a digest for count_distinct past it). A
 /// tsvector only binary input makes (repeated or unsorted lexemes, found by a hostile probe)
 /// is another value to Postgres than the one its text reads back as: refused, in the
-/// writer's statement, since its key would merge it with that one.
+/// writer's statement, since its key would merge it with that one. Since 0.21.0 the writes
+/// over a 0.20.0 catalog only (until its update) call this form.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn _tracked_tsvector(
     metric: &str,
@@ -164,22 +149,55 @@ fn _tracked_tsvector(
     reads_back: bool,
     in_order: bool,
 ) -> SqlResult<AnyNumeric> {
+    Ok(tsvector_key(metric, text.as_bytes(), reads_back, in_order)?)
+}
+
+/// A tsvector of a min, max or count_distinct metric (0.21.0), given as itself: read once by
+/// `ffi::text_search::tsvector_text` (its text, and whether that reads back as the value),
+/// then kept as `_tracked_tsvector` above keeps it. The write's SQL names the value once,
+/// where the form above named it three times (a value expression ran three times per row).
+#[pg_extern(
+    immutable,
+    strict,
+    parallel_safe,
+    sql = "CREATE FUNCTION tally._tracked_tsvector(metric text, value tsvector, in_order boolean) RETURNS numeric
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tracked_tsvector_value_wrapper';"
+)]
+fn tracked_tsvector_value(
+    metric: &str,
+    value: pgrx::AnyElement,
+    in_order: bool,
+) -> SqlResult<AnyNumeric> {
+    let (text, reads_back) = crate::ffi::text_search::tsvector_text(&value).ok_or_else(|| {
+        crate::error::TallyError::EncoderType {
+            function: "_tracked_tsvector",
+            takes: "a tsvector",
+            type_name: crate::ffi::datetime::type_name(value.oid()),
+        }
+    })?;
+    Ok(tsvector_key(metric, &text, reads_back, in_order)?)
+}
+
+/// The key of a tsvector whose text is `text`: refused when that text does not read back
+/// as the value (its key would merge it with the value it does read back as); kept in
+/// order for a min or max (refused past `TEXT_KEPT_BYTES`), by digest past it for a
+/// count_distinct.
+fn tsvector_key(
+    metric: &str,
+    text: &[u8],
+    reads_back: bool,
+    in_order: bool,
+) -> crate::error::Result<AnyNumeric> {
     use super::value_type::{encode_text, in_order as keep_in_order};
     if !reads_back {
         return Err(crate::error::TallyError::TsvectorNotNormal {
             metric: metric.to_string(),
-        }
-        .into());
+        });
     }
     if in_order {
-        return Ok(keep_in_order(
-            metric,
-            OrderedKind::Tsvector,
-            text.as_bytes(),
-            encode_text,
-        )?);
+        return keep_in_order(metric, OrderedKind::Tsvector, text, encode_text);
     }
-    Ok(super::value_type::numeric(encode_text(text.as_bytes())))
+    Ok(super::value_type::numeric(encode_text(text)))
 }
 
 #[cfg(test)]

@@ -321,7 +321,7 @@ impl ValueType {
             pg_sys::FLOAT8OID => Self::Float8,
             pg_sys::JSONBOID => Self::Jsonb,
             pg_sys::OIDOID => Self::Oid,
-            reg if crate::model::system_key::REG_TYPES.contains(&reg) => Self::Oid,
+            reg if crate::ffi::REG_TYPES.contains(&reg) => Self::Oid,
             pg_sys::XIDOID => Self::Xid,
             pg_sys::CIDOID => Self::Cid,
             pg_sys::XID8OID => Self::Xid8,
@@ -1164,6 +1164,9 @@ fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
         Element::Zoned { micros, zone } => format!("{micros}@{zone}").into_bytes(),
         Element::Bytes(bytes) => bytes.clone(),
         Element::Unsigned(value) => value.to_string().into_bytes(),
+        Element::Tid { block, offset } => crate::model::system_key::tid_key(*block, *offset)
+            .to_string()
+            .into_bytes(),
         Element::Grant {
             grantee,
             grantor,

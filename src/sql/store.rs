@@ -643,6 +643,9 @@ pub enum CatalogVersion {
     /// 0.20.0: the system types (oid and the reg* types, xid, cid, xid8, pg_lsn, "char",
     /// tid, name) and tsvector, by `tally._tracked_value`'s new overloads.
     V0_20,
+    /// 0.21.0: the change queries name a tracked value once (`tally._kept_value`, and
+    /// `tally._tracked_tsvector` of the tsvector itself).
+    V0_21,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -686,7 +689,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         | CatalogVersion::V0_17
         | CatalogVersion::V0_18
         | CatalogVersion::V0_19
-        | CatalogVersion::V0_20 => 4,
+        | CatalogVersion::V0_20
+        | CatalogVersion::V0_21 => 4,
     };
     &built[index]
 }

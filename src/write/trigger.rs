@@ -566,6 +566,25 @@ fn _refuse_value(
     Err(error.into())
 }
 
+/// A tracked value (min, max, count_distinct) as the change queries keep it (0.21.0): itself,
+/// or refused in the writer's own statement when it takes more than `TRACKED_LIMIT_BYTES`
+/// (which no index of `tally._state` could take), as `pg_column_size(value + 0)` measured it
+/// in the change queries before. One call per value: the queries named the value (its
+/// encoder's call, over the row's value expression) twice before, in the check and in the
+/// kept branch. Stable, not immutable, so that the planner never calls it on a constant
+/// value while planning a change query whose rows may be none (`_refuse_value`'s reason).
+#[pg_extern(stable, strict, parallel_safe)]
+fn _kept_value(
+    metric: &str,
+    aggregate: &str,
+    value: pgrx::AnyNumeric,
+) -> crate::error::SqlResult<pgrx::AnyNumeric> {
+    if crate::ffi::numeric_size(&value) <= crate::sql::TRACKED_LIMIT_BYTES as usize {
+        return Ok(value);
+    }
+    _refuse_value(metric, aggregate, value)
+}
+
 #[cfg(test)]
 mod unit {
     use super::TriggerArgs;
