@@ -194,6 +194,21 @@ SELECT tally._tracked_value('16/B374D848'::pg_lsn) AS lsn, tally._tracked_value(
 SELECT tally._tracked_tsvector('m', repeat('x', 601), true, true);
 SELECT tally._tracked_tsvector('m', repeat('x', 601), true, false) IS NOT NULL AS any_length_counted;
 SELECT tally._tracked_tsvector('m', '''a''', false, false);
+-- 0.21.0: the tsvector itself, read once (its text, read back and compared by Postgres' own
+-- functions): the key of its text, refused when that text reads back as another value; and
+-- tally._kept_value, which keeps a tracked value or refuses one past 1024 bytes (2032 nines
+-- take 1024 as a numeric, 2033 take 1026).
+SELECT tally._tracked_tsvector('m', 'b:2 a:1'::tsvector, true) = tally._tracked_tsvector('m', 'b:2 a:1'::tsvector::text, true, true)
+         AS same_key_in_order,
+       tally._tracked_tsvector('m', 'b:2 a:1'::tsvector, false) = tally._tracked_tsvector('m', 'b:2 a:1'::tsvector::text, true, false)
+         AS same_key_counted;
+SELECT bool_and(tally._tracked_tsvector('m', v, true) = tally._tracked_tsvector('m', v::text, true, true))
+         AS same_keys_from_table
+  FROM sys_values WHERE octet_length(v::text) <= 600;
+SELECT tally._tracked_tsvector('m', repeat('x', 601)::tsvector, true);
+SELECT tally._kept_value('m', 'max', repeat('9', 2032)::numeric) = repeat('9', 2032)::numeric AS kept;
+SELECT tally._kept_value('m', 'count_distinct', repeat('9', 2033)::numeric);
+SELECT tally._kept_value('m', 'count_distinct', NULL) IS NULL AS null_kept;
 -- xids past 2^31 read from a table (a tuple gives them sign-extended): pgrx's own xid read
 -- them as NULL, and the ALTER TABLE hook's tally._written_now failed so (fixed in 0.20.0).
 CREATE TEMPORARY TABLE xids (x xid);
