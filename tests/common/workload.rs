@@ -774,6 +774,24 @@ pub const CHECKS: &[Check] = &[
         tally: "SELECT bucket_start, group_key, value::text \
                 FROM tally.series('first_kind_daily', '2000-01-01', '2100-01-01', NULL::\"char\")",
     },
+    // 0.21.0: arrays of Postgres' own types: max over oid[] by status (oids past 2^31, NULL
+    // elements above every value), min over tid[] (by block, then offset).
+    Check {
+        name: "top_oids_by_status",
+        define: "'top_oids_by_status', 'orders', 'max', \
+                 $$ARRAY[(abs(qty::bigint) * 65537 % 4294967296)::text::oid, nullif(abs(user_id % 4), 0)::text::oid]$$, \
+                 group_by => 'status'",
+        oracle: "SELECT status, max(ARRAY[(abs(qty::bigint) * 65537 % 4294967296)::text::oid, nullif(abs(user_id % 4), 0)::text::oid]) \
+                 FROM orders GROUP BY status",
+        tally: "SELECT group_key, value FROM tally.groups('top_oids_by_status', NULL::oid[])",
+    },
+    Check {
+        name: "first_slots",
+        define: "'first_slots', 'orders', 'min', \
+                 $$ARRAY[('(' || abs(user_id % 5)::text || ',' || abs(qty % 65536)::text || ')')::tid]$$",
+        oracle: "SELECT min(ARRAY[('(' || abs(user_id % 5)::text || ',' || abs(qty % 65536)::text || ')')::tid]) FROM orders",
+        tally: "SELECT tally.value('first_slots', NULL::tid[])",
+    },
     Check {
         name: "users_by_stage",
         define: "'users_by_stage', 'orders', 'count_distinct', 'user_id', group_by => 'stage', \
