@@ -151,7 +151,7 @@ pub enum TallyError {
 
     /// min, max or count_distinct over text in a database not encoded in UTF-8 (0.12.0).
     #[error(
-        "cannot compute {aggregate} over text, enum labels, jsonb or tsvector in a database not encoded in UTF8"
+        "cannot compute {aggregate} over text, name, enum labels, jsonb or tsvector in a database not encoded in UTF8"
     )]
     TextNotUtf8 { aggregate: String },
 
@@ -619,7 +619,7 @@ impl TallyError {
                 "A value expression is computed for each row: make it read the row's columns, such as column_name => 'price * quantity'; to count rows, leave column_name out."
             }
             EncoderType { .. } => {
-                "It is pg_tally's own encoder of a metric's values: define a metric over such a column instead."
+                "It is pg_tally's own encoder of a metric's values, which the change queries call with the types create_metric takes (docs/sql-api.md lists them); a call by hand with another type has no key to give."
             }
             TsvectorNotNormal { .. } => {
                 "Only binary input (COPY ... FORMAT binary, a binary parameter) makes such a tsvector, with repeated or unsorted lexemes: send it as text, or build it with to_tsvector. The statement was not applied."

@@ -203,7 +203,7 @@ pub fn array_type_of(element: pg_sys::Oid) -> Option<pg_sys::Oid> {
 
 /// The element types `element` reads from the datum (their domains too, by their base
 /// type); those after timestamptz since 0.15.0, those after bytea since 0.21.0 (with the
-/// reg* types, `model::system_key::REG_TYPES`).
+/// reg* types, `ffi::REG_TYPES`).
 const READ_FROM_DATUM: [pg_sys::Oid; 27] = [
     pg_sys::INT2OID,
     pg_sys::INT4OID,

@@ -732,6 +732,12 @@ fn array_of_key(
 /// bounds first when a lower bound is not 1 (`[0:1]={...}`), each element as
 /// `write_element` writes it, a NULL element as `NULL`.
 fn write_array(elements: &[Option<String>], dimensions: &[(i32, i32)]) -> String {
+    // An array without elements is `{}` whatever its dimensions, as array_out writes it
+    // (0.21.0, found by a hostile probe: `''::oidvector::oid[]` has one dimension of length
+    // 0 and lower bound 0, whose `[0:-1]={}` array_in refuses).
+    if elements.is_empty() {
+        return "{}".to_string();
+    }
     let mut text = String::new();
     if dimensions.iter().any(|(_, lower_bound)| *lower_bound != 1) {
         for (length, lower_bound) in dimensions {
@@ -913,8 +919,10 @@ mod unit {
     fn array_keys_read_back() {
         // (dimensions, elements, the text they read back as)
         type Case = (&'static [(i32, i32)], Vec<Option<Element>>, &'static str);
-        let cases: [Case; 5] = [
+        let cases: [Case; 7] = [
             (&[], vec![], "{}"),
+            (&[(0, 0)], vec![], "{}"),
+            (&[(2, 1), (0, 0)], vec![], "{}"),
             (
                 &[(3, 1)],
                 vec![Some(Element::Integer(-7)), None, Some(Element::Integer(9))],

@@ -212,9 +212,8 @@ impl Metric {
             ValueType::Money | ValueType::Timetz | ValueType::Aclitem
                 if self.aggregate == Aggregate::CountDistinct =>
             {
-                format!(
-                "tally._tracked_array(CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END)"
-            )
+                let element = format!("CASE WHEN ({column}) IS NULL THEN NULL ELSE ARRAY[{typed}] END");
+                format!("tally._tracked_array({element})")
             }
             // min and max (0.17.0; arrays 0.18.0; multiranges 0.19.0): by a key in the
             // values' order, read from the datum (money by its amount, whatever lc_monetary

@@ -1182,10 +1182,12 @@ fn element_bytes(element: &crate::ffi::arrays::Element) -> Vec<u8> {
 fn _tracked_array(value: pgrx::AnyArray) -> SqlResult<AnyNumeric> {
     let mut key = ArrayKey::default();
     if !crate::ffi::arrays::read(&value, |part| key.add(part)) {
-        return Err(TallyError::Internal(format!(
-            "an array of type {} reached the array encoder",
-            crate::ffi::datetime::type_name(value.oid())
-        ))
+        // Only a hand call passes one (`catalog::define` takes no other array type).
+        return Err(TallyError::EncoderType {
+            function: "_tracked_array",
+            takes: "an array of a type whose count_distinct is kept",
+            type_name: crate::ffi::datetime::type_name(value.oid()),
+        }
         .into());
     }
     Ok(numeric(encode_bytea(&key.bytes)))

@@ -571,8 +571,10 @@ fn _refuse_value(
 /// (which no index of `tally._state` could take), as `pg_column_size(value + 0)` measured it
 /// in the change queries before. One call per value: the queries named the value (its
 /// encoder's call, over the row's value expression) twice before, in the check and in the
-/// kept branch. Stable, not immutable, so that the planner never calls it on a constant
-/// value while planning a change query whose rows may be none (`_refuse_value`'s reason).
+/// kept branch. Stable, not immutable, so that constant folding does not call it on a
+/// constant value while planning a change query whose rows may be none (the queries name
+/// it only in the target list, GROUP BY and a HAVING `IS NOT NULL`, where nothing else
+/// evaluates it while planning).
 #[pg_extern(stable, strict, parallel_safe)]
 fn _kept_value(
     metric: &str,
