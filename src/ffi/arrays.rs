@@ -263,10 +263,6 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
         // SAFETY: the caller passes a non-NULL datum of `base`, a built-in type.
         return Some(Element::Text(unsafe { output_text(base, datum) }));
     }
-    if crate::ffi::REG_TYPES.contains(&base) || base == pg_sys::OIDOID {
-        // An oid: four bytes by value (a reg* type's representation is an oid's).
-        return Some(Element::Unsigned(u64::from(datum.value() as u32)));
-    }
     // SAFETY: the caller passes a non-NULL datum of `base`.
     if let Some(element) = unsafe { system_element(base, datum) } {
         return Some(element);
@@ -325,7 +321,13 @@ unsafe fn system_element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Elem
     // By-value datums as `fetch_att` makes them: a 4-byte or 1-byte value sign-extended, so
     // only its own low bytes are read (`as u32`, `as u8`).
     Some(match base {
-        pg_sys::XIDOID | pg_sys::CIDOID => Element::Unsigned(u64::from(datum.value() as u32)),
+        // An oid, xid or cid: four bytes by value (a reg* type's representation is an oid's).
+        four_bytes
+            if matches!(four_bytes, pg_sys::OIDOID | pg_sys::XIDOID | pg_sys::CIDOID)
+                || crate::ffi::REG_TYPES.contains(&four_bytes) =>
+        {
+            Element::Unsigned(u64::from(datum.value() as u32))
+        }
         pg_sys::XID8OID | pg_sys::PG_LSNOID => Element::Unsigned(datum.value() as u64),
         pg_sys::CHAROID => Element::Unsigned(u64::from(datum.value() as u8)),
         pg_sys::TIDOID => {
