@@ -177,6 +177,12 @@ pub enum TallyError {
     #[error("cannot group by column \"{column}\" of type {type_name}: pg_tally cannot follow its equality")]
     UnknownGroupEquality { column: String, type_name: String },
 
+    /// min or max over citext values (0.21.0, which counts their distinct values): citext's
+    /// order ties values that differ only in case, so which of them is the min depends on
+    /// the order a scan meets them.
+    #[error("cannot compute {aggregate} over {what} of type citext: its order ties values that differ only in case")]
+    CitextOrder { aggregate: String, what: String },
+
     /// A group column of an enum in a database not encoded in UTF8 (0.16.0: its labels are
     /// kept as UTF-8, as an enum's values are).
     #[error("cannot group by {what} in a database not encoded in UTF8")]
@@ -455,7 +461,8 @@ impl TallyError {
             | WrongGroupByType(_)
             | WrongBucketType { .. }
             | WrongGroupType { .. }
-            | UnknownGroupEquality { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
+            | UnknownGroupEquality { .. }
+            | CitextOrder { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
             FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
             NotOneExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
             ExpressionNotAllowed { code, .. } | FoldFailed { code, .. } => *code,
@@ -573,7 +580,7 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector (not tsquery: its text does not tell every two queries apart), and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector; count works on any column."
+                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector (not tsquery: its text does not tell every two queries apart), and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector, oidvector and citext (as its equality counts: case-insensitive); count works on any column."
             }
             WrongValueType { .. } => {
                 "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector; count works on any value."
@@ -590,6 +597,9 @@ impl TallyError {
             }
             PartitionSource { .. } => {
                 "Define the metric on the partitioned table, with a filter on the partition key (rows written through the partitioned table fire no statement trigger of a partition)."
+            }
+            CitextOrder { .. } => {
+                "Order by a built-in text that tells case apart: column_name => 'lower(email::text)' (the lowered text in the column's collation) or 'email::text' (as written); count_distinct takes citext itself, as citext's equality counts."
             }
             UnknownGroupEquality { .. } => {
                 "Group by a generated column of a built-in type that holds the value as the groups should be told apart, such as lower(email::text)."

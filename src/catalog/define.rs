@@ -902,7 +902,9 @@ fn refuse_temporary_dependencies(
 /// write, and whoever owns a type the expression meets may add a cast from it (CREATE CAST
 /// needs only that) or an implicit one, which the same text would then run: as the table's
 /// owner, a superuser for a superuser's table (0.11.0, found by a hostile probe). Types of
-/// the owner's own can only be changed by it.
+/// the owner's own can only be changed by it; a superuser's (0.21.0: an extension's, such as
+/// citext, which a trusted extension's script creates as the bootstrap superuser) only by a
+/// superuser, who could run anything as anyone anyway.
 fn refuse_foreign_types(
     client: &SpiClient<'_>,
     source: &Source,
@@ -931,6 +933,7 @@ fn refuse_foreign_types(
                                       u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
                FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
               WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = t.typowner AND r.rolsuper) \
               ORDER BY 1 LIMIT 1",
             Some(1),
             &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
@@ -1222,6 +1225,11 @@ fn check_value(
         }
     };
     if let Some(column) = column {
+        if reads_as_citext(client, aggregate, column.type_oid)? {
+            let what = format!("column \"{}\"", column.name);
+            let key = crate::sql::citext_key_text(&column.name);
+            return citext_value(client, source, aggregate, &what, &key, depends_on);
+        }
         let wrong = || TallyError::WrongColumnType {
             aggregate: aggregate.as_str().into(),
             column: column.name.clone(),
@@ -1260,6 +1268,83 @@ fn check_value(
         Collation::OfExpression(checked.collation),
         "a value expression",
         wrong,
+    )?;
+    depends_on.extend(checked.columns);
+    Ok((
+        Value::Expression(crate::sql::Expression::stored(checked.canonical)),
+        value_kind,
+    ))
+}
+
+/// Whether `aggregate` reads a column of type `type_oid` (a domain's by its base type) as
+/// citext's (0.21.0): min, max and count_distinct over a type whose default btree operator
+/// class tests equality with `citext_eq` of the citext library. Only a superuser can create
+/// a C function or an operator class (a trusted extension's script runs as one), so a type
+/// that passes compares as citext does, whatever it is named; a role's domain or enum named
+/// citext does not pass. (A value expression of type citext is refused before this: its
+/// type is not built in.)
+fn reads_as_citext(
+    client: &SpiClient<'_>,
+    aggregate: Aggregate,
+    type_oid: pg_sys::Oid,
+) -> Result<bool> {
+    let base = crate::ffi::datetime::base_type(type_oid);
+    if !matches!(
+        aggregate,
+        Aggregate::Min | Aggregate::Max | Aggregate::CountDistinct
+    ) || base.to_u32() < pg_sys::FirstNormalObjectId
+    {
+        return Ok(false);
+    }
+    Ok(client
+        .select(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_opclass c \
+                 JOIN pg_catalog.pg_amop o ON o.amopfamily = c.opcfamily AND o.amopstrategy = 3 \
+                                          AND o.amoplefttype = c.opcintype AND o.amoprighttype = c.opcintype \
+                 JOIN pg_catalog.pg_operator op ON op.oid = o.amopopr \
+                 JOIN pg_catalog.pg_proc p ON p.oid = op.oprcode \
+                WHERE c.opcmethod = 403 AND c.opcdefault AND c.opcintype = $1 \
+                  AND p.prolang = 13 AND p.prosrc = 'citext_eq' AND p.probin = '$libdir/citext')",
+            Some(1),
+            &[base.into()],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false))
+}
+
+/// A count_distinct over a citext column (0.21.0) counts it as citext's equality tells values
+/// apart: by `key` (`sql::citext_key_text`, their text lowered as `citext_eq` lowers it),
+/// which is checked and kept as any value expression is, so the metric shows it as its
+/// value expression. min and max are refused (`CitextOrder`): citext's order ties values
+/// that differ only in case, and which of them a min is depends on the order a scan meets
+/// them.
+fn citext_value(
+    client: &SpiClient<'_>,
+    source: &Source,
+    aggregate: Aggregate,
+    what: &str,
+    key: &str,
+    depends_on: &mut Vec<String>,
+) -> Result<(Value, ValueKind)> {
+    if aggregate != Aggregate::CountDistinct {
+        return Err(TallyError::CitextOrder {
+            aggregate: aggregate.as_str().into(),
+            what: what.into(),
+        });
+    }
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_12) {
+        return Err(TallyError::CatalogOutdated);
+    }
+    let checked = check_expression(source, key, ExpressionRole::Value)?;
+    refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
+    let value_kind = value_kind(
+        client,
+        aggregate,
+        checked.type_oid,
+        Collation::OfExpression(checked.collation),
+        what,
+        || TallyError::Internal(format!("citext's key of {what} is not text")),
     )?;
     depends_on.extend(checked.columns);
     Ok((

@@ -142,6 +142,17 @@ pub fn text_form_sql(column: &str) -> String {
     format!("{}::pg_catalog.text", Ident::new(column))
 }
 
+/// A citext column's values as citext's equality compares them (0.21.0): their text lowered
+/// in the database's default collation, which is what `citext_eq` compares byte for byte (it
+/// lowers both sides in that collation, whatever the column's). The text is checked as any
+/// value expression is (`define::check_expression`) before it is stored.
+pub fn citext_key_text(column: &str) -> String {
+    format!(
+        "pg_catalog.lower({}::pg_catalog.text COLLATE pg_catalog.\"default\")",
+        Ident::new(column)
+    )
+}
+
 /// `SELECT <expressions> FROM ONLY <table>`: parse analysis of it gives the compiled
 /// expressions of the single-row path (`write::sys::RowExprs`).
 pub fn row_expressions_sql(table: &Relation, expressions: &[Sql]) -> Sql {

@@ -14,7 +14,8 @@ use std::io::Write;
 /// `scaled` (0.16.0), a numeric without a scale of its own, holds one amount as 5, 5.0 or
 /// 5.00, which GROUP BY makes one group.
 pub const ORDERS_TABLE: &str =
-    "DO $$ BEGIN \
+    "CREATE EXTENSION IF NOT EXISTS citext; \
+    DO $$ BEGIN \
         CREATE COLLATION label_order (provider = icu, locale = 'und-u-kn-true'); \
     EXCEPTION WHEN feature_not_supported THEN \
         CREATE COLLATION label_order (provider = libc, locale = 'C.utf8'); \
@@ -26,7 +27,9 @@ pub const ORDERS_TABLE: &str =
         WHEN 'PAID' THEN 'paid'::order_stage WHEN 'SHIPPED' THEN 'shipped'::order_stage \
         WHEN 'CANCELLED' THEN 'cancelled'::order_stage WHEN 'REFUNDED' THEN 'refunded'::order_stage END) STORED, \
     label text COLLATE label_order GENERATED ALWAYS AS (lower(left(status, 20)) || (qty % 12)::text) STORED, \
-    scaled numeric GENERATED ALWAYS AS (round(amount, abs(qty % 3))) STORED)";
+    scaled numeric GENERATED ALWAYS AS (round(amount, abs(qty % 3))) STORED, \
+    contact citext GENERATED ALWAYS AS (CASE WHEN qty % 2 = 0 THEN lower(left(status, 12)) \
+        ELSE left(status, 12) END || abs(qty % 3)::text) STORED)";
 
 pub const STATUSES: [&str; 5] = ["PENDING", "PAID", "SHIPPED", "CANCELLED", "REFUNDED"];
 
@@ -773,6 +776,14 @@ pub const CHECKS: &[Check] = &[
                  FROM orders WHERE created_at IS NOT NULL GROUP BY 1",
         tally: "SELECT bucket_start, group_key, value::text \
                 FROM tally.series('first_kind_daily', '2000-01-01', '2100-01-01', NULL::\"char\")",
+    },
+    // 0.21.0: count_distinct over citext (a generated column: a status lowered or not, so
+    // case variants of one value), counted as citext's equality counts, case-insensitively.
+    Check {
+        name: "contacts_by_stage",
+        define: "'contacts_by_stage', 'orders', 'count_distinct', 'contact', group_by => 'stage'",
+        oracle: "SELECT stage::text, count(DISTINCT contact)::numeric FROM orders GROUP BY stage",
+        tally: "SELECT * FROM tally.groups('contacts_by_stage')",
     },
     // 0.21.0: arrays of Postgres' own types: max over oid[] by status (oids past 2^31, NULL
     // elements above every value), min over tid[] (by block, then offset).
