@@ -183,6 +183,11 @@ pub enum TallyError {
     #[error("cannot compute {aggregate} over {what} of type citext: its order ties values that differ only in case")]
     CitextOrder { aggregate: String, what: String },
 
+    /// A metric's column changed to citext (0.21.0, found by a hostile probe): its counters
+    /// keep apart values that citext's equality takes as one.
+    #[error("column \"{column}\" would be of type citext, whose equality the counters of {aggregate} over it do not follow")]
+    ChangedToCitext { aggregate: String, column: String },
+
     /// A group column of an enum in a database not encoded in UTF8 (0.16.0: its labels are
     /// kept as UTF-8, as an enum's values are).
     #[error("cannot group by {what} in a database not encoded in UTF8")]
@@ -462,7 +467,8 @@ impl TallyError {
             | WrongBucketType { .. }
             | WrongGroupType { .. }
             | UnknownGroupEquality { .. }
-            | CitextOrder { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
+            | CitextOrder { .. }
+            | ChangedToCitext { .. } => Code::ERRCODE_DATATYPE_MISMATCH,
             FilterNotBoolean(_) => Code::ERRCODE_DATATYPE_MISMATCH,
             NotOneExpression { .. } => Code::ERRCODE_SYNTAX_ERROR,
             ExpressionNotAllowed { code, .. } | FoldFailed { code, .. } => *code,
@@ -600,6 +606,9 @@ impl TallyError {
             }
             CitextOrder { .. } => {
                 "Order by a built-in text that tells case apart: column_name => 'lower(email::text)' (the lowered text in the column's collation) or 'email::text' (as written); count_distinct takes citext itself, as citext's equality counts."
+            }
+            ChangedToCitext { .. } => {
+                "Drop the metric first with tally.drop_metric(name), change the column, then define the metric again: count_distinct over a citext column counts as citext's equality does."
             }
             UnknownGroupEquality { .. } => {
                 "Group by a generated column of a built-in type that holds the value as the groups should be told apart, such as lower(email::text)."

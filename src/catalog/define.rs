@@ -902,9 +902,12 @@ fn refuse_temporary_dependencies(
 /// write, and whoever owns a type the expression meets may add a cast from it (CREATE CAST
 /// needs only that) or an implicit one, which the same text would then run: as the table's
 /// owner, a superuser for a superuser's table (0.11.0, found by a hostile probe). Types of
-/// the owner's own can only be changed by it; a superuser's (0.21.0: an extension's, such as
-/// citext, which a trusted extension's script creates as the bootstrap superuser) only by a
-/// superuser, who could run anything as anyone anyway.
+/// the owner's own can only be changed by it; the bootstrap superuser's (0.21.0: an
+/// extension's, such as citext, which a trusted extension's script creates as that role) only
+/// by a superuser, who could run anything as anyone anyway. Not another superuser's: REASSIGN
+/// OWNED BY that role, which fires no event trigger, could give its types to anyone (found by
+/// a hostile probe); Postgres refuses it for the bootstrap superuser's objects. (That role can
+/// lose SUPERUSER on PostgreSQL 15 only: its types count as foreign again then.)
 fn refuse_foreign_types(
     client: &SpiClient<'_>,
     source: &Source,
@@ -933,7 +936,8 @@ fn refuse_foreign_types(
                                       u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
                FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
               WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
-                AND NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = t.typowner AND r.rolsuper) \
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_roles r \
+                                 WHERE r.oid = t.typowner AND r.oid = 10::pg_catalog.oid AND r.rolsuper) \
               ORDER BY 1 LIMIT 1",
             Some(1),
             &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
@@ -1039,6 +1043,13 @@ fn check_group_by(
         }
         if is_new {
             check_new_group_column(&column)?;
+        } else if compares_as_citext(client, column.type_oid)? {
+            // A stored metric's group column, now citext (ALTER TABLE ... TYPE citext, found
+            // by a hostile probe): its groups keep apart what citext's equality takes as one.
+            return Err(TallyError::UnknownGroupEquality {
+                column: column.name,
+                type_name: column.type_name,
+            });
         }
         if let Some(enum_type) = check_group_text_form(source, &column)? {
             if !enums.contains(&enum_type) {
@@ -1225,7 +1236,15 @@ fn check_value(
         }
     };
     if let Some(column) = column {
-        if reads_as_citext(client, aggregate, column.type_oid)? {
+        if aggregate.tracks_values() && compares_as_citext(client, column.type_oid)? {
+            if let ValueRequest::Column(_) = request {
+                // A stored metric's column, now citext (ALTER TABLE ... TYPE citext): its
+                // counters keep apart what citext's equality takes as one value.
+                return Err(TallyError::ChangedToCitext {
+                    aggregate: aggregate.as_str().into(),
+                    column: column.name,
+                });
+            }
             let what = format!("column \"{}\"", column.name);
             let key = crate::sql::citext_key_text(&column.name);
             return citext_value(client, source, aggregate, &what, &key, depends_on);
@@ -1276,24 +1295,15 @@ fn check_value(
     ))
 }
 
-/// Whether `aggregate` reads a column of type `type_oid` (a domain's by its base type) as
-/// citext's (0.21.0): min, max and count_distinct over a type whose default btree operator
-/// class tests equality with `citext_eq` of the citext library. Only a superuser can create
-/// a C function or an operator class (a trusted extension's script runs as one), so a type
-/// that passes compares as citext does, whatever it is named; a role's domain or enum named
-/// citext does not pass. (A value expression of type citext is refused before this: its
-/// type is not built in.)
-fn reads_as_citext(
-    client: &SpiClient<'_>,
-    aggregate: Aggregate,
-    type_oid: pg_sys::Oid,
-) -> Result<bool> {
+/// Whether values of type `type_oid` (a domain's by its base type) compare as citext's
+/// (0.21.0): its default btree operator class tests equality with `citext_eq` of the citext
+/// library. Only a superuser can create a C function or an operator class (a trusted
+/// extension's script runs as one), so a type that passes compares as citext does, whatever
+/// it is named; a role's domain or enum named citext does not pass. (A value expression of
+/// type citext is refused before this is asked: its type is not built in.)
+fn compares_as_citext(client: &SpiClient<'_>, type_oid: pg_sys::Oid) -> Result<bool> {
     let base = crate::ffi::datetime::base_type(type_oid);
-    if !matches!(
-        aggregate,
-        Aggregate::Min | Aggregate::Max | Aggregate::CountDistinct
-    ) || base.to_u32() < pg_sys::FirstNormalObjectId
-    {
+    if base.to_u32() < pg_sys::FirstNormalObjectId {
         return Ok(false);
     }
     Ok(client

@@ -35,6 +35,15 @@ pub fn record_expression_dependencies(
             ),
         });
     }
+    if let Some((from, to)) = foreign_implicit_cast(expression) {
+        return Err(TallyError::ExpressionNotAllowed {
+            role,
+            code: pgrx::PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            message: format!(
+                "it reads a value of type {from} as {to} through an implicit cast, so {to}'s operators compare it, not {from}'s (write the cast, such as email::text, or lower(email::text) for citext's case-insensitive sense)"
+            ),
+        });
+    }
     // SAFETY: `expression` is a node parse analysis just built in this memory context.
     // recordDependencyOnSingleRelExpr only reads it and inserts pg_depend rows for it;
     // CommandCounterIncrement makes them visible to the query that reads them back.
@@ -75,12 +84,7 @@ fn settings_dependent_json(expression: *mut pg_sys::Expr) -> Option<String> {
             &mut found as *mut pg_sys::Oid as *mut std::ffi::c_void,
         );
     }
-    (found != pg_sys::InvalidOid).then(|| {
-        // SAFETY: format_type_be reads the type's catalog row and returns a palloc'd string.
-        unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(found)) }
-            .to_string_lossy()
-            .into_owned()
-    })
+    (found != pg_sys::InvalidOid).then(|| type_name(found))
 }
 
 /// Before PostgreSQL 17 there is no JSON_VALUE or JSON_QUERY.
@@ -121,5 +125,107 @@ unsafe extern "C-unwind" fn json_walker(
             }
         }
         pg_sys::expression_tree_walker(node, Some(json_walker), context)
+    }
+}
+
+/// The first implicit cast in `expression` from a type not built in (0.21.0, found by a
+/// hostile probe), as the names of its source and target types. A filter is read with only
+/// Postgres' own operators in sight, so `email = 'a'` over citext reads as
+/// `email::text = 'a'::text`, text's case-sensitive equality, where the writer of the filter
+/// meant citext's: refused, so that the conversion is written (`email::text`) when meant. A
+/// domain counts by its base type, an array by its element's: a domain over a built-in
+/// type converts to it as it is.
+fn foreign_implicit_cast(expression: *mut pg_sys::Expr) -> Option<(String, String)> {
+    let mut found = [pg_sys::InvalidOid; 2];
+    // SAFETY: `expression` is a node tree parse analysis just built; the walker reads it only,
+    // and `found` outlives the walk.
+    unsafe {
+        implicit_cast_walker(
+            expression as *mut pg_sys::Node,
+            found.as_mut_ptr() as *mut std::ffi::c_void,
+        );
+    }
+    (found[0] != pg_sys::InvalidOid).then(|| (type_name(found[0]), type_name(found[1])))
+}
+
+/// A type's name as Postgres formats it (`public.citext`).
+fn type_name(type_oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be reads the type's catalog row and returns a palloc'd string.
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(type_oid)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Whether a value of `type_oid` is of a type not built in, by its base type (a domain's),
+/// an array's by its element's base type.
+fn is_foreign_type(type_oid: pg_sys::Oid) -> bool {
+    // SAFETY: getBaseType and get_element_type read the type cache (an ERROR for a missing
+    // type propagates as any other).
+    let base = unsafe {
+        let base = pg_sys::getBaseType(type_oid);
+        match pg_sys::get_element_type(base) {
+            element if element == pg_sys::InvalidOid => base,
+            element => pg_sys::getBaseType(element),
+        }
+    };
+    base.to_u32() >= pg_sys::FirstNormalObjectId
+}
+
+/// `expression_tree_walker` callback of `foreign_implicit_cast`: stops at the first implicit
+/// cast (a relabeling, an I/O conversion, a cast function, an array's element conversion)
+/// whose input is of a foreign type, storing its input and result types in `context`.
+///
+/// # Safety
+/// `node` is null or a valid node; `context` points to two `pg_sys::Oid`s.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn implicit_cast_walker(
+    node: *mut pg_sys::Node,
+    context: *mut std::ffi::c_void,
+) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    let implicit = pg_sys::CoercionForm::COERCE_IMPLICIT_CAST;
+    // SAFETY: the caller's promise; each tag names the node's struct, whose `arg` (or first
+    // argument) is an expression node exprType reads.
+    unsafe {
+        let cast: Option<(*mut pg_sys::Node, pg_sys::Oid)> = match (*node).type_ {
+            pg_sys::NodeTag::T_RelabelType => {
+                let relabel = node as *mut pg_sys::RelabelType;
+                ((*relabel).relabelformat == implicit)
+                    .then(|| ((*relabel).arg as *mut pg_sys::Node, (*relabel).resulttype))
+            }
+            pg_sys::NodeTag::T_CoerceViaIO => {
+                let coerce = node as *mut pg_sys::CoerceViaIO;
+                ((*coerce).coerceformat == implicit)
+                    .then(|| ((*coerce).arg as *mut pg_sys::Node, (*coerce).resulttype))
+            }
+            pg_sys::NodeTag::T_ArrayCoerceExpr => {
+                let coerce = node as *mut pg_sys::ArrayCoerceExpr;
+                ((*coerce).coerceformat == implicit)
+                    .then(|| ((*coerce).arg as *mut pg_sys::Node, (*coerce).resulttype))
+            }
+            pg_sys::NodeTag::T_FuncExpr => {
+                let call = node as *mut pg_sys::FuncExpr;
+                let args = pgrx::PgList::<pg_sys::Node>::from_pg((*call).args);
+                match args.get_ptr(0) {
+                    Some(first) if (*call).funcformat == implicit => {
+                        Some((first, (*call).funcresulttype))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some((arg, result)) = cast {
+            let from = pg_sys::exprType(arg);
+            if is_foreign_type(from) {
+                let found = context as *mut pg_sys::Oid;
+                *found = from;
+                *found.add(1) = result;
+                return true;
+            }
+        }
+        pg_sys::expression_tree_walker(node, Some(implicit_cast_walker), context)
     }
 }
