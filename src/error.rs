@@ -171,9 +171,9 @@ pub enum TallyError {
     #[error("cannot define a metric on {relation}: it is a partition of {root}")]
     PartitionSource { relation: String, root: String },
 
-    /// A new group column of a type created by an extension or a role (0.16.0, found by a
-    /// hostile probe: citext's text cast writes apart what its equality, case-insensitive,
-    /// takes as one group).
+    /// A group column of a type created by an extension or a role (a new metric's: 0.16.0,
+    /// found by a hostile probe: citext's text cast writes apart what its equality,
+    /// case-insensitive, takes as one group; a column an ALTER TABLE changes: 0.21.0).
     #[error("cannot group by column \"{column}\" of type {type_name}: pg_tally cannot follow its equality")]
     UnknownGroupEquality { column: String, type_name: String },
 
@@ -185,7 +185,7 @@ pub enum TallyError {
 
     /// A metric's column changed to citext (0.21.0, found by a hostile probe): its counters
     /// keep apart values that citext's equality takes as one.
-    #[error("column \"{column}\" would be of type citext, whose equality the counters of {aggregate} over it do not follow")]
+    #[error("column \"{column}\" would be of type citext, which the counters of {aggregate} over it cannot follow")]
     ChangedToCitext { aggregate: String, column: String },
 
     /// A group column of an enum in a database not encoded in UTF8 (0.16.0: its labels are
@@ -608,7 +608,7 @@ impl TallyError {
                 "Order by a built-in text that tells case apart: column_name => 'lower(email::text)' (the lowered text in the column's collation) or 'email::text' (as written); count_distinct takes citext itself, as citext's equality counts."
             }
             ChangedToCitext { .. } => {
-                "Drop the metric first with tally.drop_metric(name), change the column, then define the metric again: count_distinct over a citext column counts as citext's equality does."
+                "Drop the metric first with tally.drop_metric(name), change the column, then define the metric again: count_distinct over a citext column counts as citext's equality does; min and max read lower(column::text) or column::text."
             }
             UnknownGroupEquality { .. } => {
                 "Group by a generated column of a built-in type that holds the value as the groups should be told apart, such as lower(email::text)."
