@@ -132,6 +132,22 @@ SELECT tally.drop_metric('ci_later_d'), tally.drop_metric('ci_later_k');
 DROP TABLE ci_later;
 RESET ROLE;
 
+-- Another superuser's type stays foreign (the bootstrap superuser's, citext's, are taken):
+-- REASSIGN OWNED BY that role, which fires no event trigger, could give it to a role whose
+-- cast the stored text would then run as the table's owner (found by a hostile probe).
+CREATE ROLE ci_admin SUPERUSER;
+SET ROLE ci_admin;
+CREATE DOMAIN ci_admin_int AS int;
+RESET ROLE;
+SET ROLE ci_owner;
+CREATE TABLE ci_admin_t (id int, s ci_admin_int[]);
+SELECT tally.create_metric('bad', 'ci_admin_t', 'count_distinct', 's::int[]');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE ci_admin_t;
+RESET ROLE;
+DROP DOMAIN ci_admin_int;
+DROP ROLE ci_admin;
+
 -- The type given to another role later: the DDL hook refuses it, as for any type the
 -- expressions read (that role could add a cast from it).
 ALTER TYPE citext OWNER TO ci_writer;
