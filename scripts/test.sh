@@ -180,6 +180,7 @@ if $run_matrix; then
   fi
 
   newest="$(for m in ${PGTALLY_MATRIX-16 17 18}; do echo "$m"; done | sort -n | tail -1)"
-  step "packages: the .deb (dpkg -i on Debian's 15) and the newest major's tarball ($newest), built, installed, used"
+  if [ -n "$newest" ]; then tarball=" and the newest major's tarball ($newest)"; else tarball=""; fi
+  step "packages: the .deb (dpkg -i on Debian's 15)$tarball, built, installed, used"
   PGTALLY_PACKAGE_MAJORS="15 $newest" bash tests/package.sh
 fi

@@ -313,6 +313,12 @@ enum Rebuild {
 fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
     Spi::connect_mut(|client| -> Result<()> {
         let metrics = Metric::load_for_source(client, source)?;
+        let Some(first) = metrics.first() else {
+            return Ok(());
+        };
+        // The metrics a column they read changed type for (recorded now; the statement's
+        // failure below takes the record back with it).
+        let retyped = follow_read_types(client, first.source_oid)?;
         for metric in &metrics {
             let request = Request {
                 name: &metric.name,
@@ -328,7 +334,10 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                 bucket_column: metric.bucket_column.as_deref(),
                 time_zone: &metric.time_zone,
             };
-            let valid = validate(client, &request, false).map_err(|cause| {
+            let validation = Validation::Existing {
+                retyped: retyped.contains(&metric.id),
+            };
+            let valid = validate(client, &request, validation).map_err(|cause| {
                 TallyError::SourceChangeBreaks {
                     metric: metric.name.clone(),
                     cause: cause.to_string(),
@@ -360,10 +369,6 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
                 });
             }
         }
-        let Some(first) = metrics.first() else {
-            return Ok(());
-        };
-        let retyped = follow_read_types(client, first.source_oid)?;
         let relabelled = follow_enum_labels(client, first.source_oid, &first.source)?;
         if rebuild == Rebuild::Triggers {
             trigger::reinstall_if_present(client, first.source_oid)?;
@@ -523,7 +528,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .and_then(|schema| ffi::relation_in(schema, c"_metric"))
         .ok_or(TallyError::CatalogOutdated)?;
     ffi::lock_table(metrics, pg_sys::ShareRowExclusiveLock);
-    let valid = validate(client, request, true)?;
+    let valid = validate(client, request, Validation::New)?;
     refuse_unseen_writes(client, valid.source.oid)?;
     // Before the table, as an ALTER TYPE's hook takes them (the enum, then the table): the
     // labels this metric saves stay the enums' until it commits.
@@ -602,7 +607,22 @@ fn warn_if_subscribed(client: &SpiClient<'_>, metric: &str, source: &Source) -> 
     Ok(())
 }
 
-fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> Result<Validated> {
+/// What a validation checks a definition as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Validation {
+    /// A metric being defined.
+    New,
+    /// A metric's definition again, after a change to its table (the DDL hook); `retyped`
+    /// when a column it reads changed type.
+    Existing { retyped: bool },
+}
+
+fn validate(
+    client: &mut SpiClient<'_>,
+    request: &Request<'_>,
+    validation: Validation,
+) -> Result<Validated> {
+    let is_new = validation == Validation::New;
     if request.name.is_empty() {
         return Err(TallyError::EmptyName("metric name"));
     }
@@ -629,7 +649,7 @@ fn validate(client: &mut SpiClient<'_>, request: &Request<'_>, is_new: bool) -> 
         }
     };
 
-    let (group_by, group_enums) = check_group_by(client, &source, &request.group_by, is_new)?;
+    let (group_by, group_enums) = check_group_by(client, &source, &request.group_by, validation)?;
     depends_on.extend(group_by.iter().cloned());
 
     let bucket = match (request.bucket, request.bucket_column) {
@@ -902,9 +922,9 @@ fn refuse_temporary_dependencies(
 /// write, and whoever owns a type the expression meets may add a cast from it (CREATE CAST
 /// needs only that) or an implicit one, which the same text would then run: as the table's
 /// owner, a superuser for a superuser's table (0.11.0, found by a hostile probe). Types of
-/// the owner's own can only be changed by it; the bootstrap superuser's (0.21.0: an
-/// extension's, such as citext, which a trusted extension's script creates as that role) only
-/// by a superuser, who could run anything as anyone anyway. Not another superuser's: REASSIGN
+/// the owner's own can only be changed by it; the bootstrap superuser's (0.21.0: such as
+/// citext's when a role that is no superuser created the extension, whose script then runs as
+/// that role, or when that role did) only by a superuser, who could run anything as anyone anyway. Not another superuser's: REASSIGN
 /// OWNED BY that role, which fires no event trigger, could give its types to anyone (found by
 /// a hostile probe); Postgres refuses it for the bootstrap superuser's objects. (That role can
 /// lose SUPERUSER on PostgreSQL 15 only: its types count as foreign again then.)
@@ -932,15 +952,20 @@ fn refuse_foreign_types(
                          WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped \
                   ) n(type_oid) \
                   WHERE n.type_oid IS NOT NULL AND n.type_oid <> 0) \
-             SELECT pg_catalog.format('column \"%s\" uses type %s, which the table''s owner does not own', \
+             SELECT pg_catalog.format('column \"%s\" uses type %s, which neither the table''s owner nor the bootstrap superuser owns', \
                                       u.column_name, pg_catalog.format_type(u.type_oid, NULL)) \
                FROM used u JOIN pg_catalog.pg_type t ON t.oid = u.type_oid \
               WHERE u.type_oid >= 16384::pg_catalog.oid AND t.typowner <> $3::pg_catalog.oid \
                 AND NOT EXISTS (SELECT FROM pg_catalog.pg_roles r \
-                                 WHERE r.oid = t.typowner AND r.oid = 10::pg_catalog.oid AND r.rolsuper) \
+                                 WHERE r.oid = t.typowner AND r.oid = $4::pg_catalog.oid AND r.rolsuper) \
               ORDER BY 1 LIMIT 1",
             Some(1),
-            &[source.oid.into(), columns.to_vec().into(), source.owner.into()],
+            &[
+                source.oid.into(),
+                columns.to_vec().into(),
+                source.owner.into(),
+                pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID).into(),
+            ],
         )?
         .next()
         .map(|row| row.get::<String>(1))
@@ -1026,7 +1051,7 @@ fn check_group_by(
     client: &SpiClient<'_>,
     source: &Source,
     names: &[&str],
-    is_new: bool,
+    validation: Validation,
 ) -> Result<(Vec<String>, Vec<pg_sys::Oid>)> {
     if names.len() > MAX_GROUP_COLUMNS {
         return Err(TallyError::TooManyGroupColumns(names.len()));
@@ -1041,13 +1066,14 @@ fn check_group_by(
         if columns.contains(&column.name) {
             return Err(TallyError::RepeatedGroupColumn(column.name));
         }
-        if is_new {
-            check_new_group_column(&column)?;
-        } else {
+        match validation {
+            Validation::New => check_new_group_column(&column)?,
             // A stored metric's group column changed to such a type (ALTER TABLE ... TYPE
             // citext, cube, seg: found by hostile probes): its groups would keep apart what
-            // the type's equality takes as one (`(0)` and `(-0)` as cubes).
-            require_known_group_equality(&column)?;
+            // the type's equality takes as one (`(0)` and `(-0)` as cubes). A metric grouped
+            // by one before 0.16.0 keeps working while its columns keep their types.
+            Validation::Existing { retyped: true } => require_known_group_equality(&column)?,
+            Validation::Existing { retyped: false } => {}
         }
         if let Some(enum_type) = check_group_text_form(source, &column)? {
             if !enums.contains(&enum_type) {
@@ -1060,7 +1086,7 @@ fn check_group_by(
 }
 
 /// What a new metric's group column must be besides (0.16.0, found by a hostile probe;
-/// metrics defined before keep working): of a built-in type or an enum (a type an extension
+/// metrics defined before keep working while their columns keep their types): of a built-in type or an enum (a type an extension
 /// or a role created may equate what its text cast writes apart: citext, case-insensitive),
 /// and in a database not encoded in UTF8 of a type whose text is ASCII (the reads return
 /// keys as UTF-8).
@@ -1141,7 +1167,7 @@ fn recheck_locked(
     request: &Request<'_>,
     valid: &Validated,
 ) -> Result<()> {
-    let again = validate(client, request, true)?;
+    let again = validate(client, request, Validation::New)?;
     refuse_unseen_writes(client, again.source.oid)?;
     if again.value != valid.value
         || again.value_kind != valid.value_kind
@@ -1252,7 +1278,7 @@ fn check_value(
                 });
             }
             let what = format!("column \"{}\"", column.name);
-            let key = crate::sql::citext_key_text(&column.name);
+            let key = crate::sql::citext_lowered_sql(&column.name);
             return citext_value(client, source, aggregate, &what, &key, depends_on);
         }
         let wrong = || TallyError::WrongColumnType {
@@ -1305,8 +1331,8 @@ fn check_value(
 /// (0.21.0): its default btree operator class tests equality with `citext_eq` of the citext
 /// library. Only a superuser can create a C function or an operator class (a trusted
 /// extension's script runs as one), so a type that passes compares as citext does, whatever
-/// it is named; a role's domain or enum named citext does not pass. (A value expression of
-/// type citext is refused before this is asked: its type is not built in.)
+/// it is named; a role's domain or enum named citext does not pass. Asked for columns only:
+/// a value expression of type citext is refused as not built in.
 fn compares_as_citext(client: &SpiClient<'_>, type_oid: pg_sys::Oid) -> Result<bool> {
     let base = crate::ffi::datetime::base_type(type_oid);
     if base.to_u32() < pg_sys::FirstNormalObjectId {
@@ -1330,7 +1356,7 @@ fn compares_as_citext(client: &SpiClient<'_>, type_oid: pg_sys::Oid) -> Result<b
 }
 
 /// A count_distinct over a citext column (0.21.0) counts it as citext's equality tells values
-/// apart: by `key` (`sql::citext_key_text`, their text lowered as `citext_eq` lowers it),
+/// apart: by `key` (`sql::citext_lowered_sql`, their text lowered as `citext_eq` lowers it),
 /// which is checked and kept as any value expression is, so the metric shows it as its
 /// value expression. min and max are refused (`CitextOrder`): citext's order ties values
 /// that differ only in case, and which of them a min is depends on the order a scan meets
@@ -1360,7 +1386,7 @@ fn citext_value(
         checked.type_oid,
         Collation::OfExpression(checked.collation),
         what,
-        || TallyError::Internal(format!("citext's key of {what} is not text")),
+        || TallyError::Internal(format!("citext's lowered text of {what} is not text")),
     )?;
     depends_on.extend(checked.columns);
     Ok((

@@ -35,12 +35,12 @@ pub fn record_expression_dependencies(
             ),
         });
     }
-    if let Some((from, to)) = foreign_implicit_cast(expression) {
+    if let Some((from, to)) = implicit_cast_from_non_built_in(expression) {
         return Err(TallyError::ExpressionNotAllowed {
             role,
             code: pgrx::PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
             message: format!(
-                "it reads a value of type {from} as {to} through an implicit cast, so {to}'s operators compare it, not {from}'s (write the cast, such as email::text, or lower(email::text) for citext's case-insensitive sense)"
+                "it reads a value of type {from} as {to} through an implicit cast, so {to}'s operators compare it, not {from}'s: write the cast where that is meant (such as email::text; over citext, lower(email::text) compares as citext does)"
             ),
         });
     }
@@ -134,8 +134,8 @@ unsafe extern "C-unwind" fn json_walker(
 /// `email::text = 'a'::text`, text's case-sensitive equality, where the writer of the filter
 /// meant citext's: refused, so that the conversion is written (`email::text`) when meant. A
 /// domain counts by its base type, an array by its element's: a domain over a built-in
-/// type converts to it as it is.
-fn foreign_implicit_cast(expression: *mut pg_sys::Expr) -> Option<(String, String)> {
+/// type converts to it as it is, and a domain to its own base type converts nothing.
+fn implicit_cast_from_non_built_in(expression: *mut pg_sys::Expr) -> Option<(String, String)> {
     let mut found = [pg_sys::InvalidOid; 2];
     // SAFETY: `expression` is a node tree parse analysis just built; the walker reads it only,
     // and `found` outlives the walk.
@@ -156,9 +156,9 @@ fn type_name(type_oid: pg_sys::Oid) -> String {
         .into_owned()
 }
 
-/// Whether a value of `type_oid` is of a type not built in, by its base type (a domain's),
-/// an array's by its element's base type.
-fn is_foreign_type(type_oid: pg_sys::Oid) -> bool {
+/// Whether a value of `type_oid` is of a built-in type, by its base type (a domain's), an
+/// array's by its element's base type.
+fn is_built_in_type(type_oid: pg_sys::Oid) -> bool {
     // SAFETY: getBaseType and get_element_type read the type cache (an ERROR for a missing
     // type propagates as any other).
     let base = unsafe {
@@ -168,12 +168,13 @@ fn is_foreign_type(type_oid: pg_sys::Oid) -> bool {
             element => pg_sys::getBaseType(element),
         }
     };
-    base.to_u32() >= pg_sys::FirstNormalObjectId
+    base.to_u32() < pg_sys::FirstNormalObjectId
 }
 
-/// `expression_tree_walker` callback of `foreign_implicit_cast`: stops at the first implicit
-/// cast (a relabeling, an I/O conversion, a cast function, an array's element conversion)
-/// whose input is of a foreign type, storing its input and result types in `context`.
+/// `expression_tree_walker` callback of `implicit_cast_from_non_built_in`: stops at the first
+/// implicit cast (a relabeling, an I/O conversion, a cast function, an array's element
+/// conversion) of a value of a type not built in to another type, storing its input and
+/// result types in `context`.
 ///
 /// # Safety
 /// `node` is null or a valid node; `context` points to two `pg_sys::Oid`s.
@@ -187,7 +188,8 @@ unsafe extern "C-unwind" fn implicit_cast_walker(
     }
     let implicit = pg_sys::CoercionForm::COERCE_IMPLICIT_CAST;
     // SAFETY: the caller's promise; each tag names the node's struct, whose `arg` (or first
-    // argument) is an expression node exprType reads.
+    // argument) is an expression node exprType reads; getBaseType reads the type cache (an
+    // ERROR for a missing type propagates as any other).
     unsafe {
         let cast: Option<(*mut pg_sys::Node, pg_sys::Oid)> = match (*node).type_ {
             pg_sys::NodeTag::T_RelabelType => {
@@ -219,7 +221,7 @@ unsafe extern "C-unwind" fn implicit_cast_walker(
         };
         if let Some((arg, result)) = cast {
             let from = pg_sys::exprType(arg);
-            if is_foreign_type(from) {
+            if !is_built_in_type(from) && pg_sys::getBaseType(from) != pg_sys::getBaseType(result) {
                 let found = context as *mut pg_sys::Oid;
                 *found = from;
                 *found.add(1) = result;

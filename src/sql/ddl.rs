@@ -146,7 +146,7 @@ pub fn text_form_sql(column: &str) -> String {
 /// in the database's default collation, which is what `citext_eq` compares byte for byte (it
 /// lowers both sides in that collation, whatever the column's). The text is checked as any
 /// value expression is (`define::check_expression`) before it is stored.
-pub fn citext_key_text(column: &str) -> String {
+pub fn citext_lowered_sql(column: &str) -> String {
     format!(
         "pg_catalog.lower({}::pg_catalog.text COLLATE pg_catalog.\"default\")",
         Ident::new(column)

@@ -56,6 +56,15 @@ SELECT tally.create_metric('bad', 'ci_users', filter => $$work LIKE 'ann%'$$);
 SELECT tally.create_metric('bad', 'ci_users', 'count_distinct', 'left(email, 3)');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('ci_exact_ann', 'ci_users', filter => $$email::text = 'Ann@x.io'$$)->>'filter' AS filter;
+-- A domain read as its own base type converts nothing: taken (an enum array's domain).
+CREATE TYPE ci_mood AS ENUM ('ok', 'sad');
+CREATE DOMAIN ci_moods AS ci_mood[];
+CREATE TABLE ci_days (id int, moods ci_moods);
+SELECT tally.create_metric('ci_moody', 'ci_days', filter => 'cardinality(moods) > 1')->>'filter' AS filter;
+SELECT tally.drop_metric('ci_moody');
+DROP TABLE ci_days;
+DROP DOMAIN ci_moods;
+DROP TYPE ci_mood;
 RESET ROLE;
 
 CREATE FUNCTION ci_check() RETURNS TABLE (metric text, exact boolean) LANGUAGE sql AS $$
@@ -131,22 +140,6 @@ ALTER TABLE ci_later ALTER COLUMN k TYPE citext;
 SELECT tally.drop_metric('ci_later_d'), tally.drop_metric('ci_later_k');
 DROP TABLE ci_later;
 RESET ROLE;
-
--- Another superuser's type stays foreign (the bootstrap superuser's, citext's, are taken):
--- REASSIGN OWNED BY that role, which fires no event trigger, could give it to a role whose
--- cast the stored text would then run as the table's owner (found by a hostile probe).
-CREATE ROLE ci_admin SUPERUSER;
-SET ROLE ci_admin;
-CREATE DOMAIN ci_admin_int AS int;
-RESET ROLE;
-SET ROLE ci_owner;
-CREATE TABLE ci_admin_t (id int, s ci_admin_int[]);
-SELECT tally.create_metric('bad', 'ci_admin_t', 'count_distinct', 's::int[]');
-\echo :LAST_ERROR_SQLSTATE
-DROP TABLE ci_admin_t;
-RESET ROLE;
-DROP DOMAIN ci_admin_int;
-DROP ROLE ci_admin;
 
 -- The type given to another role later: the DDL hook refuses it, as for any type the
 -- expressions read (that role could add a cast from it).

@@ -383,6 +383,24 @@ SELECT tally.drop_dashboard($d$sec'd"; --$d$);
 SELECT tally.drop_metric($n$sec'; DROP TABLE sec_t; --$n$);
 SELECT count(*) AS sec_t_still_there FROM sec_t;
 
+-- Another superuser's type is foreign to a metric's expressions (0.21.0; the bootstrap
+-- superuser's, such as a trusted extension's citext, are taken): REASSIGN OWNED BY that role
+-- fires no event trigger and could give it to the attacker, whose cast the stored text would
+-- then run as the table's owner (found by a hostile probe).
+RESET ROLE;
+CREATE ROLE sec_admin SUPERUSER;
+SET ROLE sec_admin;
+CREATE DOMAIN public.sec_admin_int AS int;
+SET ROLE sec_a;
+CREATE TABLE sec_admin_t (id int, s public.sec_admin_int[]);
+SELECT tally.create_metric('sec_admin_m', 'sec_admin_t', 'count_distinct', 's::int[]');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE sec_admin_t;
+RESET ROLE;
+DROP DOMAIN public.sec_admin_int;
+DROP ROLE sec_admin;
+SET ROLE sec_a;
+
 -- Nothing ran as the extension owner; the attacker is no superuser.
 SELECT who, what FROM sec_evidence ORDER BY 1, 2;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'sec_a';
