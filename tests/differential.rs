@@ -49,7 +49,7 @@ fn random_statements_keep_every_metric_exact() {
     }
     define_metrics(&mut db);
     assert_exact(&mut db, "after backfill");
-    // The time budget is the statements': the setup above is the same on every machine.
+    // The time budget is the statements': the setup above is never cut short by it.
     let started = std::time::Instant::now();
     // MERGE ... WHEN NOT MATCHED BY SOURCE is PostgreSQL 17's.
     let version: i32 = db

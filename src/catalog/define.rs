@@ -924,10 +924,11 @@ fn refuse_temporary_dependencies(
 /// owner, a superuser for a superuser's table (0.11.0, found by a hostile probe). Types of
 /// the owner's own can only be changed by it; the bootstrap superuser's (0.21.0: such as
 /// citext's when a role that is no superuser created the extension, whose script then runs as
-/// that role, or when that role did) only by a superuser, who could run anything as anyone anyway. Not another superuser's: REASSIGN
-/// OWNED BY that role, which fires no event trigger, could give its types to anyone (found by
-/// a hostile probe); Postgres refuses it for the bootstrap superuser's objects. (That role can
-/// lose SUPERUSER on PostgreSQL 15 only: its types count as foreign again then.)
+/// that role, or when that role did) only by a superuser, who could run anything as anyone
+/// anyway. Not another superuser's: REASSIGN OWNED BY that role, which fires no event
+/// trigger, could give its types to anyone (found by a hostile probe); Postgres refuses it
+/// for the bootstrap superuser's objects. (That role can lose SUPERUSER on PostgreSQL 15
+/// only: its types count as foreign again then.)
 fn refuse_foreign_types(
     client: &SpiClient<'_>,
     source: &Source,
@@ -1086,10 +1087,10 @@ fn check_group_by(
 }
 
 /// What a new metric's group column must be besides (0.16.0, found by a hostile probe;
-/// metrics defined before keep working while their columns keep their types): of a built-in type or an enum (a type an extension
-/// or a role created may equate what its text cast writes apart: citext, case-insensitive),
-/// and in a database not encoded in UTF8 of a type whose text is ASCII (the reads return
-/// keys as UTF-8).
+/// metrics defined before keep working while their columns keep their types): of a built-in
+/// type or an enum (a type an extension or a role created may equate what its text cast
+/// writes apart: citext, case-insensitive), and in a database not encoded in UTF8 of a type
+/// whose text is ASCII (the reads return keys as UTF-8).
 fn check_new_group_column(column: &Column) -> Result<()> {
     require_known_group_equality(column)?;
     let base = ffi::datetime::base_type(column.type_oid);

@@ -7,6 +7,8 @@ use pgrx::pg_sys;
 use std::ffi::CString;
 
 use super::analyze_targets;
+use super::arrays::element_type_of;
+use super::datetime::{base_type, type_name};
 use crate::error::{ExpressionRole, Result, TallyError};
 
 /// Parse analysis (no planning, nothing evaluated but the input functions of the literals'
@@ -148,26 +150,11 @@ fn implicit_cast_from_non_built_in(expression: *mut pg_sys::Expr) -> Option<(Str
     (found[0] != pg_sys::InvalidOid).then(|| (type_name(found[0]), type_name(found[1])))
 }
 
-/// A type's name as Postgres formats it (`public.citext`).
-fn type_name(type_oid: pg_sys::Oid) -> String {
-    // SAFETY: format_type_be reads the type's catalog row and returns a palloc'd string.
-    unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(type_oid)) }
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// Whether a value of `type_oid` is of a built-in type, by its base type (a domain's), an
 /// array's by its element's base type.
 fn is_built_in_type(type_oid: pg_sys::Oid) -> bool {
-    // SAFETY: getBaseType and get_element_type read the type cache (an ERROR for a missing
-    // type propagates as any other).
-    let base = unsafe {
-        let base = pg_sys::getBaseType(type_oid);
-        match pg_sys::get_element_type(base) {
-            element if element == pg_sys::InvalidOid => base,
-            element => pg_sys::getBaseType(element),
-        }
-    };
+    let base = base_type(type_oid);
+    let base = element_type_of(base).map_or(base, base_type);
     base.to_u32() < pg_sys::FirstNormalObjectId
 }
 
@@ -188,8 +175,7 @@ unsafe extern "C-unwind" fn implicit_cast_walker(
     }
     let implicit = pg_sys::CoercionForm::COERCE_IMPLICIT_CAST;
     // SAFETY: the caller's promise; each tag names the node's struct, whose `arg` (or first
-    // argument) is an expression node exprType reads; getBaseType reads the type cache (an
-    // ERROR for a missing type propagates as any other).
+    // argument) is an expression node exprType reads.
     unsafe {
         let cast: Option<(*mut pg_sys::Node, pg_sys::Oid)> = match (*node).type_ {
             pg_sys::NodeTag::T_RelabelType => {
@@ -221,7 +207,7 @@ unsafe extern "C-unwind" fn implicit_cast_walker(
         };
         if let Some((arg, result)) = cast {
             let from = pg_sys::exprType(arg);
-            if !is_built_in_type(from) && pg_sys::getBaseType(from) != pg_sys::getBaseType(result) {
+            if !is_built_in_type(from) && base_type(from) != base_type(result) {
                 let found = context as *mut pg_sys::Oid;
                 *found = from;
                 *found.add(1) = result;
