@@ -225,7 +225,8 @@ pub enum TallyError {
     #[error("metric \"{metric}\" cannot keep a tsvector that its text does not give back")]
     TsvectorNotNormal { metric: String },
 
-    /// min, max or count_distinct over text in a nondeterministic collation (0.12.0).
+    /// min or max over text in a nondeterministic collation, or count_distinct over an array
+    /// of such text (0.12.0; count_distinct over the text itself is taken since 0.22.0).
     #[error(
         "cannot compute {aggregate} over {what} in nondeterministic collation \"{collation}\""
     )]
@@ -555,7 +556,7 @@ impl TallyError {
                 "Postgres drops a session's temporary objects when it ends, and by cascade the columns, partitions or tables that depend on them, unseen by pg_tally's DDL hooks: the metric would keep a stale figure, and the table's writes would fail or its rows vanish.".into(),
             ),
             NondeterministicCollation { .. } | NondeterministicGroupColumn { .. } => Some(
-                "pg_tally compares texts byte by byte, as deterministic collations do; this collation takes texts with other bytes as equal.".into(),
+                "pg_tally orders texts, groups and array elements by their bytes, as deterministic collations compare them; this collation takes texts with other bytes as equal.".into(),
             ),
             _ => None,
         }
@@ -592,14 +593,14 @@ impl TallyError {
                 "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
-                "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation."
+                "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any collation."
             }
             TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
             ArrayNotByteOrdered { .. } => {
                 "min and max keep arrays of text in byte order (code point order in UTF8), which only the collations C, POSIX, ucs_basic, pg_c_utf8 and pg_unicode_fast (or a database default of C) have: give the array one, such as column_name => 'tags COLLATE \"C\"'; count_distinct takes an array of text in any deterministic collation."
             }
             NondeterministicCollation { .. } => {
-                "Use a deterministic form of the value, such as column_name => 'lower(email) COLLATE \"C\"', or the column under COLLATE \"C\"."
+                "min and max need a deterministic form of the value (its order ties texts the collation calls equal), such as column_name => 'lower(email) COLLATE \"C\"', or the column under COLLATE \"C\"; count_distinct over the text itself counts it as its collation's equality does."
             }
             PartitionSource { .. } => {
                 "Define the metric on the partitioned table, with a filter on the partition key (rows written through the partitioned table fire no statement trigger of a partition)."

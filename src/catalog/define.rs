@@ -1481,6 +1481,17 @@ fn value_kind(
         // UTF-8, as texts are.
         require_utf8(client, aggregate)?;
     }
+    if value_type == ValueType::Text
+        && aggregate == Aggregate::CountDistinct
+        && is_nondeterministic(collation)
+    {
+        // 0.22.0: counted by the key the collation tells texts apart by.
+        if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_22) {
+            return Err(TallyError::CatalogOutdated);
+        }
+        require_utf8(client, aggregate)?;
+        return Ok(ValueKind::of(ValueType::NondeterministicText));
+    }
     Ok(ValueKind {
         value_type,
         collation: match value_type {
@@ -1629,6 +1640,16 @@ fn require_utf8(client: &SpiClient<'_>, aggregate: Aggregate) -> Result<()> {
 enum Collation {
     OfColumn(pg_sys::Oid),
     OfExpression(pg_sys::Oid),
+}
+
+/// Whether `collation` (a column's or expression's; none is the database's default) is
+/// nondeterministic: an ICU collation whose equality is not byte equality, such as Django's
+/// `CreateCollation(..., deterministic=False)` for case-insensitive emails.
+fn is_nondeterministic(collation: Collation) -> bool {
+    let (Collation::OfColumn(oid) | Collation::OfExpression(oid)) = collation;
+    oid != pg_sys::InvalidOid
+        && crate::ffi::collations::exists(oid)
+        && !crate::ffi::collations::name_and_determinism(oid).1
 }
 
 /// Refuses a text value's `collation` where the aggregate could not stay exact

@@ -54,3 +54,182 @@ pub fn name_and_determinism(collation: pg_sys::Oid) -> (String, bool) {
         (name, pg_sys::get_collation_isdeterministic(collation))
     }
 }
+
+/// The bytes two texts share exactly when collation `collation` says they are equal
+/// (0.22.0, the keys of a count_distinct over text in a nondeterministic collation): the
+/// text's own bytes in a deterministic collation (whose equality is byte equality), its ICU
+/// sort key in a nondeterministic one (only ICU makes those). ICU's sort keys compare as
+/// `ucol_strcoll` does, so two texts have one key exactly when the collation's `=` holds;
+/// Postgres hashes such texts by the same key (`hashtext`). A key changes with the
+/// collation's version (a new ICU): Postgres then warns that indexes need a REINDEX, and
+/// a metric needs `tally.refresh`.
+pub fn equality_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
+    if !exists(collation) {
+        pgrx::ereport!(
+            ERROR,
+            pgrx::PgSqlErrorCode::ERRCODE_INDETERMINATE_COLLATION,
+            "could not determine which collation to tell texts apart by"
+        );
+    }
+    let (_, deterministic) = name_and_determinism(collation);
+    if deterministic {
+        return text.to_vec();
+    }
+    sort_key(text, collation)
+}
+
+#[cfg(not(feature = "pg15"))]
+extern "C-unwind" {
+    /// utils/pg_locale.h, which pgrx does not bind: the collation's cached locale.
+    fn pg_newlocale_from_collation(collation: pg_sys::Oid) -> *mut std::ffi::c_void;
+    /// utils/pg_locale.h (PostgreSQL 16 and later): writes the sort key of `src` (`srclen`
+    /// bytes) into `dest` when it fits in `destsize` bytes with a NUL, and returns its
+    /// length without the NUL either way.
+    fn pg_strnxfrm(
+        dest: *mut std::ffi::c_char,
+        destsize: usize,
+        src: *const std::ffi::c_char,
+        srclen: usize,
+        locale: *mut std::ffi::c_void,
+    ) -> usize;
+}
+
+/// The ICU sort key of `text` in nondeterministic collation `collation`, by Postgres' own
+/// `pg_strnxfrm` (what `hashtext` hashes).
+#[cfg(not(feature = "pg15"))]
+fn sort_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
+    let source = text.as_ptr().cast::<std::ffi::c_char>();
+    let mut key = Vec::new();
+    // SAFETY: pg_newlocale_from_collation takes the oid of an existing collation (checked by
+    // `equality_key`) and returns its cached locale or raises an ERROR (caught at the
+    // boundary); pg_strnxfrm reads `text.len()` bytes of `text`, and writes nothing into a
+    // null buffer of 0 bytes, then at most `key.len()` bytes into `key`, sized one past the
+    // length the first call asked for (the second call's length is checked against it).
+    let (needed, written) = unsafe {
+        pg_sys::ffi::pg_guard_ffi_boundary(|| {
+            let locale = pg_newlocale_from_collation(collation);
+            let needed = pg_strnxfrm(std::ptr::null_mut(), 0, source, text.len(), locale);
+            key.resize(needed + 1, 0);
+            let written = pg_strnxfrm(
+                key.as_mut_ptr().cast(),
+                key.len(),
+                source,
+                text.len(),
+                locale,
+            );
+            (needed, written)
+        })
+    };
+    if written > needed {
+        pgrx::error!("pg_strnxfrm() returned an unexpected length");
+    }
+    key.truncate(written);
+    key
+}
+
+/// PostgreSQL 15's `struct pg_locale_struct` (utils/pg_locale.h) as far as its ICU collator:
+/// a provider byte, the deterministic flag, then a union whose ICU member is the locale's
+/// name and the collator (every member of the union is pointer-aligned).
+#[cfg(feature = "pg15")]
+#[repr(C)]
+struct Pg15Locale {
+    provider: std::ffi::c_char,
+    deterministic: bool,
+    icu_locale: *const std::ffi::c_char,
+    icu_collator: *mut std::ffi::c_void,
+}
+
+#[cfg(feature = "pg15")]
+extern "C-unwind" {
+    fn pg_newlocale_from_collation(collation: pg_sys::Oid) -> *mut Pg15Locale;
+}
+
+#[cfg(feature = "pg15")]
+extern "C" {
+    /// libc's, with glibc's RTLD_DEFAULT (a null handle): the symbols of the server and
+    /// the libraries it was linked with.
+    fn dlsym(
+        handle: *mut std::ffi::c_void,
+        symbol: *const std::ffi::c_char,
+    ) -> *mut std::ffi::c_void;
+}
+
+/// ICU's `ucol_getSortKey(collator, utf16, length, result, capacity)`: the key's length with
+/// its NUL.
+#[cfg(feature = "pg15")]
+type GetSortKey =
+    unsafe extern "C" fn(*const std::ffi::c_void, *const u16, i32, *mut u8, i32) -> i32;
+
+/// ICU's `ucol_getSortKey`, found by name in the server's ICU (PostgreSQL 15 has no
+/// `pg_strnxfrm`): ICU suffixes its symbols with its major version (`ucol_getSortKey_72`)
+/// unless built without renaming. Found once per backend.
+#[cfg(feature = "pg15")]
+fn icu_get_sort_key() -> Option<GetSortKey> {
+    static FOUND: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let address = *FOUND.get_or_init(|| {
+        let names = std::iter::once("ucol_getSortKey".to_string())
+            .chain((36..=199).map(|major| format!("ucol_getSortKey_{major}")));
+        names.into_iter().find_map(|name| {
+            let name = std::ffi::CString::new(name).ok()?;
+            // SAFETY: dlsym with RTLD_DEFAULT reads a NUL-terminated name and returns the
+            // symbol's address or null.
+            let address = unsafe { dlsym(std::ptr::null_mut(), name.as_ptr()) };
+            (!address.is_null()).then_some(address as usize)
+        })
+    });
+    // SAFETY: the address is ICU's ucol_getSortKey, whose C signature GetSortKey spells
+    // (ICU's API has kept it since ICU 2.0).
+    address.map(|address| unsafe { std::mem::transmute::<usize, GetSortKey>(address) })
+}
+
+/// The ICU sort key of `text` (UTF-8: the database's encoding is checked when the metric is
+/// defined) in nondeterministic collation `collation`, as PostgreSQL 15's `hashtext` makes
+/// it: the text as UTF-16, given to `ucol_getSortKey` with the collation's collator.
+#[cfg(feature = "pg15")]
+fn sort_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
+    const ICU: std::ffi::c_char = b'i' as std::ffi::c_char;
+    let utf16: Vec<u16> = String::from_utf8_lossy(text).encode_utf16().collect();
+    let Ok(length) = i32::try_from(utf16.len()) else {
+        pgrx::error!("a text of {} bytes is too long for a sort key", text.len());
+    };
+    // SAFETY: pg_newlocale_from_collation takes the oid of an existing collation and returns
+    // its cached locale (an ERROR is caught at the boundary); a nondeterministic collation's
+    // locale is ICU's, checked by its provider byte before the collator is read.
+    let collator = unsafe {
+        pg_sys::ffi::pg_guard_ffi_boundary(|| {
+            let locale = pg_newlocale_from_collation(collation);
+            if locale.is_null() || (*locale).provider != ICU {
+                return std::ptr::null_mut();
+            }
+            (*locale).icu_collator
+        })
+    };
+    let Some(get_sort_key) = icu_get_sort_key().filter(|_| !collator.is_null()) else {
+        pgrx::error!("collation {collation:?} has no ICU collator to make sort keys with");
+    };
+    let mut key = vec![0u8; text.len() * 4 + 16];
+    for _ in 0..2 {
+        let capacity = i32::try_from(key.len()).unwrap_or(i32::MAX);
+        // SAFETY: `collator` is the collation's live ICU collator; ICU reads `length` UTF-16
+        // units of `utf16` and writes at most `capacity` bytes into `key`, returning the
+        // key's full length (with its NUL) even when it does not fit.
+        let full =
+            unsafe { get_sort_key(collator, utf16.as_ptr(), length, key.as_mut_ptr(), capacity) };
+        let full = usize::try_from(full).unwrap_or(0);
+        if full == 0 {
+            pgrx::error!("ICU made no sort key");
+        }
+        if full <= key.len() {
+            key.truncate(full - 1);
+            return key;
+        }
+        key.resize(full, 0);
+    }
+    pgrx::error!("ICU's sort key kept growing");
+}
+
+/// The collation a call of a function was made in (`PG_GET_COLLATION()`): its arguments'.
+pub fn call_collation(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Oid {
+    // SAFETY: `fcinfo` is the call's own, passed by Postgres, valid for the call.
+    unsafe { (*fcinfo).fncollation }
+}

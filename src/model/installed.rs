@@ -34,13 +34,17 @@ thread_local! {
     static CATALOG_0_20: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.21.0 it stays so.
     static CATALOG_0_21: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.22.0 it stays so.
+    static CATALOG_0_22: Cell<bool> = const { Cell::new(false) };
     /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
     static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_function(
+    if has_function(&CATALOG_0_22, c"_tracked_collated", &[pg_sys::TEXTOID]) {
+        CatalogVersion::V0_22
+    } else if has_function(
         &CATALOG_0_21,
         c"_kept_value",
         &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::NUMERICOID],
@@ -82,7 +86,8 @@ pub fn catalog() -> CatalogVersion {
 /// ranges (and sum over money), 0.18.0 for min and max over arrays, 0.19.0 for min and max
 /// over multiranges and arrays of network addresses and bit strings, 0.20.0 for the system
 /// types (oid, xid8, pg_lsn, "char", tid, name...) and tsvector, 0.21.0 for the change
-/// queries that name a tracked value once (what is older works on older catalogs).
+/// queries that name a tracked value once, 0.22.0 for count_distinct over text in a
+/// nondeterministic collation (what is older works on older catalogs).
 pub fn catalog_has(version: CatalogVersion) -> bool {
     catalog() >= version
 }
@@ -227,6 +232,7 @@ fn forget_versions() {
         &CATALOG_0_19,
         &CATALOG_0_20,
         &CATALOG_0_21,
+        &CATALOG_0_22,
     ] {
         seen.with(|c| c.set(false));
     }

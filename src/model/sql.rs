@@ -183,6 +183,8 @@ impl Metric {
                 literal(&self.name)
             ),
             ValueType::Bit => format!("tally._tracked_value({typed}::pg_catalog.text)"),
+            // 0.22.0: by its collation's key; the cast to text keeps the column's collation.
+            ValueType::NondeterministicText => format!("tally._tracked_collated({typed})"),
             // By its text (`jsonb_out`, which no setting changes): in order as written, or
             // with its numbers made shortest for count_distinct (jsonb's equality).
             ValueType::Jsonb if in_order => format!(

@@ -120,6 +120,9 @@ impl ValueKind {
             (None, None) if matches!(self.value_type, ValueType::Float4 | ValueType::Float8) => {
                 crate::ffi::datetime::type_name(self.value_type.type_oid())
             }
+            (None, None) if self.value_type == ValueType::NondeterministicText => {
+                "text in a nondeterministic collation".to_string()
+            }
             (None, None) => self.value_type.as_str().to_string(),
         }
     }
@@ -222,9 +225,13 @@ pub enum ValueType {
     /// aclitem (0.21.0), count_distinct only (it has equality, no order): kept as a
     /// one-element array of it is, by the three fields `aclitem_eq` compares.
     Aclitem,
+    /// text (varchar, char, name) in a nondeterministic collation (0.22.0), count_distinct
+    /// only: by the key its collation tells texts apart by (`ffi::collations::equality_key`,
+    /// an ICU sort key), read by `tally._tracked_collated` in the column's collation.
+    NondeterministicText,
 }
 
-const NAMED: [(ValueType, &str); 45] = [
+const NAMED: [(ValueType, &str); 46] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -288,6 +295,7 @@ const NAMED: [(ValueType, &str); 45] = [
     (ValueType::Tid, "tid"),
     (ValueType::Tsvector, "tsvector"),
     (ValueType::Aclitem, "aclitem"),
+    (ValueType::NondeterministicText, "nondeterministic text"),
 ];
 
 impl ValueType {
@@ -409,6 +417,9 @@ impl ValueType {
             Self::Tid => "pg_catalog.tid",
             Self::Tsvector => "pg_catalog.tsvector",
             Self::Aclitem => "pg_catalog.aclitem",
+            // A count_distinct's only (its figure is a count): the cast that keeps the
+            // column's collation on its way to `tally._tracked_collated`.
+            Self::NondeterministicText => "pg_catalog.text",
         }
     }
 
@@ -451,6 +462,7 @@ impl ValueType {
             Self::Tid => pg_sys::TIDOID,
             Self::Tsvector => pg_sys::TSVECTOROID,
             Self::Aclitem => pg_sys::ACLITEMOID,
+            Self::NondeterministicText => pg_sys::TEXTOID,
         }
     }
 }
@@ -834,7 +846,8 @@ pub fn figure_text(
         | ValueType::Multirange
         | ValueType::Xid
         | ValueType::Cid
-        | ValueType::Aclitem => return Err(unreadable()),
+        | ValueType::Aclitem
+        | ValueType::NondeterministicText => return Err(unreadable()),
         ValueType::Oid => u32::try_from(integer()?)
             .map_err(|_| unreadable())?
             .to_string(),
@@ -1045,6 +1058,17 @@ fn tracked_boolean(value: bool) -> AnyNumeric {
 #[pg_extern(immutable, strict, parallel_safe, name = "_tracked_value")]
 fn tracked_text(value: &str) -> AnyNumeric {
     numeric(encode_text(value.as_bytes()))
+}
+
+/// A text value of a count_distinct metric in a nondeterministic collation (0.22.0): by the
+/// key the call's collation tells texts apart by (`ffi::collations::equality_key`: its ICU
+/// sort key), kept as a text of those bytes is. The change queries call it on the column
+/// cast to text, which keeps the column's collation (`Metric::tracked_sql`).
+#[pg_extern(immutable, strict, parallel_safe, name = "_tracked_collated")]
+fn tracked_collated(value: &str, fcinfo: pg_sys::FunctionCallInfo) -> AnyNumeric {
+    let collation = crate::ffi::collations::call_collation(fcinfo);
+    let key = crate::ffi::collations::equality_key(value.as_bytes(), collation);
+    numeric(encode_text(&key))
 }
 
 /// The key of an array for count_distinct (0.14.0), built from its parts as

@@ -646,6 +646,9 @@ pub enum CatalogVersion {
     /// 0.21.0: the change queries name a tracked value once (`tally._kept_value`, and
     /// `tally._tracked_tsvector` of the tsvector itself).
     V0_21,
+    /// 0.22.0: count_distinct over text in a nondeterministic collation
+    /// (`tally._tracked_collated`).
+    V0_22,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -690,7 +693,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         | CatalogVersion::V0_18
         | CatalogVersion::V0_19
         | CatalogVersion::V0_20
-        | CatalogVersion::V0_21 => 4,
+        | CatalogVersion::V0_21
+        | CatalogVersion::V0_22 => 4,
     };
     &built[index]
 }

@@ -1,0 +1,146 @@
+-- count_distinct over text in a nondeterministic collation (0.22.0): Django's case-insensitive
+-- CharField(db_collation=...) and a DBA's accent-insensitive ICU collation. Counted as the
+-- collation's equality counts, by the ICU sort key (the key Postgres hashes such texts by),
+-- read in the column's collation. min, max and grouping stay refused (their order and groups
+-- tie texts the collation calls equal). The table's owner is no superuser and owns the
+-- collations; another role writes under hostile settings. Every figure is compared with
+-- Postgres' own count(DISTINCT) over the table.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE ROLE nd_owner;
+CREATE ROLE nd_writer;
+CREATE SCHEMA nd AUTHORIZATION nd_owner;
+SET ROLE nd_owner;
+SET search_path = nd;
+CREATE COLLATION nd_case (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE COLLATION nd_accent (provider = icu, locale = 'und-u-ks-level1', deterministic = false);
+CREATE DOMAIN nd_email AS text COLLATE nd_case CHECK (VALUE LIKE '%@%');
+CREATE TABLE nd_users (id serial PRIMARY KEY, team text, email varchar(300) COLLATE nd_case,
+                       name text COLLATE nd_accent, code char(8) COLLATE nd_case, work nd_email);
+GRANT USAGE ON SCHEMA nd TO nd_writer;
+GRANT INSERT, UPDATE, DELETE, SELECT, TRUNCATE ON nd_users TO nd_writer;
+GRANT USAGE ON SEQUENCE nd_users_id_seq TO nd_writer;
+INSERT INTO nd_users (team, email, name, code, work) VALUES
+    ('a', 'Ann@x.io', 'Müller', 'ab', 'Ann@x.io'), ('a', 'ann@X.IO', 'muller', 'AB  ', 'ANN@x.io'),
+    ('b', NULL, NULL, NULL, NULL);
+SELECT tally.create_metric('nd_emails', 'nd_users', 'count_distinct', 'email')->>'column_name' AS kept_as;
+SELECT tally.create_metric('nd_names', 'nd_users', 'count_distinct', 'name', group_by => 'team')->>'column_name' AS kept_as;
+SELECT tally.create_metric('nd_codes', 'nd_users', 'count_distinct', 'code') IS NOT NULL AS created;
+SELECT tally.create_metric('nd_work', 'nd_users', 'count_distinct', 'work') IS NOT NULL AS created;
+SELECT tally.create_metric('nd_firsts', 'nd_users', 'count_distinct', 'left(name, 3)') IS NOT NULL AS created;
+SELECT tally.create_metric('nd_a_emails', 'nd_users', 'count_distinct', 'email', filter => $$team = 'a'$$) IS NOT NULL AS created;
+-- Refused: min and max (their order ties Ann and ann), grouping, an array of such texts,
+-- sum.
+SELECT tally.create_metric('bad', 'nd_users', 'max', 'email');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_users', 'min', 'name');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_users', group_by => 'email');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_users', 'count_distinct', 'ARRAY[email]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_users', 'sum', 'email');
+\echo :LAST_ERROR_SQLSTATE
+RESET search_path;
+RESET ROLE;
+-- The catalog says what the metric tracks.
+SELECT type_name FROM tally._value_type t JOIN tally._metric m ON m.id = t.metric_id WHERE m.name = 'nd_emails';
+
+CREATE FUNCTION nd_check() RETURNS TABLE (metric text, exact boolean) LANGUAGE sql
+SET search_path = nd, public AS $$
+    SELECT 'nd_emails', tally.value('nd_emails') = (SELECT count(DISTINCT email) FROM nd_users)
+    UNION ALL SELECT 'nd_codes', tally.value('nd_codes') = (SELECT count(DISTINCT code) FROM nd_users)
+    UNION ALL SELECT 'nd_work', tally.value('nd_work') = (SELECT count(DISTINCT work) FROM nd_users)
+    UNION ALL SELECT 'nd_firsts', tally.value('nd_firsts') = (SELECT count(DISTINCT left(name, 3)) FROM nd_users)
+    UNION ALL SELECT 'nd_a_emails', tally.value('nd_a_emails') = (SELECT count(DISTINCT email) FROM nd_users WHERE team = 'a')
+    UNION ALL SELECT 'nd_names', (SELECT coalesce(bool_and(g.value IS NOT DISTINCT FROM l.n), true)
+                                    FROM (SELECT * FROM tally.groups('nd_names') WHERE value <> 0) g
+                                    FULL JOIN (SELECT team, count(DISTINCT name) AS n FROM nd_users
+                                                WHERE name IS NOT NULL GROUP BY team) l
+                                      ON coalesce(l.team, '(none)') = coalesce(g.group_key, '(none)'))
+$$;
+SELECT tally.value('nd_emails') AS emails, tally.value('nd_codes') AS codes, tally.value('nd_work') AS work;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+
+-- Written by another role under hostile settings: case and accent variants, ß and ss, é
+-- composed and decomposed (one text to ICU), the empty text, a text whose sort key passes the
+-- kept bytes.
+SET ROLE nd_writer;
+SET search_path = pg_temp, nd;
+SET datestyle = 'German';
+SET enable_seqscan = off;
+INSERT INTO nd_users (team, email, name, code, work) VALUES
+    ('b', 'BOB@x.io', 'Strasse', 'Ab', 'bob@x.io'), ('b', 'bob@x.io', 'Straße', 'aB', 'Bob@X.io'),
+    ('c', U&'\00E9@x.io', U&'e\0301', 'é', U&'e\0301@x.io'), ('c', U&'e\0301@X.IO', 'E', 'É', U&'\00C9@x.io'),
+    ('c', '', '', '', '@'),
+    ('c', repeat('Long', 70) || '@x.io', repeat('Ö', 400), 'long', repeat('LONG', 70) || '@x.io');
+RESET ALL;
+RESET ROLE;
+SELECT tally.value('nd_emails') AS emails, tally.value('nd_codes') AS codes, tally.value('nd_work') AS work;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+SELECT tally.compact() >= 0 AS compacted;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+-- One spelling of a value deleted (another stays), then the last: rolled back, then kept.
+DELETE FROM nd.nd_users WHERE email::text = 'Ann@x.io';
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+BEGIN;
+DELETE FROM nd.nd_users WHERE email = 'BOB@X.IO';
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+UPDATE nd.nd_users SET email = upper(email), name = lower(name) WHERE team = 'c';
+ROLLBACK TO SAVEPOINT s;
+UPDATE nd.nd_users SET email = lower(email) WHERE team = 'b';
+COMMIT;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+COPY nd.nd_users (team, email, name, code, work) FROM STDIN;
+a	CAROL@x.io	Çelik	cc	carol@x.io
+a	carol@X.io	celik	CC	Carol@x.io
+\.
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+-- 300 random rows (a fixed seed): case and accent variants of 20 names.
+SELECT setseed(0.22);
+INSERT INTO nd.nd_users (team, email, name, code, work)
+SELECT (ARRAY['a', 'b', NULL])[1 + (random() * 2)::int], v || '@x.io', translate(v, 'eE', 'éÈ'), left(v, 8), v || '@x.io'
+  FROM (SELECT CASE WHEN random() < 0.1 THEN NULL
+                    ELSE (ARRAY['user', 'User', 'USER', 'uSeR', 'üser'])[1 + (random() * 4)::int] || (random() * 20)::int
+               END AS v
+          FROM generate_series(1, 300)) r;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+DELETE FROM nd.nd_users WHERE id % 4 = 0;
+SELECT tally.compact() >= 0 AS compacted;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+SELECT count(*) AS drift FROM tally.verify() WHERE metric LIKE 'nd\_%';
+
+-- The column's collation changed for another nondeterministic one: recomputed in it. Changed
+-- for a deterministic one (or a deterministic column's for a nondeterministic one): refused,
+-- the counters hold the other kind of key. A collation renamed changes nothing.
+SET ROLE nd_owner;
+ALTER TABLE nd.nd_users ALTER COLUMN name TYPE text COLLATE nd.nd_case;
+RESET ROLE;
+SELECT value AS names_a FROM tally.groups('nd_names') WHERE group_key = 'a';
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+SET ROLE nd_owner;
+ALTER TABLE nd.nd_users ALTER COLUMN email TYPE varchar(300) COLLATE "C";
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE nd.nd_plain (id int, email text);
+SELECT tally.create_metric('nd_plain', 'nd.nd_plain', 'count_distinct', 'email') IS NOT NULL AS created;
+ALTER TABLE nd.nd_plain ALTER COLUMN email TYPE text COLLATE nd.nd_case;
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.drop_metric('nd_plain');
+DROP TABLE nd.nd_plain;
+ALTER COLLATION nd.nd_case RENAME TO nd_case_renamed;
+RESET ROLE;
+INSERT INTO nd.nd_users (team, email) VALUES ('a', 'DAVE@x.io'), ('a', 'dave@x.io');
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+SELECT count(*) AS drift FROM tally.verify() WHERE metric LIKE 'nd\_%';
+TRUNCATE nd.nd_users;
+SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
+
+SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'nd.nd_users'::regclass;
+DROP FUNCTION nd_check();
+DROP SCHEMA nd CASCADE;
+DROP ROLE nd_owner;
+DROP ROLE nd_writer;
