@@ -632,4 +632,32 @@ done
   || fail "the update from $PREVIOUS did not reach $CURRENT"
 [ "$(quiet_q -d tally_previous -c "DELETE FROM notes WHERE id % 4 = 0 OR body LIKE 'note 0 %'" -c "$NOTES_EXACT")" = "t" ] \
   || fail "a tsvector min, a count_distinct over aclitem or a max over pg_lsn[] is wrong after the update from $PREVIOUS"
+# 0.22.0 counts text in a nondeterministic collation (tally._tracked_collated): on a 0.21.0
+# catalog this library refuses such a metric, asking for the update (as 0.21.0 refused it
+# outright), and writes the older metrics on; after the update it takes it, exact.
+PREVIOUS=0.21.0
+echo "upgrade: a $PREVIOUS catalog under this library, then count_distinct in a nondeterministic collation"
+fresh_previous_db
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE people (id int PRIMARY KEY, email text COLLATE case_blind, plain text);
+INSERT INTO people SELECT i, (ARRAY['Ann', 'ann', 'ANN', 'bob'])[1 + i % 4] || '@x.io', 'p' || i % 9
+  FROM generate_series(1, 200) i;
+SELECT tally.create_metric('plains', 'people', 'count_distinct', 'plain');
+SQL
+refused="$(q -d tally_previous -c "SELECT tally.create_metric('emails', 'people', 'count_distinct', 'email')" 2>&1 || true)"
+grep -q "ALTER EXTENSION pg_tally UPDATE" <<<"$refused" \
+  || fail "on a $PREVIOUS catalog, count_distinct in a nondeterministic collation did not ask for the update: $refused"
+q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" >/dev/null
+PEOPLE_EXACT="SELECT tally.value('emails') = (SELECT count(DISTINCT email) FROM people)
+                AND tally.value('plains') = (SELECT count(DISTINCT plain) FROM people)
+                AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+[ "$(quiet_q -d tally_previous -c "SELECT tally.create_metric('emails', 'people', 'count_distinct', 'email') IS NOT NULL" \
+       -c "INSERT INTO people VALUES (201, 'BOB@X.IO', 'p1'), (202, 'carol@x.io', 'p99')" \
+       -c "DELETE FROM people WHERE id % 4 = 0" -c "$PEOPLE_EXACT" | tr '\n' ' ')" = "t t " ] \
+  || fail "count_distinct in a nondeterministic collation is wrong after the update from $PREVIOUS"
+[ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] \
+  || fail "the update from $PREVIOUS did not reach $CURRENT"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

@@ -12,13 +12,19 @@ use std::io::Write;
 /// `label` (0.15.0) does, in a collation created here: ICU's, which orders the numbers inside
 /// a text by value ('paid2' < 'paid10'), or libc's C.utf8 in a build without ICU; its
 /// `scaled` (0.16.0), a numeric without a scale of its own, holds one amount as 5, 5.0 or
-/// 5.00, which GROUP BY makes one group.
+/// 5.00, which GROUP BY makes one group; its `contact` (0.21.0), a citext; its `handle`
+/// (0.22.0), a text in a case-insensitive (nondeterministic) ICU collation.
 pub const ORDERS_TABLE: &str =
     "CREATE EXTENSION IF NOT EXISTS citext; \
     DO $$ BEGIN \
         CREATE COLLATION label_order (provider = icu, locale = 'und-u-kn-true'); \
     EXCEPTION WHEN feature_not_supported THEN \
         CREATE COLLATION label_order (provider = libc, locale = 'C.utf8'); \
+    END $$; \
+    DO $$ BEGIN \
+        CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+    EXCEPTION WHEN feature_not_supported THEN \
+        CREATE COLLATION case_blind (provider = libc, locale = 'C.utf8'); \
     END $$; \
     CREATE TYPE order_stage AS ENUM ('shipped', 'paid', 'pending', 'refunded', 'cancelled'); \
     CREATE TABLE orders (id serial PRIMARY KEY, user_id int, status text, amount numeric(12,2), \
@@ -29,7 +35,9 @@ pub const ORDERS_TABLE: &str =
     label text COLLATE label_order GENERATED ALWAYS AS (lower(left(status, 20)) || (qty % 12)::text) STORED, \
     scaled numeric GENERATED ALWAYS AS (round(amount, abs(qty % 3))) STORED, \
     contact citext GENERATED ALWAYS AS (CASE WHEN qty % 2 = 0 THEN lower(left(status, 12)) \
-        ELSE left(status, 12) END || abs(qty % 3)::text) STORED)";
+        ELSE left(status, 12) END || abs(qty % 3)::text) STORED, \
+    handle text COLLATE case_blind GENERATED ALWAYS AS (CASE abs(qty % 3) WHEN 0 THEN lower(left(status, 10)) \
+        WHEN 1 THEN left(status, 10) ELSE initcap(left(status, 10)) END || (abs(user_id) % 5)::text) STORED)";
 
 pub const STATUSES: [&str; 5] = ["PENDING", "PAID", "SHIPPED", "CANCELLED", "REFUNDED"];
 
@@ -784,6 +792,15 @@ pub const CHECKS: &[Check] = &[
         define: "'contacts_by_stage', 'orders', 'count_distinct', 'contact', group_by => 'stage'",
         oracle: "SELECT stage::text, count(DISTINCT contact)::numeric FROM orders GROUP BY stage",
         tally: "SELECT * FROM tally.groups('contacts_by_stage')",
+    },
+    // 0.22.0: count_distinct over text in a nondeterministic collation (a generated column:
+    // a status lowered, as written or capitalized, so case variants of one value), counted as
+    // the collation's equality counts.
+    Check {
+        name: "handles_by_status",
+        define: "'handles_by_status', 'orders', 'count_distinct', 'handle', group_by => 'status'",
+        oracle: "SELECT status, count(DISTINCT handle)::numeric FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('handles_by_status')",
     },
     // 0.21.0: arrays of Postgres' own types: max over oid[] by status (oids past 2^31, NULL
     // elements above every value), min over tid[] (by block, then offset).
