@@ -10,7 +10,15 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
-SELECT EXISTS (SELECT FROM pg_collation WHERE collprovider = 'i') AS has_icu \gset
+CREATE TEMP TABLE nd_server (has_icu boolean);
+DO $$ BEGIN
+    CREATE COLLATION nd_probe (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+    DROP COLLATION nd_probe;
+    INSERT INTO nd_server VALUES (true);
+EXCEPTION WHEN feature_not_supported THEN
+    INSERT INTO nd_server VALUES (false);
+END $$;
+SELECT has_icu FROM nd_server \gset
 \if :has_icu
 CREATE ROLE nd_owner;
 CREATE ROLE nd_writer;
