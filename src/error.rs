@@ -236,6 +236,15 @@ pub enum TallyError {
         collation: String,
     },
 
+    /// count_distinct over text in a nondeterministic collation whose ICU sort keys may not
+    /// tell texts apart as its `=` does (0.22.0: found by a hostile probe).
+    #[error("cannot compute count_distinct over {what} in collation \"{collation}\": {reason}")]
+    UnsureCollationKey {
+        what: String,
+        collation: String,
+        reason: String,
+    },
+
     /// The metric would depend on an object in a temporary schema (0.13.0: `catalog::define`
     /// follows the table's, its partitions' and the read columns' dependencies); `object` is
     /// its type and identity ("type pg_temp.temp_bytes", "function pg_temp.f(integer)").
@@ -502,6 +511,7 @@ impl TallyError {
             CollationNotBuiltIn { .. }
             | ArrayNotByteOrdered { .. }
             | NondeterministicCollation { .. }
+            | UnsureCollationKey { .. }
             | NondeterministicGroupColumn { .. }
             | GroupNotUtf8 { .. }
             | PartitionSource { .. }
@@ -558,6 +568,9 @@ impl TallyError {
             NondeterministicCollation { .. } | NondeterministicGroupColumn { .. } => Some(
                 "pg_tally orders texts, groups and array elements by their bytes, as deterministic collations compare them; this collation takes texts with other bytes as equal.".into(),
             ),
+            UnsureCollationKey { .. } => Some(
+                "pg_tally counts such texts by their ICU sort keys, which tell texts apart as the collation's = does only in collations without custom rules, at strength primary to tertiary, that neither ignore punctuation nor normalize texts.".into(),
+            ),
             _ => None,
         }
     }
@@ -604,6 +617,9 @@ impl TallyError {
             }
             PartitionSource { .. } => {
                 "Define the metric on the partitioned table, with a filter on the partition key (rows written through the partitioned table fire no statement trigger of a partition)."
+            }
+            UnsureCollationKey { .. } => {
+                "Count the column in a collation such as und-u-ks-level2 (case-insensitive) or und-u-ks-level1 (accent-insensitive too), or a deterministic form of it, such as column_name => 'lower(email) COLLATE \"C\"'."
             }
             CitextOrder { .. } => {
                 "Order by a built-in text that tells case apart: column_name => 'lower(email::text)' (the lowered text in the column's collation) or 'email::text' (as written); count_distinct takes citext itself, as citext's equality counts."

@@ -26,6 +26,7 @@ pub mod datetime;
 pub mod enums;
 pub mod expression;
 pub mod floats;
+pub mod icu;
 pub mod ranges;
 mod security;
 pub mod text_search;

@@ -1490,6 +1490,7 @@ fn value_kind(
             return Err(TallyError::CatalogOutdated);
         }
         require_utf8(client, aggregate)?;
+        require_faithful_sort_keys(client, collation, what)?;
         return Ok(ValueKind::of(ValueType::NondeterministicText));
     }
     Ok(ValueKind {
@@ -1650,6 +1651,55 @@ fn is_nondeterministic(collation: Collation) -> bool {
     oid != pg_sys::InvalidOid
         && crate::ffi::collations::exists(oid)
         && !crate::ffi::collations::name_and_determinism(oid).1
+}
+
+/// The name, ICU locale and ICU rules of a collation (`$1`), by the columns of this
+/// major's catalog (15 has no rules; 17 renamed the locale's column).
+#[cfg(feature = "pg15")]
+const ICU_COLLATION_SQL: &str =
+    "SELECT collname::pg_catalog.text, colliculocale, NULL::pg_catalog.text \
+     FROM pg_catalog.pg_collation WHERE oid = $1::pg_catalog.oid";
+#[cfg(feature = "pg16")]
+const ICU_COLLATION_SQL: &str = "SELECT collname::pg_catalog.text, colliculocale, collicurules \
+     FROM pg_catalog.pg_collation WHERE oid = $1::pg_catalog.oid";
+#[cfg(not(any(feature = "pg15", feature = "pg16")))]
+const ICU_COLLATION_SQL: &str = "SELECT collname::pg_catalog.text, colllocale, collicurules \
+     FROM pg_catalog.pg_collation WHERE oid = $1::pg_catalog.oid";
+
+/// Refuses a nondeterministic `collation` whose ICU sort keys may not tell texts apart as its
+/// `=` does (0.22.0, `ffi::icu::sort_key_doubt`; found by a hostile probe): custom rules
+/// (which may set any attribute), punctuation ignored, strength past tertiary, normalization
+/// on. Checked when a metric is defined and again by the DDL hooks, with the collator
+/// Postgres opens for the collation's locale.
+fn require_faithful_sort_keys(
+    client: &SpiClient<'_>,
+    collation: Collation,
+    what: &str,
+) -> Result<()> {
+    let (Collation::OfColumn(oid) | Collation::OfExpression(oid)) = collation;
+    let row = client
+        .select(ICU_COLLATION_SQL, Some(1), &[oid.into()])?
+        .first();
+    let name = row.get::<String>(1)?.unwrap_or_default();
+    let locale = row.get::<String>(2)?.unwrap_or_default();
+    let rules = row.get::<String>(3)?.unwrap_or_default();
+    let doubt = if !rules.is_empty() {
+        Some("it has custom ICU rules".to_string())
+    } else {
+        std::ffi::CString::new(locale)
+            .map_err(|_| {
+                TallyError::Internal(format!("collation \"{name}\" has a NUL in its locale"))
+            })
+            .map(|locale| crate::ffi::icu::sort_key_doubt(&locale))?
+    };
+    match doubt {
+        Some(reason) => Err(TallyError::UnsureCollationKey {
+            what: what.to_string(),
+            collation: name,
+            reason,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Refuses a text value's `collation` where the aggregate could not stay exact

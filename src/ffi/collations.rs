@@ -144,44 +144,6 @@ extern "C-unwind" {
     fn pg_newlocale_from_collation(collation: pg_sys::Oid) -> *mut Pg15Locale;
 }
 
-#[cfg(feature = "pg15")]
-extern "C" {
-    /// libc's, with glibc's RTLD_DEFAULT (a null handle): the symbols of the server and
-    /// the libraries it was linked with.
-    fn dlsym(
-        handle: *mut std::ffi::c_void,
-        symbol: *const std::ffi::c_char,
-    ) -> *mut std::ffi::c_void;
-}
-
-/// ICU's `ucol_getSortKey(collator, utf16, length, result, capacity)`: the key's length with
-/// its NUL.
-#[cfg(feature = "pg15")]
-type GetSortKey =
-    unsafe extern "C" fn(*const std::ffi::c_void, *const u16, i32, *mut u8, i32) -> i32;
-
-/// ICU's `ucol_getSortKey`, found by name in the server's ICU (PostgreSQL 15 has no
-/// `pg_strnxfrm`): ICU suffixes its symbols with its major version (`ucol_getSortKey_72`)
-/// unless built without renaming. Found once per backend.
-#[cfg(feature = "pg15")]
-fn icu_get_sort_key() -> Option<GetSortKey> {
-    static FOUND: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
-    let address = *FOUND.get_or_init(|| {
-        let names = std::iter::once("ucol_getSortKey".to_string())
-            .chain((36..=199).map(|major| format!("ucol_getSortKey_{major}")));
-        names.into_iter().find_map(|name| {
-            let name = std::ffi::CString::new(name).ok()?;
-            // SAFETY: dlsym with RTLD_DEFAULT reads a NUL-terminated name and returns the
-            // symbol's address or null.
-            let address = unsafe { dlsym(std::ptr::null_mut(), name.as_ptr()) };
-            (!address.is_null()).then_some(address as usize)
-        })
-    });
-    // SAFETY: the address is ICU's ucol_getSortKey, whose C signature GetSortKey spells
-    // (ICU's API has kept it since ICU 2.0).
-    address.map(|address| unsafe { std::mem::transmute::<usize, GetSortKey>(address) })
-}
-
 /// The ICU sort key of `text` (UTF-8: the database's encoding is checked when the metric is
 /// defined) in nondeterministic collation `collation`, as PostgreSQL 15's `hashtext` makes
 /// it: the text as UTF-16, given to `ucol_getSortKey` with the collation's collator.
@@ -204,7 +166,11 @@ fn sort_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
             (*locale).icu_collator
         })
     };
-    let Some(get_sort_key) = icu_get_sort_key().filter(|_| !collator.is_null()) else {
+    let icu = super::icu::icu();
+    let Some(get_sort_key) = icu
+        .map(|icu| icu.get_sort_key)
+        .filter(|_| !collator.is_null())
+    else {
         pgrx::error!("collation {collation:?} has no ICU collator to make sort keys with");
     };
     let mut key = vec![0u8; text.len() * 4 + 16];

@@ -54,6 +54,27 @@ SELECT tally.create_metric('bad', 'nd_users', 'count_distinct', 'ARRAY[email]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'nd_users', 'sum', 'email');
 \echo :LAST_ERROR_SQLSTATE
+-- Refused: collations whose ICU sort keys may not tell texts apart as their = does (found by
+-- a hostile probe: '_' and '_' || U&'\0E4D' one key, two values, when punctuation is
+-- ignored; U&'\0300\FE2D' and U&'\FE2D\0300' at strength identical; Thai and kk-true
+-- normalize), as is a change of a counted column to one of them.
+CREATE COLLATION nd_shifted (provider = icu, locale = 'und-u-ka-shifted', deterministic = false);
+CREATE COLLATION nd_identic (provider = icu, locale = 'und-u-ks-identic', deterministic = false);
+CREATE COLLATION nd_thai (provider = icu, locale = 'th-u-ks-level1', deterministic = false);
+CREATE COLLATION nd_normalized (provider = icu, locale = 'und-u-kk-true-ks-level2', deterministic = false);
+CREATE TABLE nd_odd (id int, a text COLLATE nd_shifted, b text COLLATE nd_identic, c text COLLATE nd_thai,
+                     d text COLLATE nd_normalized);
+SELECT tally.create_metric('bad', 'nd_odd', 'count_distinct', 'a');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_odd', 'count_distinct', 'b');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_odd', 'count_distinct', 'c');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tally.create_metric('bad', 'nd_odd', 'count_distinct', 'left(d, 5)');
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE nd_users ALTER COLUMN code TYPE char(8) COLLATE nd_shifted;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE nd_odd;
 RESET search_path;
 RESET ROLE;
 -- The catalog says what the metric tracks.
