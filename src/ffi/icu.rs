@@ -30,6 +30,9 @@ pub struct Icu {
     open: Open,
     close: Close,
     get_attribute: GetAttribute,
+    /// Called on PostgreSQL 15 only (`collations::sort_key`): 16 and later make the keys
+    /// with Postgres' own `pg_strnxfrm`, which calls it.
+    #[cfg_attr(not(feature = "pg15"), allow(dead_code))]
     pub get_sort_key: GetSortKey,
 }
 
