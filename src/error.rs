@@ -238,8 +238,8 @@ pub enum TallyError {
 
     /// count_distinct over text in a nondeterministic collation whose ICU sort keys may not
     /// tell texts apart as its `=` does (0.22.0: found by a hostile probe).
-    #[error("cannot compute count_distinct over {what} in collation \"{collation}\": {reason}")]
-    UnsureCollationKey {
+    #[error("cannot compute count_distinct over {what} in collation \"{collation}\"")]
+    UnfaithfulSortKeys {
         what: String,
         collation: String,
         reason: String,
@@ -511,7 +511,7 @@ impl TallyError {
             CollationNotBuiltIn { .. }
             | ArrayNotByteOrdered { .. }
             | NondeterministicCollation { .. }
-            | UnsureCollationKey { .. }
+            | UnfaithfulSortKeys { .. }
             | NondeterministicGroupColumn { .. }
             | GroupNotUtf8 { .. }
             | PartitionSource { .. }
@@ -568,9 +568,9 @@ impl TallyError {
             NondeterministicCollation { .. } | NondeterministicGroupColumn { .. } => Some(
                 "pg_tally orders texts, groups and array elements by their bytes, as deterministic collations compare them; this collation takes texts with other bytes as equal.".into(),
             ),
-            UnsureCollationKey { .. } => Some(
-                "pg_tally counts such texts by their ICU sort keys, which tell texts apart as the collation's = does only in collations without custom rules, at strength primary to tertiary, that neither ignore punctuation nor normalize texts.".into(),
-            ),
+            UnfaithfulSortKeys { reason, .. } => Some(format!(
+                "pg_tally counts such texts by their ICU sort keys, which tell texts apart as the collation's = does only in collations without custom rules, at strength primary to tertiary, that neither ignore punctuation nor normalize texts; this one: {reason}."
+            )),
             _ => None,
         }
     }
@@ -606,7 +606,7 @@ impl TallyError {
                 "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector; count works on any value."
             }
             CollationNotBuiltIn { .. } => {
-                "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any collation."
+                "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation, and in most nondeterministic ones."
             }
             TemporaryObject { .. } => "Create that object, and what depends on it, in a permanent schema.",
             ArrayNotByteOrdered { .. } => {
@@ -618,7 +618,7 @@ impl TallyError {
             PartitionSource { .. } => {
                 "Define the metric on the partitioned table, with a filter on the partition key (rows written through the partitioned table fire no statement trigger of a partition)."
             }
-            UnsureCollationKey { .. } => {
+            UnfaithfulSortKeys { .. } => {
                 "Count the column in a collation such as und-u-ks-level2 (case-insensitive) or und-u-ks-level1 (accent-insensitive too), or a deterministic form of it, such as column_name => 'lower(email) COLLATE \"C\"'."
             }
             CitextOrder { .. } => {

@@ -1643,11 +1643,18 @@ enum Collation {
     OfExpression(pg_sys::Oid),
 }
 
+impl Collation {
+    fn oid(self) -> pg_sys::Oid {
+        let (Self::OfColumn(oid) | Self::OfExpression(oid)) = self;
+        oid
+    }
+}
+
 /// Whether `collation` (a column's or expression's; none is the database's default) is
 /// nondeterministic: an ICU collation whose equality is not byte equality, such as Django's
 /// `CreateCollation(..., deterministic=False)` for case-insensitive emails.
 fn is_nondeterministic(collation: Collation) -> bool {
-    let (Collation::OfColumn(oid) | Collation::OfExpression(oid)) = collation;
+    let oid = collation.oid();
     oid != pg_sys::InvalidOid
         && crate::ffi::collations::exists(oid)
         && !crate::ffi::collations::name_and_determinism(oid).1
@@ -1667,33 +1674,31 @@ const ICU_COLLATION_SQL: &str = "SELECT collname::pg_catalog.text, colllocale, c
      FROM pg_catalog.pg_collation WHERE oid = $1::pg_catalog.oid";
 
 /// Refuses a nondeterministic `collation` whose ICU sort keys may not tell texts apart as its
-/// `=` does (0.22.0, `ffi::icu::sort_key_doubt`; found by a hostile probe): custom rules
-/// (which may set any attribute), punctuation ignored, strength past tertiary, normalization
-/// on. Checked when a metric is defined and again by the DDL hooks, with the collator
-/// Postgres opens for the collation's locale.
+/// `=` does (0.22.0, `ffi::icu::why_sort_keys_unfaithful`; found by a hostile probe):
+/// custom rules (which may set any attribute), punctuation ignored, strength past tertiary,
+/// normalization on. Checked when a metric is defined and again by the DDL hooks, on a
+/// collator opened from the collation's locale as Postgres opens it.
 fn require_faithful_sort_keys(
     client: &SpiClient<'_>,
     collation: Collation,
     what: &str,
 ) -> Result<()> {
-    let (Collation::OfColumn(oid) | Collation::OfExpression(oid)) = collation;
     let row = client
-        .select(ICU_COLLATION_SQL, Some(1), &[oid.into()])?
+        .select(ICU_COLLATION_SQL, Some(1), &[collation.oid().into()])?
         .first();
     let name = row.get::<String>(1)?.unwrap_or_default();
     let locale = row.get::<String>(2)?.unwrap_or_default();
     let rules = row.get::<String>(3)?.unwrap_or_default();
-    let doubt = if !rules.is_empty() {
+    let why = if !rules.is_empty() {
         Some("it has custom ICU rules".to_string())
     } else {
-        std::ffi::CString::new(locale)
-            .map_err(|_| {
-                TallyError::Internal(format!("collation \"{name}\" has a NUL in its locale"))
-            })
-            .map(|locale| crate::ffi::icu::sort_key_doubt(&locale))?
+        let locale = std::ffi::CString::new(locale).map_err(|_| {
+            TallyError::Internal(format!("collation \"{name}\" has a NUL in its locale"))
+        })?;
+        crate::ffi::icu::why_sort_keys_unfaithful(&locale)
     };
-    match doubt {
-        Some(reason) => Err(TallyError::UnsureCollationKey {
+    match why {
+        Some(reason) => Err(TallyError::UnfaithfulSortKeys {
             what: what.to_string(),
             collation: name,
             reason,

@@ -58,9 +58,10 @@ pub fn name_and_determinism(collation: pg_sys::Oid) -> (String, bool) {
 /// The bytes two texts share exactly when collation `collation` says they are equal
 /// (0.22.0, the keys of a count_distinct over text in a nondeterministic collation): the
 /// text's own bytes in a deterministic collation (whose equality is byte equality), its ICU
-/// sort key in a nondeterministic one (only ICU makes those). ICU's sort keys compare as
-/// `ucol_strcoll` does, so two texts have one key exactly when the collation's `=` holds;
-/// Postgres hashes such texts by the same key (`hashtext`). A key changes with the
+/// sort key in a nondeterministic one (only ICU makes those), the key Postgres hashes such
+/// texts by (`hashtext`). Two texts have one key exactly when the collation's `=` holds in
+/// the collations `catalog::define` takes (`icu::why_sort_keys_unfaithful`: not in every
+/// one, found by a hostile probe). A key changes with the
 /// collation's version (a new ICU): Postgres then warns that indexes need a REINDEX, and
 /// a metric needs `tally.refresh`.
 pub fn equality_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
@@ -83,13 +84,22 @@ extern "C-unwind" {
     /// utils/pg_locale.h, which pgrx does not bind: the collation's cached locale.
     fn pg_newlocale_from_collation(collation: pg_sys::Oid) -> *mut std::ffi::c_void;
     /// utils/pg_locale.h (PostgreSQL 16 and later): writes the sort key of `src` (`srclen`
-    /// bytes) into `dest` when it fits in `destsize` bytes with a NUL, and returns its
-    /// length without the NUL either way.
+    /// bytes: a size_t in 16 and 17, an ssize_t in 18) into `dest` when it fits in
+    /// `destsize` bytes with a NUL, and returns its length without the NUL either way.
+    #[cfg(any(feature = "pg16", feature = "pg17"))]
     fn pg_strnxfrm(
         dest: *mut std::ffi::c_char,
         destsize: usize,
         src: *const std::ffi::c_char,
         srclen: usize,
+        locale: *mut std::ffi::c_void,
+    ) -> usize;
+    #[cfg(not(any(feature = "pg15", feature = "pg16", feature = "pg17")))]
+    fn pg_strnxfrm(
+        dest: *mut std::ffi::c_char,
+        destsize: usize,
+        src: *const std::ffi::c_char,
+        srclen: isize,
         locale: *mut std::ffi::c_void,
     ) -> usize;
 }
@@ -99,25 +109,24 @@ extern "C-unwind" {
 #[cfg(not(feature = "pg15"))]
 fn sort_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
     let source = text.as_ptr().cast::<std::ffi::c_char>();
-    let mut key = Vec::new();
     // SAFETY: pg_newlocale_from_collation takes the oid of an existing collation (checked by
     // `equality_key`) and returns its cached locale or raises an ERROR (caught at the
-    // boundary); pg_strnxfrm reads `text.len()` bytes of `text`, and writes nothing into a
-    // null buffer of 0 bytes, then at most `key.len()` bytes into `key`, sized one past the
-    // length the first call asked for (the second call's length is checked against it).
-    let (needed, written) = unsafe {
+    // boundary); pg_strnxfrm reads `text.len()` bytes of `text` and writes nothing into a
+    // null buffer of 0 bytes.
+    let (locale, needed) = unsafe {
         pg_sys::ffi::pg_guard_ffi_boundary(|| {
             let locale = pg_newlocale_from_collation(collation);
-            let needed = pg_strnxfrm(std::ptr::null_mut(), 0, source, text.len(), locale);
-            key.resize(needed + 1, 0);
-            let written = pg_strnxfrm(
-                key.as_mut_ptr().cast(),
-                key.len(),
-                source,
-                text.len(),
-                locale,
-            );
-            (needed, written)
+            let needed = pg_strnxfrm(std::ptr::null_mut(), 0, source, source_length(text), locale);
+            (locale, needed)
+        })
+    };
+    let mut key = vec![0u8; needed + 1];
+    let (buffer, capacity) = (key.as_mut_ptr().cast(), key.len());
+    // SAFETY: as above, with `locale` the collation's cached locale (it lives as long as the
+    // backend); pg_strnxfrm writes at most `capacity` bytes into `key`, which has them.
+    let written = unsafe {
+        pg_sys::ffi::pg_guard_ffi_boundary(|| {
+            pg_strnxfrm(buffer, capacity, source, source_length(text), locale)
         })
     };
     if written > needed {
@@ -127,9 +136,21 @@ fn sort_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
     key
 }
 
+/// `pg_strnxfrm`'s source length: a size_t before PostgreSQL 18, an ssize_t since.
+#[cfg(any(feature = "pg16", feature = "pg17"))]
+fn source_length(text: &[u8]) -> usize {
+    text.len()
+}
+
+/// `pg_strnxfrm`'s source length: a size_t before PostgreSQL 18, an ssize_t since.
+#[cfg(not(any(feature = "pg15", feature = "pg16", feature = "pg17")))]
+fn source_length(text: &[u8]) -> isize {
+    isize::try_from(text.len()).unwrap_or(isize::MAX)
+}
+
 /// PostgreSQL 15's `struct pg_locale_struct` (utils/pg_locale.h) as far as its ICU collator:
-/// a provider byte, the deterministic flag, then a union whose ICU member is the locale's
-/// name and the collator (every member of the union is pointer-aligned).
+/// a provider byte, the deterministic flag, then a union (pointer-aligned: its locale_t and
+/// ICU members hold pointers) whose ICU member is the locale's name and the collator.
 #[cfg(feature = "pg15")]
 #[repr(C)]
 struct Pg15Locale {
@@ -166,12 +187,13 @@ fn sort_key(text: &[u8], collation: pg_sys::Oid) -> Vec<u8> {
             (*locale).icu_collator
         })
     };
-    let icu = super::icu::icu();
-    let Some(get_sort_key) = icu
-        .map(|icu| icu.get_sort_key)
-        .filter(|_| !collator.is_null())
-    else {
-        pgrx::error!("collation {collation:?} has no ICU collator to make sort keys with");
+    let get_sort_key = match super::icu::icu() {
+        Ok(icu) if !collator.is_null() => icu.get_sort_key,
+        Ok(_) => pgrx::error!(
+            "collation {} has no ICU collator to make sort keys with",
+            collation.to_u32()
+        ),
+        Err(reason) => pgrx::error!("cannot make ICU sort keys: {reason}"),
     };
     let mut key = vec![0u8; text.len() * 4 + 16];
     for _ in 0..2 {

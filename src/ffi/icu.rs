@@ -1,9 +1,11 @@
-//! ICU's collator API, found by name in the server's own ICU (0.22.0): pgrx binds none of
-//! it, and a library linked with ICU itself could load a second ICU beside the server's.
-//! ICU suffixes its C symbols with its major version (`ucol_open_72`) unless it was built
-//! without renaming; all four functions are taken with one suffix, the newest found, so they
-//! come from one ICU. A server built without ICU has none, and no nondeterministic
-//! collation either (only ICU makes those).
+//! ICU's collator API, found by name in the server's process (0.22.0): pgrx binds none of
+//! it. ICU suffixes its C symbols with its major version (`ucol_open_72`, since ICU 49)
+//! unless it was built without renaming; all four functions are taken with one suffix, so
+//! they come from one ICU. A library linked with another ICU, loaded into the server with
+//! its symbols global, would make that choice ambiguous: then none is taken, and what needs
+//! ICU here is refused (a collator of one ICU must never reach another's functions). A server
+//! built without ICU has none, and no nondeterministic collation either (only ICU makes
+//! those).
 
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::OnceLock;
@@ -36,33 +38,44 @@ pub struct Icu {
     pub get_sort_key: GetSortKey,
 }
 
-/// The server's ICU, None in a server built without it; looked up once per backend.
-pub fn icu() -> Option<&'static Icu> {
-    static FOUND: OnceLock<Option<Icu>> = OnceLock::new();
+/// The server's ICU, or why there is none to use: built without it, or more than one ICU
+/// loaded. Looked up once per backend (at its first use: a library loaded later cannot
+/// change the ICU the backend's keys are made with).
+pub fn icu() -> Result<&'static Icu, &'static str> {
+    static FOUND: OnceLock<Result<Icu, &'static str>> = OnceLock::new();
     FOUND
         .get_or_init(|| {
-            let suffixes = std::iter::once(String::new())
-                .chain((36..=199).rev().map(|major| format!("_{major}")));
-            suffixes.into_iter().find_map(|suffix| {
-                let open = symbol(&format!("ucol_open{suffix}"))?;
-                let close = symbol(&format!("ucol_close{suffix}"))?;
-                let get_attribute = symbol(&format!("ucol_getAttribute{suffix}"))?;
-                let get_sort_key = symbol(&format!("ucol_getSortKey{suffix}"))?;
-                // SAFETY: each address is the ICU function of that name, whose C signature
-                // the type spells (ICU's stable C API, unchanged since ICU 2.0).
-                unsafe {
-                    Some(Icu {
-                        open: std::mem::transmute::<*mut c_void, Open>(open),
-                        close: std::mem::transmute::<*mut c_void, Close>(close),
-                        get_attribute: std::mem::transmute::<*mut c_void, GetAttribute>(
-                            get_attribute,
-                        ),
-                        get_sort_key: std::mem::transmute::<*mut c_void, GetSortKey>(get_sort_key),
-                    })
+            let suffixes =
+                std::iter::once(String::new()).chain((49..=199).map(|major| format!("_{major}")));
+            let mut found = suffixes.filter_map(|suffix| icu_with(&suffix));
+            match (found.next(), found.next()) {
+                (Some(icu), None) => Ok(icu),
+                (None, _) => Err("this server's ICU library is not found"),
+                (Some(_), Some(_)) => {
+                    Err("more than one ICU library is loaded in this server process")
                 }
-            })
+            }
         })
         .as_ref()
+        .map_err(|reason| *reason)
+}
+
+/// ICU's four functions with symbol suffix `suffix`, None unless all are found.
+fn icu_with(suffix: &str) -> Option<Icu> {
+    let open = symbol(&format!("ucol_open{suffix}"))?;
+    let close = symbol(&format!("ucol_close{suffix}"))?;
+    let get_attribute = symbol(&format!("ucol_getAttribute{suffix}"))?;
+    let get_sort_key = symbol(&format!("ucol_getSortKey{suffix}"))?;
+    // SAFETY: each address is the ICU function of that name, whose C signature the type
+    // spells (ICU's stable C API, unchanged since ICU 2.0).
+    unsafe {
+        Some(Icu {
+            open: std::mem::transmute::<*mut c_void, Open>(open),
+            close: std::mem::transmute::<*mut c_void, Close>(close),
+            get_attribute: std::mem::transmute::<*mut c_void, GetAttribute>(get_attribute),
+            get_sort_key: std::mem::transmute::<*mut c_void, GetSortKey>(get_sort_key),
+        })
+    }
 }
 
 /// The address of symbol `name` in the server's process, None when it has none.
@@ -85,20 +98,24 @@ const ON: i32 = 17;
 /// Why ICU's sort keys in the collation of ICU locale `locale` might not tell texts apart as
 /// its `=` (`ucol_strcoll`) does, None when they do. A hostile probe found keys that differ
 /// where `=` holds, or agree where it does not, with punctuation ignored (alternate
-/// handling shifted), at strength quaternary or identical, and with normalization on (Thai,
-/// `kk-true`); strengths primary to tertiary, case level, numeric and script reordering
-/// held over 150,000 random texts. Postgres opens a collation's collator from its locale as
-/// here (`ucol_open`), so the attributes read are the collation's.
-pub fn sort_key_doubt(locale: &CStr) -> Option<String> {
-    let Some(icu) = icu() else {
-        return Some("this server's ICU library is not found".into());
+/// handling shifted), at strength identical, and with normalization on (Thai, `kk-true`);
+/// quaternary strength is refused too, untried. The attributes are read from a collator
+/// opened from the locale as Postgres opens the collation's (`ucol_open`; Postgres sets
+/// attributes itself only for ICU before 54, which has no such attributes to differ).
+pub fn why_sort_keys_unfaithful(locale: &CStr) -> Option<String> {
+    let icu = match icu() {
+        Ok(icu) => icu,
+        Err(reason) => return Some(reason.into()),
     };
     let mut status = 0;
-    // SAFETY: ucol_open reads a NUL-terminated locale and sets `status`; a collator it
-    // returns is closed below, after its attributes are read with their own status.
+    // SAFETY: ucol_open reads a NUL-terminated locale and sets `status`; any collator it
+    // returns is closed below, on failure too, after its attributes are read.
     unsafe {
         let collator = (icu.open)(locale.as_ptr(), &mut status);
         if collator.is_null() || status > 0 {
+            if !collator.is_null() {
+                (icu.close)(collator);
+            }
             return Some(format!("ICU cannot open its locale (error {status})"));
         }
         let attribute = |which| {

@@ -181,6 +181,45 @@ SELECT count(*) AS drift FROM tally.verify() WHERE metric LIKE 'nd\_%';
 TRUNCATE nd.nd_users;
 SELECT * FROM nd_check() WHERE exact IS NOT TRUE;
 
+-- Other collations taken: German, case level, numeric order, script reordering, Japanese
+-- (kana and width variants); 3000 random texts of characters that some of them equate
+-- (ß/ss/ẞ, composed and decomposed accents, ligatures, digits of other scripts, kana, soft
+-- hyphen, zero-width space), each figure against count(DISTINCT), after deletes too.
+CREATE COLLATION nd.nd_de (provider = icu, locale = 'de-u-ks-level2', deterministic = false);
+CREATE COLLATION nd.nd_kc (provider = icu, locale = 'und-u-ks-level1-kc-true', deterministic = false);
+CREATE COLLATION nd.nd_kn (provider = icu, locale = 'und-u-kn-true-ks-level2', deterministic = false);
+CREATE COLLATION nd.nd_kr (provider = icu, locale = 'und-u-kr-grek-latn-ks-level2', deterministic = false);
+CREATE COLLATION nd.nd_ja (provider = icu, locale = 'ja-u-ks-level3', deterministic = false);
+CREATE TABLE nd.nd_texts (id serial, de text COLLATE nd.nd_de, kc text COLLATE nd.nd_kc,
+                          kn text COLLATE nd.nd_kn, kr text COLLATE nd.nd_kr, ja text COLLATE nd.nd_ja);
+SELECT count(tally.create_metric('nd_texts_' || c, 'nd.nd_texts', 'count_distinct', c)) AS created
+  FROM unnest(ARRAY['de', 'kc', 'kn', 'kr', 'ja']) c;
+SELECT setseed(0.5);
+INSERT INTO nd.nd_texts (de, kc, kn, kr, ja)
+SELECT t, t, t, t, t
+  FROM (SELECT (SELECT string_agg((ARRAY['a', 'A', 'á', 'Á', U&'a\0301', 'ß', 'ss', 'SS', U&'\1E9E', '_', '-', ' ',
+                                         'ü', 'ue', 'Ü', '1', '01', '10', U&'\0661', 'α', 'Α', 'ά', U&'\FF71',
+                                         U&'\30A2', U&'\3042', U&'\FB01', 'fi', U&'\00AD', U&'\200B'])
+                                  [1 + floor(random() * 29)::int], '')
+                  FROM generate_series(1, 1 + g % 4)) AS t
+          FROM generate_series(1, 3000) g) r;
+CREATE FUNCTION nd_texts_check() RETURNS TABLE (metric text, exact boolean) LANGUAGE sql AS $$
+    SELECT 'de', tally.value('nd_texts_de') = (SELECT count(DISTINCT de) FROM nd.nd_texts)
+    UNION ALL SELECT 'kc', tally.value('nd_texts_kc') = (SELECT count(DISTINCT kc) FROM nd.nd_texts)
+    UNION ALL SELECT 'kn', tally.value('nd_texts_kn') = (SELECT count(DISTINCT kn) FROM nd.nd_texts)
+    UNION ALL SELECT 'kr', tally.value('nd_texts_kr') = (SELECT count(DISTINCT kr) FROM nd.nd_texts)
+    UNION ALL SELECT 'ja', tally.value('nd_texts_ja') = (SELECT count(DISTINCT ja) FROM nd.nd_texts)
+$$;
+SELECT * FROM nd_texts_check() WHERE exact IS NOT TRUE;
+-- Texts the collations equate are there, and the figures are fewer than the texts.
+SELECT count(DISTINCT de) < count(DISTINCT de COLLATE "C") AS de_equates,
+       count(DISTINCT kn) < count(DISTINCT kn COLLATE "C") AS kn_equates,
+       count(DISTINCT ja) < count(DISTINCT ja COLLATE "C") AS ja_equates FROM nd.nd_texts;
+DELETE FROM nd.nd_texts WHERE id % 3 = 0;
+SELECT * FROM nd_texts_check() WHERE exact IS NOT TRUE;
+SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'nd.nd_texts'::regclass;
+DROP FUNCTION nd_texts_check();
+
 SELECT count(tally.drop_metric(name)) AS dropped FROM tally.metrics WHERE source = 'nd.nd_users'::regclass;
 DROP FUNCTION nd_check();
 DROP SCHEMA nd CASCADE;
