@@ -569,7 +569,7 @@ impl TallyError {
                 "pg_tally orders texts, groups and array elements by their bytes, as deterministic collations compare them; this collation takes texts with other bytes as equal.".into(),
             ),
             UnfaithfulSortKeys { reason, .. } => Some(format!(
-                "pg_tally counts such texts by their ICU sort keys, which tell texts apart as the collation's = does only in collations without custom rules, at strength primary to tertiary, that neither ignore punctuation nor normalize texts; this one: {reason}."
+                "pg_tally counts such texts by their ICU sort keys, which tell texts apart as the collation's = does only in collations without custom rules, at strength primary to tertiary, that neither ignore punctuation, normalize texts nor order digits as numbers; this one: {reason}."
             )),
             _ => None,
         }

@@ -91,6 +91,7 @@ fn symbol(name: &str) -> Option<*mut c_void> {
 const ALTERNATE_HANDLING: i32 = 1;
 const NORMALIZATION_MODE: i32 = 4;
 const STRENGTH: i32 = 5;
+const NUMERIC_COLLATION: i32 = 7;
 const TERTIARY: i32 = 2;
 const SHIFTED: i32 = 20;
 const ON: i32 = 17;
@@ -98,8 +99,10 @@ const ON: i32 = 17;
 /// Why ICU's sort keys in the collation of ICU locale `locale` might not tell texts apart as
 /// its `=` (`ucol_strcoll`) does, None when they do. A hostile probe found keys that differ
 /// where `=` holds, or agree where it does not, with punctuation ignored (alternate
-/// handling shifted), at strength identical, and with normalization on (Thai, `kk-true`);
-/// quaternary strength is refused too, untried. The attributes are read from a collator
+/// handling shifted), at strength identical, with normalization on (Thai, `kk-true`), and
+/// with numeric ordering (`kn-true`) in a tailored locale, where ICU's `=` takes the
+/// Arabic-Indic `١٠٥` and `١٠٠٥` as equal and their keys do not (a second probe); quaternary
+/// strength is refused too, untried, and numeric ordering in every locale. The attributes are read from a collator
 /// opened from the locale as Postgres opens the collation's (`ucol_open`; Postgres sets
 /// attributes itself only for ICU before 54, which has no such attributes to differ).
 pub fn why_sort_keys_unfaithful(locale: &CStr) -> Option<String> {
@@ -126,14 +129,16 @@ pub fn why_sort_keys_unfaithful(locale: &CStr) -> Option<String> {
         let alternate = attribute(ALTERNATE_HANDLING);
         let normalization = attribute(NORMALIZATION_MODE);
         let strength = attribute(STRENGTH);
+        let numeric = attribute(NUMERIC_COLLATION);
         (icu.close)(collator);
-        match (alternate, normalization, strength) {
-            (Some(SHIFTED), _, _) => Some("it ignores punctuation (alternate shifted)".into()),
-            (_, Some(ON), _) => Some("it normalizes texts (normalization on)".into()),
-            (_, _, Some(strength)) if strength > TERTIARY => {
+        match (alternate, normalization, strength, numeric) {
+            (Some(SHIFTED), ..) => Some("it ignores punctuation (alternate shifted)".into()),
+            (_, Some(ON), ..) => Some("it normalizes texts (normalization on)".into()),
+            (_, _, Some(strength), _) if strength > TERTIARY => {
                 Some("its strength is past tertiary (quaternary or identical)".into())
             }
-            (Some(_), Some(_), Some(_)) => None,
+            (.., Some(ON)) => Some("it orders digits as numbers (numeric on)".into()),
+            (Some(_), Some(_), Some(_), Some(_)) => None,
             _ => Some("ICU cannot read its attributes".into()),
         }
     }
