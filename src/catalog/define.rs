@@ -1676,8 +1676,8 @@ const ICU_COLLATION_SQL: &str = "SELECT collname::pg_catalog.text, colllocale, c
 /// Refuses a nondeterministic `collation` whose ICU sort keys may not tell texts apart as its
 /// `=` does (0.22.0, `ffi::icu::why_sort_keys_unfaithful`; found by a hostile probe):
 /// custom rules (which may set any attribute), punctuation ignored, strength past tertiary,
-/// normalization on, numeric ordering. Checked when a metric is defined and again by the DDL hooks, on a
-/// collator opened from the collation's locale as Postgres opens it.
+/// normalization on, numeric ordering. Checked when a metric is defined and again by the DDL
+/// hooks, on a collator opened from the collation's locale as Postgres opens it.
 fn require_faithful_sort_keys(
     client: &SpiClient<'_>,
     collation: Collation,
