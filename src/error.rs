@@ -130,6 +130,11 @@ pub enum TallyError {
         type_name: String,
     },
 
+    /// count_distinct over a row (0.23.0) one of whose fields is of a type a row's key does
+    /// not hold.
+    #[error("cannot compute count_distinct over a row whose field {field} is of type {type_name}")]
+    WrongRowFieldType { field: usize, type_name: String },
+
     /// min or max over a value expression's text in a collation created after initdb (0.12.0;
     /// a column's is taken since 0.15.0).
     #[error("cannot compute {aggregate} over {what} in collation \"{collation}\"")]
@@ -468,6 +473,7 @@ impl TallyError {
             UnknownColumn { .. } => Code::ERRCODE_UNDEFINED_COLUMN,
             WrongColumnType { .. }
             | WrongValueType { .. }
+            | WrongRowFieldType { .. }
             | FigureNotNumeric { .. }
             | WrongFigureType { .. }
             | NotAnEnum { .. }
@@ -603,7 +609,10 @@ impl TallyError {
                 "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector (not tsquery: its text does not tell every two queries apart), and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector, oidvector and citext (as its equality counts: case-insensitive); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector; count works on any value."
+                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector, and a row of such values, such as '(user_id, day)'; count works on any value."
+            }
+            WrongRowFieldType { .. } => {
+                "A row's fields are kept as an array's elements are: integers, numeric, money, text, varchar and name in a deterministic collation, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid, cid, xid8, pg_lsn, \"char\", tid or aclitem; write the field as one of them, such as (created_at AT TIME ZONE 'UTC')::date."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation, and in most nondeterministic ones."

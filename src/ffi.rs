@@ -28,6 +28,7 @@ pub mod expression;
 pub mod floats;
 pub mod icu;
 pub mod ranges;
+pub mod records;
 mod security;
 pub mod text_search;
 pub use security::{

@@ -660,4 +660,33 @@ PEOPLE_EXACT="SELECT tally.value('emails') = (SELECT count(DISTINCT email) FROM 
   || fail "count_distinct in a nondeterministic collation is wrong after the update from $PREVIOUS"
 [ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] \
   || fail "the update from $PREVIOUS did not reach $CURRENT"
+# 0.23.0 counts rows of values (tally._tracked_record): on a 0.22.0 catalog this library
+# refuses such a metric, asking for the update, and writes the older metrics on; after the
+# update it takes it, exact.
+PREVIOUS=0.22.0
+echo "upgrade: a $PREVIOUS catalog under this library, then count_distinct over a row"
+fresh_previous_db
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TABLE visits (id int PRIMARY KEY, user_id int, at timestamptz);
+INSERT INTO visits SELECT i, i % 13, '2026-12-01'::timestamptz + i * interval '37 minutes'
+  FROM generate_series(1, 300) i;
+SELECT tally.create_metric('visitors', 'visits', 'count_distinct', 'user_id');
+SQL
+USER_DAY="(user_id, (at AT TIME ZONE 'UTC')::date)"
+refused="$(q -d tally_previous -c "SELECT tally.create_metric('user_days', 'visits', 'count_distinct', \$\$$USER_DAY\$\$)" 2>&1 || true)"
+grep -q "ALTER EXTENSION pg_tally UPDATE" <<<"$refused" \
+  || fail "on a $PREVIOUS catalog, count_distinct over a row did not ask for the update: $refused"
+q -d tally_previous -c "INSERT INTO visits VALUES (301, 1, '2026-12-24')" >/dev/null
+q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" >/dev/null
+VISITS_EXACT="SELECT tally.value('user_days') = (SELECT count(DISTINCT $USER_DAY) FROM visits)
+                AND tally.value('visitors') = (SELECT count(DISTINCT user_id) FROM visits)
+                AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+[ "$(quiet_q -d tally_previous -c "SELECT tally.create_metric('user_days', 'visits', 'count_distinct', \$\$$USER_DAY\$\$) IS NOT NULL" \
+       -c "INSERT INTO visits VALUES (302, NULL, NULL), (303, 99, '2026-12-25')" \
+       -c "DELETE FROM visits WHERE id % 4 = 0" -c "$VISITS_EXACT" | tr '\n' ' ')" = "t t " ] \
+  || fail "count_distinct over a row is wrong after the update from $PREVIOUS"
+[ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] \
+  || fail "the update from $PREVIOUS did not reach $CURRENT"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

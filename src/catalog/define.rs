@@ -10,6 +10,7 @@ use pgrx::{JsonB, PgRelation};
 use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
+use crate::ffi::expression::RowField;
 use crate::model::builtin::{expression_rejected, not_built_in, require_built_in};
 use crate::model::ordered_array::ElementOf;
 use crate::model::ordered_key::RangeOf;
@@ -1307,6 +1308,9 @@ fn check_value(
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_11) {
         return Err(TallyError::CatalogOutdated);
     }
+    if let Some(fields) = row_fields(source, text)? {
+        return row_value(client, source, aggregate, &fields, depends_on);
+    }
     let checked = check_expression(source, text, ExpressionRole::Value)?;
     refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
     let wrong = || TallyError::WrongValueType {
@@ -1325,6 +1329,102 @@ fn check_value(
     Ok((
         Value::Expression(crate::sql::Expression::stored(checked.canonical)),
         value_kind,
+    ))
+}
+
+/// The fields of value expression `text` when it builds an anonymous row (0.23.0,
+/// `ffi::expression::row_fields`), None for any other expression; first checked to be one
+/// expression, then parsed as the table's owner, as `check_expression` parses it.
+fn row_fields(source: &Source, text: &str) -> Result<Option<Vec<RowField>>> {
+    let role = ExpressionRole::Value;
+    super::sys::check_single_expression(crate::sql::single_expression_sql(text).as_str(), role)?;
+    let probe = crate::sql::probe_sql(&source.relation, text);
+    let (relid, owner) = (source.oid, source.owner);
+    let found = ffi::probe_and_roll_back(move || {
+        ffi::as_table_owner(owner, || {
+            crate::ffi::expression::row_fields(relid, probe.dependencies.as_str())
+        })
+    });
+    match found {
+        Ok(fields) => fields,
+        Err(caught) => Err(expression_rejected(caught, role)),
+    }
+}
+
+/// A count_distinct over a row (0.23.0: "distinct (user, day) pairs", `(user_id, day)`),
+/// counted as `count(DISTINCT (user_id, day))` counts: two rows are one value when each
+/// field is equal by its type's equality (NULL equal to NULL). Each field is checked as a
+/// value expression of its own (`check_expression`: built-in objects only, immutable, its
+/// canonical text) and must be of a type an array's elements may be (its key is theirs),
+/// text in a deterministic collation; the row is stored as `ROW(` its fields' canonical
+/// texts `)`, which must parse back to fields of the same types and collations.
+fn row_value(
+    client: &SpiClient<'_>,
+    source: &Source,
+    aggregate: Aggregate,
+    fields: &[RowField],
+    depends_on: &mut Vec<String>,
+) -> Result<(Value, ValueKind)> {
+    if aggregate != Aggregate::CountDistinct {
+        return Err(TallyError::WrongValueType {
+            aggregate: aggregate.as_str().into(),
+            type_name: "record".into(),
+        });
+    }
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_23) {
+        return Err(TallyError::CatalogOutdated);
+    }
+    let mut canonical = Vec::with_capacity(fields.len());
+    let mut checked_fields = Vec::with_capacity(fields.len());
+    let mut columns = Vec::new();
+    for (at, field) in fields.iter().enumerate() {
+        let wrong = |type_name| TallyError::WrongRowFieldType {
+            field: at + 1,
+            type_name,
+        };
+        // Said first, by the field's parsed type: a nested row never reaches the probe
+        // (whose index cannot hold one).
+        let parsed = crate::ffi::datetime::base_type(field.type_oid);
+        if !crate::ffi::arrays::reads_elements_of(parsed) {
+            return Err(wrong(crate::ffi::datetime::type_name(field.type_oid)));
+        }
+        let checked = check_expression(source, &field.text, ExpressionRole::Value)?;
+        refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
+        let base = crate::ffi::datetime::base_type(checked.type_oid);
+        if !crate::ffi::arrays::reads_elements_of(base) {
+            return Err(wrong(checked.type_name));
+        }
+        if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID) {
+            let what = format!("field {} of the row", at + 1);
+            check_text_collation(
+                client,
+                aggregate,
+                Collation::OfExpression(checked.collation),
+                &what,
+            )?;
+        }
+        canonical.push(format!("({})", checked.canonical));
+        checked_fields.push((base, checked.collation));
+        columns.extend(checked.columns);
+    }
+    let stored = format!("ROW({})", canonical.join(", "));
+    let again = row_fields(source, &stored)?.unwrap_or_default();
+    let reads_back = again.len() == checked_fields.len()
+        && again.iter().zip(&checked_fields).all(|(field, (base, collation))| {
+            crate::ffi::datetime::base_type(field.type_oid) == *base
+                && field.collation == *collation
+        });
+    if !reads_back {
+        return Err(TallyError::ExpressionNotAllowed {
+            role: ExpressionRole::Value,
+            code: pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            message: format!("the row does not read back as itself: {stored}"),
+        });
+    }
+    depends_on.extend(columns);
+    Ok((
+        Value::Expression(crate::sql::Expression::stored(stored)),
+        ValueKind::of(ValueType::Record),
     ))
 }
 

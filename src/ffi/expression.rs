@@ -68,6 +68,57 @@ pub fn record_expression_dependencies(
     Ok(())
 }
 
+/// A field of a row value expression (0.23.0): its text as Postgres deparses it, its type
+/// and its collation.
+pub struct RowField {
+    pub text: String,
+    pub type_oid: pg_sys::Oid,
+    pub collation: pg_sys::Oid,
+}
+
+/// The fields of the target of `sql` (a `SELECT (<expression>) FROM ONLY <table>`, the
+/// table `relid`) after
+/// parse analysis, when that target builds an anonymous row (`ROW(a, b)`, `(a, b)`): each
+/// deparsed on its own (Postgres' `deparse_expression`, column names unqualified), in order.
+/// None for any other expression. Run as `record_expression_dependencies` is (inside
+/// `probe_and_roll_back`, as the table's owner under the fixed settings, which the deparse
+/// of a constant reads).
+pub fn row_fields(relid: pg_sys::Oid, sql: &str) -> Result<Option<Vec<RowField>>> {
+    let text = CString::new(sql)
+        .map_err(|_| TallyError::Internal("expression contains a NUL byte".into()))?;
+    let expression = *analyze_targets(&text)
+        .first()
+        .ok_or_else(|| TallyError::Internal("expression probe has no target".into()))?;
+    // SAFETY: `expression` is a node parse analysis just built in this memory context; a
+    // T_RowExpr node is a RowExpr whose `args` is a List of expression nodes. The source is
+    // the query's only relation (range table entry 1), which deparse_context_for names by
+    // an alias that `forceprefix` false never prints; deparse_expression returns a palloc'd
+    // NUL-terminated string; exprType and exprCollation read the nodes only.
+    unsafe {
+        if (*expression).type_ != pg_sys::NodeTag::T_RowExpr {
+            return Ok(None);
+        }
+        let row = expression as *mut pg_sys::RowExpr;
+        if (*row).row_typeid != pg_sys::RECORDOID {
+            return Ok(None);
+        }
+        let context = pg_sys::deparse_context_for(c"_tally_row".as_ptr(), relid);
+        let fields = pgrx::PgList::<pg_sys::Node>::from_pg((*row).args)
+            .iter_ptr()
+            .map(|field| RowField {
+                text: std::ffi::CStr::from_ptr(pg_sys::deparse_expression(
+                    field, context, false, false,
+                ))
+                .to_string_lossy()
+                .into_owned(),
+                type_oid: pg_sys::exprType(field),
+                collation: pg_sys::exprCollation(field),
+            })
+            .collect();
+        Ok(Some(fields))
+    }
+}
+
 /// The RETURNING type of a SQL/JSON query function (JSON_VALUE, JSON_QUERY; PostgreSQL 17) in
 /// `expression` whose text-to-type conversion is not immutable (date, time, timestamp,
 /// timestamptz, interval, arrays, domains), if there is one. Postgres' immutability check

@@ -36,13 +36,17 @@ thread_local! {
     static CATALOG_0_21: Cell<bool> = const { Cell::new(false) };
     /// Once the catalog is seen at 0.22.0 it stays so.
     static CATALOG_0_22: Cell<bool> = const { Cell::new(false) };
+    /// Once the catalog is seen at 0.23.0 it stays so.
+    static CATALOG_0_23: Cell<bool> = const { Cell::new(false) };
     /// Whether this transaction has the callbacks that forget the versions (`arm_forgetting`).
     static FORGETTING_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The catalog version whose shape this database has, as far as the library reads it.
 pub fn catalog() -> CatalogVersion {
-    if has_function(&CATALOG_0_22, c"_tracked_collated", &[pg_sys::TEXTOID]) {
+    if has_function(&CATALOG_0_23, c"_tracked_record", &[pg_sys::ANYELEMENTOID]) {
+        CatalogVersion::V0_23
+    } else if has_function(&CATALOG_0_22, c"_tracked_collated", &[pg_sys::TEXTOID]) {
         CatalogVersion::V0_22
     } else if has_function(
         &CATALOG_0_21,
@@ -233,6 +237,7 @@ fn forget_versions() {
         &CATALOG_0_20,
         &CATALOG_0_21,
         &CATALOG_0_22,
+        &CATALOG_0_23,
     ] {
         seen.with(|c| c.set(false));
     }

@@ -209,6 +209,8 @@ impl Metric {
             // Read from the datum itself (any array type, a domain over one): no cast.
             ValueType::Array => format!("tally._tracked_array({column})"),
             ValueType::Range | ValueType::Multirange => format!("tally._tracked_range({column})"),
+            // A row (0.23.0), read from the datum itself: by its fields' keys.
+            ValueType::Record => format!("tally._tracked_record({column})"),
             // count_distinct (0.16.0; aclitem 0.21.0): as the array encoder keeps an element
             // of it, a NULL as none; a timetz's metrics counted so keep counting so.
             ValueType::Money | ValueType::Timetz | ValueType::Aclitem

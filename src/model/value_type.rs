@@ -31,6 +31,8 @@
 //! | name | as text (0.20.0) |
 //! | tsvector | its text (`tsvectorout`) as a text is kept; min, max: the text read back once (0.20.0) |
 //! | aclitem (count_distinct only) | as a one-element array of it is kept (0.21.0; arrays of Postgres' own types too) |
+//! | text in a nondeterministic collation (count_distinct only) | its collation's sort key as a text is kept (0.22.0) |
+//! | a row, `(user_id, day)` (count_distinct only) | its fields, each as an array's element is kept (`record_key`), as a bytea is kept, of any length (0.23.0) |
 //!
 //! For six of them the encoding's order is not the values' order: text in a collation whose
 //! order is not byte order, inet, cidr, enums (ordered by the enum's own order), jsonb and
@@ -229,9 +231,13 @@ pub enum ValueType {
     /// only: by the key its collation tells texts apart by (`ffi::collations::equality_key`,
     /// an ICU sort key), read by `tally._tracked_collated` in the column's collation.
     NondeterministicText,
+    /// A row of values (0.23.0), count_distinct only: `(user_id, day)`, a value expression
+    /// building an anonymous row of fields an array's elements could be, kept by
+    /// `record_key` (`tally._tracked_record`).
+    Record,
 }
 
-const NAMED: [(ValueType, &str); 46] = [
+const NAMED: [(ValueType, &str); 47] = [
     (ValueType::Numeric, "numeric"),
     (ValueType::Timestamptz, "timestamptz"),
     (ValueType::Timestamp, "timestamp"),
@@ -296,6 +302,7 @@ const NAMED: [(ValueType, &str); 46] = [
     (ValueType::Tsvector, "tsvector"),
     (ValueType::Aclitem, "aclitem"),
     (ValueType::NondeterministicText, "nondeterministic text"),
+    (ValueType::Record, "record"),
 ];
 
 impl ValueType {
@@ -420,6 +427,8 @@ impl ValueType {
             // A count_distinct's only (its figure is a count): the cast that keeps the
             // column's collation on its way to `tally._tracked_collated`.
             Self::NondeterministicText => "pg_catalog.text",
+            // Never a figure's type (a count_distinct's figure is a count), never cast to.
+            Self::Record => "pg_catalog.record",
         }
     }
 
@@ -463,6 +472,7 @@ impl ValueType {
             Self::Tsvector => pg_sys::TSVECTOROID,
             Self::Aclitem => pg_sys::ACLITEMOID,
             Self::NondeterministicText => pg_sys::TEXTOID,
+            Self::Record => pg_sys::RECORDOID,
         }
     }
 }
@@ -847,7 +857,8 @@ pub fn figure_text(
         | ValueType::Xid
         | ValueType::Cid
         | ValueType::Aclitem
-        | ValueType::NondeterministicText => return Err(unreadable()),
+        | ValueType::NondeterministicText
+        | ValueType::Record => return Err(unreadable()),
         ValueType::Oid => u32::try_from(integer()?)
             .map_err(|_| unreadable())?
             .to_string(),
@@ -1093,15 +1104,34 @@ impl ArrayKey {
                         .extend_from_slice(format!("{length}:{lower_bound};").as_bytes());
                 }
             }
-            ArrayPart::Element(None) => self.bytes.push(b'N'),
-            ArrayPart::Element(Some(element)) => {
-                let bytes = element_bytes(&element);
-                self.bytes
-                    .extend_from_slice(format!("V{}:", bytes.len()).as_bytes());
-                self.bytes.extend_from_slice(&bytes);
-            }
+            ArrayPart::Element(element) => push_element(&mut self.bytes, element.as_ref()),
         }
     }
+}
+
+/// An array's element or a row's field as its key holds it: `N` for NULL, else `V`, the
+/// length of its bytes (`element_bytes`), `:` and the bytes.
+fn push_element(key: &mut Vec<u8>, element: Option<&crate::ffi::arrays::Element>) {
+    match element {
+        None => key.push(b'N'),
+        Some(element) => {
+            let bytes = element_bytes(element);
+            key.extend_from_slice(format!("V{}:", bytes.len()).as_bytes());
+            key.extend_from_slice(&bytes);
+        }
+    }
+}
+
+/// The key of a row for count_distinct (0.23.0: `(user_id, day)`): `R`, its number of
+/// fields, `;`, then each field as an array's element is kept (`push_element`). Two rows of
+/// one row expression get the same key exactly when `record_eq` says they are equal: each
+/// field equal by its type's equality, NULL equal to NULL.
+pub fn record_key(fields: &[Option<crate::ffi::arrays::Element>]) -> Vec<u8> {
+    let mut key = format!("R{};", fields.len()).into_bytes();
+    for field in fields {
+        push_element(&mut key, field.as_ref());
+    }
+    key
 }
 
 /// The key of a range for count_distinct (0.14.0): `E` for the empty range, else each bound
@@ -1215,6 +1245,19 @@ fn _tracked_array(value: pgrx::AnyArray) -> SqlResult<AnyNumeric> {
         .into());
     }
     Ok(numeric(encode_bytea(&key.bytes)))
+}
+
+/// A row value of a count_distinct metric (0.23.0): its `record_key`, kept as a bytea is, of
+/// any length (past `TEXT_KEPT_BYTES` by digest). Read from the datum itself
+/// (`ffi::records`): no cast and no output function a role could have written runs.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn _tracked_record(value: pgrx::AnyElement) -> SqlResult<AnyNumeric> {
+    let fields = crate::ffi::records::fields_of(&value).ok_or_else(|| TallyError::EncoderType {
+        function: "_tracked_record",
+        takes: "a row of fields of types whose count_distinct is kept",
+        type_name: crate::ffi::datetime::type_name(value.oid()),
+    })?;
+    Ok(numeric(encode_bytea(&record_key(&fields))))
 }
 
 /// A jsonb value of a count_distinct metric (0.14.0), given as its text: its canonical text

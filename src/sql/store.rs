@@ -649,6 +649,9 @@ pub enum CatalogVersion {
     /// 0.22.0: count_distinct over text in a nondeterministic collation
     /// (`tally._tracked_collated`).
     V0_22,
+    /// 0.23.0: count_distinct over a row of values, `(user_id, day)`
+    /// (`tally._tracked_record`).
+    V0_23,
 }
 
 /// The definitions `model::Metric::from_row` reads (its source's name quoted by the
@@ -694,7 +697,8 @@ pub fn metric_select_sql(by: MetricsBy, catalog: CatalogVersion) -> &'static str
         | CatalogVersion::V0_19
         | CatalogVersion::V0_20
         | CatalogVersion::V0_21
-        | CatalogVersion::V0_22 => 4,
+        | CatalogVersion::V0_22
+        | CatalogVersion::V0_23 => 4,
     };
     &built[index]
 }

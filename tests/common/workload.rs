@@ -802,6 +802,16 @@ pub const CHECKS: &[Check] = &[
         oracle: "SELECT status, count(DISTINCT handle)::numeric FROM orders GROUP BY status",
         tally: "SELECT * FROM tally.groups('handles_by_status')",
     },
+    // 0.23.0: count_distinct over a row: distinct (user, day, active) triples by stage, the
+    // day in Paris (NULL fields among them), as count(DISTINCT (...)) counts them.
+    Check {
+        name: "user_days_by_stage",
+        define: "'user_days_by_stage', 'orders', 'count_distinct', \
+                 $$(user_id % 7, (created_at AT TIME ZONE 'Europe/Paris')::date, is_active)$$, group_by => 'stage'",
+        oracle: "SELECT stage::text, count(DISTINCT (user_id % 7, (created_at AT TIME ZONE 'Europe/Paris')::date, is_active))::numeric \
+                 FROM orders GROUP BY stage",
+        tally: "SELECT * FROM tally.groups('user_days_by_stage')",
+    },
     // 0.21.0: arrays of Postgres' own types: max over oid[] by status (oids past 2^31, NULL
     // elements above every value), min over tid[] (by block, then offset).
     Check {
