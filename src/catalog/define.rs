@@ -8,9 +8,9 @@ use pgrx::spi::SpiClient;
 use pgrx::{JsonB, PgRelation};
 
 use crate::error::{ExpressionRole, Result, SqlResult, TallyError};
+use crate::ffi::expression::RowField;
 use crate::ffi::{self, CaughtPgError};
 use crate::fold::storage;
-use crate::ffi::expression::RowField;
 use crate::model::builtin::{expression_rejected, not_built_in, require_built_in};
 use crate::model::ordered_array::ElementOf;
 use crate::model::ordered_key::RangeOf;
@@ -1403,17 +1403,20 @@ fn row_value(
                 &what,
             )?;
         }
-        canonical.push(format!("({})", checked.canonical));
+        canonical.push(checked.canonical);
         checked_fields.push((base, checked.collation));
         columns.extend(checked.columns);
     }
-    let stored = format!("ROW({})", canonical.join(", "));
+    let stored = crate::sql::row_sql(&canonical);
     let again = row_fields(source, &stored)?.unwrap_or_default();
     let reads_back = again.len() == checked_fields.len()
-        && again.iter().zip(&checked_fields).all(|(field, (base, collation))| {
-            crate::ffi::datetime::base_type(field.type_oid) == *base
-                && field.collation == *collation
-        });
+        && again
+            .iter()
+            .zip(&checked_fields)
+            .all(|(field, (base, collation))| {
+                crate::ffi::datetime::base_type(field.type_oid) == *base
+                    && field.collation == *collation
+            });
     if !reads_back {
         return Err(TallyError::ExpressionNotAllowed {
             role: ExpressionRole::Value,

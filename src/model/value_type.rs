@@ -1570,6 +1570,30 @@ mod unit {
     }
 
     #[test]
+    fn record_keys_equate_fields_as_their_types_do() {
+        let text = |t: &str| Some(Element::Text(t.to_string()));
+        let numeric = |t: &str| Some(Element::Numeric(t.to_string()));
+        // Fields equal as their types say (1.0 and 1.00), NULL equal to NULL.
+        assert_eq!(
+            record_key(&[numeric("1.0"), None]),
+            record_key(&[numeric("1.00"), None])
+        );
+        // A field's bounds count: ('ab', 'c') is not ('a', 'bc'); NULL is not '' nor "N".
+        assert_ne!(
+            record_key(&[text("ab"), text("c")]),
+            record_key(&[text("a"), text("bc")])
+        );
+        assert_ne!(record_key(&[None]), record_key(&[text("")]));
+        assert_ne!(record_key(&[None]), record_key(&[text("N")]));
+        // The number of fields counts, and a row's key is never an array's.
+        assert_ne!(record_key(&[None]), record_key(&[None, None]));
+        assert_ne!(
+            record_key(&[text("a")]),
+            array_key(vec![(1, 1)], vec![text("a")])
+        );
+    }
+
+    #[test]
     fn range_keys_tell_bounds_apart() {
         use crate::ffi::ranges::{Bound, RangeParts};
         let value = |inclusive, n: i64| Bound::Value {

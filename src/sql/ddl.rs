@@ -153,6 +153,18 @@ pub fn citext_lowered_sql(column: &str) -> String {
     )
 }
 
+/// A row of value expressions (0.23.0, count_distinct over `(user_id, day)`): `ROW(` each
+/// field's canonical text in parentheses `)`. Each field has been checked as a value
+/// expression of its own (`define::check_expression`), and the row is checked to parse back
+/// to fields of the same types and collations before it is stored.
+pub fn row_sql(fields: &[String]) -> String {
+    let fields = fields
+        .iter()
+        .map(|field| format!("({field})"))
+        .collect::<Vec<_>>();
+    format!("ROW({})", fields.join(", "))
+}
+
 /// `SELECT <expressions> FROM ONLY <table>`: parse analysis of it gives the compiled
 /// expressions of the single-row path (`write::sys::RowExprs`).
 pub fn row_expressions_sql(table: &Relation, expressions: &[Sql]) -> Sql {
