@@ -8,8 +8,9 @@
 
 use super::{Aggregate, Bucket, Metric, Value, ValueType};
 use crate::sql::{
-    changes_select_one, checked_sql, is_null_sql, literal, summand_sql, Ident, RowExpressions,
-    Rows, Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT, TRACKED_LIMIT_BYTES,
+    changes_select_one, checked_sql, is_not_null_sql, is_null_sql, literal, summand_sql, Ident,
+    RowExpressions, Rows, Sql, GROUP_KEY_LIMIT_BYTES, NEW_ROWS, OLD_ROWS, SUMMAND_LIMIT,
+    TRACKED_LIMIT_BYTES,
 };
 
 impl Metric {
@@ -362,8 +363,8 @@ impl Metric {
                 // can raise (a / b) is computed only for rows the filter keeps (AND would
                 // leave the order to the planner).
                 valued = match &self.filter {
-                    Some(filter) => format!("CASE WHEN ({filter}) THEN {column} IS NOT NULL ELSE false END"),
-                    None => format!("{column} IS NOT NULL"),
+                    Some(filter) => format!("CASE WHEN ({filter}) THEN {} ELSE false END", is_not_null_sql(column)),
+                    None => is_not_null_sql(column),
                 }
             ),
             _ => summary,

@@ -120,6 +120,22 @@ RESET ROLE;
 SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
 SELECT tally.compact() >= 0 AS compacted;
 SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
+-- Single-row statements on the SQL path (direct writes off) and the direct one, rows with a
+-- NULL field and of NULLs only: each a value, as count(DISTINCT) counts it (the SQL path once
+-- tested the row with IS NOT NULL, false for a row with a NULL field: the differential test
+-- found it).
+SET tally.direct_writes = off;
+INSERT INTO rv_events (user_id, at, channel, flag) VALUES (6, NULL, 'web', NULL);
+INSERT INTO rv_events (user_id, at, channel, flag) VALUES (NULL, '2026-12-09 10:00+00', NULL, true);
+UPDATE rv_events SET flag = false WHERE user_id = 6;
+SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
+DELETE FROM rv_events WHERE user_id IS NULL AND at = '2026-12-09 10:00+00';
+SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
+RESET tally.direct_writes;
+INSERT INTO rv_events (user_id, at, channel, flag) VALUES (7, NULL, NULL, NULL);
+DELETE FROM rv_events WHERE user_id = 6;
+SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
+SELECT tally.value('rv_user_days') AS user_days, tally.value('rv_one') AS one;
 -- One of two equal rows deleted (the other stays), then the last: rolled back, a savepoint.
 DELETE FROM rv_events WHERE user_id = 1 AND at = '2026-12-01 10:00+00';
 SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
