@@ -1355,7 +1355,9 @@ fn row_fields(source: &Source, text: &str) -> Result<Option<Vec<RowField>>> {
 /// counted as `count(DISTINCT (user_id, day))` counts: two rows are one value when each
 /// field is equal by its type's equality (NULL equal to NULL). Each field is checked as a
 /// value expression of its own (`check_expression`: built-in objects only, immutable, its
-/// canonical text) and must be of a type an array's elements may be (its key is theirs),
+/// canonical text), or, when it is a column alone, as a column is (`find_column`: a domain
+/// of the owner's is read by its base type, as `count_distinct('lvl')` reads it), and must
+/// be of a type an array's elements may be (its key is theirs),
 /// text in a deterministic collation; the row is stored as `ROW(` its fields' canonical
 /// texts `)`, which must parse back to fields of the same types and collations.
 fn row_value(
@@ -1388,8 +1390,25 @@ fn row_value(
         if !crate::ffi::arrays::reads_elements_of(parsed) {
             return Err(wrong(crate::ffi::datetime::type_name(field.type_oid)));
         }
-        let checked = check_expression(source, &field.text, ExpressionRole::Value)?;
-        refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
+        let checked = match &field.column {
+            // A column alone is read as a column is (its type a domain of the owner's, say),
+            // kept by its name.
+            Some(name) => {
+                let column = find_column(client, source, name, "column_name")?;
+                CheckedExpression {
+                    canonical: crate::sql::Ident::new(&column.name).to_string(),
+                    columns: vec![column.name],
+                    type_oid: column.type_oid,
+                    type_name: column.type_name,
+                    collation: column.collation,
+                }
+            }
+            None => {
+                let checked = check_expression(source, &field.text, ExpressionRole::Value)?;
+                refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
+                checked
+            }
+        };
         let base = crate::ffi::datetime::base_type(checked.type_oid);
         if !crate::ffi::arrays::reads_elements_of(base) {
             return Err(wrong(checked.type_name));

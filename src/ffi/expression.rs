@@ -74,6 +74,9 @@ pub struct RowField {
     pub text: String,
     pub type_oid: pg_sys::Oid,
     pub collation: pg_sys::Oid,
+    /// The name of the source's column when the field is that column alone, read as a
+    /// column is (`count_distinct('lvl')`, whatever its type's owner).
+    pub column: Option<String>,
 }
 
 /// The fields of the target of `sql` (a `SELECT (<expression>) FROM ONLY <table>`, the
@@ -113,9 +116,35 @@ pub fn row_fields(relid: pg_sys::Oid, sql: &str) -> Result<Option<Vec<RowField>>
                 .into_owned(),
                 type_oid: pg_sys::exprType(field),
                 collation: pg_sys::exprCollation(field),
+                column: column_of(field, relid),
             })
             .collect();
         Ok(Some(fields))
+    }
+}
+
+/// The name of the column of `relid` that `field` is, when it is a reference to one of the
+/// query's only relation's columns (a Var of range table entry 1, a user column).
+///
+/// # Safety
+/// `field` must be a valid expression node of a query over `relid` alone.
+unsafe fn column_of(field: *mut pg_sys::Node, relid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: the caller's promise; a T_Var node is a Var. get_attname returns a palloc'd
+    // NUL-terminated name, or NULL for a missing attribute (missing_ok).
+    unsafe {
+        if (*field).type_ != pg_sys::NodeTag::T_Var {
+            return None;
+        }
+        let var = field as *mut pg_sys::Var;
+        if (*var).varno != 1 || (*var).varlevelsup != 0 || (*var).varattno <= 0 {
+            return None;
+        }
+        let name = pg_sys::get_attname(relid, (*var).varattno, true);
+        (!name.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        })
     }
 }
 

@@ -28,7 +28,8 @@ INSERT INTO rv_events (user_id, at, channel, amount, flag, tag, lvl, ip) VALUES
     (1, '2026-12-02 01:00+00', 'app', NULL, NULL, NULL, NULL, NULL),
     (2, '2026-12-01 10:00+00', NULL, NULL, NULL, NULL, NULL, NULL),
     (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
--- Each stored as ROW(...) of its fields' canonical texts.
+-- Each stored as ROW(...) of its fields' canonical texts; a column alone is read as a column
+-- is (lvl, of the owner's domain, by its base type).
 SELECT tally.create_metric('rv_user_days', 'rv_events', 'count_distinct',
                            $$(user_id, (at AT TIME ZONE 'UTC')::date)$$)->>'column_name' AS kept_as;
 SELECT tally.create_metric('rv_by_channel', 'rv_events', 'count_distinct',
@@ -36,7 +37,7 @@ SELECT tally.create_metric('rv_by_channel', 'rv_events', 'count_distinct',
 SELECT tally.create_metric('rv_daily', 'rv_events', 'count_distinct', '(user_id, channel)',
                            bucket => 'day', bucket_column => 'at', time_zone => 'UTC') IS NOT NULL AS created;
 SELECT tally.create_metric('rv_mixed', 'rv_events', 'count_distinct',
-                           '(amount, flag, tag, ip)')->>'column_name' AS kept_as;
+                           '(amount, flag, tag, lvl, ip)')->>'column_name' AS kept_as;
 SELECT tally.create_metric('rv_one', 'rv_events', 'count_distinct', 'ROW(channel)')->>'column_name' AS kept_as;
 SELECT tally.create_metric('rv_filtered', 'rv_events', 'count_distinct', '(user_id, channel)',
                            filter => 'amount IS NOT NULL') IS NOT NULL AS created;
@@ -61,7 +62,7 @@ SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', '(user_id, at::
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', '(user_id, public.rv_owners_day(at))');
 \echo :LAST_ERROR_SQLSTATE
-SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', '(user_id, lvl)');
+SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', '(user_id, user_id::public.rv_positive)');
 \echo :LAST_ERROR_SQLSTATE
 SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', 'ROW(1, 2)');
 \echo :LAST_ERROR_SQLSTATE
@@ -81,7 +82,7 @@ SELECT tally._tracked_record(ROW(1, NULL::int)) = tally._tracked_record(ROW(1, N
 
 CREATE FUNCTION rv_check() RETURNS TABLE (metric text, exact boolean) LANGUAGE sql AS $$
     SELECT 'rv_user_days', tally.value('rv_user_days') = (SELECT count(DISTINCT (user_id, (at AT TIME ZONE 'UTC')::date)) FROM rv_events)
-    UNION ALL SELECT 'rv_mixed', tally.value('rv_mixed') = (SELECT count(DISTINCT (amount, flag, tag, ip)) FROM rv_events)
+    UNION ALL SELECT 'rv_mixed', tally.value('rv_mixed') = (SELECT count(DISTINCT (amount, flag, tag, lvl, ip)) FROM rv_events)
     UNION ALL SELECT 'rv_one', tally.value('rv_one') = (SELECT count(DISTINCT ROW(channel)) FROM rv_events)
     UNION ALL SELECT 'rv_filtered', tally.value('rv_filtered') = (SELECT count(DISTINCT (user_id, channel)) FROM rv_events WHERE amount IS NOT NULL)
     UNION ALL SELECT 'rv_by_channel', (SELECT coalesce(bool_and(g.value IS NOT DISTINCT FROM l.n), true)
