@@ -26,8 +26,9 @@ pub fn fields_of(value: &pgrx::AnyElement) -> Option<Vec<Option<Element>>> {
     // calling function's context, whose type is read first (an anonymous row's is record,
     // never versioned: its typmod is no version's part). Its typmod names the
     // descriptor this backend blessed for it (`BlessTupleDesc`), which the type cache holds;
-    // `lookup_rowtype_tupdesc` pins it (an ERROR for an unknown one) until it is released
-    // below, and nothing between can raise an ERROR: the field types are only compared.
+    // `lookup_rowtype_tupdesc` pins it (an ERROR for an unknown one; a shared one is not
+    // counted) until it is released below, and nothing between can raise an ERROR: the
+    // field types are only copied.
     let types = unsafe {
         if (*header).t_choice.t_datum.datum_typeid != pg_sys::RECORDOID {
             return None;
@@ -38,7 +39,13 @@ pub fn fields_of(value: &pgrx::AnyElement) -> Option<Vec<Option<Element>>> {
             .iter()
             .map(|attribute| (!attribute.attisdropped).then_some(attribute.atttypid))
             .collect::<Vec<_>>();
-        pg_sys::DecrTupleDescRefCount(descriptor);
+        // As Postgres' ReleaseTupleDesc: a descriptor of the session's shared record
+        // registry (there once a parallel query ran) is not counted (tdrefcount -1), and
+        // `lookup_rowtype_tupdesc` pinned nothing (found by a hostile probe: every later
+        // write failed with "tupdesc reference ... is not owned by resource owner").
+        if (*descriptor).tdrefcount >= 0 {
+            pg_sys::DecrTupleDescRefCount(descriptor);
+        }
         types
     };
     let bases = types

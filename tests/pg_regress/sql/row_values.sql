@@ -137,6 +137,21 @@ INSERT INTO rv_events (user_id, at, channel, flag) VALUES (7, NULL, NULL, NULL);
 DELETE FROM rv_events WHERE user_id = 6;
 SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
 SELECT tally.value('rv_user_days') AS user_days, tally.value('rv_one') AS one;
+-- A session that ran a parallel query keeps its new row types in a registry shared with its
+-- workers, whose descriptors are not reference-counted: its writes still count (found by a
+-- hostile probe: each failed with XX000 "tupdesc reference ... is not owned by resource
+-- owner"). A new session, so that the rows' shapes are new to it.
+\c -
+SET client_min_messages = warning;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS parallel;
+SELECT count(*) > 0 AS scanned FROM rv_events;
+RESET ALL;
+INSERT INTO rv_events (user_id, at, channel, amount, flag, tag, lvl, ip)
+VALUES (8, '2026-12-08 08:00+00', 'web', 3, true, 'z', 1, '10.9.9.9');
+INSERT INTO rv_events (user_id, at, channel, amount, flag, tag, lvl, ip) VALUES
+    (8, '2026-12-08 09:00+00', 'app', 3.0, true, 'z', 1, '10.9.9.9'), (9, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
 -- One of two equal rows deleted (the other stays), then the last: rolled back, a savepoint.
 DELETE FROM rv_events WHERE user_id = 1 AND at = '2026-12-01 10:00+00';
 SELECT * FROM rv_check() WHERE exact IS NOT TRUE;
