@@ -1411,7 +1411,8 @@ fn row_value(
         };
         let base = crate::ffi::datetime::base_type(checked.type_oid);
         if !crate::ffi::arrays::reads_elements_of(base) {
-            return Err(wrong(checked.type_name));
+            // By the field's own type: the probe's index keeps a name as cstring.
+            return Err(wrong(crate::ffi::datetime::type_name(field.type_oid)));
         }
         if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID) {
             let what = format!("field {} of the row", at + 1);

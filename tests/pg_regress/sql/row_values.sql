@@ -69,6 +69,19 @@ SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', 'ROW(1, 2)');
 SELECT tally.create_metric('bad', 'rv_events', 'count_distinct', '(user_id, channel) FROM rv_events; SELECT (1');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+-- name (and xid, cid, aclitem) as a column alone: name's expressions are refused alone.
+SET ROLE rv_owner;
+CREATE TABLE rv_names (id int, n name, t tid);
+INSERT INTO rv_names VALUES (1, 'a', '(0,1)'), (2, 'a', '(0,1)'), (3, 'b', NULL), (4, NULL, NULL);
+SELECT tally.create_metric('rv_names', 'rv_names', 'count_distinct', '(n, t)')->>'column_name' AS kept_as;
+SELECT tally.create_metric('bad', 'rv_names', 'count_distinct', '(n::text::name, t)');
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM rv_names WHERE id = 1;
+INSERT INTO rv_names VALUES (5, 'c', '(1,1)');
+SELECT tally.value('rv_names') AS names, (SELECT count(DISTINCT (n, t)) FROM rv_names) AS expected;
+SELECT tally.drop_metric('rv_names');
+DROP TABLE rv_names;
+RESET ROLE;
 -- The encoder by hand: only an anonymous row of fields it keys.
 SELECT tally._tracked_record(1);
 \echo :LAST_ERROR_SQLSTATE
