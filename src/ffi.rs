@@ -335,6 +335,25 @@ pub fn analyze_targets(sql: &std::ffi::CStr) -> Vec<*mut pg_sys::Expr> {
     }
 }
 
+extern "C" {
+    /// libc's, with glibc's RTLD_DEFAULT (a null handle): the symbols of the server and the
+    /// libraries it was linked with.
+    fn dlsym(
+        handle: *mut std::ffi::c_void,
+        symbol: *const std::ffi::c_char,
+    ) -> *mut std::ffi::c_void;
+}
+
+/// The address of symbol `name` in the server's process (ICU's functions, 0.22.0; an accessor
+/// only a patched minor exports, 0.23.0), None when it has none.
+pub(crate) fn server_symbol(name: &str) -> Option<*mut std::ffi::c_void> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: dlsym with RTLD_DEFAULT reads a NUL-terminated name and returns the symbol's
+    // address or null.
+    let address = unsafe { dlsym(std::ptr::null_mut(), name.as_ptr()) };
+    (!address.is_null()).then_some(address)
+}
+
 /// Claims the `tally.` GUC prefix so a misspelled `tally.*` setting is reported.
 pub fn reserve_guc_prefix() {
     // SAFETY: called once from _PG_init with a static NUL-terminated string.

@@ -7,14 +7,10 @@
 //! built without ICU has none, and no nondeterministic collation either (only ICU makes
 //! those).
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CStr};
 use std::sync::OnceLock;
 
-extern "C" {
-    /// libc's, with glibc's RTLD_DEFAULT (a null handle): the symbols of the server and the
-    /// libraries it was linked with.
-    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
-}
+use super::server_symbol as symbol;
 
 /// `UCollator *ucol_open(const char *locale, UErrorCode *status)`.
 type Open = unsafe extern "C" fn(*const c_char, *mut i32) -> *mut c_void;
@@ -76,15 +72,6 @@ fn icu_with(suffix: &str) -> Option<Icu> {
             get_sort_key: std::mem::transmute::<*mut c_void, GetSortKey>(get_sort_key),
         })
     }
-}
-
-/// The address of symbol `name` in the server's process, None when it has none.
-fn symbol(name: &str) -> Option<*mut c_void> {
-    let name = CString::new(name).ok()?;
-    // SAFETY: dlsym with RTLD_DEFAULT reads a NUL-terminated name and returns the symbol's
-    // address or null.
-    let address = unsafe { dlsym(std::ptr::null_mut(), name.as_ptr()) };
-    (!address.is_null()).then_some(address)
 }
 
 // UColAttribute and UColAttributeValue (unicode/ucol.h).

@@ -1,13 +1,14 @@
 //! The fields of a row value (0.23.0, count_distinct over `(user_id, day)`), read with
-//! Postgres' own accessors: `DatumGetHeapTupleHeader` (on 15, whose patched minors check a
-//! composite datum's version there; the detoasting it is on 16-18's headers), the row
-//! type's descriptor from the type cache (`lookup_rowtype_tupdesc`), and `GetAttributeByNum`
-//! for each field; never pgrx's composite helpers (CVE-2026-6460). Only an anonymous row (a
-//! `ROW(...)` the statement builds, never a versioned datum) is read, and each field only as
-//! the built-in type it is (`arrays::Element`): no cast and no output function a role wrote
-//! runs.
+//! Postgres' own accessors: `DatumGetHeapTupleHeader` (the function of the minors patched
+//! for versioned composite datums, found by name; the detoasting its macro does before
+//! them), the row type's descriptor from the type cache (`lookup_rowtype_tupdesc`), and
+//! `GetAttributeByNum` for each field; never pgrx's composite helpers (CVE-2026-6460). Only
+//! an anonymous row (a `ROW(...)` the statement builds, never a versioned datum) is read,
+//! and each field only as the built-in type it is (`arrays::Element`): no cast and no output
+//! function a role wrote runs.
 
 use pgrx::pg_sys;
+use std::sync::OnceLock;
 
 use super::arrays::{element, reads_elements_of, Element};
 use super::datetime::base_type;
@@ -75,26 +76,37 @@ pub fn fields_of(value: &pgrx::AnyElement) -> Option<Vec<Option<Element>>> {
     Some(fields)
 }
 
-/// The header of the composite datum `datum`, through the accessor Postgres' own functions
-/// use (`PG_GETARG_HEAPTUPLEHEADER`).
-///
-/// # Safety
-/// `datum` must be a non-NULL composite datum.
-#[cfg(feature = "pg15")]
-unsafe fn row_header(datum: pg_sys::Datum) -> pg_sys::HeapTupleHeader {
-    // SAFETY: the caller's promise. 15's patched minors export DatumGetHeapTupleHeader, which
-    // detoasts the datum and marks an old unmarked one as a datum (a copy).
-    unsafe { pg_sys::DatumGetHeapTupleHeader(datum) }
+/// `HeapTupleHeader DatumGetHeapTupleHeader(Datum)`: a function in the minors patched for
+/// versioned composite datums (Debian's 15.20 exports it), a macro (`pg_detoast_datum`)
+/// before them; taken by name, so one build serves both.
+type DatumAccessor = unsafe extern "C-unwind" fn(pg_sys::Datum) -> pg_sys::HeapTupleHeader;
+
+/// The server's `DatumGetHeapTupleHeader`, looked up once; None on a server whose headers
+/// make it a macro.
+fn datum_accessor() -> Option<DatumAccessor> {
+    static ACCESSOR: OnceLock<Option<usize>> = OnceLock::new();
+    let address = (*ACCESSOR.get_or_init(|| {
+        super::server_symbol("DatumGetHeapTupleHeader").map(|address| address as usize)
+    }))?;
+    // SAFETY: the address of the server's own DatumGetHeapTupleHeader, of the signature
+    // fmgr.h declares for it.
+    Some(unsafe { std::mem::transmute::<usize, DatumAccessor>(address) })
 }
 
-/// The header of the composite datum `datum`: on 16-18's headers `DatumGetHeapTupleHeader`
-/// is the macro that detoasts it.
+/// The header of the composite datum `datum`, through the accessor Postgres' own functions
+/// use (`PG_GETARG_HEAPTUPLEHEADER`): the patched minors' function, which detoasts the datum
+/// and marks an old unmarked one as a datum (a copy), or, where there is none, the
+/// detoasting the macro does.
 ///
 /// # Safety
 /// `datum` must be a non-NULL composite datum.
-#[cfg(not(feature = "pg15"))]
 unsafe fn row_header(datum: pg_sys::Datum) -> pg_sys::HeapTupleHeader {
-    // SAFETY: the caller's promise; pg_detoast_datum returns the datum or a palloc'd plain
-    // copy of it, whose varlena header is a HeapTupleHeader.
-    unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()).cast() }
+    match datum_accessor() {
+        // SAFETY: the caller's promise; the call may raise a Postgres ERROR (out of memory),
+        // which pgrx's guard turns into a Rust panic, as for every binding.
+        Some(accessor) => unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| accessor(datum)) },
+        // SAFETY: the caller's promise; pg_detoast_datum returns the datum or a palloc'd
+        // plain copy of it, whose varlena header is a HeapTupleHeader.
+        None => unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()).cast() },
+    }
 }
