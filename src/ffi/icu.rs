@@ -89,9 +89,10 @@ const ON: i32 = 17;
 /// handling shifted), at strength identical, with normalization on (Thai, `kk-true`), and
 /// with numeric ordering (`kn-true`) in a tailored locale, where ICU's `=` takes the
 /// Arabic-Indic `١٠٥` and `١٠٠٥` as equal and their keys do not (a second probe); quaternary
-/// strength is refused too, untried, and numeric ordering in every locale. The attributes are read from a collator
-/// opened from the locale as Postgres opens the collation's (`ucol_open`; Postgres sets
-/// attributes itself only for ICU before 54, which has no such attributes to differ).
+/// strength is refused too, untried, and numeric ordering in every locale. The attributes
+/// are read from a collator opened from the locale as Postgres opens the collation's
+/// (`ucol_open`; Postgres sets attributes itself only for ICU before 54, which has no such
+/// attributes to differ).
 pub fn why_sort_keys_unfaithful(locale: &CStr) -> Option<String> {
     let icu = match icu() {
         Ok(icu) => icu,
