@@ -5,9 +5,9 @@
 
 Methods: BASE (no maintenance; its dashboard read is the live 2-query FILTER dashboard),
 PG_TALLY_KEYS_INT / PG_TALLY_KEYS_TEXT / PG_TALLY_KEYS_JSONB / PG_TALLY_KEYS_ARRAY /
-PG_TALLY_KEYS_RANGES (the dashboard plus a count_distinct and a max over the buyer: an integer
-key, an email-shaped text key, a small jsonb document, a two-integer array, or a multirange of
-two ranges),
+PG_TALLY_KEYS_RANGES / PG_TALLY_KEYS_ROW (the dashboard plus a count_distinct and a max over the
+buyer: an integer key, an email-shaped text key, a small jsonb document, a two-integer array, a
+multirange of two ranges, or a row of two integers, whose max is the integer key's),
 MATVIEW (native materialized view, stale until REFRESH), PLPGSQL (hand-written row-level
 counter triggers), PG_TALLY, PG_TALLY_SQL (pg_tally with tally.direct_writes off: every
 statement through the prepared delta INSERT), PG_TALLY_BGW (pg_tally with its background
@@ -33,13 +33,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL = os.path.join(ROOT, "bench", "sql")
 METHODS = ["BASE", "MATVIEW", "PLPGSQL", "TRIGGER_FLOOR", "PG_TALLY", "PG_TALLY_SQL", "PG_TALLY_BGW",
            "PG_TALLY_KEYS_INT", "PG_TALLY_KEYS_TEXT", "PG_TALLY_KEYS_JSONB", "PG_TALLY_KEYS_ARRAY",
-           "PG_TALLY_KEYS_RANGES"]
+           "PG_TALLY_KEYS_RANGES", "PG_TALLY_KEYS_ROW"]
 READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
                "PLPGSQL": "read_plpgsql.sql", "PG_TALLY": "read_tally.sql", "PG_TALLY_SQL": "read_tally.sql",
                "PG_TALLY_BGW": "read_tally.sql", "TRIGGER_FLOOR": "read_floor.sql",
                "PG_TALLY_KEYS_INT": "read_tally.sql", "PG_TALLY_KEYS_TEXT": "read_tally.sql",
                "PG_TALLY_KEYS_JSONB": "read_tally.sql", "PG_TALLY_KEYS_ARRAY": "read_tally.sql",
-               "PG_TALLY_KEYS_RANGES": "read_tally.sql"}
+               "PG_TALLY_KEYS_RANGES": "read_tally.sql", "PG_TALLY_KEYS_ROW": "read_tally.sql"}
 # PG_TALLY_KEYS_INT / PG_TALLY_KEYS_TEXT (0.12.0): pg_tally's dashboard plus a count_distinct
 # and a max over each order's buyer, as its integer id or as an email-shaped text key
 # ('user' || user_id || '@example.com' in collation "C"): what a text key costs a write
@@ -49,11 +49,18 @@ READ_SCRIPT = {"BASE": "read_live.sql", "MATVIEW": "read_matview.sql",
 # PG_TALLY_KEYS_ARRAY / PG_TALLY_KEYS_RANGES (0.19.0): the key as an int[] of two parts, or an
 # int8multirange of two ranges: what an array's or multirange's key (read from the datum,
 # count_distinct's and max's own) costs a write.
+# PG_TALLY_KEYS_ROW (0.23.0): the count_distinct key as an anonymous row of two fields,
+# (user_id % 1000, user_id), "distinct user-days"' shape; a row has no max, so its max is
+# KEYS_INT's, over user_id: what a row's key (its fields read from the datum) costs a write
+# beyond an integer one.
 KEYS = {"PG_TALLY_KEYS_INT": "'user_id'",
         "PG_TALLY_KEYS_TEXT": """$$('user' || user_id || '@example.com') COLLATE "C"$$""",
         "PG_TALLY_KEYS_JSONB": """$$('{"user": ' || user_id || ', "domain": "example.com"}')::jsonb$$""",
         "PG_TALLY_KEYS_ARRAY": "'ARRAY[user_id % 1000, user_id]'",
-        "PG_TALLY_KEYS_RANGES": "'int8multirange(int8range(user_id, user_id + 2), int8range(user_id + 5, user_id + 9))'"}
+        "PG_TALLY_KEYS_RANGES": "'int8multirange(int8range(user_id, user_id + 2), int8range(user_id + 5, user_id + 9))'",
+        "PG_TALLY_KEYS_ROW": "'(user_id % 1000, user_id)'"}
+# The max of a KEYS method, where it is not over its count_distinct's key.
+MAX_KEYS = {"PG_TALLY_KEYS_ROW": "'user_id'"}
 # PG_TALLY_BGW: pg_tally with its background compactor (the cluster preloads pg_tally and
 # names this method's database in tally.compactor_databases); writers there do not fold.
 # PG_TALLY_SQL: pg_tally with tally.direct_writes off, so single-row statements also run the
@@ -145,7 +152,7 @@ class Bench:
                 self.psql(db, f"ALTER DATABASE {db} SET tally.direct_writes = off")
             if method in KEYS:
                 self.psql(db, f"""SELECT tally.create_metric('buyers', 'orders', 'count_distinct', {KEYS[method]});
-                                  SELECT tally.create_metric('last_buyer', 'orders', 'max', {KEYS[method]})""")
+                                  SELECT tally.create_metric('last_buyer', 'orders', 'max', {MAX_KEYS.get(method, KEYS[method])})""")
         self.psql(db, "VACUUM ANALYZE")
         self.psql(db, "CHECKPOINT")
         return db

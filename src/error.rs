@@ -546,6 +546,21 @@ impl TallyError {
         match self {
             NotATable { kind, .. } => Some(format!("It is a {kind}.")),
             NotOneExpression { detail, .. } => Some(detail.clone()),
+            // 0.24.0: "collation "mycoll" ... does not exist" for the role's own collation
+            // in public read as if pg_tally could not see the schema. Only for a name not
+            // found (Postgres' words; in another lc_messages, no DETAIL): 42704 also says
+            // "data type aclitem has no default operator class", which no search_path
+            // explains.
+            ExpressionNotAllowed {
+                code:
+                    Code::ERRCODE_UNDEFINED_OBJECT
+                    | Code::ERRCODE_UNDEFINED_FUNCTION
+                    | Code::ERRCODE_UNDEFINED_TABLE,
+                message,
+                ..
+            } if message.ends_with("does not exist") => {
+                Some("Filters and value expressions are read with search_path pg_catalog, pg_temp: a name without its schema finds only built-in objects, and objects a role created are not allowed in them either way.".into())
+            }
             WrongBucketType { .. } => {
                 Some("Buckets are computed from timestamptz, timestamp or date columns.".into())
             }
@@ -606,13 +621,13 @@ impl TallyError {
             UnknownAggregate(_) => "Use one of: count, sum, avg, min, max, count_distinct.",
             MissingColumn(_) => "Pass column_name => 'the_column'; only count works without one.",
             WrongColumnType { .. } => {
-                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector (not tsquery: its text does not tell every two queries apart), and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector, oidvector and citext (as its equality counts: case-insensitive); count works on any column."
+                "sum and avg need an integer, numeric or interval column, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact); min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, varchar, char, bytea, bit, varbit, enums, jsonb (json has no equality: pass column_name => 'the_column::jsonb'), timetz, money, the built-in ranges and multiranges, oid and the reg* types, xid8, pg_lsn, \"char\", tid, name, tsvector (not tsquery: its text does not tell every two queries apart), and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), arrays of enums, int2vector, oidvector and citext (as its equality counts: case-insensitive); count works on any column."
             }
             WrongValueType { .. } => {
-                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), int2vector and oidvector, and a row of such values, such as '(user_id, day)'; count works on any value."
+                "sum and avg need an integer, numeric or interval value, sum also money (Postgres has no avg of money; a float's sum depends on the order it is added in, so no running total of one is exact): cast it, such as (price * quantity)::numeric; min, max and count_distinct also take real, double precision, timestamptz, timestamp, date, time, interval, uuid, boolean, inet, cidr, macaddr, macaddr8, text, bytea, bit string, enum, jsonb, timetz, money, oid, xid8, pg_lsn, \"char\", tid, name and tsvector values, the built-in ranges and multiranges, and arrays of integers, numeric, money, text, varchar, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or name; count_distinct also xid, cid and aclitem (and their arrays), arrays of enums, int2vector and oidvector, and a row of such values, such as '(user_id, day)'; count works on any value."
             }
             WrongRowFieldType { .. } => {
-                "A row's fields are kept as an array's elements are: integers, numeric, money, text and varchar in a deterministic collation, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\" or tid, and a column of name, xid, cid or aclitem as it is; write the field as one of them, such as (created_at AT TIME ZONE 'UTC')::date."
+                "A row's fields are kept as an array's elements are: integers, numeric, money, text and varchar in a deterministic collation, uuid, boolean, floats, dates, times, timestamps, intervals, bytea, inet, cidr, macaddr, bit strings, oids, xid8, pg_lsn, \"char\", tid or an enum, and a column of name, xid, cid or aclitem as it is; write the field as one of them, such as (created_at AT TIME ZONE 'UTC')::date."
             }
             CollationNotBuiltIn { .. } => {
                 "Read the column itself (column_name => 'name'), or give the expression a collation of pg_catalog, such as 'lower(name) COLLATE \"C\"' (byte order, the fastest to read) or the database's default; count_distinct takes text in any deterministic collation, and in most nondeterministic ones."

@@ -351,11 +351,17 @@ fn revalidate_source(source: pg_sys::Oid, rebuild: Rebuild) -> Result<()> {
             // (A 0.14.0 catalog's readers order by the stored name: not there.)
             let of_column = matches!(metric.value, Some(Value::Column(_)))
                 && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_15);
-            // An ungrouped metric has no saved group enums to follow (no query per metric).
-            if !metric.group_by.is_empty()
+            // Only a grouped metric, or one over an array or a row (0.24.0: of enums, maybe),
+            // can have saved key enums to follow (no query for every other metric).
+            let may_key_enums = !metric.group_by.is_empty()
+                || matches!(
+                    metric.value_kind.value_type,
+                    ValueType::Array | ValueType::Record
+                );
+            if may_key_enums
                 && crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_16)
             {
-                follow_group_enums(client, metric.id, &valid.group_enums)?;
+                follow_key_enums(client, metric.id, &valid.key_enums)?;
             }
             if !valid.value_kind.keeps_as(&metric.value_kind, of_column) {
                 // The change queries encode values by the type the metric was defined over,
@@ -504,9 +510,11 @@ struct Validated {
     value_kind: ValueKind,
     /// The group columns, as the catalog spells them.
     group_by: Vec<String>,
-    /// The enums the group columns are of (0.16.0), each once: their labels are saved
-    /// (`tally._group_enum`) so that a label renamed is followed.
-    group_enums: Vec<pg_sys::Oid>,
+    /// The enums whose labels the metric's keys hold, each once: those its group columns
+    /// are of (0.16.0), and (0.24.0) those of its value's array elements or row fields.
+    /// Their labels are saved (`tally._group_enum`, named for its first use) so that a
+    /// label renamed is followed.
+    key_enums: Vec<pg_sys::Oid>,
     bucket: Option<Bucket>,
     time_zone: String,
     filter: Option<String>,
@@ -537,7 +545,7 @@ fn define(client: &mut SpiClient<'_>, request: &Request<'_>) -> Result<Metric> {
         .value_kind
         .enum_type
         .iter()
-        .chain(&valid.group_enums)
+        .chain(&valid.key_enums)
         .copied()
         .for_each(ffi::enums::lock_labels);
     lock_source(valid.source.oid);
@@ -634,13 +642,20 @@ fn validate(
     crate::fold::storage::require_whole_table_readable(source.oid, &source.relation)?;
     let aggregate = Aggregate::parse(request.aggregate)?;
     let mut depends_on = Vec::new();
+    let mut key_enums = Vec::new();
 
     let (value, value_kind) = match (request.value, aggregate.needs_column()) {
         (None, true) => return Err(TallyError::MissingColumn(aggregate.as_str().into())),
         (None, false) => (None, ValueKind::of(ValueType::Numeric)),
         (Some(value), _) => {
-            let (value, value_kind) =
-                check_value(client, &source, aggregate, value, &mut depends_on)?;
+            let (value, value_kind) = check_value(
+                client,
+                &source,
+                aggregate,
+                value,
+                &mut depends_on,
+                &mut key_enums,
+            )?;
             // 0.17.0: a value that reads no column is the same for every row (a count of
             // rows names no column); refused with what it is.
             if is_new && matches!(value, Value::Expression(_)) && depends_on.is_empty() {
@@ -651,6 +666,9 @@ fn validate(
     };
 
     let (group_by, group_enums) = check_group_by(client, &source, &request.group_by, validation)?;
+    for enum_type in group_enums {
+        note_enum(&mut key_enums, enum_type);
+    }
     depends_on.extend(group_by.iter().cloned());
 
     let bucket = match (request.bucket, request.bucket_column) {
@@ -692,7 +710,7 @@ fn validate(
         value,
         value_kind,
         group_by,
-        group_enums,
+        key_enums,
         bucket,
         time_zone,
         filter,
@@ -1174,7 +1192,7 @@ fn recheck_locked(
     if again.value != valid.value
         || again.value_kind != valid.value_kind
         || again.group_by != valid.group_by
-        || again.group_enums != valid.group_enums
+        || again.key_enums != valid.key_enums
         || again.filter != valid.filter
     {
         return Err(TallyError::SourceChangedDuringDefinition {
@@ -1256,6 +1274,7 @@ fn check_value(
     aggregate: Aggregate,
     request: ValueRequest<'_>,
     depends_on: &mut Vec<String>,
+    key_enums: &mut Vec<pg_sys::Oid>,
 ) -> Result<(Value, ValueKind)> {
     let column = match request {
         ValueRequest::Column(name) => Some(find_column(client, source, name, "column_name")?),
@@ -1297,6 +1316,7 @@ fn check_value(
             &what,
             wrong,
         )?;
+        note_array_enum(key_enums, &value_kind, column.type_oid);
         depends_on.push(column.name.clone());
         return Ok((Value::Column(column.name), value_kind));
     }
@@ -1309,7 +1329,7 @@ fn check_value(
         return Err(TallyError::CatalogOutdated);
     }
     if let Some(fields) = row_fields(source, text)? {
-        return row_value(client, source, aggregate, &fields, depends_on);
+        return row_value(client, source, aggregate, &fields, depends_on, key_enums);
     }
     let checked = check_expression(source, text, ExpressionRole::Value)?;
     refuse_unreadable_columns(client, source, &checked.columns, ExpressionRole::Value)?;
@@ -1325,11 +1345,46 @@ fn check_value(
         "a value expression",
         wrong,
     )?;
+    note_array_enum(key_enums, &value_kind, checked.type_oid);
     depends_on.extend(checked.columns);
     Ok((
         Value::Expression(crate::sql::Expression::stored(checked.canonical)),
         value_kind,
     ))
+}
+
+/// Adds `enum_type` to `enums` (`Validated::key_enums`) unless it is there.
+fn note_enum(enums: &mut Vec<pg_sys::Oid>, enum_type: pg_sys::Oid) {
+    if !enums.contains(&enum_type) {
+        enums.push(enum_type);
+    }
+}
+
+/// Adds to `enums` the enum of the elements of a count_distinct's array of type `type_oid`
+/// (a domain's by its base type, an element's too; 0.24.0), whose keys hold their labels.
+fn note_array_enum(enums: &mut Vec<pg_sys::Oid>, kind: &ValueKind, type_oid: pg_sys::Oid) {
+    if kind.value_type != ValueType::Array {
+        return;
+    }
+    let base = crate::ffi::datetime::base_type(type_oid);
+    if let Some(element) = crate::ffi::arrays::element_type_of(base) {
+        let element = crate::ffi::datetime::base_type(element);
+        if crate::ffi::enums::is_enum(element) {
+            note_enum(enums, element);
+        }
+    }
+}
+
+/// Refuses a count_distinct whose keys would hold an enum's labels as an array's elements
+/// or a row's fields (0.24.0) where they cannot be kept: on a catalog older than 0.23.0
+/// (the library takes them on 0.23.0's, whose `tally._group_enum` saves their labels and
+/// whose `tally._tracked_record` reads rows), or in a database whose encoding is not UTF-8
+/// (labels are keyed as UTF-8 texts).
+fn require_enum_keys(client: &SpiClient<'_>, aggregate: Aggregate) -> Result<()> {
+    if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_23) {
+        return Err(TallyError::CatalogOutdated);
+    }
+    require_utf8(client, aggregate)
 }
 
 /// The fields of value expression `text` when it builds an anonymous row (0.23.0,
@@ -1366,6 +1421,7 @@ fn row_value(
     aggregate: Aggregate,
     fields: &[RowField],
     depends_on: &mut Vec<String>,
+    key_enums: &mut Vec<pg_sys::Oid>,
 ) -> Result<(Value, ValueKind)> {
     if aggregate != Aggregate::CountDistinct {
         return Err(TallyError::WrongValueType {
@@ -1413,6 +1469,11 @@ fn row_value(
         if !crate::ffi::arrays::reads_elements_of(base) {
             // By the field's own type: the probe's index keeps a name as cstring.
             return Err(wrong(crate::ffi::datetime::type_name(field.type_oid)));
+        }
+        if crate::ffi::enums::is_enum(base) {
+            // 0.24.0: "distinct (customer, status) pairs" over an enum status.
+            require_enum_keys(client, aggregate)?;
+            note_enum(key_enums, base);
         }
         if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID) {
             let what = format!("field {} of the row", at + 1);
@@ -1701,6 +1762,10 @@ fn array_kind(
     }
     if !crate::model::installed::catalog_has(crate::sql::CatalogVersion::V0_14) {
         return Err(TallyError::CatalogOutdated);
+    }
+    if crate::ffi::enums::is_enum(base) {
+        // 0.24.0: by their labels (`note_array_enum` saves them, so a rename is followed).
+        require_enum_keys(client, aggregate)?;
     }
     if matches!(base, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::NAMEOID) {
         check_text_collation(client, aggregate, collation, what)?;
@@ -2200,15 +2265,15 @@ fn insert_definition(
         // until this transaction ends (`define` locked them; `follow_enum_labels` says why).
         save_labels(crate::sql::SAVE_ENUM_SQL, id, &[enum_type])?;
     }
-    save_group_enums(id, &valid.group_enums)?;
+    save_key_enums(id, &valid.key_enums)?;
     Ok(id)
 }
 
-/// Keeps the saved enums of metric `id`'s group columns (`tally._group_enum`) those its
-/// group columns are of now, `enums`: a column may have become an enum, or stopped being
+/// Keeps the saved key enums of metric `id` (`tally._group_enum`) those its keys hold now,
+/// `enums` (`Validated::key_enums`): a column may have become an enum, or stopped being
 /// one. Writes (and locks an enum) only for such a change (an unrelated DDL must not make
 /// another role's ALTER TYPE wait for its transaction).
-fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
+fn follow_key_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
     let saved = client
         .select(crate::sql::GROUP_ENUMS_SQL, Some(1), &[id.into()])?
         .first()
@@ -2231,15 +2296,16 @@ fn follow_group_enums(client: &mut SpiClient<'_>, id: i32, enums: &[pg_sys::Oid]
         .filter(|e| !saved.contains(e))
         .copied()
         .collect();
-    save_group_enums(id, &missing)
+    save_key_enums(id, &missing)
 }
 
-/// Saves the labels of the enums `enums` that metric `id` groups by and has none saved for
-/// (`tally._group_enum`, 0.16.0: only a 0.16.0 catalog takes enum group columns,
-/// `check_group_text_form`), read in the latest snapshot with the enums locked
-/// (`follow_enum_labels` says why): when it is defined, and when a column it groups by
-/// becomes an enum (that ALTER TABLE rewrote the table, whose metrics it recomputes).
-fn save_group_enums(id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
+/// Saves the labels of the enums `enums` whose labels metric `id`'s keys hold and that it
+/// has none saved for (`tally._group_enum`, 0.16.0: only a 0.16.0 catalog takes enum group
+/// columns, `check_group_text_form`; an array's or a row's enums a 0.23.0 one,
+/// `require_enum_keys`), read in the latest snapshot with the enums locked
+/// (`follow_enum_labels` says why): when it is defined, and when a column it reads becomes
+/// an enum (that ALTER TABLE rewrote the table, whose metrics it recomputes).
+fn save_key_enums(id: i32, enums: &[pg_sys::Oid]) -> Result<()> {
     if enums.is_empty() {
         return Ok(());
     }

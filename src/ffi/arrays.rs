@@ -246,11 +246,13 @@ const KEPT_BY_TEXT: [pg_sys::Oid; 6] = [
     pg_sys::VARBITOID,
 ];
 
-/// Whether `element` reads elements of base type `base`.
+/// Whether `element` reads elements of base type `base`: the built-in types above and
+/// (0.24.0) any enum, by its label.
 pub fn reads_elements_of(base: pg_sys::Oid) -> bool {
     READ_FROM_DATUM.contains(&base)
         || KEPT_BY_TEXT.contains(&base)
         || crate::ffi::REG_TYPES.contains(&base)
+        || super::enums::is_enum(base)
 }
 
 /// The element `datum` of base type `base` (one `reads_elements_of`), None for another type.
@@ -266,6 +268,18 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     // SAFETY: the caller passes a non-NULL datum of `base`.
     if let Some(element) = unsafe { system_element(base, datum) } {
         return Some(element);
+    }
+    if base.to_u32() >= pg_sys::FirstNormalObjectId && super::enums::is_enum(base) {
+        // 0.24.0: an enum value (its oid, by value) by its label, unique in its enum, read
+        // by Postgres' own enum_out (no cast a role wrote runs); a label renamed is followed
+        // by the DDL hooks, which recompute the metrics whose keys hold it. Not UTF-8 only
+        // in a database of another encoding, where no metric takes an enum
+        // (`catalog::define::require_utf8`): a hand call keys its bytes.
+        let oid = pg_sys::Oid::from(datum.value() as u32);
+        return Some(match String::from_utf8(super::enums::label_of(oid)) {
+            Ok(label) => Element::Text(label),
+            Err(not_utf8) => Element::Bytes(not_utf8.into_bytes()),
+        });
     }
     // SAFETY: for every arm, the caller passes a non-NULL datum of `base`; each conversion
     // reads that type's own representation (by-value integers, floats, booleans, times and

@@ -4,8 +4,9 @@
 //! them), the row type's descriptor from the type cache (`lookup_rowtype_tupdesc`), and
 //! `GetAttributeByNum` for each field; never pgrx's composite helpers (CVE-2026-6460). Only
 //! an anonymous row (a `ROW(...)` the statement builds, never a versioned datum) is read,
-//! and each field only as the built-in type it is (`arrays::Element`): no cast and no output
-//! function a role wrote runs.
+//! and each field only as the built-in type it is (`arrays::Element`), or an enum's by its
+//! label (0.24.0, Postgres' own `enum_out`): no cast and no output function a role wrote
+//! runs.
 
 use pgrx::pg_sys;
 use std::sync::OnceLock;

@@ -29,9 +29,15 @@ use crate::ffi::CaughtPgError;
 /// pg_catalog, which the fixed search_path makes visible) names is refused, as one the canonical text cannot yet be checked
 /// for (`$5` NULL, the owner's first parse) is let through to the second check. Never a
 /// temporary one (found by a hostile probe: its name, `pg_temp.x`, is each writer's own).
+/// A system column of the source (`ctid`, `xmin`, `tableoid`: a dependency on the table with
+/// a negative column number) is named as such (0.24.0; "table ... is not built in" before).
 const FOREIGN_OBJECT_SQL: &str = "\
 SELECT coalesce(pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0), \
-                'an object dropped while the filter was read') \
+                'an object dropped while the filter was read'), \
+       (SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attribute a \
+         WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+           AND d.refobjid = $1::pg_catalog.oid AND d.refobjsubid < 0 \
+           AND a.attrelid = d.refobjid AND a.attnum = d.refobjsubid) \
   FROM pg_catalog.pg_depend d \
  WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
    AND d.objid = coalesce(pg_catalog.to_regclass($3)::pg_catalog.oid, 0::pg_catalog.oid) \
@@ -91,11 +97,16 @@ pub fn require_built_in(
             ],
         )?
         .next()
-        .map(|row| row.get::<String>(1))
-        .transpose()?
-        .flatten();
+        .map(|row| Ok::<_, TallyError>((row.get::<String>(1)?, row.get::<String>(2)?)))
+        .transpose()?;
     match foreign {
-        Some(object) => Err(not_built_in(&object, role)),
+        Some((_, Some(column))) => Err(TallyError::ExpressionNotAllowed {
+            role,
+            code: pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            message: format!("system column {column} is not one of the row's own columns"),
+        }),
+        // Any row found refuses (column 1 is never NULL: coalesce).
+        Some((object, None)) => Err(not_built_in(object.as_deref().unwrap_or("an object"), role)),
         None => Ok(()),
     }
 }

@@ -9,6 +9,6 @@ from pg_tally.reader import series, snapshot, value
 
 #: The pg_tally extension version this package is written for (its system check warns
 #: when the database has an older one).
-EXTENSION_VERSION = "0.23.0"
+EXTENSION_VERSION = "0.24.0"
 
 __all__ = ["EXTENSION_VERSION", "series", "snapshot", "value"]
