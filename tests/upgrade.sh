@@ -689,4 +689,33 @@ VISITS_EXACT="SELECT tally.value('user_days') = (SELECT count(DISTINCT $USER_DAY
   || fail "count_distinct over a row is wrong after the update from $PREVIOUS"
 [ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] \
   || fail "the update from $PREVIOUS did not reach $CURRENT"
+# 0.24.0 counts arrays of enums and rows with enum fields, in the library only: on a 0.23.0
+# catalog it takes them before the update (their labels saved in 0.16.0's tally._group_enum,
+# a rename followed), and the update, which only moves the version, keeps them exact.
+PREVIOUS=0.23.0
+echo "upgrade: a $PREVIOUS catalog under this library: count_distinct over enums in arrays and rows, a label renamed, then the update"
+fresh_previous_db
+q -d tally_previous >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_tally VERSION '$PREVIOUS';
+CREATE TYPE flag AS ENUM ('new', 'late', 'gift');
+CREATE TABLE parcels (id int PRIMARY KEY, customer int, state flag, flags flag[]);
+INSERT INTO parcels SELECT i, i % 11, (enum_range(NULL::flag))[1 + i % 3],
+                           ARRAY[(enum_range(NULL::flag))[1 + i % 3], (enum_range(NULL::flag))[1 + i % 2]]
+  FROM generate_series(1, 300) i;
+SELECT tally.create_metric('flag_sets', 'parcels', 'count_distinct', 'flags');
+SELECT tally.create_metric('customer_states', 'parcels', 'count_distinct', '(customer, state)');
+SQL
+PARCELS_EXACT="SELECT tally.value('flag_sets') = (SELECT count(DISTINCT flags) FROM parcels)
+                 AND tally.value('customer_states') = (SELECT count(DISTINCT (customer, state)) FROM parcels)
+                 AND NOT EXISTS (SELECT 1 FROM tally.verify())"
+[ "$(quiet_q -d tally_previous -c "ALTER TYPE flag RENAME VALUE 'late' TO 'delayed'" \
+       -c "DELETE FROM parcels WHERE 'delayed' = ANY (flags) AND id % 2 = 0" -c "$PARCELS_EXACT")" = "t" ] \
+  || fail "on a $PREVIOUS catalog, count_distinct over enums in an array or a row is wrong after a label renamed"
+q -d tally_previous -c "ALTER EXTENSION pg_tally UPDATE" >/dev/null
+[ "$(quiet_q -d tally_previous -c "INSERT INTO parcels VALUES (301, 99, 'gift', '{gift,NULL}')" \
+       -c "UPDATE parcels SET flags = flags || 'new'::flag WHERE id % 5 = 0" -c "$PARCELS_EXACT")" = "t" ] \
+  || fail "count_distinct over enums in an array or a row is wrong after the update from $PREVIOUS"
+[ "$(q -d tally_previous -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_tally'")" = "$CURRENT" ] \
+  || fail "the update from $PREVIOUS did not reach $CURRENT"
 echo "upgrade: OK ($(wc -l < "$root/target/upgrade-fresh.txt") catalog lines identical; figures exact before, during and after)"

@@ -812,6 +812,23 @@ pub const CHECKS: &[Check] = &[
                  FROM orders GROUP BY stage",
         tally: "SELECT * FROM tally.groups('user_days_by_stage')",
     },
+    // 0.24.0: count_distinct over a row with an enum field (stage: NULL for an unknown
+    // status) and over an array of enums by status (a NULL element among them), each enum
+    // value by its label.
+    Check {
+        name: "user_stages",
+        define: "'user_stages', 'orders', 'count_distinct', '(user_id % 9, stage)'",
+        oracle: "SELECT count(DISTINCT (user_id % 9, stage))::numeric FROM orders",
+        tally: "SELECT tally.value('user_stages')",
+    },
+    Check {
+        name: "stage_pairs_by_status",
+        define: "'stage_pairs_by_status', 'orders', 'count_distinct', \
+                 $$ARRAY[stage, CASE abs(qty % 3) WHEN 0 THEN 'paid'::public.order_stage WHEN 1 THEN 'shipped'::public.order_stage END]$$, group_by => 'status'",
+        oracle: "SELECT status, count(DISTINCT ARRAY[stage, CASE abs(qty % 3) WHEN 0 THEN 'paid'::public.order_stage WHEN 1 THEN 'shipped'::public.order_stage END])::numeric \
+                 FROM orders GROUP BY status",
+        tally: "SELECT * FROM tally.groups('stage_pairs_by_status')",
+    },
     // 0.21.0: arrays of Postgres' own types: max over oid[] by status (oids past 2^31, NULL
     // elements above every value), min over tid[] (by block, then offset).
     Check {
