@@ -213,7 +213,8 @@ CREATE TABLE tally._value_enum (
 );
 
 -- The enums a metric's group columns are of (0.16.0): a group key holds the label
--- (tally._group_text), and `labels` are the enum's labels as pg_tally last saw them, which
+-- (tally._group_text); since 0.24.0 also those of the elements of an array, or the fields
+-- of a row, that a count_distinct keys by label. `labels` are the enum's labels as pg_tally last saw them, which
 -- the DDL hooks compare to find a label renamed and recompute the metric, as for
 -- tally._value_enum. By regtype, for the same reason.
 CREATE TABLE tally._group_enum (

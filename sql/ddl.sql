@@ -9,8 +9,10 @@
 --   ALTER TABLE ... RENAME TO                             -> nothing to do (metrics hold the oid)
 --   ALTER TYPE (an enum value renamed, a typed table's    -> every metric re-validated (0.9.0)
 --   attribute retyped)                                     a metric over the enum's values
---                                                            (0.13.0) or grouped by them
---                                                            (0.16.0) recomputed when a label
+--                                                            (0.13.0), grouped by them
+--                                                            (0.16.0) or keying arrays or
+--                                                            rows by them (0.24.0)
+--                                                            recomputed when a label
 --                                                            it kept was renamed
 --   partitioned sources: CREATE TABLE ... PARTITION OF, ATTACH / DETACH PARTITION
 --                                                         -> triggers on every partition

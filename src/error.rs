@@ -559,7 +559,7 @@ impl TallyError {
                 message,
                 ..
             } if message.ends_with("does not exist") => {
-                Some("Filters and value expressions are read with search_path pg_catalog, pg_temp: a name without its schema finds only built-in objects. Of the objects a role created, only enum types of the table's owner may be named there, with their schema (such as public.order_status).".into())
+                Some("Filters and value expressions are read with search_path pg_catalog, pg_temp: a name without its schema finds only built-in objects, and a built-in function or operator only for the argument types it takes. Of the objects a role created, only enum types of the table's owner may be named there, with their schema (such as public.order_status).".into())
             }
             WrongBucketType { .. } => {
                 Some("Buckets are computed from timestamptz, timestamp or date columns.".into())

@@ -1,7 +1,8 @@
 //! An array's shape and elements (0.14.0, count_distinct over arrays), read with Postgres'
 //! own accessors: `pg_detoast_datum`, the header `array.h` describes, `deconstruct_array`.
 //! No element is cast or output by a function a role could have written: each is read as
-//! the built-in type it is (`Element`, which `model::value_type::ArrayKey` keeps). An
+//! the built-in type it is (`Element`, which `model::value_type::ArrayKey` keeps), or an
+//! enum's by its label (0.24.0, Postgres' own `enum_out`). An
 //! expanded array (a PL/pgSQL variable's) is flattened by `pg_detoast_datum`, as Postgres'
 //! own array functions have it.
 
@@ -139,7 +140,7 @@ unsafe fn parts<'a>(
 }
 
 /// An element of an array as `model::value_type::ArrayKey` keeps it: the value of its
-/// built-in type (a domain over it read as it).
+/// built-in type (a domain over it read as it); an enum's (0.24.0) its label, as `Text`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Element {
     Integer(i64),

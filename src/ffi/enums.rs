@@ -1,6 +1,7 @@
 //! The unsafe calls between an enum's values and their labels (0.13.0): Postgres' own
 //! `enum_out` and `enum_in`, which run no code a role wrote (a cast from or to an enum may,
-//! and its owner chooses it). Used by `model::value_type`.
+//! and its owner chooses it). Used by `model::value_type`, `model::group_key` and (0.24.0,
+//! an array's enum elements, a row's enum fields) `ffi::arrays`.
 
 use pgrx::pg_sys;
 use pgrx::IntoDatum;

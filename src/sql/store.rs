@@ -412,20 +412,22 @@ pub const PARTITION_ROOT_SQL: &str = "\
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.oid = $1::pg_catalog.oid";
 
-/// The enums whose labels are saved for metric `$1`'s group columns (`tally._group_enum`,
-/// 0.16.0), as one array of oids.
+/// The enums whose labels are saved for metric `$1`'s keys (`tally._group_enum`: its group
+/// columns' since 0.16.0, its array elements' and row fields' since 0.24.0), as one array of
+/// oids.
 pub const GROUP_ENUMS_SQL: &str = "\
     SELECT coalesce(pg_catalog.array_agg(g.enum_type::pg_catalog.oid), '{}') \
       FROM tally._group_enum g WHERE g.metric_id = $1";
 
-/// Forgets the saved labels of the enums `$2` (oids) for metric `$1`, whose group columns are
-/// no longer of them.
+/// Forgets the saved labels of the enums `$2` (oids) for metric `$1`, whose keys no longer
+/// hold them.
 pub const FORGET_GROUP_ENUMS_SQL: &str = "\
     DELETE FROM tally._group_enum g \
      WHERE g.metric_id = $1 AND g.enum_type::pg_catalog.oid = ANY ($2)";
 
-/// Saves the labels of the enum `$2` a group column of metric `$1` is of
-/// (`tally._group_enum`, 0.16.0), unless saved already (a saved list is only ever updated
+/// Saves the labels of the enum `$2` whose labels metric `$1`'s keys hold: a group column's
+/// (`tally._group_enum`, 0.16.0), an array element's or a row field's (0.24.0), unless saved
+/// already (a saved list is only ever updated
 /// by `follow_enum_labels_sql`'s, after the metric followed a rename): run in the latest
 /// snapshot, the enum locked (`catalog::define`).
 pub const SAVE_GROUP_ENUM_SQL: &str = concat!(
@@ -436,7 +438,8 @@ pub const SAVE_GROUP_ENUM_SQL: &str = concat!(
 );
 
 /// Saves the labels of the enums the metrics of source `$1` read (`tally._value_enum`) or,
-/// on a 0.16.0 catalog, group by (`tally._group_enum`) and returns the metrics one of whose
+/// on a 0.16.0 catalog, group by or (0.24.0) key arrays or rows by (`tally._group_enum`) and
+/// returns the metrics one of whose
 /// saved labels the enum no longer has (their ids, comma separated): a label renamed (ALTER
 /// TYPE ... RENAME VALUE), which their counters may still hold. Run in the latest snapshot,
 /// the enums locked (`catalog::define`).
@@ -489,7 +492,7 @@ pub const METRIC_IDS_SQL: &str = "\
     SELECT coalesce(pg_catalog.string_agg(m.id::pg_catalog.text, ',' ORDER BY m.id), '') FROM tally._metric m";
 
 /// The enums the metrics of source `$1` read (`tally._value_enum`) or, on a 0.16.0 catalog,
-/// group by (`tally._group_enum`) whose labels are no longer those saved (0.15.0: only
+/// group by or (0.24.0) key arrays or rows by (`tally._group_enum`) whose labels are no longer those saved (0.15.0: only
 /// those; a hook that finds every saved list current, as after an unrelated ALTER SCHEMA,
 /// locks no enum, which would make another role's ALTER TYPE ... ADD VALUE wait for the
 /// schema owner's transaction: found by a hostile probe).
