@@ -273,14 +273,9 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     if base.to_u32() >= pg_sys::FirstNormalObjectId && super::enums::is_enum(base) {
         // 0.24.0: an enum value (its oid, by value) by its label, unique in its enum, read
         // by Postgres' own enum_out (no cast a role wrote runs); a label renamed is followed
-        // by the DDL hooks, which recompute the metrics whose keys hold it. Not UTF-8 only
-        // in a database of another encoding, where no metric takes an enum
-        // (`catalog::define::require_utf8`): a hand call keys its bytes.
+        // by the DDL hooks, which recompute the metrics whose keys hold it.
         let oid = pg_sys::Oid::from(datum.value() as u32);
-        return Some(match String::from_utf8(super::enums::label_of(oid)) {
-            Ok(label) => Element::Text(label),
-            Err(not_utf8) => Element::Bytes(not_utf8.into_bytes()),
-        });
+        return Some(text_element(super::enums::label_of(oid)));
     }
     // SAFETY: for every arm, the caller passes a non-NULL datum of `base`; each conversion
     // reads that type's own representation (by-value integers, floats, booleans, times and
@@ -328,6 +323,16 @@ pub(super) unsafe fn element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<
     }
 }
 
+/// A name's or an enum label's bytes as an element: a text. Not UTF-8 only in a database of
+/// another encoding, where no metric takes a name or an enum
+/// (`catalog::define::require_utf8`): a hand call keys its bytes.
+fn text_element(bytes: Vec<u8>) -> Element {
+    match String::from_utf8(bytes) {
+        Ok(text) => Element::Text(text),
+        Err(not_utf8) => Element::Bytes(not_utf8.into_bytes()),
+    }
+}
+
 /// An element of one of Postgres' own types (0.21.0), None for another type.
 ///
 /// # Safety
@@ -362,12 +367,7 @@ unsafe fn system_element(base: pg_sys::Oid, datum: pg_sys::Datum) -> Option<Elem
                 std::slice::from_raw_parts(datum.cast_mut_ptr::<u8>(), pg_sys::NAMEDATALEN as usize)
             };
             let text = bytes.split(|byte| *byte == 0).next().unwrap_or_default();
-            // Not UTF-8 only in a database of another encoding, where no metric takes a
-            // name (`catalog::define::require_utf8`): a hand call keys its bytes.
-            match String::from_utf8(text.to_vec()) {
-                Ok(text) => Element::Text(text),
-                Err(not_utf8) => Element::Bytes(not_utf8.into_bytes()),
-            }
+            text_element(text.to_vec())
         }
         pg_sys::ACLITEMOID => {
             // SAFETY: an aclitem is an AclItem by reference, aligned as its type says.
